@@ -1,0 +1,58 @@
+# The command surface of the project. `make dev` runs the whole system locally; `make test` tests it.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.sentrix-stamp
+REQUIREMENTS := requirements/dev.txt layers/shared/requirements.txt layers/imaging/requirements.txt layers/report/requirements.txt
+export PYTHONPATH := $(CURDIR)/layers/shared:$(CURDIR)/local
+
+.PHONY: help venv dev down migrate test test-unit lint format bench build validate openapi deploy redrive clean
+
+help: ## List the commands
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
+
+$(STAMP): $(REQUIREMENTS)
+	@test -x $(PY) || "$$(scripts/python312.sh)" -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements/dev.txt
+	@touch $(STAMP)
+
+venv: $(STAMP) ## Create/refresh the Python 3.12 virtualenv (.venv)
+
+dev: venv ## Run the whole system locally: PostGIS, moto, YOLO stand-in, gateway, SQS poller (Ctrl-C stops)
+	$(PY) -m sentrix_local up
+
+down: venv ## Stop a local stack started elsewhere (by recorded pids)
+	$(PY) -m sentrix_local down
+
+migrate: venv ## Apply database migrations to the local database
+	$(PY) -m sentrix_local migrate
+
+test: venv validate ## Everything CI runs: template lint, unit, integration, infra and e2e tests
+	$(PY) -m pytest tests/unit tests/integration tests/infra tests/e2e
+
+test-unit: venv ## Only the fast unit tests (no services)
+	$(PY) -m pytest tests/unit
+
+lint: venv ## ruff lint + format check
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+format: venv ## Apply ruff's formatting and safe fixes
+	$(VENV)/bin/ruff check --fix .
+	$(VENV)/bin/ruff format .
+
+validate: ## sam validate --lint and cfn-lint with the serverless rules (SAM CLI in .venv-sam)
+	bash scripts/sam.sh venv
+	bash scripts/sam.sh validate
+
+build: ## sam build without Docker (Python 3.12 on PATH)
+	bash scripts/sam.sh venv
+	bash scripts/sam.sh build
+
+deploy: build ## sam deploy --config-env $(ENV) (dev by default)
+	bash scripts/sam.sh deploy --config-env $(or $(ENV),dev)
+
+clean: ## Remove build output and local state (stop the stack first)
+	rm -rf .aws-sam .local .pytest_cache .ruff_cache

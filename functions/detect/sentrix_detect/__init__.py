@@ -1,0 +1,1 @@
+"""Detect function: S3 → SQS → YOLO → PostGIS."""

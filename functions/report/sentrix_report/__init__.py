@@ -1,0 +1,1 @@
+"""Report function: PDFs, exports, maps and statistics, all computed in PostGIS."""

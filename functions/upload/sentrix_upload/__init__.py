@@ -1,0 +1,1 @@
+"""Upload function: analyses intake, reads, expert validation and validity."""

@@ -1,0 +1,96 @@
+"""Image storage on S3: the port the functions use, and its boto3 implementation."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from botocore.exceptions import BotoCoreError, ClientError
+
+from sentrix.adapters.aws import client
+from sentrix.config import get_settings
+from sentrix.errors import DependencyUnavailable, NotFound
+
+
+@dataclass(frozen=True)
+class StoredObject:
+    key: str
+    size: int
+    etag: str
+    content_type: str | None
+    version_id: str | None = None
+
+
+class ImageStore(Protocol):
+    def put(self, key: str, body: bytes, content_type: str) -> StoredObject: ...
+    def get(self, key: str) -> bytes: ...
+    def head(self, key: str) -> StoredObject: ...
+    def delete(self, keys: list[str]) -> None: ...
+    def presigned_get(self, key: str, ttl_s: int | None = None) -> str: ...
+    def ping(self) -> None: ...
+
+
+class S3ImageStore:
+    """The real store: one private bucket; reads are handed out as short-lived presigned GET URLs."""
+
+    def __init__(self, bucket: str | None = None, s3: Any | None = None) -> None:
+        self.bucket = bucket or get_settings().images_bucket
+        self._s3 = s3
+
+    @property
+    def s3(self) -> Any:
+        if self._s3 is None:
+            self._s3 = client("s3")
+        return self._s3
+
+    def put(self, key: str, body: bytes, content_type: str) -> StoredObject:
+        try:
+            response = self.s3.put_object(Bucket=self.bucket, Key=key, Body=body, ContentType=content_type)
+        except (BotoCoreError, ClientError) as exc:
+            raise DependencyUnavailable("Image storage unavailable") from exc
+        return StoredObject(key, len(body), response["ETag"].strip('"'), content_type, response.get("VersionId"))
+
+    def get(self, key: str) -> bytes:
+        try:
+            return self.s3.get_object(Bucket=self.bucket, Key=key)["Body"].read()
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] in ("NoSuchKey", "404"):
+                raise NotFound(f"Object {key} not found") from exc
+            raise DependencyUnavailable("Image storage unavailable") from exc
+        except BotoCoreError as exc:
+            raise DependencyUnavailable("Image storage unavailable") from exc
+
+    def head(self, key: str) -> StoredObject:
+        try:
+            response = self.s3.head_object(Bucket=self.bucket, Key=key)
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] in ("NoSuchKey", "404", "NotFound"):
+                raise NotFound(f"Object {key} not found") from exc
+            raise DependencyUnavailable("Image storage unavailable") from exc
+        except BotoCoreError as exc:
+            raise DependencyUnavailable("Image storage unavailable") from exc
+        return StoredObject(
+            key,
+            response["ContentLength"],
+            response["ETag"].strip('"'),
+            response.get("ContentType"),
+            response.get("VersionId"),
+        )
+
+    def delete(self, keys: list[str]) -> None:
+        if not keys:
+            return
+        try:
+            self.s3.delete_objects(Bucket=self.bucket, Delete={"Objects": [{"Key": k} for k in keys], "Quiet": True})
+        except (BotoCoreError, ClientError) as exc:
+            raise DependencyUnavailable("Image storage unavailable") from exc
+
+    def presigned_get(self, key: str, ttl_s: int | None = None) -> str:
+        ttl = ttl_s or get_settings().presigned_url_ttl_s
+        return self.s3.generate_presigned_url("get_object", Params={"Bucket": self.bucket, "Key": key}, ExpiresIn=ttl)
+
+    def ping(self) -> None:
+        try:
+            self.s3.head_bucket(Bucket=self.bucket)
+        except (BotoCoreError, ClientError) as exc:
+            raise DependencyUnavailable("Image storage unavailable") from exc

@@ -1,0 +1,69 @@
+"""Configuration as one validated model, read once per execution environment."""
+
+from __future__ import annotations
+
+import functools
+import json
+from enum import StrEnum
+from typing import Annotated
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+
+class Environment(StrEnum):
+    DEVELOPMENT = "development"
+    TEST = "test"
+    PRODUCTION = "production"
+
+
+class Settings(BaseSettings):
+    """Everything a function reads from its environment. Secrets arrive by ARN, never inline, in the cloud."""
+
+    model_config = SettingsConfigDict(env_file=None, extra="ignore", case_sensitive=False)
+
+    environment: Environment = Environment.DEVELOPMENT
+    service_name: str = Field(default="sentrix", alias="POWERTOOLS_SERVICE_NAME")
+    version: str = "0.1.0"
+    aws_region: str = Field(default="us-east-1", alias="AWS_REGION")
+
+    # Database: a full URL locally; in the cloud a Secrets Manager secret (RDS format) plus the proxy host.
+    database_url: str | None = None
+    db_secret_arn: str | None = None
+    db_host: str | None = None
+    db_name: str = "sentrix"
+    db_pool_size: int = Field(default=2, ge=1, le=20)
+    db_connect_timeout_s: int = Field(default=5, ge=1, le=60)
+    db_statement_timeout_ms: int = Field(default=25_000, ge=100)
+
+    # AWS resources; `aws_endpoint_url` points boto3 at moto's server locally.
+    aws_endpoint_url: str | None = None
+    images_bucket: str = "sentrix-images"
+    detect_queue_url: str | None = None
+    presigned_url_ttl_s: int = Field(default=900, ge=60, le=7 * 24 * 3600)
+
+    yolo_service_url: str = "http://127.0.0.1:8001"
+
+    cors_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    max_upload_bytes: int = Field(default=50 * 1024 * 1024, ge=1)
+
+    @field_validator("cors_origins", mode="before")
+    @classmethod
+    def _split_origins(cls, value: object) -> object:
+        # Accept a JSON list or a comma-separated string: SAM parameters are plain strings.
+        if isinstance(value, str):
+            text = value.strip()
+            if text.startswith("["):
+                return json.loads(text)
+            return [item.strip() for item in text.split(",") if item.strip()]
+        return value
+
+    @property
+    def is_production(self) -> bool:
+        return self.environment is Environment.PRODUCTION
+
+
+@functools.cache
+def get_settings() -> Settings:
+    """The settings of this execution environment (validated once; tests call `get_settings.cache_clear()`)."""
+    return Settings()

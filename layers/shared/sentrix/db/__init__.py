@@ -1,0 +1,1 @@
+"""Database access: engine/session handling, ORM models and migrations."""

@@ -1,0 +1,61 @@
+"""Run Alembic migrations programmatically: used by `make migrate`, the local stack, tests and the deploy hook."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import URL
+
+from sentrix.config import get_settings
+from sentrix.db.engine import database_url
+
+MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
+
+
+def alembic_config(url: URL | str) -> Config:
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS_DIR))
+    # Stored as an object attribute, not an ini option: the URL may hold a password with '%' in it.
+    config.attributes["database_url"] = url
+    return config
+
+
+def upgrade(url: URL | str, revision: str = "head") -> None:
+    """Apply migrations up to `revision` (idempotent: at head it does nothing)."""
+    command.upgrade(alembic_config(url), revision)
+
+
+def downgrade(url: URL | str, revision: str = "base") -> None:
+    command.downgrade(alembic_config(url), revision)
+
+
+def current(url: URL | str) -> str | None:
+    from alembic.runtime.migration import MigrationContext
+    from sqlalchemy import create_engine
+
+    engine = create_engine(url)
+    try:
+        with engine.connect() as connection:
+            return MigrationContext.configure(connection).get_current_revision()
+    finally:
+        engine.dispose()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description="Apply Sentrix database migrations.")
+    parser.add_argument("action", choices=["upgrade", "downgrade", "current"], nargs="?", default="upgrade")
+    parser.add_argument("revision", nargs="?", default=None)
+    args = parser.parse_args()
+    url = database_url(get_settings())
+    if args.action == "upgrade":
+        upgrade(url, args.revision or "head")
+    elif args.action == "downgrade":
+        downgrade(url, args.revision or "base")
+    print(current(url))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,248 @@
+"""ORM models for every table of DESIGN.md §3 (PostGIS, SRID 4326). Migrations, not create_all, build them."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from geoalchemy2 import Geometry
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+    func,
+    text,
+)
+from sqlalchemy import Enum as SAEnum
+from sqlalchemy.dialects.postgresql import JSONB, UUID
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+from sentrix.domain.classes import BreedingSiteType, PersistenceType, RiskLevel
+from sentrix.domain.location import LocationSource
+from sentrix.domain.roles import Role
+from sentrix.domain.status import AnalysisStatus, ValidationStatus
+
+NAMING = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+
+
+def pg_enum(enum_cls: type[StrEnum], name: str) -> SAEnum:
+    """A native PostgreSQL enum storing the enum's values (not its Python names)."""
+    return SAEnum(
+        enum_cls, name=name, values_callable=lambda cls: [member.value for member in cls], validate_strings=True
+    )
+
+
+def _uuid_pk() -> Mapped[uuid.UUID]:
+    return mapped_column(UUID(as_uuid=True), primary_key=True, default=uuid.uuid4)
+
+
+def _created_at() -> Mapped[datetime]:
+    return mapped_column(DateTime(timezone=True), nullable=False, server_default=func.now())
+
+
+def _updated_at() -> Mapped[datetime]:
+    return mapped_column(DateTime(timezone=True), nullable=False, server_default=func.now(), onupdate=func.now())
+
+
+POINT = Geometry(geometry_type="POINT", srid=4326, spatial_index=False)
+
+user_role = pg_enum(Role, "user_role")
+analysis_status = pg_enum(AnalysisStatus, "analysis_status")
+risk_level = pg_enum(RiskLevel, "risk_level")
+breeding_site_type = pg_enum(BreedingSiteType, "breeding_site_type")
+location_source = pg_enum(LocationSource, "location_source")
+validation_status = pg_enum(ValidationStatus, "validation_status")
+persistence_type = pg_enum(PersistenceType, "persistence_type")
+
+
+class User(Base):
+    __tablename__ = "users"
+    __table_args__ = (Index("uq_users_email_lower", func.lower(text("email")), unique=True),)
+
+    id: Mapped[uuid.UUID] = _uuid_pk()
+    email: Mapped[str] = mapped_column(String(320), nullable=False)
+    # Null for users whose identity lives in an external provider (Supabase).
+    password_hash: Mapped[str | None] = mapped_column(String(255))
+    display_name: Mapped[str | None] = mapped_column(String(120))
+    organization: Mapped[str | None] = mapped_column(String(200))
+    role: Mapped[Role] = mapped_column(user_role, nullable=False, server_default=Role.USER.value)
+    is_active: Mapped[bool] = mapped_column(Boolean, nullable=False, server_default=text("true"))
+    is_verified: Mapped[bool] = mapped_column(Boolean, nullable=False, server_default=text("false"))
+    created_at: Mapped[datetime] = _created_at()
+    updated_at: Mapped[datetime] = _updated_at()
+    last_login: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+    settings: Mapped[UserSettings | None] = relationship(back_populates="user", cascade="all, delete-orphan")
+
+
+class RefreshToken(Base):
+    """Opaque refresh tokens, stored hashed; a family shares one login so reuse can revoke all of it."""
+
+    __tablename__ = "refresh_tokens"
+    __table_args__ = (Index(None, "family_id"), Index(None, "user_id"))
+
+    id: Mapped[uuid.UUID] = _uuid_pk()
+    user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), nullable=False)
+    token_hash: Mapped[str] = mapped_column(String(64), nullable=False, unique=True)
+    family_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), nullable=False)
+    created_at: Mapped[datetime] = _created_at()
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
+    used_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    revoked_reason: Mapped[str | None] = mapped_column(String(40))
+
+
+class UserSettings(Base):
+    __tablename__ = "user_settings"
+
+    user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
+    settings: Mapped[dict[str, Any]] = mapped_column(JSONB, nullable=False, server_default=text("'{}'::jsonb"))
+    created_at: Mapped[datetime] = _created_at()
+    updated_at: Mapped[datetime] = _updated_at()
+
+    user: Mapped[User] = relationship(back_populates="settings")
+
+
+class Analysis(Base):
+    __tablename__ = "analyses"
+    __table_args__ = (
+        # One analysis per stored object: a redelivered S3 notification finds the row it already made.
+        UniqueConstraint("image_bucket", "image_key"),
+        Index(
+            "uq_analyses_user_idempotency_key",
+            "user_id",
+            "idempotency_key",
+            unique=True,
+            postgresql_where=text("idempotency_key IS NOT NULL"),
+        ),
+        Index("ix_analyses_user_created", "user_id", text("created_at DESC")),
+        Index("ix_analyses_created_at", text("created_at DESC")),
+        Index(None, "status"),
+        Index(None, "risk_level"),
+        Index(None, "sha256"),
+        Index("ix_analyses_location_geog", text("(location::geography)"), postgresql_using="gist"),
+        Index("ix_analyses_location_geom", "location", postgresql_using="gist"),
+    )
+
+    id: Mapped[uuid.UUID] = _uuid_pk()
+    user_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    status: Mapped[AnalysisStatus] = mapped_column(
+        analysis_status, nullable=False, server_default=AnalysisStatus.PENDING_UPLOAD.value
+    )
+    failure_reason: Mapped[str | None] = mapped_column(Text)
+    attempts: Mapped[int] = mapped_column(Integer, nullable=False, server_default=text("0"))
+    idempotency_key: Mapped[str | None] = mapped_column(String(128))
+
+    image_bucket: Mapped[str] = mapped_column(String(63), nullable=False)
+    image_key: Mapped[str] = mapped_column(String(1024), nullable=False)
+    image_etag: Mapped[str | None] = mapped_column(String(128))
+    processed_image_key: Mapped[str | None] = mapped_column(String(1024))
+    original_filename: Mapped[str | None] = mapped_column(String(255))
+    standardized_filename: Mapped[str | None] = mapped_column(String(255))
+    content_type: Mapped[str | None] = mapped_column(String(100))
+    image_format: Mapped[str | None] = mapped_column(String(20))
+    size_bytes: Mapped[int | None] = mapped_column(BigInteger)
+    width: Mapped[int | None] = mapped_column(Integer)
+    height: Mapped[int | None] = mapped_column(Integer)
+    sha256: Mapped[str | None] = mapped_column(String(64))
+    perceptual_hash: Mapped[int | None] = mapped_column(BigInteger)
+
+    camera_make: Mapped[str | None] = mapped_column(String(100))
+    camera_model: Mapped[str | None] = mapped_column(String(100))
+    taken_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    include_gps: Mapped[bool] = mapped_column(Boolean, nullable=False, server_default=text("true"))
+    location = mapped_column(POINT)
+    location_source: Mapped[LocationSource] = mapped_column(
+        location_source, nullable=False, server_default=LocationSource.NONE.value
+    )
+    altitude_m: Mapped[float | None] = mapped_column(Float)
+    manual_latitude: Mapped[float | None] = mapped_column(Float)
+    manual_longitude: Mapped[float | None] = mapped_column(Float)
+
+    confidence_threshold: Mapped[float] = mapped_column(Float, nullable=False, server_default=text("0.5"))
+    model_name: Mapped[str | None] = mapped_column(String(200))
+    model_version: Mapped[str | None] = mapped_column(String(100))
+    yolo_time_ms: Mapped[int | None] = mapped_column(Integer)
+    pipeline_time_ms: Mapped[int | None] = mapped_column(Integer)
+
+    risk_level: Mapped[RiskLevel | None] = mapped_column(risk_level)
+    risk_score: Mapped[float | None] = mapped_column(Float)
+    total_detections: Mapped[int] = mapped_column(Integer, nullable=False, server_default=text("0"))
+    high_risk_count: Mapped[int] = mapped_column(Integer, nullable=False, server_default=text("0"))
+    medium_risk_count: Mapped[int] = mapped_column(Integer, nullable=False, server_default=text("0"))
+    unique_types: Mapped[int] = mapped_column(Integer, nullable=False, server_default=text("0"))
+    recommendations: Mapped[list[str] | None] = mapped_column(JSONB)
+
+    duplicate_of: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("analyses.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = _created_at()
+    updated_at: Mapped[datetime] = _updated_at()
+    completed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+    detections: Mapped[list[Detection]] = relationship(
+        back_populates="analysis", cascade="all, delete-orphan", passive_deletes=True
+    )
+
+
+class Detection(Base):
+    __tablename__ = "detections"
+    __table_args__ = (
+        Index(None, "analysis_id"),
+        Index(None, "validation_status", "created_at"),
+        Index(None, "expires_at"),
+        Index(None, "risk_level"),
+        Index(None, "breeding_site_type"),
+        Index(None, "created_at"),
+        Index("ix_detections_location_geog", text("(location::geography)"), postgresql_using="gist"),
+        Index("ix_detections_location_geom", "location", postgresql_using="gist"),
+    )
+
+    id: Mapped[uuid.UUID] = _uuid_pk()
+    analysis_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("analyses.id", ondelete="CASCADE"), nullable=False)
+    class_id: Mapped[int] = mapped_column(Integer, nullable=False)
+    class_name: Mapped[str] = mapped_column(String(100), nullable=False)
+    breeding_site_type: Mapped[BreedingSiteType | None] = mapped_column(breeding_site_type)
+    confidence: Mapped[float] = mapped_column(Float, nullable=False)
+    risk_level: Mapped[RiskLevel] = mapped_column(risk_level, nullable=False)
+    polygon: Mapped[list[list[float]]] = mapped_column(JSONB, nullable=False)
+    bbox_x_min: Mapped[float] = mapped_column(Float, nullable=False)
+    bbox_y_min: Mapped[float] = mapped_column(Float, nullable=False)
+    bbox_x_max: Mapped[float] = mapped_column(Float, nullable=False)
+    bbox_y_max: Mapped[float] = mapped_column(Float, nullable=False)
+    mask_area: Mapped[float | None] = mapped_column(Float)
+    location = mapped_column(POINT)
+
+    validation_status: Mapped[ValidationStatus] = mapped_column(
+        validation_status, nullable=False, server_default=ValidationStatus.PENDING.value
+    )
+    validated_by: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    validated_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    validation_notes: Mapped[str | None] = mapped_column(Text)
+
+    persistence_type: Mapped[PersistenceType] = mapped_column(persistence_type, nullable=False)
+    is_weather_dependent: Mapped[bool] = mapped_column(Boolean, nullable=False, server_default=text("false"))
+    validity_days: Mapped[int] = mapped_column(Integer, nullable=False)
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
+    validity_extended_reason: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = _created_at()
+
+    analysis: Mapped[Analysis] = relationship(back_populates="detections")

@@ -1,0 +1,100 @@
+"""Typed errors raised by domain, logic and adapters; each HTTP app maps them once to the envelope."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class SentrixError(Exception):
+    """Base of every error we raise on purpose. `status` and `code` drive the HTTP mapping."""
+
+    status: int = 500
+    code: str = "internal_error"
+
+    def __init__(self, message: str, *, details: Any = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.details = details
+
+
+class BadRequest(SentrixError):
+    status = 400
+    code = "bad_request"
+
+
+class ValidationFailed(SentrixError):
+    """Input that parsed but breaks a rule (range, both-or-neither, unknown key)."""
+
+    status = 422
+    code = "validation_error"
+
+
+class InvalidLocation(ValidationFailed):
+    code = "invalid_location"
+
+
+class InvalidImage(SentrixError):
+    """The bytes are not an image we accept (type, size, dimensions, corruption)."""
+
+    status = 422
+    code = "invalid_image"
+
+
+class PayloadTooLarge(SentrixError):
+    status = 413
+    code = "payload_too_large"
+
+
+class Unauthorized(SentrixError):
+    status = 401
+    code = "unauthorized"
+
+
+class Forbidden(SentrixError):
+    status = 403
+    code = "forbidden"
+
+
+class NotFound(SentrixError):
+    status = 404
+    code = "not_found"
+
+
+class Conflict(SentrixError):
+    status = 409
+    code = "conflict"
+
+
+class RateLimited(SentrixError):
+    status = 429
+    code = "rate_limited"
+
+    def __init__(self, message: str, *, retry_after: int, details: Any = None) -> None:
+        super().__init__(message, details=details)
+        self.retry_after = max(1, int(retry_after))
+
+
+class DetectorUnavailable(SentrixError):
+    """YOLO could not be reached, kept failing, or the breaker is open: transient."""
+
+    status = 503
+    code = "detector_unavailable"
+
+
+class DetectorTimeout(DetectorUnavailable):
+    status = 504
+    code = "detector_timeout"
+
+
+class DetectorRejected(SentrixError):
+    """YOLO answered a 4xx other than 429: the input is at fault, retrying will not help."""
+
+    status = 422
+    code = "detector_rejected"
+
+
+class DependencyUnavailable(SentrixError):
+    """Database, S3 or SQS is down: transient."""
+
+    status = 503
+    code = "dependency_unavailable"

@@ -1,0 +1,109 @@
+"""The app factory every HTTP function uses: FastAPI + envelope + request id + CORS, wrapped by Mangum."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import threading
+import uuid
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from fastapi import APIRouter, FastAPI
+from fastapi.middleware.cors import CORSMiddleware
+from mangum import Mangum
+
+from sentrix.config import Settings, get_settings
+from sentrix.http.envelope import REQUEST_ID_HEADER, install_error_handlers
+from sentrix.observability import logger, metrics
+
+API_PREFIX = "/api/v1"
+_SAFE_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
+
+
+class RequestIdMiddleware:
+    """Echo a well-formed X-Request-ID or mint one; expose it to handlers and the logger."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+
+    async def __call__(self, scope: dict, receive: Callable, send: Callable) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        incoming = None
+        for name, value in scope.get("headers", []):
+            if name == b"x-request-id":
+                incoming = value.decode("latin-1")
+                break
+        # A hostile id (newlines, megabytes) would end up in logs and headers: replace it.
+        request_id = incoming if incoming and _SAFE_REQUEST_ID.match(incoming) else str(uuid.uuid4())
+        scope.setdefault("state", {})["request_id"] = request_id
+        logger.set_correlation_id(request_id)
+        header = (REQUEST_ID_HEADER.lower().encode(), request_id.encode())
+
+        async def send_with_id(message: dict) -> None:
+            if message["type"] == "http.response.start":
+                headers = [h for h in message.get("headers", []) if h[0].lower() != header[0]]
+                message["headers"] = [*headers, header]
+            await send(message)
+
+        await self.app(scope, receive, send_with_id)
+
+
+def create_app(
+    title: str,
+    routers: Iterable[APIRouter],
+    *,
+    settings: Settings | None = None,
+    description: str = "",
+) -> FastAPI:
+    """Build a FastAPI app for one function, with the shared envelope, request id and CORS."""
+    settings = settings or get_settings()
+    app = FastAPI(
+        title=title,
+        version=settings.version,
+        description=description,
+        docs_url="/docs",
+        redoc_url="/redoc",
+        openapi_url="/openapi.json",
+    )
+    install_error_handlers(app, production=settings.is_production)
+    for router in routers:
+        app.include_router(router)
+    if settings.cors_origins:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.cors_origins,
+            allow_credentials=True,
+            allow_methods=["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"],
+            allow_headers=["Authorization", "Content-Type", REQUEST_ID_HEADER],
+            expose_headers=[REQUEST_ID_HEADER, "Retry-After", "Content-Disposition"],
+            max_age=600,
+        )
+    app.add_middleware(RequestIdMiddleware)
+    return app
+
+
+_thread_state = threading.local()
+
+
+def _ensure_event_loop() -> None:
+    # Mangum runs the app on the thread's current loop; Lambda's main thread has none set, and any
+    # other thread (the local gateway's workers) has none at all.
+    if getattr(_thread_state, "loop", None) is None:
+        _thread_state.loop = asyncio.new_event_loop()
+        asyncio.set_event_loop(_thread_state.loop)
+
+
+def lambda_handler(app: FastAPI) -> Callable[[dict, Any], dict]:
+    """Wrap an app for API Gateway (REST proxy events) with the shared logging and metrics decorators."""
+    adapter = Mangum(app, lifespan="off")
+
+    @metrics.log_metrics
+    @logger.inject_lambda_context(clear_state=True)
+    def handler(event: dict, context: Any) -> dict:
+        _ensure_event_loop()
+        return adapter(event, context)
+
+    return handler

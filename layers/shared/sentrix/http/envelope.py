@@ -1,0 +1,99 @@
+"""The one error envelope every API response uses: {"error": {id, code, message, type, timestamp, details?}}."""
+
+from __future__ import annotations
+
+import traceback
+import uuid
+from datetime import UTC, datetime
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.encoders import jsonable_encoder
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from sentrix.errors import RateLimited, SentrixError
+from sentrix.observability import logger
+
+REQUEST_ID_HEADER = "X-Request-ID"
+
+_HTTP_CODES = {
+    400: "bad_request",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    409: "conflict",
+    413: "payload_too_large",
+    415: "unsupported_media_type",
+    422: "validation_error",
+    429: "rate_limited",
+    503: "service_unavailable",
+}
+
+
+def error_body(
+    status: int, message: str, *, type_: str, code: str | None = None, details: Any = None
+) -> dict[str, Any]:
+    """Build the envelope; `code` is a stable machine-readable string, `type` the error family."""
+    error: dict[str, Any] = {
+        "id": str(uuid.uuid4()),
+        "code": code or _HTTP_CODES.get(status, "http_error"),
+        "status": status,
+        "message": message,
+        "type": type_,
+        "timestamp": datetime.now(UTC).isoformat(),
+    }
+    if details is not None:
+        error["details"] = jsonable_encoder(details)
+    return {"error": error}
+
+
+def _request_id(request: Request) -> str | None:
+    return request.scope.get("state", {}).get("request_id")
+
+
+def _respond(request: Request, status: int, body: dict[str, Any], headers: dict[str, str] | None = None):
+    headers = dict(headers or {})
+    request_id = _request_id(request)
+    if request_id:
+        headers[REQUEST_ID_HEADER] = request_id
+    return JSONResponse(status_code=status, content=body, headers=headers)
+
+
+def install_error_handlers(app: FastAPI, *, production: bool) -> None:
+    """Map HTTPException, validation errors, our typed errors and anything unhandled to the envelope."""
+
+    @app.exception_handler(SentrixError)
+    async def _sentrix_error(request: Request, exc: SentrixError):
+        headers = {"Retry-After": str(exc.retry_after)} if isinstance(exc, RateLimited) else None
+        body = error_body(exc.status, exc.message, type_=type(exc).__name__, code=exc.code, details=exc.details)
+        if exc.status >= 500:
+            logger.warning("dependency error", extra={"error_id": body["error"]["id"], "code": exc.code})
+        return _respond(request, exc.status, body, headers)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http_error(request: Request, exc: StarletteHTTPException):
+        message = exc.detail if isinstance(exc.detail, str) else "HTTP error"
+        details = None if isinstance(exc.detail, str) else exc.detail
+        body = error_body(exc.status_code, message, type_="http_error", details=details)
+        return _respond(request, exc.status_code, body, dict(exc.headers or {}))
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation_error(request: Request, exc: RequestValidationError):
+        # Drop the raw input from pydantic's errors: it may echo a password or a huge body back.
+        details = [{k: v for k, v in err.items() if k not in ("input", "ctx", "url")} for err in exc.errors()]
+        body = error_body(422, "Validation error", type_="validation_error", details=details)
+        return _respond(request, 422, body)
+
+    @app.exception_handler(Exception)
+    async def _unhandled(request: Request, exc: Exception):
+        body = error_body(500, "An internal error occurred.", type_="internal_error", code="internal_error")
+        logger.exception("unhandled error", extra={"error_id": body["error"]["id"]})
+        if production:
+            body["error"]["message"] = "An internal error occurred. Please contact support with this error ID."
+        else:
+            body["error"]["message"] = f"{type(exc).__name__}: {exc}"
+            body["error"]["traceback"] = traceback.format_exception(exc)
+        return _respond(request, 500, body)

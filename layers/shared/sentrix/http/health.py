@@ -1,0 +1,93 @@
+"""Liveness and readiness: the database is fatal; YOLO, S3 and SQS only degrade the answer."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+
+from fastapi import APIRouter
+from fastapi.responses import JSONResponse
+
+from sentrix.config import get_settings
+
+router = APIRouter(prefix="/api/v1", tags=["health"])
+
+
+def _timed(check: Callable[[], dict[str, Any] | None]) -> dict[str, Any]:
+    started = time.perf_counter()
+    try:
+        extra = check() or {}
+        result = {"status": "ok", **extra}
+    except Exception as exc:
+        result = {"status": "error", "error": type(exc).__name__}
+    result["response_time_ms"] = round((time.perf_counter() - started) * 1000, 1)
+    return result
+
+
+def check_database() -> dict[str, Any]:
+    from sqlalchemy import text
+
+    from sentrix.db.engine import get_engine
+
+    with get_engine().connect() as connection:
+        connection.execute(text("SELECT 1"))
+        revision = connection.execute(text("SELECT version_num FROM alembic_version")).scalar()
+    return {"schema_revision": revision}
+
+
+def check_yolo() -> dict[str, Any]:
+    import httpx
+
+    response = httpx.get(f"{get_settings().yolo_service_url.rstrip('/')}/health", timeout=2.0)
+    response.raise_for_status()
+    return {"service_status": response.json().get("status")}
+
+
+def check_storage() -> None:
+    from sentrix.adapters.storage import S3ImageStore
+
+    S3ImageStore().ping()
+
+
+def check_queue() -> None:
+    from sentrix.adapters.queue import SqsWorkQueue
+
+    SqsWorkQueue().ping()
+
+
+@router.get("/health", summary="Liveness")
+def health() -> dict[str, Any]:
+    settings = get_settings()
+    return {
+        "status": "healthy",
+        "service": settings.service_name,
+        "version": settings.version,
+        "timestamp": datetime.now(UTC).isoformat(),
+    }
+
+
+@router.get("/health/ready", summary="Readiness: database fatal; YOLO, S3 and SQS degraded")
+def ready() -> JSONResponse:
+    settings = get_settings()
+    checks = {
+        "database": _timed(check_database),
+        "yolo_service": _timed(check_yolo),
+        "storage": _timed(check_storage),
+        "queue": _timed(check_queue),
+    }
+    if checks["database"]["status"] != "ok":
+        status, code = "not_ready", 503
+    elif any(check["status"] != "ok" for check in checks.values()):
+        status, code = "degraded", 200
+    else:
+        status, code = "ready", 200
+    body = {
+        "status": status,
+        "service": settings.service_name,
+        "version": settings.version,
+        "timestamp": datetime.now(UTC).isoformat(),
+        "checks": checks,
+    }
+    return JSONResponse(status_code=code, content=body)

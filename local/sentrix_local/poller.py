@@ -1,0 +1,109 @@
+"""Feed an SQS queue to its consumer function in batches, with Lambda's partial-failure semantics."""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+from datetime import UTC, datetime
+from typing import Any
+
+from sentrix_local.invoke import LocalFunction
+
+
+class QueuePoller:
+    """Like Lambda's event source mapping: receive, invoke, delete what succeeded, leave the rest.
+
+    One deliberate deviation: failed messages become visible again after `retry_delay_s` instead of the
+    queue's full visibility timeout, so a local retry takes seconds, not minutes.
+    """
+
+    def __init__(
+        self,
+        sqs: Any,
+        queue_url: str,
+        queue_arn: str,
+        function: LocalFunction,
+        *,
+        batch_size: int,
+        retry_delay_s: int = 5,
+        wait_s: int = 1,
+    ) -> None:
+        self.sqs = sqs
+        self.queue_url = queue_url
+        self.queue_arn = queue_arn
+        self.function = function
+        self.batch_size = batch_size
+        self.retry_delay_s = retry_delay_s
+        self.wait_s = wait_s
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def _record(self, message: dict[str, Any]) -> dict[str, Any]:
+        return {
+            "messageId": message["MessageId"],
+            "receiptHandle": message["ReceiptHandle"],
+            "body": message["Body"],
+            "attributes": message.get("Attributes", {}),
+            "messageAttributes": message.get("MessageAttributes", {}),
+            "md5OfBody": message.get("MD5OfBody") or hashlib.md5(message["Body"].encode()).hexdigest(),  # noqa: S324
+            "eventSource": "aws:sqs",
+            "eventSourceARN": self.queue_arn,
+            "awsRegion": "us-east-1",
+        }
+
+    def poll_once(self) -> int:
+        """Receive one batch and process it; returns how many messages were received."""
+        received = self.sqs.receive_message(
+            QueueUrl=self.queue_url,
+            MaxNumberOfMessages=self.batch_size,
+            WaitTimeSeconds=self.wait_s,
+            AttributeNames=["All"],
+            MessageAttributeNames=["All"],
+        ).get("Messages", [])
+        if not received:
+            return 0
+        event = {"Records": [self._record(m) for m in received]}
+        try:
+            response = self.function.invoke(event) or {}
+            failed = {item["itemIdentifier"] for item in response.get("batchItemFailures", [])}
+        except Exception as exc:
+            print(f"{_stamp()} poller invocation failed: {type(exc).__name__}: {exc}", flush=True)
+            failed = {m["MessageId"] for m in received}
+        done = [m for m in received if m["MessageId"] not in failed]
+        if done:
+            self.sqs.delete_message_batch(
+                QueueUrl=self.queue_url,
+                Entries=[{"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(done)],
+            )
+        for message in received:
+            if message["MessageId"] in failed:
+                self.sqs.change_message_visibility(
+                    QueueUrl=self.queue_url,
+                    ReceiptHandle=message["ReceiptHandle"],
+                    VisibilityTimeout=self.retry_delay_s,
+                )
+        print(
+            f"{_stamp()} poller delivered {len(received)} message(s): {len(done)} ok, {len(failed)} failed", flush=True
+        )
+        return len(received)
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            try:
+                self.poll_once()
+            except Exception as exc:
+                print(f"{_stamp()} poller error: {type(exc).__name__}: {exc}", flush=True)
+                self._stop.wait(1)
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._run, name="sqs-poller", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread:
+            self._thread.join(timeout=self.wait_s + 5)
+
+
+def _stamp() -> str:
+    return datetime.now(UTC).strftime("%H:%M:%S")

@@ -1,0 +1,222 @@
+"""Read infra/template.yaml: the one description of routes, functions, bucket and queues the local stack uses."""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+TEMPLATE_PATH = REPO_ROOT / "infra" / "template.yaml"
+
+_SHORT_TAGS = (
+    "Ref",
+    "Condition",
+    "GetAtt",
+    "Sub",
+    "If",
+    "Equals",
+    "Select",
+    "Join",
+    "Split",
+    "FindInMap",
+    "Not",
+    "And",
+    "Or",
+    "Base64",
+    "Cidr",
+    "ImportValue",
+    "GetAZs",
+    "Transform",
+)
+
+
+class CfnLoader(yaml.SafeLoader):
+    """A safe YAML loader that turns CloudFormation short tags into their long-form dicts."""
+
+
+def _make_constructor(tag: str):
+    key = tag if tag in ("Ref", "Condition") else f"Fn::{tag}"
+
+    def construct(loader: CfnLoader, node: yaml.Node) -> dict[str, Any]:
+        if isinstance(node, yaml.ScalarNode):
+            value: Any = loader.construct_scalar(node)
+            if tag == "GetAtt" and isinstance(value, str):
+                value = value.split(".", 1)
+        elif isinstance(node, yaml.SequenceNode):
+            value = loader.construct_sequence(node, deep=True)
+        else:
+            value = loader.construct_mapping(node, deep=True)
+        return {key: value}
+
+    return construct
+
+
+for _tag in _SHORT_TAGS:
+    CfnLoader.add_constructor(f"!{_tag}", _make_constructor(_tag))
+
+
+def load_template(path: Path = TEMPLATE_PATH) -> dict[str, Any]:
+    """Parse a CloudFormation/SAM template into plain dicts."""
+    with path.open(encoding="utf-8") as handle:
+        return yaml.load(handle, Loader=CfnLoader)  # noqa: S506 - CfnLoader derives from SafeLoader
+
+
+@dataclass(frozen=True)
+class Route:
+    method: str
+    path: str
+    function: str
+    authorized: bool
+
+
+@dataclass(frozen=True)
+class FunctionSpec:
+    logical_id: str
+    handler: str
+    code_dir: Path
+    timeout: int
+    environment: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class QueueSpec:
+    logical_id: str
+    visibility_timeout: int
+    max_receive_count: int | None
+    dead_letter_queue: str | None
+    consumer: str | None
+    batch_size: int
+
+
+@dataclass(frozen=True)
+class NotificationSpec:
+    bucket: str
+    queue: str
+    events: tuple[str, ...]
+    prefix: str
+
+
+@dataclass(frozen=True)
+class StackSpec:
+    functions: dict[str, FunctionSpec]
+    routes: tuple[Route, ...]
+    authorizer_function: str | None
+    buckets: tuple[str, ...]
+    queues: dict[str, QueueSpec]
+    notifications: tuple[NotificationSpec, ...]
+
+
+def _ref_target(value: Any) -> str | None:
+    if isinstance(value, dict):
+        if "Ref" in value:
+            return value["Ref"]
+        if "Fn::GetAtt" in value:
+            return value["Fn::GetAtt"][0]
+    return None
+
+
+def _api_routes(resources: dict[str, Any], api_default_auth: dict[str, bool]) -> list[Route]:
+    routes = []
+    for logical_id, resource in resources.items():
+        if resource.get("Type") != "AWS::Serverless::Function":
+            continue
+        for event in (resource.get("Properties", {}).get("Events") or {}).values():
+            if event.get("Type") != "Api":
+                continue
+            props = event["Properties"]
+            api = _ref_target(props.get("RestApiId"))
+            authorizer = (props.get("Auth") or {}).get("Authorizer")
+            authorized = api_default_auth.get(api or "", False) if authorizer is None else authorizer != "NONE"
+            routes.append(Route(props["Method"].upper(), props["Path"], logical_id, authorized))
+    return routes
+
+
+def _authorizer(resources: dict[str, Any]) -> tuple[dict[str, bool], str | None]:
+    default_auth: dict[str, bool] = {}
+    authorizer_function = None
+    for logical_id, resource in resources.items():
+        if resource.get("Type") != "AWS::Serverless::Api":
+            continue
+        auth = resource.get("Properties", {}).get("Auth") or {}
+        default = auth.get("DefaultAuthorizer")
+        default_auth[logical_id] = bool(default) and default != "NONE"
+        for spec in (auth.get("Authorizers") or {}).values():
+            authorizer_function = _ref_target(spec.get("FunctionArn")) or authorizer_function
+    return default_auth, authorizer_function
+
+
+def _queues(resources: dict[str, Any]) -> dict[str, QueueSpec]:
+    consumers: dict[str, tuple[str, int]] = {}
+    for logical_id, resource in resources.items():
+        if resource.get("Type") != "AWS::Serverless::Function":
+            continue
+        for event in (resource.get("Properties", {}).get("Events") or {}).values():
+            if event.get("Type") == "SQS":
+                queue = _ref_target(event["Properties"]["Queue"])
+                consumers[queue] = (logical_id, int(event["Properties"].get("BatchSize", 10)))
+    queues = {}
+    for logical_id, resource in resources.items():
+        if resource.get("Type") != "AWS::SQS::Queue":
+            continue
+        props = resource.get("Properties", {})
+        redrive = props.get("RedrivePolicy") or {}
+        consumer, batch = consumers.get(logical_id, (None, 10))
+        queues[logical_id] = QueueSpec(
+            logical_id=logical_id,
+            visibility_timeout=int(props.get("VisibilityTimeout", 30)),
+            max_receive_count=int(redrive["maxReceiveCount"]) if redrive else None,
+            dead_letter_queue=_ref_target(redrive.get("deadLetterTargetArn")) if redrive else None,
+            consumer=consumer,
+            batch_size=batch,
+        )
+    return queues
+
+
+def _notifications(resources: dict[str, Any]) -> list[NotificationSpec]:
+    found = []
+    for logical_id, resource in resources.items():
+        if resource.get("Type") != "AWS::S3::Bucket":
+            continue
+        config = resource.get("Properties", {}).get("NotificationConfiguration") or {}
+        for queue_config in config.get("QueueConfigurations") or []:
+            rules = ((queue_config.get("Filter") or {}).get("S3Key") or {}).get("Rules") or []
+            prefix = next((r["Value"] for r in rules if r.get("Name", "").lower() == "prefix"), "")
+            events = queue_config.get("Event") or queue_config.get("Events")
+            events = (events,) if isinstance(events, str) else tuple(events)
+            found.append(NotificationSpec(logical_id, _ref_target(queue_config["Queue"]), events, prefix))
+    return found
+
+
+@functools.cache
+def stack_spec(path: Path = TEMPLATE_PATH) -> StackSpec:
+    """Everything the local stack needs to know about the template, resolved once."""
+    template = load_template(path)
+    resources = template["Resources"]
+    globals_fn = (template.get("Globals") or {}).get("Function") or {}
+    functions = {}
+    for logical_id, resource in resources.items():
+        if resource.get("Type") != "AWS::Serverless::Function":
+            continue
+        props = resource["Properties"]
+        env = dict(((globals_fn.get("Environment") or {}).get("Variables")) or {})
+        env.update(((props.get("Environment") or {}).get("Variables")) or {})
+        functions[logical_id] = FunctionSpec(
+            logical_id=logical_id,
+            handler=props["Handler"],
+            code_dir=(path.parent / props["CodeUri"]).resolve(),
+            timeout=int(props.get("Timeout", globals_fn.get("Timeout", 3))),
+            environment=env,
+        )
+    default_auth, authorizer_function = _authorizer(resources)
+    return StackSpec(
+        functions=functions,
+        routes=tuple(_api_routes(resources, default_auth)),
+        authorizer_function=authorizer_function,
+        buckets=tuple(k for k, v in resources.items() if v.get("Type") == "AWS::S3::Bucket"),
+        queues=_queues(resources),
+        notifications=tuple(_notifications(resources)),
+    )

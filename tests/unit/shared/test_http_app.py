@@ -1,0 +1,166 @@
+"""The app factory: error envelope for every kind of failure, request ids, CORS allow-list."""
+
+from __future__ import annotations
+
+import json
+import uuid
+
+import pytest
+from fastapi import APIRouter, HTTPException
+from pydantic import BaseModel, Field
+
+from sentrix.config import Settings
+from sentrix.errors import Forbidden, NotFound, RateLimited
+from sentrix.http.app import create_app, lambda_handler
+from tests.builders import LambdaContext, api_event
+
+router = APIRouter(prefix="/api/v1")
+
+
+class Body(BaseModel):
+    threshold: float = Field(ge=0.1, le=1.0)
+
+
+@router.get("/missing")
+def missing() -> None:
+    raise NotFound("Analysis not found")
+
+
+@router.get("/forbidden")
+def forbidden() -> None:
+    raise Forbidden("Not enough permissions")
+
+
+@router.get("/slow-down")
+def slow_down() -> None:
+    raise RateLimited("Too many uploads", retry_after=42)
+
+
+@router.get("/teapot")
+def teapot() -> None:
+    raise HTTPException(status_code=418, detail="I'm a teapot")
+
+
+@router.post("/validate")
+def validate(body: Body) -> dict:
+    return {"threshold": body.threshold}
+
+
+@router.get("/crash")
+def crash() -> None:
+    raise RuntimeError("database password is hunter2")
+
+
+def invoke(settings: Settings, event: dict) -> tuple[int, dict, dict]:
+    handler = lambda_handler(create_app("test", [router], settings=settings))
+    response = handler(event, LambdaContext("test", 30))
+    headers = {k.lower(): v for k, v in (response.get("headers") or {}).items()}
+    for key, values in (response.get("multiValueHeaders") or {}).items():
+        headers[key.lower()] = values[-1]
+    is_json = headers.get("content-type", "").startswith("application/json")
+    return response["statusCode"], headers, json.loads(response["body"]) if is_json else {}
+
+
+@pytest.fixture
+def dev_settings() -> Settings:
+    return Settings(environment="development", cors_origins="https://app.sentrix.example")
+
+
+def assert_envelope(body: dict, status: int, code: str) -> dict:
+    error = body["error"]
+    assert set(error) >= {"id", "code", "message", "type", "timestamp"}
+    uuid.UUID(error["id"])
+    assert error["code"] == code
+    assert error["status"] == status
+    return error
+
+
+@pytest.mark.parametrize(
+    ("path", "status", "code", "message"),
+    [
+        ("/api/v1/missing", 404, "not_found", "Analysis not found"),
+        ("/api/v1/forbidden", 403, "forbidden", "Not enough permissions"),
+        ("/api/v1/teapot", 418, "http_error", "I'm a teapot"),
+        ("/api/v1/no-such-route", 404, "not_found", "Not Found"),
+    ],
+)
+def test_typed_and_http_errors_use_the_envelope(dev_settings, path, status, code, message):
+    status_code, _, body = invoke(dev_settings, api_event("GET", path))
+    assert status_code == status
+    assert assert_envelope(body, status, code)["message"] == message
+
+
+def test_rate_limited_carries_retry_after(dev_settings):
+    status, headers, body = invoke(dev_settings, api_event("GET", "/api/v1/slow-down"))
+    assert status == 429
+    assert headers["retry-after"] == "42"
+    assert_envelope(body, 429, "rate_limited")
+
+
+def test_validation_errors_are_422_with_details_and_no_echoed_input(dev_settings):
+    event = api_event("POST", "/api/v1/validate", body={"threshold": 7})
+    status, _, body = invoke(dev_settings, event)
+    assert status == 422
+    error = assert_envelope(body, 422, "validation_error")
+    assert error["details"][0]["loc"] == ["body", "threshold"]
+    assert "input" not in error["details"][0]
+
+
+def test_unhandled_errors_are_masked_in_production():
+    production = Settings(environment="production")
+    status, headers, body = invoke(production, api_event("GET", "/api/v1/crash"))
+    assert status == 500
+    error = assert_envelope(body, 500, "internal_error")
+    assert "hunter2" not in json.dumps(body)
+    assert "traceback" not in error
+    assert error["id"] in error["message"] or "support" in error["message"]
+    assert headers["x-request-id"]
+
+
+def test_unhandled_errors_explain_themselves_outside_production(dev_settings):
+    status, _, body = invoke(dev_settings, api_event("GET", "/api/v1/crash"))
+    assert status == 500
+    assert body["error"]["message"].startswith("RuntimeError:")
+    assert body["error"]["traceback"]
+
+
+def test_request_id_is_echoed_when_well_formed(dev_settings):
+    event = api_event("GET", "/api/v1/missing", headers={"X-Request-ID": "client-req-123"})
+    _, headers, _ = invoke(dev_settings, event)
+    assert headers["x-request-id"] == "client-req-123"
+
+
+@pytest.mark.parametrize("hostile", ["a" * 500, "bad\r\nSet-Cookie: x=1", "spaces are not allowed"])
+def test_hostile_request_ids_are_replaced(dev_settings, hostile):
+    event = api_event("GET", "/api/v1/missing", headers={"X-Request-ID": hostile})
+    _, headers, _ = invoke(dev_settings, event)
+    assert headers["x-request-id"] != hostile
+    uuid.UUID(headers["x-request-id"])
+
+
+def test_request_id_is_generated_when_absent(dev_settings):
+    _, headers, _ = invoke(dev_settings, api_event("GET", "/api/v1/missing"))
+    uuid.UUID(headers["x-request-id"])
+
+
+def test_cors_allows_listed_origins_only(dev_settings):
+    preflight = {"Origin": "https://app.sentrix.example", "Access-Control-Request-Method": "POST"}
+    status, headers, _ = invoke(dev_settings, api_event("OPTIONS", "/api/v1/validate", headers=preflight))
+    assert status == 200
+    assert headers["access-control-allow-origin"] == "https://app.sentrix.example"
+
+    evil = {"Origin": "https://evil.example", "Access-Control-Request-Method": "POST"}
+    status, headers, _ = invoke(dev_settings, api_event("OPTIONS", "/api/v1/validate", headers=evil))
+    assert status == 400
+    assert "access-control-allow-origin" not in headers
+
+
+def test_cors_origins_accept_json_and_comma_lists():
+    assert Settings(cors_origins='["https://a.example", "https://b.example"]').cors_origins == [
+        "https://a.example",
+        "https://b.example",
+    ]
+    assert Settings(cors_origins="https://a.example, https://b.example").cors_origins == [
+        "https://a.example",
+        "https://b.example",
+    ]
