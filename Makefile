@@ -6,7 +6,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.sentrix-stamp
 REQUIREMENTS := requirements/dev.txt layers/shared/requirements.txt layers/imaging/requirements.txt layers/report/requirements.txt
-export PYTHONPATH := $(CURDIR)/layers/shared:$(CURDIR)/local
+export PYTHONPATH := $(CURDIR):$(CURDIR)/layers/shared:$(CURDIR)/local
 
 .PHONY: help venv dev down migrate test test-unit lint format bench build validate openapi deploy redrive clean
 
@@ -53,6 +53,9 @@ build: ## sam build without Docker (Python 3.12 on PATH)
 
 deploy: build ## sam deploy --config-env $(ENV) (dev by default)
 	bash scripts/sam.sh deploy --config-env $(or $(ENV),dev)
+
+bench: venv ## Run every benchmark; writes bench/results.json and bench/results.md
+	$(PY) -m bench.run $(ARGS)
 
 clean: ## Remove build output and local state (stop the stack first)
 	rm -rf .aws-sam .local .pytest_cache .ruff_cache

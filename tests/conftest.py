@@ -130,5 +130,5 @@ def clean_db(database_url) -> Iterator[str]:
     from sentrix.db.engine import get_engine
 
     with get_engine().begin() as connection:
-        connection.execute(text("TRUNCATE users, refresh_tokens, user_settings, analyses, detections CASCADE"))
+        connection.execute(text("TRUNCATE users, refresh_tokens, user_settings, analyses, detections, rate_limit_hits CASCADE"))
     yield database_url

@@ -32,7 +32,9 @@ def test_ready_with_everything_up_except_yolo_is_degraded(database_url, aws, mon
     assert status == 200
     assert body["status"] == "degraded"
     assert body["checks"]["database"]["status"] == "ok"
-    assert body["checks"]["database"]["schema_revision"] == "0001"
+    from tests.integration.test_migrations import head_revision
+
+    assert body["checks"]["database"]["schema_revision"] == head_revision()
     assert body["checks"]["storage"]["status"] == "ok"
     assert body["checks"]["queue"]["status"] == "ok"
     assert body["checks"]["yolo_service"]["status"] == "error"

@@ -246,3 +246,14 @@ class Detection(Base):
     created_at: Mapped[datetime] = _created_at()
 
     analysis: Mapped[Analysis] = relationship(back_populates="detections")
+
+
+class RateLimitHit(Base):
+    """Hits per bucket (e.g. `login:ip:203.0.113.7`) per fixed window; shared by all Lambda instances."""
+
+    __tablename__ = "rate_limit_hits"
+    __table_args__ = (Index(None, "window_start"),)
+
+    bucket: Mapped[str] = mapped_column(String(200), primary_key=True)
+    window_start: Mapped[datetime] = mapped_column(DateTime(timezone=True), primary_key=True)
+    hits: Mapped[int] = mapped_column(Integer, nullable=False, server_default=text("0"))

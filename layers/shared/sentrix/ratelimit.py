@@ -1,0 +1,67 @@
+"""Fixed-window rate limits kept in PostgreSQL, so every Lambda instance sees the same counters."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import delete, select
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.orm import Session
+
+from sentrix.db.models import RateLimitHit
+from sentrix.errors import RateLimited
+
+
+@dataclass(frozen=True)
+class Limit:
+    """At most `max_hits` per `window_s` seconds for one bucket."""
+
+    max_hits: int
+    window_s: int
+
+
+def _window(now: datetime, window_s: int) -> datetime:
+    epoch = int(now.timestamp())
+    return datetime.fromtimestamp(epoch - epoch % window_s, tz=UTC)
+
+
+def hit(session: Session, bucket: str, limit: Limit, *, now: datetime | None = None, message: str) -> int:
+    """Count one hit atomically; raise RateLimited (with Retry-After) once the window is full."""
+    now = now or datetime.now(UTC)
+    start = _window(now, limit.window_s)
+    statement = (
+        insert(RateLimitHit)
+        .values(bucket=bucket, window_start=start, hits=1)
+        .on_conflict_do_update(index_elements=["bucket", "window_start"], set_={"hits": RateLimitHit.hits + 1})
+        .returning(RateLimitHit.hits)
+    )
+    hits = session.execute(statement).scalar_one()
+    if hits > limit.max_hits:
+        retry_after = int((start + timedelta(seconds=limit.window_s) - now).total_seconds()) + 1
+        raise RateLimited(message, retry_after=retry_after)
+    return hits
+
+
+def check(session: Session, bucket: str, limit: Limit, *, now: datetime | None = None, message: str) -> None:
+    """Raise RateLimited if the bucket is already full, without counting a hit (e.g. before a login attempt)."""
+    now = now or datetime.now(UTC)
+    start = _window(now, limit.window_s)
+    hits = session.scalar(
+        select(RateLimitHit.hits).where(RateLimitHit.bucket == bucket, RateLimitHit.window_start == start)
+    )
+    if hits is not None and hits >= limit.max_hits:
+        retry_after = int((start + timedelta(seconds=limit.window_s) - now).total_seconds()) + 1
+        raise RateLimited(message, retry_after=retry_after)
+
+
+def clear(session: Session, bucket: str) -> None:
+    """Forget a bucket's hits (e.g. failed logins after a successful one)."""
+    session.execute(delete(RateLimitHit).where(RateLimitHit.bucket == bucket))
+
+
+def prune(session: Session, *, older_than_s: int = 2 * 24 * 3600, now: datetime | None = None) -> int:
+    """Delete windows that can no longer matter; returns how many rows went."""
+    cutoff = (now or datetime.now(UTC)) - timedelta(seconds=older_than_s)
+    result = session.execute(delete(RateLimitHit).where(RateLimitHit.window_start < cutoff))
+    return result.rowcount or 0
