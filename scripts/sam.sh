@@ -1,0 +1,116 @@
+#!/usr/bin/env bash
+# SAM CLI and cfn-lint in their own virtualenv (.venv-sam): they pin older boto3/pydantic than the
+# functions use, so they never share the project's .venv.
+#
+#   bash scripts/sam.sh venv       create/refresh .venv-sam (no-op when already up to date)
+#   bash scripts/sam.sh validate   sam validate --lint + cfn-lint with the serverless rule pack
+#   bash scripts/sam.sh build      sam build (no container: uses the local Python 3.12)
+#   bash scripts/sam.sh <args>     any other sam command, e.g. `bash scripts/sam.sh deploy --config-env dev`
+#
+# SAM_PYTHON=/path/to/python3.12 overrides the interpreter lookup.
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+VENV="$ROOT/.venv-sam"
+REQUIREMENTS="$ROOT/requirements/sam.txt"
+TEMPLATE="infra/template.yaml"
+# Passed explicitly: with a template outside the working directory SAM looks for the config file
+# next to the template (infra/samconfig.toml), not in the repository root.
+CONFIG="$ROOT/samconfig.toml"
+STAMP="$VENV/.sentrix-stamp"
+
+export SAM_CLI_TELEMETRY=0
+# Keep SAM from checking for a newer release on every call (there is no internet here anyway).
+export SAM_CLI_DISABLE_UPDATE_CHECK=1
+
+die() {
+    echo "sam.sh: $*" >&2
+    exit 1
+}
+
+PY312="$("$ROOT/scripts/python312.sh")" || die "no Python 3.12 interpreter found (install it with pyenv, or set SAM_PYTHON)"
+
+stamp_value() {
+    echo "python=$PY312"
+    sha256sum "$REQUIREMENTS" | cut -d' ' -f1
+}
+
+cmd_venv() {
+    local want
+    want="$(stamp_value)"
+    if [[ -f "$STAMP" && -x "$VENV/bin/sam" && "$(cat "$STAMP")" == "$want" ]]; then
+        echo "sam.sh: $VENV is up to date"
+        return 0
+    fi
+    # A venv built from another interpreter (or half-built) is rebuilt from scratch.
+    if [[ -d "$VENV" && "$(head -n1 "$STAMP" 2>/dev/null || true)" != "python=$PY312" ]]; then
+        rm -rf "$VENV"
+    fi
+    if [[ ! -x "$VENV/bin/python" ]]; then
+        echo "sam.sh: creating $VENV with $PY312"
+        "$PY312" -m venv "$VENV"
+    fi
+    # -qq: this machine's pip configuration names extra indexes that may be absent, and pip warns
+    # about each of them for every package; errors still show.
+    "$VENV/bin/python" -m pip install -qq --upgrade pip
+    "$VENV/bin/python" -m pip install -qq -r "$REQUIREMENTS"
+    echo "$want" >"$STAMP"
+    "$VENV/bin/sam" --version
+    "$VENV/bin/cfn-lint" --version
+}
+
+ensure_venv() {
+    [[ -x "$VENV/bin/sam" ]] || cmd_venv
+}
+
+# The venv's bin first (sam, cfn-lint), then the 3.12 interpreter's dir: `sam build` looks up
+# `python3.12` on PATH for the python3.12 runtime and must not hit a pyenv shim.
+sam_path() {
+    echo "$VENV/bin:$(dirname "$PY312"):$PATH"
+}
+
+cmd_validate() {
+    ensure_venv
+    cd "$ROOT"
+    PATH="$(sam_path)" sam validate --config-file "$CONFIG" --lint --template-file "$TEMPLATE"
+    PATH="$(sam_path)" cfn-lint --append-rules cfn_lint_serverless.rules -- "$TEMPLATE"
+    echo "sam.sh: cfn-lint (with cfn_lint_serverless.rules): no findings"
+}
+
+cmd_build() {
+    ensure_venv
+    cd "$ROOT"
+    PATH="$(sam_path)" sam build --config-file "$CONFIG" --template-file "$TEMPLATE" "$@"
+}
+
+main() {
+    local sub="${1:-}"
+    [[ $# -gt 0 ]] && shift
+    case "$sub" in
+        venv) cmd_venv ;;
+        validate) cmd_validate ;;
+        build) cmd_build "$@" ;;
+        "" | -h | --help | help) sed -n '2,/^set -euo/p' "${BASH_SOURCE[0]}" | sed '$d; s/^# \{0,1\}//' ;;
+        -*)
+            # Global options (`--version`, `--info`): no command to hand the config file to.
+            ensure_venv
+            PATH="$(sam_path)" sam "$sub" "$@"
+            ;;
+        local | remote)
+            # Command groups: the config file option belongs to the leaf command (`sam local invoke`).
+            [[ $# -gt 0 ]] || die "usage: sam.sh $sub <command> [args]"
+            local leaf="$1"
+            shift
+            ensure_venv
+            cd "$ROOT"
+            PATH="$(sam_path)" sam "$sub" "$leaf" --config-file "$CONFIG" "$@"
+            ;;
+        *)
+            ensure_venv
+            cd "$ROOT"
+            PATH="$(sam_path)" sam "$sub" --config-file "$CONFIG" "$@"
+            ;;
+    esac
+}
+
+main "$@"
