@@ -128,7 +128,9 @@ def clean_db(database_url) -> Iterator[str]:
     from sqlalchemy import text
 
     from sentrix.db.engine import get_engine
+    from sentrix.db.models import Base
 
+    tables = ", ".join(table.name for table in Base.metadata.sorted_tables)
     with get_engine().begin() as connection:
-        connection.execute(text("TRUNCATE users, refresh_tokens, user_settings, analyses, detections, rate_limit_hits CASCADE"))
+        connection.execute(text(f"TRUNCATE {tables} CASCADE"))
     yield database_url
