@@ -134,3 +134,20 @@ def clean_db(database_url) -> Iterator[str]:
     with get_engine().begin() as connection:
         connection.execute(text(f"TRUNCATE {tables} CASCADE"))
     yield database_url
+
+
+@pytest.fixture(scope="session")
+def yolo_standin() -> Iterator:
+    """The YOLO stand-in over real HTTP on a free port, exported as YOLO_SERVICE_URL.
+
+    Tests that inject faults must reset them (`POST {base_url}/_admin/reset`) when done.
+    """
+    from yolo_standin.testing import StandinProcess
+
+    standin = StandinProcess().start()
+    os.environ["YOLO_SERVICE_URL"] = standin.base_url
+    reset_caches()
+    try:
+        yield standin
+    finally:
+        standin.stop()

@@ -246,6 +246,8 @@ class Detection(Base):
     validity_days: Mapped[int] = mapped_column(Integer, nullable=False)
     expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
     validity_extended_reason: Mapped[str | None] = mapped_column(Text)
+    validity_extended_by: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    validity_extended_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     created_at: Mapped[datetime] = _created_at()
 
     analysis: Mapped[Analysis] = relationship(back_populates="detections")
