@@ -18,12 +18,17 @@ def main() -> None:
         down(config)
     else:
         pg = config.postgres()
+        was_running = pg.running()
         pg.start()
-        pg.ensure_database(config.database)
-        from sentrix.db import migrate
+        try:
+            pg.ensure_database(config.database)
+            from sentrix.db import migrate
 
-        migrate.upgrade(pg.url(config.database))
-        print(f"migrated {pg.url(config.database)} to {migrate.current(pg.url(config.database))}")
+            migrate.upgrade(pg.url(config.database))
+            print(f"migrated {pg.url(config.database)} to {migrate.current(pg.url(config.database))}")
+        finally:
+            if not was_running:  # leave nothing running that was not running before
+                pg.stop()
 
 
 if __name__ == "__main__":
