@@ -15,7 +15,7 @@ help: ## List the commands
 
 $(STAMP): $(REQUIREMENTS)
 	@test -x $(PY) || "$$(scripts/python312.sh)" -m venv $(VENV)
-	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements/dev.txt
+	$(PY) -m pip install -qq --disable-pip-version-check -r requirements/dev.txt
 	@touch $(STAMP)
 
 venv: $(STAMP) ## Create/refresh the Python 3.12 virtualenv (.venv)
