@@ -8,6 +8,7 @@ import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from sentrix.tokens import write_key_file
 from sentrix_local.gateway import Gateway, serve
 from sentrix_local.invoke import LocalFunction
 from sentrix_local.poller import QueuePoller
@@ -108,8 +109,12 @@ class LocalStack:
                 "DETECT_QUEUE_URL": resources.queue_urls[detect_queue.logical_id],
                 "YOLO_SERVICE_URL": config.yolo_url,
                 "CORS_ORIGINS": os.environ.get("CORS_ORIGINS", "http://localhost:5173,http://127.0.0.1:5173"),
+                # The access-token signing key: generated once into the state dir (never committed), kept
+                # across restarts so issued tokens stay valid (docs/auth.md).
+                "AUTH_SIGNING_KEY_FILE": str(write_key_file(config.state_dir / "auth" / "signing-key.pem")),
             }
         )
+        os.environ.pop("AUTH_SIGNING_KEY_SECRET_ARN", None)
         functions = {name: LocalFunction(fn) for name, fn in spec.functions.items()}
         self.gateway_server = serve(Gateway(spec, functions), "127.0.0.1", config.gateway_port)
         sqs = aws_client("sqs", config.moto_url)

@@ -1,9 +1,19 @@
-"""Who is calling: read from the API Gateway authorizer context, enforced in one place."""
+"""Who is calling: read from the API Gateway authorizer context, checked against the database, enforced in one place.
+
+The authorizer only proves the token is ours and unexpired, and API Gateway caches its answer for 300 s. So
+each request also reads the user's row (one primary-key lookup): the account must exist and be active, the
+token must not predate `users.tokens_valid_after` (password change, forced logout), and the role is the one
+in the database now — a demotion or deactivation takes effect at the very next request.
+Deactivated accounts answer 403 (the credentials are right, the account may not act); cut-off or unknown
+tokens answer 401 (sign in again).
+"""
 
 from __future__ import annotations
 
+import math
 import uuid
 from dataclasses import dataclass
+from datetime import datetime
 
 from fastapi import Request
 
@@ -26,21 +36,79 @@ class Principal:
         return self.has_role(Role.EXPERT)
 
 
-def principal_from_event(event: dict | None) -> Principal | None:
-    """The principal the authorizer put in `requestContext.authorizer`, or None for anonymous calls."""
+@dataclass(frozen=True, slots=True)
+class TokenIdentity:
+    """What the authorizer vouched for: a principal plus the token's issue time (epoch seconds)."""
+
+    principal: Principal
+    issued_at: int | None
+
+
+def identity_from_event(event: dict | None) -> TokenIdentity | None:
+    """The identity the authorizer put in `requestContext.authorizer`, or None for anonymous calls."""
     context = ((event or {}).get("requestContext") or {}).get("authorizer") or {}
     user_id, role = context.get("user_id"), context.get("role")
     if not user_id or not role:
         return None
     try:
-        return Principal(user_id=uuid.UUID(str(user_id)), role=Role(str(role)), email=context.get("email"))
+        principal = Principal(user_id=uuid.UUID(str(user_id)), role=Role(str(role)), email=context.get("email") or None)
+        issued = context.get("iat")
+        # API Gateway hands context values on as strings; accept numbers too.
+        issued_at = int(str(issued)) if issued not in (None, "") else None
     except ValueError:
         return None
+    return TokenIdentity(principal, issued_at)
+
+
+def principal_from_event(event: dict | None) -> Principal | None:
+    """The principal the authorizer vouched for (not yet checked against the database)."""
+    identity = identity_from_event(event)
+    return identity.principal if identity else None
+
+
+def cut_off_second(valid_after: datetime | None) -> int | None:
+    """The first whole second (epoch) whose tokens are still valid after a cut-off at `valid_after`.
+
+    JWT `iat` has whole seconds, so every token of the cut-off's own second is refused too; tokens minted
+    right after a cut-off (change-password's new session) carry `iat` = this second (see `sentrix.tokens`).
+    """
+    return None if valid_after is None else math.ceil(valid_after.timestamp())
+
+
+def _cut_off(issued_at: int | None, valid_after: datetime | None) -> bool:
+    first_valid = cut_off_second(valid_after)
+    if first_valid is None:
+        return False
+    return issued_at is None or issued_at < first_valid
+
+
+def check_against_database(identity: TokenIdentity) -> Principal:
+    """The principal as the database sees it now; 401 if unknown or cut off, 403 if deactivated."""
+    from sqlalchemy import select
+
+    from sentrix.db.engine import session_scope
+    from sentrix.db.models import User
+
+    with session_scope() as session:
+        row = session.execute(
+            select(User.role, User.is_active, User.tokens_valid_after, User.email).where(
+                User.id == identity.principal.user_id
+            )
+        ).one_or_none()
+    if row is None:
+        raise Unauthorized("Unknown user")
+    role, is_active, valid_after, email = row
+    if not is_active:
+        raise Forbidden("User account is deactivated")
+    if _cut_off(identity.issued_at, valid_after):
+        raise Unauthorized("Session has ended; sign in again")
+    return Principal(user_id=identity.principal.user_id, role=Role(role), email=email)
 
 
 def optional_principal(request: Request) -> Principal | None:
-    """FastAPI dependency: the caller if the authorizer identified one."""
-    return principal_from_event(request.scope.get("aws.event"))
+    """FastAPI dependency: the caller if the authorizer identified one (checked like `current_principal`)."""
+    identity = identity_from_event(request.scope.get("aws.event"))
+    return check_against_database(identity) if identity else None
 
 
 def current_principal(request: Request) -> Principal:

@@ -1,0 +1,1 @@
+"""HTTP doorways of the auth function: parse, call one logic function, answer."""

@@ -1,0 +1,80 @@
+"""Sign-up, sign-in, refresh, sign-out and password change."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Depends, Request
+
+from sentrix.http.identity import Principal, current_principal
+from sentrix_auth.handlers.request import bearer_token, source_ip
+from sentrix_auth.logic import sessions
+from sentrix_auth.providers.base import NewAccount, Tokens
+from sentrix_auth.schemas import (
+    ChangePasswordRequest,
+    LoginRequest,
+    LogoutRequest,
+    MessageOut,
+    RefreshRequest,
+    RegisterRequest,
+    SessionOut,
+    TokenPairOut,
+    UserOut,
+)
+
+router = APIRouter(prefix="/api/v1", tags=["auth"])
+
+
+def _session(user, tokens: Tokens) -> SessionOut:
+    return SessionOut(
+        access_token=tokens.access_token,
+        refresh_token=tokens.refresh_token,
+        expires_in=tokens.expires_in,
+        user=UserOut.model_validate(user),
+    )
+
+
+def _pair(tokens: Tokens) -> TokenPairOut:
+    return TokenPairOut(
+        access_token=tokens.access_token, refresh_token=tokens.refresh_token, expires_in=tokens.expires_in
+    )
+
+
+@router.post("/register", status_code=201, summary="Create an account and sign in")
+def register(body: RegisterRequest, request: Request) -> SessionOut:
+    account = NewAccount(body.email, body.password, body.display_name, body.organization)
+    return _session(*sessions.register(account, source_ip(request)))
+
+
+@router.post("/login", summary="Sign in with email and password")
+def login(body: LoginRequest, request: Request) -> SessionOut:
+    return _session(*sessions.login(body.email, body.password, source_ip(request)))
+
+
+@router.post("/refresh", summary="Trade a refresh token for a new pair (the old one stops working)")
+def refresh(body: RefreshRequest) -> TokenPairOut:
+    return _pair(sessions.refresh(body.refresh_token))
+
+
+@router.post("/logout", summary="End this session (or every session with everywhere=true)")
+def logout(
+    request: Request, body: LogoutRequest | None = None, principal: Principal = Depends(current_principal)
+) -> MessageOut:
+    body = body or LogoutRequest()
+    sessions.logout(
+        principal.user_id, body.refresh_token, everywhere=body.everywhere, access_token=bearer_token(request)
+    )
+    return MessageOut(message="Successfully logged out")
+
+
+@router.post("/change-password", summary="Change the password; every session ends and a new one is returned")
+def change_password(
+    body: ChangePasswordRequest, request: Request, principal: Principal = Depends(current_principal)
+) -> TokenPairOut:
+    tokens = sessions.change_password(
+        principal.user_id,
+        principal.email,
+        body.current_password,
+        body.new_password,
+        source_ip(request),
+        access_token=bearer_token(request),
+    )
+    return _pair(tokens)

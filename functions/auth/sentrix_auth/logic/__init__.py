@@ -1,0 +1,1 @@
+"""What the auth function does: sessions, profiles, settings, activity and user administration."""

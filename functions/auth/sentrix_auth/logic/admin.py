@@ -1,0 +1,92 @@
+"""User administration (admins only): list, change role or active flag, delete."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from sentrix.adapters.storage import S3ImageStore
+from sentrix.db.engine import session_scope
+from sentrix.db.models import User
+from sentrix.domain.roles import Role
+from sentrix.errors import BadRequest, NotFound
+from sentrix.http.identity import Principal
+from sentrix.observability import logger
+from sentrix_auth.dal import users
+from sentrix_auth.providers.base import get_provider
+
+
+def list_users(
+    *, limit: int, offset: int, role: Role | None, is_active: bool | None, search: str | None
+) -> tuple[list[User], int]:
+    with session_scope() as session:
+        return users.page(session, limit=limit, offset=offset, role=role, is_active=is_active, search=search)
+
+
+def update_user(admin: Principal, user_id: uuid.UUID, role: Role | None, is_active: bool | None) -> User:
+    """Change a user's role and/or active flag; deactivation also ends their sessions at once."""
+    if user_id == admin.user_id and (role not in (None, Role.ADMIN) or is_active is False):
+        raise BadRequest("Administrators cannot demote or deactivate themselves")
+    with session_scope() as session:
+        user = users.get(session, user_id, for_update=True)
+        if user is None:
+            raise NotFound("User not found")
+        if role is not None:
+            user.role = role
+        if is_active is not None:
+            user.is_active = is_active
+        session.flush()
+        session.refresh(user)
+    if is_active is False:
+        get_provider().end_all_sessions(user_id, "deactivated")
+    logger.info(
+        "user updated by admin",
+        extra={
+            "user_id": str(user_id),
+            "admin_id": str(admin.user_id),
+            "role": user.role.value,
+            "active": user.is_active,
+        },
+    )
+    return user
+
+
+def delete_user(admin: Principal, user_id: uuid.UUID, store_for: Any | None = None) -> dict[str, Any]:
+    """Delete a user; their analyses stay as anonymous public-health data, their photos are deleted.
+
+    The database change commits first (user row, sessions and settings go; analyses lose their owner,
+    filename and annotated-image key); the S3 objects are deleted afterwards, and any that could not be
+    are reported (and logged) rather than failing a deletion that already happened.
+    """
+    if user_id == admin.user_id:
+        raise BadRequest("You cannot delete your own account")
+    with session_scope() as session:
+        user = users.get(session, user_id, for_update=True)
+        if user is None:
+            raise NotFound("User not found")
+        keys = users.image_keys_of(session, user_id)
+        anonymised = users.anonymise_analyses(session, user_id)
+        session.delete(user)
+    get_provider().forget(user_id)
+    deleted, failed = 0, 0
+    for bucket, bucket_keys in keys.items():
+        store = (store_for or S3ImageStore)(bucket=bucket)
+        for start in range(0, len(bucket_keys), 1000):  # S3 DeleteObjects takes at most 1000 keys
+            batch = bucket_keys[start : start + 1000]
+            try:
+                store.delete(batch)
+                deleted += len(batch)
+            except Exception:
+                failed += len(batch)
+                logger.exception("could not delete a deleted user's images", extra={"user_id": str(user_id)})
+    logger.info(
+        "user deleted by admin",
+        extra={"user_id": str(user_id), "admin_id": str(admin.user_id), "analyses": anonymised, "images": deleted},
+    )
+    return {
+        "message": "User deleted",
+        "user_id": user_id,
+        "analyses_anonymised": anonymised,
+        "images_deleted": deleted,
+        "images_not_deleted": failed,
+    }

@@ -1,0 +1,162 @@
+"""Settings, statistics and activity from real rows; user deletion keeps anonymous data and deletes photos."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import boto3
+import pytest
+
+from sentrix.db.engine import session_scope
+from sentrix.db.models import Analysis, Detection, RefreshToken, User, UserSettings
+from sentrix.domain.classes import PersistenceType, RiskLevel
+from sentrix.domain.status import AnalysisStatus, ValidationStatus
+from tests.support.identity import bearer, create_user
+
+pytestmark = pytest.mark.integration
+
+
+def add_analysis(user, *, bucket="sentrix-test-images", key=None, risk=RiskLevel.ALTO, detections=2, when=None):
+    with session_scope() as session:
+        analysis = Analysis(
+            user_id=user.id,
+            status=AnalysisStatus.COMPLETED,
+            image_bucket=bucket,
+            image_key=key or f"incoming/{user.id}/{datetime.now(UTC).timestamp()}.jpg",
+            processed_image_key=None,
+            original_filename="patio.jpg",
+            risk_level=risk,
+            total_detections=detections,
+            created_at=when or datetime.now(UTC),
+        )
+        session.add(analysis)
+        session.flush()
+        return analysis
+
+
+def add_detection(analysis, *, validated_by=None, status=ValidationStatus.PENDING, when=None):
+    with session_scope() as session:
+        detection = Detection(
+            analysis_id=analysis.id,
+            class_id=2,
+            class_name="Charcos/Cumulo de agua",
+            confidence=0.9,
+            risk_level=RiskLevel.ALTO,
+            polygon=[[0, 0], [10, 0], [10, 10]],
+            bbox_x_min=0,
+            bbox_y_min=0,
+            bbox_x_max=10,
+            bbox_y_max=10,
+            persistence_type=PersistenceType.TRANSIENT,
+            validity_days=2,
+            expires_at=datetime.now(UTC) + timedelta(days=2),
+            validated_by=validated_by.id if validated_by else None,
+            validation_status=status,
+            validated_at=when,
+        )
+        session.add(detection)
+        session.flush()
+        return detection
+
+
+def test_settings_start_from_the_defaults(api):
+    user = create_user()
+    settings = api.get("/users/me/settings", headers=bearer(user)).json()
+    assert settings["language"] == "es"
+    assert settings["timezone"] == "America/Argentina/Buenos_Aires"
+    assert settings["default_confidence_threshold"] == 0.7
+
+
+def test_settings_updates_merge_over_what_is_stored(api):
+    user = create_user()
+    first = api.put(
+        "/users/me/settings", json={"language": "pt", "timezone": "America/Sao_Paulo"}, headers=bearer(user)
+    )
+    assert first.status_code == 200, first.text
+    second = api.put("/users/me/settings", json={"default_confidence_threshold": 0.9}, headers=bearer(user))
+    assert second.json()["settings"]["language"] == "pt"  # kept from the first update
+    settings = api.get("/users/me/settings", headers=bearer(user)).json()
+    assert (settings["language"], settings["timezone"], settings["default_confidence_threshold"]) == (
+        "pt",
+        "America/Sao_Paulo",
+        0.9,
+    )
+    assert settings["date_format"] == "DD/MM/YYYY"  # untouched defaults still there
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"language": "fr"},
+        {"timezone": "Mars/Olympus_Mons"},
+        {"timezone": "../../etc/passwd"},
+        {"default_confidence_threshold": 0.3},
+        {"default_confidence_threshold": 0.99},
+        {"date_format": "YYYY/DD/MM"},
+        {"email_notifications": "yes"},
+        {"theme": "dark"},
+        {"profile_visibility": "everyone"},
+    ],
+)
+def test_settings_validation_errors_are_422_envelopes(api, body):
+    user = create_user()
+    response = api.put("/users/me/settings", json=body, headers=bearer(user))
+    assert response.status_code == 422
+    error = response.json()["error"]
+    assert error["code"] == "validation_error" and error["details"]
+    assert api.get("/users/me/settings", headers=bearer(user)).json()["language"] == "es"  # nothing stored
+
+
+def test_stats_count_the_callers_analyses_and_validations(api):
+    user, expert, other = create_user(), create_user(role="expert"), create_user()
+    mine = add_analysis(user, detections=3)
+    add_analysis(user, risk=RiskLevel.BAJO, detections=1)
+    add_analysis(other, detections=7)  # someone else's: not counted
+    add_detection(mine, validated_by=expert, status=ValidationStatus.VALIDATED_POSITIVE, when=datetime.now(UTC))
+    stats = api.get("/users/me/stats", headers=bearer(user)).json()
+    assert stats["total_analyses"] == 2 and stats["total_detections"] == 4 and stats["high_risk_analyses"] == 1
+    assert stats["validated_detections"] == 0
+    expert_stats = api.get("/users/me/stats", headers=bearer(expert)).json()
+    assert expert_stats["total_analyses"] == 0
+    assert (expert_stats["validated_detections"], expert_stats["validated_positive"]) == (1, 1)
+
+
+def test_activities_merge_analyses_and_validations_newest_first(api):
+    expert = create_user(role="expert")
+    now = datetime.now(UTC)
+    own = add_analysis(expert, when=now - timedelta(hours=3))
+    add_detection(own, validated_by=expert, status=ValidationStatus.VALIDATED_NEGATIVE, when=now - timedelta(hours=1))
+    add_analysis(expert, when=now - timedelta(hours=2))
+    feed = api.get("/users/me/activities", params={"limit": 2}, headers=bearer(expert)).json()
+    assert [a["type"] for a in feed["activities"]] == ["validation", "analysis"]
+    assert feed["total"] == 3
+    assert feed["activities"][0]["status"] == "validated_negative"
+    assert api.get("/users/me/activities", params={"limit": 0}, headers=bearer(expert)).status_code == 422
+
+
+def test_deleting_a_user_keeps_anonymous_analyses_and_deletes_their_photos(api, aws):
+    admin, user = create_user(role="admin"), create_user()
+    s3 = boto3.client("s3", endpoint_url=aws.endpoint_url, region_name="us-east-1")
+    key = f"incoming/{user.id}/photo.jpg"
+    s3.put_object(Bucket=aws.bucket, Key=key, Body=b"jpeg bytes")
+    s3.put_object(Bucket=aws.bucket, Key="incoming/someone-else.jpg", Body=b"other")
+    analysis = add_analysis(user, bucket=aws.bucket, key=key)
+    add_detection(analysis)
+    api.put("/users/me/settings", json={"language": "en"}, headers=bearer(user))
+
+    response = api.delete(f"/users/{user.id}", headers=bearer(admin))
+    assert response.status_code == 200, response.text
+    assert response.json()["analyses_anonymised"] == 1 and response.json()["images_deleted"] == 1
+
+    with session_scope() as session:
+        assert session.get(User, user.id) is None
+        assert session.get(UserSettings, user.id) is None
+        assert session.query(RefreshToken).filter_by(user_id=user.id).count() == 0
+        kept = session.get(Analysis, analysis.id)
+        assert kept is not None and kept.user_id is None and kept.original_filename is None
+        assert kept.risk_level is RiskLevel.ALTO  # the public-health facts stay
+        assert session.query(Detection).filter_by(analysis_id=analysis.id).count() == 1
+    remaining = {o["Key"] for o in s3.list_objects_v2(Bucket=aws.bucket).get("Contents", [])}
+    assert key not in remaining and "incoming/someone-else.jpg" in remaining
+    assert api.get("/me", headers=bearer(user)).status_code == 401  # the deleted user's token is dead
+    assert api.delete(f"/users/{user.id}", headers=bearer(admin)).status_code == 404

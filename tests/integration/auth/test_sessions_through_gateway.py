@@ -1,0 +1,172 @@
+"""Sign-up, sign-in, refresh rotation, reuse detection, sign-out and password change, as a client sees them."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.support.identity import DEFAULT_PASSWORD, create_user
+
+pytestmark = pytest.mark.integration
+
+PASSWORD = "a long and unusual passphrase"
+
+
+def auth(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
+
+
+def register(api, email: str = "Vecina@Example.org", password: str = PASSWORD) -> dict:
+    response = api.post("/register", json={"email": email, "password": password, "display_name": "Vecina"})
+    assert response.status_code == 201, response.text
+    return response.json()
+
+
+def test_register_returns_tokens_and_the_user(api):
+    body = register(api)
+    assert body["token_type"] == "bearer" and body["expires_in"] == 900
+    assert body["user"]["email"] == "vecina@example.org"  # normalised
+    assert body["user"]["role"] == "user" and body["user"]["is_active"] is True
+    me = api.get("/me", headers=auth(body["access_token"]))
+    assert me.status_code == 200
+    assert me.json()["id"] == body["user"]["id"]
+
+
+def test_register_refuses_a_taken_email_in_any_case(api):
+    register(api, "ana@example.org")
+    again = api.post("/register", json={"email": "ANA@example.org", "password": PASSWORD})
+    assert again.status_code == 409
+    assert again.json()["error"]["code"] == "conflict"
+
+
+@pytest.mark.parametrize(
+    ("password", "reason"),
+    [("short1", "at least 8"), ("password123", "too common"), ("lucia@example.org", "email")],
+)
+def test_register_enforces_the_password_policy(api, password, reason):
+    response = api.post("/register", json={"email": "lucia@example.org", "password": password})
+    assert response.status_code == 422
+    assert reason in response.json()["error"]["message"]
+
+
+def test_register_rejects_a_malformed_email(api):
+    response = api.post("/register", json={"email": "not-an-email", "password": PASSWORD})
+    assert response.status_code == 422
+    assert response.json()["error"]["details"][0]["loc"] == ["body", "email"]
+
+
+def test_full_lifecycle_login_refresh_logout(api):
+    register(api, "ciclo@example.org")
+    login = api.post("/login", json={"email": "Ciclo@example.org", "password": PASSWORD})
+    assert login.status_code == 200, login.text
+    tokens = login.json()
+    assert tokens["user"]["last_login"] is not None
+
+    refreshed = api.post("/refresh", json={"refresh_token": tokens["refresh_token"]})
+    assert refreshed.status_code == 200
+    pair = refreshed.json()
+    assert pair["refresh_token"] != tokens["refresh_token"]
+    assert api.get("/me", headers=auth(pair["access_token"])).status_code == 200
+
+    out = api.post("/logout", json={"refresh_token": pair["refresh_token"]}, headers=auth(pair["access_token"]))
+    assert out.status_code == 200
+    after = api.post("/refresh", json={"refresh_token": pair["refresh_token"]})
+    assert after.status_code == 401
+    assert after.json()["error"]["message"] == "Invalid or expired refresh token"
+
+
+def test_reusing_a_rotated_refresh_token_revokes_the_whole_family(api):
+    first = register(api)["refresh_token"]
+    second = api.post("/refresh", json={"refresh_token": first}).json()["refresh_token"]
+    replay = api.post("/refresh", json={"refresh_token": first})
+    assert replay.status_code == 401
+    # The legitimate holder of the newest token is signed out too: the family is burned.
+    assert api.post("/refresh", json={"refresh_token": second}).status_code == 401
+
+
+def test_another_sign_in_is_a_separate_family(api):
+    register(api, "dos@example.org")
+    a = api.post("/login", json={"email": "dos@example.org", "password": PASSWORD}).json()["refresh_token"]
+    b = api.post("/login", json={"email": "dos@example.org", "password": PASSWORD}).json()["refresh_token"]
+    api.post("/refresh", json={"refresh_token": a})
+    api.post("/refresh", json={"refresh_token": a})  # reuse burns a's family only
+    assert api.post("/refresh", json={"refresh_token": b}).status_code == 200
+
+
+def test_wrong_password_and_unknown_email_get_the_same_answer(api):
+    create_user(email="real@example.org")
+    wrong = api.post("/login", json={"email": "real@example.org", "password": "not the password"})
+    unknown = api.post("/login", json={"email": "ghost@example.org", "password": "not the password"})
+    assert wrong.status_code == unknown.status_code == 401
+    assert wrong.json()["error"]["message"] == unknown.json()["error"]["message"] == "Incorrect email or password"
+
+
+def test_a_deactivated_user_cannot_sign_in(api):
+    create_user(email="off@example.org", is_active=False)
+    right = api.post("/login", json={"email": "off@example.org", "password": DEFAULT_PASSWORD})
+    assert right.status_code == 403
+    assert right.json()["error"]["message"] == "User account is deactivated"
+    # Without the password nobody learns the account is deactivated.
+    wrong = api.post("/login", json={"email": "off@example.org", "password": "guessing wrong"})
+    assert wrong.status_code == 401
+
+
+def test_logout_everywhere_ends_the_live_access_token(api):
+    body = register(api)
+    token = body["access_token"]
+    assert api.get("/me", headers=auth(token)).status_code == 200  # the authorizer now caches this token
+    assert api.post("/logout", json={"everywhere": True}, headers=auth(token)).status_code == 200
+    refused = api.get("/me", headers=auth(token))
+    assert refused.status_code == 401
+    assert api.post("/refresh", json={"refresh_token": body["refresh_token"]}).status_code == 401
+
+
+def test_change_password_ends_every_session_and_returns_a_new_one(api):
+    body = register(api, "cambio@example.org")
+    new_password = "another quite long passphrase"
+    changed = api.post(
+        "/change-password",
+        json={"current_password": PASSWORD, "new_password": new_password},
+        headers=auth(body["access_token"]),
+    )
+    assert changed.status_code == 200, changed.text
+    assert api.get("/me", headers=auth(body["access_token"])).status_code == 401
+    assert api.post("/refresh", json={"refresh_token": body["refresh_token"]}).status_code == 401
+    assert api.get("/me", headers=auth(changed.json()["access_token"])).status_code == 200
+    assert api.post("/login", json={"email": "cambio@example.org", "password": PASSWORD}).status_code == 401
+    assert api.post("/login", json={"email": "cambio@example.org", "password": new_password}).status_code == 200
+
+
+def test_change_password_with_a_wrong_current_password_is_refused(api):
+    body = register(api)
+    response = api.post(
+        "/change-password",
+        json={"current_password": "not my password", "new_password": "another quite long passphrase"},
+        headers=auth(body["access_token"]),
+    )
+    assert response.status_code == 400
+    assert response.json()["error"]["code"] == "wrong_password"
+    assert api.get("/me", headers=auth(body["access_token"])).status_code == 200
+
+
+def test_failed_logins_are_throttled_per_account_with_retry_after(api):
+    create_user(email="target@example.org")
+    statuses = [
+        api.post("/login", json={"email": "target@example.org", "password": f"wrong guess {i}"}).status_code
+        for i in range(6)
+    ]
+    assert statuses == [401] * 5 + [429]
+    blocked = api.post("/login", json={"email": "target@example.org", "password": DEFAULT_PASSWORD})
+    assert blocked.status_code == 429  # even the right password waits for the window
+    assert 1 <= int(blocked.headers["retry-after"]) <= 901
+    assert blocked.json()["error"]["code"] == "rate_limited"
+    other = api.post("/login", json={"email": "other@example.org", "password": "x" * 8})
+    assert other.status_code == 401  # another account from the same IP is not blocked yet
+
+
+def test_failed_logins_are_throttled_per_source_ip(api):
+    statuses = [
+        api.post("/login", json={"email": f"spray{i}@example.org", "password": "guess guess"}).status_code
+        for i in range(21)
+    ]
+    assert statuses[:20] == [401] * 20
+    assert statuses[20] == 429

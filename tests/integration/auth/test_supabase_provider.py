@@ -1,0 +1,152 @@
+"""AUTH_PROVIDER=supabase against a fake GoTrue over HTTP: the real `supabase_auth` client, the real gateway."""
+
+from __future__ import annotations
+
+import os
+import time
+import uuid
+
+import jwt
+import pytest
+
+from sentrix.db.engine import session_scope
+from sentrix.db.models import User
+from tests.integration.auth.conftest import reset_auth_caches
+from tests.support import fake_gotrue
+from tests.support.fake_gotrue import FakeGoTrue
+
+pytestmark = pytest.mark.integration
+
+PASSWORD = "a long and unusual passphrase"
+
+
+@pytest.fixture(scope="module")
+def gotrue(gateway_url):
+    fake = FakeGoTrue().start()
+    saved = {
+        k: os.environ.get(k)
+        for k in (
+            "AUTH_PROVIDER",
+            "SUPABASE_URL",
+            "SUPABASE_ANON_KEY",
+            "SUPABASE_SERVICE_ROLE_KEY",
+            "SUPABASE_JWT_SECRET",
+        )
+    }
+    os.environ.update(
+        {
+            "AUTH_PROVIDER": "supabase",
+            "SUPABASE_URL": fake.url,
+            "SUPABASE_ANON_KEY": fake_gotrue.ANON_KEY,
+            "SUPABASE_SERVICE_ROLE_KEY": fake_gotrue.SERVICE_ROLE_KEY,
+            "SUPABASE_JWT_SECRET": fake_gotrue.JWT_SECRET,
+        }
+    )
+    reset_auth_caches()
+    try:
+        yield fake
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+        reset_auth_caches()
+        fake.stop()
+
+
+@pytest.fixture
+def sb(api, gotrue):
+    return api
+
+
+def auth(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
+
+
+def register(api, email="supa@example.org") -> dict:
+    response = api.post("/register", json={"email": email, "password": PASSWORD, "display_name": "Supa"})
+    assert response.status_code == 201, response.text
+    return response.json()
+
+
+def test_register_creates_the_supabase_user_and_a_local_profile(sb, gotrue):
+    body = register(sb)
+    assert ("POST", "/auth/v1/signup") in gotrue.calls
+    supabase_id = next(u.id for u in gotrue.users.values() if u.email == "supa@example.org")
+    assert body["user"]["id"] == supabase_id
+    with session_scope() as session:
+        local = session.get(User, uuid.UUID(supabase_id))
+        assert local.role.value == "user" and local.password_hash is None and local.display_name == "Supa"
+    # The access token is Supabase's own (HS256, its issuer), and the authorizer accepts it.
+    assert jwt.get_unverified_header(body["access_token"])["alg"] == "HS256"
+    me = sb.get("/me", headers=auth(body["access_token"]))
+    assert me.status_code == 200 and me.json()["email"] == "supa@example.org"
+
+
+def test_duplicate_sign_up_is_a_conflict(sb):
+    register(sb, "twice@example.org")
+    assert sb.post("/register", json={"email": "twice@example.org", "password": PASSWORD}).status_code == 409
+
+
+def test_login_refresh_logout_are_delegated(sb, gotrue):
+    register(sb, "flow@example.org")
+    assert sb.post("/login", json={"email": "flow@example.org", "password": "wrong password!"}).status_code == 401
+    login = sb.post("/login", json={"email": "flow@example.org", "password": PASSWORD})
+    assert login.status_code == 200 and login.json()["user"]["last_login"]
+    first = login.json()["refresh_token"]
+    refreshed = sb.post("/refresh", json={"refresh_token": first})
+    assert refreshed.status_code == 200
+    assert sb.post("/refresh", json={"refresh_token": first}).status_code == 401  # reuse, refused by GoTrue
+    token = refreshed.json()["access_token"]
+    out = sb.post("/logout", json={"everywhere": True}, headers=auth(token))
+    assert out.status_code == 200
+    assert ("POST", "/auth/v1/logout") in gotrue.calls
+    assert sb.post("/refresh", json={"refresh_token": refreshed.json()["refresh_token"]}).status_code == 401
+
+
+def test_change_password_goes_through_the_admin_api(sb, gotrue):
+    body = register(sb, "change@example.org")
+    new = "another quite long passphrase"
+    wrong = sb.post(
+        "/change-password",
+        json={"current_password": "nope nope", "new_password": new},
+        headers=auth(body["access_token"]),
+    )
+    assert wrong.status_code == 400
+    time.sleep(1.05)  # Supabase's tokens have whole-second iat: the old token must predate the cut-off second
+    changed = sb.post(
+        "/change-password", json={"current_password": PASSWORD, "new_password": new}, headers=auth(body["access_token"])
+    )
+    assert changed.status_code == 200, changed.text
+    assert any(m == "PUT" and p.startswith("/auth/v1/admin/users/") for m, p in gotrue.calls)
+    assert sb.get("/me", headers=auth(body["access_token"])).status_code == 401  # the old token is cut off
+    assert sb.get("/me", headers=auth(changed.json()["access_token"])).status_code == 200
+    assert sb.post("/login", json={"email": "change@example.org", "password": new}).status_code == 200
+
+
+def test_the_local_role_and_active_flag_rule(sb):
+    body = register(sb, "local@example.org")
+    user_id = uuid.UUID(body["user"]["id"])
+    with session_scope() as session:
+        session.get(User, user_id).is_active = False
+    assert sb.get("/me", headers=auth(body["access_token"])).status_code == 403
+    assert sb.post("/login", json={"email": "local@example.org", "password": PASSWORD}).status_code == 403
+    assert sb.post("/refresh", json={"refresh_token": body["refresh_token"]}).status_code == 403
+
+
+def test_forged_supabase_tokens_are_refused(sb, gotrue):
+    body = register(sb, "forge@example.org")
+    claims = jwt.decode(body["access_token"], options={"verify_signature": False})
+    wrong_secret = jwt.encode(claims, "not-the-project-secret-but-long-enough!!", algorithm="HS256")
+    assert sb.get("/me", headers=auth(wrong_secret)).status_code == 401
+    wrong_aud = jwt.encode({**claims, "aud": "anon"}, fake_gotrue.JWT_SECRET, algorithm="HS256")
+    assert sb.get("/me", headers=auth(wrong_aud)).status_code == 401
+    hs512 = jwt.encode(claims, fake_gotrue.JWT_SECRET, algorithm="HS512")
+    assert sb.get("/me", headers=auth(hs512)).status_code == 401  # the algorithm is pinned
+
+
+def test_our_builtin_tokens_are_not_accepted_in_supabase_mode(sb):
+    from tests.support.identity import bearer, create_user
+
+    assert sb.get("/me", headers=bearer(create_user())).status_code == 401
