@@ -47,15 +47,21 @@ validate: ## sam validate --lint and cfn-lint with the serverless rules (SAM CLI
 	bash scripts/sam.sh venv
 	bash scripts/sam.sh validate
 
-build: ## sam build without Docker (Python 3.12 on PATH)
+build: ## sam build without Docker: layers and functions trimmed and compiled to bytecode (.aws-sam/build)
 	bash scripts/sam.sh venv
 	bash scripts/sam.sh build
 
-deploy: build ## sam deploy --config-env $(ENV) (dev by default)
-	bash scripts/sam.sh deploy --config-env $(or $(ENV),dev)
+sizes: build ## Unzipped size of every built function with its layers (Lambda allows 250 MiB)
+	$(PY) infra/build/artifacts.py sizes
+
+deploy: build ## sam deploy --config-env $(ENV) (dev by default) PARAMS="Name=Value ..." (docs/deploy.md)
+	bash scripts/sam.sh deploy --config-env $(or $(ENV),dev) $(PARAMS)
 
 bench: venv ## Run every benchmark; writes bench/results.json and bench/results.md
 	$(PY) -m bench.run $(ARGS)
+
+redrive: venv ## Move detect DLQ messages back to the detect queue (ARGS=--dry-run only lists them)
+	$(PY) scripts/redrive.py $(ARGS)
 
 clean: ## Remove build output and local state (stop the stack first)
 	rm -rf .aws-sam .local .pytest_cache .ruff_cache

@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import json
+import uuid
 from dataclasses import dataclass
+from typing import Any
 from urllib.parse import unquote_plus
 
 INCOMING_PREFIX = "incoming/"
+# Set by scripts/redrive.py on messages it moves back from the dead-letter queue.
+REDRIVE_ATTRIBUTE = "Redrive"
 
 
 @dataclass(frozen=True)
@@ -16,17 +20,33 @@ class UploadedObject:
     size: int | None
     etag: str | None
     version_id: str | None
+    event_name: str = "ObjectCreated:Put"
+
+
+@dataclass(frozen=True)
+class UploadTarget:
+    """The owner and analysis an `incoming/<user_id>/<analysis_id>/<filename>` key names."""
+
+    user_id: uuid.UUID
+    analysis_id: uuid.UUID
+    filename: str
 
 
 def objects_in(body: str) -> list[UploadedObject]:
-    """The `incoming/` objects an S3 notification carries; [] for test events and other prefixes."""
+    """The `incoming/` objects an S3 notification carries; [] for test events and other prefixes.
+
+    Also accepts the upload function's retry message, which has S3's shape with eventName "ObjectCreated:Retry".
+    """
     message = json.loads(body)
+    if not isinstance(message, dict):
+        raise ValueError("SQS message body is not a JSON object")
     # S3 (and moto) send a test event when the notification is configured: nothing to do.
     if message.get("Event") == "s3:TestEvent":
         return []
     found = []
     for record in message.get("Records") or []:
-        if not str(record.get("eventName", "")).startswith("ObjectCreated"):
+        event_name = str(record.get("eventName", ""))
+        if not event_name.startswith("ObjectCreated"):
             continue
         s3 = record["s3"]
         # Keys arrive URL-encoded ('+' for spaces) from S3 and from moto alike.
@@ -34,13 +54,43 @@ def objects_in(body: str) -> list[UploadedObject]:
         if not key.startswith(INCOMING_PREFIX):
             continue
         obj = s3["object"]
+        size = obj.get("size")
         found.append(
             UploadedObject(
                 bucket=s3["bucket"]["name"],
                 key=key,
-                size=obj.get("size"),
+                size=size if isinstance(size, int) and not isinstance(size, bool) else None,
                 etag=(obj.get("eTag") or obj.get("etag") or "").strip('"') or None,
                 version_id=obj.get("versionId"),
+                event_name=event_name,
             )
         )
     return found
+
+
+def parse_key(key: str) -> UploadTarget | None:
+    """The target of an upload key, or None when the key does not follow the upload scheme."""
+    parts = key.split("/")
+    if len(parts) != 4 or parts[0] + "/" != INCOMING_PREFIX or not parts[3]:
+        return None
+    try:
+        user_id, analysis_id = uuid.UUID(parts[1]), uuid.UUID(parts[2])
+    except ValueError:
+        return None
+    # Only the canonical spelling: the upload function writes str(uuid), so anything else is not ours.
+    if parts[1] != str(user_id) or parts[2] != str(analysis_id):
+        return None
+    return UploadTarget(user_id, analysis_id, parts[3])
+
+
+def is_redriven(message_attributes: dict[str, Any] | None) -> bool:
+    """True for a message scripts/redrive.py moved back from the DLQ (Lambda and boto3 spell attributes apart)."""
+    attribute = (message_attributes or {}).get(REDRIVE_ATTRIBUTE)
+    if not isinstance(attribute, dict):
+        return False
+    return bool(attribute.get("stringValue") or attribute.get("StringValue"))
+
+
+def processed_key(user_id: uuid.UUID | str, analysis_id: uuid.UUID | str) -> str:
+    """Where the annotated image of an analysis is stored."""
+    return f"processed/{user_id}/{analysis_id}.jpg"

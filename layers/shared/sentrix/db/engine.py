@@ -97,6 +97,10 @@ def session_scope(factory: sessionmaker[Session] | None = None) -> Iterator[Sess
         if isinstance(exc, (OperationalError, InterfaceError)) or exc.connection_invalidated:
             raise DependencyUnavailable("Database unavailable") from exc
         raise
+    except OSError as exc:
+        # pg8000 raises a bare ConnectionResetError/BrokenPipeError when the server goes away mid-COMMIT.
+        _safe_rollback(session)
+        raise DependencyUnavailable("Database unavailable") from exc
     except BaseException:
         _safe_rollback(session)
         raise
@@ -108,5 +112,5 @@ def _safe_rollback(session: Session) -> None:
     # On a dead connection the rollback itself fails; the original error is the one worth raising.
     try:
         session.rollback()
-    except DBAPIError:
+    except (DBAPIError, OSError):
         session.invalidate()

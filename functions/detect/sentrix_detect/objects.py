@@ -1,0 +1,86 @@
+"""The S3 side of the pipeline: read an upload (size-checked before the body), write and delete annotated images."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from botocore.exceptions import BotoCoreError, ClientError
+
+from sentrix.adapters.aws import client
+from sentrix.errors import DependencyUnavailable, InvalidImage, NotFound
+
+# Objects no analysis owns get this tag; a bucket lifecycle rule on it expires them.
+UNMATCHED_TAG = {"Key": "sentrix-unmatched", "Value": "true"}
+_MISSING = ("NoSuchKey", "404", "NotFound", "NoSuchBucket")
+
+
+@dataclass(frozen=True, slots=True)
+class FetchedObject:
+    data: bytes
+    etag: str | None
+    version_id: str | None
+
+
+class ObjectStore(Protocol):
+    def fetch(self, bucket: str, key: str, max_bytes: int) -> FetchedObject: ...
+    def put_jpeg(self, bucket: str, key: str, body: bytes) -> None: ...
+    def delete(self, bucket: str, key: str) -> None: ...
+    def mark_unmatched(self, bucket: str, key: str) -> None: ...
+
+
+class S3Objects:
+    """boto3 implementation; every S3 outage becomes DependencyUnavailable (transient)."""
+
+    def __init__(self, s3: Any | None = None) -> None:
+        self._s3 = s3
+
+    @property
+    def s3(self) -> Any:
+        if self._s3 is None:
+            self._s3 = client("s3")
+        return self._s3
+
+    def fetch(self, bucket: str, key: str, max_bytes: int) -> FetchedObject:
+        """The object's bytes; InvalidImage when it is over `max_bytes` (read no further), NotFound when gone."""
+        try:
+            response = self.s3.get_object(Bucket=bucket, Key=key)
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") in _MISSING:
+                raise NotFound("The uploaded image is no longer in storage (deleted before processing).") from exc
+            raise DependencyUnavailable("Image storage unavailable") from exc
+        except BotoCoreError as exc:
+            raise DependencyUnavailable("Image storage unavailable") from exc
+        body = response["Body"]
+        try:
+            # Presigned POST limits are not trusted (moto does not even enforce them): check before reading.
+            declared = int(response.get("ContentLength") or 0)
+            if declared > max_bytes:
+                raise InvalidImage(f"The uploaded file is {declared} bytes, over the limit of {max_bytes} bytes.")
+            data = body.read(max_bytes + 1)
+        except (BotoCoreError, OSError) as exc:
+            raise DependencyUnavailable("Image storage read failed") from exc
+        finally:
+            body.close()
+        if len(data) > max_bytes:
+            raise InvalidImage(f"The uploaded file is over the limit of {max_bytes} bytes.")
+        etag = str(response.get("ETag") or "").strip('"') or None
+        return FetchedObject(data, etag, response.get("VersionId"))
+
+    def put_jpeg(self, bucket: str, key: str, body: bytes) -> None:
+        try:
+            self.s3.put_object(Bucket=bucket, Key=key, Body=body, ContentType="image/jpeg")
+        except (BotoCoreError, ClientError) as exc:
+            raise DependencyUnavailable("Image storage unavailable") from exc
+
+    def delete(self, bucket: str, key: str) -> None:
+        try:
+            self.s3.delete_object(Bucket=bucket, Key=key)
+        except (BotoCoreError, ClientError) as exc:
+            raise DependencyUnavailable("Image storage unavailable") from exc
+
+    def mark_unmatched(self, bucket: str, key: str) -> None:
+        try:
+            self.s3.put_object_tagging(Bucket=bucket, Key=key, Tagging={"TagSet": [UNMATCHED_TAG]})
+        except (BotoCoreError, ClientError) as exc:
+            raise DependencyUnavailable("Image storage unavailable") from exc

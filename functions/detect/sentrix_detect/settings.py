@@ -1,0 +1,45 @@
+"""Settings of the detect function (DETECT_* variables), validated once per execution environment."""
+
+from __future__ import annotations
+
+import functools
+
+from pydantic import Field, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class DetectSettings(BaseSettings):
+    """Limits and policies of the pipeline; the queue-related ones must agree with infra/template.yaml."""
+
+    model_config = SettingsConfigDict(env_file=None, env_prefix="DETECT_", extra="ignore", case_sensitive=False)
+
+    # The queue's RedrivePolicy.maxReceiveCount: on that receive a transient failure becomes final.
+    max_receive_count: int = Field(default=5, ge=1)
+    # A `processing` row older than this belongs to a dead worker and may be taken over. Longer than the
+    # function's timeout (a live invocation cannot run longer), shorter than the visibility timeout (so the
+    # first redelivery after a crash takes it over instead of wasting a receive).
+    claim_ttl_s: int = Field(default=180, ge=1)
+    # No new record is started with less than this left of the invocation: one record's worst case.
+    time_margin_ms: int = Field(default=30_000, ge=0)
+
+    max_pixels: int = Field(default=100_000_000, ge=1)
+    max_side: int = Field(default=20_000, ge=1)
+    min_side: int = Field(default=32, ge=1)
+    # The image sent to YOLO is reduced by the largest whole factor that keeps its long side at or above
+    # this (JPEG: inside the decoder). YOLO resizes to its input size (640–1280) anyway.
+    yolo_min_side: int = Field(default=1600, ge=64)
+    jpeg_quality: int = Field(default=90, ge=50, le=100)
+    # Hamming distance between 64-bit dHashes at or below which two photos of one user are the same photo.
+    duplicate_max_distance: int = Field(default=4, ge=0, le=16)
+
+    @model_validator(mode="after")
+    def _sides_fit(self) -> DetectSettings:
+        if self.min_side > self.max_side:
+            raise ValueError("DETECT_MIN_SIDE must not exceed DETECT_MAX_SIDE")
+        return self
+
+
+@functools.cache
+def get_detect_settings() -> DetectSettings:
+    """The detect settings of this execution environment (tests call `get_detect_settings.cache_clear()`)."""
+    return DetectSettings()

@@ -1,0 +1,279 @@
+"""The pipeline's database writes: guarded state transitions and the one final transaction.
+
+Every transition is an UPDATE … WHERE status IN (…) RETURNING, so two workers holding the same message can
+never both win; every write after the claim is also fenced by `attempts`, so a worker whose claim was taken
+over (it ran past the claim TTL) cannot overwrite the newer attempt's work.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import timedelta
+from typing import Any, Protocol
+
+from sqlalchemy import and_, cast, func, insert, or_, select, update
+from sqlalchemy.dialects.postgresql import BIT
+from sqlalchemy.orm import Session, sessionmaker
+
+from sentrix.db.engine import session_scope
+from sentrix.db.models import Analysis, Detection, UserSettings
+from sentrix.domain.status import AnalysisStatus
+from sentrix_detect.model import (
+    GAVE_UP_PREFIX,
+    AnalysisResult,
+    Claim,
+    ClaimedAnalysis,
+    ClaimOutcome,
+    DetectionRecord,
+    ImageFacts,
+)
+
+A = Analysis.__table__
+D = Detection.__table__
+S = UserSettings.__table__
+MAX_REASON = 1000
+_FINAL = (AnalysisStatus.COMPLETED, AnalysisStatus.DUPLICATE, AnalysisStatus.FAILED)
+
+
+class AnalysisStore(Protocol):
+    def claim(self, bucket: str, key: str, *, etag: str | None, size: int | None, claim_ttl_s: int,
+              allow_gave_up: bool) -> Claim: ...  # fmt: skip
+    def find_duplicate(self, analysis: ClaimedAnalysis, sha256: str, perceptual_hash: int | None,
+                       max_distance: int) -> uuid.UUID | None: ...  # fmt: skip
+    def complete(self, analysis: ClaimedAnalysis, result: AnalysisResult) -> bool: ...
+    def mark_duplicate(self, analysis: ClaimedAnalysis, facts: ImageFacts, original_id: uuid.UUID,
+                       pipeline_time_ms: int) -> bool: ...  # fmt: skip
+    def fail(self, analysis: ClaimedAnalysis, reason: str) -> bool: ...
+    def requeue(self, analysis: ClaimedAnalysis, reason: str) -> bool: ...
+
+
+def _point(latitude: float, longitude: float) -> Any:
+    # Longitude first: POINT(x y) is POINT(lon lat). Floats are bound as float8, so nothing is rounded.
+    return func.ST_SetSRID(func.ST_MakePoint(float(longitude), float(latitude)), 4326)
+
+
+def _facts(facts: ImageFacts) -> dict[str, Any]:
+    point = facts.location.point
+    return {
+        "content_type": facts.content_type,
+        "image_format": facts.image_format,
+        "size_bytes": facts.size_bytes,
+        "width": facts.width,
+        "height": facts.height,
+        "sha256": facts.sha256,
+        "perceptual_hash": facts.perceptual_hash,
+        "camera_make": facts.camera_make,
+        "camera_model": facts.camera_model,
+        "taken_at": facts.taken_at,
+        "location": _point(point.latitude, point.longitude) if point else None,
+        "location_source": facts.location.source,
+        "altitude_m": point.altitude_m if point else None,
+    }
+
+
+def _detection_row(analysis_id: uuid.UUID, record: DetectionRecord) -> dict[str, Any]:
+    x_min, y_min, x_max, y_max = record.bbox
+    return {
+        "id": uuid.uuid4(),
+        "analysis_id": analysis_id,
+        "class_id": record.class_id,
+        "class_name": record.class_name,
+        "breeding_site_type": record.breeding_site_type,
+        "confidence": record.confidence,
+        "risk_level": record.risk_level,
+        "polygon": record.polygon,
+        "bbox_x_min": x_min,
+        "bbox_y_min": y_min,
+        "bbox_x_max": x_max,
+        "bbox_y_max": y_max,
+        "mask_area": record.mask_area,
+        "persistence_type": record.persistence_type,
+        "is_weather_dependent": record.is_weather_dependent,
+        "validity_days": record.validity_days,
+        "expires_at": record.expires_at,
+    }
+
+
+class SqlAnalysisStore:
+    """PostgreSQL implementation; every database outage surfaces as DependencyUnavailable."""
+
+    def __init__(self, session_factory: sessionmaker[Session] | None = None) -> None:
+        self.session_factory = session_factory
+
+    def _transaction(self):
+        # session_scope turns connection loss (including pg8000's bare socket errors) into DependencyUnavailable.
+        return session_scope(self.session_factory)
+
+    def claim(
+        self, bucket: str, key: str, *, etag: str | None, size: int | None, claim_ttl_s: int, allow_gave_up: bool
+    ) -> Claim:
+        """Move the object's analysis to `processing` if nobody else may be working on it."""
+        stale = func.now() - timedelta(seconds=claim_ttl_s)
+        claimable = [
+            A.c.status.in_([AnalysisStatus.PENDING_UPLOAD, AnalysisStatus.QUEUED]),
+            and_(
+                A.c.status == AnalysisStatus.PROCESSING,
+                or_(A.c.processing_started_at.is_(None), A.c.processing_started_at < stale),
+            ),
+        ]
+        if allow_gave_up:
+            claimable.append(and_(A.c.status == AnalysisStatus.FAILED, A.c.failure_reason.startswith(GAVE_UP_PREFIX)))
+        values: dict[str, Any] = {
+            "status": AnalysisStatus.PROCESSING,
+            "attempts": A.c.attempts + 1,
+            "processing_started_at": func.now(),
+            "failure_reason": None,
+        }
+        if etag:
+            values["image_etag"] = etag
+        if size is not None:
+            values["size_bytes"] = size
+        object_is = and_(A.c.image_bucket == bucket, A.c.image_key == key)
+        with self._transaction() as session:
+            row = session.execute(
+                update(A)
+                .where(object_is, or_(*claimable))
+                .values(values)
+                .returning(
+                    A.c.id,
+                    A.c.user_id,
+                    A.c.attempts,
+                    A.c.confidence_threshold,
+                    A.c.include_gps,
+                    A.c.manual_latitude,
+                    A.c.manual_longitude,
+                    A.c.original_filename,
+                    A.c.created_at,
+                )
+            ).first()
+            if row is None:
+                status = session.scalar(select(A.c.status).where(object_is))
+                if status is None:
+                    return Claim(ClaimOutcome.UNKNOWN)
+                outcome = ClaimOutcome.FINISHED if status in _FINAL else ClaimOutcome.BUSY
+                return Claim(outcome, status=str(status))
+            language = None
+            if row.user_id is not None:
+                language = session.scalar(select(S.c.settings["language"].astext).where(S.c.user_id == row.user_id))
+        return Claim(
+            ClaimOutcome.CLAIMED,
+            ClaimedAnalysis(
+                id=row.id,
+                user_id=row.user_id,
+                bucket=bucket,
+                key=key,
+                attempt=row.attempts,
+                confidence_threshold=row.confidence_threshold,
+                include_gps=row.include_gps,
+                manual_latitude=row.manual_latitude,
+                manual_longitude=row.manual_longitude,
+                original_filename=row.original_filename,
+                created_at=row.created_at,
+                language=language or "es",
+            ),
+        )
+
+    def find_duplicate(
+        self, analysis: ClaimedAnalysis, sha256: str, perceptual_hash: int | None, max_distance: int
+    ) -> uuid.UUID | None:
+        """The user's earliest completed analysis of the same photo: same bytes, or a dHash within the distance."""
+        if analysis.user_id is None:
+            return None
+        same = [A.c.sha256 == sha256]
+        if perceptual_hash is not None:
+            distance = func.bit_count(cast(A.c.perceptual_hash.op("#")(perceptual_hash), BIT(64)))
+            same.append(distance <= max_distance)
+        with self._transaction() as session:
+            return session.scalar(
+                select(A.c.id)
+                .where(
+                    A.c.user_id == analysis.user_id,
+                    A.c.id != analysis.id,
+                    A.c.status == AnalysisStatus.COMPLETED,
+                    or_(*same),
+                )
+                .order_by((A.c.sha256 == sha256).desc(), A.c.created_at)
+                .limit(1)
+            )
+
+    def _owned(self, analysis: ClaimedAnalysis) -> Any:
+        return and_(A.c.id == analysis.id, A.c.status == AnalysisStatus.PROCESSING, A.c.attempts == analysis.attempt)
+
+    def complete(self, analysis: ClaimedAnalysis, result: AnalysisResult) -> bool:
+        """Analysis and detections in ONE transaction; False when this attempt no longer owns the analysis."""
+        risk = result.risk
+        with self._transaction() as session:
+            won = session.execute(
+                update(A)
+                .where(self._owned(analysis))
+                .values(
+                    **_facts(result.facts),
+                    status=AnalysisStatus.COMPLETED,
+                    failure_reason=None,
+                    processed_image_key=result.processed_image_key,
+                    standardized_filename=result.standardized_filename,
+                    model_name=result.model_name[:200],
+                    yolo_time_ms=result.yolo_time_ms,
+                    pipeline_time_ms=result.pipeline_time_ms,
+                    risk_level=risk.level,
+                    risk_score=risk.score,
+                    total_detections=len(result.detections),
+                    high_risk_count=risk.high,
+                    medium_risk_count=risk.medium,
+                    unique_types=risk.unique,
+                    recommendations=list(risk.recommendations),
+                    duplicate_of=None,
+                    completed_at=result.completed_at,
+                )
+                .returning(A.c.id)
+            ).first()
+            if won is None:
+                return False
+            if result.detections:
+                point = result.facts.location.point
+                statement = insert(D)
+                if point is not None:
+                    statement = statement.values(location=_point(point.latitude, point.longitude))
+                session.execute(statement, [_detection_row(analysis.id, record) for record in result.detections])
+        return True
+
+    def mark_duplicate(
+        self, analysis: ClaimedAnalysis, facts: ImageFacts, original_id: uuid.UUID, pipeline_time_ms: int
+    ) -> bool:
+        with self._transaction() as session:
+            return (
+                session.execute(
+                    update(A)
+                    .where(self._owned(analysis))
+                    .values(
+                        **_facts(facts),
+                        status=AnalysisStatus.DUPLICATE,
+                        duplicate_of=original_id,
+                        failure_reason=None,
+                        pipeline_time_ms=pipeline_time_ms,
+                        completed_at=func.now(),
+                    )
+                    .returning(A.c.id)
+                ).first()
+                is not None
+            )
+
+    def _finish(self, analysis: ClaimedAnalysis, status: AnalysisStatus, reason: str) -> bool:
+        with self._transaction() as session:
+            return (
+                session.execute(
+                    update(A)
+                    .where(self._owned(analysis))
+                    .values(status=status, failure_reason=reason[:MAX_REASON])
+                    .returning(A.c.id)
+                ).first()
+                is not None
+            )
+
+    def fail(self, analysis: ClaimedAnalysis, reason: str) -> bool:
+        """processing → failed with a human-readable reason (final)."""
+        return self._finish(analysis, AnalysisStatus.FAILED, reason)
+
+    def requeue(self, analysis: ClaimedAnalysis, reason: str) -> bool:
+        """processing → queued, keeping why, for SQS to deliver the message again."""
+        return self._finish(analysis, AnalysisStatus.QUEUED, reason)
