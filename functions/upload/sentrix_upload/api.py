@@ -2,6 +2,11 @@
 
 from sentrix.http.app import create_app, lambda_handler
 from sentrix.http.health import router as health_router
+from sentrix_upload.routes import analyses, detections, intake, preview
 
-app = create_app("Sentrix upload", [health_router], description="Analyses intake, reads and expert validation.")
+app = create_app(
+    "Sentrix upload",
+    [intake.router, preview.router, analyses.router, detections.router, health_router],
+    description="Analyses intake, reads and expert validation.",
+)
 handler = lambda_handler(app)

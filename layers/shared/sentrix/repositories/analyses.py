@@ -41,3 +41,8 @@ def get_visible(
     if analysis is None:
         raise NotFound("Analysis not found")
     return analysis
+
+
+def find_by_idempotency_key(session: Session, user_id: uuid.UUID, key: str) -> Analysis | None:
+    """The analysis a user already created with this client idempotency key, if any (unique index)."""
+    return session.scalar(select(Analysis).where(Analysis.user_id == user_id, Analysis.idempotency_key == key))

@@ -1,0 +1,1 @@
+"""Queries of the upload function that no other function needs."""

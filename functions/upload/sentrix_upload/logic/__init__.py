@@ -1,0 +1,1 @@
+"""What the upload routes do, between parsing the request and shaping the response."""

@@ -1,0 +1,94 @@
+"""Batches: up to 50 uploads in one call, each its own analysis; one item's error leaves the others alone."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from pydantic import ValidationError
+
+from sentrix.adapters.storage import ImageStore
+from sentrix.db.engine import session_scope
+from sentrix.errors import SentrixError, ValidationFailed
+from sentrix.http.identity import Principal
+from sentrix_upload.logic import quota
+from sentrix_upload.logic.intake import Accepted, accept_file, start_presigned_upload
+from sentrix_upload.multipart import IncomingFile
+from sentrix_upload.schemas.intake import PresignedUploadRequest, UploadOptions
+from sentrix_upload.settings import UploadSettings
+
+
+@dataclass(frozen=True, slots=True)
+class ItemOutcome:
+    index: int
+    filename: str | None
+    accepted: Accepted | None = None
+    error: SentrixError | None = None
+
+
+def _validation_error(exc: ValidationError) -> ValidationFailed:
+    # The same shape as the 422 envelope's details, without echoing the input back.
+    details = [{k: v for k, v in err.items() if k not in ("input", "ctx", "url")} for err in exc.errors()]
+    return ValidationFailed("Validation error", details=details)
+
+
+def _run(index: int, filename: str | None, action: Callable[[], Accepted]) -> ItemOutcome:
+    try:
+        return ItemOutcome(index, filename, accepted=action())
+    except ValidationError as exc:
+        return ItemOutcome(index, filename, error=_validation_error(exc))
+    except SentrixError as exc:  # bad item, quota reached, storage down: this item only
+        return ItemOutcome(index, filename, error=exc)
+
+
+def _check_size(count: int, settings: UploadSettings) -> None:
+    if count > settings.batch_max_items:
+        raise ValidationFailed(
+            f"A batch holds at most {settings.batch_max_items} items, got {count}",
+            details={"max_items": settings.batch_max_items},
+        )
+
+
+def presigned_batch(principal: Principal, items: list[Any], settings: UploadSettings) -> list[ItemOutcome]:
+    """One presigned upload per item; the call counts once against the per-minute limit."""
+    _check_size(len(items), settings)
+    with session_scope() as session:
+        quota.count_upload_request(session, principal.user_id, settings)
+
+    def one(raw: dict[str, Any]) -> Callable[[], Accepted]:
+        def action() -> Accepted:
+            request = PresignedUploadRequest.model_validate(raw)
+            return start_presigned_upload(principal, request, settings, count_request=False)
+
+        return action
+
+    outcomes = []
+    for index, raw in enumerate(items):
+        filename = raw.get("filename") if isinstance(raw, dict) and isinstance(raw.get("filename"), str) else None
+        outcomes.append(_run(index, filename, one(raw)))
+    return outcomes
+
+
+def multipart_batch(
+    principal: Principal,
+    files: list[IncomingFile],
+    options: UploadOptions,
+    settings: UploadSettings,
+    *,
+    store: ImageStore | None = None,
+) -> list[ItemOutcome]:
+    """One stored analysis per file, with the same options for all (no idempotency key: it names one item)."""
+    _check_size(len(files), settings)
+    if options.idempotency_key:
+        raise ValidationFailed("idempotency_key names one upload; it cannot be shared by a batch")
+    with session_scope() as session:
+        quota.count_upload_request(session, principal.user_id, settings)
+    return [
+        _run(
+            index,
+            file.filename,
+            lambda file=file: accept_file(principal, file, options, settings, store=store, count_request=False),
+        )
+        for index, file in enumerate(files)
+    ]

@@ -1,0 +1,138 @@
+"""List filters of `GET /analyses` (and the expert queue), parsed from query strings into checked values."""
+
+from __future__ import annotations
+
+import math
+import uuid
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from enum import StrEnum
+from typing import TypeVar
+
+from sentrix.domain.classes import RiskLevel, parse_risk_level
+from sentrix.domain.location import is_valid_coordinate
+from sentrix.domain.status import AnalysisStatus
+from sentrix.errors import ValidationFailed
+
+MAX_RADIUS_M = 100_000.0
+E = TypeVar("E", bound=StrEnum)
+
+
+@dataclass(frozen=True, slots=True)
+class BBox:
+    min_lon: float
+    min_lat: float
+    max_lon: float
+    max_lat: float
+
+
+@dataclass(frozen=True, slots=True)
+class Near:
+    latitude: float
+    longitude: float
+    radius_m: float
+
+
+@dataclass(frozen=True, slots=True)
+class AnalysisFilters:
+    statuses: tuple[AnalysisStatus, ...] = ()
+    risk_levels: tuple[RiskLevel, ...] = ()
+    created_from: datetime | None = None  # inclusive
+    created_before: datetime | None = None  # exclusive
+    has_gps: bool | None = None
+    validated_only: bool = False
+    bbox: BBox | None = None
+    near: Near | None = None
+    user_id: uuid.UUID | None = None
+
+
+def _numbers(raw: str, count: int, name: str, shape: str) -> list[float]:
+    parts = [p.strip() for p in raw.split(",")]
+    try:
+        values = [float(p) for p in parts]
+    except ValueError:
+        values = []
+    if len(values) != count or not all(math.isfinite(v) for v in values):
+        raise ValidationFailed(f"{name} must be {shape}", details={name: raw})
+    return values
+
+
+def parse_bbox(raw: str | None) -> BBox | None:
+    """`minLon,minLat,maxLon,maxLat` in degrees (WGS 84), min below max."""
+    if raw is None:
+        return None
+    min_lon, min_lat, max_lon, max_lat = _numbers(raw, 4, "bbox", "minLon,minLat,maxLon,maxLat")
+    if not (is_valid_coordinate(min_lat, min_lon) and is_valid_coordinate(max_lat, max_lon)):
+        raise ValidationFailed("bbox corners must be valid coordinates", details={"bbox": raw})
+    if min_lon >= max_lon or min_lat >= max_lat:
+        raise ValidationFailed("bbox minimums must be below its maximums", details={"bbox": raw})
+    return BBox(min_lon, min_lat, max_lon, max_lat)
+
+
+def parse_near(raw: str | None, radius_m: float | None) -> Near | None:
+    """`near=lat,lon` with `radius_m` in metres: both or neither."""
+    if raw is None and radius_m is None:
+        return None
+    if raw is None or radius_m is None:
+        raise ValidationFailed("near and radius_m go together", details={"near": raw, "radius_m": radius_m})
+    latitude, longitude = _numbers(raw, 2, "near", "lat,lon")
+    if not is_valid_coordinate(latitude, longitude):
+        raise ValidationFailed("near must be a valid coordinate", details={"near": raw})
+    if not (math.isfinite(radius_m) and 0 < radius_m <= MAX_RADIUS_M):
+        raise ValidationFailed(f"radius_m must be in (0, {MAX_RADIUS_M:g}]", details={"radius_m": radius_m})
+    return Near(latitude, longitude, radius_m)
+
+
+def parse_moment(raw: str | None, name: str, *, end_of_day: bool) -> datetime | None:
+    """An ISO date or date-time (naive means UTC). A bare date as an upper bound includes that whole day."""
+    if raw is None:
+        return None
+    text = raw.strip().replace(" ", "+")  # a '+' in a query string arrives as a space
+    try:
+        if len(text) == 10:
+            day = date.fromisoformat(text)
+            moment = datetime.combine(day, time.min, tzinfo=UTC)
+            return moment + timedelta(days=1) if end_of_day else moment
+        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError as exc:
+        raise ValidationFailed(f"{name} must be an ISO 8601 date or date-time", details={name: raw}) from exc
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    # An instant as upper bound is inclusive: "until 12:00" keeps what was created at 12:00 exactly.
+    return moment + timedelta(microseconds=1) if end_of_day else moment
+
+
+def _split(values: Iterable[str]) -> list[str]:
+    return [part.strip() for value in values for part in value.split(",") if part.strip()]
+
+
+def parse_enum_list(values: Iterable[str], enum: type[E], name: str) -> tuple[E, ...]:
+    """Repeated or comma-separated enum values (`status=queued,failed`)."""
+    parsed = []
+    for value in _split(values):
+        try:
+            parsed.append(enum(value))
+        except ValueError as exc:
+            raise ValidationFailed(
+                f"Unknown {name}: {value!r}", details={name: value, "allowed": [m.value for m in enum]}
+            ) from exc
+    return tuple(dict.fromkeys(parsed))
+
+
+def parse_risk_levels(values: Iterable[str]) -> tuple[RiskLevel, ...]:
+    """Risk levels in Spanish (ALTO…) or English (high…), repeated or comma-separated."""
+    parsed = []
+    for value in _split(values):
+        try:
+            parsed.append(parse_risk_level(value))
+        except ValueError as exc:
+            raise ValidationFailed(
+                f"Unknown risk_level: {value!r}", details={"risk_level": value, "allowed": [r.value for r in RiskLevel]}
+            ) from exc
+    return tuple(dict.fromkeys(parsed))
+
+
+def check_range(created_from: datetime | None, created_before: datetime | None) -> None:
+    if created_from and created_before and created_from >= created_before:
+        raise ValidationFailed("date_from must be before date_to")

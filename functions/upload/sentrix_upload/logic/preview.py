@@ -1,0 +1,119 @@
+"""The landing page's anonymous preview: one small photo through YOLO, nothing stored, a few per minute per IP."""
+
+from __future__ import annotations
+
+import base64
+import uuid
+from typing import TYPE_CHECKING, Any
+
+from aws_lambda_powertools.metrics import MetricUnit
+
+from sentrix.db.engine import session_scope
+from sentrix.domain.classes import class_info
+from sentrix.domain.location import LocationSource, is_valid_coordinate
+from sentrix.domain.risk import assess_risk
+from sentrix.observability import metrics
+from sentrix_upload.logic import quota
+from sentrix_upload.logic.intake import checked_image
+from sentrix_upload.logic.options import check_location
+from sentrix_upload.multipart import IncomingFile
+from sentrix_upload.schemas.intake import UploadOptions
+from sentrix_upload.settings import UploadSettings
+from sentrix_upload.views import location_view
+
+if TYPE_CHECKING:
+    from sentrix.adapters.yolo import YoloClient, YoloResult
+
+MESSAGE = {
+    "es": "Análisis completado. Para guardar resultados, crea una cuenta gratuita.",
+    "en": "Analysis complete. Create a free account to keep the results.",
+    "pt": "Análise concluída. Para salvar os resultados, crie uma conta gratuita.",
+}
+
+
+def _bbox(polygon: tuple[tuple[float, float], ...]) -> dict[str, float] | None:
+    if not polygon:
+        return None
+    xs, ys = [p[0] for p in polygon], [p[1] for p in polygon]
+    return {"x_min": min(xs), "y_min": min(ys), "x_max": max(xs), "y_max": max(ys)}
+
+
+def _detections(result: YoloResult) -> list[dict[str, Any]]:
+    found = []
+    for d in result.detections:
+        # Our class table decides the name, type and risk; YOLO's own labels are not trusted blindly.
+        info = class_info(d.class_id)
+        found.append(
+            {
+                "class_id": d.class_id,
+                "class_name": info.class_name,
+                "breeding_site_type": info.breeding_site_type,
+                "confidence": d.confidence,
+                "risk_level": info.risk_level,
+                "polygon": [list(p) for p in d.polygon],
+                "bbox": _bbox(d.polygon),
+                "mask_area": d.mask_area,
+            }
+        )
+    return found
+
+
+def _location(options: UploadOptions, result: YoloResult) -> dict[str, Any]:
+    if options.latitude is not None and options.longitude is not None:
+        return location_view(options.latitude, options.longitude, LocationSource.MANUAL, None)
+    exif = result.location or {}
+    lat, lon = exif.get("latitude"), exif.get("longitude")
+    # An out-of-range EXIF point comes from the photo, not the user: it is no point at all, not an error.
+    if exif.get("has_location") and is_valid_coordinate(lat, lon):
+        return location_view(float(lat), float(lon), LocationSource.EXIF_GPS, exif.get("altitude_meters"))
+    return location_view(None, None, None, None)
+
+
+def preview(
+    ip: str,
+    file: IncomingFile,
+    options: UploadOptions,
+    settings: UploadSettings,
+    *,
+    language: str = "es",
+    request_id: str | None = None,
+    client: YoloClient | None = None,
+) -> dict[str, Any]:
+    """Detections, risk and the annotated image for one photo; the photo and the answer are not kept."""
+    with session_scope() as session:
+        quota.count_preview(session, ip, settings)
+    image_type = checked_image(file)
+    check_location(options)
+    threshold = options.confidence_threshold or settings.default_confidence_threshold
+    include_gps = True if options.include_gps is None else options.include_gps
+    if client is None:
+        # Imported here: httpx, tenacity and pybreaker only load for the (rare) preview, not every cold start.
+        from sentrix.adapters.yolo import get_yolo_client
+
+        client = get_yolo_client()
+    result = client.detect(
+        file.data,
+        f"preview.{image_type.extension}",
+        confidence_threshold=threshold,
+        include_gps=include_gps,
+        request_id=request_id,
+    )
+    metrics.add_metric(name="PreviewsServed", unit=MetricUnit.Count, value=1)
+    detections = _detections(result)
+    risk = assess_risk([d["class_name"] for d in detections], language=language).to_contract()
+    image = result.processed_image
+    return {
+        "id": uuid.uuid4(),
+        "stored": False,
+        "detections": detections,
+        "total_detections": len(detections),
+        "risk_level": risk["level"],
+        "risk_assessment": risk,
+        "processed_image_url": f"data:image/jpeg;base64,{base64.b64encode(image).decode()}" if image else None,
+        "location": _location(options, result),
+        "camera_info": result.camera_info,
+        "processing_time_ms": result.processing_time_ms,
+        "model_used": result.model_used,
+        "confidence_threshold": threshold,
+        "message": MESSAGE.get(language, MESSAGE["es"]),
+    }

@@ -1,0 +1,58 @@
+"""Reading analyses: the filtered list, the full detail and the detections of one analysis."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sentrix.db.engine import session_scope
+from sentrix.errors import Forbidden, NotFound
+from sentrix.http.identity import Principal
+from sentrix.repositories.analyses import parse_id
+from sentrix_upload import views
+from sentrix_upload.dal import analyses as analyses_dal
+from sentrix_upload.logic.filters import AnalysisFilters
+from sentrix_upload.logic.preferences import preferences_from
+
+
+def list_analyses(principal: Principal, filters: AnalysisFilters, *, limit: int, offset: int) -> dict[str, Any]:
+    """A page of the analyses the caller may see, newest first, with the total over all pages."""
+    if filters.user_id is not None and filters.user_id != principal.user_id and not principal.sees_everything:
+        raise Forbidden("Only experts and admins can list another user's analyses")
+    with session_scope() as session:
+        rows, total = analyses_dal.list_page(session, principal, filters, limit=limit, offset=offset)
+    return {
+        "analyses": [views.analysis_summary(row) for row in rows],
+        "total": total,
+        "limit": limit,
+        "offset": offset,
+        "has_next": offset + len(rows) < total,
+    }
+
+
+def analysis_detail(principal: Principal, raw_id: str) -> dict[str, Any]:
+    """Everything about one analysis; another user's analysis is 404."""
+    analysis_id = parse_id(raw_id)
+    with session_scope() as session:
+        analysis = analyses_dal.detail(session, principal, analysis_id)
+    if analysis is None:
+        raise NotFound("Analysis not found")
+    language = preferences_from({"language": analysis.caller_language}).language
+    return views.analysis_detail(analysis, analysis.detections, language, datetime.now(UTC))
+
+
+def analysis_detections(principal: Principal, raw_id: str) -> dict[str, Any]:
+    """The detections of one analysis with their validation and validity."""
+    analysis_id = parse_id(raw_id)
+    with session_scope() as session:
+        analysis = analyses_dal.detail(session, principal, analysis_id)
+    if analysis is None:
+        raise NotFound("Analysis not found")
+    detections = analysis.detections
+    now = datetime.now(UTC)
+    return {
+        "analysis_id": analysis_id,
+        "total": len(detections),
+        "validation": views.validation_summary(d.validation_status for d in detections),
+        "items": [views.detection_view(d, now) for d in detections],
+    }

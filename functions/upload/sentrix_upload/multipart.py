@@ -1,0 +1,73 @@
+"""Reading multipart uploads that came through API Gateway (base64-decoded by Mangum) within the size limit."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from fastapi import Request
+from starlette.datastructures import UploadFile
+
+from sentrix.errors import BadRequest, PayloadTooLarge, ValidationFailed
+from sentrix_upload.errors import UnsupportedMediaType
+
+# Room for the form's other fields and part headers on top of the file itself.
+FORM_OVERHEAD_BYTES = 64 * 1024
+MAX_FORM_FIELDS = 20
+PRESIGNED_ROUTE = "POST /api/v1/analyses/uploads"
+
+
+@dataclass(frozen=True, slots=True)
+class IncomingFile:
+    filename: str
+    declared_type: str | None
+    data: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class MultipartUpload:
+    files: list[IncomingFile]
+    fields: dict[str, str]
+
+
+def too_large(limit: int) -> PayloadTooLarge:
+    """The 413 that sends the client to the presigned flow."""
+    mib = limit / (1024 * 1024)
+    return PayloadTooLarge(
+        f"Files sent through the API may be at most {mib:.1f} MiB. "
+        f"Upload larger photos with {PRESIGNED_ROUTE} (a presigned POST straight to storage).",
+        details={"max_bytes": limit, "use": PRESIGNED_ROUTE},
+    )
+
+
+async def read_multipart(request: Request, *, max_bytes: int, max_files: int, file_field: str) -> MultipartUpload:
+    """The files under `file_field` and the other text fields; 413 before parsing when the body is too big."""
+    if not request.headers.get("content-type", "").lower().startswith("multipart/form-data"):
+        raise UnsupportedMediaType("Send the photo as multipart/form-data (field `file`)")
+    # The whole request has to fit through API Gateway and Lambda, so the limit is on the body,
+    # whatever the number of files in it (a batch shares it).
+    body_limit = max_bytes + FORM_OVERHEAD_BYTES
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > body_limit:
+        raise too_large(max_bytes)
+    body = await request.body()  # cached: the form parser below reads the same bytes
+    if len(body) > body_limit:
+        raise too_large(max_bytes)
+    form = await request.form(max_files=max_files, max_fields=MAX_FORM_FIELDS)
+    files: list[IncomingFile] = []
+    fields: dict[str, str] = {}
+    for name, value in form.multi_items():
+        if isinstance(value, UploadFile):
+            if name != file_field:
+                raise BadRequest(f"Unexpected file field {name!r}; send the photo as {file_field!r}")
+            data = await value.read()
+            if len(data) > max_bytes:
+                raise too_large(max_bytes)
+            files.append(IncomingFile(value.filename or "", value.content_type, data))
+        elif name in fields:
+            raise BadRequest(f"Field {name!r} was sent more than once")
+        else:
+            fields[name] = value
+    await form.close()
+    if not files:
+        raise ValidationFailed(f"No file: send the photo in the {file_field!r} field", details={"field": file_field})
+    return MultipartUpload(files, fields)

@@ -1,0 +1,110 @@
+"""Reading, deleting and retrying analyses."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from fastapi import APIRouter, Depends, Query, Response
+
+from sentrix.domain.status import AnalysisStatus
+from sentrix.http.identity import Principal, current_principal
+from sentrix_upload import views
+from sentrix_upload.deps import only_query_params
+from sentrix_upload.logic import filters as f
+from sentrix_upload.logic import lifecycle, reads
+from sentrix_upload.schemas.analyses import AnalysisDetail, AnalysisPage, DetectionList
+from sentrix_upload.schemas.intake import AnalysisAccepted
+
+router = APIRouter(prefix="/api/v1", tags=["analyses"])
+
+LIST_PARAMS = (
+    "status",
+    "risk_level",
+    "date_from",
+    "date_to",
+    "since",
+    "until",
+    "has_gps",
+    "validated_only",
+    "bbox",
+    "near",
+    "radius_m",
+    "user_id",
+    "limit",
+    "offset",
+)
+
+
+@router.get(
+    "/analyses",
+    response_model=AnalysisPage,
+    summary="The caller's analyses (experts and admins: everyone's), filtered, newest first",
+    dependencies=[Depends(only_query_params(LIST_PARAMS))],
+)
+def list_analyses(
+    status: list[str] = Query(default=[], description="Repeat or comma-separate: " + ", ".join(AnalysisStatus)),
+    risk_level: list[str] = Query(default=[], description="ALTO, MEDIO, BAJO, MINIMO (or high, medium, …)"),
+    date_from: str | None = Query(default=None, description="Created at or after (ISO date or date-time)"),
+    date_to: str | None = Query(default=None, description="Created at or before; a bare date includes that day"),
+    since: str | None = Query(default=None, description="Alias of date_from (the original client's name)"),
+    until: str | None = Query(default=None, description="Alias of date_to"),
+    has_gps: bool | None = Query(default=None),
+    validated_only: bool = Query(default=False, description="Only analyses whose detections all have a verdict"),
+    bbox: str | None = Query(default=None, description="minLon,minLat,maxLon,maxLat"),
+    near: str | None = Query(default=None, description="lat,lon (with radius_m)"),
+    radius_m: float | None = Query(default=None, description="Metres around `near`"),
+    user_id: uuid.UUID | None = Query(default=None, description="Experts and admins only"),
+    limit: int = Query(default=20, ge=1, le=100),
+    offset: int = Query(default=0, ge=0, le=1_000_000),
+    principal: Principal = Depends(current_principal),
+) -> dict[str, Any]:
+    created_from = f.parse_moment(date_from or since, "date_from", end_of_day=False)
+    created_before = f.parse_moment(date_to or until, "date_to", end_of_day=True)
+    f.check_range(created_from, created_before)
+    filters = f.AnalysisFilters(
+        statuses=f.parse_enum_list(status, AnalysisStatus, "status"),
+        risk_levels=f.parse_risk_levels(risk_level),
+        created_from=created_from,
+        created_before=created_before,
+        has_gps=has_gps,
+        validated_only=validated_only,
+        bbox=f.parse_bbox(bbox),
+        near=f.parse_near(near, radius_m),
+        user_id=user_id,
+    )
+    return reads.list_analyses(principal, filters, limit=limit, offset=offset)
+
+
+@router.get("/analyses/{id}", response_model=AnalysisDetail, summary="Everything about one analysis")
+def get_analysis(id: str, principal: Principal = Depends(current_principal)) -> dict[str, Any]:
+    return reads.analysis_detail(principal, id)
+
+
+@router.get("/analyses/{id}/detections", response_model=DetectionList, summary="The detections of one analysis")
+def get_detections(id: str, principal: Principal = Depends(current_principal)) -> dict[str, Any]:
+    return reads.analysis_detections(principal, id)
+
+
+@router.delete(
+    "/analyses/{id}", status_code=204, response_class=Response, summary="Delete an analysis (owner or admin)"
+)
+def delete_analysis(id: str, principal: Principal = Depends(current_principal)) -> Response:
+    lifecycle.delete_analysis(principal, id)
+    return Response(status_code=204)
+
+
+@router.post(
+    "/analyses/{id}/retry",
+    status_code=202,
+    response_model=AnalysisAccepted,
+    summary="Send a failed analysis back to the detector (owner or admin)",
+)
+def retry_analysis(id: str, principal: Principal = Depends(current_principal)) -> dict[str, Any]:
+    analysis_id, status = lifecycle.retry_analysis(principal, id)
+    return {
+        "analysis_id": analysis_id,
+        "status": status,
+        "status_url": views.status_url(analysis_id),
+        "replayed": False,
+    }

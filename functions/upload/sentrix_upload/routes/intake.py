@@ -1,0 +1,181 @@
+"""Intake routes: presigned uploads, small multipart uploads, batches."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Depends, Header, Request, Response
+from fastapi.exceptions import RequestValidationError
+from pydantic import ValidationError
+
+from sentrix.errors import ValidationFailed
+from sentrix.http.identity import Principal, current_principal
+from sentrix_upload import views
+from sentrix_upload.logic.batch import ItemOutcome, multipart_batch, presigned_batch
+from sentrix_upload.logic.intake import Accepted, accept_file, start_presigned_upload
+from sentrix_upload.multipart import read_multipart
+from sentrix_upload.schemas.intake import (
+    AnalysisAccepted,
+    BatchPresignedRequest,
+    BatchResult,
+    PresignedUploadRequest,
+    UploadOptions,
+)
+from sentrix_upload.settings import get_upload_settings
+
+router = APIRouter(prefix="/api/v1", tags=["analyses"])
+
+OPTION_FIELDS = ("confidence_threshold", "include_gps", "latitude", "longitude", "idempotency_key")
+IDEMPOTENCY_HEADER = Header(
+    default=None, alias="Idempotency-Key", description="Same as the idempotency_key field; give one or the other"
+)
+
+
+def multipart_doc(file_field: str, many: bool) -> dict[str, Any]:
+    file_schema: dict[str, Any] = {"type": "string", "format": "binary"}
+    properties: dict[str, Any] = {
+        file_field: {"type": "array", "items": file_schema} if many else file_schema,
+        "confidence_threshold": {"type": "number", "minimum": 0.1, "maximum": 1.0},
+        "include_gps": {"type": "boolean"},
+        "latitude": {"type": "number", "minimum": -90, "maximum": 90},
+        "longitude": {"type": "number", "minimum": -180, "maximum": 180},
+    }
+    if not many:
+        properties["idempotency_key"] = {"type": "string", "maxLength": 128}
+    schema = {"type": "object", "required": [file_field], "properties": properties}
+    return {"requestBody": {"required": True, "content": {"multipart/form-data": {"schema": schema}}}}
+
+
+def options_from_form(fields: dict[str, str], idempotency_key: str | None = None) -> UploadOptions:
+    """The upload options of a form (fields the original client does not send are ignored)."""
+    values: dict[str, Any] = {name: fields[name] for name in OPTION_FIELDS if name in fields}
+    _merge_key(values, idempotency_key)
+    try:
+        return UploadOptions.model_validate(values)
+    except ValidationError as exc:
+        errors = [{**err, "loc": ("body", *err["loc"])} for err in exc.errors()]
+        raise RequestValidationError(errors) from exc
+
+
+def _merge_key(values: dict[str, Any], header_key: str | None) -> None:
+    if header_key is None:
+        return
+    if values.get("idempotency_key") not in (None, header_key):
+        raise ValidationFailed("Idempotency-Key header and idempotency_key field differ")
+    values["idempotency_key"] = header_key
+
+
+def accepted_view(accepted: Accepted) -> dict[str, Any]:
+    upload = accepted.upload
+    return {
+        "analysis_id": accepted.analysis_id,
+        "status": accepted.status,
+        "status_url": views.status_url(accepted.analysis_id),
+        "replayed": accepted.replayed,
+        "upload": None
+        if upload is None
+        else {
+            "url": upload.url,
+            "fields": upload.fields,
+            "key": upload.key,
+            "content_type": upload.content_type,
+            "max_bytes": upload.max_bytes,
+            "expires_at": upload.expires_at,
+        },
+    }
+
+
+def batch_view(outcomes: list[ItemOutcome]) -> dict[str, Any]:
+    items = []
+    for outcome in outcomes:
+        item: dict[str, Any] = {"index": outcome.index, "filename": outcome.filename, "ok": outcome.error is None}
+        if outcome.accepted is not None:
+            item["analysis"] = accepted_view(outcome.accepted)
+        if outcome.error is not None:
+            error = outcome.error
+            item["error"] = {
+                "code": error.code,
+                "message": error.message,
+                "status": error.status,
+                "details": error.details,
+            }
+        items.append(item)
+    accepted = sum(1 for item in items if item["ok"])
+    return {"total": len(items), "accepted": accepted, "failed": len(items) - accepted, "items": items}
+
+
+@router.post(
+    "/analyses/uploads",
+    status_code=201,
+    response_model=AnalysisAccepted,
+    summary="Start an upload: a pending analysis and the presigned POST to send the photo with",
+    responses={200: {"description": "Idempotent replay: the analysis made earlier with this key"}},
+)
+def create_presigned_upload(
+    body: PresignedUploadRequest,
+    response: Response,
+    principal: Principal = Depends(current_principal),
+    idempotency_key: str | None = IDEMPOTENCY_HEADER,
+) -> dict[str, Any]:
+    if idempotency_key is not None:
+        values = body.model_dump(exclude_unset=True)
+        _merge_key(values, idempotency_key)
+        body = PresignedUploadRequest.model_validate(values)
+    accepted = start_presigned_upload(principal, body, get_upload_settings())
+    if accepted.replayed:
+        response.status_code = 200
+    return accepted_view(accepted)
+
+
+@router.post(
+    "/analyses",
+    status_code=202,
+    response_model=AnalysisAccepted,
+    summary="Upload a small photo (multipart, up to 4 MiB); larger ones use POST /analyses/uploads",
+    openapi_extra=multipart_doc("file", many=False),
+    responses={413: {"description": "Too large for the API: use the presigned flow"}},
+)
+async def create_analysis(
+    request: Request,
+    response: Response,
+    principal: Principal = Depends(current_principal),
+    idempotency_key: str | None = IDEMPOTENCY_HEADER,
+) -> dict[str, Any]:
+    settings = get_upload_settings()
+    upload = await read_multipart(request, max_bytes=settings.multipart_max_bytes, max_files=1, file_field="file")
+    options = options_from_form(upload.fields, idempotency_key)
+    accepted = accept_file(principal, upload.files[0], options, settings)
+    if accepted.replayed:
+        response.status_code = 200
+    return accepted_view(accepted)
+
+
+@router.post(
+    "/analyses/batch",
+    response_model=BatchResult,
+    summary="Up to 50 uploads in one call: JSON {items:[…]} for presigned POSTs, or multipart `files`",
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {
+                "application/json": {"schema": BatchPresignedRequest.model_json_schema()},
+                **multipart_doc("files", many=True)["requestBody"]["content"],
+            },
+        }
+    },
+)
+async def create_batch(request: Request, principal: Principal = Depends(current_principal)) -> dict[str, Any]:
+    settings = get_upload_settings()
+    if request.headers.get("content-type", "").lower().startswith("multipart/form-data"):
+        upload = await read_multipart(
+            request, max_bytes=settings.multipart_max_bytes, max_files=settings.batch_max_items, file_field="files"
+        )
+        outcomes = multipart_batch(principal, upload.files, options_from_form(upload.fields), settings)
+    else:
+        try:
+            body = BatchPresignedRequest.model_validate_json(await request.body())
+        except ValidationError as exc:
+            errors = [{**err, "loc": ("body", *err["loc"])} for err in exc.errors()]
+            raise RequestValidationError(errors) from exc
+        outcomes = presigned_batch(principal, body.items, settings)
+    return batch_view(outcomes)

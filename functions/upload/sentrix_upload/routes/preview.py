@@ -1,0 +1,48 @@
+"""The anonymous preview route (public: no authorizer)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Request
+
+from sentrix.domain.risk import LANGUAGES
+from sentrix.errors import ValidationFailed
+from sentrix_upload.deps import source_ip
+from sentrix_upload.logic.preview import preview
+from sentrix_upload.multipart import read_multipart
+from sentrix_upload.routes.intake import multipart_doc, options_from_form
+from sentrix_upload.schemas.intake import PreviewResult
+from sentrix_upload.settings import get_upload_settings
+
+router = APIRouter(prefix="/api/v1", tags=["analyses"])
+
+_DOC = multipart_doc("file", many=False)
+_DOC["requestBody"]["content"]["multipart/form-data"]["schema"]["properties"]["language"] = {
+    "type": "string",
+    "enum": list(LANGUAGES),
+}
+
+
+@router.post(
+    "/analyses/public",
+    response_model=PreviewResult,
+    summary="Anonymous preview of one small photo: detections, risk, annotated image; nothing stored",
+    openapi_extra=_DOC,
+    responses={
+        429: {"description": "Too many previews from this address (Retry-After)"},
+        503: {"description": "Detector unavailable"},
+        504: {"description": "Detector too slow"},
+    },
+)
+async def public_preview(request: Request) -> dict[str, Any]:
+    settings = get_upload_settings()
+    upload = await read_multipart(request, max_bytes=settings.multipart_max_bytes, max_files=1, file_field="file")
+    fields = dict(upload.fields)
+    fields.pop("idempotency_key", None)  # nothing is created, so there is nothing to make idempotent
+    language = fields.pop("language", "es").strip().lower() or "es"
+    if language not in LANGUAGES:
+        raise ValidationFailed(f"language must be one of {', '.join(LANGUAGES)}", details={"language": language})
+    options = options_from_form(fields)
+    request_id = request.scope.get("state", {}).get("request_id")
+    return preview(source_ip(request), upload.files[0], options, settings, language=language, request_id=request_id)

@@ -1,0 +1,1 @@
+"""Request and response models of the upload function (they are also its OpenAPI document)."""

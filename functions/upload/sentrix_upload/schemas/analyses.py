@@ -1,0 +1,164 @@
+"""Answers of the analysis reads: list items, the full detail, detections with validation and validity."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Literal
+
+from pydantic import BaseModel, Field
+
+from sentrix.domain.classes import PersistenceType, RiskLevel
+from sentrix.domain.location import LocationSource
+from sentrix.domain.status import AnalysisStatus, ValidationStatus
+from sentrix.domain.validity import ValidityStatus
+
+ValidationState = Literal["no_detections", "pending", "partially_validated", "validated"]
+
+
+class LocationOut(BaseModel):
+    has_location: bool
+    latitude: float | None = None
+    longitude: float | None = None
+    coordinates: str | None = Field(default=None, description='"lat,lon"')
+    altitude_meters: float | None = None
+    location_source: LocationSource
+    google_maps_url: str | None = None
+
+
+class CameraOut(BaseModel):
+    camera_make: str | None
+    camera_model: str | None
+    camera_datetime: datetime | None = Field(description="EXIF DateTimeOriginal")
+
+
+class ImageOut(BaseModel):
+    url: str | None = Field(description="Short-lived presigned GET of the original (null until it is uploaded)")
+    processed_url: str | None = Field(description="Short-lived presigned GET of the annotated image")
+    filename: str | None = Field(description="Name the client gave the photo")
+    standardized_filename: str | None
+    content_type: str | None
+    size_bytes: int | None
+    width: int | None = None
+    height: int | None = None
+    format: str | None = None
+    sha256: str | None = None
+
+
+class RiskOut(BaseModel):
+    level: RiskLevel
+    risk_score: float | None
+    total_detections: int
+    high_risk_count: int
+    medium_risk_count: int
+    unique_types: int
+    recommendations: list[str] = Field(description="In the caller's language setting (es, en, pt)")
+
+
+class ValidityOut(BaseModel):
+    status: ValidityStatus
+    remaining_days: int
+    remaining_percent: int
+    is_expired: bool
+    is_expiring_soon: bool
+    requires_revalidation: bool
+
+
+class BoundingBox(BaseModel):
+    x_min: float
+    y_min: float
+    x_max: float
+    y_max: float
+
+
+class PointOut(BaseModel):
+    latitude: float
+    longitude: float
+    google_maps_url: str | None
+
+
+class DetectionOut(BaseModel):
+    id: uuid.UUID
+    analysis_id: uuid.UUID
+    class_id: int
+    class_name: str
+    breeding_site_type: str | None
+    confidence: float
+    risk_level: RiskLevel
+    polygon: list[list[float]]
+    bbox: BoundingBox = Field(description="Pixel box derived from the polygon")
+    mask_area: float | None
+    location: PointOut | None
+    validation_status: ValidationStatus
+    validated_by: uuid.UUID | None
+    validated_at: datetime | None
+    validation_notes: str | None
+    persistence_type: PersistenceType
+    is_weather_dependent: bool
+    validity_days: int
+    expires_at: datetime
+    validity: ValidityOut
+    validity_extended_reason: str | None
+    validity_extended_by: uuid.UUID | None
+    validity_extended_at: datetime | None
+    created_at: datetime
+
+
+class ValidationSummary(BaseModel):
+    state: ValidationState
+    total: int
+    pending: int
+    requires_review: int
+    validated_positive: int
+    validated_negative: int
+
+
+class AnalysisSummary(BaseModel):
+    id: uuid.UUID
+    user_id: uuid.UUID | None
+    status: AnalysisStatus
+    status_url: str
+    failure_reason: str | None
+    image: ImageOut
+    image_url: str | None = Field(description="Same as image.url (the field the original client reads)")
+    processed_image_url: str | None = Field(description="Same as image.processed_url")
+    location: LocationOut
+    risk_level: RiskLevel | None
+    risk_score: float | None
+    total_detections: int
+    high_risk_count: int
+    medium_risk_count: int
+    confidence_threshold: float
+    camera_info: CameraOut | None
+    duplicate_of: uuid.UUID | None
+    created_at: datetime
+    updated_at: datetime
+    completed_at: datetime | None
+
+
+class AnalysisDetail(AnalysisSummary):
+    attempts: int
+    include_gps: bool
+    model_used: str | None
+    model_version: str | None
+    processing_time_ms: int | None = Field(description="Time YOLO took")
+    pipeline_time_ms: int | None
+    processing_started_at: datetime | None
+    risk_assessment: RiskOut | None = Field(description="Null until the analysis is completed")
+    validation: ValidationSummary
+    detections: list[DetectionOut]
+
+
+class AnalysisPage(BaseModel):
+    analyses: list[AnalysisSummary]
+    total: int = Field(description="Analyses matching the filters, over all pages")
+    limit: int
+    offset: int
+    has_next: bool
+
+
+class DetectionList(BaseModel):
+    analysis_id: uuid.UUID
+    total: int
+    validation: ValidationSummary
+    items: list[DetectionOut]

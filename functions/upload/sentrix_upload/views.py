@@ -1,0 +1,195 @@
+"""Records to response documents: analyses, detections, locations, validity (pure, apart from URL signing)."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable
+from datetime import datetime
+from typing import Any
+
+from sentrix.domain.location import LocationSource, google_maps_url, is_valid_coordinate
+from sentrix.domain.risk import recommendations
+from sentrix.domain.status import AnalysisStatus, ValidationStatus
+from sentrix.domain.validity import ValidityStatus, validity_of
+from sentrix_upload.logic.image_urls import image_url
+
+
+def status_url(analysis_id: Any) -> str:
+    """Where the client polls an analysis."""
+    return f"/api/v1/analyses/{analysis_id}"
+
+
+def maps_url(latitude: float, longitude: float) -> str | None:
+    """A Google Maps link, or None for a stored point outside the valid range (PostGIS does not refuse one)."""
+    return google_maps_url(latitude, longitude) if is_valid_coordinate(latitude, longitude) else None
+
+
+def location_view(
+    latitude: float | None, longitude: float | None, source: LocationSource | None, altitude: float | None
+) -> dict[str, Any]:
+    if latitude is None or longitude is None:
+        return {"has_location": False, "location_source": LocationSource.NONE}
+    return {
+        "has_location": True,
+        "latitude": latitude,
+        "longitude": longitude,
+        "coordinates": f"{latitude},{longitude}",
+        "altitude_meters": altitude,
+        "location_source": source or LocationSource.NONE,
+        "google_maps_url": maps_url(latitude, longitude),
+    }
+
+
+def validity_view(expires_at: datetime, now: datetime) -> dict[str, Any]:
+    validity = validity_of(expires_at, now)
+    return {
+        "status": validity.status,
+        "remaining_days": validity.remaining_days,
+        "remaining_percent": validity.remaining_percent,
+        "is_expired": validity.status is ValidityStatus.EXPIRED,
+        "is_expiring_soon": validity.is_expiring_soon,
+        "requires_revalidation": validity.requires_revalidation,
+    }
+
+
+def detection_view(row: Any, now: datetime) -> dict[str, Any]:
+    location = None
+    if row.latitude is not None and row.longitude is not None:
+        location = {
+            "latitude": row.latitude,
+            "longitude": row.longitude,
+            "google_maps_url": maps_url(row.latitude, row.longitude),
+        }
+    return {
+        "id": row.id,
+        "analysis_id": row.analysis_id,
+        "class_id": row.class_id,
+        "class_name": row.class_name,
+        "breeding_site_type": row.breeding_site_type,
+        "confidence": row.confidence,
+        "risk_level": row.risk_level,
+        "polygon": row.polygon,
+        "bbox": {"x_min": row.bbox_x_min, "y_min": row.bbox_y_min, "x_max": row.bbox_x_max, "y_max": row.bbox_y_max},
+        "mask_area": row.mask_area,
+        "location": location,
+        "validation_status": row.validation_status,
+        "validated_by": row.validated_by,
+        "validated_at": row.validated_at,
+        "validation_notes": row.validation_notes,
+        "persistence_type": row.persistence_type,
+        "is_weather_dependent": row.is_weather_dependent,
+        "validity_days": row.validity_days,
+        "expires_at": row.expires_at,
+        "validity": validity_view(row.expires_at, now),
+        "validity_extended_reason": row.validity_extended_reason,
+        "validity_extended_by": row.validity_extended_by,
+        "validity_extended_at": row.validity_extended_at,
+        "created_at": row.created_at,
+    }
+
+
+def validation_summary(statuses: Iterable[ValidationStatus]) -> dict[str, Any]:
+    """How far expert review of an analysis' detections has come."""
+    counts = Counter(statuses)
+    total = sum(counts.values())
+    open_ = counts[ValidationStatus.PENDING] + counts[ValidationStatus.REQUIRES_REVIEW]
+    if total == 0:
+        state = "no_detections"
+    elif open_ == total:
+        state = "pending"
+    elif open_ == 0:
+        state = "validated"
+    else:
+        state = "partially_validated"
+    return {
+        "state": state,
+        "total": total,
+        "pending": counts[ValidationStatus.PENDING],
+        "requires_review": counts[ValidationStatus.REQUIRES_REVIEW],
+        "validated_positive": counts[ValidationStatus.VALIDATED_POSITIVE],
+        "validated_negative": counts[ValidationStatus.VALIDATED_NEGATIVE],
+    }
+
+
+def _image(row: Any, detail: bool) -> dict[str, Any]:
+    # Before the upload arrives there is nothing to sign a GET for.
+    stored = row.status is not AnalysisStatus.PENDING_UPLOAD
+    image = {
+        "url": image_url(row.image_bucket, row.image_key) if stored else None,
+        "processed_url": image_url(row.image_bucket, row.processed_image_key),
+        "filename": row.original_filename,
+        "standardized_filename": row.standardized_filename,
+        "content_type": row.content_type,
+        "size_bytes": row.size_bytes,
+    }
+    if detail:
+        image.update(width=row.width, height=row.height, format=row.image_format, sha256=row.sha256)
+    return image
+
+
+def analysis_summary(row: Any, *, detail: bool = False) -> dict[str, Any]:
+    image = _image(row, detail)
+    camera = None
+    if row.camera_make or row.camera_model or row.taken_at:
+        camera = {"camera_make": row.camera_make, "camera_model": row.camera_model, "camera_datetime": row.taken_at}
+    return {
+        "id": row.id,
+        "user_id": row.user_id,
+        "status": row.status,
+        "status_url": status_url(row.id),
+        "failure_reason": row.failure_reason,
+        "image": image,
+        "image_url": image["url"],
+        "processed_image_url": image["processed_url"],
+        "location": location_view(row.latitude, row.longitude, row.location_source, row.altitude_m),
+        "risk_level": row.risk_level,
+        "risk_score": row.risk_score,
+        "total_detections": row.total_detections,
+        "high_risk_count": row.high_risk_count,
+        "medium_risk_count": row.medium_risk_count,
+        "confidence_threshold": row.confidence_threshold,
+        "camera_info": camera,
+        "duplicate_of": row.duplicate_of,
+        "created_at": row.created_at,
+        "updated_at": row.updated_at,
+        "completed_at": row.completed_at,
+    }
+
+
+def risk_view(row: Any, language: str) -> dict[str, Any] | None:
+    if row.risk_level is None:
+        return None
+    advice = recommendations(
+        row.risk_level,
+        total=row.total_detections,
+        high=row.high_risk_count,
+        medium=row.medium_risk_count,
+        unique=row.unique_types,
+        language=language,
+    )
+    return {
+        "level": row.risk_level,
+        "risk_score": row.risk_score,
+        "total_detections": row.total_detections,
+        "high_risk_count": row.high_risk_count,
+        "medium_risk_count": row.medium_risk_count,
+        "unique_types": row.unique_types,
+        "recommendations": list(advice),
+    }
+
+
+def analysis_detail(row: Any, detections: list[Any], language: str, now: datetime) -> dict[str, Any]:
+    document = analysis_summary(row, detail=True)
+    document.update(
+        attempts=row.attempts,
+        include_gps=row.include_gps,
+        model_used=row.model_name,
+        model_version=row.model_version,
+        processing_time_ms=row.yolo_time_ms,
+        pipeline_time_ms=row.pipeline_time_ms,
+        processing_started_at=row.processing_started_at,
+        risk_assessment=risk_view(row, language),
+        validation=validation_summary(d.validation_status for d in detections),
+        detections=[detection_view(d, now) for d in detections],
+    )
+    return document

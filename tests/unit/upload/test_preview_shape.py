@@ -1,0 +1,80 @@
+"""The preview answer built from a YOLO result (a fake client: the HTTP path is tested against the stand-in)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from sentrix_upload.logic import preview as preview_logic
+from sentrix_upload.multipart import IncomingFile
+from sentrix_upload.schemas.intake import UploadOptions
+from sentrix_upload.settings import UploadSettings
+
+
+@dataclass
+class FakeYolo:
+    result: object
+    calls: list = field(default_factory=list)
+
+    def detect(self, image, filename, *, confidence_threshold, include_gps, request_id=None):
+        self.calls.append((filename, confidence_threshold, include_gps, request_id))
+        return self.result
+
+
+def result(**overrides):
+    from sentrix.adapters.yolo import YoloResult
+
+    base = {
+        "detections": [
+            {"class_id": 2, "class_name": "Charcos", "confidence": 0.9, "polygon": [[1, 2], [9, 2], [5, 8]]},
+            {"class_id": 7, "class_name": "mystery", "confidence": 0.6, "polygon": [[0, 0], [1, 0], [1, 1]]},
+        ],
+        "location": {"has_location": True, "latitude": -26.8, "longitude": -65.2, "altitude_meters": 450.0},
+        "model_used": "stand-in",
+        "processed_image": b"\xff\xd8\xffjpeg",
+    }
+    return YoloResult.model_validate({**base, **overrides})
+
+
+def run(monkeypatch, options: UploadOptions, yolo_result, language="es"):
+    monkeypatch.setattr(preview_logic.quota, "count_preview", lambda *a, **k: None)
+    monkeypatch.setattr(preview_logic, "session_scope", _null_scope)
+    fake = FakeYolo(yolo_result)
+    png = IncomingFile("x.jpg", "image/jpeg", b"\x89PNG\r\n\x1a\n" + b"\0" * 16)
+    answer = preview_logic.preview("198.51.100.1", png, options, UploadSettings(), language=language, client=fake)
+    return answer, fake
+
+
+class _null_scope:
+    def __enter__(self):
+        return None
+
+    def __exit__(self, *exc):
+        return False
+
+
+def test_classes_come_from_our_table_and_exif_location_is_used(monkeypatch):
+    answer, fake = run(monkeypatch, UploadOptions(), result())
+
+    assert fake.calls == [("preview.png", 0.5, True, None)]
+    puddle, unknown = answer["detections"]
+    assert (puddle["class_name"], puddle["risk_level"], puddle["bbox"]) == (
+        "Charcos/Cumulo de agua",
+        "ALTO",
+        {"x_min": 1, "y_min": 2, "x_max": 9, "y_max": 8},
+    )
+    assert (unknown["class_name"], unknown["risk_level"]) == ("Clase_7", "BAJO")
+    assert answer["location"]["location_source"] == "EXIF_GPS"
+    assert answer["location"]["altitude_meters"] == 450.0
+    assert answer["processed_image_url"] == "data:image/jpeg;base64,/9j/anBlZw=="
+    assert answer["risk_assessment"]["total_detections"] == 2
+    assert answer["stored"] is False
+
+
+def test_manual_point_wins_and_a_bad_exif_point_is_no_point(monkeypatch):
+    manual, _ = run(monkeypatch, UploadOptions(latitude=0, longitude=0), result())
+    bad_exif, _ = run(
+        monkeypatch, UploadOptions(), result(location={"has_location": True, "latitude": 123, "longitude": 0})
+    )
+
+    assert (manual["location"]["latitude"], manual["location"]["location_source"]) == (0, "MANUAL")
+    assert bad_exif["location"] == {"has_location": False, "location_source": "NONE"}
