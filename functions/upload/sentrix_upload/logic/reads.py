@@ -33,7 +33,7 @@ def list_analyses(principal: Principal, filters: AnalysisFilters, *, limit: int,
 def analysis_detail(principal: Principal, raw_id: str) -> dict[str, Any]:
     """Everything about one analysis; another user's analysis is 404."""
     analysis_id = parse_id(raw_id)
-    with session_scope() as session:
+    with session_scope(read_only=True) as session:  # one statement: no transaction needed
         analysis = analyses_dal.detail(session, principal, analysis_id)
     if analysis is None:
         raise NotFound("Analysis not found")
@@ -44,7 +44,7 @@ def analysis_detail(principal: Principal, raw_id: str) -> dict[str, Any]:
 def analysis_detections(principal: Principal, raw_id: str) -> dict[str, Any]:
     """The detections of one analysis with their validation and validity."""
     analysis_id = parse_id(raw_id)
-    with session_scope() as session:
+    with session_scope(read_only=True) as session:  # one statement: no transaction needed
         analysis = analyses_dal.detail(session, principal, analysis_id)
     if analysis is None:
         raise NotFound("Analysis not found")

@@ -35,7 +35,9 @@ def database_url(settings: Settings) -> URL:
     )
 
 
-def build_engine(url: URL | str, *, pool_size: int = 2, connect_timeout: int = 5, ssl: bool = False) -> Engine:
+def build_engine(
+    url: URL | str, *, pool_size: int = 2, connect_timeout: int = 5, ssl: bool = False, autocommit: bool = False
+) -> Engine:
     """A small pool with pre-ping: one Lambda environment handles one request at a time."""
     connect_args: dict = {"timeout": connect_timeout, "application_name": "sentrix"}
     if ssl:
@@ -50,9 +52,36 @@ def build_engine(url: URL | str, *, pool_size: int = 2, connect_timeout: int = 5
         # RDS Proxy closes idle client connections; recycle before that instead of failing a request.
         pool_recycle=300,
         connect_args=connect_args,
+        **({"isolation_level": "AUTOCOMMIT"} if autocommit else {}),
     )
     event.listen(engine, "connect", _set_utc)
+    _use_simple_protocol_for_control_statements(engine)
     return engine
+
+
+def _use_simple_protocol_for_control_statements(engine: Engine) -> None:
+    """COMMIT, ROLLBACK and the pre-ping in one round trip each instead of three.
+
+    pg8000 sends them through the extended protocol (Parse, Describe, Bind/Execute, each awaited): on a warm
+    Lambda the round trips, not the queries, are most of a read's time.
+    """
+    dialect = engine.dialect
+
+    def do_commit(dbapi_connection) -> None:
+        dbapi_connection.execute_simple("COMMIT")
+
+    def do_rollback(dbapi_connection) -> None:
+        if dbapi_connection._in_transaction:
+            dbapi_connection.execute_simple("ROLLBACK")
+
+    def do_ping(dbapi_connection) -> bool:
+        dbapi_connection.execute_simple("SELECT 1")
+        return True
+
+    if engine.dialect.driver == "pg8000":
+        dialect.do_commit = do_commit
+        dialect.do_rollback = do_rollback
+        dialect.do_ping = do_ping
 
 
 def _set_utc(dbapi_connection, _record) -> None:
@@ -73,22 +102,49 @@ def get_engine() -> Engine:
 
 
 @functools.cache
+def get_read_engine() -> Engine:
+    """An autocommit engine for single-statement reads: no BEGIN/COMMIT round trips around them.
+
+    Its own pool, so the isolation level is set once per connection and never reset on checkin.
+    """
+    settings = get_settings()
+    return build_engine(
+        database_url(settings),
+        pool_size=1,
+        connect_timeout=settings.db_connect_timeout_s,
+        ssl=not settings.database_url,
+        autocommit=True,
+    )
+
+
+@functools.cache
 def _session_factory() -> sessionmaker[Session]:
     return sessionmaker(bind=get_engine(), expire_on_commit=False)
 
 
+@functools.cache
+def _read_session_factory() -> sessionmaker[Session]:
+    return sessionmaker(bind=get_read_engine(), expire_on_commit=False)
+
+
 def reset_engine() -> None:
-    """Dispose the cached engine (tests, and after the database URL changes)."""
-    if get_engine.cache_info().currsize:
-        get_engine().dispose()
-    get_engine.cache_clear()
+    """Dispose the cached engines (tests, and after the database URL changes)."""
+    for cached in (get_engine, get_read_engine):
+        if cached.cache_info().currsize:
+            cached().dispose()
+        cached.cache_clear()
     _session_factory.cache_clear()
+    _read_session_factory.cache_clear()
 
 
 @contextmanager
-def session_scope(factory: sessionmaker[Session] | None = None) -> Iterator[Session]:
-    """One transaction: commit on success, roll back on any error; connection loss becomes transient."""
-    session = (factory or _session_factory())()
+def session_scope(factory: sessionmaker[Session] | None = None, *, read_only: bool = False) -> Iterator[Session]:
+    """One transaction: commit on success, roll back on any error; connection loss becomes transient.
+
+    `read_only=True` runs each statement in autocommit instead: for reads that need no snapshot across
+    statements (one query, or independent ones), it saves the BEGIN and COMMIT round trips.
+    """
+    session = (factory or (_read_session_factory() if read_only else _session_factory()))()
     try:
         yield session
         session.commit()
