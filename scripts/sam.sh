@@ -4,10 +4,14 @@
 #
 #   bash scripts/sam.sh venv       create/refresh .venv-sam (no-op when already up to date)
 #   bash scripts/sam.sh validate   sam validate --lint + cfn-lint with the serverless rule pack
-#   bash scripts/sam.sh build      sam build (no container: uses the local Python 3.12)
-#   bash scripts/sam.sh <args>     any other sam command, e.g. `bash scripts/sam.sh deploy --config-env dev`
+#   bash scripts/sam.sh build      sam build (no container: uses the local Python 3.12), into $SAM_BUILD_ROOT
+#   bash scripts/sam.sh deploy --config-env dev|prod [--dry-run] [Name=Value ...]
+#                                  sam deploy with samconfig's parameters + the given ones + a fresh DeploymentId
+#                                  (--dry-run prints the command instead)
+#   bash scripts/sam.sh <args>     any other sam command, e.g. `bash scripts/sam.sh logs --config-env dev`
 #
-# SAM_PYTHON=/path/to/python3.12 overrides the interpreter lookup.
+# SAM_PYTHON=/path/to/python3.12 overrides the interpreter lookup. SAM_BUILD_ROOT (default .aws-sam) holds
+# build/ and cache/: tests build into their own state dir so concurrent runs do not share one.
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -18,6 +22,10 @@ TEMPLATE="infra/template.yaml"
 # next to the template (infra/samconfig.toml), not in the repository root.
 CONFIG="$ROOT/samconfig.toml"
 STAMP="$VENV/.sentrix-stamp"
+BUILD_ROOT="${SAM_BUILD_ROOT:-$ROOT/.aws-sam}"
+# What the Makefiles of `sam build` run. SAM's cache is keyed by each CodeUri directory's content only, so
+# a change here must invalidate it by hand (cmd_build).
+BUILD_TOOLS=("$ROOT/infra/build/package.py" "$ROOT/infra/build/Makefile" "$ROOT"/layers/*/Makefile)
 
 export SAM_CLI_TELEMETRY=0
 # Keep SAM from checking for a newer release on every call (there is no internet here anyway).
@@ -80,7 +88,59 @@ cmd_validate() {
 cmd_build() {
     ensure_venv
     cd "$ROOT"
-    PATH="$(sam_path)" sam build --config-file "$CONFIG" --template-file "$TEMPLATE" "$@"
+    mkdir -p "$BUILD_ROOT"
+    local tools_hash
+    tools_hash="$(cat "${BUILD_TOOLS[@]}" | sha256sum | cut -d' ' -f1)"
+    if [[ "$(cat "$BUILD_ROOT/.sentrix-build-tools" 2>/dev/null || true)" != "$tools_hash" ]]; then
+        rm -rf "$BUILD_ROOT/cache"
+        echo "$tools_hash" >"$BUILD_ROOT/.sentrix-build-tools"
+    fi
+    # Dependencies of the layers, installed once per requirements file (infra/build/package.py), shared by
+    # every build root: installing them is most of a layer's build time.
+    SENTRIX_DEPS_CACHE="${SENTRIX_DEPS_CACHE:-$ROOT/.aws-sam/sentrix-deps}" PATH="$(sam_path)" \
+        sam build --config-file "$CONFIG" --template-file "$TEMPLATE" \
+        --build-dir "$BUILD_ROOT/build" --cache-dir "$BUILD_ROOT/cache" "$@"
+}
+
+# samconfig's parameter_overrides of an environment, for cmd_deploy to extend (a --parameter-overrides on
+# the command line would replace them, not add to them).
+config_overrides() {
+    "$PY312" - "$CONFIG" "$1" <<'PY'
+import sys, tomllib
+with open(sys.argv[1], "rb") as handle:
+    config = tomllib.load(handle)
+print(config.get(sys.argv[2], {}).get("deploy", {}).get("parameters", {}).get("parameter_overrides", ""))
+PY
+}
+
+cmd_deploy() {
+    local env="default" dry_run=""
+    local -a sam_args=() overrides=()
+    while [[ $# -gt 0 ]]; do
+        case "$1" in
+            --dry-run) dry_run=1; shift ;;
+            --config-env) env="$2"; sam_args+=("$1" "$2"); shift 2 ;;
+            --config-env=*) env="${1#*=}"; sam_args+=("$1"); shift ;;
+            *=*) overrides+=("$1"); shift ;;
+            *) sam_args+=("$1"); shift ;;
+        esac
+    done
+    ensure_venv
+    cd "$ROOT"
+    [[ -f "$BUILD_ROOT/build/template.yaml" ]] || die "no build in $BUILD_ROOT/build: run 'make build' first"
+    # A new DeploymentId on every deploy makes the DatabaseMigrations custom resource run again (it is a no-op
+    # at head), so a deployment never serves code against a schema nobody checked. Later values win.
+    local deployment_id
+    deployment_id="$(date -u +%Y%m%dT%H%M%SZ)-$(git rev-parse --short HEAD 2>/dev/null || echo nogit)"
+    # shellcheck disable=SC2207 # samconfig's value is a space-separated list of Name=Value
+    local -a configured=($(config_overrides "$env"))
+    local -a command=(sam deploy --config-file "$CONFIG" --template-file "$BUILD_ROOT/build/template.yaml"
+        "${sam_args[@]}" --parameter-overrides "${configured[@]}" "${overrides[@]}" "DeploymentId=$deployment_id")
+    if [[ -n "$dry_run" ]]; then
+        echo "${command[*]}"
+        return 0
+    fi
+    PATH="$(sam_path)" "${command[@]}"
 }
 
 main() {
@@ -90,6 +150,7 @@ main() {
         venv) cmd_venv ;;
         validate) cmd_validate ;;
         build) cmd_build "$@" ;;
+        deploy) cmd_deploy "$@" ;;
         "" | -h | --help | help) sed -n '2,/^set -euo/p' "${BASH_SOURCE[0]}" | sed '$d; s/^# \{0,1\}//' ;;
         -*)
             # Global options (`--version`, `--info`): no command to hand the config file to.

@@ -1,0 +1,428 @@
+"""Copies of the template broken on purpose, one invariant at a time: (check, dotted-path edits, expected text).
+
+Paths into other issues' function blocks are avoided where a resource of this issue can carry the breakage;
+the Api events broken here are looked up by shape (the first public route), since routes keep being added.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+from sentrix_local.template import load_template
+from tests.infra import invariants as app
+from tests.infra import invariants_data as data
+from tests.infra import invariants_operations as ops
+from tests.infra.template_model import DELETE, Edit, Template, api_events
+
+# Other issues keep adding routes: break the first public Api event and the first two routes, whatever they are.
+_ROUTES = [(fn, event, p) for fn, event, p in api_events(load_template())]
+_PUBLIC_FN, _PUBLIC_EVENT, _ = next(r for r in _ROUTES if (r[2].get("Auth") or {}).get("Authorizer") == "NONE")
+_API_EVENT = f"Resources.{_PUBLIC_FN}.Properties.Events.{_PUBLIC_EVENT}.Properties"
+_OTHER_FN, _OTHER_EVENT, _ = next(r for r in _ROUTES if r[:2] != (_PUBLIC_FN, _PUBLIC_EVENT))
+_OTHER_EVENT_PATH = f"Resources.{_OTHER_FN}.Properties.Events.{_OTHER_EVENT}.Properties.Path"
+_PUBLIC_PATH = next(p["Path"] for fn, event, p in _ROUTES if (fn, event) == (_PUBLIC_FN, _PUBLIC_EVENT))
+_PUBLIC_METHOD = next(p["Method"] for fn, event, p in _ROUTES if (fn, event) == (_PUBLIC_FN, _PUBLIC_EVENT))
+
+_DETECT = "Resources.DetectFunction.Properties"
+_SQS_EVENT = f"{_DETECT}.Events.DetectQueueMessages.Properties"
+_BUCKET = "Resources.ImagesBucket.Properties"
+_NOTIFICATION = f"{_BUCKET}.NotificationConfiguration.QueueConfigurations.0"
+_QUEUE_POLICY = "Resources.DetectQueuePolicy.Properties.PolicyDocument.Statement.0"
+_TLS_STATEMENT = "Resources.ImagesBucketPolicy.Properties.PolicyDocument.Statement.0"
+_DB_POLICY = "Resources.DatabaseSecretReadPolicy.Properties.PolicyDocument.Statement.0"
+_PROXY_ROLE = "Resources.DatabaseProxyRole.Properties.Policies.0.PolicyDocument.Statement.0"
+_API = "Resources.SentrixApi.Properties"
+_DB = "Resources.Database"
+_MIGRATIONS = "Resources.DatabaseMigrations.Properties"
+_GLOBAL_ENV = "Globals.Function.Environment.Variables"
+
+
+def breakage(check: Callable[[Template], list[str]], expected: str, *edits: Edit, name: str) -> Any:
+    """One pytest case: `edits` break the invariant `check` guards, which must report `expected`."""
+    return pytest.param(check, list(edits), expected, id=name)
+
+
+BREAKAGES = [
+    # --- queues ---------------------------------------------------------------------------------
+    breakage(
+        app.check_visibility_timeouts,
+        "DetectQueue",
+        ("Resources.DetectQueue.Properties.VisibilityTimeout", 6 * 120 - 1),
+        name="visibility-too-short",
+    ),
+    # The function inherits its timeout: the check must resolve Globals to see the problem.
+    breakage(
+        app.check_visibility_timeouts,
+        "600s",
+        (f"{_DETECT}.Timeout", DELETE),
+        ("Globals.Function.Timeout", 600),
+        name="visibility-vs-globals-timeout",
+    ),
+    breakage(
+        app.check_sqs_batch_item_failures,
+        "DetectFunction",
+        (f"{_SQS_EVENT}.FunctionResponseTypes", DELETE),
+        name="no-batch-item-failures",
+    ),
+    breakage(
+        app.check_redrive_policies,
+        "DetectQueue",
+        ("Resources.DetectQueue.Properties.RedrivePolicy", DELETE),
+        name="no-redrive",
+    ),
+    breakage(
+        app.check_redrive_policies,
+        "maxReceiveCount 2",
+        ("Resources.DetectQueue.Properties.RedrivePolicy.maxReceiveCount", 2),
+        name="few-receives",
+    ),
+    breakage(
+        app.check_dlq_alarms,
+        "DetectDeadLetterQueue",
+        ("Resources.DetectDeadLetterQueueAlarm", DELETE),
+        name="dlq-no-alarm",
+    ),
+    breakage(
+        app.check_dlq_alarms,
+        "DetectDeadLetterQueue",
+        (
+            "Resources.DetectDeadLetterQueueAlarm.Properties.Dimensions.0.Value",
+            {"Fn::GetAtt": ["DetectQueue", "QueueName"]},
+        ),
+        name="alarm-on-wrong-queue",
+    ),
+    breakage(
+        ops.check_bounded_consumers,
+        "DetectFunction",
+        (f"{_SQS_EVENT}.ScalingConfig", DELETE),
+        name="unbounded-consumer",
+    ),
+    # --- logs -----------------------------------------------------------------------------------
+    breakage(
+        app.check_log_groups,
+        "DetectFunction",
+        ("Resources.DetectLogGroup.Properties.RetentionInDays", DELETE),
+        name="no-log-retention",
+    ),
+    breakage(
+        app.check_log_groups,
+        "MigrateFunction",
+        ("Resources.MigrateFunction.Properties.LoggingConfig", DELETE),
+        name="no-log-group",
+    ),
+    breakage(
+        app.check_log_groups,
+        "AuthFunction",
+        ("Resources.AuthLogGroup.Properties.LogGroupName", {"Fn::Sub": "/aws/lambda/${AWS::StackName}-other"}),
+        name="misnamed-log-group",
+    ),
+    breakage(
+        ops.check_log_retention,
+        "ApiAccessLogGroup",
+        ("Resources.ApiAccessLogGroup.Properties.RetentionInDays", DELETE),
+        name="access-log-forever",
+    ),
+    # --- API ------------------------------------------------------------------------------------
+    breakage(
+        app.check_binary_media_types,
+        "application~1pdf",
+        (f"{_API}.BinaryMediaTypes.0", "image~1webp"),
+        name="no-pdf",
+    ),
+    breakage(
+        app.check_binary_media_types,
+        "'application/pdf'",
+        (f"{_API}.BinaryMediaTypes.0", "application/pdf"),
+        name="unescaped-media-type",
+    ),
+    breakage(app.check_api_events, "Method ANY", (f"{_API_EVENT}.Method", "ANY"), name="any-method"),
+    breakage(app.check_api_events, "{proxy+}", (f"{_API_EVENT}.Path", "/api/v1/{proxy+}"), name="proxy-path"),
+    breakage(app.check_api_events, "no explicit Path", (f"{_API_EVENT}.Path", DELETE), name="no-path"),
+    breakage(app.check_api_events, "RestApiId", (f"{_API_EVENT}.RestApiId", DELETE), name="implicit-api"),
+    breakage(
+        app.check_api_events,
+        "already routed",
+        (_OTHER_EVENT_PATH, _PUBLIC_PATH),
+        (_OTHER_EVENT_PATH.rsplit(".", 1)[0] + ".Method", _PUBLIC_METHOD),
+        name="duplicate-route",
+    ),
+    breakage(app.check_cors_preflight, "no Cors", (f"{_API}.Cors", DELETE), name="no-cors"),
+    breakage(
+        app.check_cors_preflight,
+        "guards CORS preflights",
+        (f"{_API}.Auth.AddDefaultAuthorizerToCorsPreflight", DELETE),
+        name="authorized-preflight",
+    ),
+    breakage(
+        app.check_cors_preflight,
+        "lacks Authorization",
+        (f"{_API}.Cors.AllowHeaders", "'Content-Type,X-Request-ID'"),
+        name="preflight-refuses-token",
+    ),
+    breakage(
+        app.check_api_stage_settings,
+        "throttling",
+        (f"{_API}.MethodSettings.0.ThrottlingRateLimit", DELETE),
+        name="unthrottled-stage",
+    ),
+    breakage(app.check_api_stage_settings, "tracing", (f"{_API}.TracingEnabled", False), name="untraced-stage"),
+    breakage(app.check_api_stage_settings, "access log", (f"{_API}.AccessLogSetting", DELETE), name="no-access-log"),
+    breakage(
+        app.check_api_stage_settings,
+        "not cached",
+        (f"{_API}.Auth.Authorizers.SentrixAuthorizer.Identity.ReauthorizeEvery", 0),
+        name="uncached-authorizer",
+    ),
+    # --- IAM and the bucket ---------------------------------------------------------------------
+    breakage(app.check_no_wildcard_actions, "'*'", (f"{_DB_POLICY}.Action", "*"), name="star-action"),
+    breakage(
+        app.check_no_wildcard_actions,
+        "'secretsmanager:*'",
+        (f"{_PROXY_ROLE}.Action", ["secretsmanager:GetSecretValue", "secretsmanager:*"]),
+        name="service-star-action",
+    ),
+    breakage(
+        app.check_no_wildcard_actions, "'sqs:*'", (f"{_QUEUE_POLICY}.Action", "sqs:*"), name="star-in-queue-policy"
+    ),
+    breakage(
+        app.check_bucket_security,
+        "BlockPublicAcls",
+        (f"{_BUCKET}.PublicAccessBlockConfiguration.BlockPublicAcls", False),
+        name="public-acls",
+    ),
+    breakage(app.check_bucket_security, "encryption", (f"{_BUCKET}.BucketEncryption", DELETE), name="no-encryption"),
+    breakage(
+        app.check_bucket_security, "SecureTransport", ("Resources.ImagesBucketPolicy", DELETE), name="no-tls-policy"
+    ),
+    breakage(
+        app.check_bucket_security,
+        "SecureTransport",
+        (f"{_TLS_STATEMENT}.Resource", [{"Fn::GetAtt": ["ImagesBucket", "Arn"]}]),
+        name="tls-policy-misses-objects",
+    ),
+    breakage(
+        app.check_upload_notifications, "prefix", (f"{_NOTIFICATION}.Filter", DELETE), name="unfiltered-notification"
+    ),
+    breakage(
+        app.check_upload_notifications,
+        "no function consumes",
+        (f"{_NOTIFICATION}.Queue", {"Fn::GetAtt": ["DetectDeadLetterQueue", "Arn"]}),
+        name="notification-to-dlq",
+    ),
+    breakage(
+        app.check_upload_notifications,
+        "no queue policy",
+        (
+            f"{_QUEUE_POLICY}.Condition.ArnEquals.aws:SourceArn",
+            {"Fn::Sub": "arn:${AWS::Partition}:s3:::some-other-bucket"},
+        ),
+        name="queue-policy-for-another-bucket",
+    ),
+    breakage(
+        app.check_upload_notifications,
+        "DependsOn",
+        ("Resources.ImagesBucket.DependsOn", DELETE),
+        name="bucket-before-queue-policy",
+    ),
+    breakage(
+        app.check_incoming_lifecycle,
+        "cheaper storage class",
+        (f"{_BUCKET}.LifecycleConfiguration.Rules.1.Status", "Disabled"),
+        name="originals-never-tiered",
+    ),
+    breakage(
+        app.check_incoming_lifecycle,
+        "expires the originals",
+        (f"{_BUCKET}.LifecycleConfiguration.Rules.1.ExpirationInDays", 90),
+        name="originals-expired",
+    ),
+    breakage(
+        app.check_incoming_lifecycle,
+        "expires the originals",
+        (f"{_BUCKET}.LifecycleConfiguration.Rules.0.ExpirationInDays", 365),
+        name="whole-bucket-expired",
+    ),
+    # --- database -------------------------------------------------------------------------------
+    breakage(
+        data.check_database_hardening,
+        "not encrypted",
+        (f"{_DB}.Properties.StorageEncrypted", False),
+        name="unencrypted-db",
+    ),
+    breakage(
+        data.check_database_hardening, "loses the data", (f"{_DB}.DeletionPolicy", "Delete"), name="db-no-snapshot"
+    ),
+    breakage(
+        data.check_database_hardening,
+        "DeletionProtection",
+        (f"{_DB}.Properties.DeletionProtection", False),
+        name="db-unprotected",
+    ),
+    breakage(
+        data.check_database_hardening,
+        "MultiAZ",
+        (f"{_DB}.Properties.MultiAZ", {"Fn::If": ["IsProd", False, True]}),
+        name="db-single-az-on-prod",
+    ),
+    breakage(
+        data.check_database_hardening,
+        "master password",
+        (f"{_DB}.Properties.MasterUserPassword", "hunter2hunter2"),
+        name="db-literal-password",
+    ),
+    breakage(
+        data.check_database_hardening,
+        "RequireTLS",
+        ("Resources.DatabaseProxy.Properties.RequireTLS", False),
+        name="proxy-without-tls",
+    ),
+    breakage(
+        data.check_database_network,
+        "admits 0.0.0.0/0",
+        (
+            "Resources.ProxySecurityGroup.Properties.SecurityGroupIngress.0",
+            {"IpProtocol": "tcp", "FromPort": 5432, "ToPort": 5432, "CidrIp": "0.0.0.0/0"},
+        ),
+        name="proxy-open-to-all",
+    ),
+    breakage(
+        data.check_database_network,
+        "admits FunctionSecurityGroup",
+        (
+            "Resources.DatabaseSecurityGroup.Properties.SecurityGroupIngress.0.SourceSecurityGroupId",
+            {"Ref": "FunctionSecurityGroup"},
+        ),
+        name="db-bypasses-proxy",
+    ),
+    breakage(
+        data.check_database_network,
+        "not tcp 5432",
+        ("Resources.ProxySecurityGroup.Properties.SecurityGroupIngress.0.ToPort", 65535),
+        name="proxy-opens-port-range",
+    ),
+    breakage(
+        data.check_functions_reach_database,
+        "outside the VPC",
+        ("Globals.Function.VpcConfig", DELETE),
+        name="functions-outside-vpc",
+    ),
+    breakage(
+        data.check_functions_reach_database,
+        "not the RDS Proxy",
+        (f"{_GLOBAL_ENV}.DB_HOST", ""),
+        name="functions-bypass-proxy",
+    ),
+    # --- network --------------------------------------------------------------------------------
+    breakage(
+        data.check_vpc_reachability,
+        "no secretsmanager",
+        ("Resources.SecretsManagerEndpoint", DELETE),
+        name="no-secrets-endpoint",
+    ),
+    breakage(
+        data.check_vpc_reachability,
+        "PrivateDnsEnabled",
+        ("Resources.SqsEndpoint.Properties.PrivateDnsEnabled", False),
+        name="sqs-endpoint-without-dns",
+    ),
+    breakage(
+        data.check_vpc_reachability,
+        "misses a route table",
+        ("Resources.S3GatewayEndpoint.Properties.RouteTableIds", []),
+        name="s3-endpoint-unrouted",
+    ),
+    breakage(
+        data.check_vpc_reachability,
+        "DNS support",
+        ("Resources.Vpc.Properties.EnableDnsHostnames", False),
+        name="vpc-without-dns-hostnames",
+    ),
+    # --- migrations -----------------------------------------------------------------------------
+    breakage(
+        ops.check_migrations_on_deploy,
+        "expected one custom resource",
+        ("Resources.DatabaseMigrations", DELETE),
+        name="no-migrations",
+    ),
+    breakage(
+        ops.check_migrations_on_deploy,
+        "DeploymentId",
+        (f"{_MIGRATIONS}.MigrationsVersion", {"Fn::Sub": "${SharedLayer}"}),
+        name="migrations-not-every-deploy",
+    ),
+    breakage(
+        ops.check_migrations_on_deploy,
+        "ServiceTimeout",
+        (f"{_MIGRATIONS}.ServiceTimeout", 7200),
+        name="migrations-wait-too-long",
+    ),
+    breakage(
+        ops.check_migrations_on_deploy,
+        "ReportFunction: uses the database",
+        ("Resources.ReportFunction.DependsOn", DELETE),
+        name="function-before-migrations",
+    ),
+    # --- alarms ---------------------------------------------------------------------------------
+    breakage(ops.check_alarms, "5XXError", ("Resources.ApiServerErrorRateAlarm", DELETE), name="no-5xx-alarm"),
+    breakage(
+        ops.check_alarms,
+        "DetectFunction's Errors",
+        ("Resources.DetectErrorsAlarm.Properties.Dimensions.0.Value", {"Ref": "UploadFunction"}),
+        name="errors-alarm-on-wrong-function",
+    ),
+    breakage(
+        ops.check_alarms,
+        "YoloBreakerOpened",
+        ("Resources.YoloBreakerOpenedAlarm", DELETE),
+        name="no-breaker-alarm",
+    ),
+    breakage(
+        ops.check_alarms,
+        "AuthFunction's Throttles",
+        ("Resources.LambdaThrottlesAlarm.Properties.Metrics.0", {"Id": "gone", "Expression": "0"}),
+        name="throttles-alarm-misses-a-function",
+    ),
+    breakage(
+        ops.check_alarms,
+        "ApiThrottledRequests",
+        ("Resources.ApiThrottledRequestsMetric", DELETE),
+        name="api-throttling-not-measured",
+    ),
+    breakage(
+        ops.check_alarms,
+        "DetectErrorsAlarm: notifies no SNS topic",
+        ("Resources.DetectErrorsAlarm.Properties.AlarmActions", DELETE),
+        name="silent-alarm",
+    ),
+    # --- secrets and layers ---------------------------------------------------------------------
+    breakage(
+        ops.check_signing_key_access,
+        "DetectFunction: may read SigningKeySecret",
+        (
+            f"{_DETECT}.Policies",
+            [{"AWSSecretsManagerGetSecretValuePolicy": {"SecretArn": {"Ref": "SigningKeySecret"}}}],
+        ),
+        name="signing-key-to-detect",
+    ),
+    breakage(
+        ops.check_signing_key_access,
+        "AuthorizerFunction: may not read",
+        ("Resources.AuthorizerFunction.Properties.Policies", DELETE),
+        name="authorizer-without-keys",
+    ),
+    breakage(
+        ops.check_layers_by_weight,
+        "DetectFunction: attaches ReportLayer",
+        (f"{_DETECT}.Layers", [{"Ref": "ImagingLayer"}, {"Ref": "ReportLayer"}]),
+        name="reportlab-in-detect",
+    ),
+    breakage(
+        ops.check_layers_by_weight,
+        "lacks SharedLayer",
+        ("Globals.Function.Layers", []),
+        name="no-shared-layer",
+    ),
+]
