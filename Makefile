@@ -5,17 +5,17 @@ SHELL := /bin/bash
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.sentrix-stamp
-REQUIREMENTS := requirements/dev.txt layers/shared/requirements.txt layers/imaging/requirements.txt layers/report/requirements.txt
+REQUIREMENTS := requirements/dev.txt requirements/constraints.txt layers/shared/requirements.txt layers/imaging/requirements.txt layers/report/requirements.txt
 export PYTHONPATH := $(CURDIR):$(CURDIR)/layers/shared:$(CURDIR)/local
 
-.PHONY: help venv dev down migrate test test-unit lint format bench build validate openapi deploy redrive clean
+.PHONY: help venv dev down migrate test test-unit lint format bench build validate sizes deploy redrive rotate-key lock clean
 
 help: ## List the commands
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
 
 $(STAMP): $(REQUIREMENTS)
 	@test -x $(PY) || "$$(scripts/python312.sh)" -m venv $(VENV)
-	$(PY) -m pip install -qq --disable-pip-version-check -r requirements/dev.txt
+	$(PY) -m pip install -qq --disable-pip-version-check -r requirements/dev.txt -c requirements/constraints.txt
 	@touch $(STAMP)
 
 venv: $(STAMP) ## Create/refresh the Python 3.12 virtualenv (.venv)
@@ -62,6 +62,15 @@ bench: venv ## Run every benchmark; writes bench/results.json and bench/results.
 
 redrive: venv ## Move detect DLQ messages back to the detect queue (ARGS=--dry-run only lists them)
 	$(PY) scripts/redrive.py $(ARGS)
+
+rotate-key: venv ## Rotate the token signing key in Secrets Manager (SECRET=<SigningKeySecretArn>)
+	PYTHONPATH=$(CURDIR)/layers/shared:$(CURDIR)/functions/auth $(PY) -m sentrix_auth.keytool rotate --secret-id $(SECRET)
+
+lock: ## Re-pin every transitive dependency into requirements/constraints.txt
+	rm -rf .venv-lock && "$$(scripts/python312.sh)" -m venv .venv-lock
+	.venv-lock/bin/pip install -qq -r requirements/dev.txt
+	{ echo "# Every transitive package of requirements/dev.txt, pinned (regenerate: make lock)."; .venv-lock/bin/pip freeze; } > requirements/constraints.txt
+	rm -rf .venv-lock
 
 clean: ## Remove build output and local state (stop the stack first)
 	rm -rf .aws-sam .local .pytest_cache .ruff_cache
