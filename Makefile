@@ -54,7 +54,7 @@ build: ## sam build without Docker: layers and functions trimmed and compiled to
 sizes: build ## Unzipped size of every built function with its layers (Lambda allows 250 MiB)
 	$(PY) infra/build/artifacts.py sizes
 
-deploy: build ## sam deploy --config-env $(ENV) (dev by default) PARAMS="Name=Value ..." (docs/deploy.md)
+deploy: build ## sam deploy --config-env $(ENV) (dev by default) PARAMS="Name=Value ..." (README.md (Deploying))
 	bash scripts/sam.sh deploy --config-env $(or $(ENV),dev) $(PARAMS)
 
 bench: venv ## Run every benchmark; writes bench/results.json and bench/results.md
