@@ -3,80 +3,35 @@ detect function, YOLO (the stand-in) answers, and the analysis completes in Post
 
 from __future__ import annotations
 
-import os
-import signal
-import subprocess
-import sys
-import time
 import uuid
 
 import boto3
-import httpx
 import pytest
 from sqlalchemy import create_engine, text
 
-from tests.conftest import REPO_ROOT
 from tests.support.detect import TUCUMAN, exif_coordinate, photo, upload_key
+from tests.support.stack import local_stack, wait_for
 
 pytestmark = pytest.mark.e2e
-
-
-def wait_for(predicate, timeout: float, what: str):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        result = predicate()
-        if result:
-            return result
-        time.sleep(0.3)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory):
     from sentrix_local.postgres import LocalPostgres
-    from sentrix_local.processes import free_port
     from sentrix_local.provision import resource_name
 
-    state_dir = tmp_path_factory.mktemp("detect-stack")
-    ports = {name: free_port() for name in ("GATEWAY", "MOTO", "YOLO", "PG")}
-    env = {
-        **os.environ,
-        "SENTRIX_STATE_DIR": str(state_dir),
-        "SENTRIX_RETRY_DELAY_S": "1",
-        **{f"SENTRIX_{name}_PORT": str(port) for name, port in ports.items()},
-        "PYTHONPATH": os.pathsep.join([str(REPO_ROOT / "layers/shared"), str(REPO_ROOT / "local")]),
-        "ENVIRONMENT": "development",
-    }
-    for name in ("DATABASE_URL", "AWS_ENDPOINT_URL", "IMAGES_BUCKET", "DETECT_QUEUE_URL", "YOLO_SERVICE_URL"):
-        env.pop(name, None)
-    log_path = state_dir / "stack.out"
-    with log_path.open("wb") as log:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "sentrix_local", "up"], env=env, stdout=log, stderr=subprocess.STDOUT, cwd=REPO_ROOT
-        )
-    gateway = f"http://127.0.0.1:{ports['GATEWAY']}"
-
-    def up() -> bool:
-        if process.poll() is not None:
-            raise AssertionError(f"stack exited early:\n{log_path.read_text()}")
+    with local_stack(tmp_path_factory.mktemp("detect-stack")) as running:
+        engine = create_engine(LocalPostgres(running.state_dir / "pgdata", running.ports["PG"]).url("sentrix"))
+        s3 = boto3.client("s3", endpoint_url=running.moto, region_name="us-east-1")
         try:
-            return httpx.get(f"{gateway}/api/v1/health", timeout=2).status_code == 200
-        except httpx.HTTPError:
-            return False
-
-    engine = None
-    try:
-        wait_for(up, 120, "the local stack")
-        database_url = LocalPostgres(state_dir / "pgdata", ports["PG"]).url("sentrix")
-        engine = create_engine(database_url)
-        s3 = boto3.client("s3", endpoint_url=f"http://127.0.0.1:{ports['MOTO']}", region_name="us-east-1")
-        yield {"engine": engine, "s3": s3, "bucket": resource_name("ImagesBucket", "sentrix-local"), "log": log_path}
-    finally:
-        if engine is not None:
+            yield {
+                "engine": engine,
+                "s3": s3,
+                "bucket": resource_name("ImagesBucket", "sentrix-local"),
+                "log": running.log,
+            }
+        finally:
             engine.dispose()
-        if process.poll() is None:
-            process.send_signal(signal.SIGINT)
-            process.wait(timeout=60)
 
 
 def query(stack, statement: str, **params):

@@ -4,99 +4,55 @@ from __future__ import annotations
 
 import os
 import signal
-import subprocess
-import sys
-import time
 from pathlib import Path
 
 import boto3
 import httpx
 import pytest
 
-from tests.conftest import REPO_ROOT
+from tests.support.stack import local_stack, wait_for
 
 pytestmark = pytest.mark.e2e
 
 
-def _wait_for(predicate, timeout: float, what: str):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        result = predicate()
-        if result:
-            return result
-        time.sleep(0.3)
-    raise AssertionError(f"timed out waiting for {what}")
-
-
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory):
-    from sentrix_local.processes import free_port
-
-    state_dir = tmp_path_factory.mktemp("stack")
-    ports = {name: free_port() for name in ("GATEWAY", "MOTO", "YOLO", "PG")}
-    env = {
-        **os.environ,
-        "SENTRIX_STATE_DIR": str(state_dir),
-        "SENTRIX_RETRY_DELAY_S": "1",
-        **{f"SENTRIX_{name}_PORT": str(port) for name, port in ports.items()},
-        "PYTHONPATH": os.pathsep.join([str(REPO_ROOT / "layers/shared"), str(REPO_ROOT / "local")]),
-        "ENVIRONMENT": "development",
-    }
-    for name in ("DATABASE_URL", "AWS_ENDPOINT_URL", "IMAGES_BUCKET", "DETECT_QUEUE_URL", "YOLO_SERVICE_URL"):
-        env.pop(name, None)
-    log_path = state_dir / "stack.out"
-    with log_path.open("wb") as log:
-        process = subprocess.Popen([sys.executable, "-m", "sentrix_local", "up"], env=env, stdout=log,
-                                   stderr=subprocess.STDOUT, cwd=REPO_ROOT)
-    gateway = f"http://127.0.0.1:{ports['GATEWAY']}"
-
-    def up():
-        if process.poll() is not None:
-            raise AssertionError(f"stack exited early:\n{log_path.read_text()}")
-        try:
-            return httpx.get(f"{gateway}/api/v1/health", timeout=2).status_code == 200
-        except httpx.HTTPError:
-            return False
-
-    try:
-        _wait_for(up, 120, "the gateway")
-        yield {"process": process, "gateway": gateway, "ports": ports, "state_dir": state_dir, "log": log_path}
-    finally:
-        if process.poll() is None:
-            process.send_signal(signal.SIGINT)
-            process.wait(timeout=60)
+    with local_stack(tmp_path_factory.mktemp("stack")) as running:
+        yield running
 
 
 def test_health_answers_through_the_gateway(stack):
-    response = httpx.get(f"{stack['gateway']}/api/v1/health", headers={"X-Request-ID": "e2e-1"})
+    response = httpx.get(f"{stack.gateway}/api/v1/health", headers={"X-Request-ID": "e2e-1"})
     assert response.status_code == 200
     assert response.json()["status"] == "healthy"
     assert response.headers["x-request-id"] == "e2e-1"
 
 
 def test_readiness_sees_every_dependency(stack):
-    response = httpx.get(f"{stack['gateway']}/api/v1/health/ready", timeout=10)
+    response = httpx.get(f"{stack.gateway}/api/v1/health/ready", timeout=10)
     body = response.json()
     assert response.status_code == 200, body
     assert body["status"] == "ready"
     assert {name: check["status"] for name, check in body["checks"].items()} == {
-        "database": "ok", "yolo_service": "ok", "storage": "ok", "queue": "ok",
+        "database": "ok",
+        "yolo_service": "ok",
+        "storage": "ok",
+        "queue": "ok",
     }
 
 
 def test_protected_route_without_token_is_refused_by_the_authorizer_step(stack):
-    response = httpx.get(f"{stack['gateway']}/api/v1/me")
+    response = httpx.get(f"{stack.gateway}/api/v1/me")
     assert response.status_code == 401
 
 
 def test_unknown_route_is_refused_like_api_gateway(stack):
-    response = httpx.get(f"{stack['gateway']}/api/v1/../../etc/passwd")
+    response = httpx.get(f"{stack.gateway}/api/v1/../../etc/passwd")
     assert response.status_code == 403
 
 
 def test_object_put_in_the_bucket_reaches_the_detect_handler_via_the_queue(stack):
-    moto = f"http://127.0.0.1:{stack['ports']['MOTO']}"
-    s3 = boto3.client("s3", endpoint_url=moto, region_name="us-east-1")
+    s3 = boto3.client("s3", endpoint_url=stack.moto, region_name="us-east-1")
     bucket = next(b["Name"] for b in s3.list_buckets()["Buckets"] if b["Name"].startswith("sentrix-local"))
     key = "incoming/e2e-user/e2e-analysis/hello world.jpg"
     s3.put_object(Bucket=bucket, Key=key, Body=b"\xff\xd8\xff")
@@ -107,19 +63,19 @@ def test_object_put_in_the_bucket_reaches_the_detect_handler_via_the_queue(stack
         tags = s3.get_object_tagging(Bucket=bucket, Key=key)["TagSet"]
         return {"Key": "sentrix-unmatched", "Value": "true"} in tags
 
-    _wait_for(tagged, 30, "the detect handler to tag the object")
-    log: Path = stack["log"]
+    wait_for(tagged, 30, "the detect handler to tag the object")
+    log: Path = stack.log
     assert any("object without a pending analysis" in ln and key in ln for ln in log.read_text().splitlines())
 
 
 def test_stopping_leaves_no_process_of_ours_running(stack):
-    process = stack["process"]
-    run_dir = stack["state_dir"] / "run"
+    process = stack.process
+    run_dir = stack.state_dir / "run"
     pids = {p.stem: int(p.read_text()) for p in run_dir.glob("*.pid")}
     from sentrix_local.postgres import LocalPostgres
 
     # The cluster may live under /tmp when the state dir is not reachable by the postgres user.
-    postmaster = LocalPostgres(stack["state_dir"] / "pgdata", stack["ports"]["PG"]).data_dir / "postmaster.pid"
+    postmaster = LocalPostgres(stack.state_dir / "pgdata", stack.ports["PG"]).data_dir / "postmaster.pid"
     pg_pid = int(postmaster.read_text().splitlines()[0])
     assert {"moto", "yolo", "stack"} <= set(pids)
 

@@ -14,6 +14,7 @@ import httpx
 import pytest
 
 from tests.integration.upload.support import jpeg_bytes, png_bytes
+from tests.support.gateway import in_process_gateway
 from tests.support.identity import bearer, create_user, ensure_signing_key
 
 pytestmark = pytest.mark.e2e
@@ -24,24 +25,13 @@ FUNCTIONS = ("UploadFunction", "AuthorizerFunction")
 @pytest.fixture(scope="module")
 def gateway(database_url, aws) -> Iterator[str]:
     """Base URL (…/api/v1) of an in-process gateway serving the template's routes with the real authorizer."""
-    from sentrix_local.gateway import Gateway, serve
-    from sentrix_local.invoke import LocalFunction
-    from sentrix_local.processes import free_port
-    from sentrix_local.template import stack_spec
     from tests.conftest import reset_caches
 
     ensure_signing_key()
     os.environ.setdefault("AUTH_PROVIDER", "builtin")
     reset_caches()
-    spec = stack_spec()
-    functions = {name: LocalFunction(spec.functions[name]) for name in FUNCTIONS}
-    port = free_port()
-    server = serve(Gateway(spec, functions), "127.0.0.1", port)
-    try:
-        yield f"http://127.0.0.1:{port}/api/v1"
-    finally:
-        server.shutdown()
-        server.server_close()
+    with in_process_gateway(FUNCTIONS) as url:
+        yield url
 
 
 @pytest.fixture

@@ -8,6 +8,7 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
+from tests.support.gateway import in_process_gateway
 from tests.support.identity import ensure_signing_key
 
 AUTH_FUNCTIONS = ("AuthFunction", "AuthorizerFunction")
@@ -29,22 +30,10 @@ def signing_key():
 @pytest.fixture(scope="session")
 def gateway_url(database_url, aws, signing_key) -> Iterator[str]:
     """Base URL (…/api/v1) of a gateway on a free port with routes, authorizer and cache from the template."""
-    from sentrix_local.gateway import Gateway, serve
-    from sentrix_local.invoke import LocalFunction
-    from sentrix_local.processes import free_port
-    from sentrix_local.template import stack_spec
-
     os.environ["AUTH_PROVIDER"] = "builtin"
     reset_auth_caches()
-    spec = stack_spec()
-    functions = {name: LocalFunction(spec.functions[name]) for name in AUTH_FUNCTIONS}
-    port = free_port()
-    server = serve(Gateway(spec, functions), "127.0.0.1", port)
-    try:
-        yield f"http://127.0.0.1:{port}/api/v1"
-    finally:
-        server.shutdown()
-        server.server_close()
+    with in_process_gateway(AUTH_FUNCTIONS) as url:
+        yield url
 
 
 @pytest.fixture

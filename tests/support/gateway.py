@@ -1,0 +1,28 @@
+"""The local API Gateway emulator in-process, on a free port, for tests that go through HTTP."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+
+
+@contextmanager
+def in_process_gateway(functions: Iterable[str] | None = None) -> Iterator[str]:
+    """Base URL (…/api/v1) of a gateway serving the template's routes (authorizer and its cache included).
+
+    `functions` limits which functions are loaded (logical ids); routes of the others answer 502.
+    """
+    from sentrix_local.gateway import Gateway, serve
+    from sentrix_local.invoke import LocalFunction
+    from sentrix_local.processes import free_port
+    from sentrix_local.template import stack_spec
+
+    spec = stack_spec()
+    names = list(functions) if functions is not None else list(spec.functions)
+    port = free_port()
+    server = serve(Gateway(spec, {name: LocalFunction(spec.functions[name]) for name in names}), "127.0.0.1", port)
+    try:
+        yield f"http://127.0.0.1:{port}/api/v1"
+    finally:
+        server.shutdown()
+        server.server_close()

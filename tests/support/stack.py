@@ -1,0 +1,92 @@
+"""The whole local stack (`python -m sentrix_local up`) as a subprocess on free ports, for e2e tests."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TypeVar
+
+import httpx
+
+from tests.conftest import REPO_ROOT
+
+T = TypeVar("T")
+PORT_NAMES = ("GATEWAY", "MOTO", "YOLO", "PG")
+
+
+def wait_for(predicate: Callable[[], T], timeout: float, what: str) -> T:
+    """Poll `predicate` until it returns something truthy; fail the test after `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        result = predicate()
+        if result:
+            return result
+        time.sleep(0.3)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+@dataclass
+class RunningStack:
+    process: subprocess.Popen
+    ports: dict[str, int]
+    state_dir: Path
+    log: Path
+
+    @property
+    def gateway(self) -> str:
+        return f"http://127.0.0.1:{self.ports['GATEWAY']}"
+
+    @property
+    def moto(self) -> str:
+        return f"http://127.0.0.1:{self.ports['MOTO']}"
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGINT)
+            self.process.wait(timeout=60)
+
+
+@contextmanager
+def local_stack(state_dir: Path) -> Iterator[RunningStack]:
+    """Start the stack in `state_dir` (fresh ports, retries after 1 s) and stop it, by SIGINT, at the end."""
+    from sentrix_local.processes import free_port
+
+    ports = {name: free_port() for name in PORT_NAMES}
+    env = {
+        **os.environ,
+        "SENTRIX_STATE_DIR": str(state_dir),
+        "SENTRIX_RETRY_DELAY_S": "1",
+        **{f"SENTRIX_{name}_PORT": str(port) for name, port in ports.items()},
+        "PYTHONPATH": os.pathsep.join([str(REPO_ROOT / "layers/shared"), str(REPO_ROOT / "local")]),
+        "ENVIRONMENT": "development",
+    }
+    # The test session's own services must not leak into the stack's configuration.
+    for name in ("DATABASE_URL", "AWS_ENDPOINT_URL", "IMAGES_BUCKET", "DETECT_QUEUE_URL", "YOLO_SERVICE_URL"):
+        env.pop(name, None)
+    log_path = state_dir / "stack.out"
+    with log_path.open("wb") as log:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "sentrix_local", "up"], env=env, stdout=log, stderr=subprocess.STDOUT, cwd=REPO_ROOT
+        )
+    stack = RunningStack(process, ports, state_dir, log_path)
+
+    def up() -> bool:
+        if process.poll() is not None:
+            raise AssertionError(f"stack exited early:\n{log_path.read_text()}")
+        try:
+            return httpx.get(f"{stack.gateway}/api/v1/health", timeout=2).status_code == 200
+        except httpx.HTTPError:
+            return False
+
+    try:
+        wait_for(up, 120, "the local stack")
+        yield stack
+    finally:
+        stack.stop()
