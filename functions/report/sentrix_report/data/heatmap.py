@@ -1,0 +1,138 @@
+"""Heatmap points in one statement: exact per-type points for what the caller may see, cells for the rest."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from sentrix_report.data.sql import intensity, one
+from sentrix_report.logic.filters import Where
+
+_SQL = """
+WITH exact_analyses AS (
+    SELECT a.id, a.user_id, a.location, a.created_at, a.risk_level
+    FROM analyses a
+    WHERE {where} AND a.location IS NOT NULL AND ({exact})
+    ORDER BY a.created_at DESC, a.id
+    LIMIT :limit
+),
+-- One point per analysis and breeding-site type with the highest risk among that type's detections
+-- (min() over the risk_level enum, declared ALTO first); an analysis without detections is one point with
+-- its own level, BAJO when it has none.
+exact_groups AS (
+    SELECT a.id, a.user_id, a.location, a.created_at, d.breeding_site_type AS site_type, count(d.id) AS n,
+           min(coalesce(d.risk_level, a.risk_level, 'BAJO')) AS risk
+    FROM exact_analyses a
+    {join} detections d ON d.analysis_id = a.id {active}
+    GROUP BY a.id, a.user_id, a.location, a.created_at, d.breeding_site_type
+),
+-- Public points: per grid cell and type, drawn at the cell centre whatever the reports inside it: no id,
+-- no user, no exact coordinate, the day rather than the instant. Cells are computed once per analysis
+-- (no geometry is read per detection); for an audience that sees everything exactly, or nothing, the
+-- constant condition empties a branch outright.
+public_analyses AS MATERIALIZED (
+    SELECT a.id, a.created_at, a.risk_level, a.total_detections,
+           floor(ST_X(a.location) / CAST(:grid AS float8)) AS cx, floor(ST_Y(a.location) / CAST(:grid AS float8)) AS cy
+    FROM analyses a
+    WHERE {where} AND a.location IS NOT NULL AND NOT ({exact})
+),
+public_types AS MATERIALIZED (
+    SELECT a.cx, a.cy, d.breeding_site_type AS site_type, count(*)::int AS n, min(d.risk_level) AS risk,
+           max(a.created_at) AS last_seen
+    FROM detections d
+    JOIN public_analyses a ON a.id = d.analysis_id
+    {active_where}
+    GROUP BY 1, 2, 3
+),
+public_reports AS (
+    SELECT cx, cy, count(*)::int AS reports, max(created_at) FILTER (WHERE total_detections = 0) AS bare_last_seen,
+           min(coalesce(risk_level, 'BAJO')) FILTER (WHERE total_detections = 0) AS bare_risk
+    FROM public_analyses
+    GROUP BY 1, 2
+),
+public_cells AS (
+    SELECT cx, cy, site_type, sum(n)::int AS n, min(risk) AS risk, max(last_seen) AS last_seen,
+           max(reports) AS reports
+    FROM (
+        SELECT t.cx, t.cy, t.site_type, t.n, t.risk, t.last_seen, r.reports
+        FROM public_types t JOIN public_reports r USING (cx, cy)
+        {bare}
+    ) AS u
+    GROUP BY 1, 2, 3
+    ORDER BY 4 DESC, 1, 2, 3
+    LIMIT :limit
+),
+points AS (
+    SELECT false AS aggregated, created_at AS ts, site_type::text AS site_type, risk::text AS risk_level,
+           n::int AS n, json_build_object(
+               'latitude', ST_Y(location), 'longitude', ST_X(location), 'intensity', {intensity},
+               'riskLevel', risk, 'detectionCount', n, 'breedingSiteType', site_type,
+               'timestamp', created_at, 'isOwn', user_id IS NOT DISTINCT FROM CAST(:viewer AS uuid),
+               'aggregated', false, 'analysisId', id) AS j
+    FROM exact_groups
+    UNION ALL
+    SELECT true, last_seen, site_type::text, risk::text, n, json_build_object(
+               'latitude', round(((cy + 0.5) * CAST(:grid AS float8))::numeric, 6),
+               'longitude', round(((cx + 0.5) * CAST(:grid AS float8))::numeric, 6),
+               'intensity', {intensity}, 'riskLevel', risk, 'detectionCount', n, 'cellReportCount', reports,
+               'breedingSiteType', site_type, 'timestamp', date_trunc('day', last_seen), 'isOwn', false,
+               'aggregated', true, 'precisionDeg', CAST(:grid AS float8))
+    FROM public_cells
+)
+SELECT
+    coalesce((SELECT json_agg(j ORDER BY aggregated, ts DESC, site_type) FROM points), '[]') AS points,
+    count(*) AS total_locations,
+    count(*) FILTER (WHERE risk_level = 'ALTO') AS high_risk_count,
+    count(*) FILTER (WHERE risk_level = 'MEDIO') AS medium_risk_count,
+    count(*) FILTER (WHERE risk_level IN ('BAJO', 'MINIMO')) AS low_risk_count,
+    coalesce(sum(n), 0) AS total_detections,
+    (SELECT coalesce(json_object_agg(t, c), '{{}}') FROM (
+        SELECT coalesce(site_type, 'none') AS t, count(*) AS c FROM points GROUP BY 1 ORDER BY 1) AS x
+    ) AS breeding_type_counts
+FROM points
+"""
+
+
+# Analyses without detections (their stored total is 0) are public points of their own level and no type
+# (merged with unknown-class detections of the same cell, which have no type either).
+_BARE = """UNION ALL
+        SELECT cx, cy, NULL, 0, bare_risk, bare_last_seen, reports
+        FROM public_reports
+        WHERE bare_last_seen IS NOT NULL"""
+
+
+def heatmap(
+    session: Session,
+    *,
+    where: Where,
+    exact: Where,
+    viewer: Any,
+    grid_deg: float,
+    limit: int,
+    active_as_of: datetime | None,
+) -> dict[str, Any]:
+    """Points and their summary; `where` selects counted analyses, `exact` those shown point by point.
+
+    With `active_as_of`, only detections valid at that instant count, and analyses left without any drop out.
+    """
+    active = active_as_of is not None
+    sql = _SQL.format(
+        exact=exact.sql(),
+        where=where.sql(),
+        join="JOIN" if active else "LEFT JOIN",
+        active="AND d.expires_at > :as_of" if active else "",
+        active_where="WHERE d.expires_at > :as_of" if active else "",
+        bare="" if active else _BARE,
+        intensity=intensity("risk", "n"),
+    )
+    params = {
+        **where.params,
+        **exact.params,
+        "viewer": viewer,
+        "grid": grid_deg,
+        "limit": limit,
+        "as_of": active_as_of,
+    }
+    return dict(one(session, sql, params))

@@ -1,0 +1,94 @@
+"""Map statistics in one statement: totals, risk distribution, active zones, types and the 7-day trend."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from sentrix_report.data.sql import one
+from sentrix_report.logic.filters import Where
+
+# Active zones are cells of this size (degrees, ≈ 110 m) holding at least one active detection: the
+# original counted distinct coordinates rounded to 3 decimals.
+ZONE_DEG = 0.001
+
+_SQL = """
+WITH a AS MATERIALIZED (
+    SELECT a.id, a.risk_level, a.created_at, a.location IS NOT NULL AS located,
+           floor(ST_X(a.location) / :zone) AS zx, floor(ST_Y(a.location) / :zone) AS zy
+    FROM analyses a
+    WHERE {where}
+),
+analysis_totals AS (
+    SELECT count(*) AS total_analyses,
+           count(*) FILTER (WHERE located) AS locations_with_gps,
+           count(*) FILTER (WHERE risk_level = 'ALTO') AS alto,
+           count(*) FILTER (WHERE risk_level = 'MEDIO') AS medio,
+           count(*) FILTER (WHERE risk_level = 'BAJO') AS bajo,
+           count(*) FILTER (WHERE risk_level = 'MINIMO') AS minimo,
+           count(*) FILTER (WHERE risk_level IS NULL) AS sin_nivel,
+           max(created_at) AS last_updated,
+           min(created_at) AS first_analysis
+    FROM a
+),
+-- Totals and per-type counts in one pass over the join (a handful of groups, hashed); the trend and the
+-- active cells touch only recent or unexpired detections, through the created_at and expires_at indexes.
+per_type AS (
+    SELECT coalesce(d.breeding_site_type::text, 'Otro') AS site_type, count(*) AS n,
+           count(*) FILTER (WHERE d.expires_at > :as_of) AS active_n,
+           coalesce(sum(d.mask_area), 0) AS mask_area,
+           count(*) FILTER (WHERE d.validation_status = 'validated_positive') AS validated_positive,
+           count(*) FILTER (WHERE d.validation_status = 'validated_negative') AS validated_negative,
+           count(*) FILTER (WHERE d.validation_status IN ('pending', 'requires_review')) AS awaiting_validation
+    FROM detections d JOIN a ON a.id = d.analysis_id
+    GROUP BY 1
+),
+detection_totals AS (
+    SELECT coalesce(sum(n), 0)::bigint AS total_detections, coalesce(sum(active_n), 0)::bigint AS active_detections,
+           coalesce(sum(mask_area), 0)::float8 AS total_mask_area_px,
+           coalesce(sum(validated_positive), 0)::bigint AS validated_positive,
+           coalesce(sum(validated_negative), 0)::bigint AS validated_negative,
+           coalesce(sum(awaiting_validation), 0)::bigint AS awaiting_validation
+    FROM per_type
+),
+zones AS (
+    SELECT count(*) AS active_zones FROM (
+        SELECT DISTINCT a.zx, a.zy
+        FROM detections d JOIN a ON a.id = d.analysis_id
+        WHERE d.expires_at > :as_of AND a.located
+    ) AS cells
+),
+types AS (
+    SELECT coalesce(json_agg(json_build_object('name', site_type, 'value', n, 'active', active_n)
+                             ORDER BY n DESC, site_type), '[]') AS detection_types
+    FROM per_type
+),
+per_day AS (
+    SELECT date_trunc('day', d.created_at) AS day, count(*) AS n
+    FROM detections d JOIN a ON a.id = d.analysis_id
+    WHERE d.created_at >= :trend_start
+    GROUP BY 1
+),
+days AS (
+    SELECT generate_series(CAST(:trend_start AS timestamptz), date_trunc('day', CAST(:as_of AS timestamptz)),
+                           interval '1 day') AS day
+),
+trend AS (
+    SELECT json_agg(json_build_object(
+               'date', days.day::date,
+               'day', (ARRAY['Lun', 'Mar', 'Mié', 'Jue', 'Vie', 'Sáb', 'Dom'])[extract(isodow FROM days.day)::int],
+               'detections', coalesce(s.n, 0))
+           ORDER BY days.day) AS weekly_trend
+    FROM days LEFT JOIN per_day s ON s.day = days.day
+)
+SELECT * FROM analysis_totals, detection_totals, zones, types, trend
+"""
+
+
+def map_stats(session: Session, *, where: Where, as_of: datetime) -> dict[str, Any]:
+    """Every figure of GET /map-stats for the analyses `where` selects, `as_of` deciding what is active."""
+    trend_start = as_of.astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0) - timedelta(days=6)
+    params = {**where.params, "as_of": as_of, "zone": ZONE_DEG, "trend_start": trend_start}
+    return dict(one(session, _SQL.format(where=where.sql()), params))

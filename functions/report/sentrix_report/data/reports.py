@@ -1,0 +1,162 @@
+"""The data of aggregate reports: one dataset (analyses of the scope and filters, and their detections),
+summarised by several statements that all start from the same definition."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from sentrix_report.data.sql import one, rows
+from sentrix_report.logic.filters import Where
+
+# `a`: the analyses a report covers; `d`: their detections (only unexpired ones with active_only).
+_DATASET = """
+WITH a AS MATERIALIZED (
+    SELECT a.id, a.user_id, a.created_at, a.risk_level, a.risk_score, a.total_detections, a.high_risk_count,
+           a.medium_risk_count, a.location, a.location_source, a.confidence_threshold,
+           coalesce(a.standardized_filename, a.original_filename) AS filename
+    FROM analyses a
+    WHERE {where}
+),
+d AS MATERIALIZED (
+    SELECT d.id, d.analysis_id, d.created_at, d.breeding_site_type, d.class_name, d.risk_level, d.confidence,
+           d.validation_status, d.expires_at, d.expires_at > :as_of AS active
+    FROM detections d JOIN a ON a.id = d.analysis_id
+    {active}
+)
+"""
+
+# The canonical text of the dataset (docs/report.md, "Report fingerprint"): one line per analysis, then one
+# per detection, each sorted by id, fields joined by '|', lines by '\n', hashed as UTF-8 with SHA-256.
+_FINGERPRINT = """
+, lines AS (
+    SELECT 0 AS kind, a.id::text AS k, concat_ws('|', 'A', a.id,
+               to_char(a.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'),
+               coalesce(a.risk_level::text, ''), coalesce(a.risk_score::text, ''), a.total_detections,
+               coalesce(ST_Y(a.location)::text, ''), coalesce(ST_X(a.location)::text, '')) AS line
+    FROM a
+    UNION ALL
+    SELECT 1, d.id::text, concat_ws('|', 'D', d.id, d.analysis_id,
+               to_char(d.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'),
+               coalesce(d.breeding_site_type::text, ''), d.risk_level, d.confidence, d.validation_status,
+               to_char(d.expires_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'))
+    FROM d
+)
+SELECT encode(sha256(convert_to(coalesce(string_agg(line, E'\\n' ORDER BY kind, k COLLATE "C"), ''), 'UTF8')),
+              'hex') AS sha256,
+       (SELECT count(*) FROM a) AS analyses, (SELECT count(*) FROM d) AS detections,
+       (SELECT min(created_at) FROM a) AS span_from, (SELECT max(created_at) FROM a) AS span_to
+FROM lines
+"""
+
+_SUMMARY = """
+SELECT
+    (SELECT count(*) FROM a) AS analyses,
+    (SELECT count(*) FROM a WHERE location IS NOT NULL) AS located_analyses,
+    (SELECT count(*) FROM d) AS detections,
+    (SELECT count(*) FROM d WHERE risk_level = 'ALTO') AS high_risk_detections,
+    (SELECT count(*) FROM d WHERE risk_level = 'MEDIO') AS medium_risk_detections,
+    (SELECT count(*) FROM d WHERE risk_level IN ('BAJO', 'MINIMO')) AS low_risk_detections,
+    (SELECT count(*) FROM d WHERE active) AS active_detections,
+    (SELECT json_agg(json_build_object('level', l.level, 'analyses', coalesce(c.n, 0)) ORDER BY l.ord)
+       FROM (VALUES ('ALTO', 1), ('MEDIO', 2), ('BAJO', 3), ('MINIMO', 4)) AS l (level, ord)
+       LEFT JOIN (SELECT risk_level::text AS level, count(*) AS n FROM a GROUP BY 1) AS c USING (level)
+    ) AS analyses_by_risk,
+    (SELECT coalesce(json_agg(json_build_object('type', t, 'detections', n, 'active', act) ORDER BY n DESC, t), '[]')
+       FROM (SELECT coalesce(breeding_site_type::text, 'Otro') AS t, count(*) AS n,
+                    count(*) FILTER (WHERE active) AS act FROM d GROUP BY 1) AS x
+    ) AS detections_by_type
+"""
+
+_STATISTICS = """
+SELECT
+    (SELECT coalesce(json_agg(json_build_object('status', s, 'detections', n) ORDER BY s), '[]')
+       FROM (SELECT validation_status::text AS s, count(*) AS n FROM d GROUP BY 1) AS x) AS detections_by_validation,
+    (SELECT coalesce(json_agg(json_build_object('source', s, 'analyses', n) ORDER BY s), '[]')
+       FROM (SELECT location_source::text AS s, count(*) AS n FROM a GROUP BY 1) AS x) AS analyses_by_location_source,
+    (SELECT coalesce(json_agg(json_build_object('type', t, 'mean_confidence', round(c::numeric, 4)) ORDER BY t), '[]')
+       FROM (SELECT coalesce(breeding_site_type::text, 'Otro') AS t, avg(confidence) AS c FROM d GROUP BY 1) AS x
+    ) AS mean_confidence_by_type,
+    (SELECT coalesce(json_agg(json_build_object('month', m, 'analyses', na, 'detections', nd) ORDER BY m), '[]')
+       FROM (SELECT to_char(date_trunc('month', a.created_at), 'YYYY-MM') AS m, count(DISTINCT a.id) AS na,
+                    count(d.id) AS nd
+             FROM a LEFT JOIN d ON d.analysis_id = a.id GROUP BY 1) AS x) AS monthly
+"""
+
+_DETAILED = """
+SELECT a.id::text AS id, a.created_at, a.filename, a.risk_level::text AS risk_level, a.risk_score,
+       a.total_detections, a.high_risk_count, a.medium_risk_count, a.confidence_threshold,
+       ST_Y(a.location) AS latitude, ST_X(a.location) AS longitude, a.location_source::text AS location_source,
+       (SELECT count(*) FROM d WHERE d.analysis_id = a.id AND d.active) AS active_detections
+FROM a
+ORDER BY a.created_at DESC, a.id
+LIMIT :limit
+"""
+
+_EXTENT = """
+SELECT ST_XMin(e) AS west, ST_YMin(e) AS south, ST_XMax(e) AS east, ST_YMax(e) AS north, count AS located
+FROM (SELECT ST_Extent(location) AS e, count(location) AS count FROM a) AS x
+"""
+
+_GRID = """
+, cells AS (
+    SELECT floor(ST_X(a.location) / :cell)::int AS cx, floor(ST_Y(a.location) / :cell)::int AS cy,
+           count(DISTINCT a.id) AS analyses, count(d.id) AS detections,
+           count(d.id) FILTER (WHERE d.risk_level = 'ALTO') AS high_risk,
+           count(d.id) FILTER (WHERE d.active) AS active,
+           (mode() WITHIN GROUP (ORDER BY d.breeding_site_type))::text AS dominant_type
+    FROM a LEFT JOIN d ON d.analysis_id = a.id
+    WHERE a.location IS NOT NULL
+    GROUP BY 1, 2
+)
+SELECT cx * CAST(:cell AS float8) AS west, cy * CAST(:cell AS float8) AS south,
+       (cx + 1) * CAST(:cell AS float8) AS east, (cy + 1) * CAST(:cell AS float8) AS north,
+       analyses::int, detections::int, high_risk::int, active::int, dominant_type
+FROM cells
+ORDER BY cy, cx
+"""
+
+_POINTS = """
+SELECT ST_X(location) AS longitude, ST_Y(location) AS latitude, risk_level::text AS risk_level
+FROM a WHERE location IS NOT NULL
+ORDER BY created_at DESC, id
+LIMIT :limit
+"""
+
+
+class Dataset:
+    """Runs the report statements over one dataset definition."""
+
+    def __init__(self, session: Session, where: Where, *, as_of: datetime, active_only: bool) -> None:
+        self.session = session
+        self.prefix = _DATASET.format(where=where.sql(), active="WHERE d.expires_at > :as_of" if active_only else "")
+        self.params: dict[str, Any] = {**where.params, "as_of": as_of}
+
+    def _one(self, body: str, **params: Any) -> dict[str, Any]:
+        return dict(one(self.session, self.prefix + body, {**self.params, **params}))
+
+    def _rows(self, body: str, **params: Any) -> list[dict[str, Any]]:
+        return [dict(r) for r in rows(self.session, self.prefix + body, {**self.params, **params})]
+
+    def fingerprint(self) -> dict[str, Any]:
+        return self._one(_FINGERPRINT)
+
+    def summary(self) -> dict[str, Any]:
+        return self._one(_SUMMARY)
+
+    def statistics(self) -> dict[str, Any]:
+        return self._one(_STATISTICS)
+
+    def detailed(self, limit: int) -> list[dict[str, Any]]:
+        return self._rows(_DETAILED, limit=limit)
+
+    def extent(self) -> dict[str, Any]:
+        return self._one(_EXTENT)
+
+    def grid(self, cell_deg: float) -> list[dict[str, Any]]:
+        return self._rows(_GRID, cell=cell_deg)
+
+    def points(self, limit: int) -> list[dict[str, Any]]:
+        return self._rows(_POINTS, limit=limit)

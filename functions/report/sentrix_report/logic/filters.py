@@ -1,0 +1,172 @@
+"""Request filters shared by maps, exports and reports: parsed and validated once, then turned into SQL."""
+
+from __future__ import annotations
+
+import math
+import re
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Annotated, Any, NamedTuple
+
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+
+from sentrix.domain.classes import RiskLevel, parse_risk_level
+from sentrix.errors import ValidationFailed
+
+RISK_HELP = "risk level of the analysis: ALTO, MEDIO, BAJO or MINIMO (any case; high/medium/low/minimal too)"
+
+
+class BBox(NamedTuple):
+    """west, south, east, north in degrees (WGS 84), the order OGC and GeoJSON use."""
+
+    west: float
+    south: float
+    east: float
+    north: float
+
+    def as_list(self) -> list[float]:
+        return [self.west, self.south, self.east, self.north]
+
+
+def parse_bbox(value: str | list | tuple | BBox | None) -> BBox | None:
+    """A bbox from "west,south,east,north" (or a 4-list), range-checked; antimeridian crossing is refused."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, BBox):
+        return value
+    parts = value.split(",") if isinstance(value, str) else list(value)
+    try:
+        numbers = [float(p) for p in parts]
+    except (TypeError, ValueError) as exc:
+        raise ValidationFailed("bbox must be four numbers: west,south,east,north", details={"bbox": value}) from exc
+    if len(numbers) != 4 or not all(math.isfinite(n) for n in numbers):
+        raise ValidationFailed("bbox must be four numbers: west,south,east,north", details={"bbox": value})
+    west, south, east, north = numbers
+    if not (-180 <= west < east <= 180 and -90 <= south < north <= 90):
+        raise ValidationFailed(
+            "bbox needs -180 <= west < east <= 180 and -90 <= south < north <= 90 (no antimeridian crossing)",
+            details={"bbox": numbers},
+        )
+    return BBox(west, south, east, north)
+
+
+def _utc(moment: datetime) -> datetime:
+    # A time without zone is read as UTC: that is how every timestamp is stored and returned.
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
+def start_of(value: date | datetime | None) -> datetime | None:
+    """Inclusive lower bound: a date means its first instant (UTC)."""
+    if value is None:
+        return None
+    if isinstance(value, datetime):
+        return _utc(value)
+    return datetime.combine(value, time.min, tzinfo=UTC)
+
+
+def end_of(value: date | datetime | None) -> datetime | None:
+    """Exclusive upper bound: a date covers its whole day, a datetime is included itself."""
+    if value is None:
+        return None
+    if isinstance(value, datetime):
+        return _utc(value) + timedelta(microseconds=1)
+    return datetime.combine(value + timedelta(days=1), time.min, tzinfo=UTC)
+
+
+def _day_or_instant(value: Any) -> Any:
+    # pydantic reads "2026-05-31" as midnight when datetime comes first in the union; a bare date must
+    # stay a date, or date_to would stop at 00:00 instead of covering the day.
+    if isinstance(value, str) and re.fullmatch(r"\d{4}-\d{2}-\d{2}", value.strip()):
+        return date.fromisoformat(value.strip())
+    return value
+
+
+# A calendar day (YYYY-MM-DD, a whole UTC day) or an instant (ISO 8601; without a zone it is UTC).
+DayOrInstant = Annotated[datetime | date | None, BeforeValidator(_day_or_instant)]
+
+
+class DataFilters(BaseModel):
+    """Filters of reports and exports; every one is echoed back in the output that used it."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    date_from: DayOrInstant = Field(default=None, description="inclusive; a date means 00:00 UTC")
+    date_to: DayOrInstant = Field(default=None, description="inclusive; a date covers the whole day")
+    risk_level: RiskLevel | None = Field(default=None, description="risk level of the analysis")
+    has_gps: bool | None = Field(default=None, description="true: located analyses only; false: unlocated only")
+    bbox: str | list[float] | None = Field(default=None, description="west,south,east,north (degrees)")
+    user_id: uuid.UUID | None = Field(default=None, description="experts and admins only, for other users")
+    active_only: bool = Field(default=False, description="only detections whose validity has not expired")
+
+    @field_validator("risk_level", mode="before")
+    @classmethod
+    def _risk(cls, value: Any) -> Any:
+        if value is None or value == "":
+            return None
+        try:
+            return parse_risk_level(value)
+        except ValueError as exc:
+            raise ValueError(f"risk_level must be one of {[r.value for r in RiskLevel]}") from exc
+
+    @field_validator("bbox", mode="before")
+    @classmethod
+    def _bbox(cls, value: Any) -> Any:
+        if value is None or value == "":
+            return None
+        try:
+            return parse_bbox(value).as_list()
+        except ValidationFailed as exc:
+            raise ValueError(exc.message) from exc
+
+    @model_validator(mode="after")
+    def _ordered(self) -> DataFilters:
+        low, high = start_of(self.date_from), end_of(self.date_to)
+        if low is not None and high is not None and low >= high:
+            raise ValueError("date_from must not be after date_to")
+        return self
+
+    @property
+    def box(self) -> BBox | None:
+        return parse_bbox(self.bbox)
+
+    def echo(self) -> dict[str, Any]:
+        """The filters as stated in an output: JSON-safe, only those that were set."""
+        return self.model_dump(mode="json", exclude_none=True, exclude_defaults=True)
+
+
+def build_filters(**values: Any) -> DataFilters:
+    """DataFilters from query parameters; a bad value is a 422 in the envelope, never a 500."""
+    try:
+        return DataFilters(**{k: v for k, v in values.items() if v is not None})
+    except ValidationError as exc:
+        details = [{"loc": list(e["loc"]), "msg": e["msg"], "type": e["type"]} for e in exc.errors()]
+        raise ValidationFailed("Invalid filters", details=details) from exc
+
+
+@dataclass
+class Where:
+    """SQL conditions joined by AND, with their bound parameters; fragments come from code, values are bound."""
+
+    clauses: list[str]
+    params: dict[str, Any]
+
+    @classmethod
+    def empty(cls) -> Where:
+        return cls([], {})
+
+    def add(self, clause: str, **params: Any) -> Where:
+        self.clauses.append(clause)
+        self.params.update(params)
+        return self
+
+    def sql(self) -> str:
+        return " AND ".join(f"({c})" for c in self.clauses) if self.clauses else "TRUE"

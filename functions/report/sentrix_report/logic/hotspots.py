@@ -1,0 +1,171 @@
+"""GET /map/hotspots: DBSCAN clusters in metres and, on request, Getis-Ord Gi* hot and cold cells."""
+
+from __future__ import annotations
+
+import math
+import uuid
+from datetime import UTC, date, datetime
+from typing import Any
+
+from sentrix.db.engine import session_scope
+from sentrix.errors import ValidationFailed
+from sentrix.http.identity import Principal
+from sentrix_report.data.hotspots import dbscan, gistar, grid_size
+from sentrix_report.logic.filters import BBox, build_filters
+from sentrix_report.logic.scope import ACTIVE_NOTE, COUNTED_NOTE, Scope, apply_filters
+from sentrix_report.settings import get_report_settings
+
+# One UTM zone is 6° wide; a bbox up to twice that keeps the scale error of its centre zone under ~0.6%.
+SINGLE_ZONE_MAX_WIDTH_DEG = 12.0
+# ArcGIS's Gi_Bin confidence levels: |z| ≥ 1.645 (90%), 1.960 (95%), 2.576 (99%).
+GI_BINS = ((2.576, 3, 99), (1.960, 2, 95), (1.645, 1, 90))
+
+
+def utm_srid(latitude: float, longitude: float) -> int:
+    """EPSG code of the WGS 84 UTM zone holding a point (326xx north, 327xx south)."""
+    zone = min(60, math.floor((longitude + 180) / 6) + 1)
+    return (32600 if latitude >= 0 else 32700) + zone
+
+
+def projection_for(bbox: BBox | None) -> int | None:
+    """The UTM zone of the bbox centre, or None (per-point zones) without a bbox or for a very wide one."""
+    if bbox is None or bbox.east - bbox.west > SINGLE_ZONE_MAX_WIDTH_DEG:
+        return None
+    return utm_srid((bbox.south + bbox.north) / 2, (bbox.west + bbox.east) / 2)
+
+
+def gi_bin(z: float) -> tuple[int, int | None]:
+    """(bin, confidence %) as ArcGIS labels it: +3/+2/+1 hot, -1/-2/-3 cold, 0 not significant."""
+    for threshold, level, confidence in GI_BINS:
+        if abs(z) >= threshold:
+            return (level if z > 0 else -level), confidence
+    return 0, None
+
+
+def _iso(value: Any) -> Any:
+    return value.isoformat() if isinstance(value, datetime) else value
+
+
+def hotspots(
+    principal: Principal,
+    *,
+    bbox: str | None = None,
+    eps_m: float | None = None,
+    min_points: int | None = None,
+    since: str | datetime | date | None = None,
+    active_only: bool = True,
+    user_id: uuid.UUID | None = None,
+    limit: int = 100,
+    with_gistar: bool = False,
+    cell_m: float = 500.0,
+) -> dict[str, Any]:
+    """Clusters of the caller's visible detections (and Gi* cells if asked), with the method stated."""
+    settings = get_report_settings()
+    scope = Scope.of(principal, user_id)
+    filters = build_filters(date_from=since, bbox=bbox, active_only=active_only, user_id=user_id)
+    box = filters.box
+    eps = eps_m or settings.hotspot_eps_m
+    minimum = min_points or settings.hotspot_min_points
+    srid = projection_for(box)
+    where = apply_filters(scope.analyses("a"), filters.model_copy(update={"bbox": None}))
+    as_of = datetime.now(UTC)
+    result: dict[str, Any] = {}
+    with session_scope() as session:
+        clusters = dbscan(
+            session,
+            where=where,
+            srid=srid,
+            bbox=box,
+            eps_m=eps,
+            min_points=minimum,
+            as_of=as_of,
+            active_only=active_only,
+            limit=limit,
+        )
+        if with_gistar:
+            result["gistar"] = _gistar(session, where, box, cell_m, as_of, active_only, settings.gistar_max_cells)
+    result["clusters"] = [
+        {
+            "rank": rank,
+            "centroid": {"latitude": c["latitude"], "longitude": c["longitude"]},
+            "detection_count": c["detection_count"],
+            "analysis_count": c["analysis_count"],
+            "dominant_type": c["dominant_type"],
+            "type_counts": c["type_counts"],
+            "mean_risk": c["mean_risk"],
+            "mean_risk_level": c["mean_risk_level"],
+            "radius_m": c["radius_m"],
+            "first_seen": _iso(c["first_seen"]),
+            "last_seen": _iso(c["last_seen"]),
+        }
+        for rank, c in enumerate(clusters, start=1)
+    ]
+    result["method"] = {
+        "name": "DBSCAN (ST_ClusterDBSCAN)",
+        "eps_m": eps,
+        "min_points": minimum,
+        "points": "detections with a location",
+        "projection": f"EPSG:{srid} (UTM)" if srid else "each point's own UTM zone",
+        "mean_risk_scale": "ALTO 3, MEDIO 2, BAJO 1, MINIMO 0",
+    }
+    return result | {
+        "scope": scope.describe(),
+        "counted": COUNTED_NOTE,
+        "active_only": active_only,
+        "active": ACTIVE_NOTE if active_only else "all detections, expired ones included",
+        "filters": filters.echo(),
+        "as_of": as_of.isoformat(),
+    }
+
+
+def _gistar(session, where, box: BBox | None, cell_m: float, as_of, active_only: bool, max_cells: int) -> dict:
+    if box is None:
+        raise ValidationFailed("Gi* needs a bbox: the study area is every grid cell inside it")
+    if not 10 <= cell_m <= 100_000:
+        raise ValidationFailed("cell_m must be between 10 and 100000 metres", details={"cell_m": cell_m})
+    srid = projection_for(box) or utm_srid((box.south + box.north) / 2, (box.west + box.east) / 2)
+    nx, ny = grid_size(session, srid=srid, bbox=box, cell_m=cell_m)
+    if nx * ny > max_cells:
+        raise ValidationFailed(
+            f"the Gi* grid would have {nx * ny} cells (at most {max_cells}): use a larger cell_m or a smaller bbox",
+            details={"nx": nx, "ny": ny},
+        )
+    cells = gistar(
+        session,
+        where=where,
+        srid=srid,
+        bbox=box,
+        cell_m=cell_m,
+        z_min=GI_BINS[-1][0],
+        as_of=as_of,
+        active_only=active_only,
+    )
+    features = []
+    for cell in cells:
+        level, confidence = gi_bin(cell["z"])
+        features.append(
+            {
+                "type": "Feature",
+                "geometry": cell["geometry"],
+                "properties": {
+                    "ix": cell["ix"],
+                    "iy": cell["iy"],
+                    "count": cell["count"],
+                    "z": cell["z"],
+                    "gi_bin": level,
+                    "confidence": confidence,
+                    "kind": "hot" if level > 0 else "cold",
+                },
+            }
+        )
+    first = cells[0] if cells else None
+    return {
+        "type": "FeatureCollection",
+        "features": features,
+        "grid": {"cell_m": cell_m, "nx": nx, "ny": ny, "cells": nx * ny, "projection": f"EPSG:{srid}"},
+        "value": "detections per cell",
+        "mean": first["mean"] if first else None,
+        "sd": first["sd"] if first else None,
+        "weights": "binary queen contiguity including the cell itself",
+        "bins": "ArcGIS Gi_Bin: ±3 = 99%, ±2 = 95%, ±1 = 90% confidence; no FDR correction",
+    }

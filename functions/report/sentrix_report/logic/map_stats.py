@@ -1,0 +1,65 @@
+"""GET /map-stats: system-wide figures for the public map, plus the caller's own when logged in."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from typing import Any
+
+from sentrix.db.engine import session_scope
+from sentrix.http.identity import Principal
+from sentrix_report.data.map_stats import ZONE_DEG, map_stats
+from sentrix_report.logic.filters import build_filters
+from sentrix_report.logic.ratios import jsonable, percent, ratio
+from sentrix_report.logic.scope import ACTIVE_NOTE, COUNTED_NOTE, Scope, apply_filters, counted
+
+
+def _shape(row: dict[str, Any]) -> dict[str, Any]:
+    row = jsonable(row)
+    total = row["total_analyses"]
+    levels = {"alto": row["alto"], "medio": row["medio"], "bajo": row["bajo"], "minimo": row["minimo"]}
+    return {
+        "total_analyses": total,
+        "total_detections": row["total_detections"],
+        "locations_with_gps": row["locations_with_gps"],
+        "gps_share": ratio(row["locations_with_gps"], total, of="analyses with a location", per="analyses"),
+        "active_detections": row["active_detections"],
+        "active_zones": row["active_zones"],
+        "zone_size_deg": ZONE_DEG,
+        "risk_distribution": levels | {"sin_nivel": row["sin_nivel"]},
+        "risk_distribution_pct": {k: percent(v, total) for k, v in levels.items()},
+        "risk_distribution_per": "analyses (each analysis counted once, by its own risk level)",
+        "detection_types": row["detection_types"],
+        "weekly_trend": row["weekly_trend"],
+        "total_mask_area_px": row["total_mask_area_px"],
+        "expert_confirmation_rate": ratio(
+            row["validated_positive"],
+            row["validated_positive"] + row["validated_negative"],
+            of="detections validated positive",
+            per="detections an expert has decided on (positive + negative)",
+        ),
+        "awaiting_validation": row["awaiting_validation"],
+        "last_updated": row["last_updated"].isoformat() if row["last_updated"] else None,
+        "first_analysis": row["first_analysis"].isoformat() if row["first_analysis"] else None,
+    }
+
+
+def map_statistics(
+    principal: Principal | None, *, since: str | datetime | date | None = None, bbox: str | None = None
+) -> dict[str, Any]:
+    """Whole-system map figures (aggregates only, safe for anyone); `own` adds the caller's."""
+    filters = build_filters(date_from=since, bbox=bbox)
+    as_of = datetime.now(UTC)
+    with session_scope() as session:
+        result = _shape(map_stats(session, where=apply_filters(counted("a"), filters), as_of=as_of))
+        if principal is not None:
+            mine = Scope(principal, principal.user_id).analyses("a")
+            result["own"] = _shape(map_stats(session, where=apply_filters(mine, filters), as_of=as_of))
+    return result | {
+        "scope": "all users (aggregated)",
+        "counted": COUNTED_NOTE,
+        "active": ACTIVE_NOTE,
+        "active_zones_are": f"cells of {ZONE_DEG} degrees holding at least one active detection",
+        "weekly_trend_is": "detections created per UTC day, the last 7 days, oldest first",
+        "filters": filters.echo(),
+        "as_of": as_of.isoformat(),
+    }

@@ -1,0 +1,106 @@
+"""Whose data a request reads, as SQL: the rule of `sentrix.repositories.analyses.visible_to`, for raw queries.
+
+Users read their own analyses, experts and admins everyone's (the same rule `visible_to` applies to ORM
+selects; tests/integration/report/test_scope.py checks that both select the same rows). Public map routes
+add a third audience, the anonymous caller, who only ever gets aggregated, precision-reduced data.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+
+from sentrix.domain.status import AnalysisStatus
+from sentrix.errors import Forbidden
+from sentrix.http.identity import Principal
+from sentrix_report.logic.filters import DataFilters, Where, end_of, start_of
+
+# Only finished analyses count anywhere in the report function; every response says so.
+COUNTED = AnalysisStatus.COMPLETED.value
+COUNTED_NOTE = "completed analyses only"
+ACTIVE_NOTE = "active = detections whose validity has not expired (expires_at > as_of)"
+
+
+def counted(alias: str = "a") -> Where:
+    """Every user's counted analyses (public maps: the audience decides precision, not rows)."""
+    return Where.empty().add(f"{alias}.status = '{COUNTED}'")
+
+
+@dataclass(frozen=True)
+class Scope:
+    """The analyses a caller reads: everyone's (owner_id None) or one owner's."""
+
+    principal: Principal
+    owner_id: uuid.UUID | None
+
+    @classmethod
+    def of(cls, principal: Principal, requested_user: uuid.UUID | None = None) -> Scope:
+        """Experts and admins may pick any user (or all); users get their own, and asking for another is 403."""
+        if principal.sees_everything:
+            return cls(principal, requested_user)
+        if requested_user is not None and requested_user != principal.user_id:
+            raise Forbidden("Only experts and admins may read other users' data")
+        return cls(principal, principal.user_id)
+
+    def describe(self) -> str:
+        return "all users" if self.owner_id is None else f"user {self.owner_id}"
+
+    def analyses(self, alias: str = "a") -> Where:
+        """Counted analyses of this scope."""
+        where = counted(alias)
+        if self.owner_id is not None:
+            where.add(f"{alias}.user_id = :scope_owner", scope_owner=self.owner_id)
+        return where
+
+
+@dataclass(frozen=True)
+class MapAudience:
+    """Who looks at a public map: which analyses they see exactly; the rest only as coarse aggregates."""
+
+    principal: Principal | None
+
+    @property
+    def kind(self) -> str:
+        if self.principal is None:
+            return "anonymous"
+        return "all" if self.principal.sees_everything else "own"
+
+    def exact(self, alias: str = "a") -> Where:
+        """Condition on analyses the caller may see point by point (their own; all for experts/admins)."""
+        if self.principal is None:
+            return Where.empty().add("FALSE")
+        if self.principal.sees_everything:
+            return Where.empty()
+        return Where.empty().add(f"{alias}.user_id = :viewer", viewer=self.principal.user_id)
+
+    def describe(self) -> str:
+        return {
+            "anonymous": "aggregated, precision-reduced data only",
+            "own": "your analyses in detail; everyone else's aggregated and precision-reduced",
+            "all": "every analysis in detail (expert/admin)",
+        }[self.kind]
+
+
+def apply_filters(where: Where, filters: DataFilters, alias: str = "a") -> Where:
+    """Add the analysis-level filters (dates, risk, GPS, bbox) to `where`."""
+    low, high = start_of(filters.date_from), end_of(filters.date_to)
+    if low is not None:
+        where.add(f"{alias}.created_at >= :f_from", f_from=low)
+    if high is not None:
+        where.add(f"{alias}.created_at < :f_to", f_to=high)
+    if filters.risk_level is not None:
+        where.add(f"{alias}.risk_level = CAST(:f_risk AS risk_level)", f_risk=filters.risk_level.value)
+    if filters.has_gps is True:
+        where.add(f"{alias}.location IS NOT NULL")
+    elif filters.has_gps is False:
+        where.add(f"{alias}.location IS NULL")
+    box = filters.box
+    if box is not None:
+        where.add(
+            f"{alias}.location && ST_MakeEnvelope(:f_w, :f_s, :f_e, :f_n, 4326)",
+            f_w=box.west,
+            f_s=box.south,
+            f_e=box.east,
+            f_n=box.north,
+        )
+    return where

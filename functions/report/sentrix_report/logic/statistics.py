@@ -1,0 +1,167 @@
+"""Dashboard statistics (/reports/statistics, risk-distribution, monthly-analyses, recent-activity,
+validation-stats): real counts over what the caller may see, with every ratio's terms stated."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+from typing import Any
+
+from sentrix.db.engine import session_scope
+from sentrix.http.identity import Principal
+from sentrix_report.data import statistics as data
+from sentrix_report.logic.ratios import change, jsonable, percent, ratio
+from sentrix_report.logic.scope import ACTIVE_NOTE, COUNTED_NOTE, Scope
+
+WINDOW_DAYS = 30
+MONTH_LABELS = ("Ene", "Feb", "Mar", "Abr", "May", "Jun", "Jul", "Ago", "Sep", "Oct", "Nov", "Dic")
+RISK_LABELS = {
+    "ALTO": ("Alto", "#dc2626"),
+    "MEDIO": ("Medio", "#f59e0b"),
+    "BAJO": ("Bajo", "#059669"),
+    "MINIMO": ("Mínimo", "#6b7280"),
+}
+
+
+def _meta(scope: Scope, as_of: datetime) -> dict[str, Any]:
+    return {"scope": scope.describe(), "counted": COUNTED_NOTE, "as_of": as_of.isoformat()}
+
+
+def dashboard(principal: Principal, user_id: uuid.UUID | None = None) -> dict[str, Any]:
+    """Totals and their month-over-month change (last 30 days against the 30 before)."""
+    scope = Scope.of(principal, user_id)
+    as_of = datetime.now(UTC)
+    with session_scope() as session:
+        row = jsonable(data.overview(session, where=scope.analyses("a"), as_of=as_of, window_days=WINDOW_DAYS))
+    pairs = {
+        "total_analyses": (row["analyses_cur"], row["analyses_prev"]),
+        "high_risk_detections": (row["high_risk_cur"], row["high_risk_prev"]),
+        "monitored_locations": (row["locations_cur"], row["locations_prev"]),
+        "active_users": (row["active_users"], row["active_users_prev"]),
+    }
+    return {
+        "total_analyses": row["total_analyses"],
+        "total_detections": row["total_detections"],
+        "active_detections": row["active_detections"],
+        "high_risk_detections": row["high_risk_detections"],
+        "active_high_risk_detections": row["active_high_risk_detections"],
+        "monitored_locations": row["monitored_locations"],
+        "active_users": row["active_users"],
+        "monthly_change": {name: change(cur, prev) for name, (cur, prev) in pairs.items()},
+        "monthly_change_detail": {
+            name: {"current": cur, "previous": prev, "change_pct": change(cur, prev)}
+            for name, (cur, prev) in pairs.items()
+        },
+        "window_days": WINDOW_DAYS,
+        "definitions": {
+            "high_risk_detections": "detections of ALTO risk classes, all time",
+            "monitored_locations": "cells of 0.001 degrees (about 110 m) with at least one located analysis",
+            "active_users": f"users with a completed analysis in the last {WINDOW_DAYS} days",
+            "monthly_change": (
+                f"(count in the last {WINDOW_DAYS} days - count in the {WINDOW_DAYS} days before) / "
+                "count in the days before x 100; null when the earlier window is empty. For analyses and "
+                "high-risk detections the count is of those created in the window; for locations, of cells "
+                "with an analysis created in the window; for users, of users active in the window"
+            ),
+        },
+        "active": ACTIVE_NOTE,
+    } | _meta(scope, as_of)
+
+
+def risk_distribution(principal: Principal, user_id: uuid.UUID | None = None) -> dict[str, Any]:
+    """Analyses per risk level; percentages of all analyses in scope that have a level."""
+    scope = Scope.of(principal, user_id)
+    as_of = datetime.now(UTC)
+    with session_scope() as session:
+        found = data.risk_distribution(session, where=scope.analyses("a"))
+    total = sum(r["value"] for r in found)
+    levels = [
+        {
+            "name": RISK_LABELS[r["level"]][0],
+            "level": r["level"],
+            "value": r["value"],
+            "percentage": percent(r["value"], total),
+            "color": RISK_LABELS[r["level"]][1],
+        }
+        for r in found
+    ]
+    return {"data": levels, "total": total, "per": "analyses, each counted once by its risk level"} | _meta(
+        scope, as_of
+    )
+
+
+def monthly_analyses(principal: Principal, months: int, user_id: uuid.UUID | None = None) -> dict[str, Any]:
+    """Analyses (and their detections) per calendar month (UTC), the last `months`, oldest first."""
+    scope = Scope.of(principal, user_id)
+    as_of = datetime.now(UTC)
+    with session_scope() as session:
+        found = data.monthly(session, where=scope.analyses("a"), as_of=as_of, months=months)
+    series = [
+        {
+            "month": r["month"],
+            "label": MONTH_LABELS[r["month_number"] - 1],
+            "count": r["count"],
+            "detections": r["detections"],
+            "high_risk_detections": r["high_risk_detections"],
+        }
+        for r in found
+    ]
+    return {"data": series, "months": months} | _meta(scope, as_of)
+
+
+def recent_activity(principal: Principal, limit: int, user_id: uuid.UUID | None = None) -> dict[str, Any]:
+    """The newest completed analyses and expert validations in scope, newest first."""
+    scope = Scope.of(principal, user_id)
+    as_of = datetime.now(UTC)
+    with session_scope() as session:
+        found = data.recent(session, where=scope.analyses("a"), limit=limit)
+    items = []
+    for r in found:
+        item = {
+            "type": "analysis_completed" if r["kind"] == "analysis" else "detection_validated",
+            "id": str(r["id"]),
+            "analysis_id": str(r["analysis_id"]),
+            "timestamp": r["at"].isoformat(),
+            "risk_level": r["risk_level"],
+            "location": (
+                {"latitude": r["latitude"], "longitude": r["longitude"]} if r["latitude"] is not None else None
+            ),
+        }
+        if r["kind"] == "analysis":
+            item["detections"] = r["detections"]
+        else:
+            item |= {"validation_status": r["validation_status"], "breeding_site_type": r["breeding_site_type"]}
+        items.append(item)
+    return {"data": items, "limit": limit} | _meta(scope, as_of)
+
+
+def validation_stats(principal: Principal, user_id: uuid.UUID | None = None) -> dict[str, Any]:
+    """Validation backlog, throughput and outcome; who validated only for experts and admins."""
+    scope = Scope.of(principal, user_id)
+    as_of = datetime.now(UTC)
+    with session_scope() as session:
+        row = jsonable(data.validation(session, where=scope.analyses("a"), as_of=as_of))
+        top = data.validators(session, where=scope.analyses("a"), as_of=as_of) if principal.sees_everything else None
+    decided = row["validated_positive"] + row["validated_negative"]
+    result = {
+        "pending_validations": row["pending"],
+        "requires_review": row["requires_review"],
+        "validated_positive": row["validated_positive"],
+        "validated_negative": row["validated_negative"],
+        "validated_today": row["validated_today"],
+        "validated_last_7_days": row["validated_last_7_days"],
+        "validated_last_30_days": row["validated_last_30_days"],
+        "throughput_per_day": row["throughput"],
+        "mean_hours_to_validation": row["mean_hours_to_validation"],
+        "median_hours_to_validation": row["median_hours_to_validation"],
+        "hours_to_validation_is": "validated_at - detection created_at, validations of the last 30 days",
+        "oldest_pending": row["oldest_pending"].isoformat() if row["oldest_pending"] else None,
+        "positive_rate": ratio(
+            row["validated_positive"], decided, of="validated positive", per="validated positive + negative"
+        ),
+        "reviewed_share": ratio(decided, row["total_detections"], of="validated detections", per="all detections"),
+        "validated_today_is": "validations since 00:00 UTC today",
+    }
+    if top is not None:
+        result["top_validators"] = [{**t, "validated": int(t["validated"])} for t in top]
+    return result | _meta(scope, as_of)

@@ -1,0 +1,75 @@
+"""GET /map/tiles/{z}/{x}/{y}.mvt: one vector tile for the caller, with the headers caches need."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from sentrix.db.engine import session_scope
+from sentrix.errors import ValidationFailed
+from sentrix.http.identity import Principal
+from sentrix_report.data.tiles import tile
+from sentrix_report.logic.filters import build_filters
+from sentrix_report.logic.scope import MapAudience, apply_filters, counted
+from sentrix_report.settings import get_report_settings
+
+MVT_MEDIA_TYPE = "application/vnd.mapbox-vector-tile"
+MAX_ZOOM = 22
+
+
+@dataclass(frozen=True)
+class Tile:
+    body: bytes
+    etag: str
+    cache_control: str
+    layers: str
+
+
+def check_coordinates(z: int, x: int, y: int) -> None:
+    """z in [0, 22] and x, y inside the 2^z × 2^z tile matrix, else 422."""
+    if not 0 <= z <= MAX_ZOOM:
+        raise ValidationFailed(f"zoom must be between 0 and {MAX_ZOOM}", details={"z": z})
+    size = 1 << z
+    if not (0 <= x < size and 0 <= y < size):
+        raise ValidationFailed(f"x and y must be within [0, {size - 1}] at zoom {z}", details={"x": x, "y": y})
+
+
+def vector_tile(
+    principal: Principal | None,
+    z: int,
+    x: int,
+    y: int,
+    *,
+    since: datetime | None = None,
+    risk_level: str | None = None,
+    active_only: bool = False,
+) -> Tile:
+    """The tile for this caller: exact detections only where they may see them, cells otherwise."""
+    check_coordinates(z, x, y)
+    settings = get_report_settings()
+    filters = build_filters(date_from=since, risk_level=risk_level, active_only=active_only)
+    audience = MapAudience(principal)
+    detail = z >= settings.tile_detail_min_zoom
+    with session_scope() as session:
+        body = tile(
+            session,
+            z=z,
+            x=x,
+            y=y,
+            where=apply_filters(counted("a"), filters),
+            exact=audience.exact("a"),
+            detail=detail,
+            grid_deg=settings.public_grid_deg,
+            cells=settings.tile_grid_cells,
+            as_of=datetime.now(UTC),
+            active_only=active_only,
+        )
+    # Anonymous tiles are the same for everyone: shared caches may keep them. Signed-in tiles differ
+    # per caller, so only the browser may.
+    if principal is None:
+        cache = f"public, max-age={settings.tile_public_max_age_s}"
+    else:
+        cache = f"private, max-age={settings.tile_private_max_age_s}"
+    etag = '"' + hashlib.sha256(body).hexdigest()[:32] + '"'
+    return Tile(body, etag, cache, "detections,grid" if detail else "grid")

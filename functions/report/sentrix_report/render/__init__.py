@@ -1,0 +1,1 @@
+"""Turning computed results into files: PDF (reportlab), CSV, and the map image (Pillow). Imported lazily."""

@@ -1,0 +1,131 @@
+"""What every Sentrix PDF shares: page template, styles, tables, image scaling. reportlab is imported here,
+and this module is only imported on the paths that produce PDFs."""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from xml.sax.saxutils import escape
+
+from reportlab import rl_config
+from reportlab.lib import colors
+from reportlab.lib.enums import TA_CENTER
+from reportlab.lib.pagesizes import A4
+from reportlab.lib.styles import ParagraphStyle, getSampleStyleSheet
+from reportlab.lib.units import cm
+from reportlab.platypus import Image, Paragraph, SimpleDocTemplate, Table, TableStyle
+
+# Streams stay binary: ASCII85 (reportlab's default) runs in pure Python without the rl_accel extension
+# and costs about a second per megabyte of embedded JPEG; PDFs are binary files anyway.
+rl_config.useA85 = 0
+
+PAGE = A4
+MARGIN = 1.8 * cm
+CONTENT_WIDTH = PAGE[0] - 2 * MARGIN
+HEADER_BLUE = colors.HexColor("#1e40af")
+TITLE_BLUE = colors.HexColor("#1e3a8a")
+STRIPE = colors.HexColor("#f3f4f6")
+RISK_COLOURS = {
+    "ALTO": colors.HexColor("#dc2626"),
+    "MEDIO": colors.HexColor("#f59e0b"),
+    "BAJO": colors.HexColor("#059669"),
+    "MINIMO": colors.HexColor("#6b7280"),
+}
+
+_base = getSampleStyleSheet()
+STYLES = {
+    "title": ParagraphStyle(
+        "SxTitle",
+        parent=_base["Title"],
+        fontSize=20,
+        leading=24,
+        textColor=TITLE_BLUE,
+        alignment=TA_CENTER,
+        spaceAfter=6,
+    ),
+    "subtitle": ParagraphStyle(
+        "SxSub", parent=_base["Normal"], fontSize=9, textColor=colors.grey, alignment=TA_CENTER, spaceAfter=10
+    ),
+    "h2": ParagraphStyle(
+        "SxH2", parent=_base["Heading2"], fontSize=13, textColor=TITLE_BLUE, spaceBefore=10, spaceAfter=4
+    ),
+    "body": ParagraphStyle("SxBody", parent=_base["Normal"], fontSize=9.5, leading=12.5),
+    "small": ParagraphStyle("SxSmall", parent=_base["Normal"], fontSize=8, leading=10),
+    "cell": ParagraphStyle("SxCell", parent=_base["Normal"], fontSize=8.5, leading=10.5),
+}
+
+
+def text(value: object) -> str:
+    """Any value as text safe inside a reportlab Paragraph (its markup is XML)."""
+    return escape("" if value is None else str(value))
+
+
+def para(value: object, style: str = "body") -> Paragraph:
+    return Paragraph(text(value), STYLES[style])
+
+
+def when(moment: datetime | None) -> str:
+    """A timestamp as printed: UTC, to the minute."""
+    return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC") if moment else "-"
+
+
+def table(rows: Sequence[Sequence[object]], widths: Sequence[float] | None = None, *, header: bool = True) -> Table:
+    """A grid table; the first row is a blue header when `header`; cells wrap."""
+    cells = [[c if isinstance(c, Paragraph) else Paragraph(text(c), STYLES["cell"]) for c in row] for row in rows]
+    result = Table(cells, colWidths=widths, repeatRows=1 if header else 0, hAlign="LEFT")
+    style = [
+        ("GRID", (0, 0), (-1, -1), 0.4, colors.HexColor("#d1d5db")),
+        ("VALIGN", (0, 0), (-1, -1), "TOP"),
+        ("ROWBACKGROUNDS", (0, 1 if header else 0), (-1, -1), [colors.white, STRIPE]),
+    ]
+    if header:
+        style.append(("BACKGROUND", (0, 0), (-1, 0), HEADER_BLUE))
+        for column, cell in enumerate(cells[0]):
+            cell.style = ParagraphStyle(
+                f"SxHead{column}", parent=STYLES["cell"], textColor=colors.white, fontName="Helvetica-Bold"
+            )
+    result.setStyle(TableStyle(style))
+    return result
+
+
+def key_values(pairs: Sequence[tuple[str, object]]) -> Table:
+    """A two-column label/value table without a header row."""
+    rows = [[Paragraph(f"<b>{text(k)}</b>", STYLES["cell"]), para(v, "cell")] for k, v in pairs]
+    return table(rows, [5.2 * cm, CONTENT_WIDTH - 5.2 * cm], header=False)
+
+
+def fitted_image(data: bytes, max_width: float, max_height: float) -> Image:
+    """The image scaled to fit the box, keeping its aspect ratio; JPEG bytes are embedded as they are."""
+    from reportlab.lib.utils import ImageReader
+
+    width, height = ImageReader(io.BytesIO(data)).getSize()
+    scale = min(max_width / width, max_height / height)
+    return Image(io.BytesIO(data), width=width * scale, height=height * scale)
+
+
+def build(story: list, *, title: str, footer: str) -> bytes:
+    """Lay `story` out on A4 pages with a footer (text and page number) and return the PDF bytes."""
+    buffer = io.BytesIO()
+
+    def decorate(canvas, document) -> None:
+        canvas.saveState()
+        canvas.setFont("Helvetica", 7.5)
+        canvas.setFillColor(colors.grey)
+        canvas.drawString(MARGIN, 1.0 * cm, footer)
+        canvas.drawRightString(PAGE[0] - MARGIN, 1.0 * cm, str(document.page))
+        canvas.restoreState()
+
+    document = SimpleDocTemplate(
+        buffer,
+        pagesize=PAGE,
+        leftMargin=MARGIN,
+        rightMargin=MARGIN,
+        topMargin=MARGIN,
+        bottomMargin=MARGIN,
+        title=title,
+        author="Sentrix",
+        creator="Sentrix report function",
+    )
+    document.build(story, onFirstPage=decorate, onLaterPages=decorate)
+    return buffer.getvalue()

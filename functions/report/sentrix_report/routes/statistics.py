@@ -1,0 +1,57 @@
+"""Dashboard statistics routes: real counts, scoped to what the caller may see."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from fastapi import APIRouter, Depends, Query
+
+from sentrix.http.identity import Principal, current_principal
+from sentrix_report.logic import statistics
+
+router = APIRouter(prefix="/api/v1/reports", tags=["statistics"])
+
+USER_HELP = "experts and admins: one user's data (default: everyone's); users always get their own"
+
+
+@router.get("/statistics", summary="Totals with month-over-month changes")
+def get_statistics(
+    user_id: uuid.UUID | None = Query(None, description=USER_HELP),
+    principal: Principal = Depends(current_principal),
+) -> dict[str, Any]:
+    return statistics.dashboard(principal, user_id)
+
+
+@router.get("/risk-distribution", summary="Analyses per risk level")
+def get_risk_distribution(
+    user_id: uuid.UUID | None = Query(None, description=USER_HELP),
+    principal: Principal = Depends(current_principal),
+) -> dict[str, Any]:
+    return statistics.risk_distribution(principal, user_id)
+
+
+@router.get("/monthly-analyses", summary="Analyses per calendar month (UTC)")
+def get_monthly_analyses(
+    months: int = Query(6, ge=1, le=36, description="how many months, the current one included"),
+    user_id: uuid.UUID | None = Query(None, description=USER_HELP),
+    principal: Principal = Depends(current_principal),
+) -> dict[str, Any]:
+    return statistics.monthly_analyses(principal, months, user_id)
+
+
+@router.get("/recent-activity", summary="Newest completed analyses and validations")
+def get_recent_activity(
+    limit: int = Query(10, ge=1, le=100),
+    user_id: uuid.UUID | None = Query(None, description=USER_HELP),
+    principal: Principal = Depends(current_principal),
+) -> dict[str, Any]:
+    return statistics.recent_activity(principal, limit, user_id)
+
+
+@router.get("/validation-stats", summary="Validation backlog, throughput and outcomes")
+def get_validation_stats(
+    user_id: uuid.UUID | None = Query(None, description=USER_HELP),
+    principal: Principal = Depends(current_principal),
+) -> dict[str, Any]:
+    return statistics.validation_stats(principal, user_id)

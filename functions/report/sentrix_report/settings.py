@@ -1,0 +1,46 @@
+"""Settings of the report function (REPORT_* environment variables), validated once per environment."""
+
+from __future__ import annotations
+
+import functools
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class ReportSettings(BaseSettings):
+    """Privacy, map and delivery knobs; the shared settings (database, bucket) stay in `sentrix.config`."""
+
+    model_config = SettingsConfigDict(env_prefix="REPORT_", env_file=None, extra="ignore", case_sensitive=False)
+
+    # Public (aggregated) map data is snapped to cells of this grid (degrees; 0.01° ≈ 1.1 km north-south)
+    # and drawn at the cell centre, never at a centroid of reports (see docs/report.md, privacy).
+    public_grid_deg: float = Field(default=0.01, ge=0.001, le=1.0)
+    # Tiles at this zoom and above carry individual detections (for callers allowed to see them).
+    tile_detail_min_zoom: int = Field(default=14, ge=0, le=22)
+    # Grid cells per tile side for the aggregated layer at lower zooms.
+    tile_grid_cells: int = Field(default=64, ge=4, le=512)
+    tile_public_max_age_s: int = Field(default=300, ge=0)
+    tile_private_max_age_s: int = Field(default=60, ge=0)
+    heatmap_default_limit: int = Field(default=1000, ge=1)
+    heatmap_max_limit: int = Field(default=10_000, ge=1)
+    hotspot_eps_m: float = Field(default=150.0, gt=0, le=5000)
+    hotspot_min_points: int = Field(default=3, ge=2, le=1000)
+    # Getis-Ord Gi*: the grid may not exceed this many cells (the study area is every cell of the bbox).
+    gistar_max_cells: int = Field(default=250_000, ge=100)
+    # work_mem of the report function's transactions (SET LOCAL), so city-sized aggregates stay in memory.
+    work_mem_mb: int = Field(default=64, ge=4, le=1024)
+    export_default_limit: int = Field(default=1000, ge=1)
+    export_max_limit: int = Field(default=5000, ge=1)
+    detailed_report_max_rows: int = Field(default=1000, ge=1)
+    # Above this size a generated report goes to S3 (reports/…) and the response carries a presigned URL;
+    # Lambda's response payload limit is 6 MB and base64 inflates binary bodies by a third.
+    # The limit applies to the body as Lambda returns it (base64 for binary types).
+    inline_max_bytes: int = Field(default=5_000_000, ge=1)
+    download_url_ttl_s: int = Field(default=900, ge=60, le=7 * 24 * 3600)
+
+
+@functools.cache
+def get_report_settings() -> ReportSettings:
+    """The report settings of this execution environment (tests call `get_report_settings.cache_clear()`)."""
+    return ReportSettings()

@@ -1,0 +1,1 @@
+"""Integration tests of the report function on seeded PostGIS data with hand-computed answers."""

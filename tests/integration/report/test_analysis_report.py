@@ -1,0 +1,149 @@
+"""GET /analyses/{id}/report and /export: PDFs that open, render, read right and embed the image."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+
+import boto3
+import httpx
+import pytest
+from PIL import Image
+from sqlalchemy import text
+
+from sentrix.db.engine import session_scope
+from sentrix.domain.risk import recommendations
+from tests.integration.report.conftest import call
+from tests.integration.report.pdf_tools import embedded_images, pdf_text, render_first_page
+from tests.support.seed import D, make_analysis
+
+pytestmark = pytest.mark.integration
+
+
+def annotated_jpeg(width: int = 800, height: int = 600) -> bytes:
+    buffer = io.BytesIO()
+    Image.new("RGB", (width, height), (200, 40, 40)).save(buffer, format="JPEG", quality=80)
+    return buffer.getvalue()
+
+
+@pytest.fixture
+def analysis(user, aws):
+    """A completed analysis of `user` with three detections and its annotated image on moto's S3."""
+    with session_scope() as s:
+        found = make_analysis(
+            s,
+            user=user.id,
+            latitude=-26.8,
+            longitude=-65.2,
+            detections=[D(0, confidence=0.93), D(0, confidence=0.71), D(3, confidence=0.64)],
+            model_name="yolo-standin",
+            model_version="11s-seg",
+            standardized_filename="SENTRIX_20260601_101010_UNKNOWN_LATn26p800_LONn65p200_abcdef12.jpg",
+        )
+        key = f"processed/{user.id}/{found.id}.jpg"
+        found.processed_image_key = key
+    boto3.client("s3", endpoint_url=aws.endpoint_url).put_object(
+        Bucket=aws.bucket, Key=key, Body=annotated_jpeg(), ContentType="image/jpeg"
+    )
+    return found
+
+
+def test_pdf_report_reads_right_renders_and_embeds_the_image(analysis, user):
+    response = call("GET", f"/api/v1/analyses/{analysis.id}/report", caller=user)
+
+    assert response.status == 200
+    assert response.headers["content-type"] == "application/pdf"
+    assert response.raw["isBase64Encoded"] is True  # what API Gateway needs with BinaryMediaTypes
+    disposition = response.headers["content-disposition"]
+    assert disposition.startswith(f'attachment; filename="sentrix_analysis_{str(analysis.id)[:8]}_')
+    assert disposition.endswith('.pdf"')
+    pdf = response.body
+    assert pdf.startswith(b"%PDF-") and pdf.rstrip().endswith(b"%%EOF")
+
+    words = " ".join(pdf_text(pdf).split())
+    for expected in (
+        "Sentrix - Informe de análisis",
+        str(analysis.id),
+        "-26.800000, -65.200000 (fuente: MANUAL)",
+        "yolo-standin 11s-seg",
+        "Umbral de confianza 0.50",
+        "Nivel de riesgo: MEDIO",  # two Basura + one Huecos: rule 4 of the DESIGN table
+        "Basura 93%",
+        "Huecos 64%",
+        "pending",
+        recommendations("MEDIO", total=3, high=2, medium=1, unique=2)[0][:40],
+    ):
+        assert expected in words, expected
+
+    assert Image.open(io.BytesIO(render_first_page(pdf))).size[0] > 300  # it renders
+    [image] = embedded_images(pdf)
+    assert (image["width"], image["height"], image["enc"]) == ("800", "600", "jpeg")  # embedded as stored
+
+
+def test_language_from_query_or_from_the_users_setting(analysis, user):
+    english = pdf_text(call("GET", f"/api/v1/analyses/{analysis.id}/report", caller=user, query={"lang": "en"}).body)
+    assert "Analysis report" in english and "Confidence threshold" in english
+    with session_scope() as s:
+        s.execute(
+            text("INSERT INTO user_settings (user_id, settings) VALUES (:id, CAST(:s AS jsonb))"),
+            {"id": user.id, "s": json.dumps({"language": "pt"})},
+        )
+    portuguese = pdf_text(call("GET", f"/api/v1/analyses/{analysis.id}/report", caller=user).body)
+    assert "Relatório de análise" in portuguese
+
+
+def test_missing_image_is_said_not_fatal(user, aws):
+    with session_scope() as s:
+        found = make_analysis(s, user=user.id, detections=[0], processed_image_key="processed/nowhere.jpg")
+    response = call("GET", f"/api/v1/analyses/{found.id}/report", caller=user)
+    assert response.status == 200
+    assert "La imagen anotada no está disponible." in pdf_text(response.body)
+    assert "Sin ubicación" in pdf_text(response.body)
+    assert embedded_images(response.body) == []
+
+
+def test_visibility_and_state(analysis, other_user, expert, user):
+    assert call("GET", f"/api/v1/analyses/{analysis.id}/report", caller=other_user).status == 404
+    assert call("GET", f"/api/v1/analyses/{analysis.id}/report", caller=expert).status == 200
+    assert call("GET", "/api/v1/analyses/not-a-uuid/report", caller=user).status == 404
+    assert call("GET", f"/api/v1/analyses/{analysis.id}/report").status == 401
+    with session_scope() as s:
+        pending = make_analysis(s, user=user.id, status="processing")
+    response = call("GET", f"/api/v1/analyses/{pending.id}/report", caller=user)
+    assert response.status == 409 and "processing" in response.json()["error"]["message"]
+
+
+def test_export_json_with_a_short_lived_image_url(analysis, user):
+    query = {"format": "json", "include_images": "true"}
+    response = call("GET", f"/api/v1/analyses/{analysis.id}/export", caller=user, query=query)
+    assert response.headers["content-type"] == "application/json"
+    assert 'filename="sentrix_analysis_' in response.headers["content-disposition"]
+    body = response.json()
+    assert body["analysis"]["id"] == str(analysis.id)
+    assert body["analysis"]["latitude"] == -26.8 and body["analysis"]["longitude"] == -65.2
+    assert [d["class_name"] for d in body["detections"]] == ["Basura", "Basura", "Huecos"]
+    assert body["recommendations"] == list(recommendations("MEDIO", total=3, high=2, medium=1, unique=2))
+    assert "X-Amz-Signature" in body["processed_image_url"]
+    assert httpx.get(body["processed_image_url"]).content == annotated_jpeg()
+    assert "processed_image_key" not in body["analysis"]
+    slim = call("GET", f"/api/v1/analyses/{analysis.id}/export", caller=user,
+                query={"include_detections": "false"}).json()  # fmt: skip
+    assert "detections" not in slim and "processed_image_url" not in slim
+
+
+def test_export_csv_has_a_row_per_detection(analysis, user):
+    response = call("GET", f"/api/v1/analyses/{analysis.id}/export", caller=user, query={"format": "csv"})
+    assert response.headers["content-type"] == "text/csv; charset=utf-8"
+    rows = list(csv.DictReader(io.StringIO(response.body.decode())))
+    assert [(r["class_name"], float(r["confidence"])) for r in rows] == [("Basura", 0.93), ("Basura", 0.71),
+                                                                         ("Huecos", 0.64)]  # fmt: skip
+    assert {r["analysis_id"] for r in rows} == {str(analysis.id)}
+    assert rows[0]["latitude"] == "-26.8"
+
+
+def test_export_pdf_is_the_report(analysis, user):
+    response = call("GET", f"/api/v1/analyses/{analysis.id}/export", caller=user, query={"format": "pdf"})
+    assert response.headers["content-type"] == "application/pdf"
+    assert str(analysis.id) in pdf_text(response.body)
+    assert call("GET", f"/api/v1/analyses/{analysis.id}/export", caller=user, query={"format": "xml"}).status == 422

@@ -1,0 +1,154 @@
+"""GET /map/hotspots: planted DBSCAN clusters are found, uniform noise gives none, Gi* matches the formula."""
+
+from __future__ import annotations
+
+import math
+import random
+from datetime import UTC, datetime, timedelta
+from itertools import pairwise
+
+import pytest
+
+from sentrix.db.engine import session_scope
+from tests.integration.report.conftest import call
+from tests.support.seed import D, make_analysis
+
+pytestmark = pytest.mark.integration
+
+CITY = "-65.26,-26.86,-65.16,-26.76"  # about 10 km x 11 km around San Miguel de Tucumán
+CENTRES = [(-26.80, -65.22, 0), (-26.83, -65.19, 3), (-26.78, -65.18, 2)]  # planted cluster centres and class
+METRES_PER_DEG_LAT = 111_320.0
+
+
+def offset(lat: float, lon: float, north_m: float, east_m: float) -> tuple[float, float]:
+    return lat + north_m / METRES_PER_DEG_LAT, lon + east_m / (METRES_PER_DEG_LAT * math.cos(math.radians(lat)))
+
+
+def distance_m(a: tuple[float, float], b: tuple[float, float]) -> float:
+    north = (a[0] - b[0]) * METRES_PER_DEG_LAT
+    east = (a[1] - b[1]) * METRES_PER_DEG_LAT * math.cos(math.radians(a[0]))
+    return math.hypot(north, east)
+
+
+def noise(rng: random.Random, count: int, keep_away: list[tuple[float, float]]) -> list[tuple[float, float]]:
+    """Uniform points over the city bbox, none within 600 m of `keep_away`."""
+    west, south, east, north = map(float, CITY.split(","))
+    points = []
+    while len(points) < count:
+        p = (rng.uniform(south, north), rng.uniform(west, east))
+        if all(distance_m(p, c) > 600 for c in keep_away):
+            points.append(p)
+    return points
+
+
+def seed_points(owner, points, classes):
+    with session_scope() as s:
+        for (lat, lon), class_id in zip(points, classes, strict=True):
+            make_analysis(s, user=owner, latitude=lat, longitude=lon, detections=[class_id])
+
+
+def test_planted_clusters_are_found_with_their_facts(expert, other_user):
+    rng = random.Random(7)
+    planted, classes = [], []
+    for lat, lon, class_id in CENTRES:
+        for _ in range(12):
+            angle, radius = rng.uniform(0, 2 * math.pi), rng.uniform(0, 40)
+            planted.append(offset(lat, lon, radius * math.sin(angle), radius * math.cos(angle)))
+            classes.append(class_id)
+    background = noise(rng, 150, [(lat, lon) for lat, lon, _ in CENTRES])
+    seed_points(other_user.id, planted + background, classes + [1] * len(background))
+
+    body = call("GET", "/api/v1/map/hotspots", caller=expert, query={"bbox": CITY, "min_points": 5}).json()
+
+    clusters = body["clusters"]
+    assert len(clusters) == 3
+    for lat, lon, class_id in CENTRES:
+        [match] = [c for c in clusters if distance_m((c["centroid"]["latitude"], c["centroid"]["longitude"]),
+                                                     (lat, lon)) < 20]  # fmt: skip
+        assert match["detection_count"] == 12 and match["analysis_count"] == 12
+        assert match["dominant_type"] == {0: "Basura", 3: "Huecos", 2: "Charcos/Cumulo de agua"}[class_id]
+        assert match["radius_m"] <= 45
+        assert match["mean_risk_level"] == {0: "ALTO", 3: "MEDIO", 2: "ALTO"}[class_id]
+    assert body["method"]["eps_m"] == 150 and body["method"]["projection"] == "EPSG:32720 (UTM)"
+
+
+def test_uniform_noise_has_no_cluster(expert, other_user):
+    rng = random.Random(11)
+    points = noise(rng, 300, [])
+    seed_points(other_user.id, points, [1] * len(points))
+    body = call("GET", "/api/v1/map/hotspots", caller=expert, query={"bbox": CITY, "min_points": 5}).json()
+    assert body["clusters"] == []
+
+
+def test_expired_sites_and_other_users_data_are_left_out(user, other_user, expert):
+    now = datetime.now(UTC)
+    with session_scope() as s:
+        for i in range(5):
+            lat, lon = offset(-26.80, -65.22, i * 5, 0)
+            make_analysis(s, user=user.id, latitude=lat, longitude=lon, detections=[0])
+            lat, lon = offset(-26.83, -65.19, i * 5, 0)
+            make_analysis(s, user=other_user.id, latitude=lat, longitude=lon,
+                          detections=[D(0, expires_at=now - timedelta(days=1))])  # fmt: skip
+
+    def counts(caller, **query):
+        found = call("GET", "/api/v1/map/hotspots", caller=caller, query={"min_points": 5, **query}).json()
+        return sorted(c["detection_count"] for c in found["clusters"])
+
+    assert counts(expert) == [5]  # the expired cluster is not active
+    assert counts(expert, active_only="false") == [5, 5]
+    assert counts(user, active_only="false") == [5]  # users see their own data only
+    assert call("GET", "/api/v1/map/hotspots").status == 401
+
+
+def test_gistar_z_scores_match_the_formula(expert, other_user):
+    # Ten detections at one point in the middle of a ~6 km box: one cell holds 10, every other cell 0.
+    centre = (-26.80, -65.22)
+    with session_scope() as s:
+        for _ in range(10):
+            make_analysis(s, user=other_user.id, latitude=centre[0], longitude=centre[1], detections=[0])
+    south, west = offset(*centre, -3000, -3000)
+    north, east = offset(*centre, 3000, 3000)
+    query = {"bbox": f"{west},{south},{east},{north}", "gistar": "true", "cell_m": 500, "min_points": 50}
+    gi = call("GET", "/api/v1/map/hotspots", caller=expert, query=query).json()["gistar"]
+
+    nx, ny = gi["grid"]["nx"], gi["grid"]["ny"]
+    n = nx * ny
+    hot = next(f["properties"] for f in gi["features"] if f["properties"]["count"] == 10)
+    mean = 10 / n
+    sd = math.sqrt(100 / n - mean**2)
+
+    def z(ix: int, iy: int) -> float:
+        neighbours = [
+            (i, j) for i in range(ix - 1, ix + 2) for j in range(iy - 1, iy + 2) if 0 <= i < nx and 0 <= j < ny
+        ]
+        w = len(neighbours)
+        wx = 10 if (hot["ix"], hot["iy"]) in neighbours else 0
+        return (wx - mean * w) / (sd * math.sqrt((n * w - w * w) / (n - 1)))
+
+    expected = {(i, j): round(z(i, j), 4) for i in range(nx) for j in range(ny) if abs(z(i, j)) >= 1.645}
+    found = {(f["properties"]["ix"], f["properties"]["iy"]): f["properties"]["z"] for f in gi["features"]}
+    assert found == pytest.approx(expected, abs=1e-4)
+    assert len(found) == 9  # the hot cell and its 8 neighbours
+    assert all(f["properties"]["gi_bin"] == 3 for f in gi["features"])
+    assert gi["mean"] == pytest.approx(mean) and gi["sd"] == pytest.approx(sd)
+
+
+def test_gistar_cells_are_valid_geojson_polygons(expert, other_user):
+    with session_scope() as s:
+        for _ in range(6):
+            make_analysis(s, user=other_user.id, latitude=-26.80, longitude=-65.22, detections=[0])
+    query = {"bbox": "-65.235,-26.815,-65.205,-26.785", "gistar": "true", "cell_m": 400}
+    features = call("GET", "/api/v1/map/hotspots", caller=expert, query=query).json()["gistar"]["features"]
+    assert features
+    for feature in features:
+        [ring] = feature["geometry"]["coordinates"]
+        assert feature["geometry"]["type"] == "Polygon" and len(ring) == 5 and ring[0] == ring[-1]
+        assert all(-66 < lon < -65 and -27 < lat < -26 for lon, lat in ring)  # [lon, lat] order
+        area2 = sum(x1 * y2 - x2 * y1 for (x1, y1), (x2, y2) in pairwise(ring))
+        assert area2 > 0  # counter-clockwise exterior ring (RFC 7946 right-hand rule)
+
+
+def test_gistar_needs_a_bbox_and_a_sane_grid(expert):
+    assert call("GET", "/api/v1/map/hotspots", caller=expert, query={"gistar": "true"}).status == 422
+    query = {"gistar": "true", "bbox": "-70,-30,-60,-20", "cell_m": 10}
+    assert call("GET", "/api/v1/map/hotspots", caller=expert, query=query).status == 422

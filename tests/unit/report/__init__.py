@@ -1,0 +1,1 @@
+"""Unit tests of the report function: filters, scope, rendering, pure helpers."""

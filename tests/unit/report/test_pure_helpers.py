@@ -1,0 +1,91 @@
+"""Pure helpers of the report function: projections, Gi* bins, cursors, cell sizes, sizes, labels, ratios."""
+
+from __future__ import annotations
+
+import io
+import uuid
+from datetime import UTC, datetime
+
+import pytest
+from PIL import Image
+
+from sentrix.errors import ValidationFailed
+from sentrix_report.logic.aggregate_report import ReportRequest, cell_size
+from sentrix_report.logic.delivery import encoded_size
+from sentrix_report.logic.exports import decode_cursor, encode_cursor
+from sentrix_report.logic.filters import BBox
+from sentrix_report.logic.hotspots import gi_bin, projection_for, utm_srid
+from sentrix_report.logic.ratios import change, percent, ratio
+from sentrix_report.render.labels import labels
+from sentrix_report.render.map_image import draw_map
+
+
+@pytest.mark.parametrize(
+    ("lat", "lon", "srid"),
+    [(-26.8, -65.2, 32720), (40.4, -3.7, 32630), (0.0, 0.0, 32631), (-0.1, 179.99, 32760), (10, -180, 32601)],
+)
+def test_utm_zone_of_a_point(lat, lon, srid):
+    assert utm_srid(lat, lon) == srid
+
+
+def test_projection_for_a_bbox():
+    assert projection_for(BBox(-65.3, -26.9, -65.1, -26.7)) == 32720
+    assert projection_for(BBox(-80, -30, -60, -20)) is None  # wider than 12°: per-point zones
+    assert projection_for(None) is None
+
+
+@pytest.mark.parametrize(
+    ("z", "expected"),
+    [(3.0, (3, 99)), (2.0, (2, 95)), (1.7, (1, 90)), (1.0, (0, None)), (-1.7, (-1, 90)), (-2.6, (-3, 99))],
+)
+def test_gi_bins_follow_arcgis(z, expected):
+    assert gi_bin(z) == expected
+
+
+def test_cursor_round_trip_and_tampering():
+    moment, ident = datetime(2026, 5, 1, 12, 0, 0, 123456, tzinfo=UTC), uuid.uuid4()
+    assert decode_cursor(encode_cursor(moment, ident)) == (moment, ident)
+    assert decode_cursor(None) is None
+    for bad in ("x", "eyJh", encode_cursor(moment, ident)[:-4]):
+        with pytest.raises(ValidationFailed):
+            decode_cursor(bad)
+
+
+@pytest.mark.parametrize(("width", "height", "cell"), [(0.08, 0.07, 0.002), (1.0, 0.2, 0.05), (0.0, 0.0, 0.001)])
+def test_map_cells_are_nice_and_at_most_40_across(width, height, cell):
+    assert cell_size(width, height) == cell
+
+
+def test_binary_reports_count_their_base64_size():
+    assert encoded_size(b"x" * 300, "pdf") == 400
+    assert encoded_size(b"x" * 300, "csv") == 300
+
+
+def test_labels_fall_back_to_spanish():
+    assert labels("en-GB")["page"] == "Page"
+    assert labels("pt_BR")["file"] == "Arquivo"
+    assert labels("fr")["file"] == labels(None)["file"] == "Archivo"
+
+
+def test_ratios_state_their_terms():
+    assert ratio(1, 4, of="a", per="b") == {"value": 0.25, "numerator": 1, "denominator": 4, "of": "a", "per": "b"}
+    assert ratio(1, 0, of="a", per="b")["value"] is None
+    assert percent(1, 3) == 33.33 and percent(1, 0) is None
+    assert change(3, 2) == 50.0 and change(3, 0) is None and change(0, 4) == -100.0
+
+
+def test_report_request_merges_top_level_dates():
+    request = ReportRequest(type="summary", date_from="2026-05-01", filters={"date_to": "2026-05-31"})
+    assert request.filters.echo() == {"date_from": "2026-05-01", "date_to": "2026-05-31"}  # days stay days
+    assert request.format.value == "pdf"
+
+
+def test_map_image_with_and_without_data():
+    blank = Image.open(io.BytesIO(draw_map(None, None, [], [])))
+    assert blank.size == (1200, 900)
+    cells = [{"west": -65.21, "south": -26.81, "east": -65.20, "north": -26.80, "detections": 5}]
+    points = [{"longitude": -65.205, "latitude": -26.805, "risk_level": "ALTO"}]
+    drawn = Image.open(io.BytesIO(draw_map({"west": -65.21, "south": -26.81, "east": -65.20, "north": -26.80},
+                                           0.01, cells, points)))  # fmt: skip
+    centre = drawn.getpixel((600, 450))
+    assert centre == (220, 38, 38)  # the ALTO point sits in the middle of the frame, over its cell
