@@ -20,6 +20,7 @@ import pytest
 from PIL import Image
 
 from sentrix.db.engine import session_scope
+from tests.support.gateway import in_process_gateway
 from tests.support.identity import bearer, create_user, ensure_signing_key
 from tests.support.seed import make_analysis
 
@@ -28,20 +29,10 @@ pytestmark = pytest.mark.e2e
 
 @pytest.fixture(scope="module")
 def gateway(database_url, aws):
-    from sentrix_local.gateway import Gateway, serve
-    from sentrix_local.invoke import LocalFunction
-    from sentrix_local.processes import free_port
-    from sentrix_local.template import stack_spec
-
+    """An in-process gateway with the report function and the real authorizer."""
     ensure_signing_key()
-    spec = stack_spec()
-    server = serve(Gateway(spec, {name: LocalFunction(fn) for name, fn in spec.functions.items()}), "127.0.0.1",
-                   port := free_port())  # fmt: skip
-    try:
-        yield f"http://127.0.0.1:{port}/api/v1"
-    finally:
-        server.shutdown()
-        server.server_close()
+    with in_process_gateway(["ReportFunction", "AuthorizerFunction"]) as url:
+        yield url
 
 
 @pytest.fixture

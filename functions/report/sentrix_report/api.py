@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from sentrix.http.app import create_app
+from sentrix.http.app import create_app, lambda_handler
 from sentrix.http.health import router as health_router
-from sentrix_report.handler import report_lambda_handler
 from sentrix_report.routes import analyses, exports, maps, reports, statistics
 
 app = create_app(
@@ -12,4 +11,5 @@ app = create_app(
     [analyses.router, reports.router, statistics.router, exports.router, maps.router, health_router],
     description="Reports, exports, maps and statistics, computed in PostGIS.",
 )
-handler = report_lambda_handler(app)
+# GeoJSON is text, but Mangum would base64 it: API Gateway only decodes the BinaryMediaTypes (PDF, MVT).
+handler = lambda_handler(app, extra_text_types=["application/geo+json"])

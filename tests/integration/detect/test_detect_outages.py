@@ -29,7 +29,7 @@ def dead_database():
     from sentrix.db.engine import build_engine
     from sentrix_local.processes import free_port
 
-    engine = build_engine(f"postgresql+pg8000://sentrix:x@127.0.0.1:{free_port()}/sentrix", connect_timeout=1)
+    engine = build_engine(f"postgresql+pg8000://sentrix:x@127.0.0.1:{free_port()}/sentrix", socket_timeout=1)
     yield sessionmaker(bind=engine, expire_on_commit=False)
     engine.dispose()
 

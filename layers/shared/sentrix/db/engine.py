@@ -36,10 +36,10 @@ def database_url(settings: Settings) -> URL:
 
 
 def build_engine(
-    url: URL | str, *, pool_size: int = 2, connect_timeout: int = 5, ssl: bool = False, autocommit: bool = False
+    url: URL | str, *, pool_size: int = 2, socket_timeout: int = 28, ssl: bool = False, autocommit: bool = False
 ) -> Engine:
     """A small pool with pre-ping: one Lambda environment handles one request at a time."""
-    connect_args: dict = {"timeout": connect_timeout, "application_name": "sentrix"}
+    connect_args: dict = {"timeout": socket_timeout, "application_name": "sentrix"}
     if ssl:
         import ssl as ssl_module
 
@@ -96,9 +96,7 @@ def get_engine() -> Engine:
     settings = get_settings()
     url = database_url(settings)
     use_ssl = not settings.database_url  # RDS/RDS Proxy: TLS; the local cluster is loopback only
-    return build_engine(
-        url, pool_size=settings.db_pool_size, connect_timeout=settings.db_connect_timeout_s, ssl=use_ssl
-    )
+    return build_engine(url, pool_size=settings.db_pool_size, socket_timeout=settings.db_socket_timeout_s, ssl=use_ssl)
 
 
 @functools.cache
@@ -111,7 +109,7 @@ def get_read_engine() -> Engine:
     return build_engine(
         database_url(settings),
         pool_size=1,
-        connect_timeout=settings.db_connect_timeout_s,
+        socket_timeout=settings.db_socket_timeout_s,
         ssl=not settings.database_url,
         autocommit=True,
     )

@@ -113,10 +113,16 @@ def _run_sync_code_inline() -> None:
     fastapi.dependencies.utils.run_in_threadpool = _run_inline
 
 
-def lambda_handler(app: FastAPI) -> Callable[[dict, Any], dict]:
-    """Wrap an app for API Gateway (REST proxy events) with the shared logging and metrics decorators."""
+def lambda_handler(app: FastAPI, *, extra_text_types: Iterable[str] = ()) -> Callable[[dict, Any], dict]:
+    """Wrap an app for API Gateway (REST proxy events) with the shared logging and metrics decorators.
+
+    Mangum base64-encodes every body whose type it does not know as text, and API Gateway decodes only the
+    BinaryMediaTypes; `extra_text_types` names text types Mangum does not know (e.g. application/geo+json).
+    """
+    from mangum.adapter import DEFAULT_TEXT_MIME_TYPES
+
     _run_sync_code_inline()
-    adapter = Mangum(app, lifespan="off")
+    adapter = Mangum(app, lifespan="off", text_mime_types=[*DEFAULT_TEXT_MIME_TYPES, *extra_text_types])
 
     @metrics.log_metrics
     @logger.inject_lambda_context(clear_state=True)
