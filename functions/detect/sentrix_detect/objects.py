@@ -5,14 +5,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from botocore.exceptions import BotoCoreError, ClientError
+from botocore.exceptions import BotoCoreError
 
 from sentrix.adapters.aws import client
-from sentrix.errors import DependencyUnavailable, InvalidImage, NotFound
+from sentrix.adapters.storage import s3_errors
+from sentrix.errors import DependencyUnavailable, InvalidImage
 
 # Objects no analysis owns get this tag; a bucket lifecycle rule on it expires them.
 UNMATCHED_TAG = {"Key": "sentrix-unmatched", "Value": "true"}
-_MISSING = ("NoSuchKey", "404", "NotFound", "NoSuchBucket")
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,14 +43,8 @@ class S3Objects:
 
     def fetch(self, bucket: str, key: str, max_bytes: int) -> FetchedObject:
         """The object's bytes; InvalidImage when it is over `max_bytes` (read no further), NotFound when gone."""
-        try:
+        with s3_errors(missing="The uploaded image is no longer in storage (deleted before processing)."):
             response = self.s3.get_object(Bucket=bucket, Key=key)
-        except ClientError as exc:
-            if exc.response.get("Error", {}).get("Code") in _MISSING:
-                raise NotFound("The uploaded image is no longer in storage (deleted before processing).") from exc
-            raise DependencyUnavailable("Image storage unavailable") from exc
-        except BotoCoreError as exc:
-            raise DependencyUnavailable("Image storage unavailable") from exc
         body = response["Body"]
         try:
             # Presigned POST limits are not trusted (moto does not even enforce them): check before reading.
@@ -68,19 +62,13 @@ class S3Objects:
         return FetchedObject(data, etag, response.get("VersionId"))
 
     def put_jpeg(self, bucket: str, key: str, body: bytes) -> None:
-        try:
+        with s3_errors():
             self.s3.put_object(Bucket=bucket, Key=key, Body=body, ContentType="image/jpeg")
-        except (BotoCoreError, ClientError) as exc:
-            raise DependencyUnavailable("Image storage unavailable") from exc
 
     def delete(self, bucket: str, key: str) -> None:
-        try:
+        with s3_errors():
             self.s3.delete_object(Bucket=bucket, Key=key)
-        except (BotoCoreError, ClientError) as exc:
-            raise DependencyUnavailable("Image storage unavailable") from exc
 
     def mark_unmatched(self, bucket: str, key: str) -> None:
-        try:
+        with s3_errors():
             self.s3.put_object_tagging(Bucket=bucket, Key=key, Tagging={"TagSet": [UNMATCHED_TAG]})
-        except (BotoCoreError, ClientError) as exc:
-            raise DependencyUnavailable("Image storage unavailable") from exc

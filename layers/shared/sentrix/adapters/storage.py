@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -10,6 +12,21 @@ from botocore.exceptions import BotoCoreError, ClientError
 from sentrix.adapters.aws import client
 from sentrix.config import get_settings
 from sentrix.errors import DependencyUnavailable, NotFound
+
+MISSING_CODES = frozenset({"NoSuchKey", "404", "NotFound", "NoSuchBucket"})
+
+
+@contextmanager
+def s3_errors(missing: str | None = None) -> Iterator[None]:
+    """Map boto errors once: a missing object → NotFound(`missing`) when given, anything else → transient."""
+    try:
+        yield
+    except ClientError as exc:
+        if missing is not None and exc.response.get("Error", {}).get("Code") in MISSING_CODES:
+            raise NotFound(missing) from exc
+        raise DependencyUnavailable("Image storage unavailable") from exc
+    except BotoCoreError as exc:
+        raise DependencyUnavailable("Image storage unavailable") from exc
 
 
 @dataclass(frozen=True)
@@ -44,31 +61,17 @@ class S3ImageStore:
         return self._s3
 
     def put(self, key: str, body: bytes, content_type: str) -> StoredObject:
-        try:
+        with s3_errors():
             response = self.s3.put_object(Bucket=self.bucket, Key=key, Body=body, ContentType=content_type)
-        except (BotoCoreError, ClientError) as exc:
-            raise DependencyUnavailable("Image storage unavailable") from exc
         return StoredObject(key, len(body), response["ETag"].strip('"'), content_type, response.get("VersionId"))
 
     def get(self, key: str) -> bytes:
-        try:
+        with s3_errors(missing=f"Object {key} not found"):
             return self.s3.get_object(Bucket=self.bucket, Key=key)["Body"].read()
-        except ClientError as exc:
-            if exc.response["Error"]["Code"] in ("NoSuchKey", "404"):
-                raise NotFound(f"Object {key} not found") from exc
-            raise DependencyUnavailable("Image storage unavailable") from exc
-        except BotoCoreError as exc:
-            raise DependencyUnavailable("Image storage unavailable") from exc
 
     def head(self, key: str) -> StoredObject:
-        try:
+        with s3_errors(missing=f"Object {key} not found"):
             response = self.s3.head_object(Bucket=self.bucket, Key=key)
-        except ClientError as exc:
-            if exc.response["Error"]["Code"] in ("NoSuchKey", "404", "NotFound"):
-                raise NotFound(f"Object {key} not found") from exc
-            raise DependencyUnavailable("Image storage unavailable") from exc
-        except BotoCoreError as exc:
-            raise DependencyUnavailable("Image storage unavailable") from exc
         return StoredObject(
             key,
             response["ContentLength"],
@@ -80,17 +83,13 @@ class S3ImageStore:
     def delete(self, keys: list[str]) -> None:
         if not keys:
             return
-        try:
+        with s3_errors():
             self.s3.delete_objects(Bucket=self.bucket, Delete={"Objects": [{"Key": k} for k in keys], "Quiet": True})
-        except (BotoCoreError, ClientError) as exc:
-            raise DependencyUnavailable("Image storage unavailable") from exc
 
     def presigned_get(self, key: str, ttl_s: int | None = None) -> str:
         ttl = ttl_s or get_settings().presigned_url_ttl_s
         return self.s3.generate_presigned_url("get_object", Params={"Bucket": self.bucket, "Key": key}, ExpiresIn=ttl)
 
     def ping(self) -> None:
-        try:
+        with s3_errors():
             self.s3.head_bucket(Bucket=self.bucket)
-        except (BotoCoreError, ClientError) as exc:
-            raise DependencyUnavailable("Image storage unavailable") from exc
