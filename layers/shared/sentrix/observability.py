@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import warnings
 
 from aws_lambda_powertools import Logger, Metrics, Tracer
 
@@ -11,6 +12,9 @@ from aws_lambda_powertools import Logger, Metrics, Tracer
 os.environ.setdefault("POWERTOOLS_METRICS_NAMESPACE", "Sentrix")
 if "AWS_LAMBDA_FUNCTION_NAME" not in os.environ:
     os.environ.setdefault("POWERTOOLS_TRACE_DISABLED", "true")
+
+# Most requests emit no custom metric; Powertools would warn about that on every invocation.
+warnings.filterwarnings("ignore", message="No application metrics to publish")
 
 logger = Logger(log_uncaught_exceptions=True)
 metrics = Metrics()
