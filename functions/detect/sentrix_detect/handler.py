@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from sentrix.observability import logger, metrics, tracer
+from sentrix.observability import get_tracer, logger, metrics
 from sentrix_detect.pipeline import DetectPipeline
 from sentrix_detect.records import process_batch
+
+tracer = get_tracer()
 
 
 @metrics.log_metrics
