@@ -251,3 +251,48 @@ def test_another_users_analysis_is_404_and_malformed_ids_too(world, path):
     assert (bob_reads_alice.status, bob_reads_alice.error["code"]) == (404, "not_found")
     assert (malformed.status, malformed.error["code"]) == (404, "not_found")
     assert expert_reads.status == 200
+
+
+# The detail reads check the caller inside their own statement (one round trip): the same rules as every
+# other route must hold there — unknown user 401, deactivated 403, cut-off token 401, the role as it is now.
+DETAIL_PATHS = ("/api/v1/analyses/{id}", "/api/v1/analyses/{id}/detections")
+
+
+def _set_user(user, **values) -> None:
+    assignments = ", ".join(f"{column} = :{column}" for column in values)
+    with get_engine().begin() as connection:
+        connection.execute(text(f"UPDATE users SET {assignments} WHERE id = :id"), {**values, "id": user.id})  # noqa: S608
+
+
+@pytest.mark.parametrize("path", DETAIL_PATHS)
+def test_detail_reads_refuse_a_deactivated_caller_even_for_their_own_analysis(world, path):
+    _set_user(world["alice"], is_active=False)
+
+    for target in (world["centre"], "not-a-uuid", str(uuid.uuid4())):
+        answer = call("GET", path.format(id=target), user=world["alice"])
+        assert (answer.status, answer.error["code"]) == (403, "forbidden"), target
+
+
+@pytest.mark.parametrize("path", DETAIL_PATHS)
+def test_detail_reads_refuse_unknown_callers_and_cut_off_tokens(world, path):
+    ghost = type(world["alice"])(uuid.uuid4(), "admin", "ghost@example.org")
+    unknown = call("GET", path.format(id=world["centre"]), user=ghost)
+    assert (unknown.status, unknown.error["code"]) == (401, "unauthorized")
+
+    _set_user(world["alice"], tokens_valid_after=days_ago(-1))  # every token issued before tomorrow is cut off
+    answer = call("GET", path.format(id=world["centre"]), user=world["alice"])
+    # The test caller's authorizer context has no `iat`: a cut-off with no issue time is refused.
+    assert (answer.status, answer.error["code"]) == (401, "unauthorized")
+
+
+def test_detail_reads_use_the_role_in_the_database_not_the_token(world):
+    expert, bobs = world["expert"], world["bobs"]
+    assert call("GET", f"/api/v1/analyses/{bobs}", user=expert).status == 200
+
+    _set_user(expert, role="user")  # demoted: the token still says expert
+    demoted = call("GET", f"/api/v1/analyses/{bobs}", user=expert)
+    assert (demoted.status, demoted.error["code"]) == (404, "not_found")
+
+    _set_user(world["alice"], role="admin")  # promoted: sees Bob's analysis with a token that says user
+    promoted = call("GET", f"/api/v1/analyses/{bobs}/detections", user=world["alice"])
+    assert promoted.status == 200 and promoted.body["analysis_id"] == bobs

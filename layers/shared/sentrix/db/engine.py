@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import functools
 import json
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from sqlalchemy import URL, Engine, create_engine, event, make_url
-from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+from sqlalchemy import URL, Connection, Engine, create_engine, event, make_url
+from sqlalchemy.exc import DBAPIError, DisconnectionError, InterfaceError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from sentrix.config import Settings, get_settings
@@ -35,10 +36,14 @@ def database_url(settings: Settings) -> URL:
     )
 
 
+# A pooled connection used less than this many seconds ago is handed out without a ping (see `_ping_when_idle`).
+PING_AFTER_IDLE_S = 10.0
+
+
 def build_engine(
     url: URL | str, *, pool_size: int = 2, socket_timeout: int = 28, ssl: bool = False, autocommit: bool = False
 ) -> Engine:
-    """A small pool with pre-ping: one Lambda environment handles one request at a time."""
+    """A small pool that pings connections back from idleness: one Lambda environment handles one request at a time."""
     connect_args: dict = {"timeout": socket_timeout, "application_name": "sentrix"}
     if ssl:
         import ssl as ssl_module
@@ -48,19 +53,48 @@ def build_engine(
         url,
         pool_size=pool_size,
         max_overflow=2,
-        pool_pre_ping=True,
         # RDS Proxy closes idle client connections; recycle before that instead of failing a request.
         pool_recycle=300,
         connect_args=connect_args,
         **({"isolation_level": "AUTOCOMMIT"} if autocommit else {}),
     )
     event.listen(engine, "connect", _set_utc)
+    event.listen(engine, "connect", _stamp_last_use)
+    event.listen(engine, "checkout", _ping_when_idle)
+    event.listen(engine, "checkin", _stamp_last_use)
     _use_simple_protocol_for_control_statements(engine)
     return engine
 
 
+def _ping_when_idle(dbapi_connection, record, _proxy) -> None:
+    """A pre-ping only for connections idle for `PING_AFTER_IDLE_S` or more.
+
+    A warm Lambda serving a burst reuses a connection it used milliseconds ago: pinging it every time would
+    add a round trip to every request (a third of a warm detail read). A connection that sat idle — across a
+    frozen Lambda, an RDS Proxy idle cut or a database restart — is pinged, and a dead one replaced
+    (`DisconnectionError` makes the pool retry the checkout with a fresh connection).
+    """
+    last_use = record.info.get("last_use")
+    if last_use is not None and time.monotonic() - last_use < PING_AFTER_IDLE_S:
+        return
+    try:
+        if hasattr(dbapi_connection, "execute_simple"):  # pg8000: one round trip
+            dbapi_connection.execute_simple("SELECT 1")
+        else:
+            cursor = dbapi_connection.cursor()
+            cursor.execute("SELECT 1")
+            cursor.close()
+    except Exception as exc:  # any failure: the connection is unusable, let the pool replace it
+        raise DisconnectionError(str(exc)) from exc
+
+
+def _stamp_last_use(_dbapi_connection, record, *_proxy) -> None:
+    """Checked in, or just connected: in use now."""
+    record.info["last_use"] = time.monotonic()
+
+
 def _use_simple_protocol_for_control_statements(engine: Engine) -> None:
-    """COMMIT, ROLLBACK and the pre-ping in one round trip each instead of three.
+    """COMMIT and ROLLBACK in one round trip each instead of three.
 
     pg8000 sends them through the extended protocol (Parse, Describe, Bind/Execute, each awaited): on a warm
     Lambda the round trips, not the queries, are most of a read's time.
@@ -68,20 +102,17 @@ def _use_simple_protocol_for_control_statements(engine: Engine) -> None:
     dialect = engine.dialect
 
     def do_commit(dbapi_connection) -> None:
-        dbapi_connection.execute_simple("COMMIT")
+        # SQLAlchemy commits autocommit connections too; there is nothing to commit, so no round trip.
+        if dbapi_connection._in_transaction:
+            dbapi_connection.execute_simple("COMMIT")
 
     def do_rollback(dbapi_connection) -> None:
         if dbapi_connection._in_transaction:
             dbapi_connection.execute_simple("ROLLBACK")
 
-    def do_ping(dbapi_connection) -> bool:
-        dbapi_connection.execute_simple("SELECT 1")
-        return True
-
     if engine.dialect.driver == "pg8000":
         dialect.do_commit = do_commit
         dialect.do_rollback = do_rollback
-        dialect.do_ping = do_ping
 
 
 def _set_utc(dbapi_connection, _record) -> None:
@@ -120,11 +151,6 @@ def _session_factory() -> sessionmaker[Session]:
     return sessionmaker(bind=get_engine(), expire_on_commit=False)
 
 
-@functools.cache
-def _read_session_factory() -> sessionmaker[Session]:
-    return sessionmaker(bind=get_read_engine(), expire_on_commit=False)
-
-
 def reset_engine() -> None:
     """Dispose the cached engines (tests, and after the database URL changes)."""
     for cached in (get_engine, get_read_engine):
@@ -132,34 +158,72 @@ def reset_engine() -> None:
             cached().dispose()
         cached.cache_clear()
     _session_factory.cache_clear()
-    _read_session_factory.cache_clear()
 
 
 @contextmanager
-def session_scope(factory: sessionmaker[Session] | None = None, *, read_only: bool = False) -> Iterator[Session]:
-    """One transaction: commit on success, roll back on any error; connection loss becomes transient.
-
-    `read_only=True` runs each statement in autocommit instead: for reads that need no snapshot across
-    statements (one query, or independent ones), it saves the BEGIN and COMMIT round trips.
-    """
-    session = (factory or (_read_session_factory() if read_only else _session_factory()))()
+def session_scope(factory: sessionmaker[Session] | None = None) -> Iterator[Session]:
+    """One transaction: commit on success, roll back on any error; connection loss becomes transient."""
+    session = (factory or _session_factory())()
     try:
         yield session
         session.commit()
     except DBAPIError as exc:
         _safe_rollback(session)
-        if isinstance(exc, (OperationalError, InterfaceError)) or exc.connection_invalidated:
-            raise DependencyUnavailable("Database unavailable") from exc
+        _raise_if_unavailable(exc)
         raise
     except OSError as exc:
-        # pg8000 raises a bare ConnectionResetError/BrokenPipeError when the server goes away mid-COMMIT.
-        _safe_rollback(session)
+        # pg8000 raises a bare ConnectionResetError/BrokenPipeError when the server goes away (mid-COMMIT, or on
+        # a connection reused without a ping): SQLAlchemy does not see a disconnect, so the pool must be told.
+        session.invalidate()
         raise DependencyUnavailable("Database unavailable") from exc
     except BaseException:
         _safe_rollback(session)
         raise
     finally:
         session.close()
+
+
+@contextmanager
+def read_scope() -> Iterator[Connection]:
+    """A Core connection in autocommit for reads that need no snapshot across statements (one query, or
+    independent ones): no BEGIN/COMMIT round trips, and none of the ORM session's bookkeeping (about half a
+    millisecond a request). Connection loss becomes transient like in `session_scope`.
+    """
+    try:
+        with get_read_engine().connect() as connection:
+            try:
+                yield connection
+            except OSError as exc:  # see session_scope: a dead socket the pool must not hand out again
+                connection.invalidate()
+                raise DependencyUnavailable("Database unavailable") from exc
+    except DBAPIError as exc:
+        _raise_if_unavailable(exc)
+        raise
+    except OSError as exc:
+        raise DependencyUnavailable("Database unavailable") from exc
+
+
+# A server that is shutting down, starting up or full refuses new connections with these SQLSTATEs, which
+# pg8000 raises as ProgrammingError (not OperationalError): the database is unavailable, not the request wrong.
+UNAVAILABLE_SQLSTATES = frozenset({"57P01", "57P02", "57P03", "53300", "53400"})
+
+
+def _sqlstate(exc: DBAPIError) -> str | None:
+    detail = exc.orig.args[0] if getattr(exc.orig, "args", None) else None
+    if isinstance(detail, dict):  # pg8000: the server's error fields, "C" is the SQLSTATE
+        return detail.get("C")
+    return getattr(exc.orig, "sqlstate", None)
+
+
+def _raise_if_unavailable(exc: DBAPIError) -> None:
+    sqlstate = _sqlstate(exc) or ""
+    if (
+        isinstance(exc, (OperationalError, InterfaceError))
+        or exc.connection_invalidated
+        or sqlstate in UNAVAILABLE_SQLSTATES
+        or sqlstate.startswith("08")  # connection exceptions
+    ):
+        raise DependencyUnavailable("Database unavailable") from exc
 
 
 def _safe_rollback(session: Session) -> None:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import math
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -86,23 +87,39 @@ def check_against_database(identity: TokenIdentity) -> Principal:
     """The principal as the database sees it now; 401 if unknown or cut off, 403 if deactivated."""
     from sqlalchemy import literal, select
 
-    from sentrix.db.engine import session_scope
+    from sentrix.db.engine import read_scope
     from sentrix.db.models import User
 
     # The id is a parsed UUID, so it is rendered into the SQL: pg8000 then needs one round trip, not three.
     user_id = literal(identity.principal.user_id, User.id.type, literal_execute=True)
-    with session_scope(read_only=True) as session:
-        row = session.execute(
+    with read_scope() as connection:
+        row = connection.execute(
             select(User.role, User.is_active, User.tokens_valid_after, User.email).where(User.id == user_id)
         ).one_or_none()
-    if row is None:
+    return checked_principal(identity, row)
+
+
+def checked_principal(identity: TokenIdentity, user_row: Sequence | None) -> Principal:
+    """The checks of `check_against_database` on a user row (role, is_active, tokens_valid_after, email)
+    that a hot read fetched in its own statement; `None` when no such user exists."""
+    if user_row is None:
         raise Unauthorized("Unknown user")
-    role, is_active, valid_after, email = row
+    role, is_active, valid_after, email = user_row[:4]
     if not is_active:
         raise Forbidden("User account is deactivated")
     if _cut_off(identity.issued_at, valid_after):
         raise Unauthorized("Session has ended; sign in again")
     return Principal(user_id=identity.principal.user_id, role=Role(role), email=email)
+
+
+def unchecked_identity(request: Request) -> TokenIdentity:
+    """FastAPI dependency for a hot read that checks the caller in its own statement (one round trip instead
+    of two): the authorizer's identity, or 401. The route MUST pass its user row through `checked_principal`
+    before using anything it read."""
+    identity = identity_from_event(request.scope.get("aws.event"))
+    if identity is None:
+        raise Unauthorized("Authentication required")
+    return identity
 
 
 def optional_principal(request: Request) -> Principal | None:
