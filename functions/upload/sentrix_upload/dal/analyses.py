@@ -44,16 +44,22 @@ OPEN_VERDICTS = (ValidationStatus.PENDING, ValidationStatus.REQUIRES_REVIEW)
 GEOGRAPHY = Geography(geometry_type=None, srid=-1, spatial_index=False)
 UUID_TYPE = PG_UUID(as_uuid=True)
 
+
+def _document_sql(table: Any, alias: str) -> str:
+    """A row as one `jsonb` object, its point as latitude/longitude. Built column by column: `to_jsonb(row)`
+    would also turn the geometry into GeoJSON (PostGIS' json cast) only to drop it, three times the cost."""
+    pairs = [f"'{c.name}', {alias}.{c.name}" for c in table.__table__.columns if c.name != "location"]
+    pairs += [f"'latitude', ST_Y({alias}.location)", f"'longitude', ST_X({alias}.location)"]
+    return f"jsonb_build_object({', '.join(pairs)})"
+
+
 # The analysis row without its geometry, plus the point's coordinates.
-DOCUMENT_SQL = (
-    "(to_jsonb(analyses) - 'location') || jsonb_build_object("
-    "'latitude', ST_Y(analyses.location), 'longitude', ST_X(analyses.location))"
-)
+DOCUMENT_SQL = _document_sql(Analysis, "analyses")
 DOCUMENT = literal_column(DOCUMENT_SQL).label("document")
 # Every detection of the analysis as one JSON array, so the detail is a single statement.
+_DETECTION_SQL = _document_sql(Detection, "d")
 DETECTIONS_SQL = (
-    "(SELECT coalesce(jsonb_agg((to_jsonb(d) - 'location') || jsonb_build_object("
-    "'latitude', ST_Y(d.location), 'longitude', ST_X(d.location)) ORDER BY d.confidence DESC, d.id), '[]'::jsonb)"
+    f"(SELECT coalesce(jsonb_agg({_DETECTION_SQL} ORDER BY d.confidence DESC, d.id), '[]'::jsonb)"  # noqa: S608
     " FROM detections AS d WHERE d.analysis_id = analyses.id)"
 )
 
