@@ -209,6 +209,9 @@ def run(quick: bool) -> list[Result]:
         events = iter(_event(f"/api/v1/analyses/{i}", expert, resource="/api/v1/analyses/{id}") for i in others)
         each_new_ms = median_time(lambda: invoke(next(events)), repeat=repeat)
         list_ms = median_time(lambda: invoke(listing), repeat=repeat // 2)
+        # The floor under every route of this function: its own liveness route (no database, no signing).
+        liveness = _event("/api/v1/health", None)
+        health_ms = median_time(lambda: invoke(liveness), repeat=repeat * 2)
         context = _context(repeat)
     notes = f"{rows:,} analyses, 2 detections each; warm handler in-process, presigned URLs included"
     name = "bare FastAPI+Mangum constant route"
@@ -234,4 +237,13 @@ def run(quick: bool) -> list[Result]:
             notes=notes + "; no presigned URL reuse",
         ),
         Result(SUITE, "GET /analyses?bbox=… (20 of ≈1%)", list_ms, "ms", name, baseline, notes=notes + "; expert"),
+        Result(
+            SUITE,
+            "GET /health (same function, no database)",
+            health_ms,
+            "ms",
+            name,
+            baseline,
+            notes="the function's framework floor: middleware, Powertools logging+metrics, its route table",
+        ),
     ]
