@@ -8,7 +8,7 @@ STAMP := $(VENV)/.sentrix-stamp
 REQUIREMENTS := requirements/dev.txt requirements/constraints.txt layers/shared/requirements.txt layers/imaging/requirements.txt layers/report/requirements.txt
 export PYTHONPATH := $(CURDIR):$(CURDIR)/layers/shared:$(CURDIR)/local
 
-.PHONY: help venv dev down migrate test test-unit lint format bench build validate sizes deploy redrive rotate-key lock clean
+.PHONY: help venv dev down migrate test test-unit lint format bench build validate sizes deploy redrive rotate-key lock clean openapi
 
 help: ## List the commands
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -29,8 +29,8 @@ down: venv ## Stop a local stack started elsewhere (by recorded pids)
 migrate: venv ## Apply database migrations to the local database
 	$(PY) -m sentrix_local migrate
 
-test: venv validate ## Everything CI runs: template lint, unit, integration, infra and e2e tests
-	$(PY) -m pytest tests/unit tests/integration tests/infra tests/e2e
+test: venv validate ## Everything CI runs: template lint, unit, integration, infra, e2e, security and contract tests
+	$(PY) -m pytest tests/unit tests/integration tests/infra tests/e2e tests/security tests/contract
 
 test-unit: venv ## Only the fast unit tests (no services)
 	$(PY) -m pytest tests/unit
@@ -56,6 +56,9 @@ sizes: build ## Unzipped size of every built function with its layers (Lambda al
 
 deploy: build ## sam deploy --config-env $(ENV) (dev by default) PARAMS="Name=Value ..." (README.md (Deploying))
 	bash scripts/sam.sh deploy --config-env $(or $(ENV),dev) $(PARAMS)
+
+openapi: venv ## Write the merged OpenAPI document of every function (docs/openapi.json)
+	$(PY) -m sentrix_local.openapi
 
 bench: venv ## Run every benchmark; writes bench/results.json and bench/results.md
 	$(PY) -m bench.run $(ARGS)

@@ -35,8 +35,6 @@ def _terminate(pid: int, database_url: str) -> None:
     killer.dispose()
 
 
-
-
 def test_a_connection_used_moments_ago_is_not_pinged(engines, monkeypatch):
     import pg8000.dbapi
 

@@ -21,9 +21,7 @@ U7, U8, U9 = "Clase_7", "Clase_8", "Clase_9"  # BAJO
 
 def _case(names, level, score, counts):
     """(names, expected level, expected score, (total, high, medium, unique))."""
-    return pytest.param(
-        names, level, score, counts, id=f"{level}-{'+'.join(n or '∅' for n in names) or 'none'}"
-    )
+    return pytest.param(names, level, score, counts, id=f"{level}-{'+'.join(n or '∅' for n in names) or 'none'}")
 
 
 RULE_1 = [

@@ -198,9 +198,7 @@ def test_unknown_risk_level_is_rejected():
 
 
 @given(
-    site=st.one_of(
-        st.sampled_from([WATER, TRASH, HOLE, STREET, None, *PersistenceType]), st.text(max_size=10)
-    ),
+    site=st.one_of(st.sampled_from([WATER, TRASH, HOLE, STREET, None, *PersistenceType]), st.text(max_size=10)),
     risk=st.sampled_from(list(RiskLevel)),
     confidence=st.floats(min_value=0, max_value=1),
     month=st.integers(1, 12),
@@ -208,9 +206,7 @@ def test_unknown_risk_level_is_rejected():
     validated=st.booleans(),
 )
 def test_validity_days_always_within_one_year(site, risk, confidence, month, weather, validated):
-    result = validity_days(
-        site, risk, confidence, detected_at=at(month), weather=weather, validated_positive=validated
-    )
+    result = validity_days(site, risk, confidence, detected_at=at(month), weather=weather, validated_positive=validated)
 
     assert 1 <= result <= 365
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Depends, Path, Query
 
 from sentrix.domain.roles import Role
+from sentrix.http.envelope import error_responses
 from sentrix.http.identity import Principal, require_role
 from sentrix.repositories.analyses import parse_id
 from sentrix_auth.logic import admin
@@ -33,7 +34,11 @@ def list_users(
     )
 
 
-@router.patch("/users/{id}", summary="Change a user's role and/or active flag")
+@router.patch(
+    "/users/{id}",
+    summary="Change a user's role and/or active flag",
+    responses=error_responses(400, 404, s400="Administrators cannot demote or deactivate themselves"),
+)
 def update_user(
     body: UserAdminUpdate, user_id: str = Path(alias="id"), principal: Principal = Depends(admin_only)
 ) -> UserOut:
@@ -41,6 +46,10 @@ def update_user(
     return UserOut.model_validate(user)
 
 
-@router.delete("/users/{id}", summary="Delete a user: analyses kept anonymised, photos deleted")
+@router.delete(
+    "/users/{id}",
+    summary="Delete a user: analyses kept anonymised, photos deleted",
+    responses=error_responses(400, 404, s400="You cannot delete your own account"),
+)
 def delete_user(user_id: str = Path(alias="id"), principal: Principal = Depends(admin_only)) -> DeletedUserOut:
     return DeletedUserOut.model_validate(admin.delete_user(principal, parse_id(user_id, "User")))

@@ -43,8 +43,9 @@ def parse_bbox(value: str | list | tuple | BBox | None) -> BBox | None:
         return None
     if isinstance(value, BBox):
         return value
-    parts = value.split(",") if isinstance(value, str) else list(value)
     try:
+        # A JSON body may carry anything here (true, 5, {...}): every non-list is refused as a bbox, not a 500.
+        parts = value.split(",") if isinstance(value, str) else list(value)
         numbers = [float(p) for p in parts]
     except (TypeError, ValueError) as exc:
         raise ValidationFailed("bbox must be four numbers: west,south,east,north", details={"bbox": value}) from exc

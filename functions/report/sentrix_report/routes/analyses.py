@@ -7,6 +7,7 @@ from enum import StrEnum
 
 from fastapi import APIRouter, Depends, Path, Query, Response
 
+from sentrix.http.envelope import error_responses
 from sentrix.http.identity import Principal, current_principal
 from sentrix_report.logic import analysis_report
 from sentrix_report.routes.files import file_response, stamp
@@ -32,7 +33,7 @@ def _pdf(principal: Principal, analysis_id: str, lang: str | None) -> Response:
     "/{id}/report",
     summary="PDF report of one analysis (annotated image, risk, recommendations, detections)",
     response_class=Response,
-    responses={200: {"content": {"application/pdf": {}}}, 404: {}, 409: {"description": "not completed yet"}},
+    responses={200: {"content": {"application/pdf": {}}}, **error_responses(404, 409, s409="not completed yet")},
 )
 def get_report(
     analysis_id: str = Path(alias="id", description="analysis id"),
@@ -46,7 +47,10 @@ def get_report(
     "/{id}/export",
     summary="One analysis as JSON, CSV (a row per detection) or PDF",
     response_class=Response,
-    responses={200: {"content": {"application/json": {}, "text/csv": {}, "application/pdf": {}}}},
+    responses={
+        200: {"content": {"application/json": {}, "text/csv": {}, "application/pdf": {}}},
+        **error_responses(404, 409, s409="not completed yet"),
+    },
 )
 def get_export(
     analysis_id: str = Path(alias="id", description="analysis id"),

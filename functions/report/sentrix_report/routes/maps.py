@@ -67,7 +67,8 @@ def get_tile(
 @router.get("/map/hotspots", summary="Hotspots: DBSCAN clusters in metres; optional Getis-Ord Gi* grid")
 def get_hotspots(
     bbox: str | None = Query(None, description=BBOX_HELP),
-    eps_m: float | None = Query(None, gt=0, le=5000, description="DBSCAN radius in metres (default 150)"),
+    # At least a metre: a denormal radius (5e-324) overflows the row-major ordering of the DBSCAN query (a 500).
+    eps_m: float | None = Query(None, ge=1, le=5000, description="DBSCAN radius in metres (default 150)"),
     min_points: int | None = Query(None, ge=2, le=1000, description="DBSCAN core size (default 3)"),
     since: str | None = Query(None, description="detections of analyses created at or after this"),
     active_only: bool = Query(True, description="only detections whose validity has not expired"),

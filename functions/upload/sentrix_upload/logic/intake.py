@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import unicodedata
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -33,6 +34,12 @@ SNIFF_BYTES = 64
 MAX_FILENAME = 255
 
 
+def stored_filename(filename: str) -> str:
+    """The client's file name as kept for display: control characters dropped (PostgreSQL text cannot even
+    hold NUL, which made a presigned request named "foto\x00.jpg" a 500), at most MAX_FILENAME characters."""
+    return "".join(ch for ch in filename if unicodedata.category(ch) != "Cc")[:MAX_FILENAME]
+
+
 @dataclass(frozen=True, slots=True)
 class Accepted:
     analysis_id: uuid.UUID
@@ -48,7 +55,7 @@ def incoming_key(user_id: uuid.UUID, analysis_id: uuid.UUID, filename: str) -> s
 
 def _replay(existing: Analysis, filename: str, content_type: str | None) -> None:
     """A reused idempotency key must describe the same upload; anything else is the client's mistake."""
-    if existing.original_filename != filename[:MAX_FILENAME] or (
+    if existing.original_filename != stored_filename(filename) or (
         content_type is not None and existing.content_type not in (None, content_type)
     ):
         raise Conflict(
@@ -83,7 +90,7 @@ def _new_analysis(
         idempotency_key=options.idempotency_key,
         image_bucket=get_settings().images_bucket,
         image_key=incoming_key(principal.user_id, analysis_id, filename),
-        original_filename=filename[:MAX_FILENAME],
+        original_filename=stored_filename(filename),
         content_type=image_type.content_type,
         image_format=image_type.name if size_bytes is not None else None,
         size_bytes=size_bytes,

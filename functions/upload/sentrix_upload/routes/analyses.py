@@ -8,6 +8,7 @@ from typing import Any
 from fastapi import APIRouter, Depends, Query, Response
 
 from sentrix.domain.status import AnalysisStatus
+from sentrix.http.envelope import error_responses
 from sentrix.http.identity import Principal, TokenIdentity, current_principal, unchecked_identity
 from sentrix_upload import views
 from sentrix_upload.deps import only_query_params
@@ -41,6 +42,7 @@ LIST_PARAMS = (
     response_model=AnalysisPage,
     summary="The caller's analyses (experts and admins: everyone's), filtered, newest first",
     dependencies=[Depends(only_query_params(LIST_PARAMS))],
+    responses=error_responses(403, s403="user_id names another user and the caller is not an expert"),
 )
 def list_analyses(
     status: list[str] = Query(default=[], description="Repeat or comma-separate: " + ", ".join(AnalysisStatus)),
@@ -76,18 +78,32 @@ def list_analyses(
     return reads.list_analyses(principal, filters, limit=limit, offset=offset)
 
 
-@router.get("/analyses/{id}", response_model=AnalysisDetail, summary="Everything about one analysis")
+@router.get(
+    "/analyses/{id}",
+    response_model=AnalysisDetail,
+    summary="Everything about one analysis",
+    responses=error_responses(404),
+)
 def get_analysis(id: str, identity: TokenIdentity = Depends(unchecked_identity)) -> dict[str, Any]:
     return reads.analysis_detail(identity, id)  # checks the caller in its own statement
 
 
-@router.get("/analyses/{id}/detections", response_model=DetectionList, summary="The detections of one analysis")
+@router.get(
+    "/analyses/{id}/detections",
+    response_model=DetectionList,
+    summary="The detections of one analysis",
+    responses=error_responses(404),
+)
 def get_detections(id: str, identity: TokenIdentity = Depends(unchecked_identity)) -> dict[str, Any]:
     return reads.analysis_detections(identity, id)  # checks the caller in its own statement
 
 
 @router.delete(
-    "/analyses/{id}", status_code=204, response_class=Response, summary="Delete an analysis (owner or admin)"
+    "/analyses/{id}",
+    status_code=204,
+    response_class=Response,
+    summary="Delete an analysis (owner or admin)",
+    responses=error_responses(403, 404),
 )
 def delete_analysis(id: str, principal: Principal = Depends(current_principal)) -> Response:
     lifecycle.delete_analysis(principal, id)
@@ -99,6 +115,7 @@ def delete_analysis(id: str, principal: Principal = Depends(current_principal)) 
     status_code=202,
     response_model=AnalysisAccepted,
     summary="Send a failed analysis back to the detector (owner or admin)",
+    responses=error_responses(403, 404, 409, s409="Not failed, or its photo is no longer stored"),
 )
 def retry_analysis(id: str, principal: Principal = Depends(current_principal)) -> dict[str, Any]:
     analysis_id, status = lifecycle.retry_analysis(principal, id)

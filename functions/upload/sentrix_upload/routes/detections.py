@@ -11,6 +11,7 @@ from sentrix.domain.roles import Role
 from sentrix.domain.status import ValidationStatus
 from sentrix.domain.validity import Weather
 from sentrix.errors import ValidationFailed
+from sentrix.http.envelope import error_responses
 from sentrix.http.identity import Principal, current_principal, require_role
 from sentrix_upload.deps import only_query_params
 from sentrix_upload.logic import filters as f
@@ -72,7 +73,10 @@ def batch_validate(body: BatchValidateRequest, principal: Principal = Depends(ex
 
 
 @router.post(
-    "/detections/extend-validity", response_model=ExtendValidityResult, summary="Extend a detection's validity"
+    "/detections/extend-validity",
+    response_model=ExtendValidityResult,
+    summary="Extend a detection's validity",
+    responses=error_responses(404),
 )
 def extend_validity(body: ExtendValidityRequest, principal: Principal = Depends(expert)) -> dict[str, Any]:
     return validity.extend(principal, body.detection_id, body.extension_days, body.reason)
@@ -121,13 +125,21 @@ def validity_stats(principal: Principal = Depends(current_principal)) -> dict[st
     return validity.stats(principal)
 
 
-@router.post("/detections/{id}/validate", response_model=ValidatedDetection, summary="An expert's verdict")
+@router.post(
+    "/detections/{id}/validate",
+    response_model=ValidatedDetection,
+    summary="An expert's verdict",
+    responses=error_responses(404),
+)
 def validate(id: str, body: ValidateRequest, principal: Principal = Depends(expert)) -> dict[str, Any]:
     return validation.validate_detection(principal, id, body.validation_status, body.validation_notes)
 
 
 @router.post(
-    "/detections/{id}/revalidate", response_model=RevalidateResult, summary="Confirm a site again; validity restarts"
+    "/detections/{id}/revalidate",
+    response_model=RevalidateResult,
+    summary="Confirm a site again; validity restarts",
+    responses=error_responses(404),
 )
 def revalidate(
     id: str,
@@ -143,6 +155,11 @@ def revalidate(
     return validity.revalidate(principal, id, weather, body.validation_notes if body else None)
 
 
-@router.get("/detections/{id}/validity", response_model=DetectionValidity, summary="One detection's validity")
+@router.get(
+    "/detections/{id}/validity",
+    response_model=DetectionValidity,
+    summary="One detection's validity",
+    responses=error_responses(404),
+)
 def detection_validity(id: str, principal: Principal = Depends(current_principal)) -> dict[str, Any]:
     return validity.detection_validity(principal, id)

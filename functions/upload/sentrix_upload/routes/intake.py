@@ -9,12 +9,14 @@ from fastapi.exceptions import RequestValidationError
 from pydantic import ValidationError
 
 from sentrix.errors import ValidationFailed
+from sentrix.http.envelope import error_responses
 from sentrix.http.identity import Principal, current_principal
 from sentrix_upload import views
 from sentrix_upload.logic.batch import ItemOutcome, multipart_batch, presigned_batch
 from sentrix_upload.logic.intake import Accepted, accept_file, start_presigned_upload
 from sentrix_upload.multipart import read_multipart
 from sentrix_upload.schemas.intake import (
+    IDEMPOTENCY_KEY_PATTERN,
     AnalysisAccepted,
     BatchPresignedRequest,
     BatchResult,
@@ -26,8 +28,12 @@ from sentrix_upload.settings import get_upload_settings
 router = APIRouter(prefix="/api/v1", tags=["analyses"])
 
 OPTION_FIELDS = ("confidence_threshold", "include_gps", "latitude", "longitude", "idempotency_key")
+# The pattern is checked here too: a malformed header is the client's 422, not a ValidationError (500) in the handler.
 IDEMPOTENCY_HEADER = Header(
-    default=None, alias="Idempotency-Key", description="Same as the idempotency_key field; give one or the other"
+    default=None,
+    alias="Idempotency-Key",
+    pattern=IDEMPOTENCY_KEY_PATTERN,
+    description="Same as the idempotency_key field; give one or the other",
 )
 
 
@@ -109,7 +115,10 @@ def batch_view(outcomes: list[ItemOutcome]) -> dict[str, Any]:
     status_code=201,
     response_model=AnalysisAccepted,
     summary="Start an upload: a pending analysis and the presigned POST to send the photo with",
-    responses={200: {"description": "Idempotent replay: the analysis made earlier with this key"}},
+    responses={
+        200: {"description": "Idempotent replay: the analysis made earlier with this key"},
+        **error_responses(409, 413, 415, 429, s409="The idempotency key was used for another file"),
+    },
 )
 def create_presigned_upload(
     body: PresignedUploadRequest,
@@ -133,7 +142,15 @@ def create_presigned_upload(
     response_model=AnalysisAccepted,
     summary="Upload a small photo (multipart, up to 4 MiB); larger ones use POST /analyses/uploads",
     openapi_extra=multipart_doc("file", many=False),
-    responses={413: {"description": "Too large for the API: use the presigned flow"}},
+    responses=error_responses(
+        400,
+        409,
+        413,
+        415,
+        429,
+        s413="Too large for the API: use the presigned flow",
+        s409="The idempotency key was used for another file",
+    ),
 )
 async def create_analysis(
     request: Request,
@@ -163,6 +180,7 @@ async def create_analysis(
             },
         }
     },
+    responses=error_responses(400, 413, 415, 429),
 )
 async def create_batch(request: Request, principal: Principal = Depends(current_principal)) -> dict[str, Any]:
     settings = get_upload_settings()

@@ -8,6 +8,7 @@ from fastapi import APIRouter, Request
 
 from sentrix.domain.risk import LANGUAGES
 from sentrix.errors import ValidationFailed
+from sentrix.http.envelope import error_responses
 from sentrix_upload.deps import source_ip
 from sentrix_upload.logic.preview import preview
 from sentrix_upload.multipart import read_multipart
@@ -29,11 +30,17 @@ _DOC["requestBody"]["content"]["multipart/form-data"]["schema"]["properties"]["l
     response_model=PreviewResult,
     summary="Anonymous preview of one small photo: detections, risk, annotated image; nothing stored",
     openapi_extra=_DOC,
-    responses={
-        429: {"description": "Too many previews from this address (Retry-After)"},
-        503: {"description": "Detector unavailable"},
-        504: {"description": "Detector too slow"},
-    },
+    responses=error_responses(
+        400,
+        413,
+        415,
+        429,
+        503,
+        504,
+        s429="Too many previews from this address (Retry-After)",
+        s503="Detector unavailable",
+        s504="Detector too slow",
+    ),
 )
 async def public_preview(request: Request) -> dict[str, Any]:
     settings = get_upload_settings()

@@ -11,14 +11,21 @@ from typing import Any
 
 from fastapi import APIRouter, FastAPI
 from fastapi.middleware.cors import CORSMiddleware
+from fastapi.routing import APIRoute
 from mangum import Mangum
 
 from sentrix.config import Settings, get_settings
-from sentrix.http.envelope import REQUEST_ID_HEADER, install_error_handlers
+from sentrix.http.envelope import (
+    COMMON_ERROR_RESPONSES,
+    REQUEST_ID_HEADER,
+    error_responses,
+    install_error_handlers,
+)
 from sentrix.observability import logger, metrics
 
 API_PREFIX = "/api/v1"
 _SAFE_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
+BODY_PARSE_ERROR = error_responses(400, s400="The request body could not be parsed")[400]
 
 
 class RequestIdMiddleware:
@@ -70,7 +77,12 @@ def create_app(
     )
     install_error_handlers(app, production=settings.is_production)
     for router in routers:
-        app.include_router(router)
+        for route in router.routes:
+            # FastAPI answers 400 itself when it cannot parse a declared body (e.g. a broken form encoding).
+            if isinstance(route, APIRoute) and route.body_field is not None:
+                route.responses.setdefault(400, BODY_PARSE_ERROR)
+        # Routes declare their own errors on top (`error_responses`); theirs win where both name a status.
+        app.include_router(router, responses=COMMON_ERROR_RESPONSES)
     if settings.cors_origins:
         app.add_middleware(
             CORSMiddleware,

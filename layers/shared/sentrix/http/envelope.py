@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import traceback
 import uuid
 from datetime import UTC, datetime
@@ -11,6 +12,7 @@ from fastapi import FastAPI, Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ConfigDict
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from sentrix.errors import RateLimited, SentrixError
@@ -31,6 +33,74 @@ _HTTP_CODES = {
     429: "rate_limited",
     503: "service_unavailable",
 }
+# PostgreSQL cannot store NUL in text or jsonb (SQLSTATE 22021 character_not_in_repertoire, 22P05
+# untranslatable_character). Only a client sends one, in whatever free-text field it likes: a 422, not a 500.
+_CLIENT_TEXT_SQLSTATES = frozenset({"22021", "22P05"})
+
+
+def _json_safe(value: Any) -> Any:
+    """Details echo the client's values; inf/NaN (e.g. `radius_m=1e999`) are not JSON, so they become text."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return str(value)
+    if isinstance(value, dict):
+        return {k: _json_safe(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_json_safe(v) for v in value]
+    return value
+
+
+def _sqlstate(exc: Exception) -> str | None:
+    """The SQLSTATE of a database error wrapped by SQLAlchemy (pg8000 puts the server's fields in args[0])."""
+    args = getattr(getattr(exc, "orig", None), "args", None) or ()
+    return args[0].get("C") if args and isinstance(args[0], dict) else None
+
+
+class ErrorDetail(BaseModel):
+    """The body of every error: what clients and the OpenAPI document rely on."""
+
+    model_config = ConfigDict(extra="allow")  # e.g. `traceback` outside production
+
+    id: str
+    code: str
+    status: int | None = None  # API Gateway's own refusals (GatewayResponses) carry no status
+    message: str
+    type: str
+    timestamp: str
+    details: Any = None
+
+
+class ErrorEnvelope(BaseModel):
+    error: ErrorDetail
+
+
+_DESCRIPTIONS = {
+    400: "Bad request",
+    401: "Not signed in, or the session has ended",
+    403: "Signed in, but not allowed",
+    404: "No such resource (or not yours)",
+    409: "Conflicts with the resource's state",
+    413: "Payload too large",
+    415: "Unsupported media type",
+    422: "Validation error",
+    429: "Rate limited (see Retry-After)",
+    503: "A dependency (database, storage, queue, detector) is unavailable",
+    504: "A dependency was too slow",
+}
+
+
+def error_responses(*statuses: int, **descriptions: str) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI `responses=` entries for error statuses, each answered with the envelope.
+
+    `descriptions` override the generic text, keyed `s404="..."`.
+    """
+    return {
+        status: {"model": ErrorEnvelope, "description": descriptions.get(f"s{status}", _DESCRIPTIONS.get(status, ""))}
+        for status in statuses
+    }
+
+
+# What any route may answer: its input fails validation, or the database is down.
+COMMON_ERROR_RESPONSES = error_responses(422, 503)
 
 
 def error_body(
@@ -46,7 +116,7 @@ def error_body(
         "timestamp": datetime.now(UTC).isoformat(),
     }
     if details is not None:
-        error["details"] = jsonable_encoder(details)
+        error["details"] = _json_safe(jsonable_encoder(details))
     return {"error": error}
 
 
@@ -89,6 +159,10 @@ def install_error_handlers(app: FastAPI, *, production: bool) -> None:
 
     @app.exception_handler(Exception)
     async def _unhandled(request: Request, exc: Exception):
+        if _sqlstate(exc) in _CLIENT_TEXT_SQLSTATES:
+            logger.warning("text the database cannot store", extra={"sqlstate": _sqlstate(exc)})
+            message = "Text values may not contain NUL (\\u0000) characters"
+            return _respond(request, 422, error_body(422, message, type_="validation_error"))
         body = error_body(500, "An internal error occurred.", type_="internal_error", code="internal_error")
         logger.exception("unhandled error", extra={"error_id": body["error"]["id"]})
         if production:

@@ -68,7 +68,11 @@ def health() -> dict[str, Any]:
     }
 
 
-@router.get("/health/ready", summary="Readiness: database fatal; YOLO, S3 and SQS degraded")
+@router.get(
+    "/health/ready",
+    summary="Readiness: database fatal; YOLO, S3 and SQS degraded",
+    responses={503: {"description": "Not ready: the database is down (the same body, status not_ready)"}},
+)
 def ready() -> JSONResponse:
     settings = get_settings()
     checks = {
