@@ -8,7 +8,7 @@ STAMP := $(VENV)/.sentrix-stamp
 REQUIREMENTS := requirements/dev.txt requirements/constraints.txt layers/shared/requirements.txt layers/imaging/requirements.txt layers/report/requirements.txt
 export PYTHONPATH := $(CURDIR):$(CURDIR)/layers/shared:$(CURDIR)/local
 
-.PHONY: help venv dev down migrate test test-unit lint format bench build validate sizes deploy redrive rotate-key lock clean openapi
+.PHONY: help venv dev down migrate test test-unit lint format bench build validate sizes deploy redrive rotate-key lock clean openapi load
 
 help: ## List the commands
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -29,8 +29,8 @@ down: venv ## Stop a local stack started elsewhere (by recorded pids)
 migrate: venv ## Apply database migrations to the local database
 	$(PY) -m sentrix_local migrate
 
-test: venv validate ## Everything CI runs: template lint, unit, integration, infra, e2e, security and contract tests
-	$(PY) -m pytest tests/unit tests/integration tests/infra tests/e2e tests/security tests/contract
+test: venv validate ## Everything CI runs: template lint, unit, integration, infra, e2e, security, contract and reduced load tests
+	$(PY) -m pytest tests/unit tests/integration tests/infra tests/e2e tests/security tests/contract tests/load
 
 test-unit: venv ## Only the fast unit tests (no services)
 	$(PY) -m pytest tests/unit
@@ -59,6 +59,9 @@ deploy: build ## sam deploy --config-env $(ENV) (dev by default) PARAMS="Name=Va
 
 openapi: venv ## Write the merged OpenAPI document of every function (docs/openapi.json)
 	$(PY) -m sentrix_local.openapi
+
+load: venv ## Full-size load under faults (1,000 uploads, YOLO faults, SQS redelivery, DB stopped 30 s); bench/load-results.*
+	$(PY) -m bench.load $(ARGS)
 
 bench: venv ## Run every benchmark; writes bench/results.json and bench/results.md
 	$(PY) -m bench.run $(ARGS)

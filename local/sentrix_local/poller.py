@@ -15,6 +15,12 @@ class QueuePoller:
 
     One deliberate deviation: failed messages become visible again after `retry_delay_s` instead of the
     queue's full visibility timeout, so a local retry takes seconds, not minutes.
+
+    Fault knob `redeliver_fraction` (SENTRIX_SQS_REDELIVER_FRACTION): SQS delivers at least once, so a
+    message the function already processed may come again. That fraction of the messages, chosen by a
+    hash of the message id (deterministic), is not deleted after it succeeds but made visible again
+    `retry_delay_s` later, `redeliver_times` times (2 by default); only then is it deleted. The
+    redeliveries are real SQS receives (ApproximateReceiveCount goes up), mixed into later batches.
     """
 
     def __init__(
@@ -27,7 +33,11 @@ class QueuePoller:
         batch_size: int,
         retry_delay_s: int = 5,
         wait_s: int = 1,
+        redeliver_fraction: float = 0.0,
+        redeliver_times: int = 2,
     ) -> None:
+        if not 0.0 <= redeliver_fraction <= 1.0:
+            raise ValueError("redeliver_fraction must be between 0 and 1")
         self.sqs = sqs
         self.queue_url = queue_url
         self.queue_arn = queue_arn
@@ -35,6 +45,10 @@ class QueuePoller:
         self.batch_size = batch_size
         self.retry_delay_s = retry_delay_s
         self.wait_s = wait_s
+        self.redeliver_fraction = redeliver_fraction
+        self.redeliver_times = redeliver_times
+        self._redelivered: dict[str, int] = {}  # message id -> redeliveries done so far
+        self.redeliveries = 0  # redeliveries scheduled since start
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
@@ -69,7 +83,18 @@ class QueuePoller:
         except Exception as exc:
             print(f"{_stamp()} poller invocation failed: {type(exc).__name__}: {exc}", flush=True)
             failed = {m["MessageId"] for m in received}
-        done = [m for m in received if m["MessageId"] not in failed]
+        succeeded = [m for m in received if m["MessageId"] not in failed]
+        again = [m for m in succeeded if self._redeliver(m["MessageId"])]
+        done = [m for m in succeeded if m not in again]
+        for message in again:
+            self.sqs.change_message_visibility(
+                QueueUrl=self.queue_url, ReceiptHandle=message["ReceiptHandle"], VisibilityTimeout=self.retry_delay_s
+            )
+            print(
+                f"{_stamp()} poller redelivery {message['MessageId']} "
+                f"{self._redelivered[message['MessageId']]}/{self.redeliver_times}",
+                flush=True,
+            )
         if done:
             self.sqs.delete_message_batch(
                 QueueUrl=self.queue_url,
@@ -86,6 +111,25 @@ class QueuePoller:
             f"{_stamp()} poller delivered {len(received)} message(s): {len(done)} ok, {len(failed)} failed", flush=True
         )
         return len(received)
+
+    def selected_for_redelivery(self, message_id: str) -> bool:
+        """Whether this message is one of the `redeliver_fraction` that SQS delivers again (by id hash)."""
+        if self.redeliver_fraction <= 0:
+            return False
+        digest = hashlib.sha256(message_id.encode()).digest()
+        return int.from_bytes(digest[:8], "big") / 2**64 < self.redeliver_fraction
+
+    def _redeliver(self, message_id: str) -> bool:
+        """Count one more redelivery of a processed message, or return False once it has had them all."""
+        if not self.selected_for_redelivery(message_id):
+            return False
+        done = self._redelivered.get(message_id, 0)
+        if done >= self.redeliver_times:
+            self._redelivered.pop(message_id, None)
+            return False
+        self._redelivered[message_id] = done + 1
+        self.redeliveries += 1
+        return True
 
     def _run(self) -> None:
         while not self._stop.is_set():

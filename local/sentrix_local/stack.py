@@ -33,6 +33,10 @@ class StackConfig:
     resource_prefix: str = "sentrix-local"
     retry_delay_s: int = field(default_factory=lambda: _env_int("SENTRIX_RETRY_DELAY_S", 5))
     yolo_faults: str | None = field(default_factory=lambda: os.environ.get("YOLO_STANDIN_FAULTS"))
+    # Fault knob for load tests: this fraction of processed messages is delivered twice more (QueuePoller).
+    sqs_redeliver_fraction: float = field(
+        default_factory=lambda: float(os.environ.get("SENTRIX_SQS_REDELIVER_FRACTION") or 0)
+    )
 
     @property
     def run_dir(self) -> Path:
@@ -127,6 +131,7 @@ class LocalStack:
                     functions[queue.consumer],
                     batch_size=queue.batch_size,
                     retry_delay_s=config.retry_delay_s,
+                    redeliver_fraction=config.sqs_redeliver_fraction,
                 )
                 poller.start()
                 self.pollers.append(poller)

@@ -1,0 +1,91 @@
+"""The local poller's at-least-once knob: a fixed, hash-chosen fraction of processed messages comes back twice."""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+
+import boto3
+import pytest
+
+pytestmark = pytest.mark.integration
+
+
+class Recorder:
+    """A consumer function that succeeds and remembers every delivery (message id, receive count)."""
+
+    def __init__(self) -> None:
+        self.deliveries: list[tuple[str, int]] = []
+
+    def invoke(self, event: dict) -> dict:
+        for record in event["Records"]:
+            self.deliveries.append((record["messageId"], int(record["attributes"]["ApproximateReceiveCount"])))
+        return {"batchItemFailures": []}
+
+
+@pytest.fixture
+def queue(moto_server):
+    sqs = boto3.client("sqs", endpoint_url=moto_server, region_name="us-east-1")
+    url = sqs.create_queue(QueueName=f"redeliver-{uuid.uuid4().hex[:8]}")["QueueUrl"]
+    arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    yield sqs, url, arn
+    sqs.delete_queue(QueueUrl=url)
+
+
+def drain(poller, limit: int = 200) -> None:
+    idle = 0
+    for _ in range(limit):
+        idle = 0 if poller.poll_once() else idle + 1
+        if idle == 2:
+            return
+    raise AssertionError("the queue did not drain")
+
+
+def test_the_chosen_fraction_is_delivered_twice_more_and_then_deleted(queue):
+    from sentrix_local.poller import QueuePoller
+
+    sqs, url, arn = queue
+    recorder = Recorder()
+    poller = QueuePoller(sqs, url, arn, recorder, batch_size=10, retry_delay_s=0, wait_s=0, redeliver_fraction=0.3)
+    sent = [sqs.send_message(QueueUrl=url, MessageBody=f"m{i}")["MessageId"] for i in range(40)]
+
+    drain(poller)
+
+    chosen = {m for m in sent if poller.selected_for_redelivery(m)}
+    counts = {m: sum(1 for d, _ in recorder.deliveries if d == m) for m in sent}
+    # The choice is the hash of the id, so it is reproducible and close to the fraction asked for.
+    expected = {m for m in sent if int.from_bytes(hashlib.sha256(m.encode()).digest()[:8], "big") < 0.3 * 2**64}
+    assert chosen == expected
+    assert 4 <= len(chosen) <= 20
+    assert {m: n for m, n in counts.items() if m in chosen} == dict.fromkeys(chosen, 3)
+    assert {m: n for m, n in counts.items() if m not in chosen} == dict.fromkeys(set(sent) - chosen, 1)
+    # Real SQS redeliveries: the receive count goes up each time.
+    for message_id in chosen:
+        assert sorted(c for d, c in recorder.deliveries if d == message_id) == [1, 2, 3]
+    assert poller.redeliveries == 2 * len(chosen)
+    attributes = sqs.get_queue_attributes(
+        QueueUrl=url, AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"]
+    )["Attributes"]
+    assert attributes == {"ApproximateNumberOfMessages": "0", "ApproximateNumberOfMessagesNotVisible": "0"}
+
+
+def test_without_the_knob_every_processed_message_is_deleted_at_once(queue):
+    from sentrix_local.poller import QueuePoller
+
+    sqs, url, arn = queue
+    recorder = Recorder()
+    poller = QueuePoller(sqs, url, arn, recorder, batch_size=10, retry_delay_s=0, wait_s=0)
+    sent = [sqs.send_message(QueueUrl=url, MessageBody=f"m{i}")["MessageId"] for i in range(10)]
+
+    drain(poller)
+
+    assert sorted(d for d, _ in recorder.deliveries) == sorted(sent)
+    assert poller.redeliveries == 0
+    assert not any(poller.selected_for_redelivery(m) for m in sent)
+
+
+def test_the_fraction_must_be_a_fraction():
+    from sentrix_local.poller import QueuePoller
+
+    with pytest.raises(ValueError, match="between 0 and 1"):
+        QueuePoller(None, "url", "arn", Recorder(), batch_size=1, redeliver_fraction=1.5)
