@@ -14,6 +14,7 @@ import uuid
 from pathlib import Path
 
 from bench.harness import REPO_ROOT, Result, cold_import_ms, median_time
+from tests.support.environ import restore_environ
 
 SUITE = "authorizer"
 PATHS = [str(REPO_ROOT / "layers/shared"), str(REPO_ROOT / "functions/auth")]
@@ -83,11 +84,7 @@ def _warm_verification(quick: bool) -> list[Result]:
         invoke = median_time(handler, repeat=repeat)
         devnull.close()
     finally:
-        for key, value in saved.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
+        restore_environ(saved)
         tokens.reset_key_cache()
     return [
         Result(

@@ -16,6 +16,7 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 from bench.harness import REPO_ROOT, Result, median_time
+from tests.support.environ import restore_environ
 
 SUITE = "upload"
 STATE_DIR = REPO_ROOT / ".local" / "bench"
@@ -104,11 +105,7 @@ def _environment(url: str) -> Iterator[None]:
     try:
         yield
     finally:
-        for key, value in saved.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
+        restore_environ(saved)
         _reset()
 
 

@@ -46,6 +46,8 @@ from typing import Any
 
 import httpx
 
+from tests.support.environ import restore_environ
+
 REPO_ROOT = Path(__file__).resolve().parents[1]
 for extra in ("layers/shared", "local", "functions/detect", "scripts"):
     if str(REPO_ROOT / extra) not in sys.path:
@@ -564,11 +566,7 @@ def run_load(config: LoadConfig, log: Any = print) -> dict:
             log(f"[load] state and logs kept in {state_dir}")
         return results
     finally:
-        for key, value in saved.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
+        restore_environ(saved)
 
 
 def _run(config, jobs, stack, log, boto3, create_engine, LocalPostgres, resource_name, check_ledger) -> dict:

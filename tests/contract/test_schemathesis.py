@@ -42,6 +42,7 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from sentrix_local.openapi import DOCUMENT_PATH
+from tests.support.environ import restore_environ
 from tests.support.gateway import in_process_gateway
 from tests.support.identity import ensure_signing_key
 
@@ -111,11 +112,7 @@ def gateway(database_url, aws, yolo_standin) -> Iterator[str]:
         with in_process_gateway(FUNCTIONS) as url:
             yield url.removesuffix("/api/v1")
     finally:
-        for name, value in saved.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
+        restore_environ(saved)
         reset_caches()
         _clear_function_caches()
 

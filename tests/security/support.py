@@ -11,7 +11,6 @@ import hashlib
 import hmac
 import io
 import json
-import time
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -23,7 +22,8 @@ import httpx
 import jwt
 from cryptography.hazmat.primitives import serialization
 
-from sentrix.tokens import ALGORITHM, TokenSettings, generate_private_key_pem, kid_of
+from sentrix.tokens import ALGORITHM, generate_private_key_pem, kid_of
+from tests.support.identity import claims_for, our_private_key  # noqa: F401 - claims_for re-exported for the suite
 
 GATEWAY_UNAUTHORIZED = {"message": "Unauthorized"}
 # Tables whose rows a refused request must leave alone (rate_limit_hits counts attempts on purpose).
@@ -135,28 +135,6 @@ def analysis_count() -> int:
 def b64url(data: bytes | dict) -> str:
     raw = json.dumps(data, separators=(",", ":")).encode() if isinstance(data, dict) else data
     return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
-
-
-def our_private_key(signing_key: Path):
-    return serialization.load_pem_private_key(signing_key.read_bytes(), password=None)
-
-
-def claims_for(user: Any, **overrides: Any) -> dict[str, Any]:
-    """The claims our issuer would write for `user` now; an override of None drops the claim."""
-    settings = TokenSettings.from_env()
-    now = int(time.time())
-    claims = {
-        "sub": str(user.id),
-        "role": getattr(user.role, "value", user.role),
-        "email": user.email,
-        "iss": settings.issuer,
-        "aud": settings.audience,
-        "iat": now,
-        "exp": now + 600,
-        "jti": uuid.uuid4().hex,
-    }
-    claims.update(overrides)
-    return {k: v for k, v in claims.items() if v is not None}
 
 
 def sign_with_our_key(claims: dict[str, Any], signing_key: Path, **headers: Any) -> str:

@@ -11,13 +11,21 @@ import os
 import shutil
 import tempfile
 import threading
+import time
 import uuid
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from sentrix.tokens import KEY_FILE_ENV, issue_access_token, reset_key_cache, verify_access_token, write_key_file
+from sentrix.tokens import (
+    KEY_FILE_ENV,
+    TokenSettings,
+    issue_access_token,
+    reset_key_cache,
+    verify_access_token,
+    write_key_file,
+)
 
 DEFAULT_PASSWORD = "correct horse battery"
 _lock = threading.Lock()
@@ -96,3 +104,28 @@ def authorizer_context(user: Any) -> dict[str, Any]:
 
     claims = verify_access_token(access_token(user))
     return {**context_for(claims), "principalId": str(claims.user_id)}
+
+
+def our_private_key(signing_key: Path):
+    """The session's ES256 private key (to sign hand-made tokens with the real key)."""
+    from cryptography.hazmat.primitives import serialization
+
+    return serialization.load_pem_private_key(signing_key.read_bytes(), password=None)
+
+
+def claims_for(user: Any, **overrides: Any) -> dict[str, Any]:
+    """The claims our issuer would write for `user` now; an override of None drops the claim."""
+    settings = TokenSettings.from_env()
+    now = int(time.time())
+    claims = {
+        "sub": str(user.id),
+        "role": getattr(user.role, "value", user.role),
+        "email": user.email,
+        "iss": settings.issuer,
+        "aud": settings.audience,
+        "iat": now,
+        "exp": now + 600,
+        "jti": uuid.uuid4().hex,
+    }
+    claims.update(overrides)
+    return {k: v for k, v in claims.items() if v is not None}

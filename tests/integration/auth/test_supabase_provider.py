@@ -13,6 +13,7 @@ from sentrix.db.engine import session_scope
 from sentrix.db.models import User
 from tests.integration.auth.conftest import reset_auth_caches
 from tests.support import fake_gotrue
+from tests.support.environ import restore_environ
 from tests.support.fake_gotrue import FakeGoTrue
 
 pytestmark = pytest.mark.integration
@@ -46,11 +47,7 @@ def gotrue(gateway_url):
     try:
         yield fake
     finally:
-        for key, value in saved.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
+        restore_environ(saved)
         reset_auth_caches()
         fake.stop()
 

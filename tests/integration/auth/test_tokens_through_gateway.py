@@ -5,38 +5,16 @@ from __future__ import annotations
 import base64
 import json
 import time
-import uuid
 from pathlib import Path
 
 import jwt
 import pytest
 from cryptography.hazmat.primitives import serialization
 
-from sentrix.tokens import ALGORITHM, TokenSettings, generate_private_key_pem, kid_of, public_key_pem
-from tests.support.identity import access_token, create_user
+from sentrix.tokens import ALGORITHM, generate_private_key_pem, kid_of, public_key_pem
+from tests.support.identity import access_token, claims_for, create_user, our_private_key
 
 pytestmark = pytest.mark.integration
-
-
-def our_private_key(signing_key: Path):
-    return serialization.load_pem_private_key(signing_key.read_bytes(), password=None)
-
-
-def claims_for(user, **overrides) -> dict:
-    settings = TokenSettings.from_env()
-    now = int(time.time())
-    claims = {
-        "sub": str(user.id),
-        "role": user.role.value,
-        "email": user.email,
-        "iss": settings.issuer,
-        "aud": settings.audience,
-        "iat": now,
-        "exp": now + 600,
-        "jti": uuid.uuid4().hex,
-    }
-    claims.update(overrides)
-    return {k: v for k, v in claims.items() if v is not None}
 
 
 def signed(claims: dict, signing_key: Path, **headers) -> str:
