@@ -12,7 +12,16 @@ from sentrix.db.models import Base
 
 pytestmark = pytest.mark.integration
 
-TABLES = {"users", "refresh_tokens", "user_settings", "analyses", "detections", "rate_limit_hits"}
+TABLES = {
+    "users",
+    "refresh_tokens",
+    "user_settings",
+    "analyses",
+    "detections",
+    "rate_limit_hits",
+    "map_public_cells",
+    "map_public_points",
+}
 
 
 def head_revision() -> str:
@@ -78,8 +87,12 @@ def test_spatial_and_filter_indexes_exist(scratch_url):
     assert "USING gist (((location)::geography))" in indexes["ix_detections_location_geog"]
     assert "lower((email)::text)" in indexes["uq_users_email_lower"]
     assert "WHERE (idempotency_key IS NOT NULL)" in indexes["uq_analyses_user_idempotency_key"]
-    for name in ("ix_analyses_user_created", "ix_analyses_status", "ix_detections_expires_at",
-                 "ix_detections_validation_status_created_at"):
+    for name in (
+        "ix_analyses_user_created",
+        "ix_analyses_status",
+        "ix_detections_expires_at",
+        "ix_detections_validation_status_created_at",
+    ):
         assert name in indexes
 
 

@@ -28,6 +28,38 @@ exact_groups AS (
     {join} detections d ON d.analysis_id = a.id {active}
     GROUP BY a.id, a.user_id, a.location, a.created_at, d.breeding_site_type
 ),
+{public}points AS (
+    SELECT false AS aggregated, created_at AS ts, site_type::text AS site_type, risk::text AS risk_level,
+           n::int AS n, json_build_object(
+               'latitude', ST_Y(location), 'longitude', ST_X(location), 'intensity', {intensity},
+               'riskLevel', risk, 'detectionCount', n, 'breedingSiteType', site_type,
+               'timestamp', created_at, 'isOwn', user_id IS NOT DISTINCT FROM CAST(:viewer AS uuid),
+               'aggregated', false, 'analysisId', id) AS j
+    FROM exact_groups
+    UNION ALL
+    SELECT true, last_seen, site_type::text, risk::text, n, json_build_object(
+               'latitude', round(((cy + 0.5) * CAST(:grid AS float8))::numeric, 6),
+               'longitude', round(((cx + 0.5) * CAST(:grid AS float8))::numeric, 6),
+               'intensity', {intensity}, 'riskLevel', risk, 'detectionCount', n, 'cellReportCount', reports,
+               'breedingSiteType', site_type, 'timestamp', date_trunc('day', last_seen), 'isOwn', false,
+               'aggregated', true, 'precisionDeg', CAST(:grid AS float8))
+    FROM public_cells
+)
+SELECT
+    coalesce((SELECT json_agg(j ORDER BY aggregated, ts DESC, site_type) FROM points), '[]') AS points,
+    count(*) AS total_locations,
+    count(*) FILTER (WHERE risk_level = 'ALTO') AS high_risk_count,
+    count(*) FILTER (WHERE risk_level = 'MEDIO') AS medium_risk_count,
+    count(*) FILTER (WHERE risk_level IN ('BAJO', 'MINIMO')) AS low_risk_count,
+    coalesce(sum(n), 0) AS total_detections,
+    (SELECT coalesce(json_object_agg(t, c), '{{}}') FROM (
+        SELECT coalesce(site_type, 'none') AS t, count(*) AS c FROM points GROUP BY 1 ORDER BY 1) AS x
+    ) AS breeding_type_counts
+FROM points
+"""
+
+
+_LIVE_PUBLIC = """
 -- Public points: per grid cell and type, drawn at the cell centre whatever the reports inside it: no id,
 -- no user, no exact coordinate, the day rather than the instant. Cells are computed once per analysis
 -- (no geometry is read per detection); for an audience that sees everything exactly, or nothing, the
@@ -64,36 +96,25 @@ public_cells AS (
     ORDER BY 4 DESC, 1, 2, 3
     LIMIT :limit
 ),
-points AS (
-    SELECT false AS aggregated, created_at AS ts, site_type::text AS site_type, risk::text AS risk_level,
-           n::int AS n, json_build_object(
-               'latitude', ST_Y(location), 'longitude', ST_X(location), 'intensity', {intensity},
-               'riskLevel', risk, 'detectionCount', n, 'breedingSiteType', site_type,
-               'timestamp', created_at, 'isOwn', user_id IS NOT DISTINCT FROM CAST(:viewer AS uuid),
-               'aggregated', false, 'analysisId', id) AS j
-    FROM exact_groups
-    UNION ALL
-    SELECT true, last_seen, site_type::text, risk::text, n, json_build_object(
-               'latitude', round(((cy + 0.5) * CAST(:grid AS float8))::numeric, 6),
-               'longitude', round(((cx + 0.5) * CAST(:grid AS float8))::numeric, 6),
-               'intensity', {intensity}, 'riskLevel', risk, 'detectionCount', n, 'cellReportCount', reports,
-               'breedingSiteType', site_type, 'timestamp', date_trunc('day', last_seen), 'isOwn', false,
-               'aggregated', true, 'precisionDeg', CAST(:grid AS float8))
-    FROM public_cells
-)
-SELECT
-    coalesce((SELECT json_agg(j ORDER BY aggregated, ts DESC, site_type) FROM points), '[]') AS points,
-    count(*) AS total_locations,
-    count(*) FILTER (WHERE risk_level = 'ALTO') AS high_risk_count,
-    count(*) FILTER (WHERE risk_level = 'MEDIO') AS medium_risk_count,
-    count(*) FILTER (WHERE risk_level IN ('BAJO', 'MINIMO')) AS low_risk_count,
-    coalesce(sum(n), 0) AS total_detections,
-    (SELECT coalesce(json_object_agg(t, c), '{{}}') FROM (
-        SELECT coalesce(site_type, 'none') AS t, count(*) AS c FROM points GROUP BY 1 ORDER BY 1) AS x
-    ) AS breeding_type_counts
-FROM points
 """
 
+# The same cells from the rollup the triggers of migration 0004 maintain (map_public_points, one row per
+# cell and type with the detection count, highest risk and newest time; map_public_cells, analyses per
+# cell): the first page is an index range instead of an aggregation of every detection.
+_ROLLUP_PUBLIC = """public_cells AS (
+    SELECT p.cx, p.cy, p.site_type, p.n, p.risk, p.last_seen, c.reports
+    FROM (
+        SELECT cx, cy, site_type, n, risk, last_seen
+        FROM map_public_points
+        ORDER BY n DESC, cx, cy, site_type
+        LIMIT :limit
+    ) AS p
+    JOIN map_public_cells c USING (cx, cy)
+),
+"""
+
+# The grid of the rollup tables (migration 0004): they serve the public heatmap only at this precision.
+ROLLUP_GRID_DEG = 0.01
 
 # Analyses without detections (their stored total is 0) are public points of their own level and no type
 # (merged with unknown-class detections of the same cell, which have no type either).
@@ -112,19 +133,33 @@ def heatmap(
     grid_deg: float,
     limit: int,
     active_as_of: datetime | None,
+    rollup: bool = False,
 ) -> dict[str, Any]:
     """Points and their summary; `where` selects counted analyses, `exact` those shown point by point.
 
     With `active_as_of`, only detections valid at that instant count, and analyses left without any drop out.
+    With `rollup`, the public cells come from the trigger-maintained tables: only for the whole data set
+    (every counted analysis public, all detections, no filter) at ROLLUP_GRID_DEG, which the caller checks.
     """
     active = active_as_of is not None
+    if rollup and (active or grid_deg != ROLLUP_GRID_DEG):
+        raise ValueError("the public map rollup holds all detections at the 0.01° grid only")
+    public = (
+        _ROLLUP_PUBLIC
+        if rollup
+        else _LIVE_PUBLIC.format(
+            exact=exact.sql(),
+            where=where.sql(),
+            active_where="WHERE d.expires_at > :as_of" if active else "",
+            bare="" if active else _BARE,
+        )
+    )
     sql = _SQL.format(
         exact=exact.sql(),
         where=where.sql(),
         join="JOIN" if active else "LEFT JOIN",
         active="AND d.expires_at > :as_of" if active else "",
-        active_where="WHERE d.expires_at > :as_of" if active else "",
-        bare="" if active else _BARE,
+        public=public,
         intensity=intensity("risk", "n"),
     )
     params = {

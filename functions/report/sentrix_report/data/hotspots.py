@@ -16,7 +16,7 @@ from sentrix_report.data.sql import RISK_FROM_SCORE, RISK_SCORE, UTM_SRID, rows
 from sentrix_report.logic.filters import BBox, Where
 
 _POINTS = """
-SELECT d.id, d.analysis_id, d.breeding_site_type, d.risk_level, d.created_at, d.location,
+SELECT d.id, d.analysis_id, d.breeding_site_type, d.risk_level, d.created_at, d.location, d.place,
        {srid} AS srid
 FROM detections d
 JOIN analyses a ON a.id = d.analysis_id
@@ -25,31 +25,40 @@ WHERE {where} AND d.location IS NOT NULL {bbox} {active}
 
 _DBSCAN = """
 WITH pts AS MATERIALIZED (
-    SELECT q.*, ST_Transform(q.location, q.srid) AS p FROM ({points}) AS q
+    SELECT q.id, q.analysis_id, q.breeding_site_type, q.risk_level, q.created_at, q.srid, q.place,
+           ST_Transform(q.location, q.srid) AS p
+    FROM ({points}) AS q
 ),
+-- Points ordered by place (the stored geohash, a Z-order curve), then id, so border points are still assigned
+-- deterministically: neighbours are then near each other in memory, and PostGIS's DBSCAN runs about three
+-- times faster than over points in id order (random places).
 clustered AS (
     SELECT pts.*, ST_ClusterDBSCAN(p, CAST(:eps AS float8), CAST(:min_points AS int))
-                      OVER (PARTITION BY srid ORDER BY id) AS cid
+                      OVER ({partition}ORDER BY place, id) AS cid
     FROM pts
+),
+-- Only the clustered points go on (noise is most of a dense city); every summary below reads them once more.
+members AS MATERIALIZED (
+    SELECT * FROM clustered WHERE cid IS NOT NULL
 ),
 clusters AS (
     SELECT srid, cid, ST_Centroid(ST_Collect(p)) AS centre, count(*) AS n, count(DISTINCT analysis_id) AS reports,
            avg({risk_score}) AS mean_risk, max(created_at) AS last_seen, min(created_at) AS first_seen,
            (mode() WITHIN GROUP (ORDER BY breeding_site_type))::text AS dominant_type
-    FROM clustered
-    WHERE cid IS NOT NULL
+    FROM members
     GROUP BY srid, cid
 ),
-members AS (
-    SELECT k.srid, k.cid, coalesce(k.breeding_site_type::text, 'Otro') AS site_type, ST_Distance(k.p, c.centre) AS dist
-    FROM clustered k JOIN clusters c USING (srid, cid)
-),
 radius AS (
-    SELECT srid, cid, max(dist) AS radius_m FROM members GROUP BY srid, cid
+    SELECT m.srid, m.cid, max(ST_Distance(m.p, c.centre)) AS radius_m
+    FROM members m JOIN clusters c USING (srid, cid)
+    GROUP BY m.srid, m.cid
 ),
 types AS (
     SELECT srid, cid, json_object_agg(site_type, m ORDER BY site_type) AS type_counts
-    FROM (SELECT srid, cid, site_type, count(*) AS m FROM members GROUP BY 1, 2, 3) AS x
+    FROM (
+        SELECT srid, cid, coalesce(breeding_site_type::text, 'Otro') AS site_type, count(*) AS m
+        FROM members GROUP BY 1, 2, 3
+    ) AS x
     GROUP BY srid, cid
 ),
 shaped AS (
@@ -159,6 +168,8 @@ def dbscan(
     points, params = _points(where, srid_sql, bbox, active_only)
     sql = _DBSCAN.format(
         points=points,
+        # One zone for the whole bbox: no partition, so the sort has a single key that varies.
+        partition="" if srid else "PARTITION BY srid ",
         risk_score=RISK_SCORE.format(column="risk_level"),
         risk_from_score=RISK_FROM_SCORE.format(score="mean_risk"),
     )

@@ -1,0 +1,217 @@
+"""The public map rollup (migration 0004): after every kind of write, the trigger-maintained cells equal both a
+rebuild from the base tables and the live public heatmap, and the anonymous heatmap reads them."""
+
+from __future__ import annotations
+
+import json
+import math
+import threading
+import time
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import text
+
+from sentrix.db.engine import get_engine, session_scope
+from tests.integration.report.conftest import call
+from tests.support.seed import make_analysis, utc_now
+
+pytestmark = pytest.mark.integration
+
+UNKNOWN_CLASS = 7  # no breeding-site type
+# Exactly on a cell corner of the 0.01° grid, and one cell further west.
+LAT, LON = -26.80, -65.20
+WEST = -65.205
+CORNER = (float(math.floor(LON / 0.01)), float(math.floor(LAT / 0.01)))  # the same float8 arithmetic as SQL
+WEST_CELL = (float(math.floor(WEST / 0.01)), CORNER[1])
+
+POINTS = "SELECT cx, cy, type_key, site_type::text, n, risk::text, last_seen FROM map_public_points ORDER BY 1, 2, 3"
+CELLS = "SELECT cx, cy, reports FROM map_public_cells WHERE reports > 0 ORDER BY 1, 2"
+
+
+def _state() -> tuple[list, list]:
+    with session_scope() as s:
+        return [tuple(r) for r in s.execute(text(POINTS))], [tuple(r) for r in s.execute(text(CELLS))]
+
+
+def _heatmap(rollup: bool) -> str:
+    from sentrix_report.data.heatmap import heatmap
+    from sentrix_report.logic.filters import build_filters
+    from sentrix_report.logic.scope import MapAudience, apply_filters, counted
+
+    where = apply_filters(counted("a"), build_filters())
+    with session_scope() as s:
+        result = heatmap(s, where=where, exact=MapAudience(None).exact("a"), viewer=None, grid_deg=0.01,
+                         limit=10000, active_as_of=None, rollup=rollup)  # fmt: skip
+    return json.dumps(result, default=str, sort_keys=True)
+
+
+def assert_consistent() -> tuple[list, list]:
+    """Incremental state == rebuilt from scratch, and the rollup heatmap == the live one."""
+    incremental = _state()
+    assert _heatmap(rollup=True) == _heatmap(rollup=False)
+    with session_scope() as s:
+        s.execute(text("SELECT map_public_rebuild()"))
+    assert _state() == incremental
+    return incremental
+
+
+def _add_detection(s, analysis_id, *, class_name="Basura", risk="ALTO", site_type="Basura") -> str:
+    return s.execute(
+        text(
+            "INSERT INTO detections (id, analysis_id, class_id, class_name, breeding_site_type, confidence, "
+            "risk_level, polygon, bbox_x_min, bbox_y_min, bbox_x_max, bbox_y_max, mask_area, validation_status, "
+            "persistence_type, validity_days, expires_at, created_at) VALUES (gen_random_uuid(), :a, 0, :c, "
+            "CAST(:t AS breeding_site_type), 0.9, CAST(:r AS risk_level), '[]', 0, 0, 1, 1, 10, 'pending', "
+            "'SHORT_TERM', 7, now() + interval '7 days', now()) RETURNING id"
+        ),
+        {"a": analysis_id, "c": class_name, "t": site_type, "r": risk},
+    ).scalar()
+
+
+def _points_by_type(state, cell=CORNER) -> dict[str, tuple]:
+    return {row[2]: (row[4], row[5]) for row in state[0] if row[:2] == cell}
+
+
+def test_every_kind_of_write_keeps_the_rollup_exact(user, other_user):
+    now = utc_now()
+    # An analysis on a cell corner with two ALTO sites, a MEDIO one and one without type; a bare analysis.
+    with session_scope() as s:
+        a1 = make_analysis(s, user=user.id, latitude=LAT, longitude=LON, detections=[0, 0, 3, UNKNOWN_CLASS],
+                           created_at=now - timedelta(days=3)).id  # fmt: skip
+        a2 = make_analysis(s, user=other_user.id, latitude=LAT, longitude=LON, detections=[], risk_level="MINIMO",
+                           created_at=now - timedelta(days=1)).id  # fmt: skip
+    points, cells = assert_consistent()
+    assert cells == [(*CORNER, 2)]
+    assert _points_by_type((points, cells)) == {"Basura": (2, "ALTO"), "Huecos": (1, "MEDIO"), "": (1, "BAJO")}
+
+    # An analysis still processing counts nowhere, even with detections; completing it adds them.
+    with session_scope() as s:
+        a3 = make_analysis(s, user=user.id, latitude=LAT, longitude=LON, detections=[2], status="processing").id
+    assert assert_consistent()[1] == [(*CORNER, 2)]
+    with session_scope() as s:
+        s.execute(text("UPDATE analyses SET status = 'completed' WHERE id = :id"), {"id": a3})
+    assert assert_consistent()[1] == [(*CORNER, 3)]
+
+    # The detect function's order: the analysis completed first, its detections inserted after, one transaction.
+    with session_scope() as s:
+        a4 = make_analysis(s, user=user.id, latitude=LAT, longitude=WEST, detections=[], status="processing").id
+    with session_scope() as s:
+        s.execute(text("UPDATE analyses SET status = 'completed', total_detections = 2, risk_level = 'ALTO' "
+                       "WHERE id = :id"), {"id": a4})  # fmt: skip
+        _add_detection(s, a4)
+        _add_detection(s, a4, class_name="Huecos", risk="MEDIO", site_type="Huecos")
+    points, cells = assert_consistent()
+    assert cells == [(*WEST_CELL, 1), (*CORNER, 3)]
+    assert _points_by_type((points, cells), WEST_CELL) == {"Basura": (1, "ALTO"), "Huecos": (1, "MEDIO")}
+
+    # Deleting a site, changing its risk or type recomputes; a validation changes nothing.
+    with session_scope() as s:
+        first = s.execute(text("SELECT id FROM detections WHERE analysis_id = :a AND class_id = 0 LIMIT 1"),
+                          {"a": a1}).scalar()  # fmt: skip
+        s.execute(text("DELETE FROM detections WHERE id = :id"), {"id": first})
+    assert _points_by_type(assert_consistent())["Basura"] == (1, "ALTO")
+    with session_scope() as s:
+        s.execute(text("UPDATE detections SET risk_level = 'BAJO' WHERE analysis_id = :a AND class_id = 0"), {"a": a1})
+        s.execute(text("UPDATE detections SET validation_status = 'validated_positive' WHERE analysis_id = :a"),
+                  {"a": a1})  # fmt: skip
+        s.execute(text("UPDATE detections SET breeding_site_type = NULL WHERE analysis_id = :a AND class_id = 3"),
+                  {"a": a1})  # fmt: skip
+    assert_consistent()
+
+    # Moving an analysis, backdating it, changing its stored total, failing it, deleting it.
+    with session_scope() as s:
+        s.execute(text("UPDATE analyses SET location = ST_SetSRID(ST_MakePoint(-65.31, -26.91), 4326) "
+                       "WHERE id = :id"), {"id": a3})  # fmt: skip
+    assert (-6531.0, -2691.0, 1) in assert_consistent()[1]  # a3 left the corner cell for this one
+    with session_scope() as s:
+        s.execute(text("UPDATE analyses SET created_at = created_at - interval '30 days' WHERE id = :id"), {"id": a2})
+        s.execute(text("UPDATE analyses SET total_detections = 1 WHERE id = :id"), {"id": a2})
+    assert_consistent()
+    with session_scope() as s:
+        s.execute(text("UPDATE analyses SET status = 'failed' WHERE id = :id"), {"id": a4})
+    assert all(cell[:2] != WEST_CELL for cell in assert_consistent()[1])
+    with session_scope() as s:
+        s.execute(text("DELETE FROM analyses WHERE id = :id"), {"id": a1})
+    assert_consistent()
+
+    # Unlocated analyses are not on the map; locating one adds it with its detections.
+    with session_scope() as s:
+        a5 = make_analysis(s, user=user.id, detections=[0, 3]).id
+    before = assert_consistent()
+    with session_scope() as s:
+        s.execute(text("UPDATE analyses SET location = ST_SetSRID(ST_MakePoint(-65.5, -27.5), 4326) "
+                       "WHERE id = :id"), {"id": a5})  # fmt: skip
+    after = assert_consistent()
+    assert len(after[1]) == len(before[1]) + 1
+
+    # TRUNCATE (detections only) rebuilds: the analyses stay counted, the sites are gone.
+    with get_engine().begin() as connection:
+        connection.execute(text("TRUNCATE detections"))
+    points, cells = assert_consistent()
+    assert all(row[4] == 0 for row in points) and cells
+
+
+def test_expired_sites_count_on_the_whole_map_and_not_on_the_active_one():
+    now = utc_now()
+    from tests.support.seed import D
+
+    with session_scope() as s:
+        sites = [D(0, expires_at=now - timedelta(days=1)), D(0, expires_at=now + timedelta(days=5))]
+        make_analysis(s, user=None, latitude=LAT, longitude=LON, detections=sites)
+    assert_consistent()
+    whole = call("GET", "/api/v1/heatmap-data").json()["data"]
+    active = call("GET", "/api/v1/heatmap-data", query={"active_only": "true"}).json()["data"]
+    assert [p["detectionCount"] for p in whole] == [2]  # from the rollup: every detection
+    assert [p["detectionCount"] for p in active] == [1]  # live: only the unexpired one
+
+
+def test_concurrent_writers_to_one_cell_are_serialised(user, other_user):
+    """Two transactions adding sites to the same cell: the second waits for the first's cell lock."""
+    with session_scope() as s:
+        a = make_analysis(s, user=user.id, latitude=LAT, longitude=LON, detections=[0]).id
+        b = make_analysis(s, user=other_user.id, latitude=LAT, longitude=LON, detections=[0]).id
+    engine = get_engine()
+    first = engine.connect()
+    transaction = first.begin()
+    _add_detection(first, a)  # holds the cell's lock until commit
+    done = threading.Event()
+
+    def second() -> None:
+        with engine.begin() as connection:
+            _add_detection(connection, b)
+        done.set()
+
+    worker = threading.Thread(target=second)
+    worker.start()
+    time.sleep(0.5)
+    assert not done.is_set()  # waiting for the cell
+    transaction.commit()
+    first.close()
+    worker.join(timeout=10)
+    assert done.is_set()
+    points, _cells = assert_consistent()
+    assert _points_by_type((points, _cells))["Basura"] == (4, "ALTO")
+
+
+def test_the_anonymous_whole_map_reads_the_rollup_and_filters_do_not(user):
+    from sentrix_report.logic.filters import build_filters
+    from sentrix_report.logic.heatmap import _rollup_applies
+
+    assert _rollup_applies(None, build_filters(), 0.01)
+    assert not _rollup_applies(None, build_filters(), 0.02)
+    assert not _rollup_applies(None, build_filters(active_only=True), 0.01)
+    assert not _rollup_applies(None, build_filters(risk_level="ALTO"), 0.01)
+    assert not _rollup_applies(None, build_filters(date_from="2026-01-01"), 0.01)
+    assert not _rollup_applies(None, build_filters(bbox="-66,-27,-65,-26"), 0.01)
+
+    from sentrix.http.identity import Principal
+
+    assert not _rollup_applies(Principal(user.id, user.role, user.email), build_filters(), 0.01)
+    # Proof that the route reads the table: a row only the rollup has shows up in the anonymous map.
+    with session_scope() as s:
+        s.execute(text("INSERT INTO map_public_cells (cx, cy, reports) VALUES (1, 1, 1)"))
+        s.execute(text("INSERT INTO map_public_points VALUES (1, 1, 'Basura', 'Basura', 99, 'ALTO', now())"))
+    data = call("GET", "/api/v1/heatmap-data").json()["data"]
+    assert [(p["detectionCount"], p["latitude"], p["longitude"]) for p in data] == [(99, 0.015, 0.015)]
+    assert call("GET", "/api/v1/heatmap-data", query={"risk_level": "ALTO"}).json()["data"] == []
