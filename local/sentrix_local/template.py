@@ -110,7 +110,8 @@ class StackSpec:
     notifications: tuple[NotificationSpec, ...]
 
 
-def _ref_target(value: Any) -> str | None:
+def ref_target(value: Any) -> str | None:
+    """The logical id behind {"Ref": id} or {"Fn::GetAtt": [id, attr]}, else None."""
     if isinstance(value, dict):
         if "Ref" in value:
             return value["Ref"]
@@ -128,7 +129,7 @@ def _api_routes(resources: dict[str, Any], api_default_auth: dict[str, bool]) ->
             if event.get("Type") != "Api":
                 continue
             props = event["Properties"]
-            api = _ref_target(props.get("RestApiId"))
+            api = ref_target(props.get("RestApiId"))
             authorizer = (props.get("Auth") or {}).get("Authorizer")
             authorized = api_default_auth.get(api or "", False) if authorizer is None else authorizer != "NONE"
             routes.append(Route(props["Method"].upper(), props["Path"], logical_id, authorized))
@@ -145,7 +146,7 @@ def _authorizer(resources: dict[str, Any]) -> tuple[dict[str, bool], str | None]
         default = auth.get("DefaultAuthorizer")
         default_auth[logical_id] = bool(default) and default != "NONE"
         for spec in (auth.get("Authorizers") or {}).values():
-            authorizer_function = _ref_target(spec.get("FunctionArn")) or authorizer_function
+            authorizer_function = ref_target(spec.get("FunctionArn")) or authorizer_function
     return default_auth, authorizer_function
 
 
@@ -156,7 +157,7 @@ def _queues(resources: dict[str, Any]) -> dict[str, QueueSpec]:
             continue
         for event in (resource.get("Properties", {}).get("Events") or {}).values():
             if event.get("Type") == "SQS":
-                queue = _ref_target(event["Properties"]["Queue"])
+                queue = ref_target(event["Properties"]["Queue"])
                 consumers[queue] = (logical_id, int(event["Properties"].get("BatchSize", 10)))
     queues = {}
     for logical_id, resource in resources.items():
@@ -169,7 +170,7 @@ def _queues(resources: dict[str, Any]) -> dict[str, QueueSpec]:
             logical_id=logical_id,
             visibility_timeout=int(props.get("VisibilityTimeout", 30)),
             max_receive_count=int(redrive["maxReceiveCount"]) if redrive else None,
-            dead_letter_queue=_ref_target(redrive.get("deadLetterTargetArn")) if redrive else None,
+            dead_letter_queue=ref_target(redrive.get("deadLetterTargetArn")) if redrive else None,
             consumer=consumer,
             batch_size=batch,
         )
@@ -187,7 +188,7 @@ def _notifications(resources: dict[str, Any]) -> list[NotificationSpec]:
             prefix = next((r["Value"] for r in rules if r.get("Name", "").lower() == "prefix"), "")
             events = queue_config.get("Event") or queue_config.get("Events")
             events = (events,) if isinstance(events, str) else tuple(events)
-            found.append(NotificationSpec(logical_id, _ref_target(queue_config["Queue"]), events, prefix))
+            found.append(NotificationSpec(logical_id, ref_target(queue_config["Queue"]), events, prefix))
     return found
 
 

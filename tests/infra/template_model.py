@@ -10,6 +10,8 @@ import copy
 from collections.abc import Iterator
 from typing import Any
 
+from sentrix_local.template import ref_target
+
 Template = dict[str, Any]
 
 SAM_FUNCTION = "AWS::Serverless::Function"
@@ -27,14 +29,7 @@ def props(resource: dict[str, Any]) -> dict[str, Any]:
     return resource.get("Properties") or {}
 
 
-def target(value: Any) -> str | None:
-    """The logical id behind {"Ref": id} or {"Fn::GetAtt": [id, attr]}, else None."""
-    if isinstance(value, dict):
-        if "Ref" in value:
-            return value["Ref"]
-        if "Fn::GetAtt" in value:
-            return value["Fn::GetAtt"][0]
-    return None
+target = ref_target  # the logical id behind a Ref or GetAtt, as the local stack reads it
 
 
 def text(value: Any) -> str | None:

@@ -8,7 +8,7 @@ from datetime import datetime
 from typing import Any
 
 from sentrix.domain.location import LocationSource, google_maps_url, is_valid_coordinate
-from sentrix.domain.risk import recommendations
+from sentrix.domain.risk import analysis_recommendations
 from sentrix.domain.status import AnalysisStatus, ValidationStatus
 from sentrix.domain.validity import ValidityStatus, validity_of
 from sentrix_upload.logic.image_urls import image_url
@@ -159,14 +159,7 @@ def analysis_summary(row: Any, *, detail: bool = False) -> dict[str, Any]:
 def risk_view(row: Any, language: str) -> dict[str, Any] | None:
     if row.risk_level is None:
         return None
-    advice = recommendations(
-        row.risk_level,
-        total=row.total_detections,
-        high=row.high_risk_count,
-        medium=row.medium_risk_count,
-        unique=row.unique_types,
-        language=language,
-    )
+    advice = analysis_recommendations(row, language)
     return {
         "level": row.risk_level,
         "risk_score": row.risk_score,

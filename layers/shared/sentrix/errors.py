@@ -98,3 +98,13 @@ class DependencyUnavailable(SentrixError):
 
     status = 503
     code = "dependency_unavailable"
+
+
+def sqlstate(exc: BaseException) -> str | None:
+    """The SQLSTATE of a database error wrapped by SQLAlchemy, or None (pg8000 puts the server's fields,
+    "C" being the SQLSTATE, in the first argument of the original error)."""
+    orig = getattr(exc, "orig", None)
+    args = getattr(orig, "args", None) or ()
+    if args and isinstance(args[0], dict):
+        return args[0].get("C")
+    return getattr(orig, "sqlstate", None)

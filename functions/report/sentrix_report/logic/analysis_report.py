@@ -11,7 +11,7 @@ from typing import Any
 
 from sentrix.adapters.storage import ImageStore, S3ImageStore
 from sentrix.db.engine import session_scope
-from sentrix.domain.risk import recommendations
+from sentrix.domain.risk import analysis_recommendations
 from sentrix.errors import Conflict, DependencyUnavailable, NotFound
 from sentrix.http.identity import Principal
 from sentrix.observability import logger
@@ -38,19 +38,6 @@ def _language(requested: str | None, stored: str | None) -> str:
         if primary in LANGUAGES:
             return primary
     return "es"
-
-
-def _recommendations(row: AnalysisRow, language: str) -> tuple[str, ...]:
-    if not row.risk_level:
-        return ()
-    return recommendations(
-        row.risk_level,
-        total=row.total_detections,
-        high=row.high_risk_count,
-        medium=row.medium_risk_count,
-        unique=row.unique_types,
-        language=language,
-    )
 
 
 def _image(store: ImageStore, key: str | None, analysis_id: uuid.UUID) -> bytes | None:
@@ -83,7 +70,7 @@ def read_document(
     return AnalysisDocument(
         analysis=row,
         language=chosen,
-        recommendations=_recommendations(row, chosen),
+        recommendations=analysis_recommendations(row, chosen),
         image=image,
         generated_at=datetime.now(UTC),
         generated_by=principal.email or str(principal.user_id),

@@ -13,7 +13,7 @@ from sqlalchemy.exc import DBAPIError, DisconnectionError, InterfaceError, Opera
 from sqlalchemy.orm import Session, sessionmaker
 
 from sentrix.config import Settings, get_settings
-from sentrix.errors import DependencyUnavailable
+from sentrix.errors import DependencyUnavailable, sqlstate
 
 
 def database_url(settings: Settings) -> URL:
@@ -208,20 +208,13 @@ def read_scope() -> Iterator[Connection]:
 UNAVAILABLE_SQLSTATES = frozenset({"57P01", "57P02", "57P03", "53300", "53400"})
 
 
-def _sqlstate(exc: DBAPIError) -> str | None:
-    detail = exc.orig.args[0] if getattr(exc.orig, "args", None) else None
-    if isinstance(detail, dict):  # pg8000: the server's error fields, "C" is the SQLSTATE
-        return detail.get("C")
-    return getattr(exc.orig, "sqlstate", None)
-
-
 def _raise_if_unavailable(exc: DBAPIError) -> None:
-    sqlstate = _sqlstate(exc) or ""
+    state = sqlstate(exc) or ""
     if (
         isinstance(exc, (OperationalError, InterfaceError))
         or exc.connection_invalidated
-        or sqlstate in UNAVAILABLE_SQLSTATES
-        or sqlstate.startswith("08")  # connection exceptions
+        or state in UNAVAILABLE_SQLSTATES
+        or state.startswith("08")  # connection exceptions
     ):
         raise DependencyUnavailable("Database unavailable") from exc
 

@@ -210,3 +210,17 @@ def recommendations(
     elif total > 5:
         keys.append("several")
     return tuple(text[key] for key in keys)
+
+
+def analysis_recommendations(analysis: Any, language: str = "es") -> tuple[str, ...]:
+    """The recommendations for a stored analysis, from its level and stored counts (none without a level)."""
+    if not analysis.risk_level:
+        return ()
+    return recommendations(
+        analysis.risk_level,
+        total=analysis.total_detections,
+        high=analysis.high_risk_count,
+        medium=analysis.medium_risk_count,
+        unique=analysis.unique_types,
+        language=language,
+    )

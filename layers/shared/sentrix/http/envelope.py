@@ -15,7 +15,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from sentrix.errors import RateLimited, SentrixError
+from sentrix.errors import RateLimited, SentrixError, sqlstate
 from sentrix.observability import logger
 
 REQUEST_ID_HEADER = "X-Request-ID"
@@ -47,12 +47,6 @@ def _json_safe(value: Any) -> Any:
     if isinstance(value, list):
         return [_json_safe(v) for v in value]
     return value
-
-
-def _sqlstate(exc: Exception) -> str | None:
-    """The SQLSTATE of a database error wrapped by SQLAlchemy (pg8000 puts the server's fields in args[0])."""
-    args = getattr(getattr(exc, "orig", None), "args", None) or ()
-    return args[0].get("C") if args and isinstance(args[0], dict) else None
 
 
 class ErrorDetail(BaseModel):
@@ -159,8 +153,8 @@ def install_error_handlers(app: FastAPI, *, production: bool) -> None:
 
     @app.exception_handler(Exception)
     async def _unhandled(request: Request, exc: Exception):
-        if _sqlstate(exc) in _CLIENT_TEXT_SQLSTATES:
-            logger.warning("text the database cannot store", extra={"sqlstate": _sqlstate(exc)})
+        if (state := sqlstate(exc)) in _CLIENT_TEXT_SQLSTATES:
+            logger.warning("text the database cannot store", extra={"sqlstate": state})
             message = "Text values may not contain NUL (\\u0000) characters"
             return _respond(request, 422, error_body(422, message, type_="validation_error"))
         body = error_body(500, "An internal error occurred.", type_="internal_error", code="internal_error")
