@@ -7,6 +7,7 @@ import csv
 import io
 import json
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -67,17 +68,31 @@ def _active(where: Where, filters: DataFilters, as_of: datetime) -> Where:
     return where
 
 
+def _fetch(
+    principal: Principal,
+    filters: DataFilters,
+    cursor: str | None,
+    limit: int | None,
+    fetch: Callable[..., list[Any]],
+    *,
+    located: bool,
+) -> tuple[list[Any], int, str | None, datetime]:
+    """One page of export rows after `cursor` (keyset on created_at, id), the number matching over all pages,
+    the cursor of the next page (None on the last) and the instant "active" was judged at."""
+    size, after = _limit(limit), decode_cursor(cursor)
+    as_of = datetime.now(UTC)
+    where = _active(_where(principal, filters, located_only=located), filters, as_of)
+    with session_scope() as session:
+        found = fetch(session, where=where, after=after, limit=size + 1, as_of=as_of)
+        matched = exports.count(session, where=where)
+    page = found[:size]
+    next_cursor = encode_cursor(page[-1]["created_at"], page[-1]["id"]) if len(found) > size else None
+    return page, matched, next_cursor, as_of
+
+
 def geojson_page(principal: Principal, filters: DataFilters, *, cursor: str | None, limit: int | None) -> Page:
     """An RFC 7946 FeatureCollection of located detections, with paging members beside `features`."""
-    size = _limit(limit)
-    after = decode_cursor(cursor)
-    as_of = datetime.now(UTC)
-    where = _active(_where(principal, filters, located_only=True), filters, as_of)
-    with session_scope() as session:
-        found = exports.features(session, where=where, after=after, limit=size + 1, as_of=as_of)
-        matched = exports.count(session, where=where)
-    page, more = found[:size], len(found) > size
-    next_cursor = encode_cursor(page[-1]["created_at"], page[-1]["id"]) if more else None
+    page, matched, next_cursor, as_of = _fetch(principal, filters, cursor, limit, exports.features, located=True)
     members = {
         "numberMatched": matched,
         "numberReturned": len(page),
@@ -105,21 +120,10 @@ def _cell(value: Any) -> str:
 
 def csv_page(principal: Principal, filters: DataFilters, *, cursor: str | None, limit: int | None) -> Page:
     """CSV (header + one row per detection) of the caller's visible detections; paging in headers."""
-    size = _limit(limit)
-    after = decode_cursor(cursor)
-    as_of = datetime.now(UTC)
-    where = _active(_where(principal, filters, located_only=False), filters, as_of)
-    with session_scope() as session:
-        found = exports.csv_rows(session, where=where, after=after, limit=size + 1, as_of=as_of)
-        matched = exports.count(session, where=where)
-    page, more = found[:size], len(found) > size
+    page, matched, next_cursor, as_of = _fetch(principal, filters, cursor, limit, exports.csv_rows, located=False)
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\r\n")
     writer.writerow(exports.CSV_COLUMNS)
     for row in page:
         writer.writerow([_cell(row[column]) for column in exports.CSV_COLUMNS])
-    next_cursor = None
-    if more:
-        last = page[-1]
-        next_cursor = encode_cursor(last["created_at"], last["id"])
     return Page(out.getvalue(), len(page), matched, next_cursor, as_of)
