@@ -21,6 +21,7 @@ TABLES = {
     "rate_limit_hits",
     "map_public_cells",
     "map_public_points",
+    "map_public_expiry",
 }
 
 

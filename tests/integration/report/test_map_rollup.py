@@ -1,5 +1,6 @@
-"""The public map rollup (migration 0004): after every kind of write, the trigger-maintained cells equal both a
-rebuild from the base tables and the live public heatmap, and the anonymous heatmap reads them."""
+"""The public map rollup (migrations 0004, 0005): after every kind of write, the trigger-maintained cells equal a
+rebuild from the base tables, the rollup heatmap and vector tiles are byte for byte the live ones, and the
+anonymous heatmap and tiles read them. Active counts of rollup tiles split at the UTC midnight after as_of."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import threading
 import time
 from datetime import timedelta
 
+import mapbox_vector_tile
 import pytest
 from sqlalchemy import text
 
@@ -25,13 +27,58 @@ WEST = -65.205
 CORNER = (float(math.floor(LON / 0.01)), float(math.floor(LAT / 0.01)))  # the same float8 arithmetic as SQL
 WEST_CELL = (float(math.floor(WEST / 0.01)), CORNER[1])
 
-POINTS = "SELECT cx, cy, type_key, site_type::text, n, risk::text, last_seen FROM map_public_points ORDER BY 1, 2, 3"
+POINTS = (
+    "SELECT cx, cy, type_key, site_type::text, n, risk::text, last_seen, high_n, detection_risk::text "
+    "FROM map_public_points ORDER BY 1, 2, 3"
+)
 CELLS = "SELECT cx, cy, reports FROM map_public_cells WHERE reports > 0 ORDER BY 1, 2"
+# Days before yesterday are never read (and a rebuild does not write them).
+EXPIRY = (
+    "SELECT cx, cy, day, n FROM map_public_expiry WHERE day >= (now() AT TIME ZONE 'UTC')::date - 1 ORDER BY 1, 2, 3"
+)
+# Tiles over the test cells: a grid zoom holding both, and the detail zoom tile of each cell centre.
+CENTRE = ((CORNER[1] + 0.5) * 0.01, (CORNER[0] + 0.5) * 0.01)
+WEST_CENTRE = ((WEST_CELL[1] + 0.5) * 0.01, (WEST_CELL[0] + 0.5) * 0.01)
+TILES = [(10, LAT, LON, False), (16, *CENTRE, True), (16, *WEST_CENTRE, True)]
 
 
-def _state() -> tuple[list, list]:
+def _state() -> tuple[list, list, list]:
     with session_scope() as s:
-        return [tuple(r) for r in s.execute(text(POINTS))], [tuple(r) for r in s.execute(text(CELLS))]
+        return tuple([tuple(r) for r in s.execute(text(sql))] for sql in (POINTS, CELLS, EXPIRY))
+
+
+def tile_xy(lat: float, lon: float, z: int) -> tuple[int, int]:
+    n = 2**z
+    return int((lon + 180) / 360 * n), int((1 - math.asinh(math.tan(math.radians(lat))) / math.pi) / 2 * n)
+
+
+def _tile(rollup: bool, z: int, lat: float, lon: float, detail: bool, as_of=None) -> bytes:
+    from sentrix_report.data.tiles import tile
+    from sentrix_report.logic.filters import build_filters
+    from sentrix_report.logic.scope import MapAudience, apply_filters, counted
+
+    x, y = tile_xy(lat, lon, z)
+    with session_scope() as s:
+        return tile(s, z=z, x=x, y=y, where=apply_filters(counted("a"), build_filters()),
+                    exact=MapAudience(None).exact("a"), detail=detail, grid_deg=0.01, cells=64,
+                    as_of=as_of or utc_now(), active_only=False, rollup=rollup)  # fmt: skip
+
+
+def _features(body: bytes) -> list:
+    layers = mapbox_vector_tile.decode(body) if body else {}
+    return [(f["geometry"]["coordinates"], f["properties"]) for layer in layers.values() for f in layer["features"]]
+
+
+def assert_tiles_agree(as_of=None) -> list[bytes]:
+    """The anonymous tiles from the rollup are the live ones, byte for byte, at the same instant."""
+    as_of = as_of or utc_now()
+    tiles = []
+    for z, lat, lon, detail in TILES:
+        live = _tile(False, z, lat, lon, detail, as_of)
+        rolled = _tile(True, z, lat, lon, detail, as_of)
+        assert rolled == live, (z, lat, lon, _features(rolled), _features(live))
+        tiles.append(live)
+    return tiles
 
 
 def _heatmap(rollup: bool) -> str:
@@ -46,10 +93,11 @@ def _heatmap(rollup: bool) -> str:
     return json.dumps(result, default=str, sort_keys=True)
 
 
-def assert_consistent() -> tuple[list, list]:
-    """Incremental state == rebuilt from scratch, and the rollup heatmap == the live one."""
+def assert_consistent() -> tuple[list, list, list]:
+    """Incremental state == rebuilt from scratch, and the rollup heatmap and tiles == the live ones."""
     incremental = _state()
     assert _heatmap(rollup=True) == _heatmap(rollup=False)
+    assert_tiles_agree()
     with session_scope() as s:
         s.execute(text("SELECT map_public_rebuild()"))
     assert _state() == incremental
@@ -57,16 +105,25 @@ def assert_consistent() -> tuple[list, list]:
 
 
 def _add_detection(s, analysis_id, *, class_name="Basura", risk="ALTO", site_type="Basura") -> str:
+    """A site as the detect function writes it: at its analysis's location."""
     return s.execute(
         text(
             "INSERT INTO detections (id, analysis_id, class_id, class_name, breeding_site_type, confidence, "
             "risk_level, polygon, bbox_x_min, bbox_y_min, bbox_x_max, bbox_y_max, mask_area, validation_status, "
-            "persistence_type, validity_days, expires_at, created_at) VALUES (gen_random_uuid(), :a, 0, :c, "
+            "persistence_type, validity_days, expires_at, created_at, location) SELECT gen_random_uuid(), :a, 0, :c, "
             "CAST(:t AS breeding_site_type), 0.9, CAST(:r AS risk_level), '[]', 0, 0, 1, 1, 10, 'pending', "
-            "'SHORT_TERM', 7, now() + interval '7 days', now()) RETURNING id"
+            "'SHORT_TERM', 7, now() + interval '7 days', now(), location FROM analyses WHERE id = :a RETURNING id"
         ),
         {"a": analysis_id, "c": class_name, "t": site_type, "r": risk},
     ).scalar()
+
+
+def _move(s, analysis_id, lon: float, lat: float) -> None:
+    """A corrected location: the analysis and its sites move together (they share the point)."""
+    values = {"x": lon, "y": lat, "id": analysis_id}
+    s.execute(text("UPDATE analyses SET location = ST_SetSRID(ST_MakePoint(:x, :y), 4326) WHERE id = :id"), values)
+    s.execute(text("UPDATE detections SET location = ST_SetSRID(ST_MakePoint(:x, :y), 4326) WHERE analysis_id = :id"),
+              values)  # fmt: skip
 
 
 def _points_by_type(state, cell=CORNER) -> dict[str, tuple]:
@@ -81,7 +138,7 @@ def test_every_kind_of_write_keeps_the_rollup_exact(user, other_user):
                            created_at=now - timedelta(days=3)).id  # fmt: skip
         a2 = make_analysis(s, user=other_user.id, latitude=LAT, longitude=LON, detections=[], risk_level="MINIMO",
                            created_at=now - timedelta(days=1)).id  # fmt: skip
-    points, cells = assert_consistent()
+    points, cells, _expiry = assert_consistent()
     assert cells == [(*CORNER, 2)]
     assert _points_by_type((points, cells)) == {"Basura": (2, "ALTO"), "Huecos": (1, "MEDIO"), "": (1, "BAJO")}
 
@@ -101,7 +158,7 @@ def test_every_kind_of_write_keeps_the_rollup_exact(user, other_user):
                        "WHERE id = :id"), {"id": a4})  # fmt: skip
         _add_detection(s, a4)
         _add_detection(s, a4, class_name="Huecos", risk="MEDIO", site_type="Huecos")
-    points, cells = assert_consistent()
+    points, cells, _expiry = assert_consistent()
     assert cells == [(*WEST_CELL, 1), (*CORNER, 3)]
     assert _points_by_type((points, cells), WEST_CELL) == {"Basura": (1, "ALTO"), "Huecos": (1, "MEDIO")}
 
@@ -121,8 +178,7 @@ def test_every_kind_of_write_keeps_the_rollup_exact(user, other_user):
 
     # Moving an analysis, backdating it, changing its stored total, failing it, deleting it.
     with session_scope() as s:
-        s.execute(text("UPDATE analyses SET location = ST_SetSRID(ST_MakePoint(-65.31, -26.91), 4326) "
-                       "WHERE id = :id"), {"id": a3})  # fmt: skip
+        _move(s, a3, -65.31, -26.91)
     assert (-6531.0, -2691.0, 1) in assert_consistent()[1]  # a3 left the corner cell for this one
     with session_scope() as s:
         s.execute(text("UPDATE analyses SET created_at = created_at - interval '30 days' WHERE id = :id"), {"id": a2})
@@ -140,16 +196,15 @@ def test_every_kind_of_write_keeps_the_rollup_exact(user, other_user):
         a5 = make_analysis(s, user=user.id, detections=[0, 3]).id
     before = assert_consistent()
     with session_scope() as s:
-        s.execute(text("UPDATE analyses SET location = ST_SetSRID(ST_MakePoint(-65.5, -27.5), 4326) "
-                       "WHERE id = :id"), {"id": a5})  # fmt: skip
+        _move(s, a5, -65.5, -27.5)
     after = assert_consistent()
     assert len(after[1]) == len(before[1]) + 1
 
     # TRUNCATE (detections only) rebuilds: the analyses stay counted, the sites are gone.
     with get_engine().begin() as connection:
         connection.execute(text("TRUNCATE detections"))
-    points, cells = assert_consistent()
-    assert all(row[4] == 0 for row in points) and cells
+    points, cells, expiry = assert_consistent()
+    assert all(row[4] == 0 for row in points) and cells and not expiry
 
 
 def test_expired_sites_count_on_the_whole_map_and_not_on_the_active_one():
@@ -190,13 +245,13 @@ def test_concurrent_writers_to_one_cell_are_serialised(user, other_user):
     first.close()
     worker.join(timeout=10)
     assert done.is_set()
-    points, _cells = assert_consistent()
+    points, _cells, _expiry = assert_consistent()
     assert _points_by_type((points, _cells))["Basura"] == (4, "ALTO")
 
 
 def test_the_anonymous_whole_map_reads_the_rollup_and_filters_do_not(user):
     from sentrix_report.logic.filters import build_filters
-    from sentrix_report.logic.heatmap import _rollup_applies
+    from sentrix_report.logic.scope import public_rollup_applies as _rollup_applies
 
     assert _rollup_applies(None, build_filters(), 0.01)
     assert not _rollup_applies(None, build_filters(), 0.02)
@@ -215,3 +270,93 @@ def test_the_anonymous_whole_map_reads_the_rollup_and_filters_do_not(user):
     data = call("GET", "/api/v1/heatmap-data").json()["data"]
     assert [(p["detectionCount"], p["latitude"], p["longitude"]) for p in data] == [(99, 0.015, 0.015)]
     assert call("GET", "/api/v1/heatmap-data", query={"risk_level": "ALTO"}).json()["data"] == []
+
+
+def _grid_cell(body: bytes) -> dict:
+    [feature] = mapbox_vector_tile.decode(body)["grid"]["features"]
+    return feature["properties"]
+
+
+def test_active_counts_of_public_tiles_split_at_the_next_utc_midnight(user):
+    """Rollup tiles count today's expiries live and later days from the rollup: equal to the live tile at
+    instants on both sides of midnight, after a validity extension too, and to the count done here."""
+    from tests.support.seed import D
+
+    now = utc_now()
+    offsets = [timedelta(days=-1), timedelta(minutes=-1), timedelta(minutes=1), timedelta(hours=3),
+               timedelta(days=1), timedelta(days=40)]  # fmt: skip
+    with session_scope() as s:
+        a = make_analysis(s, user=user.id, latitude=LAT, longitude=LON,
+                          detections=[D(0, expires_at=now + o) for o in offsets]).id  # fmt: skip
+    expiries = [now + o for o in offsets]
+    for later in (timedelta(0), timedelta(minutes=2), timedelta(hours=5), timedelta(days=2), timedelta(days=45)):
+        as_of = now + later
+        live = assert_tiles_agree(as_of)[0]
+        cell = _grid_cell(live)
+        assert (cell["count"], cell["active_count"]) == (6, sum(e > as_of for e in expiries)), later
+        assert cell["high_risk_count"] == 6 and cell["max_risk_level"] == "ALTO"
+    # The anonymous route serves the rollup tile: the same bytes as the live one right now.
+    x, y = tile_xy(LAT, LON, 10)
+    served = call("GET", f"/api/v1/map/tiles/10/{x}/{y}.mvt")
+    assert _grid_cell(served.body)["active_count"] == 4
+    # An expert extends an expired site by ten days: the cell is recomputed.
+    with session_scope() as s:
+        s.execute(text("UPDATE detections SET expires_at = now() + interval '10 days' "
+                       "WHERE analysis_id = :a AND expires_at < now() - interval '1 hour'"), {"a": a})  # fmt: skip
+    assert_consistent()
+    assert _grid_cell(assert_tiles_agree()[0])["active_count"] == 5
+
+
+def test_tiles_take_the_risk_of_detections_not_of_bare_analyses(user):
+    """A bare analysis (no detections) is not a tile feature and its own level does not rise a cell's risk."""
+    with session_scope() as s:
+        make_analysis(s, user=user.id, latitude=LAT, longitude=LON, detections=[], risk_level="ALTO")
+        make_analysis(s, user=user.id, latitude=LAT, longitude=LON, detections=[UNKNOWN_CLASS])
+    assert_consistent()
+    cell = _grid_cell(assert_tiles_agree()[0])
+    assert (cell["count"], cell["max_risk_level"]) == (1, "BAJO")
+    assert "dominant_type" not in cell  # no type: the property is null, which MVT omits
+
+
+def test_the_anonymous_tile_reads_the_rollup_and_signed_in_tiles_do_not(user):
+    from sentrix_report.logic.filters import build_filters
+    from sentrix_report.logic.scope import public_rollup_applies
+
+    assert public_rollup_applies(None, build_filters(), 0.01)
+    assert not public_rollup_applies(None, build_filters(active_only=True), 0.01)
+    # A row only the rollup has: the anonymous tile shows it, a filtered or signed-in one does not.
+    with session_scope() as s:
+        s.execute(text("INSERT INTO map_public_cells (cx, cy, reports) VALUES (-6520, -2680, 1)"))
+        s.execute(text("INSERT INTO map_public_points (cx, cy, type_key, site_type, n, risk, last_seen, high_n, "
+                       "detection_risk) VALUES (-6520, -2680, 'Huecos', 'Huecos', 7, 'MEDIO', now(), 0, "
+                       "'MEDIO')"))  # fmt: skip
+    x, y = tile_xy(-26.795, -65.195, 10)
+    cell = _grid_cell(call("GET", f"/api/v1/map/tiles/10/{x}/{y}.mvt").body)
+    assert (cell["count"], cell["dominant_type"], cell["active_count"]) == (7, "Huecos", 0)
+    filtered = call("GET", f"/api/v1/map/tiles/10/{x}/{y}.mvt", query={"risk_level": "MEDIO"})
+    assert (filtered.status, filtered.body) == (200, b"")
+
+
+@pytest.mark.parametrize(("z", "x", "y"), [(3, 2, 4), (10, 330, 588), (16, 21666, 37660), (22, 1000, 2000000)])
+def test_the_tile_area_is_the_buffered_tile_in_degrees(db, z, x, y):
+    """The area computed in Python is PostGIS's transform of the buffered tile envelope, widened by a cell.
+    (At the antimeridian PROJ wraps the buffer's longitudes around; the area does not, see below.)"""
+    from sentrix_report.data.tiles import BUFFER, EXTENT, area
+
+    with session_scope() as s:
+        expected = s.execute(
+            text(
+                "SELECT ST_XMin(g), ST_YMin(g), ST_XMax(g), ST_YMax(g) FROM (SELECT ST_Expand(ST_Transform("
+                "ST_Expand(e, (ST_XMax(e) - ST_XMin(e)) * :b / :x), 4326), 0.01) AS g "
+                "FROM (SELECT ST_TileEnvelope(:z, :tx, :ty) AS e) AS t) AS q"
+            ),
+            {"b": BUFFER, "x": EXTENT, "z": z, "tx": x, "ty": y},
+        ).one()
+    assert area(z, x, y, 0.01) == pytest.approx(tuple(expected), abs=1e-9)
+
+
+def test_the_area_of_a_world_tile_covers_the_world():
+    from sentrix_report.data.tiles import area
+
+    west, south, east, north = area(0, 0, 0, 0.01)
+    assert west < -180 and east > 180 and south < -85.0511 and north > 85.0511

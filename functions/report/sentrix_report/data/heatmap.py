@@ -7,7 +7,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from sentrix_report.data.sql import intensity, one
+from sentrix_report.data.sql import ROLLUP_GRID_DEG, intensity, one
 from sentrix_report.logic.filters import Where
 
 _SQL = """
@@ -112,9 +112,6 @@ _ROLLUP_PUBLIC = """public_cells AS (
     JOIN map_public_cells c USING (cx, cy)
 ),
 """
-
-# The grid of the rollup tables (migration 0004): they serve the public heatmap only at this precision.
-ROLLUP_GRID_DEG = 0.01
 
 # Analyses without detections (their stored total is 0) are public points of their own level and no type
 # (merged with unknown-class detections of the same cell, which have no type either).

@@ -17,7 +17,7 @@ from sentrix_report.logic.filters import BBox, Where
 
 _POINTS = """
 SELECT d.id, d.analysis_id, d.breeding_site_type, d.risk_level, d.created_at, d.location, d.place,
-       {srid} AS srid
+       {srid} AS srid{projected}
 FROM detections d
 JOIN analyses a ON a.id = d.analysis_id
 WHERE {where} AND d.location IS NOT NULL {bbox} {active}
@@ -25,8 +25,7 @@ WHERE {where} AND d.location IS NOT NULL {bbox} {active}
 
 _DBSCAN = """
 WITH pts AS MATERIALIZED (
-    SELECT q.id, q.analysis_id, q.breeding_site_type, q.risk_level, q.created_at, q.srid, q.place,
-           ST_Transform(q.location, q.srid) AS p
+    SELECT q.id, q.analysis_id, q.breeding_site_type, q.risk_level, q.created_at, q.srid, q.place, q.p
     FROM ({points}) AS q
 ),
 -- Points ordered by place (the stored geohash, a Z-order curve), then id, so border points are still assigned
@@ -37,19 +36,21 @@ clustered AS (
                       OVER ({partition}ORDER BY place, id) AS cid
     FROM pts
 ),
--- Only the clustered points go on (noise is most of a dense city); every summary below reads them once more.
+-- Only the clustered points go on (noise is most of a dense city), as plain coordinates: every summary below
+-- reads them once more, and the centroid of points is the mean of their coordinates.
 members AS MATERIALIZED (
-    SELECT * FROM clustered WHERE cid IS NOT NULL
+    SELECT srid, cid, analysis_id, breeding_site_type, risk_level, created_at, ST_X(p) AS x, ST_Y(p) AS y
+    FROM clustered WHERE cid IS NOT NULL
 ),
 clusters AS (
-    SELECT srid, cid, ST_Centroid(ST_Collect(p)) AS centre, count(*) AS n, count(DISTINCT analysis_id) AS reports,
+    SELECT srid, cid, avg(x) AS cx, avg(y) AS cy, count(*) AS n, count(DISTINCT analysis_id) AS reports,
            avg({risk_score}) AS mean_risk, max(created_at) AS last_seen, min(created_at) AS first_seen,
            (mode() WITHIN GROUP (ORDER BY breeding_site_type))::text AS dominant_type
     FROM members
     GROUP BY srid, cid
 ),
 radius AS (
-    SELECT m.srid, m.cid, max(ST_Distance(m.p, c.centre)) AS radius_m
+    SELECT m.srid, m.cid, sqrt(max((m.x - c.cx) ^ 2 + (m.y - c.cy) ^ 2)) AS radius_m
     FROM members m JOIN clusters c USING (srid, cid)
     GROUP BY m.srid, m.cid
 ),
@@ -62,7 +63,8 @@ types AS (
     GROUP BY srid, cid
 ),
 shaped AS (
-    SELECT c.*, r.radius_m, t.type_counts, ST_Transform(c.centre, 4326) AS centre_4326
+    SELECT c.*, r.radius_m, t.type_counts,
+           ST_Transform(ST_SetSRID(ST_MakePoint(c.cx, c.cy), c.srid), 4326) AS centre_4326
     FROM clusters c JOIN radius r USING (srid, cid) JOIN types t USING (srid, cid)
 )
 SELECT round(ST_Y(centre_4326)::numeric, 6)::float8 AS latitude,
@@ -136,7 +138,11 @@ FROM (SELECT ST_Transform(ST_MakeEnvelope(:w, :s, :e, :n, 4326), {srid}) AS g) A
 """
 
 
-def _points(where: Where, srid_sql: str, bbox: BBox | None, active: bool) -> tuple[str, dict[str, Any]]:
+def _points(
+    where: Where, srid_sql: str, bbox: BBox | None, active: bool, *, projected: bool = False
+) -> tuple[str, dict[str, Any]]:
+    """The located detections the caller may see (in the bbox, active if asked); with `projected`, also each
+    one's point in its metric projection (`p`), computed where the rows are read (in parallel workers)."""
     params: dict[str, Any] = dict(where.params)
     bbox_sql = ""
     if bbox is not None:
@@ -146,7 +152,11 @@ def _points(where: Where, srid_sql: str, bbox: BBox | None, active: bool) -> tup
         bbox_sql = f"AND d.location && {box} AND a.location && {box}"
         params.update(w=bbox.west, s=bbox.south, e=bbox.east, n=bbox.north)
     sql = _POINTS.format(
-        where=where.sql(), srid=srid_sql, bbox=bbox_sql, active="AND d.expires_at > :as_of" if active else ""
+        where=where.sql(),
+        srid=srid_sql,
+        bbox=bbox_sql,
+        active="AND d.expires_at > :as_of" if active else "",
+        projected=f", ST_Transform(d.location, {srid_sql}) AS p" if projected else "",
     )
     return sql, params
 
@@ -165,7 +175,7 @@ def dbscan(
 ) -> list[dict[str, Any]]:
     """Clusters (centroid, counts, dominant type, mean risk, radius, last seen), largest first."""
     srid_sql = str(int(srid)) if srid else UTM_SRID.format(lat="ST_Y(d.location)", lon="ST_X(d.location)")
-    points, params = _points(where, srid_sql, bbox, active_only)
+    points, params = _points(where, srid_sql, bbox, active_only, projected=True)
     sql = _DBSCAN.format(
         points=points,
         # One zone for the whole bbox: no partition, so the sort has a single key that varies.

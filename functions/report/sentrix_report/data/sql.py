@@ -22,6 +22,9 @@ INTENSITY = """round(LEAST(
     + CASE WHEN {risk} IN ('ALTO', 'MEDIO') THEN LEAST({n} * 0.05, 0.3) ELSE LEAST({n} * 0.03, 0.2) END,
     1.0), 2)::float8"""
 
+# The grid of the public map rollup (migrations 0004, 0005): it serves public maps only at this precision.
+ROLLUP_GRID_DEG = 0.01
+
 # A risk level as a number, for means: ALTO 3, MEDIO 2, BAJO 1, MINIMO 0.
 RISK_SCORE = "CASE {column} WHEN 'ALTO' THEN 3 WHEN 'MEDIO' THEN 2 WHEN 'BAJO' THEN 1 ELSE 0 END"
 

@@ -13,7 +13,8 @@ and only aggregated rows become geometries.
 
 from __future__ import annotations
 
-from datetime import datetime
+import math
+from datetime import UTC, datetime, time, timedelta
 
 from sqlalchemy.orm import Session
 
@@ -23,17 +24,17 @@ from sentrix_report.logic.filters import Where
 EXTENT = 4096
 BUFFER = 64
 
-_SOURCE = """
+_AREA = """
 WITH tile AS (
     SELECT ST_TileEnvelope(:z, :x, :y) AS env
 ),
 area AS (
-    -- The tile plus its render buffer, in degrees, widened by one public cell: a detection just outside
-    -- may have its public cell centre inside, and the other way round.
-    SELECT ST_Expand(ST_Transform(ST_Expand(env, (ST_XMax(env) - ST_XMin(env)) * :buffer / :extent), 4326),
-                     CAST(:grid AS float8)) AS geom
-    FROM tile
-),
+    -- The tile plus its render buffer, in degrees, widened by one public cell (computed by the caller: the
+    -- planner then knows how many rows it holds).
+    SELECT ST_MakeEnvelope(:west, :south, :east, :north, 4326) AS geom
+),"""
+
+_SOURCE = """
 src AS (
     SELECT d.id, d.analysis_id, d.breeding_site_type, d.risk_level, d.confidence, d.validation_status,
            d.expires_at, d.expires_at > :as_of AS active, ({exact}) AS exact, d.location,
@@ -55,21 +56,85 @@ places AS MATERIALIZED (
            count(*) FILTER (WHERE risk_level = 'ALTO') AS high_n, min(risk_level) AS risk
     FROM src
     GROUP BY lon, lat, exact, breeding_site_type
+)"""
+
+# The same places for an anonymous, unfiltered tile, from the rollup that migrations 0004 and 0005 keep per
+# public cell: counts, ALTO counts and the highest risk per type, and detections per expiry day. Active
+# counts are the days after today's (UTC) from the rollup plus today's remainder read live: the detections
+# expiring between now and midnight, found through the expires_at index. Analyses without detections
+# (rows with n = 0) are not tile features, as in the live query. Cells are keyed by floor(lon / grid), so a
+# cell's centre is computed exactly as the live query computes it from a detection.
+_ROLLUP_SOURCE = """
+bounds AS (
+    SELECT floor(ST_XMin(geom) / CAST(:grid AS float8)) AS x0, floor(ST_XMax(geom) / CAST(:grid AS float8)) AS x1,
+           floor(ST_YMin(geom) / CAST(:grid AS float8)) AS y0, floor(ST_YMax(geom) / CAST(:grid AS float8)) AS y1
+    FROM area
 ),
+-- The UTC day of as_of and the midnight after it are bound values (computed by the caller), so the planner
+-- sees how narrow today's expires_at range is.
+-- Today's expiries come from the expires_at index, which holds each detection's location (its analysis's
+-- point): only those in the area's cells are checked against their analysis, one primary-key lookup each.
+-- LIMIT 1 keeps that lookup a nested loop, where a hash join would read every analysis for a few hundred rows.
+expiring_today AS (
+    SELECT t.cx, t.cy
+    FROM (
+        SELECT d.analysis_id, floor(ST_X(d.location) / CAST(:grid AS float8)) AS cx,
+               floor(ST_Y(d.location) / CAST(:grid AS float8)) AS cy
+        FROM detections d
+        WHERE d.expires_at > :as_of AND d.expires_at < :day_end
+    ) AS t
+    CROSS JOIN bounds b
+    CROSS JOIN LATERAL (
+        SELECT 1 FROM analyses a WHERE a.id = t.analysis_id AND {where} AND a.location IS NOT NULL LIMIT 1
+    ) AS counted
+    WHERE t.cx BETWEEN b.x0 AND b.x1 AND t.cy BETWEEN b.y0 AND b.y1
+),
+active AS (
+    SELECT cx, cy, sum(n)::int AS n
+    FROM (
+        SELECT e.cx, e.cy, e.n
+        FROM map_public_expiry e CROSS JOIN bounds b
+        WHERE e.cx BETWEEN b.x0 AND b.x1 AND e.cy BETWEEN b.y0 AND b.y1 AND e.day > :today
+        UNION ALL
+        SELECT cx, cy, 1 FROM expiring_today
+    ) AS u
+    GROUP BY 1, 2
+),
+places AS MATERIALIZED (
+    SELECT (p.cx + 0.5) * CAST(:grid AS float8) AS lon, (p.cy + 0.5) * CAST(:grid AS float8) AS lat,
+           false AS exact, p.site_type AS breeding_site_type, p.n::bigint AS n, 0::bigint AS active_n,
+           p.high_n::bigint AS high_n, p.detection_risk AS risk
+    FROM map_public_points p CROSS JOIN bounds b
+    WHERE p.cx BETWEEN b.x0 AND b.x1 AND p.cy BETWEEN b.y0 AND b.y1 AND p.n > 0
+    UNION ALL
+    -- A cell's active count rides on a row of its own (no type, no sites): sums and min() are unchanged.
+    SELECT (cx + 0.5) * CAST(:grid AS float8), (cy + 0.5) * CAST(:grid AS float8), false, NULL, 0, n, 0, NULL
+    FROM active
+)"""
+
+_PTS = """,
 pts AS (
     -- Position inside the tile in tile units (0..extent, y down), from the Web Mercator tile formulas.
     SELECT places.*,
            ((lon + 180) / 360 * 2 ^ :z - :x) * :extent AS px,
            ((1 - asinh(tan(radians(lat))) / pi()) / 2 * 2 ^ :z - :y) * :extent AS py
     FROM places
-)
-"""
+)"""
 
 # Properties of an aggregated feature, composed from the per-place groups: counts, the highest risk, the
 # commonest type and the heatmap intensity for that risk and count. No ids, no users, no times.
 _CELL_PROPERTIES = f"""sum(n)::int AS count, sum(active_n)::int AS active_count, sum(high_n)::int AS high_risk_count,
            min(risk)::text AS max_risk_level, (array_agg(breeding_site_type::text ORDER BY n DESC,
            breeding_site_type))[1] AS dominant_type, {intensity("min(risk)", "sum(n)")} AS intensity"""
+
+_PUBLIC_CELLS = """
+public_cells AS (
+    SELECT ST_MakePoint(round(px), round(py)) AS geom, {cell_properties}
+    FROM pts
+    WHERE NOT exact AND px BETWEEN :low AND :high AND py BETWEEN :low AND :high
+    GROUP BY px, py
+)"""
+_PUBLIC_LAYER = "coalesce((SELECT ST_AsMVT(public_cells, 'grid', :extent, 'geom') FROM public_cells), '')"
 
 _DETAIL = """,
 detail AS (
@@ -80,16 +145,13 @@ detail AS (
            to_char(expires_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"') AS expires_at, active
     FROM src CROSS JOIN tile
     WHERE exact
-),
-public_cells AS (
-    SELECT ST_MakePoint(round(px), round(py)) AS geom, {cell_properties}
-    FROM pts
-    WHERE NOT exact AND px BETWEEN :low AND :high AND py BETWEEN :low AND :high
-    GROUP BY px, py
-)
+),{public_cells}
 SELECT coalesce((SELECT ST_AsMVT(detail, 'detections', :extent, 'geom') FROM detail WHERE geom IS NOT NULL), '')
-    || coalesce((SELECT ST_AsMVT(public_cells, 'grid', :extent, 'geom') FROM public_cells), '')
-"""
+    || {public_layer}
+""".replace("{public_cells}", _PUBLIC_CELLS).replace("{public_layer}", _PUBLIC_LAYER)
+
+# The detail zoom of an anonymous tile: only public cells (its detections layer is always empty).
+_PUBLIC_ONLY = ",\n" + _PUBLIC_CELLS + "\nSELECT " + _PUBLIC_LAYER + "\n"
 
 _GRID = """,
 cells AS (
@@ -109,6 +171,27 @@ SELECT coalesce((SELECT ST_AsMVT(grid, 'grid', :extent, 'geom') FROM grid), '')
 """
 
 
+def area(z: int, x: int, y: int, grid_deg: float) -> tuple[float, float, float, float]:
+    """(west, south, east, north) in degrees of tile z/x/y with its render buffer, widened by one public cell:
+    a detection just outside may have its public cell centre inside, and the other way round. Web Mercator
+    maps the tile's rectangle to a longitude/latitude rectangle, so its corners are the bounds."""
+    n = 2.0**z
+    margin = BUFFER / EXTENT
+
+    def lon(tx: float) -> float:
+        return tx / n * 360.0 - 180.0
+
+    def lat(ty: float) -> float:
+        return math.degrees(math.atan(math.sinh(math.pi * (1 - 2 * ty / n))))
+
+    return (
+        lon(x - margin) - grid_deg,
+        lat(y + 1 + margin) - grid_deg,
+        lon(x + 1 + margin) + grid_deg,
+        lat(y - margin) + grid_deg,
+    )
+
+
 def tile(
     session: Session,
     *,
@@ -122,10 +205,16 @@ def tile(
     cells: int,
     as_of: datetime,
     active_only: bool,
+    rollup: bool = False,
 ) -> bytes:
-    """The MVT bytes of tile z/x/y (empty when nothing is there)."""
+    """The MVT bytes of tile z/x/y (empty when nothing is there). `rollup`: read the public cells from the
+    rollup tables (only for an anonymous, unfiltered tile on the rollup's grid: the caller decides)."""
+    if rollup:
+        body = _ROLLUP_SOURCE + _PTS + (_PUBLIC_ONLY if detail else _GRID)
+    else:
+        body = _SOURCE + _PTS + (_DETAIL if detail else _GRID)
     # Only fragments written in this module are spliced in; every value is a bound parameter.
-    sql = (_SOURCE + (_DETAIL if detail else _GRID)).format(
+    sql = (_AREA + body).format(
         where=where.sql(),
         exact=exact.sql(),
         active="AND d.expires_at > :as_of" if active_only else "",
@@ -145,4 +234,8 @@ def tile(
         "high": EXTENT + BUFFER,
         "as_of": as_of,
     }
+    params.update(zip(("west", "south", "east", "north"), area(z, x, y, grid_deg), strict=True))
+    if rollup:
+        today = as_of.astimezone(UTC).date()
+        params.update(today=today, day_end=datetime.combine(today + timedelta(days=1), time(0), tzinfo=UTC))
     return bytes(scalar(session, sql, params) or b"")

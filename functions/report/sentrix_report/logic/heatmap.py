@@ -7,22 +7,22 @@ from typing import Any
 
 from sentrix.db.engine import session_scope
 from sentrix.http.identity import Principal
-from sentrix_report.data.heatmap import ROLLUP_GRID_DEG, heatmap
-from sentrix_report.logic.filters import DataFilters, build_filters
-from sentrix_report.logic.scope import ACTIVE_NOTE, COUNTED_NOTE, MapAudience, apply_filters, counted
+from sentrix_report.data.heatmap import heatmap
+from sentrix_report.logic.filters import build_filters
+from sentrix_report.logic.scope import (
+    ACTIVE_NOTE,
+    COUNTED_NOTE,
+    MapAudience,
+    apply_filters,
+    counted,
+    public_rollup_applies,
+)
 from sentrix_report.settings import get_report_settings
 
 INTENSITY_NOTE = (
     "base ALTO 0.7, MEDIO 0.4, else 0.2; plus min(n*0.05, 0.3) for ALTO/MEDIO or min(n*0.03, 0.2) "
     "otherwise (n = detections of the point); capped at 1.0, 2 decimals"
 )
-
-
-def _rollup_applies(principal: Principal | None, filters: DataFilters, grid_deg: float) -> bool:
-    """The anonymous whole-data map (every counted analysis as public cells, all detections, no filter) is
-    kept by triggers in map_public_points (migration 0004); anything narrower is computed live."""
-    unfiltered = all(value is None for value in filters.model_dump(exclude={"active_only"}).values())
-    return principal is None and unfiltered and not filters.active_only and grid_deg == ROLLUP_GRID_DEG
 
 
 def heatmap_data(
@@ -51,7 +51,7 @@ def heatmap_data(
             grid_deg=settings.public_grid_deg,
             limit=limit,
             active_as_of=as_of if active_only else None,
-            rollup=_rollup_applies(principal, filters, settings.public_grid_deg),
+            rollup=public_rollup_applies(principal, filters, settings.public_grid_deg),
         )
     return {
         "data": result["points"],

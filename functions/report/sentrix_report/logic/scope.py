@@ -13,12 +13,20 @@ from dataclasses import dataclass
 from sentrix.domain.status import AnalysisStatus
 from sentrix.errors import Forbidden
 from sentrix.http.identity import Principal
+from sentrix_report.data.sql import ROLLUP_GRID_DEG
 from sentrix_report.logic.filters import DataFilters, Where, end_of, start_of
 
 # Only finished analyses count anywhere in the report function; every response says so.
 COUNTED = AnalysisStatus.COMPLETED.value
 COUNTED_NOTE = "completed analyses only"
 ACTIVE_NOTE = "active = detections whose validity has not expired (expires_at > as_of)"
+
+
+def public_rollup_applies(principal: Principal | None, filters: DataFilters, grid_deg: float) -> bool:
+    """The anonymous whole-data map (every counted analysis as public cells, all detections, no filter) is
+    kept by triggers in the map_public_* tables (migrations 0004, 0005); anything narrower is computed live."""
+    unfiltered = all(value is None for value in filters.model_dump(exclude={"active_only"}).values())
+    return principal is None and unfiltered and not filters.active_only and grid_deg == ROLLUP_GRID_DEG
 
 
 def counted(alias: str = "a") -> Where:

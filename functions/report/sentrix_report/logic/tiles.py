@@ -11,7 +11,7 @@ from sentrix.errors import ValidationFailed
 from sentrix.http.identity import Principal
 from sentrix_report.data.tiles import tile
 from sentrix_report.logic.filters import build_filters
-from sentrix_report.logic.scope import MapAudience, apply_filters, counted
+from sentrix_report.logic.scope import MapAudience, apply_filters, counted, public_rollup_applies
 from sentrix_report.settings import get_report_settings
 
 MVT_MEDIA_TYPE = "application/vnd.mapbox-vector-tile"
@@ -64,6 +64,7 @@ def vector_tile(
             cells=settings.tile_grid_cells,
             as_of=datetime.now(UTC),
             active_only=active_only,
+            rollup=public_rollup_applies(principal, filters, settings.public_grid_deg),
         )
     # Anonymous tiles are the same for everyone: shared caches may keep them. Signed-in tiles differ
     # per caller, so only the browser may.

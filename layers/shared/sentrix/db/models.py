@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from datetime import date, datetime
 from enum import StrEnum
 from typing import Any
 
@@ -12,6 +12,7 @@ from sqlalchemy import (
     BigInteger,
     Boolean,
     Computed,
+    Date,
     DateTime,
     Float,
     ForeignKey,
@@ -307,3 +308,20 @@ class MapPublicPoint(Base):
     n: Mapped[int] = mapped_column(Integer, nullable=False)
     risk: Mapped[RiskLevel] = mapped_column(risk_level, nullable=False)
     last_seen: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
+    # For public vector tiles (migration 0005): ALTO detections, and the highest risk among detections only.
+    high_n: Mapped[int] = mapped_column(Integer, nullable=False, server_default=text("0"))
+    detection_risk: Mapped[RiskLevel | None] = mapped_column(risk_level)
+
+
+class MapPublicExpiry(Base):
+    """Detections of counted analyses per public cell expiring on each UTC day (from yesterday on), from triggers.
+
+    A public tile's active count: the days after today from here, today's remainder live (migration 0005).
+    """
+
+    __tablename__ = "map_public_expiry"
+
+    cx: Mapped[float] = mapped_column(Float(precision=53), primary_key=True)
+    cy: Mapped[float] = mapped_column(Float(precision=53), primary_key=True)
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    n: Mapped[int] = mapped_column(Integer, nullable=False)
