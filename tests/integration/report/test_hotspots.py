@@ -100,6 +100,33 @@ def test_expired_sites_and_other_users_data_are_left_out(user, other_user, exper
     assert call("GET", "/api/v1/map/hotspots").status == 401
 
 
+@pytest.mark.parametrize("status", ["processing", "failed", "duplicate"])
+def test_sites_of_analyses_that_do_not_count_are_left_out_and_both_point_queries_agree(expert, other_user, status):
+    """Experts' points skip the join (an anti-join drops the detections of analyses that do not count): a cluster
+    of sites under analyses in another state is no hotspot, and the joined query finds exactly the same."""
+    from sentrix_report.data.hotspots import dbscan
+    from sentrix_report.logic.filters import build_filters
+    from sentrix_report.logic.scope import counted
+
+    with session_scope() as s:
+        for i in range(6):
+            lat, lon = offset(-26.80, -65.22, i * 5, 0)
+            make_analysis(s, user=other_user.id, latitude=lat, longitude=lon, detections=[0, 3])
+            lat, lon = offset(-26.83, -65.19, i * 5, 0)
+            make_analysis(s, user=other_user.id, latitude=lat, longitude=lon, detections=[0, 0], status=status)
+        make_analysis(s, user=None, latitude=-26.8001, longitude=-65.2201, detections=[2])  # no owner: counts
+    found = call("GET", "/api/v1/map/hotspots", caller=expert, query={"min_points": 5, "bbox": CITY}).json()
+    assert [(c["detection_count"], c["analysis_count"]) for c in found["clusters"]] == [(13, 7)]
+
+    box = build_filters(bbox=CITY).box
+    results = []
+    for where in (counted("a"), counted("a").add("a.id IS NOT NULL")):  # the second takes the joined form
+        with session_scope() as s:
+            results.append(dbscan(s, where=where, srid=32720, bbox=box, eps_m=150, min_points=5,
+                                  as_of=datetime.now(UTC), active_only=True, limit=10))  # fmt: skip
+    assert results[0] == results[1] and len(results[0]) == 1
+
+
 def test_gistar_z_scores_match_the_formula(expert, other_user):
     # Ten detections at one point in the middle of a ~6 km box: one cell holds 10, every other cell 0.
     centre = (-26.80, -65.22)

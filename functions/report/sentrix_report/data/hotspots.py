@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from sentrix_report.data.sql import RISK_FROM_SCORE, RISK_SCORE, UTM_SRID, rows
 from sentrix_report.logic.filters import BBox, Where
+from sentrix_report.logic.scope import counted
 
 _POINTS = """
 SELECT d.id, d.analysis_id, d.breeding_site_type, d.risk_level, d.created_at, d.location, d.place,
@@ -21,6 +22,17 @@ SELECT d.id, d.analysis_id, d.breeding_site_type, d.risk_level, d.created_at, d.
 FROM detections d
 JOIN analyses a ON a.id = d.analysis_id
 WHERE {where} AND d.location IS NOT NULL {bbox} {active}
+"""
+
+# The same points when every counted analysis is in scope (experts and admins, no analysis filter): rather
+# than join the many completed analyses of the area, drop the detections of the few others (every detection
+# has its analysis: foreign key). Measured at 1M detections: the points are read in half the time.
+_POINTS_ALL_COUNTED = """
+SELECT d.id, d.analysis_id, d.breeding_site_type, d.risk_level, d.created_at, d.location, d.place,
+       {srid} AS srid{projected}
+FROM detections d
+WHERE NOT EXISTS (SELECT 1 FROM analyses a WHERE a.id = d.analysis_id AND NOT coalesce({where}, false))
+  AND d.location IS NOT NULL {bbox} {active}
 """
 
 _DBSCAN = """
@@ -144,14 +156,15 @@ def _points(
     """The located detections the caller may see (in the bbox, active if asked); with `projected`, also each
     one's point in its metric projection (`p`), computed where the rows are read (in parallel workers)."""
     params: dict[str, Any] = dict(where.params)
+    all_counted = where.clauses == counted("a").clauses
     bbox_sql = ""
     if bbox is not None:
         # The analysis test changes nothing (detections sit at their analysis's point) but lets the planner
         # join two bbox index scans instead of looking each analysis up.
         box = "ST_MakeEnvelope(:w, :s, :e, :n, 4326)"
-        bbox_sql = f"AND d.location && {box} AND a.location && {box}"
+        bbox_sql = f"AND d.location && {box}" + ("" if all_counted else f" AND a.location && {box}")
         params.update(w=bbox.west, s=bbox.south, e=bbox.east, n=bbox.north)
-    sql = _POINTS.format(
+    sql = (_POINTS_ALL_COUNTED if all_counted else _POINTS).format(
         where=where.sql(),
         srid=srid_sql,
         bbox=bbox_sql,
