@@ -11,7 +11,7 @@ import pg8000.dbapi
 import pytest
 from sqlalchemy.exc import ProgrammingError
 
-from sentrix.db.engine import _raise_if_unavailable
+from sentrix.db.engine import raise_typed
 from sentrix.errors import DependencyUnavailable
 
 
@@ -32,8 +32,8 @@ def pg8000_error(sqlstate: str, message: str) -> ProgrammingError:
 )
 def test_a_server_that_refuses_connections_is_unavailable(sqlstate, message):
     with pytest.raises(DependencyUnavailable):
-        _raise_if_unavailable(pg8000_error(sqlstate, message))
+        raise_typed(pg8000_error(sqlstate, message))
 
 
 def test_a_real_programming_error_stays_one():
-    _raise_if_unavailable(pg8000_error("42P01", 'relation "nope" does not exist'))  # returns: the caller re-raises
+    raise_typed(pg8000_error("42P01", 'relation "nope" does not exist'))  # returns: the caller re-raises

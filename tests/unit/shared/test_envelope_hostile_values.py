@@ -12,6 +12,7 @@ from fastapi import APIRouter
 from sqlalchemy.exc import DataError, ProgrammingError
 
 from sentrix.config import Settings
+from sentrix.db.engine import raise_typed
 from sentrix.errors import ValidationFailed
 from sentrix.http.app import create_app, lambda_handler
 from tests.builders import LambdaContext, api_event
@@ -30,7 +31,10 @@ def infinite() -> None:
 
 @router.get("/nul")
 def nul() -> None:
-    raise ProgrammingError("INSERT …", {}, PgError({"S": "ERROR", "C": "22021", "M": "invalid byte sequence"}))
+    # What session_scope / read_scope do with a database error: the typed error first, else the original.
+    error = ProgrammingError("INSERT …", {}, PgError({"S": "ERROR", "C": "22021", "M": "invalid byte sequence"}))
+    raise_typed(error)
+    raise error
 
 
 @router.get("/division")

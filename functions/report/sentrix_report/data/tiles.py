@@ -70,11 +70,10 @@ bounds AS (
            floor(ST_YMin(geom) / CAST(:grid AS float8)) AS y0, floor(ST_YMax(geom) / CAST(:grid AS float8)) AS y1
     FROM area
 ),
--- The UTC day of as_of and the midnight after it are bound values (computed by the caller), so the planner
--- sees how narrow today's expires_at range is.
--- Today's expiries come from the expires_at index, which holds each detection's location (its analysis's
--- point): only those in the area's cells are checked against their analysis, one primary-key lookup each.
--- LIMIT 1 keeps that lookup a nested loop, where a hash join would read every analysis for a few hundred rows.
+-- Today's expiries (as_of to the next UTC midnight, both bound: the planner sees how narrow the range is) come
+-- from the expires_at index, which holds each detection's location (its analysis's point): only those in the
+-- area's cells are checked against their analysis, one primary-key lookup each. LIMIT 1 keeps that lookup a
+-- nested loop, where a hash join would read every analysis for a few hundred rows.
 expiring_today AS (
     SELECT t.cx, t.cy
     FROM (

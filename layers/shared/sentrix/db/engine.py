@@ -13,7 +13,7 @@ from sqlalchemy.exc import DBAPIError, DisconnectionError, InterfaceError, Opera
 from sqlalchemy.orm import Session, sessionmaker
 
 from sentrix.config import Settings, get_settings
-from sentrix.errors import DependencyUnavailable, sqlstate
+from sentrix.errors import DependencyUnavailable, ValidationFailed, sqlstate
 
 
 def database_url(settings: Settings) -> URL:
@@ -169,7 +169,7 @@ def session_scope(factory: sessionmaker[Session] | None = None) -> Iterator[Sess
         session.commit()
     except DBAPIError as exc:
         _safe_rollback(session)
-        _raise_if_unavailable(exc)
+        raise_typed(exc)
         raise
     except OSError as exc:
         # pg8000 raises a bare ConnectionResetError/BrokenPipeError when the server goes away (mid-COMMIT, or on
@@ -197,7 +197,7 @@ def read_scope() -> Iterator[Connection]:
                 connection.invalidate()
                 raise DependencyUnavailable("Database unavailable") from exc
     except DBAPIError as exc:
-        _raise_if_unavailable(exc)
+        raise_typed(exc)
         raise
     except OSError as exc:
         raise DependencyUnavailable("Database unavailable") from exc
@@ -208,7 +208,14 @@ def read_scope() -> Iterator[Connection]:
 UNAVAILABLE_SQLSTATES = frozenset({"57P01", "57P02", "57P03", "53300", "53400"})
 
 
-def _raise_if_unavailable(exc: DBAPIError) -> None:
+# PostgreSQL cannot store NUL in text or jsonb (22021 character_not_in_repertoire, 22P05 untranslatable_character).
+# Only a client sends one, in whatever free-text field it likes: its 422, not our 500, in every function.
+CLIENT_TEXT_SQLSTATES = frozenset({"22021", "22P05"})
+
+
+def raise_typed(exc: DBAPIError) -> None:
+    """Raise the typed error a database refusal stands for (unavailable, or text it cannot store); return when
+    there is none, and the caller re-raises the original."""
     state = sqlstate(exc) or ""
     if (
         isinstance(exc, (OperationalError, InterfaceError))
@@ -217,6 +224,8 @@ def _raise_if_unavailable(exc: DBAPIError) -> None:
         or state.startswith("08")  # connection exceptions
     ):
         raise DependencyUnavailable("Database unavailable") from exc
+    if state in CLIENT_TEXT_SQLSTATES:
+        raise ValidationFailed("Text values may not contain NUL (\\u0000) characters") from exc
 
 
 def _safe_rollback(session: Session) -> None:

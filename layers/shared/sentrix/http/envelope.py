@@ -15,7 +15,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from sentrix.errors import RateLimited, SentrixError, sqlstate
+from sentrix.errors import RateLimited, SentrixError
 from sentrix.observability import logger
 
 REQUEST_ID_HEADER = "X-Request-ID"
@@ -33,9 +33,6 @@ _HTTP_CODES = {
     429: "rate_limited",
     503: "service_unavailable",
 }
-# PostgreSQL cannot store NUL in text or jsonb (SQLSTATE 22021 character_not_in_repertoire, 22P05
-# untranslatable_character). Only a client sends one, in whatever free-text field it likes: a 422, not a 500.
-_CLIENT_TEXT_SQLSTATES = frozenset({"22021", "22P05"})
 
 
 def _json_safe(value: Any) -> Any:
@@ -153,10 +150,6 @@ def install_error_handlers(app: FastAPI, *, production: bool) -> None:
 
     @app.exception_handler(Exception)
     async def _unhandled(request: Request, exc: Exception):
-        if (state := sqlstate(exc)) in _CLIENT_TEXT_SQLSTATES:
-            logger.warning("text the database cannot store", extra={"sqlstate": state})
-            message = "Text values may not contain NUL (\\u0000) characters"
-            return _respond(request, 422, error_body(422, message, type_="validation_error"))
         body = error_body(500, "An internal error occurred.", type_="internal_error", code="internal_error")
         logger.exception("unhandled error", extra={"error_id": body["error"]["id"]})
         if production:
