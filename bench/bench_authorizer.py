@@ -14,7 +14,7 @@ import uuid
 from pathlib import Path
 
 from bench.harness import REPO_ROOT, Result, cold_import_ms, median_time
-from tests.support.environ import restore_environ
+from tests.support.environ import restore_environ, saved_environ
 
 SUITE = "authorizer"
 PATHS = [str(REPO_ROOT / "layers/shared"), str(REPO_ROOT / "functions/auth")]
@@ -50,7 +50,7 @@ def _warm_verification(quick: bool) -> list[Result]:
 
     directory = Path(tempfile.mkdtemp(prefix="bench-authorizer-"))
     key_file = tokens.write_key_file(directory / "key.pem")
-    saved = {k: os.environ.get(k) for k in (tokens.KEY_FILE_ENV, tokens.KEY_SECRET_ENV, "AUTH_PROVIDER")}
+    saved = saved_environ((tokens.KEY_FILE_ENV, tokens.KEY_SECRET_ENV, "AUTH_PROVIDER"))
     os.environ[tokens.KEY_FILE_ENV] = str(key_file)
     os.environ.pop(tokens.KEY_SECRET_ENV, None)
     os.environ["AUTH_PROVIDER"] = "builtin"

@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 from bench.harness import REPO_ROOT, Result, median_time
-from tests.support.environ import restore_environ
+from tests.support.environ import restore_environ, saved_environ
 
 SUITE = "upload"
 STATE_DIR = REPO_ROOT / ".local" / "bench"
@@ -96,7 +96,7 @@ def _database(rows: int) -> Iterator[str]:
 
 @contextlib.contextmanager
 def _environment(url: str) -> Iterator[None]:
-    saved = {k: os.environ.get(k) for k in ENV_KEYS}
+    saved = saved_environ(ENV_KEYS)
     os.environ.update(
         {"DATABASE_URL": url, "IMAGES_BUCKET": BUCKET, "AWS_ACCESS_KEY_ID": "bench", "AWS_SECRET_ACCESS_KEY": "bench"}
     )

@@ -36,7 +36,6 @@ import sys
 import threading
 import time
 import uuid
-import zlib
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
@@ -46,7 +45,8 @@ from typing import Any
 
 import httpx
 
-from tests.support.environ import restore_environ
+from tests.support.detect_fuzz import png_declaring
+from tests.support.environ import restore_environ, saved_environ
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 for extra in ("layers/shared", "local", "functions/detect", "scripts"):
@@ -158,18 +158,6 @@ def make_photo(rng: random.Random, fmt: str = "JPEG") -> bytes:
     return out.getvalue()
 
 
-def png_bomb(width: int, height: int) -> bytes:
-    """A tiny PNG whose header declares `width`x`height` (a decompression bomb's calling card)."""
-
-    def chunk(kind: bytes, payload: bytes) -> bytes:
-        body = kind + payload
-        return len(payload).to_bytes(4, "big") + body + zlib.crc32(body).to_bytes(4, "big")
-
-    ihdr = width.to_bytes(4, "big") + height.to_bytes(4, "big") + bytes([8, 2, 0, 0, 0])
-    idat = zlib.compress(b"\x00" * (width * 3 + 1) * 4, 9)  # the first rows only
-    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", idat) + chunk(b"IEND", b"")
-
-
 def not_an_image(rng: random.Random) -> bytes:
     return rng.choice(
         [
@@ -249,7 +237,7 @@ def build_workload(config: LoadConfig) -> list[Job]:
             jobs.append(Job(index, user, kind, flow, f"IMG_{index:05d}.jpg", "image/jpeg", b""))
         elif kind == "bomb":
             side = rng.choice([(30000, 30000), (12000, 12000), (65535, 2000)])
-            jobs.append(Job(index, user, kind, flow, f"IMG_{index:05d}.png", "image/png", png_bomb(*side)))
+            jobs.append(Job(index, user, kind, flow, f"IMG_{index:05d}.png", "image/png", png_declaring(*side)))
     return jobs
 
 
@@ -550,7 +538,7 @@ def run_load(config: LoadConfig, log: Any = print) -> dict:
     results: dict | None = None
     log(f"[load] building {config.uploads} uploads…")
     jobs = build_workload(config)
-    saved = {k: os.environ.get(k) for k in stack_environment(config)}
+    saved = saved_environ(stack_environment(config))
     os.environ.update(stack_environment(config))
     try:
         with local_stack(state_dir) as stack:
@@ -572,9 +560,8 @@ def run_load(config: LoadConfig, log: Any = print) -> dict:
 def _run(config, jobs, stack, log, boto3, create_engine, LocalPostgres, resource_name, check_ledger) -> dict:
     api = f"{stack.gateway}/api/v1"
     yolo = f"http://127.0.0.1:{stack.ports['YOLO']}"
-    faults = httpx.put(f"{yolo}/_admin/faults", json=config.yolo_faults, timeout=10)
-    faults.raise_for_status()
-    httpx.post(f"{yolo}/_admin/reset", timeout=10)  # counters at zero; the faults stay (put again below)
+    # Counters at zero (a reset also restores the start-up faults), then this run's faults.
+    httpx.post(f"{yolo}/_admin/reset", timeout=10).raise_for_status()
     httpx.put(f"{yolo}/_admin/faults", json=config.yolo_faults, timeout=10).raise_for_status()
     engine = create_engine(
         LocalPostgres(stack.state_dir / "pgdata", stack.ports["PG"]).url("sentrix"), pool_pre_ping=True

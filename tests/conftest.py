@@ -125,15 +125,18 @@ def aws(moto_server) -> AwsResources:
 @pytest.fixture
 def clean_db(database_url) -> Iterator[str]:
     """Empty every application table before the test (the schema stays)."""
-    from sqlalchemy import text
+    from tests.support.seed import truncate_all
 
-    from sentrix.db.engine import get_engine
-    from sentrix.db.models import Base
-
-    tables = ", ".join(table.name for table in Base.metadata.sorted_tables)
-    with get_engine().begin() as connection:
-        connection.execute(text(f"TRUNCATE {tables} CASCADE"))
+    truncate_all()
     yield database_url
+
+
+@pytest.fixture(scope="session")
+def signing_key() -> Path:
+    """The local signing key file (created once), for tests that mint or verify tokens."""
+    from tests.support.identity import ensure_signing_key
+
+    return ensure_signing_key()
 
 
 @pytest.fixture(scope="session")

@@ -25,7 +25,6 @@ from sentrix_local.template import REPO_ROOT, Route, StackSpec, stack_spec
 DOCUMENT_PATH = REPO_ROOT / "docs" / "openapi.json"
 BEARER = "bearerAuth"
 REFUSAL = "AuthorizationRefusal"
-METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
 
 
 def gateway_path_serves(gateway_path: str, app_path: str) -> bool:

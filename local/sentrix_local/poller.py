@@ -84,29 +84,26 @@ class QueuePoller:
             print(f"{_stamp()} poller invocation failed: {type(exc).__name__}: {exc}", flush=True)
             failed = {m["MessageId"] for m in received}
         succeeded = [m for m in received if m["MessageId"] not in failed]
-        again = [m for m in succeeded if self._redeliver(m["MessageId"])]
-        done = [m for m in succeeded if m not in again]
-        for message in again:
-            self.sqs.change_message_visibility(
-                QueueUrl=self.queue_url, ReceiptHandle=message["ReceiptHandle"], VisibilityTimeout=self.retry_delay_s
-            )
+        again = {m["MessageId"] for m in succeeded if self._redeliver(m["MessageId"])}
+        done = [m for m in succeeded if m["MessageId"] not in again]
+        for message_id in again:
             print(
-                f"{_stamp()} poller redelivery {message['MessageId']} "
-                f"{self._redelivered[message['MessageId']]}/{self.redeliver_times}",
+                f"{_stamp()} poller redelivery {message_id} {self._redelivered[message_id]}/{self.redeliver_times}",
                 flush=True,
             )
-        if done:
-            self.sqs.delete_message_batch(
-                QueueUrl=self.queue_url,
-                Entries=[{"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(done)],
-            )
+        # Failed and redelivered messages alike come back after the retry delay.
         for message in received:
-            if message["MessageId"] in failed:
+            if message["MessageId"] in failed or message["MessageId"] in again:
                 self.sqs.change_message_visibility(
                     QueueUrl=self.queue_url,
                     ReceiptHandle=message["ReceiptHandle"],
                     VisibilityTimeout=self.retry_delay_s,
                 )
+        if done:
+            self.sqs.delete_message_batch(
+                QueueUrl=self.queue_url,
+                Entries=[{"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(done)],
+            )
         print(
             f"{_stamp()} poller delivered {len(received)} message(s): {len(done)} ok, {len(failed)} failed", flush=True
         )

@@ -42,7 +42,7 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from sentrix_local.openapi import DOCUMENT_PATH
-from tests.support.environ import restore_environ
+from tests.support.environ import restore_environ, saved_environ
 from tests.support.gateway import in_process_gateway
 from tests.support.identity import ensure_signing_key
 
@@ -104,7 +104,7 @@ def gateway(database_url, aws, yolo_standin) -> Iterator[str]:
     from tests.conftest import reset_caches
 
     ensure_signing_key()
-    saved = {name: os.environ.get(name) for name in (*QUOTAS, "AUTH_PROVIDER")}
+    saved = saved_environ((*QUOTAS, "AUTH_PROVIDER"))
     os.environ.update({**QUOTAS, "AUTH_PROVIDER": "builtin"})
     reset_caches()
     _clear_function_caches()
@@ -126,17 +126,13 @@ def _clear_function_caches() -> None:
 @pytest.fixture(scope="module")
 def seeded(gateway, database_url, aws) -> Seeded:
     """A user with analyses and detections (located, validated or not), an admin, and users to administer."""
-    from sqlalchemy import text
 
-    from sentrix.db.engine import get_engine, session_scope
-    from sentrix.db.models import Base
+    from sentrix.db.engine import session_scope
     from sentrix.domain.status import AnalysisStatus, ValidationStatus
     from tests.support.identity import create_user
-    from tests.support.seed import D, make_analysis
+    from tests.support.seed import D, make_analysis, truncate_all
 
-    tables = ", ".join(table.name for table in Base.metadata.sorted_tables)
-    with get_engine().begin() as connection:
-        connection.execute(text(f"TRUNCATE {tables} CASCADE"))
+    truncate_all()
     user, admin = create_user(role="user"), create_user(role="admin")
     others = [create_user(role="user") for _ in range(6)]
     spare = create_user(role="user")

@@ -18,9 +18,10 @@ import boto3
 import httpx
 import pytest
 
-from tests.security.support import jpeg, truncate_domain
+from tests.security.support import jpeg
 from tests.support.gateway import in_process_gateway
-from tests.support.identity import DEFAULT_PASSWORD, bearer, ensure_signing_key
+from tests.support.identity import DEFAULT_PASSWORD, bearer
+from tests.support.seed import truncate_all
 
 HTTP_FUNCTIONS = ("AuthFunction", "UploadFunction", "ReportFunction", "AuthorizerFunction")
 ALICE_POINT = (-26.8012, -65.2012)
@@ -38,11 +39,6 @@ def _forget_function_caches() -> None:
     get_upload_settings.cache_clear()
     get_report_settings.cache_clear()
     image_urls.clear()
-
-
-@pytest.fixture(scope="session")
-def signing_key():
-    return ensure_signing_key()
 
 
 @pytest.fixture(scope="session")
@@ -164,5 +160,5 @@ def shared_world(security_gateway, aws, s3) -> World:
     """One world for a whole module (refused requests must not change it, and each test checks that)."""
     os.environ["AUTH_PROVIDER"] = "builtin"
     _forget_function_caches()
-    truncate_domain()
+    truncate_all()
     return seed_world(aws, s3)

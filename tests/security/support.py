@@ -86,18 +86,6 @@ def s3_snapshot(s3: Any, bucket: str) -> dict[str, str]:
     return found
 
 
-def truncate_domain() -> None:
-    """Empty every application table (what the `clean_db` fixture does, for module-scoped worlds)."""
-    from sqlalchemy import text
-
-    from sentrix.db.engine import get_engine
-    from sentrix.db.models import Base
-
-    tables = ", ".join(table.name for table in Base.metadata.sorted_tables)
-    with get_engine().begin() as connection:
-        connection.execute(text(f"TRUNCATE {tables} CASCADE"))
-
-
 def user_role(user_id: uuid.UUID) -> str:
     from sqlalchemy import text
 

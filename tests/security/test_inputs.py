@@ -180,8 +180,8 @@ def test_many_items_in_one_body_are_refused_by_count(shared_api, shared_world):
 
 
 # --------------------------------------------------------------------------------------------------
-# NUL in free text: PostgreSQL cannot store it; these were 500s, now one 422 (envelope.py). File names drop
-# control characters instead (sentrix_upload.logic.intake.stored_filename; see test_filenames.py).
+# NUL in free text: PostgreSQL cannot store it; these were 500s, now one 422 (sentrix.db.engine.raise_typed).
+# File names drop control characters instead (sentrix_upload.logic.intake.stored_filename; see test_filenames.py).
 # --------------------------------------------------------------------------------------------------
 NUL_BODIES = [
     ("PUT", "/me", {"display_name": "a\x00b"}, "bob"),

@@ -16,8 +16,6 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-import pytest
-
 from sentrix.tokens import (
     KEY_FILE_ENV,
     TokenSettings,
@@ -48,12 +46,6 @@ def ensure_signing_key() -> Path:
 
             reset_caches()
         return _key_file
-
-
-@pytest.fixture(scope="session")
-def signing_key() -> Path:
-    """Session fixture form of `ensure_signing_key()` (import it into a conftest to use it by name)."""
-    return ensure_signing_key()
 
 
 def create_user(

@@ -14,7 +14,7 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from sentrix.db.models import Analysis, Detection, User
+from sentrix.db.models import Analysis, Base, Detection, User
 from sentrix.domain.classes import RiskLevel, class_info
 from sentrix.domain.location import LocationSource
 from sentrix.domain.risk import assess_risk
@@ -41,6 +41,15 @@ def make_user(session: Session, role: Role | str = Role.USER, email: str | None 
     session.add(user)
     session.flush()
     return user
+
+
+def truncate_all() -> None:
+    """Empty every application table (the schema stays): the `clean_db` fixture, and module-scoped worlds."""
+    from sentrix.db.engine import get_engine
+
+    tables = ", ".join(table.name for table in Base.metadata.sorted_tables)
+    with get_engine().begin() as connection:
+        connection.execute(text(f"TRUNCATE {tables} CASCADE"))
 
 
 @dataclass

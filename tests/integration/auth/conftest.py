@@ -9,7 +9,6 @@ import httpx
 import pytest
 
 from tests.support.gateway import in_process_gateway
-from tests.support.identity import ensure_signing_key
 
 AUTH_FUNCTIONS = ("AuthFunction", "AuthorizerFunction")
 
@@ -20,11 +19,6 @@ def reset_auth_caches() -> None:
 
     reset_caches()
     reset_provider()
-
-
-@pytest.fixture(scope="session")
-def signing_key():
-    return ensure_signing_key()
 
 
 @pytest.fixture(scope="session")

@@ -13,7 +13,7 @@ from sentrix.db.engine import session_scope
 from sentrix.db.models import User
 from tests.integration.auth.conftest import reset_auth_caches
 from tests.support import fake_gotrue
-from tests.support.environ import restore_environ
+from tests.support.environ import restore_environ, saved_environ
 from tests.support.fake_gotrue import FakeGoTrue
 
 pytestmark = pytest.mark.integration
@@ -24,16 +24,15 @@ PASSWORD = "a long and unusual passphrase"
 @pytest.fixture(scope="module")
 def gotrue(gateway_url):
     fake = FakeGoTrue().start()
-    saved = {
-        k: os.environ.get(k)
-        for k in (
+    saved = saved_environ(
+        (
             "AUTH_PROVIDER",
             "SUPABASE_URL",
             "SUPABASE_ANON_KEY",
             "SUPABASE_SERVICE_ROLE_KEY",
             "SUPABASE_JWT_SECRET",
         )
-    }
+    )
     os.environ.update(
         {
             "AUTH_PROVIDER": "supabase",
