@@ -25,8 +25,7 @@ ACTIVE_NOTE = "active = detections whose validity has not expired (expires_at > 
 def public_rollup_applies(principal: Principal | None, filters: DataFilters, grid_deg: float) -> bool:
     """The anonymous whole-data map (every counted analysis as public cells, all detections, no filter) is
     kept by triggers in the map_public_* tables (migrations 0004, 0005); anything narrower is computed live."""
-    unfiltered = all(value is None for value in filters.model_dump(exclude={"active_only"}).values())
-    return principal is None and unfiltered and not filters.active_only and grid_deg == ROLLUP_GRID_DEG
+    return principal is None and filters == DataFilters() and grid_deg == ROLLUP_GRID_DEG
 
 
 def counted(alias: str = "a") -> Where:
