@@ -218,10 +218,17 @@ class SqlAnalysisStore:
                     risk_level=risk.level,
                     risk_score=risk.score,
                     total_detections=len(result.detections),
+                    assessed_detections=len(result.detections),
                     high_risk_count=risk.high,
                     medium_risk_count=risk.medium,
                     unique_types=risk.unique,
                     recommendations=list(risk.recommendations),
+                    # No verdict yet: the current assessment is the model's, kept apart for audit.
+                    model_risk_level=risk.level,
+                    model_risk_score=risk.score,
+                    model_high_risk_count=risk.high,
+                    model_medium_risk_count=risk.medium,
+                    model_unique_types=risk.unique,
                     duplicate_of=None,
                     completed_at=result.completed_at,
                 )

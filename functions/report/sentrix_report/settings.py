@@ -16,8 +16,9 @@ class ReportSettings(BaseSettings):
     # Public (aggregated) map data is snapped to cells of this grid (degrees; 0.01° ≈ 1.1 km north-south)
     # and drawn at the cell centre, never at a centroid of reports (see docs/report.md, privacy).
     public_grid_deg: float = Field(default=0.01, ge=0.001, le=1.0)
-    # Tiles at this zoom and above carry individual detections (for callers allowed to see them).
-    tile_detail_min_zoom: int = Field(default=14, ge=0, le=22)
+    # Tiles at this zoom and above carry individual detections (for callers allowed to see them). Below it every
+    # caller gets the same grid of public cells; z15 tiles (~0.011° wide) are about one public cell.
+    tile_detail_min_zoom: int = Field(default=15, ge=0, le=22)
     # Grid cells per tile side for the aggregated layer at lower zooms.
     tile_grid_cells: int = Field(default=64, ge=4, le=512)
     tile_public_max_age_s: int = Field(default=300, ge=0)

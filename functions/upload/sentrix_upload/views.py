@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -157,18 +158,64 @@ def analysis_summary(row: Any, *, detail: bool = False) -> dict[str, Any]:
 
 
 def risk_view(row: Any, language: str) -> dict[str, Any] | None:
+    """The current assessment: from the detections an expert has not rejected."""
     if row.risk_level is None:
         return None
-    advice = analysis_recommendations(row, language)
+    advice = analysis_recommendations(_Assessment.current(row), language)
     return {
         "level": row.risk_level,
         "risk_score": row.risk_score,
-        "total_detections": row.total_detections,
+        "total_detections": row.assessed_detections,
         "high_risk_count": row.high_risk_count,
         "medium_risk_count": row.medium_risk_count,
         "unique_types": row.unique_types,
         "recommendations": list(advice),
+        "basis": "detections not rejected by an expert",
     }
+
+
+def model_risk_view(row: Any, language: str) -> dict[str, Any] | None:
+    """What the model gave when the photo was analysed, before any verdict (kept for audit)."""
+    if row.model_risk_level is None:
+        return None
+    model = _Assessment.model(row)
+    return {
+        "level": row.model_risk_level,
+        "risk_score": row.model_risk_score,
+        "total_detections": row.total_detections,
+        "high_risk_count": row.model_high_risk_count,
+        "medium_risk_count": row.model_medium_risk_count,
+        "unique_types": row.model_unique_types,
+        "recommendations": list(analysis_recommendations(model, language)),
+        "basis": "every detection of the model",
+    }
+
+
+@dataclass(frozen=True)
+class _Assessment:
+    """The fields analysis_recommendations reads, for either assessment of a row."""
+
+    risk_level: Any
+    total_detections: int
+    high_risk_count: int
+    medium_risk_count: int
+    unique_types: int
+
+    @classmethod
+    def current(cls, row: Any) -> _Assessment:
+        return cls(
+            row.risk_level, row.assessed_detections, row.high_risk_count, row.medium_risk_count, row.unique_types
+        )
+
+    @classmethod
+    def model(cls, row: Any) -> _Assessment:
+        return cls(
+            row.model_risk_level,
+            row.total_detections,
+            row.model_high_risk_count,
+            row.model_medium_risk_count,
+            row.model_unique_types,
+        )
 
 
 def analysis_detail(row: Any, detections: list[Any], language: str, now: datetime) -> dict[str, Any]:
@@ -182,6 +229,8 @@ def analysis_detail(row: Any, detections: list[Any], language: str, now: datetim
         pipeline_time_ms=row.pipeline_time_ms,
         processing_started_at=row.processing_started_at,
         risk_assessment=risk_view(row, language),
+        model_risk_level=row.model_risk_level,
+        model_risk_assessment=model_risk_view(row, language),
         validation=validation_summary(d.validation_status for d in detections),
         detections=[detection_view(d, now) for d in detections],
     )

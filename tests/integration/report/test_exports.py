@@ -11,11 +11,16 @@ import pytest
 from sqlalchemy import text
 
 from sentrix.db.engine import session_scope
-from tests.integration.report.conftest import call
+from tests.integration.report.conftest import call as report_call
 from tests.integration.report.geojson_rules import check_feature_collection
 from tests.support.seed import D, make_analysis
 
 pytestmark = pytest.mark.integration
+
+
+def call(method: str, path: str, *, caller=None, query: dict | None = None):
+    """The export with expired detections included: these tests read every row (the default is tested below)."""
+    return report_call(method, path, caller=caller, query={"include_expired": "true", **(query or {})})
 
 
 @pytest.fixture
@@ -129,7 +134,8 @@ def test_filters_apply(seeded, expert):
         response = call("GET", "/api/v1/exports/detections.csv", caller=expert, query=query)
         return int(response.headers["x-total-count"])
 
-    assert count(active_only="true") == 6
+    assert count(include_expired="false") == 6
+    assert int(report_call("GET", "/api/v1/exports/detections.csv", caller=expert).headers["x-total-count"]) == 6
     assert count(has_gps="false") == 1
     assert count(bbox="-65.15,-26.75,-65.05,-26.65") == 4
     assert count(date_from=(seeded - timedelta(minutes=90)).isoformat()) == 4
@@ -141,3 +147,34 @@ def test_bad_cursor_is_422(seeded, expert):
     response = call("GET", "/api/v1/exports/detections.geojson", caller=expert, query={"cursor": "not-a-cursor"})
     assert response.status == 422
     assert json.loads(response.body)["error"]["code"] == "validation_error"
+
+
+def test_rejected_detections_leave_exports_unless_asked_for(seeded, expert):
+    # Given one detection rejected by an expert, one confirmed
+    with session_scope() as s:
+        rejected, confirmed = s.execute(text("SELECT id FROM detections WHERE class_id = 0 ORDER BY id LIMIT 2")).scalars()
+    for detection_id, verdict in ((rejected, "validated_negative"), (confirmed, "validated_positive")):
+        s_answer = upload_call(
+            "POST", f"/api/v1/detections/{detection_id}/validate", expert, {"validation_status": verdict}
+        )
+        assert s_answer == 200
+
+    def ids(**query):
+        body = call("GET", "/api/v1/exports/detections.csv", caller=expert, query=query).body.decode()
+        return {r["id"] for r in csv.DictReader(io.StringIO(body))}
+
+    everything = set(db_rows())
+    # Then by default the rejected one is gone; each verdict filter selects its own
+    assert ids() == everything - {str(rejected)}
+    assert ids(verdict="rejected") == {str(rejected)}
+    assert ids(verdict="confirmed") == {str(confirmed)}
+    assert ids(verdict="pending") == everything - {str(rejected), str(confirmed)}
+    assert ids(verdict="all") == everything
+    assert report_call("GET", "/api/v1/exports/detections.csv", caller=expert, query={"verdict": "maybe"}).status == 422
+
+
+def upload_call(method: str, path: str, caller, body: dict) -> int:
+    """A verdict through the upload function's real handler (the route experts use)."""
+    from tests.integration.upload.support import call as upload
+
+    return upload(method, path, user=caller, body=body).status

@@ -41,7 +41,10 @@ def seeded(user, other_user):
 
 
 def generate(caller, body):
-    return call("POST", "/api/v1/reports/generate", caller=caller, body=body)
+    """A report over every detection, expired ones included (these tests count them all; the active-only
+    default is tested on its own)."""
+    filters = {"include_expired": True, **body.get("filters", {})}
+    return call("POST", "/api/v1/reports/generate", caller=caller, body={**body, "filters": filters})
 
 
 def _float(value) -> str:
@@ -67,7 +70,9 @@ def expected_fingerprint(owner=None) -> str:
     )
     with session_scope() as s:
         analyses = s.execute(text(analyses_sql + where), {"owner": owner}).mappings().all()
-        detections = s.execute(text(detections_sql + where), {"owner": owner}).mappings().all()
+        # The default verdict filter: a detection an expert rejected is not in the dataset.
+        kept = where + " AND d.validation_status <> 'validated_negative'"
+        detections = s.execute(text(detections_sql + kept), {"owner": owner}).mappings().all()
     lines = [
         "|".join(["A", a["id"], _time(a["created_at"]), a["risk"] or "",
                   "" if a["risk_score"] is None else _float(a["risk_score"]), str(a["total_detections"]),
@@ -99,13 +104,16 @@ def test_every_type_in_every_format_states_its_provenance(seeded, expert, kind, 
         lines = response.body.decode().splitlines()
         provenance = [line for line in lines if line.startswith("# ")]
         assert f"# fingerprint_sha256: {fingerprint} (version 1)" in provenance
-        assert "# filters: has_gps=True" in provenance and "# rows: analyses=3 detections=7" in provenance
+        assert "# filters: has_gps=True; include_expired=True" in provenance
+        assert "# rows: analyses=3 detections=7" in provenance
         rows = list(csv.reader(line for line in lines if not line.startswith("# ")))
         assert len(rows) >= 2 and len({len(r) for r in rows}) == 1  # one rectangular table
     else:
         meta = response.json()["report"]
         assert meta["fingerprint"]["value"] == fingerprint
-        assert meta["filters"] == {"has_gps": True} and meta["rows"] == {"analyses": 3, "detections": 7}
+        assert meta["filters"] == {"has_gps": True, "include_expired": True}
+        assert meta["rows"] == {"analyses": 3, "detections": 7}
+        assert (meta["coverage"]["verdict"], meta["coverage"]["validity"]) == ("not_rejected", "all")
 
 
 def test_summary_numbers_and_their_denominators(seeded, expert):

@@ -29,8 +29,6 @@ FORMULA_ROWS = [
     ([UNKNOWN_CLASS], None, "BAJO", 1, 0.23),
     ([UNKNOWN_CLASS] * 5, None, "BAJO", 5, 0.35),
     ([UNKNOWN_CLASS] * 8, None, "BAJO", 8, 0.40),  # 8 * 0.03 = 0.24 -> 0.2
-    ([], "ALTO", "ALTO", 0, 0.70),  # no detections: the analysis's own level, n = 0
-    ([], "MINIMO", "MINIMO", 0, 0.20),
 ]
 
 
@@ -46,12 +44,18 @@ def test_intensity_follows_the_original_formula_row_by_row(expert, classes, stor
     assert (point["riskLevel"], point["detectionCount"], point["intensity"]) == (risk, n, intensity)
 
 
-def test_analysis_without_a_level_or_detections_is_bajo(expert):
+@pytest.mark.parametrize("level", ["ALTO", "MINIMO", None])
+def test_analyses_without_detections_are_never_heat(expert, level):
+    # Given a located photo in which nothing was found (whatever level it was stored with)
     with session_scope() as s:
-        a = make_analysis(s, user=expert.id, latitude=-26.8, longitude=-65.2)
-        s.execute(text("UPDATE analyses SET risk_level = NULL WHERE id = :id"), {"id": a.id})
-    [point] = call("GET", "/api/v1/heatmap-data", caller=expert).json()["data"]
-    assert (point["riskLevel"], point["intensity"], point["breedingSiteType"]) == ("BAJO", 0.2, None)
+        a = make_analysis(s, user=expert.id, latitude=-26.8, longitude=-65.2, risk_level=level or "MINIMO")
+        if level is None:
+            s.execute(text("UPDATE analyses SET risk_level = NULL WHERE id = :id"), {"id": a.id})
+    # Then no caller sees heat there, expired detections included
+    for caller in (expert, None):
+        for query in ({}, {"include_expired": "true"}):
+            body = call("GET", "/api/v1/heatmap-data", caller=caller, query=query).json()
+            assert (body["data"], body["total_detections"]) == ([], 0), (caller, query)
 
 
 def test_one_point_per_type_with_the_highest_risk_of_that_type(expert):
@@ -115,8 +119,8 @@ def test_filters_risk_since_bbox_and_active(expert):
     assert ids(risk_level="medio") == {str(medio.id)}  # the English/lowercase spellings are accepted
     assert str(old.id) not in ids(since=(now - timedelta(days=30)).date().isoformat())
     assert ids(bbox="-66,-25,-64,-23") == {str(far.id)}
-    assert str(expired.id) not in ids(active_only="true")
-    assert str(expired.id) in ids()
+    assert str(expired.id) not in ids()  # active detections by default
+    assert str(expired.id) in ids(include_expired="true")
 
 
 def test_bad_filters_are_422(expert):

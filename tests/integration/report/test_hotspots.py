@@ -95,8 +95,8 @@ def test_expired_sites_and_other_users_data_are_left_out(user, other_user, exper
         return sorted(c["detection_count"] for c in found["clusters"])
 
     assert counts(expert) == [5]  # the expired cluster is not active
-    assert counts(expert, active_only="false") == [5, 5]
-    assert counts(user, active_only="false") == [5]  # users see their own data only
+    assert counts(expert, include_expired="true") == [5, 5]
+    assert counts(user, include_expired="true") == [5]  # users see their own data only
     assert call("GET", "/api/v1/map/hotspots").status == 401
 
 
@@ -106,7 +106,7 @@ def test_sites_of_analyses_that_do_not_count_are_left_out_and_both_point_queries
     of sites under analyses in another state is no hotspot, and the joined query finds exactly the same."""
     from sentrix_report.data.hotspots import dbscan
     from sentrix_report.logic.filters import build_filters
-    from sentrix_report.logic.scope import counted
+    from sentrix_report.logic.scope import counted, counted_detections
 
     with session_scope() as s:
         for i in range(6):
@@ -119,11 +119,13 @@ def test_sites_of_analyses_that_do_not_count_are_left_out_and_both_point_queries
     assert [(c["detection_count"], c["analysis_count"]) for c in found["clusters"]] == [(13, 7)]
 
     box = build_filters(bbox=CITY).box
+    now = datetime.now(UTC)
+    detections = counted_detections(build_filters(), now)
     results = []
     for where in (counted("a"), counted("a").add("a.id IS NOT NULL")):  # the second takes the joined form
         with session_scope() as s:
             results.append(dbscan(s, where=where, srid=32720, bbox=box, eps_m=150, min_points=5,
-                                  as_of=datetime.now(UTC), active_only=True, limit=10))  # fmt: skip
+                                  as_of=now, detections=detections, limit=10))  # fmt: skip
     assert results[0] == results[1] and len(results[0]) == 1
 
 

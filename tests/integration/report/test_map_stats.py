@@ -17,8 +17,9 @@ pytestmark = pytest.mark.integration
 def seeded(user, other_user, expert):
     """Five counted analyses (two of `user`), plus one processing and one failed that must not count.
 
-    Detections (7 counted): A1 Basura (active), Basura (expired), Huecos (active); A2 Calles (active),
-    Charcos (expired); A4 Charcos (active, no location); A7 Basura (expired).
+    Detections (7): A1 Basura (active, confirmed), Basura (expired), Huecos (rejected); A2 Calles (active,
+    confirmed), Charcos (expired); A4 Charcos (active, no location); A7 Basura (expired). By default (active,
+    not rejected) 3 count: A1's active Basura, A2's Calles, A4's Charcos; with expired ones 6 (all but Huecos).
     """
     now = datetime.now(UTC)
     live, dead = now + timedelta(days=5), now - timedelta(hours=1)
@@ -27,7 +28,7 @@ def seeded(user, other_user, expert):
             s, user=user.id, latitude=-26.8005, longitude=-65.2005, created_at=now - timedelta(days=1),
             risk_level="ALTO",
             detections=[D(0, expires_at=live, validation_status="validated_positive"), D(0, expires_at=dead),
-                        D(3, expires_at=live, validation_status="validated_negative")],
+                        D(3, expires_at=dead, validation_status="validated_negative")],
         )  # fmt: skip
         make_analysis(
             s, user=other_user.id, latitude=-26.8007, longitude=-65.2007, created_at=now - timedelta(days=3),
@@ -50,36 +51,66 @@ def test_every_figure_matches_the_hand_count(seeded):
     body = call("GET", "/api/v1/map-stats").json()
 
     assert body["total_analyses"] == 5
-    assert body["total_detections"] == 7
+    assert body["total_detections"] == 3
+    assert body["high_risk_detections"] == 2  # A1's Basura and A4's Charcos (ALTO classes)
     assert body["locations_with_gps"] == 4
     assert body["gps_share"] == {"value": 0.8, "numerator": 4, "denominator": 5, "of": "analyses with a location",
                                  "per": "analyses"}  # fmt: skip
     assert body["risk_distribution"] == {"alto": 2, "medio": 1, "bajo": 1, "minimo": 1, "sin_nivel": 0}
     assert body["risk_distribution_pct"] == {"alto": 40.0, "medio": 20.0, "bajo": 20.0, "minimo": 20.0}
-    assert body["active_detections"] == 4
+    assert body["active_detections"] == 3
     # A1 and A2 share one 0.001° cell; A7's cell only has an expired site; A4 has no location.
     assert body["active_zones"] == 1
     assert body["detection_types"] == [
-        {"name": "Basura", "value": 3, "active": 1},
-        {"name": "Charcos/Cumulo de agua", "value": 2, "active": 1},
+        {"name": "Basura", "value": 1, "active": 1},
         {"name": "Calles mal hechas", "value": 1, "active": 1},
-        {"name": "Huecos", "value": 1, "active": 1},
+        {"name": "Charcos/Cumulo de agua", "value": 1, "active": 1},
     ]
-    assert body["total_mask_area_px"] == 7 * 1200.0
+    assert body["total_mask_area_px"] == 3 * 1200.0
+    # Verdict tallies count every detection of the analyses, whatever the filters counted.
     assert body["expert_confirmation_rate"]["value"] == round(2 / 3, 4)
     assert (body["expert_confirmation_rate"]["numerator"], body["expert_confirmation_rate"]["denominator"]) == (2, 3)
     assert body["awaiting_validation"] == 4
     assert body["last_updated"] == seeded["a1_created"].isoformat()
     assert body["counted"] == "completed analyses only"
-    assert "expires_at" in body["active"]
+    assert body["coverage"]["verdict"] == "not_rejected" and body["coverage"]["validity"] == "active"
+    assert "high_risk_detections" in body["counts_are"]
+
+
+def test_expired_detections_count_when_asked_for_and_rejected_ones_only_by_verdict(seeded):
+    body = call("GET", "/api/v1/map-stats", query={"include_expired": "true"}).json()
+    assert (body["total_detections"], body["active_detections"], body["high_risk_detections"]) == (6, 3, 5)
+    assert body["detection_types"] == [
+        {"name": "Basura", "value": 3, "active": 1},
+        {"name": "Charcos/Cumulo de agua", "value": 2, "active": 1},
+        {"name": "Calles mal hechas", "value": 1, "active": 1},
+    ]
+    everything = call("GET", "/api/v1/map-stats", query={"include_expired": "true", "verdict": "all"}).json()
+    assert everything["total_detections"] == 7
+    rejected = call("GET", "/api/v1/map-stats", query={"include_expired": "true", "verdict": "rejected"}).json()
+    assert (rejected["total_detections"], rejected["detection_types"]) == (1, [{"name": "Huecos", "value": 1,
+                                                                                "active": 0}])  # fmt: skip
+    confirmed = call("GET", "/api/v1/map-stats", query={"verdict": "confirmed"}).json()
+    assert confirmed["total_detections"] == 2  # A1's Basura and A2's Calles
+
+
+def test_original_client_parameters_are_accepted(seeded):
+    since = (seeded["now"] - timedelta(days=2, hours=12)).isoformat()
+    by_alias = call("GET", "/api/v1/map-stats", query={"date_from": since, "risk_level": "ALTO"}).json()
+    assert by_alias["total_analyses"] == 2  # A1 and A7, both ALTO and newer than 2.5 days
+    until = (seeded["now"] - timedelta(days=3, hours=12)).isoformat()
+    assert call("GET", "/api/v1/map-stats", query={"date_to": until}).json()["total_analyses"] == 2  # A3, A4
+    clash = call("GET", "/api/v1/map-stats", query={"date_from": since, "since": until})
+    assert clash.status == 422
 
 
 def test_weekly_trend_counts_detections_per_utc_day_oldest_first(seeded):
     trend = call("GET", "/api/v1/map-stats").json()["weekly_trend"]
     today = seeded["now"].date()
     assert [t["date"] for t in trend] == [(today - timedelta(days=6 - i)).isoformat() for i in range(7)]
-    # A2 three days ago (2), A7 two days ago (1), A1 yesterday (3); A4 is ten days old
-    assert [t["detections"] for t in trend] == [0, 0, 0, 2, 1, 3, 0]
+    # A2 three days ago (2), A7 two days ago (1), A1 yesterday (3, one rejected); A4 is ten days old. A trend
+    # counts what was found each day: the verdict filter applies, validity does not.
+    assert [t["detections"] for t in trend] == [0, 0, 0, 2, 1, 2, 0]
     names = ["Lun", "Mar", "Mié", "Jue", "Vie", "Sáb", "Dom"]
     assert trend[-1]["day"] == names[today.weekday()]
 
@@ -88,14 +119,16 @@ def test_signed_in_callers_also_get_their_own_figures(seeded, user):
     body = call("GET", "/api/v1/map-stats", caller=user).json()
     assert body["total_analyses"] == 5  # the public figures stay system-wide
     own = body["own"]
-    assert (own["total_analyses"], own["total_detections"], own["active_detections"]) == (2, 4, 3)
+    assert (own["total_analyses"], own["total_detections"], own["active_detections"]) == (2, 2, 2)
     assert own["risk_distribution"] == {"alto": 1, "medio": 0, "bajo": 1, "minimo": 0, "sin_nivel": 0}
     assert "own" not in call("GET", "/api/v1/map-stats").json()
 
 
 def test_bbox_and_since_filters(seeded):
     body = call("GET", "/api/v1/map-stats", query={"bbox": "-65.21,-26.81,-65.19,-26.79"}).json()
-    assert (body["total_analyses"], body["total_detections"]) == (2, 5)
+    assert (body["total_analyses"], body["total_detections"]) == (2, 2)
+    query = {"bbox": "-65.21,-26.81,-65.19,-26.79", "include_expired": "true"}
+    assert call("GET", "/api/v1/map-stats", query=query).json()["total_detections"] == 4
     since = (seeded["now"] - timedelta(days=2, hours=12)).isoformat()
     body = call("GET", "/api/v1/map-stats", query={"since": since}).json()
     assert body["total_analyses"] == 2  # A1 (1 day) and A7 (2 days)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -15,29 +14,29 @@ WITH exact_analyses AS (
     SELECT a.id, a.user_id, a.location, a.created_at, a.risk_level
     FROM analyses a
     WHERE {where} AND a.location IS NOT NULL AND ({exact})
+      AND EXISTS (SELECT 1 FROM detections d WHERE d.analysis_id = a.id AND {detections})
     ORDER BY a.created_at DESC, a.id
     LIMIT :limit
 ),
--- One point per analysis and breeding-site type with the highest risk among that type's detections
--- (min() over the risk_level enum, declared ALTO first); an analysis without detections is one point with
--- its own level, BAJO when it has none.
+-- One point per analysis and breeding-site type with the highest risk among that type's counted detections
+-- (min() over the risk_level enum, declared ALTO first). An analysis without counted detections is no heat.
 exact_groups AS (
     SELECT a.id, a.user_id, a.location, a.created_at, d.breeding_site_type AS site_type, count(d.id) AS n,
-           min(coalesce(d.risk_level, a.risk_level, 'BAJO')) AS risk
+           count(*) FILTER (WHERE d.risk_level = 'ALTO') AS high_n, min(d.risk_level) AS risk
     FROM exact_analyses a
-    {join} detections d ON d.analysis_id = a.id {active}
+    JOIN detections d ON d.analysis_id = a.id AND {detections}
     GROUP BY a.id, a.user_id, a.location, a.created_at, d.breeding_site_type
 ),
 {public}points AS (
     SELECT false AS aggregated, created_at AS ts, site_type::text AS site_type, risk::text AS risk_level,
-           n::int AS n, json_build_object(
+           n::int AS n, high_n::int AS high_n, json_build_object(
                'latitude', ST_Y(location), 'longitude', ST_X(location), 'intensity', {intensity},
                'riskLevel', risk, 'detectionCount', n, 'breedingSiteType', site_type,
                'timestamp', created_at, 'isOwn', user_id IS NOT DISTINCT FROM CAST(:viewer AS uuid),
                'aggregated', false, 'analysisId', id) AS j
     FROM exact_groups
     UNION ALL
-    SELECT true, last_seen, site_type::text, risk::text, n, json_build_object(
+    SELECT true, last_seen, site_type::text, risk::text, n, high_n, json_build_object(
                'latitude', round(((cy + 0.5) * CAST(:grid AS float8))::numeric, 6),
                'longitude', round(((cx + 0.5) * CAST(:grid AS float8))::numeric, 6),
                'intensity', {intensity}, 'riskLevel', risk, 'detectionCount', n, 'cellReportCount', reports,
@@ -52,6 +51,7 @@ SELECT
     count(*) FILTER (WHERE risk_level = 'MEDIO') AS medium_risk_count,
     count(*) FILTER (WHERE risk_level IN ('BAJO', 'MINIMO')) AS low_risk_count,
     coalesce(sum(n), 0) AS total_detections,
+    coalesce(sum(high_n), 0) AS high_risk_detections,
     (SELECT coalesce(json_object_agg(t, c), '{{}}') FROM (
         SELECT coalesce(site_type, 'none') AS t, count(*) AS c FROM points GROUP BY 1 ORDER BY 1) AS x
     ) AS breeding_type_counts
@@ -71,29 +71,21 @@ public_analyses AS MATERIALIZED (
     WHERE {where} AND a.location IS NOT NULL AND NOT ({exact})
 ),
 public_types AS MATERIALIZED (
-    SELECT a.cx, a.cy, d.breeding_site_type AS site_type, count(*)::int AS n, min(d.risk_level) AS risk,
+    SELECT a.cx, a.cy, d.breeding_site_type AS site_type, count(*)::int AS n,
+           count(*) FILTER (WHERE d.risk_level = 'ALTO')::int AS high_n, min(d.risk_level) AS risk,
            max(a.created_at) AS last_seen
     FROM detections d
     JOIN public_analyses a ON a.id = d.analysis_id
-    {active_where}
+    WHERE {detections}
     GROUP BY 1, 2, 3
 ),
 public_reports AS (
-    SELECT cx, cy, count(*)::int AS reports, max(created_at) FILTER (WHERE total_detections = 0) AS bare_last_seen,
-           min(coalesce(risk_level, 'BAJO')) FILTER (WHERE total_detections = 0) AS bare_risk
-    FROM public_analyses
-    GROUP BY 1, 2
+    SELECT cx, cy, count(*)::int AS reports FROM public_analyses GROUP BY 1, 2
 ),
 public_cells AS (
-    SELECT cx, cy, site_type, sum(n)::int AS n, min(risk) AS risk, max(last_seen) AS last_seen,
-           max(reports) AS reports
-    FROM (
-        SELECT t.cx, t.cy, t.site_type, t.n, t.risk, t.last_seen, r.reports
-        FROM public_types t JOIN public_reports r USING (cx, cy)
-        {bare}
-    ) AS u
-    GROUP BY 1, 2, 3
-    ORDER BY 4 DESC, 1, 2, 3
+    SELECT t.cx, t.cy, t.site_type, t.n, t.high_n, t.risk, t.last_seen, r.reports
+    FROM public_types t JOIN public_reports r USING (cx, cy)
+    ORDER BY t.n DESC, t.cx, t.cy, t.site_type
     LIMIT :limit
 ),
 """
@@ -102,10 +94,11 @@ public_cells AS (
 # cell and type with the detection count, highest risk and newest time; map_public_cells, analyses per
 # cell): the first page is an index range instead of an aggregation of every detection.
 _ROLLUP_PUBLIC = """public_cells AS (
-    SELECT p.cx, p.cy, p.site_type, p.n, p.risk, p.last_seen, c.reports
+    SELECT p.cx, p.cy, p.site_type, p.n, p.high_n, p.risk, p.last_seen, c.reports
     FROM (
-        SELECT cx, cy, site_type, n, risk, last_seen
+        SELECT cx, cy, site_type, n, high_n, detection_risk AS risk, last_seen
         FROM map_public_points
+        WHERE n > 0
         ORDER BY n DESC, cx, cy, site_type
         LIMIT :limit
     ) AS p
@@ -113,58 +106,45 @@ _ROLLUP_PUBLIC = """public_cells AS (
 ),
 """
 
-# Analyses without detections (their stored total is 0) are public points of their own level and no type
-# (merged with unknown-class detections of the same cell, which have no type either).
-_BARE = """UNION ALL
-        SELECT cx, cy, NULL, 0, bare_risk, bare_last_seen, reports
-        FROM public_reports
-        WHERE bare_last_seen IS NOT NULL"""
-
 
 def heatmap(
     session: Session,
     *,
     where: Where,
     exact: Where,
+    detections: Where,
     viewer: Any,
     grid_deg: float,
     limit: int,
-    active_as_of: datetime | None,
     rollup: bool = False,
 ) -> dict[str, Any]:
-    """Points and their summary; `where` selects counted analyses, `exact` those shown point by point.
+    """Points and their summary; `where` selects counted analyses, `exact` those shown point by point and
+    `detections` the detections that count (verdict, validity). Analyses without such detections are no heat.
 
-    With `active_as_of`, only detections valid at that instant count, and analyses left without any drop out.
     With `rollup`, the public cells come from the trigger-maintained tables: only for the whole data set
-    (every counted analysis public, all detections, no filter) at ROLLUP_GRID_DEG, which the caller checks.
+    (every counted analysis public, every non-rejected detection, no filter) at ROLLUP_GRID_DEG, which the
+    caller checks.
     """
-    active = active_as_of is not None
-    if rollup and (active or grid_deg != ROLLUP_GRID_DEG):
-        raise ValueError("the public map rollup holds all detections at the 0.01° grid only")
+    if rollup and grid_deg != ROLLUP_GRID_DEG:
+        raise ValueError("the public map rollup holds the 0.01° grid only")
     public = (
         _ROLLUP_PUBLIC
         if rollup
-        else _LIVE_PUBLIC.format(
-            exact=exact.sql(),
-            where=where.sql(),
-            active_where="WHERE d.expires_at > :as_of" if active else "",
-            bare="" if active else _BARE,
-        )
+        else _LIVE_PUBLIC.format(exact=exact.sql(), where=where.sql(), detections=detections.sql())
     )
     sql = _SQL.format(
         exact=exact.sql(),
         where=where.sql(),
-        join="JOIN" if active else "LEFT JOIN",
-        active="AND d.expires_at > :as_of" if active else "",
+        detections=detections.sql(),
         public=public,
         intensity=intensity("risk", "n"),
     )
     params = {
         **where.params,
         **exact.params,
+        **detections.params,
         "viewer": viewer,
         "grid": grid_deg,
         "limit": limit,
-        "as_of": active_as_of,
     }
     return dict(one(session, sql, params))

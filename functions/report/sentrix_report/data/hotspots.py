@@ -21,7 +21,7 @@ SELECT d.id, d.analysis_id, d.breeding_site_type, d.risk_level, d.created_at, d.
        {srid} AS srid{projected}
 FROM detections d
 JOIN analyses a ON a.id = d.analysis_id
-WHERE {where} AND d.location IS NOT NULL {bbox} {active}
+WHERE {where} AND d.location IS NOT NULL {bbox} AND {detections}
 """
 
 # The same points when every counted analysis is in scope (experts and admins, no analysis filter): rather
@@ -32,7 +32,7 @@ SELECT d.id, d.analysis_id, d.breeding_site_type, d.risk_level, d.created_at, d.
        {srid} AS srid{projected}
 FROM detections d
 WHERE NOT EXISTS (SELECT 1 FROM analyses a WHERE a.id = d.analysis_id AND NOT coalesce({where}, false))
-  AND d.location IS NOT NULL {bbox} {active}
+  AND d.location IS NOT NULL {bbox} AND {detections}
 """
 
 _DBSCAN = """
@@ -151,11 +151,12 @@ FROM (SELECT ST_Transform(ST_MakeEnvelope(:w, :s, :e, :n, 4326), {srid}) AS g) A
 
 
 def _points(
-    where: Where, srid_sql: str, bbox: BBox | None, active: bool, *, projected: bool = False
+    where: Where, srid_sql: str, bbox: BBox | None, detections: Where, *, projected: bool = False
 ) -> tuple[str, dict[str, Any]]:
-    """The located detections the caller may see (in the bbox, active if asked); with `projected`, also each
-    one's point in its metric projection (`p`), computed where the rows are read (in parallel workers)."""
-    params: dict[str, Any] = dict(where.params)
+    """The located detections the caller may see that count (`detections`: verdict, validity), in the bbox;
+    with `projected`, also each one's point in its metric projection (`p`), computed where the rows are read
+    (in parallel workers)."""
+    params: dict[str, Any] = {**where.params, **detections.params}
     all_counted = where.clauses == counted("a").clauses
     bbox_sql = ""
     if bbox is not None:
@@ -168,7 +169,7 @@ def _points(
         where=where.sql(),
         srid=srid_sql,
         bbox=bbox_sql,
-        active="AND d.expires_at > :as_of" if active else "",
+        detections=detections.sql(),
         projected=f", ST_Transform(d.location, {srid_sql}) AS p" if projected else "",
     )
     return sql, params
@@ -183,12 +184,12 @@ def dbscan(
     eps_m: float,
     min_points: int,
     as_of: datetime,
-    active_only: bool,
+    detections: Where,
     limit: int,
 ) -> list[dict[str, Any]]:
     """Clusters (centroid, counts, dominant type, mean risk, radius, last seen), largest first."""
     srid_sql = str(int(srid)) if srid else UTM_SRID.format(lat="ST_Y(d.location)", lon="ST_X(d.location)")
-    points, params = _points(where, srid_sql, bbox, active_only, projected=True)
+    points, params = _points(where, srid_sql, bbox, detections, projected=True)
     sql = _DBSCAN.format(
         points=points,
         # One zone for the whole bbox: no partition, so the sort has a single key that varies.
@@ -209,10 +210,10 @@ def gistar(
     cell_m: float,
     z_min: float,
     as_of: datetime,
-    active_only: bool,
+    detections: Where,
 ) -> list[dict[str, Any]]:
     """Grid cells whose Gi* |z| reaches `z_min`, hottest first (each row repeats the grid's n, mean, sd)."""
-    points, params = _points(where, str(int(srid)), bbox, active_only)
+    points, params = _points(where, str(int(srid)), bbox, detections)
     params.update(cell=cell_m, z_min=z_min, as_of=as_of)
     sql = _GISTAR.format(points=points, srid=int(srid), cell=_CELL)
     return [dict(r) for r in rows(session, sql, params)]

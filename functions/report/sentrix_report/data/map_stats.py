@@ -35,18 +35,27 @@ analysis_totals AS (
 ),
 -- Totals and per-type counts in one pass over the join (a handful of groups, hashed); the trend and the
 -- active cells touch only recent or unexpired detections, through the created_at and expires_at indexes.
+-- Every detection of the analyses once: `counted` (verdict and validity filters) decides what the figures
+-- count; the verdict tallies count every detection, so a default read still says how many were rejected.
 per_type AS (
-    SELECT coalesce(d.breeding_site_type::text, 'Otro') AS site_type, count(*) AS n,
-           count(*) FILTER (WHERE d.expires_at > :as_of) AS active_n,
-           coalesce(sum(d.mask_area), 0) AS mask_area,
+    SELECT coalesce(d.breeding_site_type::text, 'Otro') AS site_type,
+           count(*) FILTER (WHERE d.counted) AS n,
+           count(*) FILTER (WHERE d.counted AND d.expires_at > :as_of) AS active_n,
+           count(*) FILTER (WHERE d.counted AND d.risk_level = 'ALTO') AS high_n,
+           coalesce(sum(d.mask_area) FILTER (WHERE d.counted), 0) AS mask_area,
            count(*) FILTER (WHERE d.validation_status = 'validated_positive') AS validated_positive,
            count(*) FILTER (WHERE d.validation_status = 'validated_negative') AS validated_negative,
            count(*) FILTER (WHERE d.validation_status IN ('pending', 'requires_review')) AS awaiting_validation
-    FROM detections d JOIN a ON a.id = d.analysis_id
+    FROM (
+        SELECT d.breeding_site_type, d.expires_at, d.risk_level, d.mask_area, d.validation_status,
+               ({detections}) AS counted
+        FROM detections d JOIN a ON a.id = d.analysis_id
+    ) AS d
     GROUP BY 1
 ),
 detection_totals AS (
     SELECT coalesce(sum(n), 0)::bigint AS total_detections, coalesce(sum(active_n), 0)::bigint AS active_detections,
+           coalesce(sum(high_n), 0)::bigint AS high_risk_detections,
            coalesce(sum(mask_area), 0)::float8 AS total_mask_area_px,
            coalesce(sum(validated_positive), 0)::bigint AS validated_positive,
            coalesce(sum(validated_negative), 0)::bigint AS validated_negative,
@@ -57,18 +66,18 @@ zones AS (
     SELECT count(*) AS active_zones FROM (
         SELECT DISTINCT a.zx, a.zy
         FROM detections d JOIN a ON a.id = d.analysis_id
-        WHERE d.expires_at > :as_of AND a.located
+        WHERE d.expires_at > :as_of AND a.located AND {detections}
     ) AS cells
 ),
 types AS (
     SELECT coalesce(json_agg(json_build_object('name', site_type, 'value', n, 'active', active_n)
                              ORDER BY n DESC, site_type), '[]') AS detection_types
-    FROM per_type
+    FROM per_type WHERE n > 0
 ),
 per_day AS (
     SELECT date_trunc('day', d.created_at) AS day, count(*) AS n
     FROM detections d JOIN a ON a.id = d.analysis_id
-    WHERE d.created_at >= :trend_start
+    WHERE d.created_at >= :trend_start AND {found}
     GROUP BY 1
 ),
 days AS (
@@ -87,8 +96,10 @@ SELECT * FROM analysis_totals, detection_totals, zones, types, trend
 """
 
 
-def map_stats(session: Session, *, where: Where, as_of: datetime) -> dict[str, Any]:
-    """Every figure of GET /map-stats for the analyses `where` selects, `as_of` deciding what is active."""
+def map_stats(session: Session, *, where: Where, detections: Where, found: Where, as_of: datetime) -> dict[str, Any]:
+    """Every figure of GET /map-stats for the analyses `where` selects: `detections` are those that count,
+    `found` those a trend counts (the verdict filter without validity), `as_of` deciding what is active."""
     trend_start = as_of.astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0) - timedelta(days=6)
-    params = {**where.params, "as_of": as_of, "zone": ZONE_DEG, "trend_start": trend_start}
-    return dict(one(session, _SQL.format(where=where.sql()), params))
+    params = {**where.params, **detections.params, **found.params, "as_of": as_of, "zone": ZONE_DEG}
+    sql = _SQL.format(where=where.sql(), detections=detections.sql(), found=found.sql())
+    return dict(one(session, sql, params | {"trend_start": trend_start}))

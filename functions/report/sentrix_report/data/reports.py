@@ -11,7 +11,8 @@ from sqlalchemy.orm import Session
 from sentrix_report.data.sql import one, rows
 from sentrix_report.logic.filters import Where
 
-# `a`: the analyses a report covers; `d`: their detections (only unexpired ones with active_only).
+# `a`: the analyses a report covers; `d`: their detections that count (verdict and validity filters);
+# `d_all`: every detection of those analyses, for the split by verdict (computed only where a statement reads it).
 _DATASET = """
 WITH a AS MATERIALIZED (
     SELECT a.id, a.user_id, a.created_at, a.risk_level, a.risk_score, a.total_detections, a.high_risk_count,
@@ -24,7 +25,11 @@ d AS MATERIALIZED (
     SELECT d.id, d.analysis_id, d.created_at, d.breeding_site_type, d.class_name, d.risk_level, d.confidence,
            d.validation_status, d.expires_at, d.expires_at > :as_of AS active
     FROM detections d JOIN a ON a.id = d.analysis_id
-    {active}
+    WHERE {detections}
+),
+d_all AS (
+    SELECT d.id, d.analysis_id, d.risk_level, d.validation_status, d.expires_at > :as_of AS active
+    FROM detections d JOIN a ON a.id = d.analysis_id
 )
 """
 
@@ -60,6 +65,18 @@ SELECT
     (SELECT count(*) FROM d WHERE risk_level = 'MEDIO') AS medium_risk_detections,
     (SELECT count(*) FROM d WHERE risk_level IN ('BAJO', 'MINIMO')) AS low_risk_detections,
     (SELECT count(*) FROM d WHERE active) AS active_detections,
+    -- Every detection of the analyses by expert verdict (whatever the verdict filter counted).
+    (SELECT json_build_object(
+                'confirmed', count(*) FILTER (WHERE validation_status = 'validated_positive'),
+                'pending', count(*) FILTER (WHERE validation_status IN ('pending', 'requires_review')),
+                'rejected', count(*) FILTER (WHERE validation_status = 'validated_negative'),
+                'high_risk_confirmed',
+                count(*) FILTER (WHERE validation_status = 'validated_positive' AND risk_level = 'ALTO'),
+                'high_risk_pending',
+                count(*) FILTER (WHERE validation_status IN ('pending', 'requires_review') AND risk_level = 'ALTO'),
+                'high_risk_rejected',
+                count(*) FILTER (WHERE validation_status = 'validated_negative' AND risk_level = 'ALTO'))
+       FROM d_all) AS detections_by_verdict,
     (SELECT json_agg(json_build_object('level', l.level, 'analyses', coalesce(c.n, 0)) ORDER BY l.ord)
        FROM (VALUES ('ALTO', 1), ('MEDIO', 2), ('BAJO', 3), ('MINIMO', 4)) AS l (level, ord)
        LEFT JOIN (SELECT risk_level::text AS level, count(*) AS n FROM a GROUP BY 1) AS c USING (level)
@@ -73,7 +90,8 @@ SELECT
 _STATISTICS = """
 SELECT
     (SELECT coalesce(json_agg(json_build_object('status', s, 'detections', n) ORDER BY s), '[]')
-       FROM (SELECT validation_status::text AS s, count(*) AS n FROM d GROUP BY 1) AS x) AS detections_by_validation,
+       FROM (SELECT validation_status::text AS s, count(*) AS n FROM d_all GROUP BY 1) AS x)
+        AS detections_by_validation,
     (SELECT coalesce(json_agg(json_build_object('source', s, 'analyses', n) ORDER BY s), '[]')
        FROM (SELECT location_source::text AS s, count(*) AS n FROM a GROUP BY 1) AS x) AS analyses_by_location_source,
     (SELECT coalesce(json_agg(json_build_object('type', t, 'mean_confidence', round(c::numeric, 4)) ORDER BY t), '[]')
@@ -129,10 +147,10 @@ LIMIT :limit
 class Dataset:
     """Runs the report statements over one dataset definition."""
 
-    def __init__(self, session: Session, where: Where, *, as_of: datetime, active_only: bool) -> None:
+    def __init__(self, session: Session, where: Where, *, as_of: datetime, detections: Where) -> None:
         self.session = session
-        self.prefix = _DATASET.format(where=where.sql(), active="WHERE d.expires_at > :as_of" if active_only else "")
-        self.params: dict[str, Any] = {**where.params, "as_of": as_of}
+        self.prefix = _DATASET.format(where=where.sql(), detections=detections.sql())
+        self.params: dict[str, Any] = {**where.params, **detections.params, "as_of": as_of}
 
     def _one(self, body: str, **params: Any) -> dict[str, Any]:
         return dict(one(self.session, self.prefix + body, {**self.params, **params}))

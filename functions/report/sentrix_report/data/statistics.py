@@ -18,6 +18,7 @@ WITH a AS MATERIALIZED (
 ),
 d AS MATERIALIZED (
     SELECT d.risk_level, d.created_at, d.expires_at FROM detections d JOIN a ON a.id = d.analysis_id
+    WHERE {detections}
 ),
 w AS (
     SELECT CAST(:as_of AS timestamptz) AS now_,
@@ -135,9 +136,10 @@ LIMIT 5
 """
 
 
-def overview(session: Session, *, where: Where, as_of: datetime, window_days: int) -> dict[str, Any]:
-    params = {**where.params, "as_of": as_of, "window": window_days, "zone": ZONE_DEG}
-    return dict(one(session, _OVERVIEW.format(where=where.sql()), params))
+def overview(session: Session, *, where: Where, detections: Where, as_of: datetime, window_days: int) -> dict[str, Any]:
+    """Totals over the analyses `where` selects; detection figures count the `detections` that count."""
+    params = {**where.params, **detections.params, "as_of": as_of, "window": window_days, "zone": ZONE_DEG}
+    return dict(one(session, _OVERVIEW.format(where=where.sql(), detections=detections.sql()), params))
 
 
 def risk_distribution(session: Session, *, where: Where) -> list[dict[str, Any]]:

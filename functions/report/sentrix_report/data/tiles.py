@@ -1,10 +1,13 @@
 """Mapbox vector tiles with ST_AsMVT: detections at high zoom, grid aggregates at low zoom and for the public.
 
-Each detection has a display position: its own location where the caller may see it exactly, otherwise
-the centre of its public grid cell (the same cells as the public heatmap). Below the detail zoom every
-position is counted into a grid of `cells` x `cells` per tile (aligned with the tile, so no cell is split
-between tiles); from the detail zoom on, exact detections are features of their own (ST_AsMVTGeom) and the
-public remainder stays one feature per public cell.
+Below the detail zoom every caller gets the same grid: each counted detection is placed at the centre of its
+public grid cell (the cells of the public heatmap) and counted into a grid of `cells` x `cells` per tile
+(aligned with the tile, so no grid cell is split between tiles). A public cell therefore belongs to exactly
+one tile, the one holding its centre, whoever asks: a tile's totals are the same for anonymous callers,
+users and experts (an exact position would put a detection near a tile edge into the neighbouring tile for
+some callers only, and tell an anonymous caller which side of the edge it lies). From the detail zoom on
+(tiles about the size of a public cell), detections the caller may see exactly are features of their own
+(ST_AsMVTGeom) and the public remainder stays one feature per public cell.
 
 Speed: tile-local coordinates come from the Web Mercator tile formulas in plain float arithmetic (one
 ST_Transform per row would dominate a city tile), each row's position is computed once (MATERIALIZED),
@@ -47,7 +50,7 @@ src AS (
     CROSS JOIN area
     -- Detections sit at their analysis's point (the detect function writes both), so the analysis bbox
     -- test changes no result; it lets the planner join two bbox scans instead of one lookup per row.
-    WHERE {where} AND d.location && area.geom AND a.location && area.geom {active}
+    WHERE {where} AND d.location && area.geom AND a.location && area.geom AND {detections}
 ),
 -- Counts per display position and type first (a public cell centre, or an exact point shared by the
 -- detections of one photo): the tile position is then computed once per group, not once per detection.
@@ -199,11 +202,11 @@ def tile(
     y: int,
     where: Where,
     exact: Where,
+    detections: Where,
     detail: bool,
     grid_deg: float,
     cells: int,
     as_of: datetime,
-    active_only: bool,
     rollup: bool = False,
 ) -> bytes:
     """The MVT bytes of tile z/x/y (empty when nothing is there). `rollup`: read the public cells from the
@@ -213,15 +216,18 @@ def tile(
     else:
         body = _SOURCE + _PTS + (_DETAIL if detail else _GRID)
     # Only fragments written in this module are spliced in; every value is a bound parameter.
+    # Below the detail zoom nobody's positions are exact: the grid is the same for every caller.
+    exact = exact if detail else Where.empty().add("FALSE")
     sql = (_AREA + body).format(
         where=where.sql(),
         exact=exact.sql(),
-        active="AND d.expires_at > :as_of" if active_only else "",
+        detections=detections.sql(),
         cell_properties=_CELL_PROPERTIES,
     )
     params = {
         **where.params,
         **exact.params,
+        **detections.params,
         "z": z,
         "x": x,
         "y": y,

@@ -19,7 +19,7 @@ from sentrix.http.identity import Principal
 from sentrix_report.data.reports import Dataset
 from sentrix_report.logic.filters import DataFilters, DayOrInstant
 from sentrix_report.logic.ratios import percent, ratio
-from sentrix_report.logic.scope import ACTIVE_NOTE, COUNTED_NOTE, Scope, apply_filters
+from sentrix_report.logic.scope import ACTIVE_NOTE, COUNTED_NOTE, Scope, apply_filters, counted_detections
 from sentrix_report.settings import get_report_settings
 
 FINGERPRINT_VERSION = 1
@@ -92,6 +92,7 @@ def _summary(row: dict[str, Any]) -> dict[str, Any]:
         "medium_risk_detections": row["medium_risk_detections"],
         "low_risk_detections": row["low_risk_detections"],
         "active_detections": row["active_detections"],
+        "detections_by_verdict": row["detections_by_verdict"],
         "detections_per_analysis": ratio(detections, analyses, of="detections", per="analyses"),
         "active_share": ratio(row["active_detections"], detections, of="active detections", per="detections"),
         "located_share": ratio(row["located_analyses"], analyses, of="located analyses", per="analyses"),
@@ -154,7 +155,7 @@ def generate(principal: Principal, request: ReportRequest) -> Report:
     where = apply_filters(scope.analyses("a"), filters)
     png = None
     with session_scope() as session:
-        dataset = Dataset(session, where, as_of=as_of, active_only=filters.active_only)
+        dataset = Dataset(session, where, as_of=as_of, detections=counted_detections(filters, as_of))
         facts = dataset.fingerprint()
         summary = _summary(dataset.summary())
         data: dict[str, Any] = {"summary": summary}
@@ -177,6 +178,7 @@ def generate(principal: Principal, request: ReportRequest) -> Report:
         "filters": filters.echo(),
         "counted": COUNTED_NOTE,
         "active": ACTIVE_NOTE if filters.active_only else "all detections, expired ones included",
+        "coverage": filters.coverage(as_of),
         "as_of": as_of.isoformat(),
         "data_span": {
             "from": facts["span_from"].isoformat() if facts["span_from"] else None,

@@ -16,8 +16,9 @@ from sentrix.db.engine import session_scope
 from sentrix.errors import ValidationFailed
 from sentrix.http.identity import Principal
 from sentrix_report.data import exports
+from sentrix_report.data.sql import merge
 from sentrix_report.logic.filters import DataFilters, Where
-from sentrix_report.logic.scope import ACTIVE_NOTE, COUNTED_NOTE, Scope, apply_filters
+from sentrix_report.logic.scope import ACTIVE_NOTE, COUNTED_NOTE, Scope, apply_filters, counted_detections
 from sentrix_report.settings import get_report_settings
 
 GEOJSON_MEDIA_TYPE = "application/geo+json"
@@ -62,10 +63,9 @@ def _limit(limit: int | None) -> int:
     return min(limit or settings.export_default_limit, settings.export_max_limit)
 
 
-def _active(where: Where, filters: DataFilters, as_of: datetime) -> Where:
-    if filters.active_only:
-        where.add("d.expires_at > :as_of_filter", as_of_filter=as_of)
-    return where
+def _counted(where: Where, filters: DataFilters, as_of: datetime) -> Where:
+    """Only the detections that count: the verdict filter, and active ones unless include_expired."""
+    return merge(where, counted_detections(filters, as_of))
 
 
 def _fetch(
@@ -81,7 +81,7 @@ def _fetch(
     the cursor of the next page (None on the last) and the instant "active" was judged at."""
     size, after = _limit(limit), decode_cursor(cursor)
     as_of = datetime.now(UTC)
-    where = _active(_where(principal, filters, located_only=located), filters, as_of)
+    where = _counted(_where(principal, filters, located_only=located), filters, as_of)
     with session_scope() as session:
         found = fetch(session, where=where, after=after, limit=size + 1, as_of=as_of)
         matched = exports.count(session, where=where)
@@ -99,6 +99,7 @@ def geojson_page(principal: Principal, filters: DataFilters, *, cursor: str | No
         "next_cursor": next_cursor,
         "counted": COUNTED_NOTE,
         "active": ACTIVE_NOTE,
+        "coverage": filters.coverage(as_of),
         "filters": filters.echo(),
         "as_of": as_of.isoformat(),
     }

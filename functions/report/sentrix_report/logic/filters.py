@@ -20,9 +20,15 @@ from pydantic import (
 )
 
 from sentrix.domain.classes import RiskLevel, parse_risk_level
+from sentrix.domain.status import Verdict
 from sentrix.errors import ValidationFailed
 
 RISK_HELP = "risk level of the analysis: ALTO, MEDIO, BAJO or MINIMO (any case; high/medium/low/minimal too)"
+VERDICT_HELP = (
+    "which detections count, by expert verdict: not_rejected (default: pending, under review and confirmed), "
+    "confirmed, pending (pending + requires_review), rejected, all"
+)
+INCLUDE_EXPIRED_HELP = "also count detections whose validity has ended (default: active detections only)"
 
 
 class BBox(NamedTuple):
@@ -63,6 +69,10 @@ def parse_bbox(value: str | list | tuple | BBox | None) -> BBox | None:
 def _utc(moment: datetime) -> datetime:
     # A time without zone is read as UTC: that is how every timestamp is stored and returned.
     return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
+def _iso(moment: datetime | None) -> str | None:
+    return moment.isoformat() if moment is not None else None
 
 
 def start_of(value: date | datetime | None) -> datetime | None:
@@ -106,7 +116,8 @@ class DataFilters(BaseModel):
     has_gps: bool | None = Field(default=None, description="true: located analyses only; false: unlocated only")
     bbox: str | list[float] | None = Field(default=None, description="west,south,east,north (degrees)")
     user_id: uuid.UUID | None = Field(default=None, description="experts and admins only, for other users")
-    active_only: bool = Field(default=False, description="only detections whose validity has not expired")
+    verdict: Verdict = Field(default=Verdict.NOT_REJECTED, description=VERDICT_HELP)
+    include_expired: bool = Field(default=False, description=INCLUDE_EXPIRED_HELP)
 
     @field_validator("risk_level", mode="before")
     @classmethod
@@ -138,6 +149,22 @@ class DataFilters(BaseModel):
     @property
     def box(self) -> BBox | None:
         return parse_bbox(self.bbox)
+
+    @property
+    def active_only(self) -> bool:
+        """Only detections whose validity has not ended (the default of every operational view)."""
+        return not self.include_expired
+
+    def coverage(self, as_of: datetime) -> dict[str, Any]:
+        """What an answer counts: the verdicts, the validity window and the upload-time window, stated."""
+        return {
+            "verdict": self.verdict.value,
+            "validation_statuses": [s.value for s in self.verdict.statuses],
+            "validity": "active" if self.active_only else "all",
+            "as_of": as_of.isoformat(),
+            "created_from": _iso(start_of(self.date_from)),
+            "created_before": _iso(end_of(self.date_to)),
+        }
 
     def echo(self) -> dict[str, Any]:
         """The filters as stated in an output: JSON-safe, only those that were set."""

@@ -2,19 +2,20 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from sentrix.db.engine import session_scope
 from sentrix.http.identity import Principal
 from sentrix_report.data.heatmap import heatmap
-from sentrix_report.logic.filters import build_filters
+from sentrix_report.logic.filters import DataFilters
 from sentrix_report.logic.scope import (
     ACTIVE_NOTE,
     COUNTED_NOTE,
     MapAudience,
     apply_filters,
     counted,
+    counted_detections,
     public_rollup_applies,
 )
 from sentrix_report.settings import get_report_settings
@@ -24,19 +25,21 @@ INTENSITY_NOTE = (
     "otherwise (n = detections of the point); capped at 1.0, 2 decimals"
 )
 
+# Every count of the answer says what it counts (docs/report.md, glossary).
+HEATMAP_COUNTS = {
+    "total_locations": "points (one per analysis and breeding-site type, or per public cell and type)",
+    "total_detections": "counted detections drawn as points",
+    "high_risk_detections": "counted detections of ALTO risk (the one definition of high risk)",
+    "high_risk_count": "points whose highest risk is ALTO",
+    "medium_risk_count": "points whose highest risk is MEDIO",
+    "low_risk_count": "points whose highest risk is BAJO or MINIMO",
+    "breeding_type_counts": "points per breeding-site type",
+}
 
-def heatmap_data(
-    principal: Principal | None,
-    *,
-    risk_level: str | None = None,
-    since: str | datetime | date | None = None,
-    bbox: str | None = None,
-    active_only: bool = False,
-    limit: int | None = None,
-) -> dict[str, Any]:
+
+def heatmap_data(principal: Principal | None, filters: DataFilters, *, limit: int | None = None) -> dict[str, Any]:
     """Heatmap points for the caller: exact where they may see analyses, grid cells everywhere else."""
     settings = get_report_settings()
-    filters = build_filters(risk_level=risk_level, date_from=since, bbox=bbox, active_only=active_only)
     audience = MapAudience(principal)
     limit = min(limit or settings.heatmap_default_limit, settings.heatmap_max_limit)
     # The public map covers every user's analyses; what differs by audience is the precision.
@@ -47,16 +50,17 @@ def heatmap_data(
             session,
             where=where,
             exact=audience.exact("a"),
+            detections=counted_detections(filters, as_of),
             viewer=principal.user_id if principal else None,
             grid_deg=settings.public_grid_deg,
             limit=limit,
-            active_as_of=as_of if active_only else None,
             rollup=public_rollup_applies(principal, filters, settings.public_grid_deg),
         )
     return {
         "data": result["points"],
         "total_locations": result["total_locations"],
         "total_detections": result["total_detections"],
+        "high_risk_detections": result["high_risk_detections"],
         "high_risk_count": result["high_risk_count"],
         "medium_risk_count": result["medium_risk_count"],
         "low_risk_count": result["low_risk_count"],
@@ -65,10 +69,11 @@ def heatmap_data(
         "precision": audience.describe(),
         "public_grid_deg": settings.public_grid_deg,
         "counted": COUNTED_NOTE,
-        "active_only": active_only,
-        "active": ACTIVE_NOTE if active_only else "all detections, expired ones included",
+        "active_only": filters.active_only,
+        "active": ACTIVE_NOTE if filters.active_only else "all detections, expired ones included",
         "intensity": INTENSITY_NOTE,
-        "counts_are": "points (one per analysis and breeding-site type, or per public cell and type)",
+        "counts_are": HEATMAP_COUNTS,
+        "coverage": filters.coverage(as_of),
         "limit": limit,
         "filters": filters.echo(),
         "as_of": as_of.isoformat(),

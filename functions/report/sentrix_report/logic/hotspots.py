@@ -3,16 +3,15 @@
 from __future__ import annotations
 
 import math
-import uuid
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from sentrix.db.engine import session_scope
 from sentrix.errors import ValidationFailed
 from sentrix.http.identity import Principal
 from sentrix_report.data.hotspots import dbscan, gistar, grid_size
-from sentrix_report.logic.filters import BBox, build_filters
-from sentrix_report.logic.scope import ACTIVE_NOTE, COUNTED_NOTE, Scope, apply_filters
+from sentrix_report.logic.filters import BBox, DataFilters, Where
+from sentrix_report.logic.scope import ACTIVE_NOTE, COUNTED_NOTE, Scope, apply_filters, counted_detections
 from sentrix_report.settings import get_report_settings
 
 # One UTM zone is 6° wide; a bbox up to twice that keeps the scale error of its centre zone under ~0.6%.
@@ -48,27 +47,25 @@ def _iso(value: Any) -> Any:
 
 def hotspots(
     principal: Principal,
+    filters: DataFilters | None = None,
     *,
-    bbox: str | None = None,
     eps_m: float | None = None,
     min_points: int | None = None,
-    since: str | datetime | date | None = None,
-    active_only: bool = True,
-    user_id: uuid.UUID | None = None,
     limit: int = 100,
     with_gistar: bool = False,
     cell_m: float = 500.0,
 ) -> dict[str, Any]:
     """Clusters of the caller's visible detections (and Gi* cells if asked), with the method stated."""
     settings = get_report_settings()
-    scope = Scope.of(principal, user_id)
-    filters = build_filters(date_from=since, bbox=bbox, active_only=active_only, user_id=user_id)
+    filters = filters or DataFilters()
+    scope = Scope.of(principal, filters.user_id)
     box = filters.box
     eps = eps_m or settings.hotspot_eps_m
     minimum = min_points or settings.hotspot_min_points
     srid = projection_for(box)
     where = apply_filters(scope.analyses("a"), filters.model_copy(update={"bbox": None}))
     as_of = datetime.now(UTC)
+    detections = counted_detections(filters, as_of)
     result: dict[str, Any] = {}
     with session_scope() as session:
         clusters = dbscan(
@@ -79,11 +76,11 @@ def hotspots(
             eps_m=eps,
             min_points=minimum,
             as_of=as_of,
-            active_only=active_only,
+            detections=detections,
             limit=limit,
         )
         if with_gistar:
-            result["gistar"] = _gistar(session, where, box, cell_m, as_of, active_only, settings.gistar_max_cells)
+            result["gistar"] = _gistar(session, where, box, cell_m, as_of, detections, settings.gistar_max_cells)
     result["clusters"] = [
         {
             "rank": rank,
@@ -111,14 +108,15 @@ def hotspots(
     return result | {
         "scope": scope.describe(),
         "counted": COUNTED_NOTE,
-        "active_only": active_only,
-        "active": ACTIVE_NOTE if active_only else "all detections, expired ones included",
+        "active_only": filters.active_only,
+        "active": ACTIVE_NOTE if filters.active_only else "all detections, expired ones included",
+        "coverage": filters.coverage(as_of),
         "filters": filters.echo(),
         "as_of": as_of.isoformat(),
     }
 
 
-def _gistar(session, where, box: BBox | None, cell_m: float, as_of, active_only: bool, max_cells: int) -> dict:
+def _gistar(session, where, box: BBox | None, cell_m: float, as_of, detections: Where, max_cells: int) -> dict:
     if box is None:
         raise ValidationFailed("Gi* needs a bbox: the study area is every grid cell inside it")
     if not 10 <= cell_m <= 100_000:
@@ -138,7 +136,7 @@ def _gistar(session, where, box: BBox | None, cell_m: float, as_of, active_only:
         cell_m=cell_m,
         z_min=GI_BINS[-1][0],
         as_of=as_of,
-        active_only=active_only,
+        detections=detections,
     )
     features = []
     for cell in cells:

@@ -2,15 +2,26 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from sentrix.db.engine import session_scope
 from sentrix.http.identity import Principal
 from sentrix_report.data.map_stats import ZONE_DEG, map_stats
-from sentrix_report.logic.filters import build_filters
+from sentrix_report.logic.filters import DataFilters
 from sentrix_report.logic.ratios import jsonable, percent, ratio
-from sentrix_report.logic.scope import ACTIVE_NOTE, COUNTED_NOTE, Scope, apply_filters, counted
+from sentrix_report.logic.scope import ACTIVE_NOTE, COUNTED_NOTE, Scope, apply_filters, counted, counted_detections
+
+# Every count of the answer says what it counts (docs/report.md, glossary).
+MAP_STATS_COUNTS = {
+    "total_analyses": "completed analyses (photos) in the filters, with or without counted detections",
+    "total_detections": "counted detections (verdict and validity filters applied)",
+    "active_detections": "counted detections still active at as_of",
+    "high_risk_detections": "counted detections of ALTO risk (the one definition of high risk)",
+    "risk_distribution": "analyses by their current risk level (recomputed after expert verdicts)",
+    "detection_types": "counted detections per breeding-site type",
+    "validated_positive, validated_negative, awaiting_validation": "every detection of the analyses, by verdict",
+}
 
 
 def _shape(row: dict[str, Any]) -> dict[str, Any]:
@@ -23,6 +34,7 @@ def _shape(row: dict[str, Any]) -> dict[str, Any]:
         "locations_with_gps": row["locations_with_gps"],
         "gps_share": ratio(row["locations_with_gps"], total, of="analyses with a location", per="analyses"),
         "active_detections": row["active_detections"],
+        "high_risk_detections": row["high_risk_detections"],
         "active_zones": row["active_zones"],
         "zone_size_deg": ZONE_DEG,
         "risk_distribution": levels | {"sin_nivel": row["sin_nivel"]},
@@ -43,23 +55,25 @@ def _shape(row: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def map_statistics(
-    principal: Principal | None, *, since: str | datetime | date | None = None, bbox: str | None = None
-) -> dict[str, Any]:
+def map_statistics(principal: Principal | None, filters: DataFilters) -> dict[str, Any]:
     """Whole-system map figures (aggregates only, safe for anyone); `own` adds the caller's."""
-    filters = build_filters(date_from=since, bbox=bbox)
     as_of = datetime.now(UTC)
+    detections = counted_detections(filters, as_of)
+    found = counted_detections(filters.model_copy(update={"include_expired": True}), as_of)
     with session_scope() as session:
-        result = _shape(map_stats(session, where=apply_filters(counted("a"), filters), as_of=as_of))
+        where = apply_filters(counted("a"), filters)
+        result = _shape(map_stats(session, where=where, detections=detections, found=found, as_of=as_of))
         if principal is not None:
-            mine = Scope(principal, principal.user_id).analyses("a")
-            result["own"] = _shape(map_stats(session, where=apply_filters(mine, filters), as_of=as_of))
+            mine = apply_filters(Scope(principal, principal.user_id).analyses("a"), filters)
+            result["own"] = _shape(map_stats(session, where=mine, detections=detections, found=found, as_of=as_of))
     return result | {
         "scope": "all users (aggregated)",
         "counted": COUNTED_NOTE,
         "active": ACTIVE_NOTE,
-        "active_zones_are": f"cells of {ZONE_DEG} degrees holding at least one active detection",
-        "weekly_trend_is": "detections created per UTC day, the last 7 days, oldest first",
+        "counts_are": MAP_STATS_COUNTS,
+        "active_zones_are": f"cells of {ZONE_DEG} degrees holding at least one active counted detection",
+        "weekly_trend_is": "detections found per UTC day, the last 7 days, oldest first (verdict filter applies)",
+        "coverage": filters.coverage(as_of),
         "filters": filters.echo(),
         "as_of": as_of.isoformat(),
     }

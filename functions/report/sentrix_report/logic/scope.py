@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
+from datetime import datetime
 
-from sentrix.domain.status import AnalysisStatus
+from sentrix.domain.status import AnalysisStatus, Verdict
 from sentrix.errors import Forbidden
 from sentrix.http.identity import Principal
 from sentrix_report.data.sql import ROLLUP_GRID_DEG
@@ -19,13 +20,32 @@ from sentrix_report.logic.filters import DataFilters, Where, end_of, start_of
 # Only finished analyses count anywhere in the report function; every response says so.
 COUNTED = AnalysisStatus.COMPLETED.value
 COUNTED_NOTE = "completed analyses only"
-ACTIVE_NOTE = "active = detections whose validity has not expired (expires_at > as_of)"
+ACTIVE_NOTE = "active = detections whose validity has not ended at as_of (an expert's rejection ends it)"
+
+
+# What the public map rollup (migrations 0004, 0005, 0007) holds: every counted analysis, every detection
+# an expert has not rejected, expired ones included.
+ROLLUP_FILTERS = DataFilters(include_expired=True)
 
 
 def public_rollup_applies(principal: Principal | None, filters: DataFilters, grid_deg: float) -> bool:
-    """The anonymous whole-data map (every counted analysis as public cells, all detections, no filter) is
-    kept by triggers in the map_public_* tables (migrations 0004, 0005); anything narrower is computed live."""
-    return principal is None and filters == DataFilters() and grid_deg == ROLLUP_GRID_DEG
+    """The anonymous whole-data map (every counted analysis as public cells, every non-rejected detection,
+    expired included, no other filter) is kept by triggers in the map_public_* tables; anything else is live."""
+    return principal is None and filters == ROLLUP_FILTERS and grid_deg == ROLLUP_GRID_DEG
+
+
+def counted_detections(filters: DataFilters, as_of: datetime, alias: str = "d") -> Where:
+    """The detections a read counts: their verdict in the filter's, and (by default) still active."""
+    where = Where.empty()
+    if filters.verdict is Verdict.NOT_REJECTED:
+        # The default, written as the index-friendly inequality (one status out of four).
+        where.add(f"{alias}.validation_status <> 'validated_negative'")
+    elif filters.verdict is not Verdict.ALL:
+        statuses = ", ".join(f"'{s.value}'" for s in filters.verdict.statuses)
+        where.add(f"{alias}.validation_status IN ({statuses})")
+    if filters.active_only:
+        where.add(f"{alias}.expires_at > :d_as_of", d_as_of=as_of)
+    return where
 
 
 def counted(alias: str = "a") -> Where:

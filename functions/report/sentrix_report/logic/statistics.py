@@ -10,8 +10,9 @@ from typing import Any
 from sentrix.db.engine import session_scope
 from sentrix.http.identity import Principal
 from sentrix_report.data import statistics as data
+from sentrix_report.logic.filters import DataFilters
 from sentrix_report.logic.ratios import change, jsonable, percent, ratio
-from sentrix_report.logic.scope import ACTIVE_NOTE, COUNTED_NOTE, Scope
+from sentrix_report.logic.scope import ACTIVE_NOTE, COUNTED_NOTE, Scope, apply_filters, counted_detections
 
 WINDOW_DAYS = 30
 MONTH_LABELS = ("Ene", "Feb", "Mar", "Abr", "May", "Jun", "Jul", "Ago", "Sep", "Oct", "Nov", "Dic")
@@ -27,12 +28,15 @@ def _meta(scope: Scope, as_of: datetime) -> dict[str, Any]:
     return {"scope": scope.describe(), "counted": COUNTED_NOTE, "as_of": as_of.isoformat()}
 
 
-def dashboard(principal: Principal, user_id: uuid.UUID | None = None) -> dict[str, Any]:
+def dashboard(principal: Principal, filters: DataFilters | None = None) -> dict[str, Any]:
     """Totals and their month-over-month change (last 30 days against the 30 before)."""
-    scope = Scope.of(principal, user_id)
+    filters = filters or DataFilters()
+    scope = Scope.of(principal, filters.user_id)
     as_of = datetime.now(UTC)
+    where = apply_filters(scope.analyses("a"), filters)
+    detections = counted_detections(filters, as_of)
     with session_scope() as session:
-        row = jsonable(data.overview(session, where=scope.analyses("a"), as_of=as_of, window_days=WINDOW_DAYS))
+        row = jsonable(data.overview(session, where=where, detections=detections, as_of=as_of, window_days=WINDOW_DAYS))
     pairs = {
         "total_analyses": (row["analyses_cur"], row["analyses_prev"]),
         "high_risk_detections": (row["high_risk_cur"], row["high_risk_prev"]),
@@ -54,7 +58,7 @@ def dashboard(principal: Principal, user_id: uuid.UUID | None = None) -> dict[st
         },
         "window_days": WINDOW_DAYS,
         "definitions": {
-            "high_risk_detections": "detections of ALTO risk classes, all time",
+            "high_risk_detections": "counted detections of ALTO risk (verdict and validity filters applied)",
             "monitored_locations": "cells of 0.001 degrees (about 110 m) with at least one located analysis",
             "active_users": f"users with a completed analysis in the last {WINDOW_DAYS} days",
             "monthly_change": (
@@ -65,6 +69,8 @@ def dashboard(principal: Principal, user_id: uuid.UUID | None = None) -> dict[st
             ),
         },
         "active": ACTIVE_NOTE,
+        "coverage": filters.coverage(as_of),
+        "filters": filters.echo(),
     } | _meta(scope, as_of)
 
 

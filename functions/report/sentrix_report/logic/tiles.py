@@ -10,8 +10,8 @@ from sentrix.db.engine import session_scope
 from sentrix.errors import ValidationFailed
 from sentrix.http.identity import Principal
 from sentrix_report.data.tiles import tile
-from sentrix_report.logic.filters import build_filters
-from sentrix_report.logic.scope import MapAudience, apply_filters, counted, public_rollup_applies
+from sentrix_report.logic.filters import DataFilters
+from sentrix_report.logic.scope import MapAudience, apply_filters, counted, counted_detections, public_rollup_applies
 from sentrix_report.settings import get_report_settings
 
 MVT_MEDIA_TYPE = "application/vnd.mapbox-vector-tile"
@@ -40,17 +40,15 @@ def vector_tile(
     z: int,
     x: int,
     y: int,
-    *,
-    since: datetime | None = None,
-    risk_level: str | None = None,
-    active_only: bool = False,
+    filters: DataFilters | None = None,
 ) -> Tile:
     """The tile for this caller: exact detections only where they may see them, cells otherwise."""
     check_coordinates(z, x, y)
     settings = get_report_settings()
-    filters = build_filters(date_from=since, risk_level=risk_level, active_only=active_only)
+    filters = filters or DataFilters()
     audience = MapAudience(principal)
     detail = z >= settings.tile_detail_min_zoom
+    as_of = datetime.now(UTC)
     with session_scope() as session:
         body = tile(
             session,
@@ -59,11 +57,11 @@ def vector_tile(
             y=y,
             where=apply_filters(counted("a"), filters),
             exact=audience.exact("a"),
+            detections=counted_detections(filters, as_of),
             detail=detail,
             grid_deg=settings.public_grid_deg,
             cells=settings.tile_grid_cells,
-            as_of=datetime.now(UTC),
-            active_only=active_only,
+            as_of=as_of,
             rollup=public_rollup_applies(principal, filters, settings.public_grid_deg),
         )
     # Anonymous tiles are the same for everyone: shared caches may keep them. Signed-in tiles differ

@@ -8,30 +8,20 @@ from fastapi import APIRouter, Depends, Query, Request, Response
 
 from sentrix.http.identity import Principal, current_principal
 from sentrix_report.logic.exports import Page, csv_page, geojson_page
-from sentrix_report.logic.filters import RISK_HELP, DataFilters, build_filters
+from sentrix_report.logic.filters import DataFilters, build_filters
 from sentrix_report.routes.files import file_response, stamp
+from sentrix_report.routes.params import BBOX_HELP, time_and_verdict
 
 router = APIRouter(prefix="/api/v1/exports", tags=["exports"])
 
 
 def export_filters(
-    date_from: str | None = Query(None, description="inclusive; a date means 00:00 UTC"),
-    date_to: str | None = Query(None, description="inclusive; a date covers the whole day"),
-    risk_level: str | None = Query(None, description=RISK_HELP),
+    common: dict = Depends(time_and_verdict),
     has_gps: bool | None = Query(None),
-    bbox: str | None = Query(None, description="west,south,east,north in degrees"),
+    bbox: str | None = Query(None, description=BBOX_HELP),
     user_id: uuid.UUID | None = Query(None, description="experts and admins only"),
-    active_only: bool = Query(False),
 ) -> DataFilters:
-    return build_filters(
-        date_from=date_from,
-        date_to=date_to,
-        risk_level=risk_level,
-        has_gps=has_gps,
-        bbox=bbox,
-        user_id=user_id,
-        active_only=active_only,
-    )
+    return build_filters(**common, has_gps=has_gps, bbox=bbox, user_id=user_id)
 
 
 def _paging_headers(request: Request, page: Page) -> dict[str, str]:

@@ -9,6 +9,8 @@ from fastapi import APIRouter, Depends, Query
 
 from sentrix.http.identity import Principal, current_principal
 from sentrix_report.logic import statistics
+from sentrix_report.logic.filters import DataFilters
+from sentrix_report.routes.params import scoped_filters
 
 router = APIRouter(prefix="/api/v1/reports", tags=["statistics"])
 
@@ -17,10 +19,10 @@ USER_HELP = "experts and admins: one user's data (default: everyone's); users al
 
 @router.get("/statistics", summary="Totals with month-over-month changes")
 def get_statistics(
-    user_id: uuid.UUID | None = Query(None, description=USER_HELP),
+    filters: DataFilters = Depends(scoped_filters),
     principal: Principal = Depends(current_principal),
 ) -> dict[str, Any]:
-    return statistics.dashboard(principal, user_id)
+    return statistics.dashboard(principal, filters)
 
 
 @router.get("/risk-distribution", summary="Analyses per risk level")

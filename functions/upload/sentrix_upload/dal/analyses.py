@@ -45,12 +45,17 @@ GEOGRAPHY = Geography(geometry_type=None, srid=-1, spatial_index=False)
 UUID_TYPE = PG_UUID(as_uuid=True)
 
 
+PAIRS_PER_CALL = 50
+
+
 def _document_sql(table: Any, alias: str) -> str:
     """A row as one `jsonb` object, its point as latitude/longitude. Built column by column: `to_jsonb(row)`
     would also turn the geometry into GeoJSON (PostGIS' json cast) only to drop it, three times the cost."""
     pairs = [f"'{c.name}', {alias}.{c.name}" for c in table.__table__.columns if c.name != "location"]
     pairs += [f"'latitude', ST_Y({alias}.location)", f"'longitude', ST_X({alias}.location)"]
-    return f"jsonb_build_object({', '.join(pairs)})"
+    # A function takes at most 100 arguments (50 pairs): wider rows are built in parts joined with ||.
+    parts = [pairs[i : i + PAIRS_PER_CALL] for i in range(0, len(pairs), PAIRS_PER_CALL)]
+    return " || ".join(f"jsonb_build_object({', '.join(part)})" for part in parts)
 
 
 # The analysis row without its geometry, plus the point's coordinates.

@@ -18,6 +18,7 @@ from sentrix.errors import SentrixError
 from sentrix.http.identity import Principal
 from sentrix.observability import logger
 from sentrix.repositories.detections import get_visible_detection
+from sentrix.repositories.verdicts import move_expiry, refresh_current_risk
 from sentrix_upload import views
 from sentrix_upload.dal import detections as detections_dal
 from sentrix_upload.logic.filters import BBox
@@ -51,17 +52,25 @@ def revalued_days(detection: Detection, verdict: ValidationStatus) -> int:
 
 
 def apply_verdict(
-    detection: Detection, verdict: ValidationStatus, notes: str | None, principal: Principal, now: datetime
+    session: Session,
+    detection: Detection,
+    verdict: ValidationStatus,
+    notes: str | None,
+    principal: Principal,
+    now: datetime,
 ) -> None:
-    """Record the verdict on a locked row and move its expiry with the new validity."""
+    """Record the verdict on a locked row, move its expiry with the new validity (a rejection ends it), and
+    recompute its analysis' current risk in the same transaction."""
     new_days = revalued_days(detection, verdict)
     # Shift the expiry by the change: whatever moment detect counted from stays the origin.
-    detection.expires_at = detection.expires_at + timedelta(days=new_days - detection.validity_days)
+    move_expiry(detection, verdict, timedelta(days=new_days - detection.validity_days), now)
     detection.validity_days = new_days
     detection.validation_status = verdict
     detection.validation_notes = notes
     detection.validated_by = principal.user_id
     detection.validated_at = now
+    session.flush()
+    refresh_current_risk(session, detection.analysis_id)
 
 
 def _analysis_review_state(session: Session, analysis_id: uuid.UUID) -> dict[str, Any]:
@@ -76,8 +85,7 @@ def validate_detection(
     now = now or datetime.now(UTC)
     with session_scope() as session:
         detection = get_visible_detection(session, raw_id, principal, for_update=True)
-        apply_verdict(detection, ValidationStatus(verdict), notes, principal, now)
-        session.flush()
+        apply_verdict(session, detection, ValidationStatus(verdict), notes, principal, now)
         (row,) = detections_dal.detection_rows(session, [detection.id])
         state = _analysis_review_state(session, detection.analysis_id)
     logger.info("detection validated", extra={"detection_id": str(row.id), "verdict": verdict})
@@ -95,7 +103,7 @@ def batch_validate(
             with session_scope() as session:
                 detection = get_visible_detection(session, item.detection_id, principal, for_update=True)
                 apply_verdict(
-                    detection, ValidationStatus(item.validation_status), item.validation_notes, principal, now
+                    session, detection, ValidationStatus(item.validation_status), item.validation_notes, principal, now
                 )
                 results.append(
                     {

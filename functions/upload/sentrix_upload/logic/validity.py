@@ -7,11 +7,13 @@ from typing import Any
 
 from sentrix.db.engine import session_scope
 from sentrix.domain.classes import BreedingSiteType
-from sentrix.domain.status import ValidationStatus
+from sentrix.domain.status import REJECTED, ValidationStatus
 from sentrix.domain.validity import Weather, validity_days, validity_of
+from sentrix.errors import Conflict
 from sentrix.http.identity import Principal
 from sentrix.observability import logger
 from sentrix.repositories.detections import get_visible_detection
+from sentrix.repositories.verdicts import refresh_current_risk
 from sentrix_upload import views
 from sentrix_upload.dal import detections as detections_dal
 
@@ -64,6 +66,11 @@ def extend(
     now = now or datetime.now(UTC)
     with session_scope() as session:
         detection = get_visible_detection(session, detection_id, principal, for_update=True)
+        if detection.validation_status is REJECTED:
+            raise Conflict(
+                "A rejected detection has no validity to extend: take the rejection back first",
+                details={"validation_status": detection.validation_status.value},
+            )
         old = detection.expires_at
         detection.expires_at = old + timedelta(days=extension_days)
         detection.validity_days += extension_days
@@ -112,7 +119,10 @@ def revalidate(
             detection.validation_notes = notes
         detection.validity_days = days
         detection.expires_at = now + timedelta(days=days)
+        # A rejection taken back by a fresh confirmation: the expiry it ended is not coming back, this one is.
+        detection.unrejected_expires_at = None
         session.flush()
+        refresh_current_risk(session, detection.analysis_id)
         (row,) = detections_dal.detection_rows(session, [detection.id])
     return {
         "status": "revalidated",

@@ -76,7 +76,7 @@ def batch_validate(body: BatchValidateRequest, principal: Principal = Depends(ex
     "/detections/extend-validity",
     response_model=ExtendValidityResult,
     summary="Extend a detection's validity",
-    responses=error_responses(404),
+    responses=error_responses(404, 409, s409="the detection was rejected: it has no validity to extend"),
 )
 def extend_validity(body: ExtendValidityRequest, principal: Principal = Depends(expert)) -> dict[str, Any]:
     return validity.extend(principal, body.detection_id, body.extension_days, body.reason)

@@ -53,6 +53,7 @@ class RiskOut(BaseModel):
     medium_risk_count: int
     unique_types: int
     recommendations: list[str] = Field(description="In the caller's language setting (es, en, pt)")
+    basis: str | None = Field(default=None, description="which detections the assessment counts")
 
 
 class ValidityOut(BaseModel):
@@ -144,7 +145,13 @@ class AnalysisDetail(AnalysisSummary):
     processing_time_ms: int | None = Field(description="Time YOLO took")
     pipeline_time_ms: int | None
     processing_started_at: datetime | None
-    risk_assessment: RiskOut | None = Field(description="Null until the analysis is completed")
+    risk_assessment: RiskOut | None = Field(
+        description="The current assessment, from the detections an expert has not rejected; null until completed"
+    )
+    model_risk_level: RiskLevel | None = Field(default=None, description="The model's own level, before verdicts")
+    model_risk_assessment: RiskOut | None = Field(
+        default=None, description="The model's own assessment of every detection, kept for audit"
+    )
     validation: ValidationSummary
     detections: list[DetectionOut]
 

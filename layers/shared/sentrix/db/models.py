@@ -71,6 +71,8 @@ POINT = Geometry(geometry_type="POINT", srid=4326, spatial_index=False)
 user_role = pg_enum(Role, "user_role")
 analysis_status = pg_enum(AnalysisStatus, "analysis_status")
 risk_level = pg_enum(RiskLevel, "risk_level")
+# The same type under a name the Analysis class body does not shadow with its own `risk_level` column.
+RISK_LEVEL_TYPE = risk_level
 breeding_site_type = pg_enum(BreedingSiteType, "breeding_site_type")
 location_source = pg_enum(LocationSource, "location_source")
 validation_status = pg_enum(ValidationStatus, "validation_status")
@@ -196,6 +198,15 @@ class Analysis(Base):
     medium_risk_count: Mapped[int] = mapped_column(Integer, nullable=False, server_default=text("0"))
     unique_types: Mapped[int] = mapped_column(Integer, nullable=False, server_default=text("0"))
     recommendations: Mapped[list[str] | None] = mapped_column(JSONB)
+    # The risk columns above are the current assessment: recomputed from the detections an expert has not
+    # rejected (sentrix.repositories.verdicts). `assessed_detections` is how many it counted; the model's
+    # own assessment at detection time stays below, for audit.
+    assessed_detections: Mapped[int] = mapped_column(Integer, nullable=False, server_default=text("0"))
+    model_risk_level: Mapped[RiskLevel | None] = mapped_column(RISK_LEVEL_TYPE)
+    model_risk_score: Mapped[float | None] = mapped_column(Float)
+    model_high_risk_count: Mapped[int] = mapped_column(Integer, nullable=False, server_default=text("0"))
+    model_medium_risk_count: Mapped[int] = mapped_column(Integer, nullable=False, server_default=text("0"))
+    model_unique_types: Mapped[int] = mapped_column(Integer, nullable=False, server_default=text("0"))
 
     duplicate_of: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("analyses.id", ondelete="SET NULL"))
     created_at: Mapped[datetime] = _created_at()
@@ -214,7 +225,7 @@ class Detection(Base):
         Index(None, "analysis_id"),
         Index(None, "validation_status", "created_at"),
         Index(None, "expires_at"),
-        # Active sites for the hotspot query, index-only (migration 0004).
+        # Active sites for the hotspot query, index-only (migration 0004; the verdict since 0007).
         Index(
             "ix_detections_expires_at_points",
             "expires_at",
@@ -226,6 +237,7 @@ class Detection(Base):
                 "created_at",
                 "breeding_site_type",
                 "risk_level",
+                "validation_status",
             ],
         ),
         Index(None, "risk_level"),
@@ -263,6 +275,8 @@ class Detection(Base):
     is_weather_dependent: Mapped[bool] = mapped_column(Boolean, nullable=False, server_default=text("false"))
     validity_days: Mapped[int] = mapped_column(Integer, nullable=False)
     expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
+    # A rejection ends the validity at once; the expiry it ended is kept here and restored if it is taken back.
+    unrejected_expires_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     validity_extended_reason: Mapped[str | None] = mapped_column(Text)
     validity_extended_by: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     validity_extended_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
