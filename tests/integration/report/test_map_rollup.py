@@ -54,14 +54,14 @@ def tile_xy(lat: float, lon: float, z: int) -> tuple[int, int]:
 
 def _tile(rollup: bool, z: int, lat: float, lon: float, detail: bool, as_of=None) -> bytes:
     from sentrix_report.data.tiles import tile
-    from sentrix_report.logic.filters import build_filters
-    from sentrix_report.logic.scope import MapAudience, apply_filters, counted
+    from sentrix_report.logic.scope import ROLLUP_FILTERS, MapAudience, apply_filters, counted, counted_detections
 
     x, y = tile_xy(lat, lon, z)
+    as_of = as_of or utc_now()
     with session_scope() as s:
-        return tile(s, z=z, x=x, y=y, where=apply_filters(counted("a"), build_filters()),
-                    exact=MapAudience(None).exact("a"), detail=detail, grid_deg=0.01, cells=64,
-                    as_of=as_of or utc_now(), active_only=False, rollup=rollup)  # fmt: skip
+        return tile(s, z=z, x=x, y=y, where=apply_filters(counted("a"), ROLLUP_FILTERS),
+                    exact=MapAudience(None).exact("a"), detections=counted_detections(ROLLUP_FILTERS, as_of),
+                    detail=detail, grid_deg=0.01, cells=64, as_of=as_of, rollup=rollup)  # fmt: skip
 
 
 def _features(body: bytes) -> list:
@@ -83,13 +83,13 @@ def assert_tiles_agree(as_of=None) -> list[bytes]:
 
 def _heatmap(rollup: bool) -> str:
     from sentrix_report.data.heatmap import heatmap
-    from sentrix_report.logic.filters import build_filters
-    from sentrix_report.logic.scope import MapAudience, apply_filters, counted
+    from sentrix_report.logic.scope import ROLLUP_FILTERS, MapAudience, apply_filters, counted, counted_detections
 
-    where = apply_filters(counted("a"), build_filters())
+    where = apply_filters(counted("a"), ROLLUP_FILTERS)
+    detections = counted_detections(ROLLUP_FILTERS, utc_now())
     with session_scope() as s:
-        result = heatmap(s, where=where, exact=MapAudience(None).exact("a"), viewer=None, grid_deg=0.01,
-                         limit=10000, active_as_of=None, rollup=rollup)  # fmt: skip
+        result = heatmap(s, where=where, exact=MapAudience(None).exact("a"), detections=detections, viewer=None,
+                         grid_deg=0.01, limit=10000, rollup=rollup)  # fmt: skip
     return json.dumps(result, default=str, sort_keys=True)
 
 
@@ -162,7 +162,19 @@ def test_every_kind_of_write_keeps_the_rollup_exact(user, other_user):
     assert cells == [(*WEST_CELL, 1), (*CORNER, 3)]
     assert _points_by_type((points, cells), WEST_CELL) == {"Basura": (1, "ALTO"), "Huecos": (1, "MEDIO")}
 
-    # Deleting a site, changing its risk or type recomputes; a validation changes nothing.
+    # An expert's rejection takes a site out of its cell (its validity ends too); taking it back restores it.
+    with session_scope() as s:
+        huecos = s.execute(text("SELECT id FROM detections WHERE analysis_id = :a AND class_id = 3"),
+                           {"a": a1}).scalar()  # fmt: skip
+        s.execute(text("UPDATE detections SET validation_status = 'validated_negative', "
+                       "unrejected_expires_at = expires_at, expires_at = now() WHERE id = :id"), {"id": huecos})  # fmt: skip
+    assert "Huecos" not in _points_by_type(assert_consistent())
+    with session_scope() as s:
+        s.execute(text("UPDATE detections SET validation_status = 'pending', expires_at = unrejected_expires_at, "
+                       "unrejected_expires_at = NULL WHERE id = :id"), {"id": huecos})  # fmt: skip
+    assert _points_by_type(assert_consistent())["Huecos"] == (1, "MEDIO")
+
+    # Deleting a site, changing its risk or type recomputes; a confirmation changes nothing.
     with session_scope() as s:
         first = s.execute(text("SELECT id FROM detections WHERE analysis_id = :a AND class_id = 0 LIMIT 1"),
                           {"a": a1}).scalar()  # fmt: skip
@@ -215,10 +227,10 @@ def test_expired_sites_count_on_the_whole_map_and_not_on_the_active_one():
         sites = [D(0, expires_at=now - timedelta(days=1)), D(0, expires_at=now + timedelta(days=5))]
         make_analysis(s, user=None, latitude=LAT, longitude=LON, detections=sites)
     assert_consistent()
-    whole = call("GET", "/api/v1/heatmap-data").json()["data"]
-    active = call("GET", "/api/v1/heatmap-data", query={"active_only": "true"}).json()["data"]
+    whole = call("GET", "/api/v1/heatmap-data", query={"include_expired": "true"}).json()["data"]
+    active = call("GET", "/api/v1/heatmap-data").json()["data"]
     assert [p["detectionCount"] for p in whole] == [2]  # from the rollup: every detection
-    assert [p["detectionCount"] for p in active] == [1]  # live: only the unexpired one
+    assert [p["detectionCount"] for p in active] == [1]  # live, the default: only the unexpired one
 
 
 def test_concurrent_writers_to_one_cell_are_serialised(user, other_user):
@@ -253,23 +265,27 @@ def test_the_anonymous_whole_map_reads_the_rollup_and_filters_do_not(user):
     from sentrix_report.logic.filters import build_filters
     from sentrix_report.logic.scope import public_rollup_applies as _rollup_applies
 
-    assert _rollup_applies(None, build_filters(), 0.01)
-    assert not _rollup_applies(None, build_filters(), 0.02)
-    assert not _rollup_applies(None, build_filters(active_only=True), 0.01)
-    assert not _rollup_applies(None, build_filters(risk_level="ALTO"), 0.01)
-    assert not _rollup_applies(None, build_filters(date_from="2026-01-01"), 0.01)
-    assert not _rollup_applies(None, build_filters(bbox="-66,-27,-65,-26"), 0.01)
+    whole = {"include_expired": True}
+    assert _rollup_applies(None, build_filters(**whole), 0.01)
+    assert not _rollup_applies(None, build_filters(**whole), 0.02)
+    assert not _rollup_applies(None, build_filters(), 0.01)  # active only: live
+    assert not _rollup_applies(None, build_filters(**whole, verdict="all"), 0.01)
+    assert not _rollup_applies(None, build_filters(**whole, risk_level="ALTO"), 0.01)
+    assert not _rollup_applies(None, build_filters(**whole, date_from="2026-01-01"), 0.01)
+    assert not _rollup_applies(None, build_filters(**whole, bbox="-66,-27,-65,-26"), 0.01)
 
     from sentrix.http.identity import Principal
 
-    assert not _rollup_applies(Principal(user.id, user.role, user.email), build_filters(), 0.01)
+    assert not _rollup_applies(Principal(user.id, user.role, user.email), build_filters(**whole), 0.01)
     # Proof that the route reads the table: a row only the rollup has shows up in the anonymous map.
     with session_scope() as s:
         s.execute(text("INSERT INTO map_public_cells (cx, cy, reports) VALUES (1, 1, 1)"))
-        s.execute(text("INSERT INTO map_public_points VALUES (1, 1, 'Basura', 'Basura', 99, 'ALTO', now())"))
-    data = call("GET", "/api/v1/heatmap-data").json()["data"]
+        s.execute(text("INSERT INTO map_public_points VALUES (1, 1, 'Basura', 'Basura', 99, 'ALTO', now(), 99, "
+                       "'ALTO')"))  # fmt: skip
+    data = call("GET", "/api/v1/heatmap-data", query={"include_expired": "true"}).json()["data"]
     assert [(p["detectionCount"], p["latitude"], p["longitude"]) for p in data] == [(99, 0.015, 0.015)]
-    assert call("GET", "/api/v1/heatmap-data", query={"risk_level": "ALTO"}).json()["data"] == []
+    query = {"include_expired": "true", "risk_level": "ALTO"}
+    assert call("GET", "/api/v1/heatmap-data", query=query).json()["data"] == []
 
 
 def _grid_cell(body: bytes) -> dict:
@@ -297,8 +313,10 @@ def test_active_counts_of_public_tiles_split_at_the_next_utc_midnight(user):
         assert cell["high_risk_count"] == 6 and cell["max_risk_level"] == "ALTO"
     # The anonymous route serves the rollup tile: the same bytes as the live one right now.
     x, y = tile_xy(LAT, LON, 10)
-    served = call("GET", f"/api/v1/map/tiles/10/{x}/{y}.mvt")
-    assert _grid_cell(served.body)["active_count"] == 4
+    served = call("GET", f"/api/v1/map/tiles/10/{x}/{y}.mvt", query={"include_expired": "true"})
+    assert (_grid_cell(served.body)["count"], _grid_cell(served.body)["active_count"]) == (6, 4)
+    by_default = call("GET", f"/api/v1/map/tiles/10/{x}/{y}.mvt")  # active only, computed live
+    assert (_grid_cell(by_default.body)["count"], _grid_cell(by_default.body)["active_count"]) == (4, 4)
     # An expert extends an expired site by ten days: the cell is recomputed.
     with session_scope() as s:
         s.execute(text("UPDATE detections SET expires_at = now() + interval '10 days' "
@@ -322,8 +340,8 @@ def test_the_anonymous_tile_reads_the_rollup_and_signed_in_tiles_do_not(user):
     from sentrix_report.logic.filters import build_filters
     from sentrix_report.logic.scope import public_rollup_applies
 
-    assert public_rollup_applies(None, build_filters(), 0.01)
-    assert not public_rollup_applies(None, build_filters(active_only=True), 0.01)
+    assert public_rollup_applies(None, build_filters(include_expired=True), 0.01)
+    assert not public_rollup_applies(None, build_filters(), 0.01)
     # A row only the rollup has: the anonymous tile shows it, a filtered or signed-in one does not.
     with session_scope() as s:
         s.execute(text("INSERT INTO map_public_cells (cx, cy, reports) VALUES (-6520, -2680, 1)"))
@@ -331,9 +349,10 @@ def test_the_anonymous_tile_reads_the_rollup_and_signed_in_tiles_do_not(user):
                        "detection_risk) VALUES (-6520, -2680, 'Huecos', 'Huecos', 7, 'MEDIO', now(), 0, "
                        "'MEDIO')"))  # fmt: skip
     x, y = tile_xy(-26.795, -65.195, 10)
-    cell = _grid_cell(call("GET", f"/api/v1/map/tiles/10/{x}/{y}.mvt").body)
+    whole = {"include_expired": "true"}
+    cell = _grid_cell(call("GET", f"/api/v1/map/tiles/10/{x}/{y}.mvt", query=whole).body)
     assert (cell["count"], cell["dominant_type"], cell["active_count"]) == (7, "Huecos", 0)
-    filtered = call("GET", f"/api/v1/map/tiles/10/{x}/{y}.mvt", query={"risk_level": "MEDIO"})
+    filtered = call("GET", f"/api/v1/map/tiles/10/{x}/{y}.mvt", query={**whole, "risk_level": "MEDIO"})
     assert (filtered.status, filtered.body) == (200, b"")
 
 

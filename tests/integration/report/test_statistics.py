@@ -40,16 +40,19 @@ def seeded(user, other_user, expert):
     return {"now": now, "analyses": [u1, u2, o1, o2, o3, o4], "u1": u1, "o1": o1}
 
 
+ALL_TIME = {"include_expired": "true"}
+
+
 def test_statistics_for_an_expert(seeded, expert):
-    body = call("GET", "/api/v1/reports/statistics", caller=expert).json()
+    body = call("GET", "/api/v1/reports/statistics", caller=expert, query=ALL_TIME).json()
     assert body["total_analyses"] == 6
-    assert body["total_detections"] == 6
-    assert body["high_risk_detections"] == 4  # U1 2 Basura, O1 Basura + Charcos
+    assert body["total_detections"] == 5  # O1's Charcos was rejected by an expert
+    assert body["high_risk_detections"] == 3  # U1 2 Basura, O1 Basura
     assert body["monitored_locations"] == 4  # cells A, B, C, D (U1 and O1 share A)
     assert body["active_users"] == 2
     assert body["monthly_change_detail"] == {
         "total_analyses": {"current": 3, "previous": 2, "change_pct": 50.0},  # U1, O1, O4 vs U2, O2
-        "high_risk_detections": {"current": 4, "previous": 0, "change_pct": None},
+        "high_risk_detections": {"current": 3, "previous": 0, "change_pct": None},
         "monitored_locations": {"current": 2, "previous": 1, "change_pct": 100.0},  # A, D vs B
         "active_users": {"current": 2, "previous": 2, "change_pct": 0.0},
     }
@@ -59,7 +62,7 @@ def test_statistics_for_an_expert(seeded, expert):
 
 
 def test_statistics_for_a_user_are_their_own(seeded, user, other_user):
-    body = call("GET", "/api/v1/reports/statistics", caller=user).json()
+    body = call("GET", "/api/v1/reports/statistics", caller=user, query=ALL_TIME).json()
     assert (body["total_analyses"], body["total_detections"], body["high_risk_detections"]) == (2, 3, 2)
     assert body["monitored_locations"] == 2
     assert body["monthly_change_detail"]["total_analyses"] == {"current": 1, "previous": 1, "change_pct": 0.0}
@@ -69,8 +72,11 @@ def test_statistics_for_a_user_are_their_own(seeded, user, other_user):
 
 
 def test_experts_may_narrow_to_one_user(seeded, expert, other_user):
-    body = call("GET", "/api/v1/reports/statistics", caller=expert, query={"user_id": str(other_user.id)}).json()
-    assert (body["total_analyses"], body["total_detections"]) == (4, 3)
+    query = {"user_id": str(other_user.id), **ALL_TIME}
+    body = call("GET", "/api/v1/reports/statistics", caller=expert, query=query).json()
+    assert (body["total_analyses"], body["total_detections"]) == (4, 2)
+    rejected = call("GET", "/api/v1/reports/statistics", caller=expert, query={**query, "verdict": "rejected"}).json()
+    assert (rejected["total_detections"], rejected["high_risk_detections"]) == (1, 1)
 
 
 def test_risk_distribution_counts_analyses(seeded, expert):
