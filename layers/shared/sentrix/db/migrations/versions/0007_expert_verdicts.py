@@ -9,7 +9,8 @@ the public map rollup; the model's own assessment is kept beside the current one
   or earlier if it had already ended); the expiry it ended is kept here and restored if the verdict is taken
   back.
 - The map rollup (0004, 0005) counts only detections that are not rejected, and a verdict that rejects or
-  un-rejects a detection recomputes its cell.
+  un-rejects a detection recomputes its cell. Analyses without detections are no longer points (they are
+  no heat); they still count among a cell's reports.
 - The covering index of active sites carries the verdict, so the hotspot query stays index-only.
 
 Backfill: model columns copied from the current ones; existing rejections end their detections' validity;
@@ -67,8 +68,49 @@ def _rollup_join(text: str, count: int) -> str:
     )
 
 
-REFRESH = _rollup_join(M5.REFRESH, 2)
-REBUILD = _rollup_join(M5.REBUILD, 2)
+# Analyses without detections are no heat (nor tile features): the rollup's points no longer hold them.
+BARE_POINTS = """
+    UNION ALL
+    SELECT cx, cy, NULL, 0, min(coalesce(risk_level, 'BAJO')), max(created_at), 0, NULL
+    FROM an WHERE total_detections = 0
+    GROUP BY 1, 2"""
+
+
+def _points_without_bare(text: str) -> str:
+    return _replace(text, BARE_POINTS, "", 1)
+
+
+REFRESH = _points_without_bare(_rollup_join(M5.REFRESH, 2))
+REBUILD = _points_without_bare(_rollup_join(M5.REBUILD, 2))
+# Analyses becoming counted add to their cells' report counts only (0004 also added a bare point).
+ADD_ANALYSES = """
+CREATE OR REPLACE FUNCTION map_public_add_analyses(ids uuid[]) RETURNS void LANGUAGE plpgsql AS $$
+DECLARE
+    xs float8[];
+    ys float8[];
+BEGIN
+    SELECT array_agg(cx ORDER BY cx, cy), array_agg(cy ORDER BY cx, cy) INTO xs, ys FROM (
+        SELECT DISTINCT floor(ST_X(location) / CAST(0.01 AS float8)) AS cx,
+                        floor(ST_Y(location) / CAST(0.01 AS float8)) AS cy
+        FROM unnest(ids) AS i (id) JOIN analyses USING (id) WHERE status = 'completed' AND location IS NOT NULL
+    ) AS c;
+    IF xs IS NULL THEN
+        RETURN;
+    END IF;
+    PERFORM map_public_lock(xs, ys);
+    UPDATE map_public_cells m SET reports = m.reports + k.c
+    FROM (
+        SELECT floor(ST_X(location) / CAST(0.01 AS float8)) AS cx, floor(ST_Y(location) / CAST(0.01 AS float8)) AS cy,
+               count(*) AS c
+        FROM unnest(ids) AS i (id) JOIN analyses USING (id) WHERE status = 'completed' AND location IS NOT NULL
+        GROUP BY 1, 2
+    ) AS k
+    WHERE m.cx = k.cx AND m.cy = k.cy;
+END $$
+"""
+M4_ADD_ANALYSES = next(f for f in M5.M4.FUNCTIONS if "CREATE FUNCTION map_public_add_analyses" in f).replace(
+    "CREATE FUNCTION", "CREATE OR REPLACE FUNCTION", 1
+)
 ADD_DETECTIONS = _replace(
     M5.ADD_DETECTIONS,
     "WHERE a.status = 'completed' AND a.location IS NOT NULL",
@@ -90,7 +132,7 @@ DETECTIONS_UPDATED = _replace(
                n.validation_status = 'validated_negative')""",
     1,
 )
-FUNCTIONS = [REFRESH, REBUILD, ADD_DETECTIONS, DETECTIONS_UPDATED]
+FUNCTIONS = [REFRESH, REBUILD, ADD_ANALYSES, ADD_DETECTIONS, DETECTIONS_UPDATED]
 
 MODEL_COLUMNS = {
     "model_risk_level": "risk_level",
@@ -191,7 +233,7 @@ def downgrade() -> None:
     )
     restore = ", ".join(f"{current} = {model}" for model, current in MODEL_COLUMNS.items())
     op.execute(f"UPDATE analyses SET {restore} WHERE model_risk_level IS NOT NULL")  # noqa: S608
-    for statement in (M5.REFRESH, M5.REBUILD, M5.ADD_DETECTIONS, M5.DETECTIONS_UPDATED):
+    for statement in (M5.REFRESH, M5.REBUILD, M4_ADD_ANALYSES, M5.ADD_DETECTIONS, M5.DETECTIONS_UPDATED):
         op.execute(statement)
     _points_index(POINTS_INCLUDE)
     op.drop_column("detections", "unrejected_expires_at")
