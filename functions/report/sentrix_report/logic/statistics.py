@@ -10,8 +10,9 @@ from typing import Any
 from sentrix.db.engine import session_scope
 from sentrix.http.identity import Principal
 from sentrix_report.data import statistics as data
-from sentrix_report.logic.ratios import change, jsonable, percent, ratio
+from sentrix_report.logic.ratios import change_figure, jsonable, percent, ratio
 from sentrix_report.logic.scope import ACTIVE_NOTE, COUNTED_NOTE, Scope
+from sentrix_report.settings import get_report_settings
 
 WINDOW_DAYS = 30
 MONTH_LABELS = ("Ene", "Feb", "Mar", "Abr", "May", "Jun", "Jul", "Ago", "Sep", "Oct", "Nov", "Dic")
@@ -33,12 +34,14 @@ def dashboard(principal: Principal, user_id: uuid.UUID | None = None) -> dict[st
     as_of = datetime.now(UTC)
     with session_scope() as session:
         row = jsonable(data.overview(session, where=scope.analyses("a"), as_of=as_of, window_days=WINDOW_DAYS))
+    min_base = get_report_settings().change_min_base
     pairs = {
         "total_analyses": (row["analyses_cur"], row["analyses_prev"]),
         "high_risk_detections": (row["high_risk_cur"], row["high_risk_prev"]),
         "monitored_locations": (row["locations_cur"], row["locations_prev"]),
         "active_users": (row["active_users"], row["active_users_prev"]),
     }
+    changes = {name: change_figure(cur, prev, min_base=min_base) for name, (cur, prev) in pairs.items()}
     return {
         "total_analyses": row["total_analyses"],
         "total_detections": row["total_detections"],
@@ -47,11 +50,9 @@ def dashboard(principal: Principal, user_id: uuid.UUID | None = None) -> dict[st
         "active_high_risk_detections": row["active_high_risk_detections"],
         "monitored_locations": row["monitored_locations"],
         "active_users": row["active_users"],
-        "monthly_change": {name: change(cur, prev) for name, (cur, prev) in pairs.items()},
-        "monthly_change_detail": {
-            name: {"current": cur, "previous": prev, "change_pct": change(cur, prev)}
-            for name, (cur, prev) in pairs.items()
-        },
+        # The original client reads `monthly_change` as numbers; the detail carries the terms and the reason.
+        "monthly_change": {name: figure["change_pct"] for name, figure in changes.items()},
+        "monthly_change_detail": changes,
         "window_days": WINDOW_DAYS,
         "definitions": {
             "high_risk_detections": "detections of ALTO risk classes, all time",
@@ -59,7 +60,8 @@ def dashboard(principal: Principal, user_id: uuid.UUID | None = None) -> dict[st
             "active_users": f"users with a completed analysis in the last {WINDOW_DAYS} days",
             "monthly_change": (
                 f"(count in the last {WINDOW_DAYS} days - count in the {WINDOW_DAYS} days before) / "
-                "count in the days before x 100; null when the earlier window is empty. For analyses and "
+                f"count in the days before x 100; null (reason base_below_minimum) when the earlier window counts "
+                f"fewer than {min_base}. For analyses and "
                 "high-risk detections the count is of those created in the window; for locations, of cells "
                 "with an analysis created in the window; for users, of users active in the window"
             ),
