@@ -10,6 +10,8 @@ app = create_app(
     "Sentrix report",
     [analyses.router, reports.router, statistics.router, exports.router, maps.router, health_router],
     description="Reports, exports, maps and statistics, computed in PostGIS.",
+    # A typo in a filter (`?validation_status=`, `?active_only_typo=`) must not answer 200, unfiltered.
+    strict_query=True,
 )
 # GeoJSON is text, but Mangum would base64 it: API Gateway only decodes the BinaryMediaTypes (PDF, MVT).
 handler = lambda_handler(app, extra_text_types=["application/geo+json"])

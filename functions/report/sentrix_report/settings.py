@@ -27,6 +27,12 @@ class ReportSettings(BaseSettings):
     heatmap_max_limit: int = Field(default=10_000, ge=1)
     hotspot_eps_m: float = Field(default=150.0, gt=0, le=5000)
     hotspot_min_points: int = Field(default=3, ge=2, le=1000)
+    # A DBSCAN cluster is a hotspot (a place) only with detections of at least this many distinct analyses
+    # at at least this many distinct points: one photo, or photos taken at one spot, never is (issue 13).
+    hotspot_min_analyses: int = Field(default=2, ge=2, le=1000)
+    hotspot_min_distinct_points: int = Field(default=2, ge=2, le=1000)
+    # A change between periods is only given when the earlier period counts at least this many.
+    change_min_base: int = Field(default=10, ge=1)
     # Getis-Ord Gi*: the grid may not exceed this many cells (the study area is every cell of the bbox).
     gistar_max_cells: int = Field(default=250_000, ge=100)
     # work_mem of the report function's transactions (SET LOCAL), so city-sized aggregates stay in memory.

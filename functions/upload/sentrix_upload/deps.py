@@ -1,12 +1,8 @@
-"""FastAPI dependencies the upload routes share: caller's address, strict query strings."""
+"""FastAPI dependencies the upload routes share: the caller's address (strict query strings: sentrix.http.query)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
-
 from fastapi import Request
-
-from sentrix.errors import ValidationFailed
 
 
 def source_ip(request: Request) -> str:
@@ -17,18 +13,3 @@ def source_ip(request: Request) -> str:
         return str(ip)
     client = request.scope.get("client")
     return str(client[0]) if client else "unknown"
-
-
-def only_query_params(allowed: Iterable[str]) -> Callable[[Request], None]:
-    """A dependency refusing query parameters the route does not know (a typo must not widen a filter)."""
-    known = frozenset(allowed)
-
-    def dependency(request: Request) -> None:
-        unknown = sorted(set(request.query_params.keys()) - known)
-        if unknown:
-            raise ValidationFailed(
-                f"Unknown query parameter(s): {', '.join(unknown)}",
-                details={"unknown": unknown, "allowed": sorted(known)},
-            )
-
-    return dependency

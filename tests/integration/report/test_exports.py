@@ -152,7 +152,9 @@ def test_bad_cursor_is_422(seeded, expert):
 def test_rejected_detections_leave_exports_unless_asked_for(seeded, expert):
     # Given one detection rejected by an expert, one confirmed
     with session_scope() as s:
-        rejected, confirmed = s.execute(text("SELECT id FROM detections WHERE class_id = 0 ORDER BY id LIMIT 2")).scalars()
+        rejected, confirmed = s.execute(
+            text("SELECT id FROM detections WHERE class_id = 0 ORDER BY id LIMIT 2")
+        ).scalars()
     for detection_id, verdict in ((rejected, "validated_negative"), (confirmed, "validated_positive")):
         s_answer = upload_call(
             "POST", f"/api/v1/detections/{detection_id}/validate", expert, {"validation_status": verdict}

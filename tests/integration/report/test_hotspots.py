@@ -181,3 +181,78 @@ def test_gistar_needs_a_bbox_and_a_sane_grid(expert):
     assert call("GET", "/api/v1/map/hotspots", caller=expert, query={"gistar": "true"}).status == 422
     query = {"gistar": "true", "bbox": "-70,-30,-60,-20", "cell_m": 10}
     assert call("GET", "/api/v1/map/hotspots", caller=expert, query=query).status == 422
+
+
+# ------------------------------------------------------------------------------------------------------------
+# A hotspot is a place: detections of at least 2 distinct analyses at at least 2 distinct points (issue 13)
+# ------------------------------------------------------------------------------------------------------------
+SPOT = (-26.80, -65.22)
+
+
+def hotspots_of(caller, **query) -> dict:
+    response = call("GET", "/api/v1/map/hotspots", caller=caller, query={"bbox": CITY, **query})
+    assert response.status == 200, response.body[:300]
+    return response.json()
+
+
+def test_one_photo_with_ten_detections_is_no_hotspot(expert, other_user):
+    with session_scope() as s:
+        make_analysis(s, user=other_user.id, latitude=SPOT[0], longitude=SPOT[1], detections=[0] * 10)
+    body = hotspots_of(expert)  # ten points at one spot: a DBSCAN cluster of one analysis, dropped
+    assert body["clusters"] == []
+    assert (body["method"]["min_distinct_analyses"], body["method"]["min_distinct_points"]) == (2, 2)
+    assert "one photo" in body["method"]["rule"]
+
+
+def test_three_photos_at_one_identical_point_are_no_hotspot(expert, other_user):
+    with session_scope() as s:
+        for _ in range(3):
+            make_analysis(s, user=other_user.id, latitude=SPOT[0], longitude=SPOT[1], detections=[0, 0])
+    assert hotspots_of(expert)["clusters"] == []
+    assert hotspots_of(expert, min_points=2)["clusters"] == []
+
+
+@pytest.mark.parametrize(("sites_per_photo", "min_points"), [(1, 2), (2, None)])
+def test_two_photos_at_two_points_fifty_metres_apart_are_one_hotspot(expert, other_user, sites_per_photo, min_points):
+    second = offset(*SPOT, 50, 0)  # 50 m north
+    with session_scope() as s:
+        for lat, lon in (SPOT, second):
+            make_analysis(s, user=other_user.id, latitude=lat, longitude=lon, detections=[0] * sites_per_photo)
+
+    [cluster] = hotspots_of(expert, min_points=min_points)["clusters"]
+
+    assert (cluster["detection_count"], cluster["analysis_count"], cluster["point_count"]) == (
+        2 * sites_per_photo,
+        2,
+        2,
+    )
+    midpoint = ((SPOT[0] + second[0]) / 2, SPOT[1])
+    centre = (cluster["centroid"]["latitude"], cluster["centroid"]["longitude"])
+    assert distance_m(centre, midpoint) < 1
+    assert cluster["radius_m"] == pytest.approx(25, abs=0.5)  # half of 50 m
+
+
+def test_the_minimum_of_distinct_analyses_is_a_setting(expert, other_user, monkeypatch):
+    from sentrix_report.settings import get_report_settings
+
+    with session_scope() as s:
+        for north_m in (0, 40):  # a pair: 2 analyses at 2 points
+            make_analysis(s, user=other_user.id, latitude=SPOT[0] + north_m / METRES_PER_DEG_LAT,
+                          longitude=SPOT[1], detections=[0])  # fmt: skip
+        east = offset(-26.83, -65.19, 0, 0)
+        for north_m in (0, 40, 80):  # a trio: 3 analyses at 3 points
+            lat, lon = offset(*east, north_m, 0)
+            make_analysis(s, user=other_user.id, latitude=lat, longitude=lon, detections=[3])
+    assert sorted(c["analysis_count"] for c in hotspots_of(expert, min_points=2)["clusters"]) == [2, 3]
+
+    monkeypatch.setenv("REPORT_HOTSPOT_MIN_ANALYSES", "3")
+    get_report_settings.cache_clear()
+    body = hotspots_of(expert, min_points=2)
+    assert [(c["analysis_count"], c["point_count"]) for c in body["clusters"]] == [(3, 3)]
+    assert body["method"]["min_distinct_analyses"] == 3 and "at least 3 distinct analyses" in body["method"]["rule"]
+
+    monkeypatch.setenv("REPORT_HOTSPOT_MIN_ANALYSES", "2")
+    monkeypatch.setenv("REPORT_HOTSPOT_MIN_DISTINCT_POINTS", "3")
+    get_report_settings.cache_clear()
+    assert [c["point_count"] for c in hotspots_of(expert, min_points=2)["clusters"]] == [3]
+    get_report_settings.cache_clear()

@@ -166,8 +166,9 @@ def test_every_kind_of_write_keeps_the_rollup_exact(user, other_user):
     with session_scope() as s:
         huecos = s.execute(text("SELECT id FROM detections WHERE analysis_id = :a AND class_id = 3"),
                            {"a": a1}).scalar()  # fmt: skip
-        s.execute(text("UPDATE detections SET validation_status = 'validated_negative', "
-                       "unrejected_expires_at = expires_at, expires_at = now() WHERE id = :id"), {"id": huecos})  # fmt: skip
+        reject = ("UPDATE detections SET validation_status = 'validated_negative', "
+                  "unrejected_expires_at = expires_at, expires_at = now() WHERE id = :id")  # fmt: skip
+        s.execute(text(reject), {"id": huecos})
     assert "Huecos" not in _points_by_type(assert_consistent())
     with session_scope() as s:
         s.execute(text("UPDATE detections SET validation_status = 'pending', expires_at = unrejected_expires_at, "

@@ -50,14 +50,16 @@ def test_statistics_for_an_expert(seeded, expert):
     assert body["high_risk_detections"] == 3  # U1 2 Basura, O1 Basura
     assert body["monitored_locations"] == 4  # cells A, B, C, D (U1 and O1 share A)
     assert body["active_users"] == 2
+    # Every earlier window counts fewer than 10: no percentage, the terms and the reason instead.
+    below = {"change_pct": None, "reason": "base_below_minimum", "min_base": 10}
     assert body["monthly_change_detail"] == {
-        "total_analyses": {"current": 3, "previous": 2, "change_pct": 50.0},  # U1, O1, O4 vs U2, O2
-        "high_risk_detections": {"current": 3, "previous": 0, "change_pct": None},
-        "monitored_locations": {"current": 2, "previous": 1, "change_pct": 100.0},  # A, D vs B
-        "active_users": {"current": 2, "previous": 2, "change_pct": 0.0},
+        "total_analyses": {"current": 3, "previous": 2, "difference": 1, **below},  # U1, O1, O4 vs U2, O2
+        "high_risk_detections": {"current": 3, "previous": 0, "difference": 3, **below},
+        "monitored_locations": {"current": 2, "previous": 1, "difference": 1, **below},  # A, D vs B
+        "active_users": {"current": 2, "previous": 2, "difference": 0, **below},
     }
-    assert body["monthly_change"] == {"total_analyses": 50.0, "high_risk_detections": None,
-                                      "monitored_locations": 100.0, "active_users": 0.0}  # fmt: skip
+    assert body["monthly_change"] == {"total_analyses": None, "high_risk_detections": None,
+                                      "monitored_locations": None, "active_users": None}  # fmt: skip
     assert body["scope"] == "all users" and body["counted"] == "completed analyses only"
 
 
@@ -65,7 +67,9 @@ def test_statistics_for_a_user_are_their_own(seeded, user, other_user):
     body = call("GET", "/api/v1/reports/statistics", caller=user, query=ALL_TIME).json()
     assert (body["total_analyses"], body["total_detections"], body["high_risk_detections"]) == (2, 3, 2)
     assert body["monitored_locations"] == 2
-    assert body["monthly_change_detail"]["total_analyses"] == {"current": 1, "previous": 1, "change_pct": 0.0}
+    assert body["monthly_change_detail"]["total_analyses"] == {
+        "current": 1, "previous": 1, "difference": 0, "change_pct": None, "reason": "base_below_minimum", "min_base": 10
+    }  # fmt: skip
     assert body["scope"] == f"user {user.id}"
     response = call("GET", "/api/v1/reports/statistics", caller=user, query={"user_id": str(other_user.id)})
     assert response.status == 403
@@ -77,6 +81,53 @@ def test_experts_may_narrow_to_one_user(seeded, expert, other_user):
     assert (body["total_analyses"], body["total_detections"]) == (4, 2)
     rejected = call("GET", "/api/v1/reports/statistics", caller=expert, query={**query, "verdict": "rejected"}).json()
     assert (rejected["total_detections"], rejected["high_risk_detections"]) == (1, 1)
+
+
+def _analyses(owner, *, current: int, previous: int) -> None:
+    """`current` analyses 5 days old and `previous` 45 days old, one ALTO detection each, no location."""
+    now = datetime.now(UTC)
+    with session_scope() as s:
+        for days, count in ((5, current), (45, previous)):
+            for _ in range(count):
+                make_analysis(s, user=owner, created_at=now - timedelta(days=days), detections=[0])
+
+
+def test_a_change_from_a_base_below_the_minimum_is_null_with_its_reason(expert, other_user, monkeypatch):
+    from sentrix_report.settings import get_report_settings
+
+    _analyses(other_user.id, current=48, previous=3)  # the issue's "+1500 % from 3"
+
+    body = call("GET", "/api/v1/reports/statistics", caller=expert).json()
+
+    assert body["monthly_change"]["total_analyses"] is None
+    assert body["monthly_change_detail"]["total_analyses"] == {
+        "current": 48, "previous": 3, "difference": 45, "change_pct": None, "reason": "base_below_minimum",
+        "min_base": 10,
+    }  # fmt: skip
+    assert "fewer than 10" in body["definitions"]["monthly_change"]
+
+    monkeypatch.setenv("REPORT_CHANGE_MIN_BASE", "3")  # the minimum is a setting
+    get_report_settings.cache_clear()
+    body = call("GET", "/api/v1/reports/statistics", caller=expert).json()
+    assert body["monthly_change"]["total_analyses"] == 1500.0  # (48 - 3) / 3 x 100
+    assert body["monthly_change_detail"]["total_analyses"]["reason"] is None
+    get_report_settings.cache_clear()
+
+
+def test_a_change_from_a_base_at_the_minimum_is_given_with_its_terms(expert, other_user):
+    _analyses(other_user.id, current=25, previous=10)
+
+    body = call("GET", "/api/v1/reports/statistics", caller=expert).json()
+
+    figure = {"current": 25, "previous": 10, "difference": 15, "change_pct": 150.0, "reason": None, "min_base": 10}
+    assert body["monthly_change_detail"]["total_analyses"] == figure  # (25 - 10) / 10 x 100
+    assert body["monthly_change_detail"]["high_risk_detections"] == figure  # one ALTO detection each
+    assert body["monthly_change"]["total_analyses"] == 150.0
+    assert body["monthly_change_detail"]["active_users"] == {  # one user in both windows
+        "current": 1, "previous": 1, "difference": 0, "change_pct": None, "reason": "base_below_minimum",
+        "min_base": 10,
+    }  # fmt: skip
+    assert body["monthly_change"]["monitored_locations"] is None  # no located analysis: 0 from 0
 
 
 def test_risk_distribution_counts_analyses(seeded, expert):

@@ -15,7 +15,7 @@ from sentrix_report.logic.delivery import encoded_size
 from sentrix_report.logic.exports import decode_cursor, encode_cursor
 from sentrix_report.logic.filters import BBox
 from sentrix_report.logic.hotspots import gi_bin, projection_for, utm_srid
-from sentrix_report.logic.ratios import change, percent, ratio
+from sentrix_report.logic.ratios import change, change_figure, percent, ratio
 from sentrix_report.render.labels import labels
 from sentrix_report.render.map_image import draw_map
 
@@ -89,3 +89,15 @@ def test_map_image_with_and_without_data():
                                            0.01, cells, points)))  # fmt: skip
     centre = drawn.getpixel((600, 450))
     assert centre == (220, 38, 38)  # the ALTO point sits in the middle of the frame, over its cell
+
+
+@pytest.mark.parametrize(
+    ("current", "previous", "change_pct", "reason"),
+    [(48, 3, None, "base_below_minimum"), (5, 0, None, "base_below_minimum"), (9, 9, None, "base_below_minimum"),
+     (25, 10, 150.0, None), (0, 10, -100.0, None), (11, 12, -8.33, None)],
+)  # fmt: skip
+def test_a_change_figure_carries_its_terms_and_is_null_below_the_base(current, previous, change_pct, reason):
+    assert change_figure(current, previous, min_base=10) == {
+        "current": current, "previous": previous, "difference": current - previous, "change_pct": change_pct,
+        "reason": reason, "min_base": 10,
+    }  # fmt: skip

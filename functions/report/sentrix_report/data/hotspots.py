@@ -2,7 +2,8 @@
 
 Distances are measured in a UTM projection (metres, scale error under 0.1% within a zone): the zone of
 the bbox centre when the bbox is narrow enough, else each point's own zone (clusters then do not cross
-zone borders). Points are detections, so a photo with five sites counts five.
+zone borders). Points are detections, so a photo with five sites counts five towards DBSCAN's core size;
+a cluster is then kept only when it is a place: detections of several analyses at several distinct points.
 """
 
 from __future__ import annotations
@@ -54,12 +55,17 @@ members AS MATERIALIZED (
     SELECT srid, cid, analysis_id, breeding_site_type, risk_level, created_at, ST_X(p) AS x, ST_Y(p) AS y
     FROM clustered WHERE cid IS NOT NULL
 ),
+-- A cluster is a place only when several photos taken at several points make it: one photo (however many
+-- sites it shows) or photos taken at one spot are dropped here, before ranking and the limit.
 clusters AS (
     SELECT srid, cid, avg(x) AS cx, avg(y) AS cy, count(*) AS n, count(DISTINCT analysis_id) AS reports,
+           count(DISTINCT (x, y)) AS places,
            avg({risk_score}) AS mean_risk, max(created_at) AS last_seen, min(created_at) AS first_seen,
            (mode() WITHIN GROUP (ORDER BY breeding_site_type))::text AS dominant_type
     FROM members
     GROUP BY srid, cid
+    HAVING count(DISTINCT analysis_id) >= CAST(:min_analyses AS int)
+       AND count(DISTINCT (x, y)) >= CAST(:min_places AS int)
 ),
 radius AS (
     SELECT m.srid, m.cid, sqrt(max((m.x - c.cx) ^ 2 + (m.y - c.cy) ^ 2)) AS radius_m
@@ -81,7 +87,8 @@ shaped AS (
 )
 SELECT round(ST_Y(centre_4326)::numeric, 6)::float8 AS latitude,
        round(ST_X(centre_4326)::numeric, 6)::float8 AS longitude,
-       n::int AS detection_count, reports::int AS analysis_count, dominant_type, type_counts,
+       n::int AS detection_count, reports::int AS analysis_count, places::int AS point_count, dominant_type,
+       type_counts,
        round(mean_risk::numeric, 3)::float8 AS mean_risk, {risk_from_score} AS mean_risk_level,
        round(radius_m::numeric, 1)::float8 AS radius_m, last_seen, first_seen, srid
 FROM shaped
@@ -186,8 +193,11 @@ def dbscan(
     as_of: datetime,
     detections: Where,
     limit: int,
+    min_analyses: int = 2,
+    min_distinct_points: int = 2,
 ) -> list[dict[str, Any]]:
-    """Clusters (centroid, counts, dominant type, mean risk, radius, last seen), largest first."""
+    """Clusters (centroid, counts, dominant type, mean risk, radius, last seen), largest first; only those
+    with detections of `min_analyses` distinct analyses at `min_distinct_points` distinct points."""
     srid_sql = str(int(srid)) if srid else UTM_SRID.format(lat="ST_Y(d.location)", lon="ST_X(d.location)")
     points, params = _points(where, srid_sql, bbox, detections, projected=True)
     sql = _DBSCAN.format(
@@ -197,7 +207,14 @@ def dbscan(
         risk_score=RISK_SCORE.format(column="risk_level"),
         risk_from_score=RISK_FROM_SCORE.format(score="mean_risk"),
     )
-    params.update(eps=eps_m, min_points=min_points, as_of=as_of, limit=limit)
+    params.update(
+        eps=eps_m,
+        min_points=min_points,
+        as_of=as_of,
+        limit=limit,
+        min_analyses=min_analyses,
+        min_places=min_distinct_points,
+    )
     return [dict(r) for r in rows(session, sql, params)]
 
 

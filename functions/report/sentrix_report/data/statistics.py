@@ -20,6 +20,10 @@ d AS MATERIALIZED (
     SELECT d.risk_level, d.created_at, d.expires_at FROM detections d JOIN a ON a.id = d.analysis_id
     WHERE {detections}
 ),
+-- What was found in each window (the verdict filter, not validity): a change compares findings.
+found AS (
+    SELECT d.risk_level, d.created_at FROM detections d JOIN a ON a.id = d.analysis_id WHERE {found}
+),
 w AS (
     SELECT CAST(:as_of AS timestamptz) AS now_,
            CAST(:as_of AS timestamptz) - make_interval(days => :window) AS cur_start,
@@ -33,10 +37,10 @@ SELECT
     (SELECT count(*) FROM d, w WHERE expires_at > now_) AS active_detections,
     (SELECT count(*) FROM d WHERE risk_level = 'ALTO') AS high_risk_detections,
     (SELECT count(*) FROM d, w WHERE risk_level = 'ALTO' AND expires_at > now_) AS active_high_risk_detections,
-    (SELECT count(*) FROM d, w WHERE risk_level = 'ALTO' AND created_at >= cur_start AND created_at < now_)
+    (SELECT count(*) FROM found, w WHERE risk_level = 'ALTO' AND created_at >= cur_start AND created_at < now_)
         AS high_risk_cur,
-    (SELECT count(*) FROM d, w WHERE risk_level = 'ALTO' AND created_at >= prev_start AND created_at < cur_start)
-        AS high_risk_prev,
+    (SELECT count(*) FROM found, w
+        WHERE risk_level = 'ALTO' AND created_at >= prev_start AND created_at < cur_start) AS high_risk_prev,
     (SELECT count(DISTINCT (floor(ST_X(location) / :zone), floor(ST_Y(location) / :zone)))
         FROM a WHERE location IS NOT NULL) AS monitored_locations,
     (SELECT count(DISTINCT (floor(ST_X(location) / :zone), floor(ST_Y(location) / :zone)))
@@ -136,10 +140,14 @@ LIMIT 5
 """
 
 
-def overview(session: Session, *, where: Where, detections: Where, as_of: datetime, window_days: int) -> dict[str, Any]:
-    """Totals over the analyses `where` selects; detection figures count the `detections` that count."""
-    params = {**where.params, **detections.params, "as_of": as_of, "window": window_days, "zone": ZONE_DEG}
-    return dict(one(session, _OVERVIEW.format(where=where.sql(), detections=detections.sql()), params))
+def overview(
+    session: Session, *, where: Where, detections: Where, found: Where, as_of: datetime, window_days: int
+) -> dict[str, Any]:
+    """Totals over the analyses `where` selects; detection totals count the `detections` that count, changes
+    between windows the `found` ones (the verdict filter without validity)."""
+    params = {**where.params, **detections.params, **found.params, "as_of": as_of, "window": window_days}
+    sql = _OVERVIEW.format(where=where.sql(), detections=detections.sql(), found=found.sql())
+    return dict(one(session, sql, params | {"zone": ZONE_DEG}))
 
 
 def risk_distribution(session: Session, *, where: Where) -> list[dict[str, Any]]:

@@ -78,6 +78,8 @@ def hotspots(
             as_of=as_of,
             detections=detections,
             limit=limit,
+            min_analyses=settings.hotspot_min_analyses,
+            min_distinct_points=settings.hotspot_min_distinct_points,
         )
         if with_gistar:
             result["gistar"] = _gistar(session, where, box, cell_m, as_of, detections, settings.gistar_max_cells)
@@ -87,6 +89,7 @@ def hotspots(
             "centroid": {"latitude": c["latitude"], "longitude": c["longitude"]},
             "detection_count": c["detection_count"],
             "analysis_count": c["analysis_count"],
+            "point_count": c["point_count"],
             "dominant_type": c["dominant_type"],
             "type_counts": c["type_counts"],
             "mean_risk": c["mean_risk"],
@@ -102,6 +105,14 @@ def hotspots(
         "eps_m": eps,
         "min_points": minimum,
         "points": "detections with a location",
+        "min_distinct_analyses": settings.hotspot_min_analyses,
+        "min_distinct_points": settings.hotspot_min_distinct_points,
+        "rule": (
+            f"a DBSCAN cluster is a hotspot only when its detections come from at least "
+            f"{settings.hotspot_min_analyses} distinct analyses taken at at least "
+            f"{settings.hotspot_min_distinct_points} distinct points: one photo, however many sites it shows, "
+            "or photos taken at one spot are never a hotspot"
+        ),
         "projection": f"EPSG:{srid} (UTM)" if srid else "each point's own UTM zone",
         "mean_risk_scale": "ALTO 3, MEDIO 2, BAJO 1, MINIMO 0",
     }

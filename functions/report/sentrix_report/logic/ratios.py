@@ -23,6 +23,26 @@ def change(current: int | float, previous: int | float) -> float | None:
     return round(100.0 * (current - previous) / previous, 2) if previous else None
 
 
+BASE_BELOW_MINIMUM = "base_below_minimum"
+
+
+def change_figure(current: int | float, previous: int | float, *, min_base: int) -> dict[str, Any]:
+    """{current, previous, difference, change_pct, reason, min_base}: the change with both its terms.
+
+    `change_pct` is null, with `reason` "base_below_minimum", when the earlier period counts fewer than
+    `min_base`: +1500 % from 3 says nothing a health authority could act on.
+    """
+    enough = previous >= min_base and previous > 0
+    return {
+        "current": current,
+        "previous": previous,
+        "difference": current - previous,
+        "change_pct": change(current, previous) if enough else None,
+        "reason": None if enough else BASE_BELOW_MINIMUM,
+        "min_base": min_base,
+    }
+
+
 def jsonable(row: dict[str, Any]) -> dict[str, Any]:
     """Database scalars as JSON-friendly values (Decimal to float)."""
     from decimal import Decimal

@@ -11,8 +11,9 @@ from sentrix.db.engine import session_scope
 from sentrix.http.identity import Principal
 from sentrix_report.data import statistics as data
 from sentrix_report.logic.filters import DataFilters
-from sentrix_report.logic.ratios import change, jsonable, percent, ratio
+from sentrix_report.logic.ratios import change_figure, jsonable, percent, ratio
 from sentrix_report.logic.scope import ACTIVE_NOTE, COUNTED_NOTE, Scope, apply_filters, counted_detections
+from sentrix_report.settings import get_report_settings
 
 WINDOW_DAYS = 30
 MONTH_LABELS = ("Ene", "Feb", "Mar", "Abr", "May", "Jun", "Jul", "Ago", "Sep", "Oct", "Nov", "Dic")
@@ -35,14 +36,21 @@ def dashboard(principal: Principal, filters: DataFilters | None = None) -> dict[
     as_of = datetime.now(UTC)
     where = apply_filters(scope.analyses("a"), filters)
     detections = counted_detections(filters, as_of)
+    found = counted_detections(filters.model_copy(update={"include_expired": True}), as_of)
     with session_scope() as session:
-        row = jsonable(data.overview(session, where=where, detections=detections, as_of=as_of, window_days=WINDOW_DAYS))
+        row = jsonable(
+            data.overview(
+                session, where=where, detections=detections, found=found, as_of=as_of, window_days=WINDOW_DAYS
+            )
+        )
+    min_base = get_report_settings().change_min_base
     pairs = {
         "total_analyses": (row["analyses_cur"], row["analyses_prev"]),
         "high_risk_detections": (row["high_risk_cur"], row["high_risk_prev"]),
         "monitored_locations": (row["locations_cur"], row["locations_prev"]),
         "active_users": (row["active_users"], row["active_users_prev"]),
     }
+    changes = {name: change_figure(cur, prev, min_base=min_base) for name, (cur, prev) in pairs.items()}
     return {
         "total_analyses": row["total_analyses"],
         "total_detections": row["total_detections"],
@@ -51,11 +59,9 @@ def dashboard(principal: Principal, filters: DataFilters | None = None) -> dict[
         "active_high_risk_detections": row["active_high_risk_detections"],
         "monitored_locations": row["monitored_locations"],
         "active_users": row["active_users"],
-        "monthly_change": {name: change(cur, prev) for name, (cur, prev) in pairs.items()},
-        "monthly_change_detail": {
-            name: {"current": cur, "previous": prev, "change_pct": change(cur, prev)}
-            for name, (cur, prev) in pairs.items()
-        },
+        # The original client reads `monthly_change` as numbers; the detail carries the terms and the reason.
+        "monthly_change": {name: figure["change_pct"] for name, figure in changes.items()},
+        "monthly_change_detail": changes,
         "window_days": WINDOW_DAYS,
         "definitions": {
             "high_risk_detections": "counted detections of ALTO risk (verdict and validity filters applied)",
@@ -63,7 +69,8 @@ def dashboard(principal: Principal, filters: DataFilters | None = None) -> dict[
             "active_users": f"users with a completed analysis in the last {WINDOW_DAYS} days",
             "monthly_change": (
                 f"(count in the last {WINDOW_DAYS} days - count in the {WINDOW_DAYS} days before) / "
-                "count in the days before x 100; null when the earlier window is empty. For analyses and "
+                f"count in the days before x 100; null (reason base_below_minimum) when the earlier window counts "
+                f"fewer than {min_base}. For analyses and "
                 "high-risk detections the count is of those created in the window; for locations, of cells "
                 "with an analysis created in the window; for users, of users active in the window"
             ),

@@ -10,8 +10,8 @@ from fastapi import APIRouter, Depends, Query, Response
 from sentrix.domain.status import AnalysisStatus
 from sentrix.http.envelope import error_responses
 from sentrix.http.identity import Principal, TokenIdentity, current_principal, unchecked_identity
+from sentrix.http.query import reject_unknown_query_params
 from sentrix_upload import views
-from sentrix_upload.deps import only_query_params
 from sentrix_upload.logic import filters as f
 from sentrix_upload.logic import lifecycle, reads
 from sentrix_upload.schemas.analyses import AnalysisDetail, AnalysisPage, DetectionList
@@ -19,29 +19,12 @@ from sentrix_upload.schemas.intake import AnalysisAccepted
 
 router = APIRouter(prefix="/api/v1", tags=["analyses"])
 
-LIST_PARAMS = (
-    "status",
-    "risk_level",
-    "date_from",
-    "date_to",
-    "since",
-    "until",
-    "has_gps",
-    "validated_only",
-    "bbox",
-    "near",
-    "radius_m",
-    "user_id",
-    "limit",
-    "offset",
-)
-
 
 @router.get(
     "/analyses",
     response_model=AnalysisPage,
     summary="The caller's analyses (experts and admins: everyone's), filtered, newest first",
-    dependencies=[Depends(only_query_params(LIST_PARAMS))],
+    dependencies=[Depends(reject_unknown_query_params)],
     responses=error_responses(403, s403="user_id names another user and the caller is not an expert"),
 )
 def list_analyses(

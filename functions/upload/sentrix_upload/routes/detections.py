@@ -13,7 +13,7 @@ from sentrix.domain.validity import Weather
 from sentrix.errors import ValidationFailed
 from sentrix.http.envelope import error_responses
 from sentrix.http.identity import Principal, current_principal, require_role
-from sentrix_upload.deps import only_query_params
+from sentrix.http.query import reject_unknown_query_params
 from sentrix_upload.logic import filters as f
 from sentrix_upload.logic import validation, validity
 from sentrix_upload.schemas.detections import (
@@ -41,7 +41,7 @@ OPEN_VERDICTS = (ValidationStatus.PENDING, ValidationStatus.REQUIRES_REVIEW)
     "/detections/pending",
     response_model=ReviewQueue,
     summary="Experts' queue: highest risk, oldest first",
-    dependencies=[Depends(only_query_params(("status", "risk_level", "bbox", "limit", "offset")))],
+    dependencies=[Depends(reject_unknown_query_params)],
 )
 def pending(
     status: list[str] = Query(default=[], description="pending and/or requires_review (default both)"),
@@ -86,7 +86,7 @@ def extend_validity(body: ExtendValidityRequest, principal: Principal = Depends(
     "/detections/expired",
     response_model=DetectionPage,
     summary="Detections whose validity ran out",
-    dependencies=[Depends(only_query_params(("breeding_site_type", "limit", "offset")))],
+    dependencies=[Depends(reject_unknown_query_params)],
 )
 def expired(
     breeding_site_type: str | None = Query(default=None, description="Basura, Charcos/Cumulo de agua, …"),
@@ -109,7 +109,7 @@ def expired(
     "/detections/expiring-soon",
     response_model=DetectionPage,
     summary="Detections about to expire",
-    dependencies=[Depends(only_query_params(("days_threshold", "limit", "offset")))],
+    dependencies=[Depends(reject_unknown_query_params)],
 )
 def expiring_soon(
     days_threshold: int = Query(default=1, ge=1, le=30, description="Expiring within this many days"),

@@ -9,7 +9,7 @@ import uuid
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from fastapi import APIRouter, FastAPI
+from fastapi import APIRouter, Depends, FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.routing import APIRoute
 from mangum import Mangum
@@ -21,6 +21,7 @@ from sentrix.http.envelope import (
     error_responses,
     install_error_handlers,
 )
+from sentrix.http.query import reject_unknown_query_params
 from sentrix.observability import logger, metrics
 
 API_PREFIX = "/api/v1"
@@ -64,8 +65,12 @@ def create_app(
     *,
     settings: Settings | None = None,
     description: str = "",
+    strict_query: bool = False,
 ) -> FastAPI:
-    """Build a FastAPI app for one function, with the shared envelope, request id and CORS."""
+    """Build a FastAPI app for one function, with the shared envelope, request id and CORS.
+
+    With `strict_query`, every route answers 422 to a query parameter it does not declare (sentrix.http.query).
+    """
     settings = settings or get_settings()
     app = FastAPI(
         title=title,
@@ -82,7 +87,8 @@ def create_app(
             if isinstance(route, APIRoute) and route.body_field is not None:
                 route.responses.setdefault(400, BODY_PARSE_ERROR)
         # Routes declare their own errors on top (`error_responses`); theirs win where both name a status.
-        app.include_router(router, responses=COMMON_ERROR_RESPONSES)
+        strict = [Depends(reject_unknown_query_params)] if strict_query else None
+        app.include_router(router, responses=COMMON_ERROR_RESPONSES, dependencies=strict)
     if settings.cors_origins:
         app.add_middleware(
             CORSMiddleware,
