@@ -157,9 +157,16 @@ def seed_analysis(
             risk_level=risk_level if status is AnalysisStatus.COMPLETED else None,
             risk_score=0.9 if status is AnalysisStatus.COMPLETED else None,
             total_detections=len(classes) if status is AnalysisStatus.COMPLETED else 0,
+            assessed_detections=len(classes) if status is AnalysisStatus.COMPLETED else 0,
             high_risk_count=sum(1 for c in classes if c in (0, 2)),
             medium_risk_count=sum(1 for c in classes if c in (1, 3)),
             unique_types=len(set(classes)),
+            # As the detect function stores it: before any verdict the model's assessment is the current one.
+            model_risk_level=risk_level if status is AnalysisStatus.COMPLETED else None,
+            model_risk_score=0.9 if status is AnalysisStatus.COMPLETED else None,
+            model_high_risk_count=sum(1 for c in classes if c in (0, 2)),
+            model_medium_risk_count=sum(1 for c in classes if c in (1, 3)),
+            model_unique_types=len(set(classes)),
             created_at=created_at,
             updated_at=created_at,
         )

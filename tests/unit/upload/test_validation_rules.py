@@ -96,3 +96,47 @@ def test_retry_message_is_an_s3_notification_detect_can_read():
     assert record["eventTime"] == "2026-03-10T12:00:00Z"
     (found,) = objects_in(json.dumps(message))
     assert (found.bucket, found.key, found.size) == ("bucket-1", key, 2048)
+
+
+def test_a_rejection_ends_the_validity_at_once_and_keeps_what_it_ended():
+    d = detection()
+    expert = Principal(uuid.uuid4(), Role.EXPERT)
+    now = MARCH + timedelta(days=2)
+
+    apply_verdict(d, ValidationStatus.VALIDATED_NEGATIVE, "no es un bache", expert, now)
+
+    assert (d.expires_at, d.unrejected_expires_at, d.validity_days) == (now, MARCH + timedelta(days=30), 30)
+
+
+def test_a_rejection_of_an_already_expired_detection_keeps_its_earlier_end():
+    d = detection()
+    now = MARCH + timedelta(days=40)  # ten days after its validity ran out
+
+    apply_verdict(d, ValidationStatus.VALIDATED_NEGATIVE, None, Principal(uuid.uuid4(), Role.EXPERT), now)
+
+    assert (d.expires_at, d.unrejected_expires_at) == (MARCH + timedelta(days=30), MARCH + timedelta(days=30))
+
+
+@pytest.mark.parametrize(
+    ("verdict", "days"),
+    [(ValidationStatus.PENDING, 30), (ValidationStatus.REQUIRES_REVIEW, 30), (ValidationStatus.VALIDATED_POSITIVE, 39)],
+)
+def test_taking_a_rejection_back_restores_the_validity_it_ended(verdict, days):
+    d = detection()
+    expert = Principal(uuid.uuid4(), Role.EXPERT)
+    apply_verdict(d, ValidationStatus.VALIDATED_NEGATIVE, None, expert, MARCH + timedelta(days=2))
+
+    apply_verdict(d, verdict, None, expert, MARCH + timedelta(days=3))
+
+    # Counted from the same origin as before the rejection (a positive verdict adds its ×1.3)
+    assert (d.expires_at, d.unrejected_expires_at, d.validity_days) == (MARCH + timedelta(days=days), None, days)
+
+
+def test_a_second_rejection_changes_nothing_about_the_validity():
+    d = detection()
+    expert = Principal(uuid.uuid4(), Role.EXPERT)
+    apply_verdict(d, ValidationStatus.VALIDATED_NEGATIVE, None, expert, MARCH + timedelta(days=2))
+
+    apply_verdict(d, ValidationStatus.VALIDATED_NEGATIVE, "otra vez", expert, MARCH + timedelta(days=5))
+
+    assert (d.expires_at, d.unrejected_expires_at) == (MARCH + timedelta(days=2), MARCH + timedelta(days=30))

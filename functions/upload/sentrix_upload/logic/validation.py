@@ -52,15 +52,9 @@ def revalued_days(detection: Detection, verdict: ValidationStatus) -> int:
 
 
 def apply_verdict(
-    session: Session,
-    detection: Detection,
-    verdict: ValidationStatus,
-    notes: str | None,
-    principal: Principal,
-    now: datetime,
+    detection: Detection, verdict: ValidationStatus, notes: str | None, principal: Principal, now: datetime
 ) -> None:
-    """Record the verdict on a locked row, move its expiry with the new validity (a rejection ends it), and
-    recompute its analysis' current risk in the same transaction."""
+    """Record the verdict on a locked row and move its expiry with the new validity (a rejection ends it)."""
     new_days = revalued_days(detection, verdict)
     # Shift the expiry by the change: whatever moment detect counted from stays the origin.
     move_expiry(detection, verdict, timedelta(days=new_days - detection.validity_days), now)
@@ -69,6 +63,18 @@ def apply_verdict(
     detection.validation_notes = notes
     detection.validated_by = principal.user_id
     detection.validated_at = now
+
+
+def judge(
+    session: Session,
+    detection: Detection,
+    verdict: ValidationStatus,
+    notes: str | None,
+    principal: Principal,
+    now: datetime,
+) -> None:
+    """A verdict and what follows from it in the same transaction: the analysis' current risk."""
+    apply_verdict(detection, verdict, notes, principal, now)
     session.flush()
     refresh_current_risk(session, detection.analysis_id)
 
@@ -85,7 +91,7 @@ def validate_detection(
     now = now or datetime.now(UTC)
     with session_scope() as session:
         detection = get_visible_detection(session, raw_id, principal, for_update=True)
-        apply_verdict(session, detection, ValidationStatus(verdict), notes, principal, now)
+        judge(session, detection, ValidationStatus(verdict), notes, principal, now)
         (row,) = detections_dal.detection_rows(session, [detection.id])
         state = _analysis_review_state(session, detection.analysis_id)
     logger.info("detection validated", extra={"detection_id": str(row.id), "verdict": verdict})
@@ -102,7 +108,7 @@ def batch_validate(
         try:
             with session_scope() as session:
                 detection = get_visible_detection(session, item.detection_id, principal, for_update=True)
-                apply_verdict(
+                judge(
                     session, detection, ValidationStatus(item.validation_status), item.validation_notes, principal, now
                 )
                 results.append(
