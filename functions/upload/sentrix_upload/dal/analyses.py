@@ -46,11 +46,16 @@ UUID_TYPE = PG_UUID(as_uuid=True)
 
 
 def _document_sql(table: Any, alias: str) -> str:
-    """A row as one `jsonb` object, its point as latitude/longitude. Built column by column: `to_jsonb(row)`
+    """A row as one `jsonb` object, its points as latitude/longitude. Built column by column: `to_jsonb(row)`
     would also turn the geometry into GeoJSON (PostGIS' json cast) only to drop it, three times the cost."""
-    pairs = [f"'{c.name}', {alias}.{c.name}" for c in table.__table__.columns if c.name != "location"]
-    pairs += [f"'latitude', ST_Y({alias}.location)", f"'longitude', ST_X({alias}.location)"]
-    return f"jsonb_build_object({', '.join(pairs)})"
+    points = {"location": "", "exif_location": "exif_"}
+    pairs = [f"'{c.name}', {alias}.{c.name}" for c in table.__table__.columns if c.name not in points]
+    for column, prefix in points.items():
+        if column in table.__table__.columns:
+            pairs += [f"'{prefix}latitude', ST_Y({alias}.{column})", f"'{prefix}longitude', ST_X({alias}.{column})"]
+    # A function takes at most 100 arguments (FUNC_MAX_ARGS): wider rows are joined from several objects.
+    chunks = [pairs[i : i + 50] for i in range(0, len(pairs), 50)]
+    return "(" + " || ".join(f"jsonb_build_object({', '.join(chunk)})" for chunk in chunks) + ")"
 
 
 # The analysis row without its geometry, plus the point's coordinates.
