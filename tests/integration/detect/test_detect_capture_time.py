@@ -9,6 +9,7 @@ from __future__ import annotations
 import math
 import uuid
 from datetime import UTC, datetime, timedelta, timezone
+from pathlib import Path
 
 import pytest
 
@@ -23,6 +24,9 @@ MADRID = (40.4168, -3.7038)  # north of the Tropic of Cancer
 LIMA = (-12.0464, -77.0428)  # between the tropics
 # Metres per degree of a great circle on the mean Earth radius: 6,371,008.8 × π / 180
 METRES_PER_DEGREE = 6_371_008.8 * math.pi / 180
+# A real phone's EXIF block (Xiaomi 220333QL, from shared/data/photos/imagen1.jpg) on that photo reduced 16×:
+# DateTimeOriginal 2025:08:29 15:05:36 without OffsetTimeOriginal, GPS 26°50'5.24"S 65°11'10.38"W.
+XIAOMI = Path(__file__).resolve().parents[2] / "fixtures" / "xiaomi_gps_exif.jpg"
 
 
 def pipeline_with(*detections: dict):
@@ -92,6 +96,33 @@ def test_a_photo_taken_15_months_ago_arrives_expired_and_says_why(uploads, detec
     assert datetime.fromisoformat(document["captured_at"]) == datetime(2025, 9, 2, 9, 0, tzinfo=ART)
     assert document["detections"][0]["validity"]["status"] == "EXPIRED"
     assert document["detections"][0]["validity"]["is_expired"] is True
+
+
+def test_a_real_phone_photo_from_august_2025_is_expired_on_arrival(uploads, detect_env):
+    # Given the Xiaomi photo (no offset in its EXIF) uploaded by a user whose time zone is Buenos Aires
+    owner = user_with(uploads, {"timezone": "America/Argentina/Buenos_Aires"})
+    analysis_id, key = uploads.photo(XIAOMI.read_bytes(), user_id=owner.id, filename="IMG_20250829.jpg")
+
+    run(pipeline_with(square_detection(2, 0.95)), uploads.bucket, key)
+
+    # Then 15:05:36 is read as Argentine time: 18:05:36 UTC (its GPS clock says 18:05:29 UTC)
+    row = analysis_row(analysis_id)
+    assert row.status == "completed", row.failure_reason
+    assert (row.camera_make, row.location_source) == ("Xiaomi", "EXIF_GPS")
+    assert row.lat == pytest.approx(-(26 + 50 / 60 + 5.24 / 3600), abs=1e-9)
+    assert row.lon == pytest.approx(-(65 + 11 / 60 + 10.38 / 3600), abs=1e-9)
+    assert row.taken_at == datetime(2025, 8, 29, 18, 5, 36, tzinfo=UTC)
+    assert (row.validity_basis, row.validity_from, row.local_time_zone) == (
+        "captured_at",
+        datetime(2025, 8, 29, 18, 5, 36, tzinfo=UTC),
+        "America/Argentina/Buenos_Aires",
+    )
+    # And water in a southern August (dry): 2 × 1.2 × 0.6 × 1.1 = 1.584 → 1 day, long gone
+    (water,) = detection_rows(analysis_id)
+    assert (water.validity_days, water.expires_at) == (1, datetime(2025, 8, 30, 18, 5, 36, tzinfo=UTC))
+    document = detail(owner, analysis_id)
+    assert document["validity_basis"] == "captured_at"
+    assert document["detections"][0]["validity"]["status"] == "EXPIRED"
 
 
 @pytest.mark.parametrize(
