@@ -1,8 +1,8 @@
-"""Revalidation without a weather: the season of the analysis point's hemisphere and its local month."""
+"""Revalidation and verdicts read the season where the site is: its hemisphere and its local month."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -50,3 +50,32 @@ def test_revalidation_reads_the_season_where_and_when_the_site_is(upload_env):
     assert south == SOUTH.get(south_month, NONE)
     assert north == NORTH.get(north_month, NONE)
     assert tropics == NONE
+
+
+def test_a_positive_verdict_adds_its_bonus_in_the_season_detect_used(upload_env):
+    # Given trash photographed in Buenos Aires on 15 January 2026 (summer): 7 × 1.2 × 1.8 = 15.12 → 15 days
+    expert, owner = make_user("expert"), make_user()
+    analysis = seed_analysis(owner, latitude=BUENOS_AIRES[0], longitude=BUENOS_AIRES[1], classes=(0,))
+    taken = datetime(2026, 1, 15, 12, 0, tzinfo=ZoneInfo(ZONES["south"]))
+    with session_scope() as session:
+        session.execute(
+            text("UPDATE analyses SET local_time_zone = :z, validity_from = :t WHERE id = :id"),
+            {"z": ZONES["south"], "t": taken, "id": analysis},
+        )
+        detection = session.query(Detection).filter(Detection.analysis_id == analysis).one()
+        detection.validity_days, detection.expires_at = 15, taken + timedelta(days=15)
+        detection_id = detection.id
+
+    # When an expert confirms it
+    answer = call(
+        "POST",
+        f"/api/v1/detections/{detection_id}/validate",
+        user=expert,
+        body={"validation_status": "validated_positive"},
+    )
+
+    # Then the ×1.3 bonus is the summer one: 15.12 × 1.3 = 19.656 → 19 days (+4), not the seasonless +2
+    assert answer.status == 200, answer.body
+    with session_scope() as session:
+        stored = session.get(Detection, detection_id)
+        assert (stored.validity_days, stored.expires_at) == (19, taken + timedelta(days=19))

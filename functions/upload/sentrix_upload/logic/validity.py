@@ -89,12 +89,14 @@ def extend(
     return result
 
 
-def _season_place(session: Session, analysis_id: Any) -> tuple[float | None, Any]:
-    """The analysis' latitude (hemisphere) and local zone: what detect read the season from."""
+def season_place(session: Session, analysis_id: Any) -> tuple[float | None, Any, datetime | None]:
+    """The analysis' latitude (hemisphere), local zone and validity start: what detect read the season from."""
     row = session.execute(
-        select(func.ST_Y(Analysis.location), Analysis.local_time_zone).where(Analysis.id == analysis_id)
+        select(func.ST_Y(Analysis.location), Analysis.local_time_zone, Analysis.validity_from).where(
+            Analysis.id == analysis_id
+        )
     ).one()
-    return row[0], zone_named(row[1])
+    return row[0], zone_named(row[1]), row[2]
 
 
 def revalidate(
@@ -111,7 +113,7 @@ def revalidate(
     now = now or datetime.now(UTC)
     with session_scope() as session:
         detection = get_visible_detection(session, raw_id, principal, for_update=True)
-        latitude, zone = _season_place(session, detection.analysis_id)
+        latitude, zone, _start = season_place(session, detection.analysis_id)
         days = validity_days(
             detection.breeding_site_type or detection.class_name,
             detection.risk_level,
