@@ -152,6 +152,7 @@ class FakeRow:
     facts: ImageFacts | None = None
     result: AnalysisResult | None = None
     duplicate_of: uuid.UUID | None = None
+    time_zone: str | None = None  # the uploader's time-zone setting
 
 
 class FakeStore:
@@ -204,6 +205,7 @@ class FakeStore:
             manual_longitude=row.manual_longitude,
             original_filename=row.key.rsplit("/", 1)[-1],
             created_at=row.created_at,
+            time_zone=row.time_zone,
         )
 
     def _owned(self, analysis: ClaimedAnalysis) -> FakeRow | None:

@@ -129,9 +129,12 @@ def make_analysis(
     session.flush()
     for item, info in zip(items, infos, strict=True):
         detected = item.created_at or created_at
-        days = compute_validity_days(info.class_name, info.risk_level, item.confidence, detected_at=detected)
         lat = item.latitude if item.latitude is not None else latitude
         lon = item.longitude if item.longitude is not None else longitude
+        # As detect does: the season of the point's hemisphere (none without a point).
+        days = compute_validity_days(
+            info.class_name, info.risk_level, item.confidence, detected_at=detected, latitude=latitude
+        )
         session.add(
             Detection(
                 analysis_id=analysis.id,

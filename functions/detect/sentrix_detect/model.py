@@ -8,8 +8,9 @@ from datetime import datetime
 from enum import StrEnum
 
 from sentrix.domain.classes import BreedingSiteType, PersistenceType, RiskLevel
-from sentrix.domain.location import ResolvedLocation
+from sentrix.domain.location import NO_EVIDENCE, LocationEvidence, ResolvedLocation
 from sentrix.domain.risk import RiskAssessment
+from sentrix.domain.validity import ValidityStart
 
 # A failure_reason starting with this marks a give-up after transient failures: a redriven message may retry it.
 GAVE_UP_PREFIX = "gave up after "
@@ -51,6 +52,7 @@ class ClaimedAnalysis:
     original_filename: str | None
     created_at: datetime
     language: str = "es"
+    time_zone: str | None = None  # the uploader's time-zone setting (IANA name), if any
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,6 +77,9 @@ class ImageFacts:
     camera_model: str | None
     taken_at: datetime | None
     location: ResolvedLocation
+    evidence: LocationEvidence = NO_EVIDENCE
+    validity_start: ValidityStart | None = None
+    time_zone: str | None = None  # the zone local times of this photo were read in ("+02:00", an IANA name)
 
 
 @dataclass(frozen=True, slots=True)

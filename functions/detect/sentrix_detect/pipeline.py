@@ -18,9 +18,10 @@ from sqlalchemy.exc import DBAPIError
 
 from sentrix.adapters.yolo import YoloResult, get_yolo_client
 from sentrix.config import get_settings
-from sentrix.domain.location import resolve_location
+from sentrix.domain.location import location_evidence, resolve_location
 from sentrix.domain.naming import standardized_name
 from sentrix.domain.risk import RiskAssessment, assess_risk
+from sentrix.domain.validity import validity_start, zone_named
 from sentrix.errors import (
     DependencyUnavailable,
     DetectorRejected,
@@ -162,17 +163,20 @@ class DetectPipeline:
             logger.info("duplicate of an earlier analysis; YOLO not called", extra={"duplicate_of": str(original)})
             return Outcome.DUPLICATE
         result, yolo_ms = self._detect(analysis, prepared)
+        start = facts.validity_start
+        assert start is not None  # _facts always sets it
+        point = facts.location.point
         detections = build_detections(
             result.detections,
             sent_size=prepared.sent_size,
             original_size=(prepared.width, prepared.height),
-            detected_at=self.clock(),
+            detected_at=start.moment,
+            latitude=point.latitude if point else None,
         )
         risk = _assess([d.class_name for d in detections], analysis.language)
         annotated = result.processed_image
         if not is_jpeg(annotated):
             annotated = draw_detections(prepared.preview, result.detections, quality=self.limits.jpeg_quality)
-        point = facts.location.point
         key = processed_key(target.user_id, analysis.id)
         self.objects.put_jpeg(analysis.bucket, key, annotated)
         pipeline_ms = _ms_since(started)
@@ -213,9 +217,18 @@ class DetectPipeline:
 
     def _facts(self, analysis: ClaimedAnalysis, prepared: PreparedImage, data: bytes) -> ImageFacts:
         exif = prepared.exif
-        location = resolve_location(
-            analysis.manual_latitude, analysis.manual_longitude, exif.gps if analysis.include_gps else None
-        )
+        gps = exif.gps if analysis.include_gps else None
+        location = resolve_location(analysis.manual_latitude, analysis.manual_longitude, gps)
+        # Local time: the photo's own OffsetTimeOriginal when it has one, else the uploader's time-zone
+        # setting (UTC without one). A capture time without offset is the camera's wall clock in that zone.
+        if exif.taken_at is not None and exif.offset_text:
+            zone_name = exif.offset_text
+        else:
+            zone_name = analysis.time_zone if zone_named(analysis.time_zone) is not UTC else "UTC"
+        zone = zone_named(zone_name)
+        taken_at = exif.taken_at
+        if taken_at is not None and not exif.offset_text:
+            taken_at = taken_at.replace(tzinfo=zone)
         return ImageFacts(
             content_type=prepared.image_type.content_type,
             image_format=prepared.image_type.name,
@@ -226,8 +239,11 @@ class DetectPipeline:
             perceptual_hash=prepared.perceptual_hash,
             camera_make=exif.camera_make,
             camera_model=exif.camera_model,
-            taken_at=exif.taken_at,
+            taken_at=taken_at,
             location=location,
+            evidence=location_evidence(location, gps, self.settings.location_discrepancy_threshold_m),
+            validity_start=validity_start(taken_at, analysis.created_at, zone),
+            time_zone=zone_name,
         )
 
     def _detect(self, analysis: ClaimedAnalysis, prepared: PreparedImage) -> tuple[YoloResult, int]:

@@ -34,8 +34,11 @@ def build_detections(
     sent_size: tuple[int, int],
     original_size: tuple[int, int],
     detected_at: datetime,
+    latitude: float | None = None,
 ) -> tuple[DetectionRecord, ...]:
-    """Stored detections; names, types and risk come from our class table, not from YOLO's strings."""
+    """Stored detections; names, types and risk come from our class table, not from YOLO's strings.
+
+    Validity counts from `detected_at` (local time: its month is the season's) at the point's `latitude`."""
     width, height = original_size
     scale_x = width / sent_size[0]
     scale_y = height / sent_size[1]
@@ -47,7 +50,9 @@ def build_detections(
         info = class_info(detection.class_id)
         polygon = scale_polygon(detection.polygon, scale_x, scale_y, width, height)
         persistence = persistence_for(info.breeding_site_type or info.class_name)
-        days = validity_days(persistence, info.risk_level, detection.confidence, detected_at=detected_at)
+        days = validity_days(
+            persistence, info.risk_level, detection.confidence, detected_at=detected_at, latitude=latitude
+        )
         records.append(
             DetectionRecord(
                 class_id=info.class_id,

@@ -7,6 +7,8 @@ import functools
 from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from sentrix.domain.location import DEFAULT_DISCREPANCY_THRESHOLD_M
+
 
 class DetectSettings(BaseSettings):
     """Limits and policies of the pipeline; the queue-related ones must agree with infra/template.yaml."""
@@ -31,6 +33,8 @@ class DetectSettings(BaseSettings):
     jpeg_quality: int = Field(default=90, ge=50, le=100)
     # Hamming distance between 64-bit dHashes at or below which two photos of one user are the same photo.
     duplicate_max_distance: int = Field(default=4, ge=0, le=16)
+    # Manual coordinates farther than this from the photo's EXIF GPS point flag the analysis for experts.
+    location_discrepancy_threshold_m: float = Field(default=DEFAULT_DISCREPANCY_THRESHOLD_M, gt=0)
 
     @model_validator(mode="after")
     def _sides_fit(self) -> DetectSettings:

@@ -54,6 +54,9 @@ def _point(latitude: float, longitude: float) -> Any:
 
 def _facts(facts: ImageFacts) -> dict[str, Any]:
     point = facts.location.point
+    evidence = facts.evidence
+    exif_point = evidence.exif_point
+    start = facts.validity_start
     return {
         "content_type": facts.content_type,
         "image_format": facts.image_format,
@@ -68,6 +71,13 @@ def _facts(facts: ImageFacts) -> dict[str, Any]:
         "location": _point(point.latitude, point.longitude) if point else None,
         "location_source": facts.location.source,
         "altitude_m": point.altitude_m if point else None,
+        "exif_location": _point(exif_point.latitude, exif_point.longitude) if exif_point else None,
+        "location_discrepancy_m": evidence.discrepancy_m,
+        "location_flagged": evidence.flagged,
+        "validity_basis": start.basis if start else None,
+        "validity_from": start.moment if start else None,
+        "validity_basis_reason": start.reason if start else None,
+        "local_time_zone": facts.time_zone,
     }
 
 
@@ -152,9 +162,15 @@ class SqlAnalysisStore:
                     return Claim(ClaimOutcome.UNKNOWN)
                 outcome = ClaimOutcome.FINISHED if status in _FINAL else ClaimOutcome.BUSY
                 return Claim(outcome, status=str(status))
-            language = None
+            language = time_zone = None
             if row.user_id is not None:
-                language = session.scalar(select(S.c.settings["language"].astext).where(S.c.user_id == row.user_id))
+                preferences = session.execute(
+                    select(S.c.settings["language"].astext, S.c.settings["timezone"].astext).where(
+                        S.c.user_id == row.user_id
+                    )
+                ).first()
+                if preferences is not None:
+                    language, time_zone = preferences
         return Claim(
             ClaimOutcome.CLAIMED,
             ClaimedAnalysis(
@@ -170,6 +186,7 @@ class SqlAnalysisStore:
                 original_filename=row.original_filename,
                 created_at=row.created_at,
                 language=language or "es",
+                time_zone=time_zone,
             ),
         )
 

@@ -7,6 +7,8 @@ import functools
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from sentrix.domain.confidence import DEFAULT_CONFIDENCE_THRESHOLD
+
 # Lambda takes at most 6 MB (6,291,456 bytes) of request payload, and API Gateway base64-encodes
 # multipart bodies (BinaryMediaTypes), which grows them by 4/3: 4 MiB of file plus the form's other
 # fields and the event's headers stays under that. Anything bigger goes through the presigned POST.
@@ -25,7 +27,8 @@ class UploadSettings(BaseSettings):
     presigned_post_ttl_s: int = Field(default=600, ge=60, le=3600)
     batch_max_items: int = Field(default=50, ge=1, le=50)
     batch_validate_max_items: int = Field(default=100, ge=1, le=500)
-    default_confidence_threshold: float = Field(default=0.5, ge=0.1, le=1.0)
+    # Used when neither the request nor the user's setting gives one (domain constant, docs/upload.md).
+    default_confidence_threshold: float = Field(default=DEFAULT_CONFIDENCE_THRESHOLD, ge=0.1, le=1.0)
 
 
 @functools.cache

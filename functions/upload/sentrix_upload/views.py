@@ -151,6 +151,7 @@ def analysis_summary(row: Any, *, detail: bool = False) -> dict[str, Any]:
         "confidence_threshold": row.confidence_threshold,
         "camera_info": camera,
         "duplicate_of": row.duplicate_of,
+        "location_flagged": bool(getattr(row, "location_flagged", False)),
         "created_at": row.created_at,
         "updated_at": row.updated_at,
         "completed_at": row.completed_at,
@@ -218,6 +219,31 @@ class _Assessment:
         )
 
 
+def location_evidence_view(row: Any) -> dict[str, Any]:
+    """The photo's EXIF point beside the location used (owner, experts and admins only: never public)."""
+    latitude, longitude = getattr(row, "exif_latitude", None), getattr(row, "exif_longitude", None)
+    exif_point = None
+    if latitude is not None and longitude is not None:
+        exif_point = {"latitude": latitude, "longitude": longitude, "google_maps_url": maps_url(latitude, longitude)}
+    return {
+        "location_source": row.location_source or LocationSource.NONE,
+        "exif_location": exif_point,
+        "discrepancy_m": getattr(row, "location_discrepancy_m", None),
+        "flagged": bool(getattr(row, "location_flagged", False)),
+    }
+
+
+def validity_basis_view(row: Any) -> dict[str, Any]:
+    """From which moment the detections' validity counts, and why not the capture time when it does not."""
+    return {
+        "validity_basis": getattr(row, "validity_basis", None),
+        "validity_from": getattr(row, "validity_from", None),
+        "validity_basis_reason": getattr(row, "validity_basis_reason", None),
+        "captured_at": row.taken_at,
+        "local_time_zone": getattr(row, "local_time_zone", None),
+    }
+
+
 def analysis_detail(row: Any, detections: list[Any], language: str, now: datetime) -> dict[str, Any]:
     document = analysis_summary(row, detail=True)
     document.update(
@@ -233,5 +259,7 @@ def analysis_detail(row: Any, detections: list[Any], language: str, now: datetim
         model_risk_assessment=model_risk_view(row, language),
         validation=validation_summary(d.validation_status for d in detections),
         detections=[detection_view(d, now) for d in detections],
+        location_evidence=location_evidence_view(row),
+        **validity_basis_view(row),
     )
     return document

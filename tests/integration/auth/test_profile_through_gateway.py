@@ -64,7 +64,7 @@ def test_settings_start_from_the_defaults(api):
     settings = api.get("/users/me/settings", headers=bearer(user)).json()
     assert settings["language"] == "es"
     assert settings["timezone"] == "America/Argentina/Buenos_Aires"
-    assert settings["default_confidence_threshold"] == 0.7
+    assert settings["default_confidence_threshold"] == 0.5  # DEFAULT_CONFIDENCE_THRESHOLD, as docs/upload.md says
 
 
 def test_settings_updates_merge_over_what_is_stored(api):

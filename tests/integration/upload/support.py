@@ -175,7 +175,9 @@ def seed_analysis(
         if status is AnalysisStatus.COMPLETED:
             for index, class_id in enumerate(classes):
                 info = class_info(class_id)
-                days = validity_days(info.breeding_site_type, info.risk_level, confidence, detected_at=created_at)
+                days = validity_days(
+                    info.breeding_site_type, info.risk_level, confidence, detected_at=created_at, latitude=latitude
+                )
                 verdict = verdicts[index] if verdicts else ValidationStatus.PENDING
                 session.add(
                     Detection(

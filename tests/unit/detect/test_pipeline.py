@@ -69,8 +69,10 @@ def test_a_good_photo_completes_with_everything_the_result_needs():
     assert result.model_name == "fake-yolo"
     assert result.standardized_filename.startswith("SENTRIX_20240115_133000_IPHONE13_LATn26p808_LONn65p218_")  # UTC
     water = result.detections[0]
-    # water: 2 days x 1.2 (ALTO) x 1.8 (January: wet season) x 1.1 (confidence > 0.9) = 4.75 → 4
-    assert (water.validity_days, water.expires_at) == (4, datetime(2025, 1, 14, 12, 0, tzinfo=UTC))
+    # water: 2 days x 1.2 (ALTO) x 1.8 (January in the south: wet season) x 1.1 (confidence > 0.9) = 4.75 → 4,
+    # counted from the capture time 2024-01-15 10:30 -03:00 (EXIF), not from the clock
+    assert (water.validity_days, water.expires_at) == (4, datetime(2024, 1, 19, 13, 30, tzinfo=UTC))
+    assert result.facts.validity_start.basis.value == "captured_at"
     assert water.persistence_type.value == "TRANSIENT" and water.is_weather_dependent
     assert len(world.detector.calls) == 1
 

@@ -29,20 +29,21 @@ HOLE = "Huecos"  # MEDIUM_TERM, 30 days
 STREET = "Calles mal hechas"  # LONG_TERM, 180 days
 NEUTRAL = 0.8  # a confidence that applies no factor
 ART = timezone(timedelta(hours=-3))
+BUENOS_AIRES_LAT = -34.6  # south of the Tropic of Capricorn: southern seasons
 
 
 def at(month: int, day: int = 15) -> datetime:
     return datetime(2024, month, day, 12, 0, tzinfo=UTC)
 
 
-def days(site, risk=RiskLevel.MEDIO, confidence=NEUTRAL, *, month=4, **kwargs) -> int:
-    """validity_days with neutral defaults (MEDIO, confidence 0.8, April = cloudy)."""
-    return validity_days(site, risk, confidence, detected_at=at(month), **kwargs)
+def days(site, risk=RiskLevel.MEDIO, confidence=NEUTRAL, *, month=4, latitude=BUENOS_AIRES_LAT, **kwargs) -> int:
+    """validity_days with neutral defaults (MEDIO, confidence 0.8, April in Buenos Aires = cloudy)."""
+    return validity_days(site, risk, confidence, detected_at=at(month), latitude=latitude, **kwargs)
 
 
 def test_worked_example_charcos_alto_january():
     # 2 × 1.2 × 1.8 = 4.32 -> 4
-    assert validity_days(WATER, RiskLevel.ALTO, 0.85, detected_at=at(1)) == 4
+    assert validity_days(WATER, RiskLevel.ALTO, 0.85, detected_at=at(1), latitude=BUENOS_AIRES_LAT) == 4
 
 
 @pytest.mark.parametrize(
@@ -125,8 +126,9 @@ def test_explicit_weather_beats_the_month():
 def test_month_is_read_in_the_zone_of_detected_at():
     instant = datetime(2024, 3, 1, 1, 0, tzinfo=UTC)  # still 28 February in Argentina
 
-    assert validity_days(TRASH, RiskLevel.MEDIO, NEUTRAL, detected_at=instant) == 7
-    assert validity_days(TRASH, RiskLevel.MEDIO, NEUTRAL, detected_at=instant.astimezone(ART)) == 12
+    south = BUENOS_AIRES_LAT
+    assert validity_days(TRASH, RiskLevel.MEDIO, NEUTRAL, detected_at=instant, latitude=south) == 7
+    assert validity_days(TRASH, RiskLevel.MEDIO, NEUTRAL, detected_at=instant.astimezone(ART), latitude=south) == 12
 
 
 @pytest.mark.parametrize("month", [0, 13, -1])
@@ -295,7 +297,9 @@ def test_validity_of_rejects_naive(expiry, now):
 
 def test_detection_lifecycle_from_creation_to_expiry():
     detected = datetime(2024, 1, 10, 9, 0, tzinfo=ART)
-    expiry = expires_at(detected, validity_days(WATER, RiskLevel.ALTO, 0.85, detected_at=detected))
+    expiry = expires_at(
+        detected, validity_days(WATER, RiskLevel.ALTO, 0.85, detected_at=detected, latitude=BUENOS_AIRES_LAT)
+    )
 
     assert validity_of(expiry, detected).status is ValidityStatus.MEDIUM_VALIDITY
     assert validity_of(expiry, detected + timedelta(days=3)).status is ValidityStatus.EXPIRING_SOON

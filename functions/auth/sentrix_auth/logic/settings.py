@@ -10,6 +10,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationErr
 
 from sentrix.db.engine import session_scope
 from sentrix.db.models import UserSettings
+from sentrix.domain.confidence import DEFAULT_CONFIDENCE_THRESHOLD
 from sentrix.observability import logger
 
 
@@ -40,7 +41,7 @@ class SettingsDocument(BaseModel):
     email_validation_complete: bool = False
     email_reports: bool = True
     in_app_notifications: bool = True
-    default_confidence_threshold: Threshold = 0.7
+    default_confidence_threshold: Threshold = DEFAULT_CONFIDENCE_THRESHOLD
     default_include_gps: bool = True
     auto_validate_high_confidence: bool = False
     profile_visibility: Literal["public", "private"] = "private"

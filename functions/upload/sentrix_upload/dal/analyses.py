@@ -49,13 +49,16 @@ PAIRS_PER_CALL = 50
 
 
 def _document_sql(table: Any, alias: str) -> str:
-    """A row as one `jsonb` object, its point as latitude/longitude. Built column by column: `to_jsonb(row)`
+    """A row as one `jsonb` object, its points as latitude/longitude. Built column by column: `to_jsonb(row)`
     would also turn the geometry into GeoJSON (PostGIS' json cast) only to drop it, three times the cost."""
-    pairs = [f"'{c.name}', {alias}.{c.name}" for c in table.__table__.columns if c.name != "location"]
-    pairs += [f"'latitude', ST_Y({alias}.location)", f"'longitude', ST_X({alias}.location)"]
-    # A function takes at most 100 arguments (50 pairs): wider rows are built in parts joined with ||.
-    parts = [pairs[i : i + PAIRS_PER_CALL] for i in range(0, len(pairs), PAIRS_PER_CALL)]
-    return " || ".join(f"jsonb_build_object({', '.join(part)})" for part in parts)
+    points = {"location": "", "exif_location": "exif_"}
+    pairs = [f"'{c.name}', {alias}.{c.name}" for c in table.__table__.columns if c.name not in points]
+    for column, prefix in points.items():
+        if column in table.__table__.columns:
+            pairs += [f"'{prefix}latitude', ST_Y({alias}.{column})", f"'{prefix}longitude', ST_X({alias}.{column})"]
+    # A function takes at most 100 arguments (FUNC_MAX_ARGS): wider rows are joined from several objects.
+    chunks = [pairs[i : i + PAIRS_PER_CALL] for i in range(0, len(pairs), PAIRS_PER_CALL)]
+    return "(" + " || ".join(f"jsonb_build_object({', '.join(chunk)})" for chunk in chunks) + ")"
 
 
 # The analysis row without its geometry, plus the point's coordinates.

@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, object_session
 
 from sentrix.db.engine import session_scope
 from sentrix.db.models import Detection
@@ -23,6 +23,7 @@ from sentrix_upload import views
 from sentrix_upload.dal import detections as detections_dal
 from sentrix_upload.logic.filters import BBox
 from sentrix_upload.logic.image_urls import image_url
+from sentrix_upload.logic.validity import season_place
 from sentrix_upload.schemas.detections import BatchValidateItem
 
 
@@ -38,12 +39,20 @@ def revalued_days(detection: Detection, verdict: ValidationStatus) -> int:
     if was_positive == is_positive:
         return detection.validity_days
 
+    # The season detect used: the analysis point's hemisphere and the local month of its validity start.
+    detected_at, latitude = detection.created_at, None
+    session = object_session(detection)
+    if session is not None:
+        latitude, zone, start = season_place(session, detection.analysis_id)
+        detected_at = (start or detection.created_at).astimezone(zone)
+
     def days(positive: bool) -> int:
         return validity_days(
             _site(detection),
             detection.risk_level,
             detection.confidence,
-            detected_at=detection.created_at,
+            detected_at=detected_at,
+            latitude=latitude,
             validated_positive=positive,
         )
 

@@ -5,10 +5,14 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
 from sentrix.db.engine import session_scope
+from sentrix.db.models import Analysis
 from sentrix.domain.classes import BreedingSiteType
 from sentrix.domain.status import REJECTED, ValidationStatus
-from sentrix.domain.validity import Weather, validity_days, validity_of
+from sentrix.domain.validity import Weather, validity_days, validity_of, zone_named
 from sentrix.errors import Conflict
 from sentrix.http.identity import Principal
 from sentrix.observability import logger
@@ -92,6 +96,16 @@ def extend(
     return result
 
 
+def season_place(session: Session, analysis_id: Any) -> tuple[float | None, Any, datetime | None]:
+    """The analysis' latitude (hemisphere), local zone and validity start: what detect read the season from."""
+    row = session.execute(
+        select(func.ST_Y(Analysis.location), Analysis.local_time_zone, Analysis.validity_from).where(
+            Analysis.id == analysis_id
+        )
+    ).one()
+    return row[0], zone_named(row[1]), row[2]
+
+
 def revalidate(
     principal: Principal,
     raw_id: str,
@@ -100,15 +114,19 @@ def revalidate(
     *,
     now: datetime | None = None,
 ) -> dict[str, Any]:
-    """An expert saw the site again today: validated positive, validity counted afresh from now."""
+    """An expert saw the site again today: validated positive, validity counted afresh from now.
+
+    The season is the one detect uses: the analysis point's hemisphere and today's month in its local zone."""
     now = now or datetime.now(UTC)
     with session_scope() as session:
         detection = get_visible_detection(session, raw_id, principal, for_update=True)
+        latitude, zone, _start = season_place(session, detection.analysis_id)
         days = validity_days(
             detection.breeding_site_type or detection.class_name,
             detection.risk_level,
             detection.confidence,
-            detected_at=now,
+            detected_at=now.astimezone(zone),
+            latitude=latitude,
             weather=weather,
             validated_positive=True,
         )

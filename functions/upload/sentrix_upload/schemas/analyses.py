@@ -11,7 +11,7 @@ from pydantic import BaseModel, Field
 from sentrix.domain.classes import PersistenceType, RiskLevel
 from sentrix.domain.location import LocationSource
 from sentrix.domain.status import AnalysisStatus, ValidationStatus
-from sentrix.domain.validity import ValidityStatus
+from sentrix.domain.validity import BasisReason, ValidityBasis, ValidityStatus
 
 ValidationState = Literal["no_detections", "pending", "partially_validated", "validated"]
 
@@ -24,6 +24,19 @@ class LocationOut(BaseModel):
     altitude_meters: float | None = None
     location_source: LocationSource
     google_maps_url: str | None = None
+
+
+class ExifPointOut(BaseModel):
+    latitude: float
+    longitude: float
+    google_maps_url: str | None
+
+
+class LocationEvidenceOut(BaseModel):
+    location_source: LocationSource = Field(description="Which point the analysis uses (manual wins)")
+    exif_location: ExifPointOut | None = Field(description="The photo's own EXIF GPS point, if it had one")
+    discrepancy_m: float | None = Field(description="Metres between the manual point and the EXIF point")
+    flagged: bool = Field(description="The manual point is farther than the threshold (500 m) from the EXIF one")
 
 
 class CameraOut(BaseModel):
@@ -132,6 +145,7 @@ class AnalysisSummary(BaseModel):
     confidence_threshold: float
     camera_info: CameraOut | None
     duplicate_of: uuid.UUID | None
+    location_flagged: bool = Field(default=False, description="See location_evidence in the detail")
     created_at: datetime
     updated_at: datetime
     completed_at: datetime | None
@@ -154,6 +168,14 @@ class AnalysisDetail(AnalysisSummary):
     )
     validation: ValidationSummary
     detections: list[DetectionOut]
+    location_evidence: LocationEvidenceOut
+    validity_basis: ValidityBasis | None = Field(description="captured_at or uploaded_at; null before detection")
+    validity_from: datetime | None = Field(description="The moment the detections' validity counts from")
+    validity_basis_reason: BasisReason | None = Field(
+        description="Why the upload time: no_capture_time, capture_time_in_future, capture_time_before_2000"
+    )
+    captured_at: datetime | None = Field(description="The photo's capture time (EXIF), as read")
+    local_time_zone: str | None = Field(description="Zone local times were read in (photo offset or user setting)")
 
 
 class AnalysisPage(BaseModel):

@@ -30,6 +30,7 @@ from sqlalchemy.dialects.postgresql import JSONB, UUID
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 from sentrix.domain.classes import BreedingSiteType, PersistenceType, RiskLevel
+from sentrix.domain.confidence import DEFAULT_CONFIDENCE_THRESHOLD
 from sentrix.domain.location import LocationSource
 from sentrix.domain.roles import Role
 from sentrix.domain.status import AnalysisStatus, ValidationStatus
@@ -184,8 +185,21 @@ class Analysis(Base):
     altitude_m: Mapped[float | None] = mapped_column(Float)
     manual_latitude: Mapped[float | None] = mapped_column(Float)
     manual_longitude: Mapped[float | None] = mapped_column(Float)
+    # The photo's own GPS point, kept beside a manual location as evidence (never on public outputs), its
+    # distance to the manual point, and whether that distance is beyond the threshold (migration 0006).
+    exif_location = mapped_column(POINT)
+    location_discrepancy_m: Mapped[float | None] = mapped_column(Float)
+    location_flagged: Mapped[bool] = mapped_column(Boolean, nullable=False, server_default=text("false"))
+    # When validity counts from: "captured_at" or "uploaded_at", the moment, why not the capture time, and
+    # the zone local times were read in ("+02:00" from the photo, or the uploader's IANA zone, or UTC).
+    validity_basis: Mapped[str | None] = mapped_column(String(16))
+    validity_from: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    validity_basis_reason: Mapped[str | None] = mapped_column(String(40))
+    local_time_zone: Mapped[str | None] = mapped_column(String(64))
 
-    confidence_threshold: Mapped[float] = mapped_column(Float, nullable=False, server_default=text("0.5"))
+    confidence_threshold: Mapped[float] = mapped_column(
+        Float, nullable=False, server_default=text(repr(DEFAULT_CONFIDENCE_THRESHOLD))
+    )
     model_name: Mapped[str | None] = mapped_column(String(200))
     model_version: Mapped[str | None] = mapped_column(String(100))
     yolo_time_ms: Mapped[int | None] = mapped_column(Integer)

@@ -1,4 +1,8 @@
-"""Where a photo was taken: manual coordinates win over EXIF GPS, otherwise no location (DESIGN §4)."""
+"""Where a photo was taken: manual coordinates win over EXIF GPS, otherwise no location (DESIGN §4).
+
+The EXIF point is evidence even when manual coordinates win: it is kept beside them with the distance
+between the two, and a distance beyond a threshold flags the analysis for experts (DESIGN §7).
+"""
 
 from __future__ import annotations
 
@@ -29,6 +33,22 @@ class ResolvedLocation:
 
 
 NO_LOCATION = ResolvedLocation(None, LocationSource.NONE)
+
+# Mean Earth radius (IUGG), metres: the haversine on this sphere is within 0.5 % of the ellipsoid's distance.
+EARTH_RADIUS_M = 6_371_008.8
+DEFAULT_DISCREPANCY_THRESHOLD_M = 500.0
+
+
+@dataclass(frozen=True, slots=True)
+class LocationEvidence:
+    """The photo's own GPS point beside the location used, and how far apart the two are."""
+
+    exif_point: GeoPoint | None
+    discrepancy_m: float | None  # metres from the manual point; None when there is no manual point
+    flagged: bool
+
+
+NO_EVIDENCE = LocationEvidence(None, None, False)
 
 
 def _number(value: object) -> float | None:
@@ -75,6 +95,26 @@ def resolve_location(
         GeoPoint(float(exif.latitude), float(exif.longitude), _number(exif.altitude_m)),
         LocationSource.EXIF_GPS,
     )
+
+
+def haversine_m(a: GeoPoint, b: GeoPoint) -> float:
+    """Great-circle distance in metres between two points (on a sphere of the mean Earth radius)."""
+    lat1, lon1, lat2, lon2 = map(math.radians, (a.latitude, a.longitude, b.latitude, b.longitude))
+    h = math.sin((lat2 - lat1) / 2) ** 2 + math.cos(lat1) * math.cos(lat2) * math.sin((lon2 - lon1) / 2) ** 2
+    return 2 * EARTH_RADIUS_M * math.asin(min(1.0, math.sqrt(h)))
+
+
+def location_evidence(
+    resolved: ResolvedLocation, exif: GeoPoint | None, threshold_m: float = DEFAULT_DISCREPANCY_THRESHOLD_M
+) -> LocationEvidence:
+    """The valid EXIF point; when manual coordinates won, its distance to them, flagged beyond `threshold_m`."""
+    if exif is None or not is_valid_coordinate(exif.latitude, exif.longitude):
+        return NO_EVIDENCE
+    point = GeoPoint(float(exif.latitude), float(exif.longitude), _number(exif.altitude_m))
+    if resolved.source is not LocationSource.MANUAL or resolved.point is None:
+        return LocationEvidence(point, None, False)
+    distance = haversine_m(resolved.point, point)
+    return LocationEvidence(point, distance, distance > threshold_m)
 
 
 def format_coordinate(value: float, places: int) -> str:

@@ -32,7 +32,7 @@ from alembic import op
 from sqlalchemy.dialects import postgresql
 
 revision = "0007"
-down_revision = "0005"  # MERGE: 0006 (capture time) lands first
+down_revision = "0006"
 branch_labels = None
 depends_on = None
 
