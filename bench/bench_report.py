@@ -336,6 +336,7 @@ def run(quick: bool) -> list[Result]:
     from sentrix.domain.roles import Role
     from sentrix.http.identity import Principal
     from sentrix_report.logic import analysis_report
+    from sentrix_report.logic.filters import DataFilters
     from sentrix_report.logic.heatmap import heatmap_data
     from sentrix_report.logic.hotspots import hotspots
     from sentrix_report.logic.map_stats import map_statistics
@@ -363,37 +364,39 @@ def run(quick: bool) -> list[Result]:
                                   notes=f"{notes}; {check}"))  # fmt: skip
 
         limit = 1000  # the default page of the public heatmap
-        ours = heatmap_data(None, limit=limit)["data"]
+        # The whole data set, expired sites included: the anonymous map served from the rollup.
+        whole, active = DataFilters(include_expired=True), DataFilters()
+        ours = heatmap_data(None, whole, limit=limit)["data"]
         theirs = naive_heatmap(limit)
         # Ties at the limit may pick different cells of equal size: compare the sizes.
         same = sorted(p["detectionCount"] for p in ours) == sorted(t[3] for t in theirs)
-        add("heatmap-data (anonymous, whole data set)", lambda: heatmap_data(None, limit=limit),
+        add("heatmap-data (anonymous, whole data set)", lambda: heatmap_data(None, whole, limit=limit),
             lambda: naive_heatmap(limit), f"cell sizes agree: {same}")  # fmt: skip
-        ours = heatmap_data(None, limit=limit, active_only=True)["data"]
+        ours = heatmap_data(None, active, limit=limit)["data"]
         theirs = naive_heatmap(limit, datetime.now(UTC))
         same = sorted(p["detectionCount"] for p in ours) == sorted(t[3] for t in theirs)
-        add("heatmap-data (anonymous, active sites only)", lambda: heatmap_data(None, limit=limit, active_only=True),
+        add("heatmap-data (anonymous, active sites only)", lambda: heatmap_data(None, active, limit=limit),
             lambda: naive_heatmap(limit, datetime.now(UTC)), f"cell sizes agree: {same}")  # fmt: skip
 
-        stats = map_statistics(None)
+        stats = map_statistics(None, whole)
         naive = naive_map_stats(as_of)
         keys = ("total_analyses", "total_detections", "locations_with_gps")  # not the clock-dependent ones
         agree = all(stats[k] == naive[k] for k in keys)
-        add("map-stats", lambda: map_statistics(None), lambda: naive_map_stats(datetime.now(UTC)),
+        add("map-stats", lambda: map_statistics(None, whole), lambda: naive_map_stats(datetime.now(UTC)),
             f"totals agree: {agree}")  # fmt: skip
 
         x, y = _tile_of(-26.8083, -65.2176, 12)
-        count = len(mapbox_vector_tile.decode(vector_tile(None, 12, x, y).body)["grid"]["features"])
+        count = len(mapbox_vector_tile.decode(vector_tile(None, 12, x, y, whole).body)["grid"]["features"])
         naive_count = len(mapbox_vector_tile.decode(naive_tile(12, x, y))["grid"]["features"])
         check = f"features {count} vs naive {naive_count}"
-        add("z12 tile (city centre, grid layer)", lambda: vector_tile(None, 12, x, y), lambda: naive_tile(12, x, y),
-            check)  # fmt: skip
+        add("z12 tile (city centre, grid layer)", lambda: vector_tile(None, 12, x, y, whole),
+            lambda: naive_tile(12, x, y), check)  # fmt: skip
         bbox_naive = "naive: bbox rows into Python"
-        add("z12 tile vs naive with an SQL bbox filter", lambda: vector_tile(None, 12, x, y),
+        add("z12 tile vs naive with an SQL bbox filter", lambda: vector_tile(None, 12, x, y, whole),
             lambda: naive_tile(12, x, y, bbox_in_sql=True), check, target=None, baseline=bbox_naive)  # fmt: skip
 
         def ours_hotspots():
-            return hotspots(expert, bbox=CITY_BBOX, min_points=MIN_POINTS, limit=1000)
+            return hotspots(expert, DataFilters(bbox=CITY_BBOX), min_points=MIN_POINTS, limit=1000)
 
         found = len(ours_hotspots()["clusters"])
         naive_found = naive_hotspots(CITY_BBOX, 150.0, MIN_POINTS, as_of)

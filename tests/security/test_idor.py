@@ -146,7 +146,7 @@ def test_another_users_analyses_never_appear_in_lists_or_exports(shared_api, sha
         "/exports/detections.csv",
         "/reports/statistics",
         "/reports/recent-activity",
-        "/map/hotspots?min_points=2&active_only=false",
+        "/map/hotspots?min_points=2&include_expired=true",
         "/heatmap-data",
         "/map-stats",
     ):

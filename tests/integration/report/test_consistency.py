@@ -155,6 +155,6 @@ def test_the_glossary_defines_high_risk_once():
     from pathlib import Path
 
     glossary = (Path(__file__).resolve().parents[3] / "docs" / "report.md").read_text()
-    assert "## Glossary" in glossary
-    section = glossary.split("## Glossary", 1)[1].split("\n## ", 1)[0]
+    assert "### Glossary" in glossary
+    section = glossary.split("### Glossary", 1)[1].split("\n### ", 1)[0]
     assert section.count("**High-risk detection**") == 1
