@@ -201,3 +201,58 @@ def test_the_migration_backfills_existing_verdicts(postgis):
     assert [(d[1], d[2]) for d in pending] == [(future, None)]
     assert all(d[1] == rejected_at and d[2] == future for d in rejected) and len(rejected) == 3
     assert public == [1]  # the public map counts the one detection left
+
+
+def test_two_experts_judging_one_photo_at_once_leave_the_risk_of_both_verdicts(upload_env):
+    """The analysis row is locked before its risk is recomputed: a second verdict's recomputation waits for the
+    first transaction and then reads its committed rejection. (Without the lock it would read the detections
+    before the first commit and overwrite the analysis with a risk that misses one rejection.)"""
+    import os
+    import threading
+    import time
+
+    from sqlalchemy import update
+    from sqlalchemy.orm import Session
+
+    from sentrix.db.engine import build_engine
+    from sentrix.db.models import Detection
+    from sentrix.repositories.verdicts import refresh_current_risk
+
+    owner = make_user()
+    analysis = seed_analysis(owner, classes=(BASURA, CHARCOS, HUECOS), risk_level="ALTO")
+    ids = detection_ids(analysis)
+    engine = build_engine(os.environ["DATABASE_URL"], pool_size=3)
+
+    def reject(session: Session, detection_id: str) -> None:
+        session.execute(update(Detection).where(Detection.id == uuid.UUID(detection_id))
+                        .values(validation_status="validated_negative"))  # fmt: skip
+        refresh_current_risk(session, analysis)
+
+    first = Session(engine)
+    reject(first, ids[BASURA][0])  # holds the analysis until it commits
+    second_done = threading.Event()
+
+    def second_expert() -> None:
+        with Session(engine) as second:
+            reject(second, ids[CHARCOS][0])
+            second.commit()
+        second_done.set()
+
+    worker = threading.Thread(target=second_expert)
+    worker.start()
+    waiting = text(
+        "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND datname = current_database()"
+    )
+    deadline = time.monotonic() + 20
+    with engine.connect() as probe:
+        while probe.execute(waiting).scalar() < 1:  # the second transaction waits for the first
+            assert time.monotonic() < deadline, "the second verdict should wait for the analysis"
+            time.sleep(0.05)
+    assert not second_done.is_set()
+    first.commit()
+    first.close()
+    worker.join(timeout=20)
+    engine.dispose()
+    assert second_done.is_set()
+    # Only Huecos is left: medium 1 -> rule 6, BAJO 0.25 + 0.02 x 1 = 0.27
+    assert current(detail(owner, analysis)) == ("BAJO", "BAJO", 0.27, 1, 0)

@@ -67,16 +67,24 @@ WITH months AS (
                            date_trunc('month', CAST(:as_of AS timestamptz)), interval '1 month') AS month
 ),
 a AS (
-    SELECT date_trunc('month', a.created_at) AS month, count(*) AS analyses,
-           sum(a.total_detections) AS detections, sum(a.high_risk_count) AS high_risk
+    SELECT date_trunc('month', a.created_at) AS month, count(*) AS analyses
     FROM analyses a
     WHERE {where} AND a.created_at >= (SELECT min(month) FROM months)
     GROUP BY 1
+),
+-- What was found each month (a historical series: validity does not apply, an expert's rejection does).
+d AS (
+    SELECT date_trunc('month', a.created_at) AS month, count(*) AS detections,
+           count(*) FILTER (WHERE d.risk_level = 'ALTO') AS high_risk
+    FROM detections d JOIN analyses a ON a.id = d.analysis_id
+    WHERE {where} AND a.created_at >= (SELECT min(month) FROM months)
+      AND d.validation_status <> 'validated_negative'
+    GROUP BY 1
 )
 SELECT to_char(m.month, 'YYYY-MM') AS month, extract(month FROM m.month)::int AS month_number,
-       coalesce(a.analyses, 0)::int AS count, coalesce(a.detections, 0)::int AS detections,
-       coalesce(a.high_risk, 0)::int AS high_risk_detections
-FROM months m LEFT JOIN a USING (month)
+       coalesce(a.analyses, 0)::int AS count, coalesce(d.detections, 0)::int AS detections,
+       coalesce(d.high_risk, 0)::int AS high_risk_detections
+FROM months m LEFT JOIN a USING (month) LEFT JOIN d USING (month)
 ORDER BY m.month
 """
 
