@@ -60,10 +60,10 @@ def test_every_figure_matches_the_hand_count(seeded):
     # A1 and A2 share one 0.001° cell; A7's cell only has an expired site; A4 has no location.
     assert body["active_zones"] == 1
     assert body["detection_types"] == [
-        {"name": "Basura", "value": 3, "active": 1},
-        {"name": "Charcos/Cumulo de agua", "value": 2, "active": 1},
-        {"name": "Calles mal hechas", "value": 1, "active": 1},
-        {"name": "Huecos", "value": 1, "active": 1},
+        {"name": "Basura", "value": 3, "active": 1, "label": "Basura"},
+        {"name": "Charcos/Cumulo de agua", "value": 2, "active": 1, "label": "Charcos o agua acumulada"},
+        {"name": "Calles mal hechas", "value": 1, "active": 1, "label": "Calles en mal estado"},
+        {"name": "Huecos", "value": 1, "active": 1, "label": "Huecos"},
     ]
     assert body["total_mask_area_px"] == 7 * 1200.0
     assert body["expert_confirmation_rate"]["value"] == round(2 / 3, 4)

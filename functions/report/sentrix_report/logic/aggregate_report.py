@@ -7,6 +7,9 @@ looked at the same data.
 
 from __future__ import annotations
 
+import hashlib
+import hmac
+import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
@@ -16,6 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from sentrix.db.engine import session_scope
 from sentrix.http.identity import Principal
+from sentrix.i18n import Locale
 from sentrix_report.data.reports import Dataset
 from sentrix_report.logic.filters import DataFilters, DayOrInstant
 from sentrix_report.logic.ratios import percent, ratio
@@ -74,12 +78,43 @@ class Report:
     meta: dict[str, Any]
     data: dict[str, Any]
     map_png: bytes | None = field(default=None, repr=False)
+    locale: Locale = field(default_factory=Locale)
 
 
 def cell_size(width_deg: float, height_deg: float) -> float:
     """The smallest 'nice' cell giving at most MAP_CELLS_ACROSS cells along the longer side."""
     wanted = max(width_deg, height_deg) / MAP_CELLS_ACROSS
     return next((c for c in NICE_CELLS_DEG if c >= wanted), NICE_CELLS_DEG[-1])
+
+
+def reporter_pseudonym(user_id: uuid.UUID | str | None) -> str | None:
+    """A stable pseudonym of a reporter for reports: 8 hex digits of HMAC-SHA256 over the user id, keyed by the
+    deployment's salt (never the id or the e-mail)."""
+    if user_id is None:
+        return None
+    salt = get_report_settings().pseudonym_salt.get_secret_value().encode()
+    return hmac.new(salt, str(user_id).encode(), hashlib.sha256).hexdigest()[:8]
+
+
+def review_state(total: int, confirmed: int, rejected: int) -> str:
+    """no_detections, pending (no verdict yet), partial (some decided) or reviewed (every detection decided)."""
+    decided = confirmed + rejected
+    if total == 0:
+        return "no_detections"
+    if decided == 0:
+        return "pending"
+    return "reviewed" if decided >= total else "partial"
+
+
+def _detailed_row(row: dict[str, Any]) -> dict[str, Any]:
+    row = dict(row)
+    user_id = row.pop("user_id", None)
+    counted = row["confirmed_detections"] + row["rejected_detections"] + row["pending_detections"]
+    return row | {
+        "reporter": reporter_pseudonym(user_id),
+        "review_state": review_state(counted, row["confirmed_detections"], row["rejected_detections"]),
+        "active": row["active_detections"] > 0,
+    }
 
 
 def _summary(row: dict[str, Any]) -> dict[str, Any]:
@@ -101,6 +136,10 @@ def _summary(row: dict[str, Any]) -> dict[str, Any]:
         "detections_by_type": [
             {**r, "percent_of_detections": percent(r["detections"], detections)} for r in row["detections_by_type"]
         ],
+        # Each detection count split by the expert's verdict (confirmed / rejected / pending = pending or
+        # requires_review), and analyses by review state.
+        "detections_by_verdict": row["detections_by_verdict"],
+        "analyses_by_review": row["analyses_by_review"],
     }
 
 
@@ -119,7 +158,7 @@ def _statistics(summary: dict[str, Any], row: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def _map(dataset: Dataset, filters: DataFilters) -> tuple[dict[str, Any], bytes]:
+def _map(dataset: Dataset, filters: DataFilters, locale: Locale) -> tuple[dict[str, Any], bytes]:
     from sentrix_report.render.map_image import draw_map
 
     extent = dataset.extent()
@@ -134,7 +173,7 @@ def _map(dataset: Dataset, filters: DataFilters) -> tuple[dict[str, Any], bytes]
     cells = dataset.grid(cell) if cell else []
     points = dataset.points(MAP_MAX_POINTS + 1) if bounds else []
     drawn = points if len(points) <= MAP_MAX_POINTS else []
-    image = draw_map(bounds, cell, cells, drawn)
+    image = draw_map(bounds, cell, cells, drawn, locale.language)
     return {
         "bounds": bounds,
         "cell_deg": cell,
@@ -145,9 +184,10 @@ def _map(dataset: Dataset, filters: DataFilters) -> tuple[dict[str, Any], bytes]
     }, image
 
 
-def generate(principal: Principal, request: ReportRequest) -> Report:
-    """Compute the report's data and provenance in PostGIS."""
+def generate(principal: Principal, request: ReportRequest, locale: Locale | None = None) -> Report:
+    """Compute the report's data and provenance in PostGIS; `locale` decides words, months and printed times."""
     settings = get_report_settings()
+    locale = locale or Locale()
     filters = request.filters
     scope = Scope.of(principal, filters.user_id)
     as_of = datetime.now(UTC)
@@ -159,20 +199,22 @@ def generate(principal: Principal, request: ReportRequest) -> Report:
         summary = _summary(dataset.summary())
         data: dict[str, Any] = {"summary": summary}
         if request.type is ReportType.STATISTICS:
-            data["statistics"] = _statistics(summary, dataset.statistics())
+            data["statistics"] = _statistics(summary, dataset.statistics(locale.timezone))
+            data["statistics"]["months_in_timezone"] = locale.timezone
         elif request.type is ReportType.DETAILED:
             limit = settings.detailed_report_max_rows
-            data["analyses"] = dataset.detailed(limit)
+            data["analyses"] = [_detailed_row(r) for r in dataset.detailed(limit)]
             data["analyses_shown"] = len(data["analyses"])
             data["analyses_total"] = summary["analyses"]
         elif request.type is ReportType.MAP:
-            data["map"], png = _map(dataset, filters)
+            data["map"], png = _map(dataset, filters, locale)
     meta = {
         "type": request.type.value,
         "format": request.format.value,
         "generated_at": as_of.isoformat(),
         "generated_by": principal.email or str(principal.user_id),
-        "language": (request.language or "es")[:2].lower(),
+        "language": locale.language,
+        "timezone": locale.timezone,
         "scope": scope.describe(),
         "filters": filters.echo(),
         "counted": COUNTED_NOTE,
@@ -190,4 +232,4 @@ def generate(principal: Principal, request: ReportRequest) -> Report:
             "covers": "the analyses and detections counted above (canonical form in docs/report.md)",
         },
     }
-    return Report(meta, data, png)
+    return Report(meta, data, png, locale)

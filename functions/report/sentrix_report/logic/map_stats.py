@@ -7,14 +7,24 @@ from typing import Any
 
 from sentrix.db.engine import session_scope
 from sentrix.http.identity import Principal
+from sentrix.i18n import Locale, class_word
 from sentrix_report.data.map_stats import ZONE_DEG, map_stats
 from sentrix_report.logic.filters import build_filters
 from sentrix_report.logic.ratios import jsonable, percent, ratio
 from sentrix_report.logic.scope import ACTIVE_NOTE, COUNTED_NOTE, Scope, apply_filters, counted
 
 
-def _shape(row: dict[str, Any]) -> dict[str, Any]:
-    row = jsonable(row)
+def _labelled(row: dict[str, Any], locale: Locale) -> dict[str, Any]:
+    """Words for a person beside the values, in the caller's language: the trend's day names, type labels."""
+    for day in row["weekly_trend"] or []:
+        day["day"] = locale.day_name(date.fromisoformat(str(day["date"])[:10]))
+    for kind in row["detection_types"] or []:
+        kind["label"] = class_word(kind["name"], locale.language)
+    return row
+
+
+def _shape(row: dict[str, Any], locale: Locale | None = None) -> dict[str, Any]:
+    row = _labelled(jsonable(row), locale or Locale())
     total = row["total_analyses"]
     levels = {"alto": row["alto"], "medio": row["medio"], "bajo": row["bajo"], "minimo": row["minimo"]}
     return {
@@ -44,16 +54,20 @@ def _shape(row: dict[str, Any]) -> dict[str, Any]:
 
 
 def map_statistics(
-    principal: Principal | None, *, since: str | datetime | date | None = None, bbox: str | None = None
+    principal: Principal | None,
+    *,
+    since: str | datetime | date | None = None,
+    bbox: str | None = None,
+    locale: Locale | None = None,
 ) -> dict[str, Any]:
     """Whole-system map figures (aggregates only, safe for anyone); `own` adds the caller's."""
     filters = build_filters(date_from=since, bbox=bbox)
     as_of = datetime.now(UTC)
     with session_scope() as session:
-        result = _shape(map_stats(session, where=apply_filters(counted("a"), filters), as_of=as_of))
+        result = _shape(map_stats(session, where=apply_filters(counted("a"), filters), as_of=as_of), locale)
         if principal is not None:
             mine = Scope(principal, principal.user_id).analyses("a")
-            result["own"] = _shape(map_stats(session, where=apply_filters(mine, filters), as_of=as_of))
+            result["own"] = _shape(map_stats(session, where=apply_filters(mine, filters), as_of=as_of), locale)
     return result | {
         "scope": "all users (aggregated)",
         "counted": COUNTED_NOTE,

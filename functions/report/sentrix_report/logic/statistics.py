@@ -9,18 +9,14 @@ from typing import Any
 
 from sentrix.db.engine import session_scope
 from sentrix.http.identity import Principal
+from sentrix.i18n import Locale, risk_word, t
 from sentrix_report.data import statistics as data
 from sentrix_report.logic.ratios import change, jsonable, percent, ratio
 from sentrix_report.logic.scope import ACTIVE_NOTE, COUNTED_NOTE, Scope
 
 WINDOW_DAYS = 30
-MONTH_LABELS = ("Ene", "Feb", "Mar", "Abr", "May", "Jun", "Jul", "Ago", "Sep", "Oct", "Nov", "Dic")
-RISK_LABELS = {
-    "ALTO": ("Alto", "#dc2626"),
-    "MEDIO": ("Medio", "#f59e0b"),
-    "BAJO": ("Bajo", "#059669"),
-    "MINIMO": ("Mínimo", "#6b7280"),
-}
+# Words (month and risk names) come from the message catalogue, sentrix.i18n, in the caller's language.
+RISK_COLOURS = {"ALTO": "#dc2626", "MEDIO": "#f59e0b", "BAJO": "#059669", "MINIMO": "#6b7280"}
 
 
 def _meta(scope: Scope, as_of: datetime) -> dict[str, Any]:
@@ -68,7 +64,9 @@ def dashboard(principal: Principal, user_id: uuid.UUID | None = None) -> dict[st
     } | _meta(scope, as_of)
 
 
-def risk_distribution(principal: Principal, user_id: uuid.UUID | None = None) -> dict[str, Any]:
+def risk_distribution(
+    principal: Principal, user_id: uuid.UUID | None = None, locale: Locale | None = None
+) -> dict[str, Any]:
     """Analyses per risk level; percentages of all analyses in scope that have a level."""
     scope = Scope.of(principal, user_id)
     as_of = datetime.now(UTC)
@@ -77,11 +75,11 @@ def risk_distribution(principal: Principal, user_id: uuid.UUID | None = None) ->
     total = sum(r["value"] for r in found)
     levels = [
         {
-            "name": RISK_LABELS[r["level"]][0],
+            "name": risk_word(r["level"], (locale or Locale()).language),
             "level": r["level"],
             "value": r["value"],
             "percentage": percent(r["value"], total),
-            "color": RISK_LABELS[r["level"]][1],
+            "color": RISK_COLOURS[r["level"]],
         }
         for r in found
     ]
@@ -90,7 +88,9 @@ def risk_distribution(principal: Principal, user_id: uuid.UUID | None = None) ->
     )
 
 
-def monthly_analyses(principal: Principal, months: int, user_id: uuid.UUID | None = None) -> dict[str, Any]:
+def monthly_analyses(
+    principal: Principal, months: int, user_id: uuid.UUID | None = None, locale: Locale | None = None
+) -> dict[str, Any]:
     """Analyses (and their detections) per calendar month (UTC), the last `months`, oldest first."""
     scope = Scope.of(principal, user_id)
     as_of = datetime.now(UTC)
@@ -99,7 +99,7 @@ def monthly_analyses(principal: Principal, months: int, user_id: uuid.UUID | Non
     series = [
         {
             "month": r["month"],
-            "label": MONTH_LABELS[r["month_number"] - 1],
+            "label": t(f"month_short.{r['month_number']}", (locale or Locale()).language),
             "count": r["count"],
             "detections": r["detections"],
             "high_risk_detections": r["high_risk_detections"],

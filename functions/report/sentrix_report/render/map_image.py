@@ -60,17 +60,19 @@ def draw_map(
     cell_deg: float | None,
     cells: Sequence[dict[str, Any]],
     points: Sequence[dict[str, Any]],
+    language: str | None = None,
 ) -> bytes:
-    """PNG bytes of the map; a plain 'no data' panel when nothing is located."""
+    """PNG bytes of the map in `language`; a plain 'no data' panel when nothing is located."""
     from PIL import Image, ImageDraw, ImageFont
+
+    from sentrix.i18n import risk_word, t
 
     image = Image.new("RGB", (WIDTH, HEIGHT), (248, 250, 252))
     draw = ImageDraw.Draw(image)
     font = ImageFont.load_default(size=14)
     small = ImageFont.load_default(size=12)
     if not bounds:
-        draw.text((WIDTH / 2, HEIGHT / 2), "Sin datos ubicados / no located data", fill=(80, 80, 80), font=font,
-                  anchor="mm")  # fmt: skip
+        draw.text((WIDTH / 2, HEIGHT / 2), t("map.no_data", language), fill=(80, 80, 80), font=font, anchor="mm")
         return _png(image)
     frame = _Frame(bounds)
     top = max((c["detections"] for c in cells), default=0)
@@ -82,15 +84,18 @@ def draw_map(
         x, y = frame.xy(p["longitude"], p["latitude"])
         draw.ellipse([x - 3, y - 3, x + 3, y + 3], fill=RISK_RGB.get(p["risk_level"], (60, 60, 60)),
                      outline=(255, 255, 255))  # fmt: skip
-    _graticule(draw, frame, small)
+    step = _graticule(draw, frame, small)
     _scale_bar(draw, frame, small)
-    _legend(draw, top, cell_deg, font, small)
+    title = t("map.legend_cells", language, cell=f"{cell_deg:g}") if cell_deg else t("map.legend", language)
+    levels = {risk_word(level, language): colour for level, colour in RISK_RGB.items()}
+    _legend(draw, top, title, levels, t("map.grid", language, step=f"{step:g}"), small)
     draw.text((WIDTH - 30, 30), "N", fill=(30, 30, 30), font=font, anchor="mm")
     draw.line([WIDTH - 30, 42, WIDTH - 30, 62], fill=(30, 30, 30), width=2)
     return _png(image)
 
 
-def _graticule(draw, frame: _Frame, font) -> None:
+def _graticule(draw, frame: _Frame, font) -> float:
+    """Coordinate grid lines with their degrees on the edges; returns the longitude step."""
     for value in _ticks(frame.west, frame.east):
         x, _ = frame.xy(value, frame.south)
         draw.line([x, MARGIN / 2, x, HEIGHT - MARGIN / 2], fill=(226, 232, 240))
@@ -99,6 +104,7 @@ def _graticule(draw, frame: _Frame, font) -> None:
         _, y = frame.xy(frame.west, value)
         draw.line([MARGIN / 2, y, WIDTH - MARGIN / 2, y], fill=(226, 232, 240))
         draw.text((6, y), f"{value:.3f}°", fill=(71, 85, 105), font=font, anchor="lm")
+    return _nice_step(frame.east - frame.west)
 
 
 def _ticks(low: float, high: float) -> list[float]:
@@ -121,19 +127,19 @@ def _scale_bar(draw, frame: _Frame, font) -> None:
     draw.text((x + length_px + 8, y + 3), label, fill=(30, 30, 30), font=font, anchor="lm")
 
 
-def _legend(draw, top: int, cell_deg: float | None, font, small) -> None:
-    x, y = WIDTH - 260, HEIGHT - 150
+def _legend(draw, top: int, title: str, levels: dict[str, tuple[int, int, int]], grid: str, small) -> None:
+    x, y = WIDTH - 260, HEIGHT - 160
     draw.rectangle([x - 10, y - 10, WIDTH - 20, HEIGHT - 20], fill=(255, 255, 255), outline=(203, 213, 225))
-    draw.text((x, y), f"Detecciones por celda ({cell_deg:g}°)" if cell_deg else "Detecciones", fill=(30, 30, 30),
-              font=small)  # fmt: skip
+    draw.text((x, y), title, fill=(30, 30, 30), font=small)
     for i, colour in enumerate(PALETTE):
         draw.rectangle([x + i * 30, y + 20, x + i * 30 + 28, y + 36], fill=colour)
     draw.text((x, y + 42), "1", fill=(30, 30, 30), font=small)
     draw.text((x + len(PALETTE) * 30 - 4, y + 42), str(top), fill=(30, 30, 30), font=small, anchor="ra")
-    for i, (level, colour) in enumerate(RISK_RGB.items()):
+    for i, (word, colour) in enumerate(levels.items()):
         cx = x + 6 + i * 58
         draw.ellipse([cx - 5, y + 70, cx + 5, y + 80], fill=colour)
-        draw.text((cx + 8, y + 75), level.title(), fill=(30, 30, 30), font=small, anchor="lm")
+        draw.text((cx + 8, y + 75), word, fill=(30, 30, 30), font=small, anchor="lm")
+    draw.text((x, y + 98), grid, fill=(71, 85, 105), font=small)
 
 
 def _round_down(value: float) -> float:

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import io
 from collections.abc import Sequence
-from datetime import UTC, datetime
 from xml.sax.saxutils import escape
 
 from reportlab import rl_config
@@ -14,6 +13,7 @@ from reportlab.lib.enums import TA_CENTER
 from reportlab.lib.pagesizes import A4
 from reportlab.lib.styles import ParagraphStyle, getSampleStyleSheet
 from reportlab.lib.units import cm
+from reportlab.pdfbase.pdfmetrics import stringWidth
 from reportlab.platypus import Image, Paragraph, SimpleDocTemplate, Table, TableStyle
 
 # Streams stay binary: ASCII85 (reportlab's default) runs in pure Python without the rl_accel extension
@@ -65,14 +65,67 @@ def para(value: object, style: str = "body") -> Paragraph:
     return Paragraph(text(value), STYLES[style])
 
 
-def when(moment: datetime | None) -> str:
-    """A timestamp as printed: UTC, to the minute."""
-    return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC") if moment else "-"
+HEADER_FONT = "Helvetica-Bold"
+CELL_PADDING = 6 + 2  # reportlab's default left + right cell padding, and a little air
+
+
+def _longest_word(value: object, font_size: float) -> float:
+    words = str(value).split() or [""]
+    return max(stringWidth(w, HEADER_FONT, font_size) for w in words) + CELL_PADDING
+
+
+def fit_header_widths(header: Sequence[object], widths: Sequence[float], font_size: float) -> list[float]:
+    """Column widths in which every header word fits on one line, so headers wrap only between words.
+
+    Narrow columns take the width they lack from the columns with room to spare (widest first); the total
+    stays the same. Raises ValueError when the words cannot fit at all (the caller shrinks the font)."""
+    need = [_longest_word(h, font_size) for h in header]
+    fitted = list(widths)
+    deficit = sum(max(0.0, n - w) for n, w in zip(need, fitted, strict=True))
+    for i, (n, w) in enumerate(zip(need, fitted, strict=True)):
+        fitted[i] = max(n, w)
+    for i in sorted(range(len(fitted)), key=lambda i: fitted[i] - need[i], reverse=True):
+        if deficit <= 0:
+            break
+        spare = fitted[i] - need[i]
+        if widths[i] >= need[i] and spare > 0:
+            taken = min(spare, deficit)
+            fitted[i] -= taken
+            deficit -= taken
+    if deficit > 0.01:
+        raise ValueError("header words do not fit")
+    return fitted
 
 
 def table(rows: Sequence[Sequence[object]], widths: Sequence[float] | None = None, *, header: bool = True) -> Table:
-    """A grid table; the first row is a blue header when `header`; cells wrap."""
-    cells = [[c if isinstance(c, Paragraph) else Paragraph(text(c), STYLES["cell"]) for c in row] for row in rows]
+    """A grid table; the first row is a blue header when `header`; cells wrap, header cells only between words."""
+    header_size = STYLES["cell"].fontSize
+    if header and rows:
+        widths = list(widths) if widths else [CONTENT_WIDTH / len(rows[0])] * len(rows[0])
+        while True:
+            try:
+                widths = fit_header_widths(rows[0], widths, header_size)
+                break
+            except ValueError:
+                if header_size <= 6:
+                    break
+                header_size -= 0.5
+    head_style = ParagraphStyle(
+        "SxHead",
+        parent=STYLES["cell"],
+        textColor=colors.white,
+        fontName=HEADER_FONT,
+        fontSize=header_size,
+        leading=header_size + 2,
+        splitLongWords=0,
+    )
+    cells = [
+        [
+            c if isinstance(c, Paragraph) else Paragraph(text(c), head_style if header and r == 0 else STYLES["cell"])
+            for c in row
+        ]
+        for r, row in enumerate(rows)
+    ]
     result = Table(cells, colWidths=widths, repeatRows=1 if header else 0, hAlign="LEFT")
     style = [
         ("GRID", (0, 0), (-1, -1), 0.4, colors.HexColor("#d1d5db")),
@@ -81,10 +134,6 @@ def table(rows: Sequence[Sequence[object]], widths: Sequence[float] | None = Non
     ]
     if header:
         style.append(("BACKGROUND", (0, 0), (-1, 0), HEADER_BLUE))
-        for column, cell in enumerate(cells[0]):
-            cell.style = ParagraphStyle(
-                f"SxHead{column}", parent=STYLES["cell"], textColor=colors.white, fontName="Helvetica-Bold"
-            )
     result.setStyle(TableStyle(style))
     return result
 

@@ -8,7 +8,8 @@ from typing import Any
 from fastapi import APIRouter, Depends, Header, Query, Response
 
 from sentrix.http.identity import Principal, current_principal
-from sentrix_report.caller import public_caller
+from sentrix.i18n import Locale
+from sentrix_report.caller import public_caller, public_locale
 from sentrix_report.logic.filters import RISK_HELP
 from sentrix_report.logic.heatmap import heatmap_data
 from sentrix_report.logic.hotspots import hotspots
@@ -36,9 +37,10 @@ def get_heatmap_data(
 def get_map_stats(
     since: str | None = Query(None, description="analyses created at or after this time"),
     bbox: str | None = Query(None, description=BBOX_HELP),
+    locale: Locale = Depends(public_locale),
     principal: Principal | None = Depends(public_caller),
 ) -> dict[str, Any]:
-    return map_statistics(principal, since=since, bbox=bbox)
+    return map_statistics(principal, since=since, bbox=bbox, locale=locale)
 
 
 @router.get(

@@ -9,6 +9,8 @@ from fastapi import APIRouter, Depends, Response
 from fastapi.responses import JSONResponse
 
 from sentrix.http.identity import Principal, current_principal
+from sentrix.i18n import Locale, requested_language
+from sentrix_report.caller import caller_locale
 from sentrix_report.logic.aggregate_report import ReportFormat, ReportRequest, generate
 from sentrix_report.logic.delivery import provenance_headers, store_report, too_big
 from sentrix_report.routes.files import MEDIA_TYPES, file_response, stamp
@@ -27,8 +29,14 @@ router = APIRouter(prefix="/api/v1/reports", tags=["reports"])
         }
     },
 )
-def post_generate(request: ReportRequest, principal: Principal = Depends(current_principal)) -> Response:
-    report = generate(principal, request)
+def post_generate(
+    request: ReportRequest,
+    locale: Locale = Depends(caller_locale),
+    principal: Principal = Depends(current_principal),
+) -> Response:
+    if request.language:  # the body's `language` (as the original client sends it) wins over the rest
+        locale = Locale(requested_language(request.language) or locale.language, locale.timezone)
+    report = generate(principal, request, locale)
     fmt = request.format
     if fmt is ReportFormat.PDF:
         from sentrix_report.render.aggregate_pdf import render
