@@ -19,7 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from sentrix.db.engine import session_scope
 from sentrix.http.identity import Principal
-from sentrix.i18n import Locale
+from sentrix.i18n import Locale, source_word
 from sentrix_report.data.reports import Dataset
 from sentrix_report.logic.filters import DataFilters, DayOrInstant
 from sentrix_report.logic.ratios import percent, ratio
@@ -184,6 +184,32 @@ def _map(dataset: Dataset, filters: DataFilters, locale: Locale) -> tuple[dict[s
     }, image
 
 
+def _labelled(data: dict[str, Any], locale: Locale) -> dict[str, Any]:
+    """Words for a person beside the values (`label`, `*_label`), in the report's language; keys unchanged."""
+    summary = data["summary"]
+    for r in summary["analyses_by_risk"]:
+        r["label"] = locale.risk(r["level"])
+    for r in summary["detections_by_type"]:
+        r["label"] = locale.site_type(r["type"])
+    stats = data.get("statistics")
+    if stats:
+        for r in stats["detections_by_validation"]:
+            r["label"] = locale.verdict(r["status"])
+        for r in stats["analyses_by_location_source"]:
+            r["label"] = source_word(r["source"], locale.language)
+        for r in stats["mean_confidence_by_type"]:
+            r["label"] = locale.site_type(r["type"])
+        for r in stats["monthly"]:
+            year, _, month = r["month"].partition("-")
+            r["label"] = locale.month_name(int(month), int(year))
+    for r in data.get("analyses", ()):
+        r["risk_label"] = locale.risk(r["risk_level"])
+        r["review_label"] = locale.t(f"review.{r['review_state']}")
+    for r in (data.get("map") or {}).get("cells", ()):
+        r["dominant_type_label"] = locale.site_type(r["dominant_type"]) if r["dominant_type"] else None
+    return data
+
+
 def generate(principal: Principal, request: ReportRequest, locale: Locale | None = None) -> Report:
     """Compute the report's data and provenance in PostGIS; `locale` decides words, months and printed times."""
     settings = get_report_settings()
@@ -208,8 +234,10 @@ def generate(principal: Principal, request: ReportRequest, locale: Locale | None
             data["analyses_total"] = summary["analyses"]
         elif request.type is ReportType.MAP:
             data["map"], png = _map(dataset, filters, locale)
+    _labelled(data, locale)
     meta = {
         "type": request.type.value,
+        "title": locale.t(f"report.{request.type.value}_title"),
         "format": request.format.value,
         "generated_at": as_of.isoformat(),
         "generated_by": principal.email or str(principal.user_id),

@@ -144,25 +144,26 @@ def _statistics(stats: dict[str, Any], locale: Locale) -> list:
 def _detailed(data: dict[str, Any], locale: Locale) -> list:
     say = locale.t
     header = ["#", say("report.date"), say("report.file"), say("report.reporter"), say("report.risk"),
-              say("report.detections"), say("report.high_medium_col"), say("report.review_state"),
-              say("report.verdict_counts"), say("report.active"), say("report.location")]  # fmt: skip
+              f"{say('report.detections')} ({say('report.high_medium_col').lower()})",
+              f"{say('report.review_state')} ({say('report.verdict_counts').lower()})", say("report.active"),
+              say("report.location")]  # fmt: skip
     body = []
     for i, r in enumerate(data["analyses"], start=1):
         place = f"{r['latitude']:.5f}, {r['longitude']:.5f}" if r["latitude"] is not None else "-"
         active = f"{say('report.yes' if r['active'] else 'report.no')} ({r['active_detections']})"
+        state = say("review." + r["review_state"])
+        review = f"{state}: {r['confirmed_detections']} / {r['rejected_detections']} / {r['pending_detections']}"
         body.append(
-            [str(i), locale.time(r["created_at"]), r["filename"] or "-", r["reporter"] or "-",
-             locale.risk(r["risk_level"]), str(r["total_detections"]),
-             f"{r['high_risk_count']} / {r['medium_risk_count']}", say(f"review.{r['review_state']}"),
-             f"{r['confirmed_detections']} / {r['rejected_detections']} / {r['pending_detections']}", active, place]
+            [str(i), locale.time(r["created_at"], offset=False), r["filename"] or "-", r["reporter"] or "-",
+             locale.risk(r["risk_level"]),
+             f"{r['total_detections']} ({r['high_risk_count']} / {r['medium_risk_count']})", review, active, place]
         )  # fmt: skip
     story = [Paragraph(text(say("report.detailed_title")), STYLES["h2"])]
     story.append(para(say("report.truncated", shown=data["analyses_shown"], total=data["analyses_total"]), "small"))
     story.append(para(say("report.times_in", zone=locale.timezone), "small"))
-    widths = [0.7, 2.2, 2.6, 1.7, 1.3, 1.6, 1.3, 1.7, 2.2, 1.3]
-    widths = [w * cm for w in widths]
+    widths = [w * cm for w in (0.7, 2.0, 3.0, 1.9, 1.5, 2.0, 2.6, 1.4)]
     widths.append(CONTENT_WIDTH - sum(widths))
-    story.append(table([header, *body], widths))
+    story.append(table([header, *body], widths, font_size=7.5))
     return story
 
 
@@ -192,5 +193,5 @@ def render(report: Report) -> bytes:
             )
         )
     generated = locale.time(datetime.fromisoformat(meta["generated_at"]), with_zone=True)
-    footer = f"Sentrix · {title} · SHA-256 {meta['fingerprint']['value'][:16]}… · {generated}"
+    footer = f"Sentrix · SHA-256 {meta['fingerprint']['value'][:16]}… · {say('report.generated')} {generated}"
     return build(story, title=title, footer=footer)

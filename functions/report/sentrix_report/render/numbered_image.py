@@ -25,7 +25,9 @@ def numbered(
     photo_size: tuple[int | None, int | None],
 ) -> bytes | None:
     """JPEG bytes with the outlines and numbers 1..n drawn; None when there is nothing to draw."""
-    from PIL import Image, ImageDraw, ImageFont
+    from PIL import Image, ImageDraw
+
+    from sentrix_report.render.map_image import label_font
 
     drawable = [(p, risk) for p, risk in polygons if len(p) >= 2]
     if image is None and not drawable:
@@ -43,7 +45,7 @@ def numbered(
         sx = sy = scale
     draw = ImageDraw.Draw(canvas)
     radius = max(9, min(canvas.width, canvas.height) // 45)
-    font = ImageFont.load_default(size=int(radius * 1.3))
+    font = label_font(int(radius * 1.3))
     line = max(2, radius // 4)
     for number, (polygon, risk) in enumerate(polygons, start=1):
         if len(polygon) < 2:

@@ -66,20 +66,33 @@ def para(value: object, style: str = "body") -> Paragraph:
 
 
 HEADER_FONT = "Helvetica-Bold"
+BODY_FONT = "Helvetica"
 CELL_PADDING = 6 + 2  # reportlab's default left + right cell padding, and a little air
+# Body words up to this width must fit their column (words, numbers, levels); longer tokens (file names,
+# ids) may still break, they are not words a reader would see split.
+BODY_WORD_CAP = 2.6 * cm
 
 
-def _longest_word(value: object, font_size: float) -> float:
-    words = str(value).split() or [""]
-    return max(stringWidth(w, HEADER_FONT, font_size) for w in words) + CELL_PADDING
+def _longest_word(value: object, font: str, font_size: float, cap: float | None = None) -> float:
+    widths = [stringWidth(w, font, font_size) for w in str(value).split()] or [0.0]
+    if cap is not None:
+        widths = [w for w in widths if w <= cap] or [0.0]
+    return max(widths) + CELL_PADDING
 
 
-def fit_header_widths(header: Sequence[object], widths: Sequence[float], font_size: float) -> list[float]:
-    """Column widths in which every header word fits on one line, so headers wrap only between words.
+def fit_widths(
+    rows: Sequence[Sequence[object]], widths: Sequence[float], header_size: float, body_size: float
+) -> list[float]:
+    """Column widths in which every header word and every short body word fits on one line, so cells wrap
+    only between words ("Detecciones", never "Deteccion es").
 
     Narrow columns take the width they lack from the columns with room to spare (widest first); the total
     stays the same. Raises ValueError when the words cannot fit at all (the caller shrinks the font)."""
-    need = [_longest_word(h, font_size) for h in header]
+    need = [_longest_word(h, HEADER_FONT, header_size) for h in rows[0]]
+    for row in rows[1:]:
+        for i, cell in enumerate(row):
+            if not isinstance(cell, Paragraph):
+                need[i] = max(need[i], _longest_word(cell, BODY_FONT, body_size, BODY_WORD_CAP))
     fitted = list(widths)
     deficit = sum(max(0.0, n - w) for n, w in zip(need, fitted, strict=True))
     for i, (n, w) in enumerate(zip(need, fitted, strict=True)):
@@ -88,28 +101,36 @@ def fit_header_widths(header: Sequence[object], widths: Sequence[float], font_si
         if deficit <= 0:
             break
         spare = fitted[i] - need[i]
-        if widths[i] >= need[i] and spare > 0:
+        if spare > 0:
             taken = min(spare, deficit)
             fitted[i] -= taken
             deficit -= taken
     if deficit > 0.01:
-        raise ValueError("header words do not fit")
+        raise ValueError("words do not fit")
     return fitted
 
 
-def table(rows: Sequence[Sequence[object]], widths: Sequence[float] | None = None, *, header: bool = True) -> Table:
-    """A grid table; the first row is a blue header when `header`; cells wrap, header cells only between words."""
-    header_size = STYLES["cell"].fontSize
+def table(
+    rows: Sequence[Sequence[object]],
+    widths: Sequence[float] | None = None,
+    *,
+    header: bool = True,
+    font_size: float | None = None,
+) -> Table:
+    """A grid table; the first row is a blue header when `header`; cells wrap between words only."""
+    body_size = font_size or STYLES["cell"].fontSize
+    header_size = body_size
     if header and rows:
         widths = list(widths) if widths else [CONTENT_WIDTH / len(rows[0])] * len(rows[0])
         while True:
             try:
-                widths = fit_header_widths(rows[0], widths, header_size)
+                widths = fit_widths(rows, widths, header_size, body_size)
                 break
             except ValueError:
                 if header_size <= 6:
                     break
                 header_size -= 0.5
+                body_size = min(body_size, header_size + 0.5)
     head_style = ParagraphStyle(
         "SxHead",
         parent=STYLES["cell"],
@@ -119,9 +140,10 @@ def table(rows: Sequence[Sequence[object]], widths: Sequence[float] | None = Non
         leading=header_size + 2,
         splitLongWords=0,
     )
+    body_style = ParagraphStyle("SxBodyCell", parent=STYLES["cell"], fontSize=body_size, leading=body_size + 2)
     cells = [
         [
-            c if isinstance(c, Paragraph) else Paragraph(text(c), head_style if header and r == 0 else STYLES["cell"])
+            c if isinstance(c, Paragraph) else Paragraph(text(c), head_style if header and r == 0 else body_style)
             for c in row
         ]
         for r, row in enumerate(rows)

@@ -116,15 +116,18 @@ class Locale:
     def tz(self) -> ZoneInfo:
         return zone(self.timezone)
 
-    def time(self, moment: datetime | None, *, with_zone: bool = False) -> str:
-        """A timestamp as printed for a person: local, to the minute, with the UTC offset (and zone name)."""
+    def time(self, moment: datetime | None, *, with_zone: bool = False, offset: bool = True) -> str:
+        """A timestamp as printed for a person: local, to the minute, with the UTC offset (and zone name);
+        `offset=False` for tables whose heading names the zone."""
         if moment is None:
             return "-"
         if moment.tzinfo is None:
             moment = moment.replace(tzinfo=UTC)
         local = moment.astimezone(self.tz)
-        offset = local.strftime("%z")
-        text = local.strftime("%Y-%m-%d %H:%M") + f" (UTC{offset[:3]}:{offset[3:]})"
+        if not offset:
+            return local.strftime("%Y-%m-%d %H:%M")
+        utc_offset = local.strftime("%z")
+        text = local.strftime("%Y-%m-%d %H:%M") + f" (UTC{utc_offset[:3]}:{utc_offset[3:]})"
         return f"{text} {self.timezone}" if with_zone else text
 
     def zone_name(self) -> str:
