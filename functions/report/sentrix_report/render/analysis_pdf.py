@@ -50,6 +50,15 @@ def _image(document: AnalysisDocument) -> list:
     return story
 
 
+def _model_risk(document: AnalysisDocument) -> str:
+    """The model's own level beside the current one, when the row carries it and they differ (issue 13: the
+    current level follows the experts' verdicts; the model's is kept for audit)."""
+    model_level = getattr(document.analysis, "model_risk_level", None)
+    if not model_level or model_level == document.analysis.risk_level:
+        return ""
+    return f" ({text(document.locale.t('report.model_risk_level'))}: {text(document.locale.risk(model_level))})"
+
+
 def render(document: AnalysisDocument) -> bytes:
     """The PDF bytes of one analysis report."""
     row, locale = document.analysis, document.locale
@@ -84,7 +93,7 @@ def render(document: AnalysisDocument) -> bytes:
             ]
         ),
         Spacer(1, 4),
-        Paragraph(f"<b>{text(say('report.risk_level'))}:</b> {risk_text}", STYLES["body"]),
+        Paragraph(f"<b>{text(say('report.risk_level'))}:</b> {risk_text}{_model_risk(document)}", STYLES["body"]),
         *_image(document),
         Paragraph(text(say("report.recommendations")), STYLES["h2"]),
     ]

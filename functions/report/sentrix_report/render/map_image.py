@@ -99,18 +99,19 @@ def draw_map(
         x, y = frame.xy(p["longitude"], p["latitude"])
         draw.ellipse([x - 3, y - 3, x + 3, y + 3], fill=RISK_RGB.get(p["risk_level"], (60, 60, 60)),
                      outline=(255, 255, 255))  # fmt: skip
-    step = _graticule(draw, frame, small)
+    lon_step, lat_step = _graticule(draw, frame, small)
+    step = f"{lon_step:g}" if lon_step == lat_step else f"{lon_step:g}° × {lat_step:g}"
     _scale_bar(draw, frame, small)
     title = t("map.legend_cells", language, cell=f"{cell_deg:g}") if cell_deg else t("map.legend", language)
     levels = {risk_word(level, language): colour for level, colour in RISK_RGB.items()}
-    _legend(draw, top, title, levels, t("map.grid", language, step=f"{step:g}"), small)
+    _legend(draw, top, title, levels, t("map.grid", language, step=step), small)
     draw.text((WIDTH - 30, 30), "N", fill=(30, 30, 30), font=font, anchor="mm")
     draw.line([WIDTH - 30, 42, WIDTH - 30, 62], fill=(30, 30, 30), width=2)
     return _png(image)
 
 
-def _graticule(draw, frame: _Frame, font) -> float:
-    """Coordinate grid lines with their degrees on the edges; returns the longitude step."""
+def _graticule(draw, frame: _Frame, font) -> tuple[float, float]:
+    """Coordinate grid lines with their degrees on the edges; returns the (longitude, latitude) steps."""
     for value in _ticks(frame.west, frame.east):
         x, _ = frame.xy(value, frame.south)
         draw.line([x, MARGIN / 2, x, HEIGHT - MARGIN / 2], fill=(203, 213, 225))
@@ -119,7 +120,7 @@ def _graticule(draw, frame: _Frame, font) -> float:
         _, y = frame.xy(frame.west, value)
         draw.line([MARGIN / 2, y, WIDTH - MARGIN / 2, y], fill=(203, 213, 225))
         draw.text((6, y), f"{value:.3f}°", fill=(71, 85, 105), font=font, anchor="lm")
-    return _nice_step(frame.east - frame.west)
+    return _nice_step(frame.east - frame.west), _nice_step(frame.north - frame.south)
 
 
 def _ticks(low: float, high: float) -> list[float]:
