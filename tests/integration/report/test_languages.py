@@ -181,7 +181,9 @@ def test_every_report_type_and_format_speaks_one_language(seeded, user, expert, 
             os.makedirs(PNG_DIR, exist_ok=True) if PNG_DIR else None
             if PNG_DIR:
                 (Path(PNG_DIR) / f"{name}.{language}.pdf").write_bytes(response.body)
-    for path in ("/api/v1/map-stats", "/api/v1/reports/risk-distribution", "/api/v1/reports/monthly-analyses"):
+    paths = ("/api/v1/map-stats", "/api/v1/reports/risk-distribution", "/api/v1/reports/monthly-analyses",
+             "/api/v1/reports/recent-activity")  # fmt: skip
+    for path in paths:
         response = call("GET", path, caller=expert, query={"language": language})
         assert response.status == 200, path
         # risk-distribution's `name` is its label (the original client shows it); map-stats' type `name` is data.

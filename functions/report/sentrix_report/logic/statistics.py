@@ -109,8 +109,11 @@ def monthly_analyses(
     return {"data": series, "months": months} | _meta(scope, as_of)
 
 
-def recent_activity(principal: Principal, limit: int, user_id: uuid.UUID | None = None) -> dict[str, Any]:
-    """The newest completed analyses and expert validations in scope, newest first."""
+def recent_activity(
+    principal: Principal, limit: int, user_id: uuid.UUID | None = None, locale: Locale | None = None
+) -> dict[str, Any]:
+    """The newest completed analyses and expert validations in scope, newest first (words in `*_label`)."""
+    locale = locale or Locale()
     scope = Scope.of(principal, user_id)
     as_of = datetime.now(UTC)
     with session_scope() as session:
@@ -123,6 +126,7 @@ def recent_activity(principal: Principal, limit: int, user_id: uuid.UUID | None 
             "analysis_id": str(r["analysis_id"]),
             "timestamp": r["at"].isoformat(),
             "risk_level": r["risk_level"],
+            "risk_label": locale.risk(r["risk_level"]) if r["risk_level"] else None,
             "location": (
                 {"latitude": r["latitude"], "longitude": r["longitude"]} if r["latitude"] is not None else None
             ),
@@ -130,7 +134,12 @@ def recent_activity(principal: Principal, limit: int, user_id: uuid.UUID | None 
         if r["kind"] == "analysis":
             item["detections"] = r["detections"]
         else:
-            item |= {"validation_status": r["validation_status"], "breeding_site_type": r["breeding_site_type"]}
+            item |= {
+                "validation_status": r["validation_status"],
+                "validation_label": locale.verdict(r["validation_status"]),
+                "breeding_site_type": r["breeding_site_type"],
+                "type_label": locale.site_type(r["breeding_site_type"]),
+            }
         items.append(item)
     return {"data": items, "limit": limit} | _meta(scope, as_of)
 

@@ -48,9 +48,10 @@ def get_monthly_analyses(
 def get_recent_activity(
     limit: int = Query(10, ge=1, le=100),
     user_id: uuid.UUID | None = Query(None, description=USER_HELP),
+    locale: Locale = Depends(caller_locale),
     principal: Principal = Depends(current_principal),
 ) -> dict[str, Any]:
-    return statistics.recent_activity(principal, limit, user_id)
+    return statistics.recent_activity(principal, limit, user_id, locale)
 
 
 @router.get("/validation-stats", summary="Validation backlog, throughput and outcomes")
