@@ -78,7 +78,7 @@ def test_pdf_report_reads_right_renders_and_embeds_the_image(analysis, user):
 
     assert Image.open(io.BytesIO(render_first_page(pdf))).size[0] > 300  # it renders
     [image] = embedded_images(pdf)
-    # Embedded at the stored size, as JPEG, with the detections' outlines and numbers drawn on it.
+    # Embedded as stored; the numbered outlines are drawn over it as vectors.
     assert (image["width"], image["height"], image["enc"]) == ("800", "600", "jpeg")
 
 
@@ -101,9 +101,9 @@ def test_missing_image_is_said_not_fatal(user, aws):
     assert response.status == 200
     assert "La imagen anotada no está disponible." in pdf_text(response.body)
     assert "Sin ubicación" in pdf_text(response.body)
-    # Without the annotated image the detection's outline is still drawn and numbered, on a plain canvas.
+    # Without the annotated image the detection's outline is still drawn and numbered (vectors, no image).
     assert "solo los contornos" in pdf_text(response.body)
-    assert len(embedded_images(response.body)) == 1
+    assert embedded_images(response.body) == []
 
 
 def test_visibility_and_state(analysis, other_user, expert, user):

@@ -8,13 +8,12 @@ from reportlab.platypus import ListFlowable, ListItem, Paragraph, Spacer
 
 from sentrix.i18n import source_word
 from sentrix_report.logic.analysis_report import AnalysisDocument
-from sentrix_report.render.numbered_image import numbered
+from sentrix_report.render.numbered_image import NumberedImage
 from sentrix_report.render.pdf_base import (
     CONTENT_WIDTH,
     RISK_COLOURS,
     STYLES,
     build,
-    fitted_image,
     key_values,
     para,
     table,
@@ -37,14 +36,15 @@ def _location(document: AnalysisDocument) -> str:
 
 def _image(document: AnalysisDocument) -> list:
     row, locale = document.analysis, document.locale
-    drawn = numbered(document.image, [(d.polygon, d.risk_level) for d in row.detections], (row.width, row.height))
+    polygons = [(d.polygon, d.risk_level) for d in row.detections]
+    drawable = any(len(p) >= 2 for p, _ in polygons)
     story: list = [Paragraph(text(locale.t("report.image")), STYLES["h2"])]
     if document.image is None:
         story.append(para(locale.t("report.image_missing")))
-        if drawn is not None:
+        if drawable:
             story.append(para(locale.t("report.polygons_only"), "small"))
-    if drawn is not None:
-        story.append(fitted_image(drawn, CONTENT_WIDTH, IMAGE_MAX_HEIGHT))
+    if document.image is not None or drawable:
+        story.append(NumberedImage(document.image, polygons, (row.width, row.height), CONTENT_WIDTH, IMAGE_MAX_HEIGHT))
         if row.detections:
             story.append(para(locale.t("report.numbers_note"), "small"))
     return story

@@ -1,7 +1,9 @@
-"""The per-analysis image with every detection's outline and its row number drawn on it (Pillow).
+"""The per-analysis image with every detection's outline and its row number drawn over it, as PDF vectors.
 
-Polygons are in pixels of the analysed image (DESIGN §5); the annotated image may be another size, so they
-are scaled. Without an annotated image the outlines alone are drawn on a plain canvas of the photo's size.
+The annotated JPEG is embedded exactly as stored (no re-encoding; tests/e2e compares it byte for byte) and
+the outlines and numbered discs are drawn on top of it. Polygons are in pixels of the analysed image
+(DESIGN §5); the analysis' width and height give the scale (the annotated image's own size otherwise).
+Without an annotated image the outlines alone are drawn on a plain panel of the photo's proportions.
 """
 
 from __future__ import annotations
@@ -9,55 +11,78 @@ from __future__ import annotations
 import io
 from collections.abc import Sequence
 
+from reportlab.lib import colors
+from reportlab.platypus import Flowable
+
+from sentrix_report.render.pdf_base import RISK_COLOURS, fitted_image
+
 Polygon = Sequence[tuple[float, float]]
-RISK_RGB = {"ALTO": (220, 38, 38), "MEDIO": (245, 158, 11), "BAJO": (5, 150, 105), "MINIMO": (107, 114, 128)}
-CANVAS_MAX = 1200
+DISC = colors.HexColor("#1e3a8a")
+PANEL = colors.HexColor("#f1f5f9")
 
 
-def _label_anchor(polygon: Polygon) -> tuple[float, float]:
-    """The top-left corner of the polygon's bounding box: numbers sit on the outline, not on the finding."""
-    return min(x for x, _ in polygon), min(y for _, y in polygon)
+class NumberedImage(Flowable):
+    """The image (or a plain panel) scaled into max_width × max_height, outlines and numbers 1..n on top."""
 
+    def __init__(
+        self,
+        image: bytes | None,
+        polygons: Sequence[tuple[Polygon, str | None]],
+        photo_size: tuple[int | None, int | None],
+        max_width: float,
+        max_height: float,
+    ) -> None:
+        super().__init__()
+        self.polygons = list(polygons)
+        self.picture = fitted_image(image, max_width, max_height) if image else None
+        width, height = photo_size
+        if self.picture is not None:
+            from reportlab.lib.utils import ImageReader
 
-def numbered(
-    image: bytes | None,
-    polygons: Sequence[tuple[Polygon, str | None]],
-    photo_size: tuple[int | None, int | None],
-) -> bytes | None:
-    """JPEG bytes with the outlines and numbers 1..n drawn; None when there is nothing to draw."""
-    from PIL import Image, ImageDraw
+            own_w, own_h = ImageReader(io.BytesIO(image)).getSize()
+            self.photo_w, self.photo_h = width or own_w, height or own_h
+            self.width, self.height = self.picture.drawWidth, self.picture.drawHeight
+        else:
+            points = [p for polygon, _ in self.polygons for p in polygon] or [(1.0, 1.0)]
+            self.photo_w = width or max(x for x, _ in points) * 1.05
+            self.photo_h = height or max(y for _, y in points) * 1.05
+            scale = min(max_width / self.photo_w, max_height / self.photo_h)
+            self.width, self.height = self.photo_w * scale, self.photo_h * scale
 
-    from sentrix_report.render.map_image import label_font
+    def wrap(self, available_width: float, available_height: float) -> tuple[float, float]:
+        return self.width, self.height
 
-    drawable = [(p, risk) for p, risk in polygons if len(p) >= 2]
-    if image is None and not drawable:
-        return None
-    width, height = photo_size
-    if image is not None:
-        canvas = Image.open(io.BytesIO(image)).convert("RGB")
-        sx = canvas.width / width if width else 1.0
-        sy = canvas.height / height if height else 1.0
-    else:
-        extent_w = width or max(x for p, _ in drawable for x, _ in p) + 20
-        extent_h = height or max(y for p, _ in drawable for _, y in p) + 20
-        scale = min(1.0, CANVAS_MAX / max(extent_w, extent_h))
-        canvas = Image.new("RGB", (max(1, int(extent_w * scale)), max(1, int(extent_h * scale))), (241, 245, 249))
-        sx = sy = scale
-    draw = ImageDraw.Draw(canvas)
-    radius = max(9, min(canvas.width, canvas.height) // 45)
-    font = label_font(int(radius * 1.3))
-    line = max(2, radius // 4)
-    for number, (polygon, risk) in enumerate(polygons, start=1):
-        if len(polygon) < 2:
-            continue
-        points = [(x * sx, y * sy) for x, y in polygon]
-        draw.line([*points, points[0]], fill=RISK_RGB.get(risk or "", (30, 64, 175)), width=line)
-        x, y = _label_anchor(points)
-        x = min(max(x, radius), canvas.width - radius)
-        y = min(max(y, radius), canvas.height - radius)
-        draw.ellipse([x - radius, y - radius, x + radius, y + radius], fill=(30, 58, 138), outline=(255, 255, 255),
-                     width=2)  # fmt: skip
-        draw.text((x, y), str(number), fill=(255, 255, 255), font=font, anchor="mm")
-    out = io.BytesIO()
-    canvas.save(out, format="JPEG", quality=85)
-    return out.getvalue()
+    def _xy(self, x: float, y: float) -> tuple[float, float]:
+        """Photo pixels (origin top-left) to points on the page (origin bottom-left)."""
+        return x * self.width / self.photo_w, self.height - y * self.height / self.photo_h
+
+    def draw(self) -> None:
+        canvas = self.canv
+        if self.picture is not None:
+            self.picture.drawOn(canvas, 0, 0)
+        else:
+            canvas.setFillColor(PANEL)
+            canvas.rect(0, 0, self.width, self.height, stroke=0, fill=1)
+        radius = max(5.0, min(self.width, self.height) / 40)
+        for number, (polygon, risk) in enumerate(self.polygons, start=1):
+            if len(polygon) < 2:
+                continue
+            points = [self._xy(x, y) for x, y in polygon]
+            path = canvas.beginPath()
+            path.moveTo(*points[0])
+            for point in points[1:]:
+                path.lineTo(*point)
+            path.close()
+            canvas.setStrokeColor(RISK_COLOURS.get(risk or "", DISC))
+            canvas.setLineWidth(1.4)
+            canvas.drawPath(path, stroke=1, fill=0)
+            # The number sits on the top-left corner of the outline's bounding box, inside the picture.
+            x = min(max(min(p[0] for p in points), radius), self.width - radius)
+            y = min(max(max(p[1] for p in points), radius), self.height - radius)
+            canvas.setFillColor(DISC)
+            canvas.setStrokeColor(colors.white)
+            canvas.setLineWidth(0.8)
+            canvas.circle(x, y, radius, stroke=1, fill=1)
+            canvas.setFillColor(colors.white)
+            canvas.setFont("Helvetica-Bold", radius * 1.2)
+            canvas.drawCentredString(x, y - radius * 0.42, str(number))
