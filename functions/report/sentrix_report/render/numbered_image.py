@@ -33,6 +33,7 @@ class NumberedImage(Flowable):
         max_height: float,
     ) -> None:
         super().__init__()
+        self.hAlign = "CENTER"
         self.polygons = list(polygons)
         self.picture = fitted_image(image, max_width, max_height) if image else None
         width, height = photo_size

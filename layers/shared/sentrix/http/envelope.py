@@ -57,7 +57,7 @@ class ErrorDetail(BaseModel):
     code: str
     status: int | None = None  # API Gateway's own refusals (GatewayResponses) carry no status
     message: str
-    title: str | None = None  # the per-code words in the caller's language (sentrix.i18n, `error.*`)
+    title: str | None = None  # the per-code words in the stated language (sentrix.i18n, `error.*`)
     type: str
     timestamp: str
     details: Any = None
@@ -115,16 +115,19 @@ def error_body(
 
 
 def _translate(request: Request, body: dict[str, Any], generic: bool) -> dict[str, Any]:
-    """Add `title`, the per-code words of the catalogue in the caller's language (default es); a `generic`
-    message (no detail of its own, e.g. "Validation error") is replaced by those words when the request
-    states or resolved a language. `code` never changes; specific messages of typed errors stay as raised."""
+    """When the request states a language (`language`/`lang`, `Accept-Language`, or a route resolved the caller's
+    locale), add `title`, the catalogue's words for the error's code, and replace a `generic` message (one with no
+    detail of its own, e.g. "Validation error") by them. `code` never changes; specific messages of typed errors
+    stay as raised; without a stated language the envelope is unchanged."""
     error = body["error"]
     stated = request_language(request)
+    if not stated:
+        return body
     key = f"error.{error['code']}"
     if key not in CATALOGUE[DEFAULT_LANGUAGE]:
         key = "error.http_error"
-    error["title"] = t(key, stated or DEFAULT_LANGUAGE)
-    if generic and stated:
+    error["title"] = t(key, stated)
+    if generic:
         error["message"] = error["title"]
     return body
 
