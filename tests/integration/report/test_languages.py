@@ -39,6 +39,9 @@ pytestmark = pytest.mark.integration
 
 # Set SENTRIX_REPORT_PDF_DIR to keep every PDF this test renders (to look at them as PNGs).
 PNG_DIR = os.environ.get("SENTRIX_REPORT_PDF_DIR")
+# Stored enum values that are no word of any language ("Otro", "none", "completed" are words somewhere).
+RAW_VALUES = ("validated_positive", "validated_negative", "requires_review", "Clase_7", "MANUAL", "EXIF_GPS",
+              "ALTO", "MEDIO", "BAJO", "MINIMO")  # fmt: skip
 MIN_PHRASE = 8
 MIN_WORD = 6
 TYPES = ("summary", "detailed", "statistics", "map")
@@ -175,6 +178,8 @@ def test_every_report_type_and_format_speaks_one_language(seeded, user, expert, 
         words = human_text(kind, response)
         assert words.strip(), f"{name} has no human text to check"
         assert_one_language(words, language, name)
+        if kind == "pdf":  # enum values are data: a person reads words
+            assert not [raw for raw in RAW_VALUES if re.search(rf"\b{raw}\b", words)], name
         if name == "report.pdf":
             assert CATALOGUE[language][titles["pdf"]] in words
         if name.endswith(".pdf") or name == "export.pdf":
