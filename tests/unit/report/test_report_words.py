@@ -51,3 +51,24 @@ def test_header_words_get_the_width_they_need_from_columns_with_room():
     assert sum(widths) == pytest.approx(11.6 * cm)  # taken from the wide column, the table keeps its width
     with pytest.raises(ValueError):
         fit_widths([["Detecciones", "Confirmadas"]], [1 * cm, 1 * cm], 8.5, 8.5)
+
+
+def test_the_coverage_of_a_report_is_stated_in_words():
+    from sentrix.i18n import Locale
+    from sentrix_report.render.provenance import coverage_pairs
+
+    meta = {
+        "coverage": {
+            "verdict": "not_rejected",
+            "validation_statuses": ["pending", "requires_review", "validated_positive"],
+            "validity": "active",
+            "as_of": "2026-06-01T12:00:00+00:00",
+            "created_from": "2026-05-01T00:00:00+00:00",
+            "created_before": None,
+        }
+    }
+    assert coverage_pairs(meta, Locale("en", "UTC")) == [
+        ("Verdicts counted", "Not rejected (Pending, Needs review, Confirmed by an expert)"),
+        ("Upload window", "2026-05-01 00:00 (UTC+00:00) – open"),
+    ]
+    assert coverage_pairs({}, Locale("es")) == []

@@ -12,7 +12,7 @@ from reportlab.platypus import KeepTogether, Paragraph, Spacer
 from sentrix.i18n import Locale, source_word
 from sentrix_report.logic.aggregate_report import Report
 from sentrix_report.render.pdf_base import CONTENT_WIDTH, STYLES, build, fitted_image, key_values, para, table, text
-from sentrix_report.render.provenance import active_text, filters_text, instant, scope_text
+from sentrix_report.render.provenance import active_text, coverage_pairs, filters_text, instant, scope_text
 
 VERDICTS = ("confirmed", "rejected", "pending")
 
@@ -38,6 +38,7 @@ def _provenance(meta: dict[str, Any], locale: Locale) -> list:
                 (say("report.scope"), scope_text(meta, locale)),
                 (say("report.filters"), filters_text(meta["filters"], locale)),
                 (say("report.counted"), f"{say('report.counted_note')}; {active}"),
+                *coverage_pairs(meta, locale),
                 (say("report.span"), f"{instant(span['from'], locale)} – {instant(span['to'], locale)}"),
                 (
                     say("report.rows"),

@@ -59,3 +59,21 @@ def active_text(meta: dict[str, Any], locale: Locale) -> str:
     if meta["active"] == ACTIVE_NOTE:
         return locale.t("report.active_note", as_of=instant(meta["as_of"], locale))
     return locale.t("report.all_note")
+
+
+def coverage_pairs(meta: dict[str, Any], locale: Locale) -> list[tuple[str, str]]:
+    """The verdicts and the upload-time window a report covers (`meta["coverage"]`), as label/value pairs."""
+    coverage = meta.get("coverage")
+    if not coverage:
+        return []
+    words = _words(locale)
+    verdict = str(coverage.get("verdict") or "")
+    name = locale.t(f"verdicts.{verdict}") if f"verdicts.{verdict}" in words else verdict
+    statuses = ", ".join(locale.verdict(s) for s in coverage.get("validation_statuses") or [])
+    opened = locale.t("report.open_end")
+    start = instant(coverage["created_from"], locale) if coverage.get("created_from") else opened
+    end = instant(coverage["created_before"], locale) if coverage.get("created_before") else opened
+    return [
+        (locale.t("report.verdicts_counted"), f"{name} ({statuses})" if statuses else name),
+        (locale.t("report.upload_window"), f"{start} – {end}"),
+    ]

@@ -13,7 +13,7 @@ from typing import Any
 
 from sentrix.i18n import Locale, source_word
 from sentrix_report.logic.aggregate_report import Report
-from sentrix_report.render.provenance import active_text, filters_text, scope_text
+from sentrix_report.render.provenance import active_text, coverage_pairs, filters_text, scope_text
 
 PROVENANCE_PREFIX = "# "
 
@@ -39,6 +39,7 @@ def _provenance(meta: dict[str, Any], locale: Locale) -> list[str]:
         f"filters: {filters}",
         f"{say('report.filters')}: {filters_text(meta['filters'], locale)}",
         f"counted: {say('report.counted_note')}; {active}",
+        *(f"{label}: {value}" for label, value in coverage_pairs(meta, locale)),
         f"data_span: {meta['data_span']['from'] or ''} .. {meta['data_span']['to'] or ''}",
         f"rows: analyses={meta['rows']['analyses']} detections={meta['rows']['detections']}",
         f"fingerprint_sha256: {meta['fingerprint']['value']} (version {meta['fingerprint']['version']})",

@@ -50,13 +50,14 @@ def post_generate(
         data = dict(report.data)
         if report.map_png is not None:
             data["map"] = {**data["map"], "image_png_base64": base64.b64encode(report.map_png).decode()}
-        from sentrix_report.render.provenance import active_text, filters_text, scope_text
+        from sentrix_report.render.provenance import active_text, coverage_pairs, filters_text, scope_text
 
         # Words for a person beside the provenance values, in the report's language.
         meta = report.meta | {
             "scope_label": scope_text(report.meta, report.locale),
             "filters_label": filters_text(report.meta["filters"], report.locale),
             "counted_label": f"{report.locale.t('report.counted_note')}; {active_text(report.meta, report.locale)}",
+            "coverage_label": "; ".join(f"{k}: {v}" for k, v in coverage_pairs(report.meta, report.locale)) or None,
         }
         body = json.dumps({"report": meta, "data": data}, ensure_ascii=False, default=str).encode()
     filename = f"sentrix_report_{request.type.value}_{stamp()}.{fmt.value}"
