@@ -40,7 +40,7 @@ def refused(response: httpx.Response, status: int, code: str) -> dict[str, Any]:
     body = response.json()
     assert set(body) == {"error"}, body
     error = body["error"]
-    assert ENVELOPE_KEYS <= set(error) <= ENVELOPE_KEYS | {"details"}, error
+    assert ENVELOPE_KEYS <= set(error) <= ENVELOPE_KEYS | {"details", "title"}, error
     assert error["code"] == code, error
     assert error["status"] == status, error
     assert response.headers.get("x-request-id"), "every function answer carries X-Request-ID"

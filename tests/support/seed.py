@@ -135,6 +135,8 @@ def make_analysis(
         days = compute_validity_days(
             info.class_name, info.risk_level, item.confidence, detected_at=detected, latitude=latitude
         )
+        extra = dict(item.extra)
+        polygon = extra.pop("polygon", [[10, 10], [60, 10], [60, 50], [10, 50]])
         session.add(
             Detection(
                 analysis_id=analysis.id,
@@ -143,11 +145,11 @@ def make_analysis(
                 breeding_site_type=info.breeding_site_type,
                 confidence=item.confidence,
                 risk_level=RiskLevel(item.risk_level) if item.risk_level else info.risk_level,
-                polygon=[[10, 10], [60, 10], [60, 50], [10, 50]],
-                bbox_x_min=10,
-                bbox_y_min=10,
-                bbox_x_max=60,
-                bbox_y_max=50,
+                polygon=polygon,
+                bbox_x_min=min(x for x, _ in polygon),
+                bbox_y_min=min(y for _, y in polygon),
+                bbox_x_max=max(x for x, _ in polygon),
+                bbox_y_max=max(y for _, y in polygon),
                 mask_area=item.mask_area,
                 location=point(lat, lon),
                 validation_status=ValidationStatus(item.validation_status),
@@ -157,7 +159,7 @@ def make_analysis(
                 validity_days=days,
                 expires_at=item.expires_at or detected + timedelta(days=days),
                 created_at=detected,
-                **item.extra,
+                **extra,
             )
         )
     session.flush()

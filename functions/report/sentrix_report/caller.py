@@ -19,9 +19,11 @@ from sentrix.http.identity import (
     Principal,
     TokenIdentity,
     check_against_database,
+    current_principal,
     identity_from_event,
     optional_principal,
 )
+from sentrix.http.locale import locale_dependency
 from sentrix.observability import logger
 
 
@@ -49,3 +51,9 @@ def public_caller(request: Request) -> Principal | None:
         return None
     principal = Principal(user_id=claims.user_id, role=claims.role, email=claims.email)
     return check_against_database(TokenIdentity(principal, claims.issued_at))
+
+
+# The caller's language and time zone (sentrix.http.locale): `language` is a declared query parameter of
+# every route that uses one of these, so strict parameter checks know it.
+caller_locale = locale_dependency(current_principal)
+public_locale = locale_dependency(public_caller)

@@ -65,20 +65,21 @@ def test_pdf_report_reads_right_renders_and_embeds_the_image(analysis, user):
     for expected in (
         "Sentrix - Informe de análisis",
         str(analysis.id),
-        "-26.800000, -65.200000 (fuente: MANUAL)",
+        "-26.800000, -65.200000 (fuente: ingresada a mano)",
         "yolo-standin 11s-seg",
         "Umbral de confianza 0.50",
-        "Nivel de riesgo: MEDIO",  # two Basura + one Huecos: rule 4 of the DESIGN table
+        "Nivel de riesgo: Medio",  # two Basura + one Huecos: rule 4 of the DESIGN table
         "Basura 93%",
         "Huecos 64%",
-        "pending",
+        "Pendiente",
         recommendations("MEDIO", total=3, high=2, medium=1, unique=2)[0][:40],
     ):
         assert expected in words, expected
 
     assert Image.open(io.BytesIO(render_first_page(pdf))).size[0] > 300  # it renders
     [image] = embedded_images(pdf)
-    assert (image["width"], image["height"], image["enc"]) == ("800", "600", "jpeg")  # embedded as stored
+    # Embedded as stored; the numbered outlines are drawn over it as vectors.
+    assert (image["width"], image["height"], image["enc"]) == ("800", "600", "jpeg")
 
 
 def test_language_from_query_or_from_the_users_setting(analysis, user):
@@ -100,6 +101,8 @@ def test_missing_image_is_said_not_fatal(user, aws):
     assert response.status == 200
     assert "La imagen anotada no está disponible." in pdf_text(response.body)
     assert "Sin ubicación" in pdf_text(response.body)
+    # Without the annotated image the detection's outline is still drawn and numbered (vectors, no image).
+    assert "solo los contornos" in pdf_text(response.body)
     assert embedded_images(response.body) == []
 
 

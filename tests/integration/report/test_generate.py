@@ -98,7 +98,7 @@ def test_every_type_in_every_format_states_its_provenance(seeded, expert, kind, 
     if fmt == "pdf":
         words = " ".join(pdf_text(response.body).split())
         assert fingerprint in words.replace(" ", "") or fingerprint in words
-        assert "has_gps = True" in words and "3 analyses, 7 detections" in words
+        assert "Con ubicación = sí" in words and "3 análisis, 7 detecciones" in words
         render_first_page(response.body)
     elif fmt == "csv":
         lines = response.body.decode().splitlines()

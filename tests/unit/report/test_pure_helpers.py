@@ -16,7 +16,6 @@ from sentrix_report.logic.exports import decode_cursor, encode_cursor
 from sentrix_report.logic.filters import BBox
 from sentrix_report.logic.hotspots import gi_bin, projection_for, utm_srid
 from sentrix_report.logic.ratios import change, change_figure, percent, ratio
-from sentrix_report.render.labels import labels
 from sentrix_report.render.map_image import draw_map
 
 
@@ -61,10 +60,12 @@ def test_binary_reports_count_their_base64_size():
     assert encoded_size(b"x" * 300, "csv") == 300
 
 
-def test_labels_fall_back_to_spanish():
-    assert labels("en-GB")["page"] == "Page"
-    assert labels("pt_BR")["file"] == "Arquivo"
-    assert labels("fr")["file"] == labels(None)["file"] == "Archivo"
+def test_catalogue_words_fall_back_to_spanish():
+    from sentrix.i18n import t
+
+    assert t("report.page", "en-GB") == "Page"
+    assert t("report.file", "pt_BR") == "Arquivo"
+    assert t("report.file", "fr") == t("report.file", None) == "Archivo"
 
 
 def test_ratios_state_their_terms():

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from sentrix.http.identity import Principal
 from sentrix.repositories.analyses import get_visible
-from sentrix_report.data.sql import one, rows, scalar
+from sentrix_report.data.sql import one, rows
 
 
 @dataclass(frozen=True)
@@ -29,6 +29,8 @@ class DetectionRow:
     created_at: datetime
     latitude: float | None
     longitude: float | None
+    # Pixel coordinates of the mask outline in the analysed image (drawn and numbered in the PDF).
+    polygon: tuple[tuple[float, float], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -100,6 +102,7 @@ def load(session: Session, analysis_id: str | uuid.UUID, principal: Principal) -
             created_at=d.created_at,
             latitude=points.get(d.id, (None, None))[0],
             longitude=points.get(d.id, (None, None))[1],
+            polygon=tuple((float(p[0]), float(p[1])) for p in (d.polygon or ()) if len(p) >= 2),
         )
         for d in sorted(
             analysis.detections, key=lambda d: (_RISK_ORDER.get(_value(d.risk_level), 9), -d.confidence, str(d.id))
@@ -133,13 +136,4 @@ def load(session: Session, analysis_id: str | uuid.UUID, principal: Principal) -
         unique_types=analysis.unique_types,
         processed_image_key=analysis.processed_image_key,
         detections=detections,
-    )
-
-
-def language_of(session: Session, user_id: uuid.UUID) -> str | None:
-    """The user's language setting, if they saved one."""
-    return scalar(
-        session,
-        "SELECT settings ->> 'language' FROM user_settings WHERE user_id = CAST(:id AS uuid)",
-        {"id": user_id},
     )

@@ -87,7 +87,6 @@ days AS (
 trend AS (
     SELECT json_agg(json_build_object(
                'date', days.day::date,
-               'day', (ARRAY['Lun', 'Mar', 'Mié', 'Jue', 'Vie', 'Sáb', 'Dom'])[extract(isodow FROM days.day)::int],
                'detections', coalesce(s.n, 0))
            ORDER BY days.day) AS weekly_trend
     FROM days LEFT JOIN per_day s ON s.day = days.day

@@ -65,27 +65,56 @@ SELECT
     (SELECT count(*) FROM d WHERE risk_level = 'MEDIO') AS medium_risk_detections,
     (SELECT count(*) FROM d WHERE risk_level IN ('BAJO', 'MINIMO')) AS low_risk_detections,
     (SELECT count(*) FROM d WHERE active) AS active_detections,
-    -- Every detection of the analyses by expert verdict (whatever the verdict filter counted).
-    (SELECT json_build_object(
-                'confirmed', count(*) FILTER (WHERE validation_status = 'validated_positive'),
-                'pending', count(*) FILTER (WHERE validation_status IN ('pending', 'requires_review')),
-                'rejected', count(*) FILTER (WHERE validation_status = 'validated_negative'),
-                'high_risk_confirmed',
-                count(*) FILTER (WHERE validation_status = 'validated_positive' AND risk_level = 'ALTO'),
-                'high_risk_pending',
-                count(*) FILTER (WHERE validation_status IN ('pending', 'requires_review') AND risk_level = 'ALTO'),
-                'high_risk_rejected',
-                count(*) FILTER (WHERE validation_status = 'validated_negative' AND risk_level = 'ALTO'))
-       FROM d_all) AS detections_by_verdict,
+    -- Detections of these analyses an expert rejected: outside the counts unless the verdict filter asks.
+    (SELECT count(*) FROM d_all WHERE validation_status = 'validated_negative') AS rejected_detections,
     (SELECT json_agg(json_build_object('level', l.level, 'analyses', coalesce(c.n, 0)) ORDER BY l.ord)
        FROM (VALUES ('ALTO', 1), ('MEDIO', 2), ('BAJO', 3), ('MINIMO', 4)) AS l (level, ord)
        LEFT JOIN (SELECT risk_level::text AS level, count(*) AS n FROM a GROUP BY 1) AS c USING (level)
     ) AS analyses_by_risk,
-    (SELECT coalesce(json_agg(json_build_object('type', t, 'detections', n, 'active', act) ORDER BY n DESC, t), '[]')
+    (SELECT coalesce(json_agg(json_build_object('type', t, 'detections', n, 'active', act, 'confirmed', c,
+                                                'rejected', r, 'pending', p) ORDER BY n DESC, t), '[]')
        FROM (SELECT coalesce(breeding_site_type::text, 'Otro') AS t, count(*) AS n,
-                    count(*) FILTER (WHERE active) AS act FROM d GROUP BY 1) AS x
-    ) AS detections_by_type
+                    count(*) FILTER (WHERE active) AS act,
+                    count(*) FILTER (WHERE validation_status = 'validated_positive') AS c,
+                    count(*) FILTER (WHERE validation_status = 'validated_negative') AS r,
+                    count(*) FILTER (WHERE validation_status IN ('pending', 'requires_review')) AS p
+             FROM d GROUP BY 1) AS x
+    ) AS detections_by_type,
+    (SELECT json_build_object({by_verdict}) FROM d) AS detections_by_verdict,
+    (SELECT json_build_object('no_detections', count(*) FILTER (WHERE n = 0),
+                              'pending', count(*) FILTER (WHERE n > 0 AND decided = 0),
+                              'partial', count(*) FILTER (WHERE decided > 0 AND decided < n),
+                              'reviewed', count(*) FILTER (WHERE n > 0 AND decided = n))
+       FROM (SELECT a.id, count(d.id) AS n,
+                    count(d.id) FILTER (WHERE d.validation_status IN ('validated_positive', 'validated_negative'))
+                        AS decided
+             FROM a LEFT JOIN d ON d.analysis_id = a.id GROUP BY a.id) AS x
+    ) AS analyses_by_review
 """
+
+# Every detection count of the summary, split by the expert's verdict: confirmed (validated_positive),
+# rejected (validated_negative), pending (pending or requires_review).
+VERDICT_GROUPS = {
+    "confirmed": "validation_status = 'validated_positive'",
+    "rejected": "validation_status = 'validated_negative'",
+    "pending": "validation_status IN ('pending', 'requires_review')",
+}
+SPLIT_METRICS = {
+    "detections": "TRUE",
+    "high_risk_detections": "risk_level = 'ALTO'",
+    "medium_risk_detections": "risk_level = 'MEDIO'",
+    "low_risk_detections": "risk_level IN ('BAJO', 'MINIMO')",
+    "active_detections": "active",
+}
+_SUMMARY = _SUMMARY.replace(
+    "{by_verdict}",
+    ", ".join(
+        f"'{metric}', json_build_object("
+        + ", ".join(f"'{group}', count(*) FILTER (WHERE ({cond}) AND {test})" for group, test in VERDICT_GROUPS.items())
+        + ")"
+        for metric, cond in SPLIT_METRICS.items()
+    ),
+)
 
 _STATISTICS = """
 SELECT
@@ -98,17 +127,25 @@ SELECT
        FROM (SELECT coalesce(breeding_site_type::text, 'Otro') AS t, avg(confidence) AS c FROM d GROUP BY 1) AS x
     ) AS mean_confidence_by_type,
     (SELECT coalesce(json_agg(json_build_object('month', m, 'analyses', na, 'detections', nd) ORDER BY m), '[]')
-       FROM (SELECT to_char(date_trunc('month', a.created_at), 'YYYY-MM') AS m, count(DISTINCT a.id) AS na,
+       FROM (SELECT to_char(date_trunc('month', a.created_at AT TIME ZONE :tz), 'YYYY-MM') AS m,
+                    count(DISTINCT a.id) AS na,
                     count(d.id) AS nd
              FROM a LEFT JOIN d ON d.analysis_id = a.id GROUP BY 1) AS x) AS monthly
 """
 
 _DETAILED = """
-SELECT a.id::text AS id, a.created_at, a.filename, a.risk_level::text AS risk_level, a.risk_score,
+SELECT a.id::text AS id, a.user_id, a.created_at, a.filename, a.risk_level::text AS risk_level, a.risk_score,
        a.total_detections, a.high_risk_count, a.medium_risk_count, a.confidence_threshold,
        ST_Y(a.location) AS latitude, ST_X(a.location) AS longitude, a.location_source::text AS location_source,
-       (SELECT count(*) FROM d WHERE d.analysis_id = a.id AND d.active) AS active_detections
+       v.active_detections, v.confirmed_detections, v.rejected_detections, v.pending_detections
 FROM a
+CROSS JOIN LATERAL (
+    SELECT count(*) FILTER (WHERE d.active) AS active_detections,
+           count(*) FILTER (WHERE d.validation_status = 'validated_positive') AS confirmed_detections,
+           count(*) FILTER (WHERE d.validation_status = 'validated_negative') AS rejected_detections,
+           count(*) FILTER (WHERE d.validation_status IN ('pending', 'requires_review')) AS pending_detections
+    FROM d WHERE d.analysis_id = a.id
+) AS v
 ORDER BY a.created_at DESC, a.id
 LIMIT :limit
 """
@@ -164,8 +201,9 @@ class Dataset:
     def summary(self) -> dict[str, Any]:
         return self._one(_SUMMARY)
 
-    def statistics(self) -> dict[str, Any]:
-        return self._one(_STATISTICS)
+    def statistics(self, timezone: str = "UTC") -> dict[str, Any]:
+        """Statistics; months are calendar months in `timezone` (an IANA name)."""
+        return self._one(_STATISTICS, tz=timezone)
 
     def detailed(self, limit: int) -> list[dict[str, Any]]:
         return self._rows(_DETAILED, limit=limit)

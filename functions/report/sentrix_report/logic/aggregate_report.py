@@ -7,6 +7,9 @@ looked at the same data.
 
 from __future__ import annotations
 
+import hashlib
+import hmac
+import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
@@ -16,6 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from sentrix.db.engine import session_scope
 from sentrix.http.identity import Principal
+from sentrix.i18n import Locale, source_word
 from sentrix_report.data.reports import Dataset
 from sentrix_report.logic.filters import DataFilters, DayOrInstant
 from sentrix_report.logic.ratios import percent, ratio
@@ -74,12 +78,43 @@ class Report:
     meta: dict[str, Any]
     data: dict[str, Any]
     map_png: bytes | None = field(default=None, repr=False)
+    locale: Locale = field(default_factory=Locale)
 
 
 def cell_size(width_deg: float, height_deg: float) -> float:
     """The smallest 'nice' cell giving at most MAP_CELLS_ACROSS cells along the longer side."""
     wanted = max(width_deg, height_deg) / MAP_CELLS_ACROSS
     return next((c for c in NICE_CELLS_DEG if c >= wanted), NICE_CELLS_DEG[-1])
+
+
+def reporter_pseudonym(user_id: uuid.UUID | str | None) -> str | None:
+    """A stable pseudonym of a reporter for reports: 8 hex digits of HMAC-SHA256 over the user id, keyed by the
+    deployment's salt (never the id or the e-mail)."""
+    if user_id is None:
+        return None
+    salt = get_report_settings().pseudonym_salt.get_secret_value().encode()
+    return hmac.new(salt, str(user_id).encode(), hashlib.sha256).hexdigest()[:8]
+
+
+def review_state(total: int, confirmed: int, rejected: int) -> str:
+    """no_detections, pending (no verdict yet), partial (some decided) or reviewed (every detection decided)."""
+    decided = confirmed + rejected
+    if total == 0:
+        return "no_detections"
+    if decided == 0:
+        return "pending"
+    return "reviewed" if decided >= total else "partial"
+
+
+def _detailed_row(row: dict[str, Any]) -> dict[str, Any]:
+    row = dict(row)
+    user_id = row.pop("user_id", None)
+    counted = row["confirmed_detections"] + row["rejected_detections"] + row["pending_detections"]
+    return row | {
+        "reporter": reporter_pseudonym(user_id),
+        "review_state": review_state(counted, row["confirmed_detections"], row["rejected_detections"]),
+        "active": row["active_detections"] > 0,
+    }
 
 
 def _summary(row: dict[str, Any]) -> dict[str, Any]:
@@ -92,7 +127,7 @@ def _summary(row: dict[str, Any]) -> dict[str, Any]:
         "medium_risk_detections": row["medium_risk_detections"],
         "low_risk_detections": row["low_risk_detections"],
         "active_detections": row["active_detections"],
-        "detections_by_verdict": row["detections_by_verdict"],
+        "rejected_detections": row["rejected_detections"],
         "detections_per_analysis": ratio(detections, analyses, of="detections", per="analyses"),
         "active_share": ratio(row["active_detections"], detections, of="active detections", per="detections"),
         "located_share": ratio(row["located_analyses"], analyses, of="located analyses", per="analyses"),
@@ -102,6 +137,10 @@ def _summary(row: dict[str, Any]) -> dict[str, Any]:
         "detections_by_type": [
             {**r, "percent_of_detections": percent(r["detections"], detections)} for r in row["detections_by_type"]
         ],
+        # Each detection count split by the expert's verdict (confirmed / rejected / pending = pending or
+        # requires_review), and analyses by review state.
+        "detections_by_verdict": row["detections_by_verdict"],
+        "analyses_by_review": row["analyses_by_review"],
     }
 
 
@@ -120,7 +159,7 @@ def _statistics(summary: dict[str, Any], row: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def _map(dataset: Dataset, filters: DataFilters) -> tuple[dict[str, Any], bytes]:
+def _map(dataset: Dataset, filters: DataFilters, locale: Locale) -> tuple[dict[str, Any], bytes]:
     from sentrix_report.render.map_image import draw_map
 
     extent = dataset.extent()
@@ -135,7 +174,7 @@ def _map(dataset: Dataset, filters: DataFilters) -> tuple[dict[str, Any], bytes]
     cells = dataset.grid(cell) if cell else []
     points = dataset.points(MAP_MAX_POINTS + 1) if bounds else []
     drawn = points if len(points) <= MAP_MAX_POINTS else []
-    image = draw_map(bounds, cell, cells, drawn)
+    image = draw_map(bounds, cell, cells, drawn, locale.language)
     return {
         "bounds": bounds,
         "cell_deg": cell,
@@ -146,9 +185,36 @@ def _map(dataset: Dataset, filters: DataFilters) -> tuple[dict[str, Any], bytes]
     }, image
 
 
-def generate(principal: Principal, request: ReportRequest) -> Report:
-    """Compute the report's data and provenance in PostGIS."""
+def _labelled(data: dict[str, Any], locale: Locale) -> dict[str, Any]:
+    """Words for a person beside the values (`label`, `*_label`), in the report's language; keys unchanged."""
+    summary = data["summary"]
+    for r in summary["analyses_by_risk"]:
+        r["label"] = locale.risk(r["level"])
+    for r in summary["detections_by_type"]:
+        r["label"] = locale.site_type(r["type"])
+    stats = data.get("statistics")
+    if stats:
+        for r in stats["detections_by_validation"]:
+            r["label"] = locale.verdict(r["status"])
+        for r in stats["analyses_by_location_source"]:
+            r["label"] = source_word(r["source"], locale.language)
+        for r in stats["mean_confidence_by_type"]:
+            r["label"] = locale.site_type(r["type"])
+        for r in stats["monthly"]:
+            year, _, month = r["month"].partition("-")
+            r["label"] = locale.month_name(int(month), int(year))
+    for r in data.get("analyses", ()):
+        r["risk_label"] = locale.risk(r["risk_level"])
+        r["review_label"] = locale.t(f"review.{r['review_state']}")
+    for r in (data.get("map") or {}).get("cells", ()):
+        r["dominant_type_label"] = locale.site_type(r["dominant_type"]) if r["dominant_type"] else None
+    return data
+
+
+def generate(principal: Principal, request: ReportRequest, locale: Locale | None = None) -> Report:
+    """Compute the report's data and provenance in PostGIS; `locale` decides words, months and printed times."""
     settings = get_report_settings()
+    locale = locale or Locale()
     filters = request.filters
     scope = Scope.of(principal, filters.user_id)
     as_of = datetime.now(UTC)
@@ -160,20 +226,24 @@ def generate(principal: Principal, request: ReportRequest) -> Report:
         summary = _summary(dataset.summary())
         data: dict[str, Any] = {"summary": summary}
         if request.type is ReportType.STATISTICS:
-            data["statistics"] = _statistics(summary, dataset.statistics())
+            data["statistics"] = _statistics(summary, dataset.statistics(locale.timezone))
+            data["statistics"]["months_in_timezone"] = locale.timezone
         elif request.type is ReportType.DETAILED:
             limit = settings.detailed_report_max_rows
-            data["analyses"] = dataset.detailed(limit)
+            data["analyses"] = [_detailed_row(r) for r in dataset.detailed(limit)]
             data["analyses_shown"] = len(data["analyses"])
             data["analyses_total"] = summary["analyses"]
         elif request.type is ReportType.MAP:
-            data["map"], png = _map(dataset, filters)
+            data["map"], png = _map(dataset, filters, locale)
+    _labelled(data, locale)
     meta = {
         "type": request.type.value,
+        "title": locale.t(f"report.{request.type.value}_title"),
         "format": request.format.value,
         "generated_at": as_of.isoformat(),
         "generated_by": principal.email or str(principal.user_id),
-        "language": (request.language or "es")[:2].lower(),
+        "language": locale.language,
+        "timezone": locale.timezone,
         "scope": scope.describe(),
         "filters": filters.echo(),
         "counted": COUNTED_NOTE,
@@ -192,4 +262,4 @@ def generate(principal: Principal, request: ReportRequest) -> Report:
             "covers": "the analyses and detections counted above (canonical form in docs/report.md)",
         },
     }
-    return Report(meta, data, png)
+    return Report(meta, data, png, locale)

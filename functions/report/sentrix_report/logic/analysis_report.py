@@ -14,10 +14,9 @@ from sentrix.db.engine import session_scope
 from sentrix.domain.risk import analysis_recommendations
 from sentrix.errors import Conflict, DependencyUnavailable, NotFound
 from sentrix.http.identity import Principal
+from sentrix.i18n import Locale, class_word, risk_word, verdict_word
 from sentrix.observability import logger
-from sentrix_report.data.analysis import AnalysisRow, language_of, load
-
-LANGUAGES = ("es", "en", "pt")
+from sentrix_report.data.analysis import AnalysisRow, load
 
 
 @dataclass(frozen=True)
@@ -25,19 +24,15 @@ class AnalysisDocument:
     """Everything the per-analysis report shows, read once."""
 
     analysis: AnalysisRow
-    language: str
+    locale: Locale
     recommendations: tuple[str, ...]
     image: bytes | None
     generated_at: datetime
     generated_by: str
 
-
-def _language(requested: str | None, stored: str | None) -> str:
-    for candidate in (requested, stored):
-        primary = (candidate or "").replace("_", "-").split("-")[0].lower()
-        if primary in LANGUAGES:
-            return primary
-    return "es"
+    @property
+    def language(self) -> str:
+        return self.locale.language
 
 
 def _image(store: ImageStore, key: str | None, analysis_id: uuid.UUID) -> bytes | None:
@@ -55,31 +50,30 @@ def read_document(
     principal: Principal,
     analysis_id: str,
     *,
-    language: str | None = None,
+    locale: Locale | None = None,
     with_image: bool = True,
     store: ImageStore | None = None,
 ) -> AnalysisDocument:
     """The analysis if the caller may see it and it is finished (409 while it is still processing)."""
+    locale = locale or Locale()
     with session_scope() as session:
         row = load(session, analysis_id, principal)
-        stored_language = None if language else language_of(session, principal.user_id)
     if row.status != "completed":
         raise Conflict(f"Analysis is {row.status}; reports exist for completed analyses only")
-    chosen = _language(language, stored_language)
     image = _image(store or S3ImageStore(), row.processed_image_key, row.id) if with_image else None
     return AnalysisDocument(
         analysis=row,
-        language=chosen,
-        recommendations=analysis_recommendations(row, chosen),
+        locale=locale,
+        recommendations=analysis_recommendations(row, locale.language),
         image=image,
         generated_at=datetime.now(UTC),
         generated_by=principal.email or str(principal.user_id),
     )
 
 
-def pdf(principal: Principal, analysis_id: str, *, language: str | None = None, store: ImageStore | None = None):
+def pdf(principal: Principal, analysis_id: str, *, locale: Locale | None = None, store: ImageStore | None = None):
     """(PDF bytes, the document it shows)."""
-    document = read_document(principal, analysis_id, language=language, store=store)
+    document = read_document(principal, analysis_id, locale=locale, store=store)
     from sentrix_report.render.analysis_pdf import render
 
     return render(document), document
@@ -99,13 +93,17 @@ def as_json(
     *,
     include_detections: bool = True,
     include_images: bool = False,
-    language: str | None = None,
+    locale: Locale | None = None,
     store: ImageStore | None = None,
 ) -> dict[str, Any]:
-    """The analysis, its detections and recommendations as JSON; images only as short-lived URLs."""
-    document = read_document(principal, analysis_id, language=language, with_image=False)
-    row = document.analysis
+    """The analysis, its detections and recommendations as JSON; images only as short-lived URLs.
+
+    Keys and enum values are the stored ones; `*_label` fields beside them are words for a person, in the
+    caller's language."""
+    document = read_document(principal, analysis_id, locale=locale, with_image=False)
+    row, language = document.analysis, document.language
     analysis = {k: _iso(v) for k, v in asdict(row).items() if k not in ("detections", "processed_image_key")}
+    analysis["risk_label"] = risk_word(row.risk_level, language)
     result: dict[str, Any] = {
         "format_version": 1,
         "analysis": analysis,
@@ -114,7 +112,16 @@ def as_json(
         "generated_at": document.generated_at.isoformat(),
     }
     if include_detections:
-        result["detections"] = [{k: _iso(v) for k, v in asdict(d).items()} for d in row.detections]
+        result["detections"] = [
+            {k: _iso(v) for k, v in asdict(d).items() if k != "polygon"}
+            | {
+                "number": i,
+                "type_label": class_word(d.breeding_site_type or d.class_name, language),
+                "risk_label": risk_word(d.risk_level, language),
+                "validation_label": verdict_word(d.validation_status, language),
+            }
+            for i, d in enumerate(row.detections, start=1)
+        ]
     if include_images and row.processed_image_key:
         store = store or S3ImageStore()
         result["processed_image_url"] = store.presigned_get(row.processed_image_key)
@@ -125,21 +132,26 @@ CSV_COLUMNS = (
     "analysis_id", "analysis_created_at", "latitude", "longitude", "location_source", "analysis_risk_level",
     "risk_score", "total_detections", "detection_id", "class_name", "breeding_site_type", "confidence",
     "risk_level", "mask_area", "validation_status", "expires_at",
+    # Words for a person, in the caller's language (the columns above keep the stored values).
+    "number", "type_label", "risk_label", "validation_label",
 )  # fmt: skip
 
 
-def as_csv(principal: Principal, analysis_id: str) -> tuple[str, AnalysisRow]:
+def as_csv(principal: Principal, analysis_id: str, *, locale: Locale | None = None) -> tuple[str, AnalysisRow]:
     """One row per detection, each repeating its analysis; an analysis without detections is one row."""
-    row = read_document(principal, analysis_id, with_image=False).analysis
+    document = read_document(principal, analysis_id, locale=locale, with_image=False)
+    row, language = document.analysis, document.language
     head = [str(row.id), _iso(row.created_at), row.latitude, row.longitude, row.location_source, row.risk_level,
             row.risk_score, row.total_detections]  # fmt: skip
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\r\n")
     writer.writerow(CSV_COLUMNS)
-    for d in row.detections or (None,):
-        tail: list = [""] * 8
+    for number, d in enumerate(row.detections or (None,), start=1):
+        tail: list = [""] * 12
         if d is not None:
             tail = [str(d.id), d.class_name, d.breeding_site_type, d.confidence, d.risk_level, d.mask_area,
-                    d.validation_status, _iso(d.expires_at)]  # fmt: skip
+                    d.validation_status, _iso(d.expires_at), number,
+                    class_word(d.breeding_site_type or d.class_name, language), risk_word(d.risk_level, language),
+                    verdict_word(d.validation_status, language)]  # fmt: skip
         writer.writerow(["" if v is None else v for v in head + tail])
     return out.getvalue(), row

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 from sentrix.db.engine import session_scope
 from sentrix.http.identity import Principal
+from sentrix.i18n import Locale, class_word
 from sentrix_report.data.map_stats import ZONE_DEG, map_stats
 from sentrix_report.logic.filters import DataFilters
 from sentrix_report.logic.ratios import jsonable, percent, ratio
@@ -24,8 +25,17 @@ MAP_STATS_COUNTS = {
 }
 
 
-def _shape(row: dict[str, Any]) -> dict[str, Any]:
-    row = jsonable(row)
+def _labelled(row: dict[str, Any], locale: Locale) -> dict[str, Any]:
+    """Words for a person beside the values, in the caller's language: the trend's day names, type labels."""
+    for day in row["weekly_trend"] or []:
+        day["day"] = locale.day_name(date.fromisoformat(str(day["date"])[:10]))
+    for kind in row["detection_types"] or []:
+        kind["label"] = class_word(kind["name"], locale.language)
+    return row
+
+
+def _shape(row: dict[str, Any], locale: Locale | None = None) -> dict[str, Any]:
+    row = _labelled(jsonable(row), locale or Locale())
     total = row["total_analyses"]
     levels = {"alto": row["alto"], "medio": row["medio"], "bajo": row["bajo"], "minimo": row["minimo"]}
     return {
@@ -55,17 +65,18 @@ def _shape(row: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def map_statistics(principal: Principal | None, filters: DataFilters) -> dict[str, Any]:
+def map_statistics(principal: Principal | None, filters: DataFilters, locale: Locale | None = None) -> dict[str, Any]:
     """Whole-system map figures (aggregates only, safe for anyone); `own` adds the caller's."""
     as_of = datetime.now(UTC)
     detections = counted_detections(filters, as_of)
     found = counted_detections(filters.model_copy(update={"include_expired": True}), as_of)
     with session_scope() as session:
         where = apply_filters(counted("a"), filters)
-        result = _shape(map_stats(session, where=where, detections=detections, found=found, as_of=as_of))
+        result = _shape(map_stats(session, where=where, detections=detections, found=found, as_of=as_of), locale)
         if principal is not None:
             mine = apply_filters(Scope(principal, principal.user_id).analyses("a"), filters)
-            result["own"] = _shape(map_stats(session, where=mine, detections=detections, found=found, as_of=as_of))
+            own = map_stats(session, where=mine, detections=detections, found=found, as_of=as_of)
+            result["own"] = _shape(own, locale)
     return result | {
         "scope": "all users (aggregated)",
         "counted": COUNTED_NOTE,

@@ -9,6 +9,7 @@ from typing import Any
 
 from sentrix.db.engine import session_scope
 from sentrix.http.identity import Principal
+from sentrix.i18n import Locale, risk_word, t
 from sentrix_report.data import statistics as data
 from sentrix_report.logic.filters import DataFilters
 from sentrix_report.logic.ratios import change_figure, jsonable, percent, ratio
@@ -16,13 +17,8 @@ from sentrix_report.logic.scope import ACTIVE_NOTE, COUNTED_NOTE, Scope, apply_f
 from sentrix_report.settings import get_report_settings
 
 WINDOW_DAYS = 30
-MONTH_LABELS = ("Ene", "Feb", "Mar", "Abr", "May", "Jun", "Jul", "Ago", "Sep", "Oct", "Nov", "Dic")
-RISK_LABELS = {
-    "ALTO": ("Alto", "#dc2626"),
-    "MEDIO": ("Medio", "#f59e0b"),
-    "BAJO": ("Bajo", "#059669"),
-    "MINIMO": ("Mínimo", "#6b7280"),
-}
+# Words (month and risk names) come from the message catalogue, sentrix.i18n, in the caller's language.
+RISK_COLOURS = {"ALTO": "#dc2626", "MEDIO": "#f59e0b", "BAJO": "#059669", "MINIMO": "#6b7280"}
 
 
 def _meta(scope: Scope, as_of: datetime) -> dict[str, Any]:
@@ -81,7 +77,9 @@ def dashboard(principal: Principal, filters: DataFilters | None = None) -> dict[
     } | _meta(scope, as_of)
 
 
-def risk_distribution(principal: Principal, user_id: uuid.UUID | None = None) -> dict[str, Any]:
+def risk_distribution(
+    principal: Principal, user_id: uuid.UUID | None = None, locale: Locale | None = None
+) -> dict[str, Any]:
     """Analyses per risk level; percentages of all analyses in scope that have a level."""
     scope = Scope.of(principal, user_id)
     as_of = datetime.now(UTC)
@@ -90,11 +88,11 @@ def risk_distribution(principal: Principal, user_id: uuid.UUID | None = None) ->
     total = sum(r["value"] for r in found)
     levels = [
         {
-            "name": RISK_LABELS[r["level"]][0],
+            "name": risk_word(r["level"], (locale or Locale()).language),
             "level": r["level"],
             "value": r["value"],
             "percentage": percent(r["value"], total),
-            "color": RISK_LABELS[r["level"]][1],
+            "color": RISK_COLOURS[r["level"]],
         }
         for r in found
     ]
@@ -103,7 +101,9 @@ def risk_distribution(principal: Principal, user_id: uuid.UUID | None = None) ->
     )
 
 
-def monthly_analyses(principal: Principal, months: int, user_id: uuid.UUID | None = None) -> dict[str, Any]:
+def monthly_analyses(
+    principal: Principal, months: int, user_id: uuid.UUID | None = None, locale: Locale | None = None
+) -> dict[str, Any]:
     """Analyses (and their detections) per calendar month (UTC), the last `months`, oldest first."""
     scope = Scope.of(principal, user_id)
     as_of = datetime.now(UTC)
@@ -112,7 +112,7 @@ def monthly_analyses(principal: Principal, months: int, user_id: uuid.UUID | Non
     series = [
         {
             "month": r["month"],
-            "label": MONTH_LABELS[r["month_number"] - 1],
+            "label": t(f"month_short.{r['month_number']}", (locale or Locale()).language),
             "count": r["count"],
             "detections": r["detections"],
             "high_risk_detections": r["high_risk_detections"],
@@ -122,8 +122,11 @@ def monthly_analyses(principal: Principal, months: int, user_id: uuid.UUID | Non
     return {"data": series, "months": months} | _meta(scope, as_of)
 
 
-def recent_activity(principal: Principal, limit: int, user_id: uuid.UUID | None = None) -> dict[str, Any]:
-    """The newest completed analyses and expert validations in scope, newest first."""
+def recent_activity(
+    principal: Principal, limit: int, user_id: uuid.UUID | None = None, locale: Locale | None = None
+) -> dict[str, Any]:
+    """The newest completed analyses and expert validations in scope, newest first (words in `*_label`)."""
+    locale = locale or Locale()
     scope = Scope.of(principal, user_id)
     as_of = datetime.now(UTC)
     with session_scope() as session:
@@ -136,6 +139,7 @@ def recent_activity(principal: Principal, limit: int, user_id: uuid.UUID | None 
             "analysis_id": str(r["analysis_id"]),
             "timestamp": r["at"].isoformat(),
             "risk_level": r["risk_level"],
+            "risk_label": locale.risk(r["risk_level"]) if r["risk_level"] else None,
             "location": (
                 {"latitude": r["latitude"], "longitude": r["longitude"]} if r["latitude"] is not None else None
             ),
@@ -143,7 +147,12 @@ def recent_activity(principal: Principal, limit: int, user_id: uuid.UUID | None 
         if r["kind"] == "analysis":
             item["detections"] = r["detections"]
         else:
-            item |= {"validation_status": r["validation_status"], "breeding_site_type": r["breeding_site_type"]}
+            item |= {
+                "validation_status": r["validation_status"],
+                "validation_label": locale.verdict(r["validation_status"]),
+                "breeding_site_type": r["breeding_site_type"],
+                "type_label": locale.site_type(r["breeding_site_type"]),
+            }
         items.append(item)
     return {"data": items, "limit": limit} | _meta(scope, as_of)
 

@@ -1,75 +1,102 @@
-"""The per-analysis PDF: identity, location, annotated image, risk with recommendations, detections."""
+"""The per-analysis PDF: identity, location, the image with numbered detections, risk with recommendations,
+and the detections table whose row numbers match the numbers on the image."""
 
 from __future__ import annotations
 
 from reportlab.lib.units import cm
 from reportlab.platypus import ListFlowable, ListItem, Paragraph, Spacer
 
+from sentrix.i18n import source_word
 from sentrix_report.logic.analysis_report import AnalysisDocument
-from sentrix_report.render.labels import labels
+from sentrix_report.render.numbered_image import NumberedImage
 from sentrix_report.render.pdf_base import (
     CONTENT_WIDTH,
     RISK_COLOURS,
     STYLES,
     build,
-    fitted_image,
     key_values,
     para,
     table,
     text,
-    when,
 )
 
 IMAGE_MAX_HEIGHT = 9 * cm
 
 
-def _location(document: AnalysisDocument, words: dict[str, str]) -> str:
-    row = document.analysis
+def _location(document: AnalysisDocument) -> str:
+    row, locale = document.analysis, document.locale
     if row.latitude is None or row.longitude is None:
-        return words["no_location"]
-    place = f"{row.latitude:.6f}, {row.longitude:.6f} ({words['source']}: {row.location_source})"
+        return locale.t("report.no_location")
+    source = source_word(row.location_source, locale.language)
+    place = f"{row.latitude:.6f}, {row.longitude:.6f} ({locale.t('report.source')}: {source})"
     if row.altitude_m is not None:
-        place += f", {words['altitude']}: {row.altitude_m:.1f} m"
+        place += f", {locale.t('report.altitude')}: {row.altitude_m:.1f} m"
     return place
+
+
+def _image(document: AnalysisDocument) -> list:
+    row, locale = document.analysis, document.locale
+    polygons = [(d.polygon, d.risk_level) for d in row.detections]
+    drawable = any(len(p) >= 2 for p, _ in polygons)
+    story: list = [Paragraph(text(locale.t("report.image")), STYLES["h2"])]
+    if document.image is None:
+        story.append(para(locale.t("report.image_missing")))
+        if drawable:
+            story.append(para(locale.t("report.polygons_only"), "small"))
+    if document.image is not None or drawable:
+        story.append(NumberedImage(document.image, polygons, (row.width, row.height), CONTENT_WIDTH, IMAGE_MAX_HEIGHT))
+        if row.detections:
+            story.append(para(locale.t("report.numbers_note"), "small"))
+    return story
+
+
+def _model_risk(document: AnalysisDocument) -> str:
+    """The model's own level beside the current one, when the row carries it and they differ (issue 13: the
+    current level follows the experts' verdicts; the model's is kept for audit)."""
+    model_level = getattr(document.analysis, "model_risk_level", None)
+    if not model_level or model_level == document.analysis.risk_level:
+        return ""
+    return f" ({text(document.locale.t('report.model_risk_level'))}: {text(document.locale.risk(model_level))})"
 
 
 def render(document: AnalysisDocument) -> bytes:
     """The PDF bytes of one analysis report."""
-    row, words = document.analysis, labels(document.language)
+    row, locale = document.analysis, document.locale
+    say = locale.t
     risk_colour = RISK_COLOURS.get(row.risk_level or "", None)
-    risk_text = text(row.risk_level or "-")
+    risk_text = text(locale.risk(row.risk_level))
     if risk_colour is not None:
         risk_text = f'<font color="{risk_colour.hexval().replace("0x", "#")}"><b>{risk_text}</b></font>'
     score = f"{row.risk_score:.2f}" if row.risk_score is not None else "-"
     model = " ".join(p for p in (row.model_name, row.model_version) if p) or "-"
+    generated = locale.time(document.generated_at, with_zone=True)
     story: list = [
-        Paragraph(text(words["analysis_title"]), STYLES["title"]),
-        Paragraph(f"{text(words['analysis'])}: {text(row.id)}", STYLES["subtitle"]),
+        Paragraph(text(say("report.analysis_title")), STYLES["title"]),
+        Paragraph(f"{text(say('report.analysis'))}: {text(row.id)}", STYLES["subtitle"]),
         key_values(
             [
-                (words["date"], when(row.created_at)),
-                (words["taken_at"], when(row.taken_at)),
-                (words["location"], _location(document, words)),
-                (words["file"], row.standardized_filename or row.original_filename or "-"),
-                (words["camera"], row.camera or "-"),
-                (words["model"], model),
-                (words["threshold"], f"{row.confidence_threshold:.2f}"),
-                (words["risk_score"], score),
+                (say("report.uploaded"), locale.time(row.created_at)),
+                (say("report.taken_at"), locale.time(row.taken_at)),
+                (say("report.location"), _location(document)),
+                (say("report.file"), row.standardized_filename or row.original_filename or "-"),
+                (say("report.camera"), row.camera or "-"),
+                (say("report.model"), model),
+                (say("report.threshold"), f"{row.confidence_threshold:.2f}"),
+                (say("report.risk_score"), score),
                 (
-                    words["detections"],
-                    f"{row.total_detections} ({words['high_medium']}: {row.high_risk_count} / {row.medium_risk_count})",
+                    say("report.detections"),
+                    f"{row.total_detections} ({say('report.high_medium')}: {row.high_risk_count} / "
+                    f"{row.medium_risk_count})",
                 ),
+                (say("report.generated"), generated),
+                (say("report.generated_by"), document.generated_by),
             ]
         ),
         Spacer(1, 4),
-        Paragraph(f"<b>{text(words['risk_level'])}:</b> {risk_text}", STYLES["body"]),
-        Paragraph(text(words["image"]), STYLES["h2"]),
+        Paragraph(f"<b>{text(say('report.risk_level'))}:</b> {risk_text}{_model_risk(document)}", STYLES["body"]),
+        *_image(document),
+        Paragraph(text(say("report.recommendations")), STYLES["h2"]),
     ]
-    if document.image:
-        story.append(fitted_image(document.image, CONTENT_WIDTH, IMAGE_MAX_HEIGHT))
-    else:
-        story.append(para(words["image_missing"]))
-    story.append(Paragraph(text(words["recommendations"]), STYLES["h2"]))
     if document.recommendations:
         story.append(
             ListFlowable(
@@ -80,25 +107,22 @@ def render(document: AnalysisDocument) -> bytes:
             )
         )
     else:
-        story.append(para(words["none"]))
-    story.append(Paragraph(text(words["detections_table"]), STYLES["h2"]))
+        story.append(para(say("report.none")))
+    story.append(Paragraph(text(say("report.detections")), STYLES["h2"]))
     if row.detections:
-        header = ["#", words["type"], words["confidence"], words["risk"], words["area"], words["validation"],
-                  words["valid_until"]]  # fmt: skip
+        header = ["#", say("report.type"), say("report.confidence"), say("report.risk"), say("report.area"),
+                  say("report.verdict"), say("report.valid_until")]  # fmt: skip
         body = [
-            [str(i), d.breeding_site_type or d.class_name, f"{d.confidence:.0%}", d.risk_level,
-             f"{d.mask_area:.0f}" if d.mask_area is not None else "-", d.validation_status, when(d.expires_at)]
+            [str(i), locale.site_type(d.breeding_site_type or d.class_name), f"{d.confidence:.0%}",
+             locale.risk(d.risk_level), f"{d.mask_area:.0f}" if d.mask_area is not None else "-",
+             locale.verdict(d.validation_status), locale.time(d.expires_at)]
             for i, d in enumerate(row.detections, start=1)
         ]  # fmt: skip
-        widths = [0.8 * cm, 4.2 * cm, 2.0 * cm, 1.8 * cm, 1.9 * cm, 3.0 * cm]
+        widths = [0.8 * cm, 3.6 * cm, 2.0 * cm, 1.7 * cm, 1.6 * cm, 3.6 * cm]
         widths.append(CONTENT_WIDTH - sum(widths))
         story.append(table([header, *body], widths))
     else:
-        story.append(para(words["none"]))
-    story.append(Spacer(1, 8))
-    story.append(
-        para(f"{words['generated']}: {when(document.generated_at)} · {words['generated_by']}: {document.generated_by}",
-             "small")
-    )  # fmt: skip
-    footer = f"Sentrix · {words['analysis']} {row.id} · {when(document.generated_at)}"
-    return build(story, title=f"{words['analysis_title']} {row.id}", footer=footer)
+        story.append(para(say("report.none")))
+    # The document ends with the table: nothing small is left to spill onto a page of its own.
+    footer = f"Sentrix · {say('report.analysis')} {row.id} · {say('report.generated')} {generated}"
+    return build(story, title=f"{say('report.analysis_title')} {row.id}", footer=footer)

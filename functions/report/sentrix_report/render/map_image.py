@@ -17,6 +17,21 @@ PALETTE = ((255, 255, 204), (255, 237, 160), (254, 217, 118), (254, 178, 76), (2
 RISK_RGB = {"ALTO": (220, 38, 38), "MEDIO": (245, 158, 11), "BAJO": (5, 150, 105), "MINIMO": (107, 114, 128)}
 
 
+def label_font(size: int):
+    """A TrueType font with the accented letters of es and pt (Pillow's built-in font has none: "Detecções"
+    came out with boxes). Bitstream Vera ships with reportlab, which the report layer carries."""
+    import os
+
+    import reportlab
+    from PIL import ImageFont
+
+    path = os.path.join(os.path.dirname(reportlab.__file__), "fonts", "Vera.ttf")
+    try:
+        return ImageFont.truetype(path, size)
+    except OSError:
+        return ImageFont.load_default(size=size)
+
+
 def _mercator_y(latitude: float) -> float:
     lat = max(min(latitude, 85.0), -85.0)
     return math.log(math.tan(math.pi / 4 + math.radians(lat) / 2))
@@ -60,17 +75,19 @@ def draw_map(
     cell_deg: float | None,
     cells: Sequence[dict[str, Any]],
     points: Sequence[dict[str, Any]],
+    language: str | None = None,
 ) -> bytes:
-    """PNG bytes of the map; a plain 'no data' panel when nothing is located."""
-    from PIL import Image, ImageDraw, ImageFont
+    """PNG bytes of the map in `language`; a plain 'no data' panel when nothing is located."""
+    from PIL import Image, ImageDraw
+
+    from sentrix.i18n import risk_word, t
 
     image = Image.new("RGB", (WIDTH, HEIGHT), (248, 250, 252))
     draw = ImageDraw.Draw(image)
-    font = ImageFont.load_default(size=14)
-    small = ImageFont.load_default(size=12)
+    font = label_font(14)
+    small = label_font(12)
     if not bounds:
-        draw.text((WIDTH / 2, HEIGHT / 2), "Sin datos ubicados / no located data", fill=(80, 80, 80), font=font,
-                  anchor="mm")  # fmt: skip
+        draw.text((WIDTH / 2, HEIGHT / 2), t("map.no_data", language), fill=(80, 80, 80), font=font, anchor="mm")
         return _png(image)
     frame = _Frame(bounds)
     top = max((c["detections"] for c in cells), default=0)
@@ -82,23 +99,28 @@ def draw_map(
         x, y = frame.xy(p["longitude"], p["latitude"])
         draw.ellipse([x - 3, y - 3, x + 3, y + 3], fill=RISK_RGB.get(p["risk_level"], (60, 60, 60)),
                      outline=(255, 255, 255))  # fmt: skip
-    _graticule(draw, frame, small)
+    lon_step, lat_step = _graticule(draw, frame, small)
+    step = f"{lon_step:g}" if lon_step == lat_step else f"{lon_step:g}° × {lat_step:g}"
     _scale_bar(draw, frame, small)
-    _legend(draw, top, cell_deg, font, small)
+    title = t("map.legend_cells", language, cell=f"{cell_deg:g}") if cell_deg else t("map.legend", language)
+    levels = {risk_word(level, language): colour for level, colour in RISK_RGB.items()}
+    _legend(draw, top, title, levels, t("map.grid", language, step=step), small)
     draw.text((WIDTH - 30, 30), "N", fill=(30, 30, 30), font=font, anchor="mm")
     draw.line([WIDTH - 30, 42, WIDTH - 30, 62], fill=(30, 30, 30), width=2)
     return _png(image)
 
 
-def _graticule(draw, frame: _Frame, font) -> None:
+def _graticule(draw, frame: _Frame, font) -> tuple[float, float]:
+    """Coordinate grid lines with their degrees on the edges; returns the (longitude, latitude) steps."""
     for value in _ticks(frame.west, frame.east):
         x, _ = frame.xy(value, frame.south)
-        draw.line([x, MARGIN / 2, x, HEIGHT - MARGIN / 2], fill=(226, 232, 240))
+        draw.line([x, MARGIN / 2, x, HEIGHT - MARGIN / 2], fill=(203, 213, 225))
         draw.text((x, HEIGHT - MARGIN / 4), f"{value:.3f}°", fill=(71, 85, 105), font=font, anchor="mm")
     for value in _ticks(frame.south, frame.north):
         _, y = frame.xy(frame.west, value)
-        draw.line([MARGIN / 2, y, WIDTH - MARGIN / 2, y], fill=(226, 232, 240))
+        draw.line([MARGIN / 2, y, WIDTH - MARGIN / 2, y], fill=(203, 213, 225))
         draw.text((6, y), f"{value:.3f}°", fill=(71, 85, 105), font=font, anchor="lm")
+    return _nice_step(frame.east - frame.west), _nice_step(frame.north - frame.south)
 
 
 def _ticks(low: float, high: float) -> list[float]:
@@ -121,19 +143,20 @@ def _scale_bar(draw, frame: _Frame, font) -> None:
     draw.text((x + length_px + 8, y + 3), label, fill=(30, 30, 30), font=font, anchor="lm")
 
 
-def _legend(draw, top: int, cell_deg: float | None, font, small) -> None:
-    x, y = WIDTH - 260, HEIGHT - 150
-    draw.rectangle([x - 10, y - 10, WIDTH - 20, HEIGHT - 20], fill=(255, 255, 255), outline=(203, 213, 225))
-    draw.text((x, y), f"Detecciones por celda ({cell_deg:g}°)" if cell_deg else "Detecciones", fill=(30, 30, 30),
-              font=small)  # fmt: skip
+def _legend(draw, top: int, title: str, levels: dict[str, tuple[int, int, int]], grid: str, small) -> None:
+    x, y = WIDTH - 330, HEIGHT - 185  # clear of the longitude labels along the bottom edge
+    draw.rectangle([x - 10, y - 10, WIDTH - 20, HEIGHT - 45], fill=(255, 255, 255), outline=(203, 213, 225))
+    draw.text((x, y), title, fill=(30, 30, 30), font=small)
     for i, colour in enumerate(PALETTE):
         draw.rectangle([x + i * 30, y + 20, x + i * 30 + 28, y + 36], fill=colour)
     draw.text((x, y + 42), "1", fill=(30, 30, 30), font=small)
     draw.text((x + len(PALETTE) * 30 - 4, y + 42), str(top), fill=(30, 30, 30), font=small, anchor="ra")
-    for i, (level, colour) in enumerate(RISK_RGB.items()):
-        cx = x + 6 + i * 58
+    cx = x + 6
+    for word, colour in levels.items():  # spaced by the words' own widths, whatever the language
         draw.ellipse([cx - 5, y + 70, cx + 5, y + 80], fill=colour)
-        draw.text((cx + 8, y + 75), level.title(), fill=(30, 30, 30), font=small, anchor="lm")
+        draw.text((cx + 8, y + 75), word, fill=(30, 30, 30), font=small, anchor="lm")
+        cx += 8 + draw.textlength(word, font=small) + 18
+    draw.text((x, y + 98), grid, fill=(71, 85, 105), font=small)
 
 
 def _round_down(value: float) -> float:

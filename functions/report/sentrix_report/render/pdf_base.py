@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import io
 from collections.abc import Sequence
-from datetime import UTC, datetime
 from xml.sax.saxutils import escape
 
 from reportlab import rl_config
@@ -14,6 +13,7 @@ from reportlab.lib.enums import TA_CENTER
 from reportlab.lib.pagesizes import A4
 from reportlab.lib.styles import ParagraphStyle, getSampleStyleSheet
 from reportlab.lib.units import cm
+from reportlab.pdfbase.pdfmetrics import stringWidth
 from reportlab.platypus import Image, Paragraph, SimpleDocTemplate, Table, TableStyle
 
 # Streams stay binary: ASCII85 (reportlab's default) runs in pure Python without the rl_accel extension
@@ -65,14 +65,89 @@ def para(value: object, style: str = "body") -> Paragraph:
     return Paragraph(text(value), STYLES[style])
 
 
-def when(moment: datetime | None) -> str:
-    """A timestamp as printed: UTC, to the minute."""
-    return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC") if moment else "-"
+HEADER_FONT = "Helvetica-Bold"
+BODY_FONT = "Helvetica"
+CELL_PADDING = 6 + 2  # reportlab's default left + right cell padding, and a little air
+# Body words up to this width must fit their column (words, numbers, levels); longer tokens (file names,
+# ids) may still break, they are not words a reader would see split.
+BODY_WORD_CAP = 2.6 * cm
 
 
-def table(rows: Sequence[Sequence[object]], widths: Sequence[float] | None = None, *, header: bool = True) -> Table:
-    """A grid table; the first row is a blue header when `header`; cells wrap."""
-    cells = [[c if isinstance(c, Paragraph) else Paragraph(text(c), STYLES["cell"]) for c in row] for row in rows]
+def _longest_word(value: object, font: str, font_size: float, cap: float | None = None) -> float:
+    widths = [stringWidth(w, font, font_size) for w in str(value).split()] or [0.0]
+    if cap is not None:
+        widths = [w for w in widths if w <= cap] or [0.0]
+    return max(widths) + CELL_PADDING
+
+
+def fit_widths(
+    rows: Sequence[Sequence[object]], widths: Sequence[float], header_size: float, body_size: float
+) -> list[float]:
+    """Column widths in which every header word and every short body word fits on one line, so cells wrap
+    only between words ("Detecciones", never "Deteccion es").
+
+    Narrow columns take the width they lack from the columns with room to spare (widest first); the total
+    stays the same. Raises ValueError when the words cannot fit at all (the caller shrinks the font)."""
+    need = [_longest_word(h, HEADER_FONT, header_size) for h in rows[0]]
+    for row in rows[1:]:
+        for i, cell in enumerate(row):
+            if not isinstance(cell, Paragraph):
+                need[i] = max(need[i], _longest_word(cell, BODY_FONT, body_size, BODY_WORD_CAP))
+    fitted = list(widths)
+    deficit = sum(max(0.0, n - w) for n, w in zip(need, fitted, strict=True))
+    for i, (n, w) in enumerate(zip(need, fitted, strict=True)):
+        fitted[i] = max(n, w)
+    for i in sorted(range(len(fitted)), key=lambda i: fitted[i] - need[i], reverse=True):
+        if deficit <= 0:
+            break
+        spare = fitted[i] - need[i]
+        if spare > 0:
+            taken = min(spare, deficit)
+            fitted[i] -= taken
+            deficit -= taken
+    if deficit > 0.01:
+        raise ValueError("words do not fit")
+    return fitted
+
+
+def table(
+    rows: Sequence[Sequence[object]],
+    widths: Sequence[float] | None = None,
+    *,
+    header: bool = True,
+    font_size: float | None = None,
+) -> Table:
+    """A grid table; the first row is a blue header when `header`; cells wrap between words only."""
+    body_size = font_size or STYLES["cell"].fontSize
+    header_size = body_size
+    if header and rows:
+        widths = list(widths) if widths else [CONTENT_WIDTH / len(rows[0])] * len(rows[0])
+        while True:
+            try:
+                widths = fit_widths(rows, widths, header_size, body_size)
+                break
+            except ValueError:
+                if header_size <= 6:
+                    break
+                header_size -= 0.5
+                body_size = min(body_size, header_size + 0.5)
+    head_style = ParagraphStyle(
+        "SxHead",
+        parent=STYLES["cell"],
+        textColor=colors.white,
+        fontName=HEADER_FONT,
+        fontSize=header_size,
+        leading=header_size + 2,
+        splitLongWords=0,
+    )
+    body_style = ParagraphStyle("SxBodyCell", parent=STYLES["cell"], fontSize=body_size, leading=body_size + 2)
+    cells = [
+        [
+            c if isinstance(c, Paragraph) else Paragraph(text(c), head_style if header and r == 0 else body_style)
+            for c in row
+        ]
+        for r, row in enumerate(rows)
+    ]
     result = Table(cells, colWidths=widths, repeatRows=1 if header else 0, hAlign="LEFT")
     style = [
         ("GRID", (0, 0), (-1, -1), 0.4, colors.HexColor("#d1d5db")),
@@ -81,10 +156,6 @@ def table(rows: Sequence[Sequence[object]], widths: Sequence[float] | None = Non
     ]
     if header:
         style.append(("BACKGROUND", (0, 0), (-1, 0), HEADER_BLUE))
-        for column, cell in enumerate(cells[0]):
-            cell.style = ParagraphStyle(
-                f"SxHead{column}", parent=STYLES["cell"], textColor=colors.white, fontName="Helvetica-Bold"
-            )
     result.setStyle(TableStyle(style))
     return result
 

@@ -1,5 +1,8 @@
 """Aggregate reports as CSV: '#' lines state the provenance, then one table (tidy rows for summary and
-statistics, one row per analysis for detailed, one row per cell for map)."""
+statistics, one row per analysis for detailed, one row per cell for map).
+
+Column names and the stored values stay machine-readable (the same in every language); the words for a
+person are the '#' lines and the `*label` columns, in the report's language."""
 
 from __future__ import annotations
 
@@ -8,7 +11,9 @@ import io
 from datetime import datetime
 from typing import Any
 
+from sentrix.i18n import Locale, source_word
 from sentrix_report.logic.aggregate_report import Report
+from sentrix_report.render.provenance import active_text, coverage_pairs, filters_text, scope_text
 
 PROVENANCE_PREFIX = "# "
 
@@ -21,15 +26,20 @@ def _value(value: Any) -> Any:
     return value
 
 
-def _provenance(meta: dict[str, Any]) -> list[str]:
-    filters = "; ".join(f"{k}={v}" for k, v in meta["filters"].items()) or "none"
+def _provenance(meta: dict[str, Any], locale: Locale) -> list[str]:
+    filters = "; ".join(f"{k}={v}" for k, v in meta["filters"].items()) or "-"
+    say = locale.t
+    active = active_text(meta, locale)
     lines = [
-        f"sentrix {meta['type']} report",
+        say(f"report.{meta['type']}_title"),
         f"generated_at: {meta['generated_at']}",
         f"generated_by: {meta['generated_by']}",
-        f"scope: {meta['scope']}",
+        f"language: {meta['language']}; timezone: {meta.get('timezone', '')}",
+        f"scope: {scope_text(meta, locale)}",
         f"filters: {filters}",
-        f"counted: {meta['counted']}; {meta['active']}",
+        f"{say('report.filters')}: {filters_text(meta['filters'], locale)}",
+        f"counted: {say('report.counted_note')}; {active}",
+        *(f"{label}: {value}" for label, value in coverage_pairs(meta, locale)),
         f"data_span: {meta['data_span']['from'] or ''} .. {meta['data_span']['to'] or ''}",
         f"rows: analyses={meta['rows']['analyses']} detections={meta['rows']['detections']}",
         f"fingerprint_sha256: {meta['fingerprint']['value']} (version {meta['fingerprint']['version']})",
@@ -38,54 +48,76 @@ def _provenance(meta: dict[str, Any]) -> list[str]:
     return [PROVENANCE_PREFIX + " ".join(line.split()) + "\r\n" for line in lines]
 
 
-def _tidy(data: dict[str, Any]) -> list[list[Any]]:
-    """section, item, value, percent, denominator."""
-    summary = data["summary"]
-    rows: list[list[Any]] = [["section", "item", "value", "percent", "denominator"]]
+def _tidy(data: dict[str, Any], locale: Locale) -> list[list[Any]]:
+    """section, item, value, percent, denominator, label."""
+    summary, say = data["summary"], locale.t
+    rows: list[list[Any]] = [["section", "item", "value", "percent", "denominator", "label"]]
     for key in ("analyses", "located_analyses", "detections", "high_risk_detections", "medium_risk_detections",
-                "low_risk_detections", "active_detections"):  # fmt: skip
-        rows.append(["totals", key, summary[key], "", ""])
+                "low_risk_detections", "active_detections", "rejected_detections"):  # fmt: skip
+        if key in summary:
+            rows.append(["totals", key, summary[key], "", "", say(f"metric.{key}")])
+    for key, split in (summary.get("detections_by_verdict") or {}).items():
+        for verdict, count in split.items():
+            rows.append([f"{key}_by_verdict", verdict, count, "", key,
+                         f"{say(f'metric.{key}')}: {say(f'verdicts.{verdict}')}"])  # fmt: skip
+    for state, count in (summary.get("analyses_by_review") or {}).items():
+        rows.append(["analyses_by_review", state, count, "", "analyses", say(f"review.{state}")])
     for key in ("detections_per_analysis", "active_share", "located_share"):
         r = summary[key]
-        rows.append(["ratios", key, r["value"], "", f"{r['numerator']}/{r['denominator']}"])
+        rows.append(["ratios", key, r["value"], "", f"{r['numerator']}/{r['denominator']}", say(f"metric.{key}")])
     for r in summary["analyses_by_risk"]:
-        rows.append(["analyses_by_risk", r["level"], r["analyses"], r["percent_of_analyses"], "analyses"])
+        rows.append(["analyses_by_risk", r["level"], r["analyses"], r["percent_of_analyses"], "analyses",
+                     locale.risk(r["level"])])  # fmt: skip
     for r in summary["detections_by_type"]:
-        rows.append(["detections_by_type", r["type"], r["detections"], r["percent_of_detections"], "detections"])
+        rows.append(["detections_by_type", r["type"], r["detections"], r["percent_of_detections"], "detections",
+                     locale.site_type(r["type"])])  # fmt: skip
     stats = data.get("statistics")
     if stats:
         for r in stats["detections_by_validation"]:
             rows.append(["detections_by_validation", r["status"], r["detections"], r["percent_of_detections"],
-                         "detections"])  # fmt: skip
+                         "detections", locale.verdict(r["status"])])  # fmt: skip
         for r in stats["analyses_by_location_source"]:
             rows.append(["analyses_by_location_source", r["source"], r["analyses"], r["percent_of_analyses"],
-                         "analyses"])  # fmt: skip
+                         "analyses", source_word(r["source"], locale.language)])  # fmt: skip
         for r in stats["mean_confidence_by_type"]:
-            rows.append(["mean_confidence_by_type", r["type"], r["mean_confidence"], "", ""])
+            rows.append(["mean_confidence_by_type", r["type"], r["mean_confidence"], "", "",
+                         locale.site_type(r["type"])])  # fmt: skip
         for r in stats["monthly"]:
-            rows.append(["monthly_analyses", r["month"], r["analyses"], "", ""])
-            rows.append(["monthly_detections", r["month"], r["detections"], "", ""])
+            year, _, month = r["month"].partition("-")
+            label = locale.month_name(int(month), int(year))
+            rows.append(["monthly_analyses", r["month"], r["analyses"], "", "", label])
+            rows.append(["monthly_detections", r["month"], r["detections"], "", "", label])
     return rows
 
 
-DETAILED_COLUMNS = ("id", "created_at", "filename", "risk_level", "risk_score", "total_detections",
-                    "high_risk_count", "medium_risk_count", "active_detections", "confidence_threshold",
+DETAILED_COLUMNS = ("id", "created_at", "filename", "reporter", "risk_level", "risk_score", "total_detections",
+                    "high_risk_count", "medium_risk_count", "active_detections", "active", "confirmed_detections",
+                    "rejected_detections", "pending_detections", "review_state", "confidence_threshold",
                     "latitude", "longitude", "location_source")  # fmt: skip
+DETAILED_LABELS = ("risk_label", "review_label", "local_time")
 MAP_COLUMNS = ("west", "south", "east", "north", "analyses", "detections", "high_risk", "active", "dominant_type")
 
 
 def render(report: Report) -> str:
     """The CSV text of an aggregate report."""
+    locale = report.locale
     out = io.StringIO()
-    out.writelines(_provenance(report.meta))
+    out.writelines(_provenance(report.meta, locale))
     writer = csv.writer(out, lineterminator="\r\n")
     data = report.data
     if "analyses" in data:
-        writer.writerow(DETAILED_COLUMNS)
-        writer.writerows([[_value(r[c]) for c in DETAILED_COLUMNS] for r in data["analyses"]])
+        writer.writerow(DETAILED_COLUMNS + DETAILED_LABELS)
+        writer.writerows(
+            [_value(r[c]) for c in DETAILED_COLUMNS]
+            + [locale.risk(r["risk_level"]), locale.t(f"review.{r['review_state']}"), locale.time(r["created_at"])]
+            for r in data["analyses"]
+        )
     elif "map" in data:
-        writer.writerow(MAP_COLUMNS)
-        writer.writerows([[_value(r[c]) for c in MAP_COLUMNS] for r in data["map"]["cells"]])
+        writer.writerow((*MAP_COLUMNS, "dominant_type_label"))
+        writer.writerows(
+            [_value(r[c]) for c in MAP_COLUMNS] + [locale.site_type(r["dominant_type"]) if r["dominant_type"] else ""]
+            for r in data["map"]["cells"]
+        )
     else:
-        writer.writerows([[_value(v) for v in row] for row in _tidy(data)])
+        writer.writerows([[_value(v) for v in row] for row in _tidy(data, locale)])
     return out.getvalue()

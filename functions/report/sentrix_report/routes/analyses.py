@@ -9,12 +9,12 @@ from fastapi import APIRouter, Depends, Path, Query, Response
 
 from sentrix.http.envelope import error_responses
 from sentrix.http.identity import Principal, current_principal
+from sentrix.i18n import Locale
+from sentrix_report.caller import caller_locale
 from sentrix_report.logic import analysis_report
 from sentrix_report.routes.files import file_response, stamp
 
 router = APIRouter(prefix="/api/v1/analyses", tags=["analysis reports"])
-
-LANG_HELP = "es, en or pt (default: the caller's language setting, else es)"
 
 
 class ExportFormat(StrEnum):
@@ -23,8 +23,8 @@ class ExportFormat(StrEnum):
     PDF = "pdf"
 
 
-def _pdf(principal: Principal, analysis_id: str, lang: str | None) -> Response:
-    body, document = analysis_report.pdf(principal, analysis_id, language=lang)
+def _pdf(principal: Principal, analysis_id: str, locale: Locale) -> Response:
+    body, document = analysis_report.pdf(principal, analysis_id, locale=locale)
     name = f"sentrix_analysis_{str(document.analysis.id)[:8]}_{stamp(document.generated_at)}.pdf"
     return file_response(body, "pdf", name)
 
@@ -37,10 +37,10 @@ def _pdf(principal: Principal, analysis_id: str, lang: str | None) -> Response:
 )
 def get_report(
     analysis_id: str = Path(alias="id", description="analysis id"),
-    lang: str | None = Query(None, description=LANG_HELP),
+    locale: Locale = Depends(caller_locale),
     principal: Principal = Depends(current_principal),
 ) -> Response:
-    return _pdf(principal, analysis_id, lang)
+    return _pdf(principal, analysis_id, locale)
 
 
 @router.get(
@@ -57,16 +57,16 @@ def get_export(
     format: ExportFormat = Query(ExportFormat.JSON),
     include_detections: bool = Query(True, description="JSON: include the detections"),
     include_images: bool = Query(False, description="JSON: add a short-lived URL of the annotated image"),
-    lang: str | None = Query(None, description=LANG_HELP),
+    locale: Locale = Depends(caller_locale),
     principal: Principal = Depends(current_principal),
 ) -> Response:
     if format is ExportFormat.PDF:
-        return _pdf(principal, analysis_id, lang)
+        return _pdf(principal, analysis_id, locale)
     if format is ExportFormat.CSV:
-        body, row = analysis_report.as_csv(principal, analysis_id)
+        body, row = analysis_report.as_csv(principal, analysis_id, locale=locale)
         return file_response(body, "csv", f"sentrix_analysis_{str(row.id)[:8]}_{stamp()}.csv")
     data = analysis_report.as_json(
-        principal, analysis_id, include_detections=include_detections, include_images=include_images, language=lang
+        principal, analysis_id, include_detections=include_detections, include_images=include_images, locale=locale
     )
     name = f"sentrix_analysis_{data['analysis']['id'][:8]}_{stamp()}.json"
     return file_response(json.dumps(data, ensure_ascii=False), "json", name)

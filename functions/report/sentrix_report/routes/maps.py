@@ -7,7 +7,8 @@ from typing import Any
 from fastapi import APIRouter, Depends, Header, Query, Response
 
 from sentrix.http.identity import Principal, current_principal
-from sentrix_report.caller import public_caller
+from sentrix.i18n import Locale
+from sentrix_report.caller import public_caller, public_locale
 from sentrix_report.logic.filters import DataFilters
 from sentrix_report.logic.heatmap import heatmap_data
 from sentrix_report.logic.hotspots import hotspots
@@ -30,9 +31,10 @@ def get_heatmap_data(
 @router.get("/map-stats", summary="System-wide map statistics (public); the caller's own when logged in")
 def get_map_stats(
     filters: DataFilters = Depends(area_filters),
+    locale: Locale = Depends(public_locale),
     principal: Principal | None = Depends(public_caller),
 ) -> dict[str, Any]:
-    return map_statistics(principal, filters)
+    return map_statistics(principal, filters, locale)
 
 
 @router.get(

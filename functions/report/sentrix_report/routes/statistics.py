@@ -8,6 +8,8 @@ from typing import Any
 from fastapi import APIRouter, Depends, Query
 
 from sentrix.http.identity import Principal, current_principal
+from sentrix.i18n import Locale
+from sentrix_report.caller import caller_locale
 from sentrix_report.logic import statistics
 from sentrix_report.logic.filters import DataFilters
 from sentrix_report.routes.params import scoped_filters
@@ -28,27 +30,30 @@ def get_statistics(
 @router.get("/risk-distribution", summary="Analyses per risk level")
 def get_risk_distribution(
     user_id: uuid.UUID | None = Query(None, description=USER_HELP),
+    locale: Locale = Depends(caller_locale),
     principal: Principal = Depends(current_principal),
 ) -> dict[str, Any]:
-    return statistics.risk_distribution(principal, user_id)
+    return statistics.risk_distribution(principal, user_id, locale)
 
 
 @router.get("/monthly-analyses", summary="Analyses per calendar month (UTC)")
 def get_monthly_analyses(
     months: int = Query(6, ge=1, le=36, description="how many months, the current one included"),
     user_id: uuid.UUID | None = Query(None, description=USER_HELP),
+    locale: Locale = Depends(caller_locale),
     principal: Principal = Depends(current_principal),
 ) -> dict[str, Any]:
-    return statistics.monthly_analyses(principal, months, user_id)
+    return statistics.monthly_analyses(principal, months, user_id, locale)
 
 
 @router.get("/recent-activity", summary="Newest completed analyses and validations")
 def get_recent_activity(
     limit: int = Query(10, ge=1, le=100),
     user_id: uuid.UUID | None = Query(None, description=USER_HELP),
+    locale: Locale = Depends(caller_locale),
     principal: Principal = Depends(current_principal),
 ) -> dict[str, Any]:
-    return statistics.recent_activity(principal, limit, user_id)
+    return statistics.recent_activity(principal, limit, user_id, locale)
 
 
 @router.get("/validation-stats", summary="Validation backlog, throughput and outcomes")

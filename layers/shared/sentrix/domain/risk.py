@@ -1,4 +1,5 @@
-"""Risk of one analysis from the classes of its detections (DESIGN §4), with recommendations."""
+"""Risk of one analysis from the classes of its detections (DESIGN §4), with recommendations (their words
+live in the message catalogue, sentrix.i18n, under `rec.*`)."""
 
 from __future__ import annotations
 
@@ -9,8 +10,7 @@ from typing import Any
 
 from sentrix.domain.classes import RiskLevel, normalize_class_name, parse_risk_level, risk_for_class_name
 from sentrix.errors import ValidationFailed
-
-LANGUAGES = ("es", "en", "pt")
+from sentrix.i18n import LANGUAGES, t
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,78 +90,6 @@ def assess_risk(class_names: Iterable[str | None], language: str = "es") -> Risk
     )
 
 
-_TEXT: dict[str, dict[str, str]] = {
-    "es": {
-        "alto_intervene": "Intervención inmediata: eliminar los criaderos detectados dentro de las 24 horas.",
-        "alto_contact": "Contactar a las autoridades sanitarias locales para informar el foco.",
-        "alto_water": "Vaciar, tapar o drenar todo recipiente o superficie con agua estancada.",
-        "alto_waste": "Evitar la acumulación de basura y residuos que puedan juntar agua.",
-        "alto_diverse": "Varios tipos de criadero en el mismo lugar: planificar una intervención integral.",
-        "alto_many_high": "Múltiples focos de alto riesgo: priorizar esta zona en las acciones de control.",
-        "medio_monitor": "Vigilar el lugar y volver a revisarlo dentro de una semana.",
-        "medio_clean": "Limpiar la zona y retirar objetos que puedan acumular agua.",
-        "medio_schedule": "Programar una inspección del área.",
-        "medio_rain": "Después de cada lluvia, comprobar que no quede agua acumulada.",
-        "medio_diverse": "Hay más de un tipo de criadero: revisar también los alrededores.",
-        "medio_many_medium": "Varios desperfectos en la calle: pedir al municipio su reparación.",
-        "bajo_maintain": "Hacer mantenimiento periódico del lugar.",
-        "bajo_clean": "Mantener la zona limpia y ordenada.",
-        "bajo_rain": "Revisar el lugar después de lluvias fuertes.",
-        "bajo_repeated": "El mismo tipo de criadero se repite: atender la causa común.",
-        "minimo_routine": "Continuar con la vigilancia de rutina.",
-        "minimo_prevent": "Mantener las prácticas de prevención actuales.",
-        "many": "Muchos puntos en una sola imagen: coordinar un operativo de limpieza en la zona.",
-        "localized": "Los puntos son del mismo tipo y están concentrados: tratar ese foco en particular.",
-        "several": "Varios puntos detectados: registrar cada uno para su seguimiento.",
-    },
-    "en": {
-        "alto_intervene": "Immediate action: remove the detected breeding sites within 24 hours.",
-        "alto_contact": "Contact the local health authorities to report the site.",
-        "alto_water": "Empty, cover or drain every container or surface holding standing water.",
-        "alto_waste": "Prevent the build-up of trash and waste that can collect water.",
-        "alto_diverse": "Several kinds of breeding site in one place: plan a full intervention of the area.",
-        "alto_many_high": "Many high-risk sites: make this area a priority for control work.",
-        "medio_monitor": "Keep watching the site and check it again within a week.",
-        "medio_clean": "Clean the area and remove objects that can hold water.",
-        "medio_schedule": "Schedule an inspection of the area.",
-        "medio_rain": "After each rain, check that no water is left standing.",
-        "medio_diverse": "More than one kind of breeding site: check the surroundings too.",
-        "medio_many_medium": "Several street defects: ask the municipality to repair them.",
-        "bajo_maintain": "Maintain the site regularly.",
-        "bajo_clean": "Keep the area clean and tidy.",
-        "bajo_rain": "Check the site after heavy rain.",
-        "bajo_repeated": "The same kind of site keeps appearing: address the common cause.",
-        "minimo_routine": "Continue routine surveillance.",
-        "minimo_prevent": "Keep up the current prevention practices.",
-        "many": "Many sites in a single image: coordinate a clean-up operation in the area.",
-        "localized": "The sites are of one kind and close together: treat that spot specifically.",
-        "several": "Several sites detected: record each one for follow-up.",
-    },
-    "pt": {
-        "alto_intervene": "Intervenção imediata: eliminar os criadouros detectados em até 24 horas.",
-        "alto_contact": "Contatar as autoridades de saúde locais para informar o foco.",
-        "alto_water": "Esvaziar, tampar ou drenar todo recipiente ou superfície com água parada.",
-        "alto_waste": "Evitar o acúmulo de lixo e resíduos que possam juntar água.",
-        "alto_diverse": "Vários tipos de criadouro no mesmo local: planejar uma intervenção completa.",
-        "alto_many_high": "Múltiplos focos de alto risco: priorizar esta área nas ações de controle.",
-        "medio_monitor": "Vigiar o local e revisá-lo novamente dentro de uma semana.",
-        "medio_clean": "Limpar a área e retirar objetos que possam acumular água.",
-        "medio_schedule": "Agendar uma inspeção da área.",
-        "medio_rain": "Depois de cada chuva, verificar se não ficou água acumulada.",
-        "medio_diverse": "Mais de um tipo de criadouro: verificar também os arredores.",
-        "medio_many_medium": "Vários defeitos na rua: pedir à prefeitura o reparo.",
-        "bajo_maintain": "Fazer manutenção periódica do local.",
-        "bajo_clean": "Manter a área limpa e organizada.",
-        "bajo_rain": "Verificar o local depois de chuvas fortes.",
-        "bajo_repeated": "O mesmo tipo de criadouro se repete: tratar a causa comum.",
-        "minimo_routine": "Continuar a vigilância de rotina.",
-        "minimo_prevent": "Manter as práticas de prevenção atuais.",
-        "many": "Muitos pontos em uma única imagem: coordenar um mutirão de limpeza na área.",
-        "localized": "Os pontos são do mesmo tipo e estão concentrados: tratar esse foco em particular.",
-        "several": "Vários pontos detectados: registrar cada um para acompanhamento.",
-    },
-}
-
 _BASE: dict[RiskLevel, tuple[str, ...]] = {
     RiskLevel.ALTO: ("alto_intervene", "alto_contact", "alto_water", "alto_waste"),
     RiskLevel.MEDIO: ("medio_monitor", "medio_clean", "medio_schedule", "medio_rain"),
@@ -189,7 +117,7 @@ def recommendations(
 ) -> tuple[str, ...]:
     """Practical recommendations for a risk level, extended for diversity and for many detections."""
     level = parse_risk_level(level)
-    text = _TEXT[_language(language)]
+    language = _language(language)
     keys = list(_BASE[level])
     if level is RiskLevel.ALTO:
         if unique >= 3:
@@ -209,7 +137,7 @@ def recommendations(
         keys.append("localized")
     elif total > 5:
         keys.append("several")
-    return tuple(text[key] for key in keys)
+    return tuple(t(f"rec.{key}", language) for key in keys)
 
 
 def analysis_recommendations(analysis: Any, language: str = "es") -> tuple[str, ...]:

@@ -16,6 +16,8 @@ from pydantic import BaseModel, ConfigDict
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from sentrix.errors import RateLimited, SentrixError
+from sentrix.http.locale import request_language
+from sentrix.i18n import CATALOGUE, DEFAULT_LANGUAGE, t
 from sentrix.observability import logger
 
 REQUEST_ID_HEADER = "X-Request-ID"
@@ -55,6 +57,7 @@ class ErrorDetail(BaseModel):
     code: str
     status: int | None = None  # API Gateway's own refusals (GatewayResponses) carry no status
     message: str
+    title: str | None = None  # the per-code words in the stated language (sentrix.i18n, `error.*`)
     type: str
     timestamp: str
     details: Any = None
@@ -111,6 +114,33 @@ def error_body(
     return {"error": error}
 
 
+def _translate(request: Request, body: dict[str, Any], generic: bool) -> dict[str, Any]:
+    """When the request states a language (`language`/`lang`, `Accept-Language`, or a route resolved the caller's
+    locale), add `title`, the catalogue's words for the error's code, and replace a `generic` message (one with no
+    detail of its own, e.g. "Validation error") by them. `code` never changes; specific messages of typed errors
+    stay as raised; without a stated language the envelope is unchanged."""
+    error = body["error"]
+    stated = request_language(request)
+    if not stated:
+        return body
+    key = f"error.{error['code']}"
+    if key not in CATALOGUE[DEFAULT_LANGUAGE]:
+        key = "error.http_error"
+    error["title"] = t(key, stated)
+    if generic:
+        error["message"] = error["title"]
+    return body
+
+
+def _generic_http_message(status: int, message: str) -> bool:
+    from http import HTTPStatus
+
+    try:
+        return message in (HTTPStatus(status).phrase, "HTTP error")
+    except ValueError:
+        return message == "HTTP error"
+
+
 def _request_id(request: Request) -> str | None:
     return request.scope.get("state", {}).get("request_id")
 
@@ -130,6 +160,7 @@ def install_error_handlers(app: FastAPI, *, production: bool) -> None:
     async def _sentrix_error(request: Request, exc: SentrixError):
         headers = {"Retry-After": str(exc.retry_after)} if isinstance(exc, RateLimited) else None
         body = error_body(exc.status, exc.message, type_=type(exc).__name__, code=exc.code, details=exc.details)
+        _translate(request, body, generic=False)
         if exc.status >= 500:
             logger.warning("dependency error", extra={"error_id": body["error"]["id"], "code": exc.code})
         return _respond(request, exc.status, body, headers)
@@ -139,6 +170,7 @@ def install_error_handlers(app: FastAPI, *, production: bool) -> None:
         message = exc.detail if isinstance(exc.detail, str) else "HTTP error"
         details = None if isinstance(exc.detail, str) else exc.detail
         body = error_body(exc.status_code, message, type_="http_error", details=details)
+        _translate(request, body, generic=_generic_http_message(exc.status_code, message))
         return _respond(request, exc.status_code, body, dict(exc.headers or {}))
 
     @app.exception_handler(RequestValidationError)
@@ -146,6 +178,7 @@ def install_error_handlers(app: FastAPI, *, production: bool) -> None:
         # Drop the raw input from pydantic's errors: it may echo a password or a huge body back.
         details = [{k: v for k, v in err.items() if k not in ("input", "ctx", "url")} for err in exc.errors()]
         body = error_body(422, "Validation error", type_="validation_error", details=details)
+        _translate(request, body, generic=True)
         return _respond(request, 422, body)
 
     @app.exception_handler(Exception)
@@ -154,6 +187,9 @@ def install_error_handlers(app: FastAPI, *, production: bool) -> None:
         logger.exception("unhandled error", extra={"error_id": body["error"]["id"]})
         if production:
             body["error"]["message"] = "An internal error occurred. Please contact support with this error ID."
+            _translate(request, body, generic=False)
+            if request_language(request):
+                body["error"]["message"] = t("error.internal_error_support", request_language(request))
         else:
             body["error"]["message"] = f"{type(exc).__name__}: {exc}"
             body["error"]["traceback"] = traceback.format_exception(exc)
