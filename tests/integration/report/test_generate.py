@@ -131,7 +131,7 @@ def test_summary_numbers_and_their_denominators(seeded, expert):
                        "Charcos/Cumulo de agua": (1, 14.29)}  # fmt: skip
     span = body["report"]["data_span"]
     assert span["from"] < span["to"]
-    assert body["report"]["counted"] == "completed analyses only"
+    assert body["report"]["counted"] == "solo análisis completados"
 
 
 def test_fingerprint_is_the_sha256_of_the_documented_canonical_data(seeded, expert, user):

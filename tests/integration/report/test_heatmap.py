@@ -89,7 +89,7 @@ def test_summary_counts_points(expert):
     assert body["total_detections"] == 4
     assert (body["high_risk_count"], body["medium_risk_count"], body["low_risk_count"]) == (1, 1, 1)
     assert body["breeding_type_counts"] == {"Basura": 1, "Huecos": 1, "none": 1}
-    assert body["counted"] == "completed analyses only"
+    assert body["counted"] == "solo análisis completados"  # the anonymous default language
 
 
 def test_only_completed_analyses_count(expert):

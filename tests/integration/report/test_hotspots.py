@@ -201,7 +201,7 @@ def test_one_photo_with_ten_detections_is_no_hotspot(expert, other_user):
     body = hotspots_of(expert)  # ten points at one spot: a DBSCAN cluster of one analysis, dropped
     assert body["clusters"] == []
     assert (body["method"]["min_distinct_analyses"], body["method"]["min_distinct_points"]) == (2, 2)
-    assert "one photo" in body["method"]["rule"]
+    assert "una foto" in body["method"]["rule"]  # the default language of the caller (es)
 
 
 def test_three_photos_at_one_identical_point_are_no_hotspot(expert, other_user):
@@ -249,7 +249,7 @@ def test_the_minimum_of_distinct_analyses_is_a_setting(expert, other_user, monke
     get_report_settings.cache_clear()
     body = hotspots_of(expert, min_points=2)
     assert [(c["analysis_count"], c["point_count"]) for c in body["clusters"]] == [(3, 3)]
-    assert body["method"]["min_distinct_analyses"] == 3 and "at least 3 distinct analyses" in body["method"]["rule"]
+    assert body["method"]["min_distinct_analyses"] == 3 and "al menos 3 análisis distintos" in body["method"]["rule"]
 
     monkeypatch.setenv("REPORT_HOTSPOT_MIN_ANALYSES", "2")
     monkeypatch.setenv("REPORT_HOTSPOT_MIN_DISTINCT_POINTS", "3")

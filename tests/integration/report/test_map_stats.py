@@ -72,7 +72,7 @@ def test_every_figure_matches_the_hand_count(seeded):
     assert (body["expert_confirmation_rate"]["numerator"], body["expert_confirmation_rate"]["denominator"]) == (2, 3)
     assert body["awaiting_validation"] == 4
     assert body["last_updated"] == seeded["a1_created"].isoformat()
-    assert body["counted"] == "completed analyses only"
+    assert body["counted"] == "solo análisis completados"  # the anonymous default language
     assert body["coverage"]["verdict"] == "not_rejected" and body["coverage"]["validity"] == "active"
     assert "high_risk_detections" in body["counts_are"]
 
@@ -143,3 +143,13 @@ def test_empty_database_gives_zeros_not_inventions(db):
     assert [t["detections"] for t in body["weekly_trend"]] == [0] * 7
     assert body["expert_confirmation_rate"]["value"] is None
     assert "model_accuracy" not in body  # the original's constant 87.3 is gone
+
+
+def test_the_notes_speak_the_callers_language(seeded):
+    notes = {lang: call("GET", "/api/v1/map-stats", query={"language": lang}).json() for lang in ("es", "en", "pt")}
+    assert [notes[lang]["counted"] for lang in ("es", "en", "pt")] == [
+        "solo análisis completados", "completed analyses only", "somente análises concluídas"]  # fmt: skip
+    assert notes["en"]["counts_are"]["high_risk_detections"].startswith("counted detections of ALTO risk")
+    assert notes["pt"]["weekly_trend_is"].startswith("detecções encontradas por dia")
+    english = call("GET", "/api/v1/map-stats", headers={"Accept-Language": "en-GB,en;q=0.8"}).json()
+    assert english["scope"] == "all users (aggregated)"

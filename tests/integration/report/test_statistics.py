@@ -60,7 +60,7 @@ def test_statistics_for_an_expert(seeded, expert):
     }
     assert body["monthly_change"] == {"total_analyses": None, "high_risk_detections": None,
                                       "monitored_locations": None, "active_users": None}  # fmt: skip
-    assert body["scope"] == "all users" and body["counted"] == "completed analyses only"
+    assert body["scope"] == "all users" and body["counted"] == "solo análisis completados"
 
 
 def test_statistics_for_a_user_are_their_own(seeded, user, other_user):
@@ -104,7 +104,7 @@ def test_a_change_from_a_base_below_the_minimum_is_null_with_its_reason(expert, 
         "current": 48, "previous": 3, "difference": 45, "change_pct": None, "reason": "base_below_minimum",
         "min_base": 10,
     }  # fmt: skip
-    assert "fewer than 10" in body["definitions"]["monthly_change"]
+    assert "menos de 10" in body["definitions"]["monthly_change"]
 
     monkeypatch.setenv("REPORT_CHANGE_MIN_BASE", "3")  # the minimum is a setting
     get_report_settings.cache_clear()

@@ -22,8 +22,9 @@ from sentrix.http.identity import Principal
 from sentrix.i18n import Locale, source_word
 from sentrix_report.data.reports import Dataset
 from sentrix_report.logic.filters import DataFilters, DayOrInstant
+from sentrix_report.logic.notes import what_counts
 from sentrix_report.logic.ratios import percent, ratio
-from sentrix_report.logic.scope import ACTIVE_NOTE, COUNTED_NOTE, Scope, apply_filters, counted_detections
+from sentrix_report.logic.scope import Scope, apply_filters, counted_detections
 from sentrix_report.settings import get_report_settings
 
 FINGERPRINT_VERSION = 1
@@ -246,8 +247,7 @@ def generate(principal: Principal, request: ReportRequest, locale: Locale | None
         "timezone": locale.timezone,
         "scope": scope.describe(),
         "filters": filters.echo(),
-        "counted": COUNTED_NOTE,
-        "active": ACTIVE_NOTE if filters.active_only else "all detections, expired ones included",
+        **what_counts(filters, locale),
         "coverage": filters.coverage(as_of),
         "as_of": as_of.isoformat(),
         "data_span": {

@@ -15,10 +15,12 @@ from typing import Any
 from sentrix.db.engine import session_scope
 from sentrix.errors import ValidationFailed
 from sentrix.http.identity import Principal
+from sentrix.i18n import Locale
 from sentrix_report.data import exports
 from sentrix_report.data.sql import merge
 from sentrix_report.logic.filters import DataFilters, Where
-from sentrix_report.logic.scope import ACTIVE_NOTE, COUNTED_NOTE, Scope, apply_filters, counted_detections
+from sentrix_report.logic.notes import what_counts
+from sentrix_report.logic.scope import Scope, apply_filters, counted_detections
 from sentrix_report.settings import get_report_settings
 
 GEOJSON_MEDIA_TYPE = "application/geo+json"
@@ -90,15 +92,16 @@ def _fetch(
     return page, matched, next_cursor, as_of
 
 
-def geojson_page(principal: Principal, filters: DataFilters, *, cursor: str | None, limit: int | None) -> Page:
+def geojson_page(
+    principal: Principal, filters: DataFilters, *, cursor: str | None, limit: int | None, locale: Locale | None = None
+) -> Page:
     """An RFC 7946 FeatureCollection of located detections, with paging members beside `features`."""
     page, matched, next_cursor, as_of = _fetch(principal, filters, cursor, limit, exports.features, located=True)
     members = {
         "numberMatched": matched,
         "numberReturned": len(page),
         "next_cursor": next_cursor,
-        "counted": COUNTED_NOTE,
-        "active": ACTIVE_NOTE,
+        **what_counts(filters, locale or Locale()),
         "coverage": filters.coverage(as_of),
         "filters": filters.echo(),
         "as_of": as_of.isoformat(),

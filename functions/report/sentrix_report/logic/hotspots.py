@@ -9,9 +9,11 @@ from typing import Any
 from sentrix.db.engine import session_scope
 from sentrix.errors import ValidationFailed
 from sentrix.http.identity import Principal
+from sentrix.i18n import Locale
 from sentrix_report.data.hotspots import dbscan, gistar, grid_size
 from sentrix_report.logic.filters import BBox, DataFilters, Where
-from sentrix_report.logic.scope import ACTIVE_NOTE, COUNTED_NOTE, Scope, apply_filters, counted_detections
+from sentrix_report.logic.notes import what_counts
+from sentrix_report.logic.scope import Scope, apply_filters, counted_detections
 from sentrix_report.settings import get_report_settings
 
 # One UTM zone is 6° wide; a bbox up to twice that keeps the scale error of its centre zone under ~0.6%.
@@ -52,12 +54,14 @@ def hotspots(
     eps_m: float | None = None,
     min_points: int | None = None,
     limit: int = 100,
+    locale: Locale | None = None,
     with_gistar: bool = False,
     cell_m: float = 500.0,
 ) -> dict[str, Any]:
     """Clusters of the caller's visible detections (and Gi* cells if asked), with the method stated."""
     settings = get_report_settings()
     filters = filters or DataFilters()
+    locale = locale or Locale()
     scope = Scope.of(principal, filters.user_id)
     box = filters.box
     eps = eps_m or settings.hotspot_eps_m
@@ -107,20 +111,18 @@ def hotspots(
         "points": "detections with a location",
         "min_distinct_analyses": settings.hotspot_min_analyses,
         "min_distinct_points": settings.hotspot_min_distinct_points,
-        "rule": (
-            f"a DBSCAN cluster is a hotspot only when its detections come from at least "
-            f"{settings.hotspot_min_analyses} distinct analyses taken at at least "
-            f"{settings.hotspot_min_distinct_points} distinct points: one photo, however many sites it shows, "
-            "or photos taken at one spot are never a hotspot"
+        "rule": locale.t(
+            "note.hotspot_rule",
+            analyses=settings.hotspot_min_analyses,
+            points=settings.hotspot_min_distinct_points,
         ),
         "projection": f"EPSG:{srid} (UTM)" if srid else "each point's own UTM zone",
         "mean_risk_scale": "ALTO 3, MEDIO 2, BAJO 1, MINIMO 0",
     }
     return result | {
         "scope": scope.describe(),
-        "counted": COUNTED_NOTE,
+        **what_counts(filters, locale),
         "active_only": filters.active_only,
-        "active": ACTIVE_NOTE if filters.active_only else "all detections, expired ones included",
         "coverage": filters.coverage(as_of),
         "filters": filters.echo(),
         "as_of": as_of.isoformat(),

@@ -10,19 +10,9 @@ from sentrix.http.identity import Principal
 from sentrix.i18n import Locale, class_word
 from sentrix_report.data.map_stats import ZONE_DEG, map_stats
 from sentrix_report.logic.filters import DataFilters
+from sentrix_report.logic.notes import MAP_STATS_COUNTS, counts_are, what_counts
 from sentrix_report.logic.ratios import jsonable, percent, ratio
-from sentrix_report.logic.scope import ACTIVE_NOTE, COUNTED_NOTE, Scope, apply_filters, counted, counted_detections
-
-# Every count of the answer says what it counts (docs/report.md, glossary).
-MAP_STATS_COUNTS = {
-    "total_analyses": "completed analyses (photos) in the filters, with or without counted detections",
-    "total_detections": "counted detections (verdict and validity filters applied)",
-    "active_detections": "counted detections still active at as_of",
-    "high_risk_detections": "counted detections of ALTO risk (the one definition of high risk)",
-    "risk_distribution": "analyses by their current risk level (recomputed after expert verdicts)",
-    "detection_types": "counted detections per breeding-site type",
-    "validated_positive, validated_negative, awaiting_validation": "every detection of the analyses, by verdict",
-}
+from sentrix_report.logic.scope import Scope, apply_filters, counted, counted_detections
 
 
 def _labelled(row: dict[str, Any], locale: Locale) -> dict[str, Any]:
@@ -34,8 +24,8 @@ def _labelled(row: dict[str, Any], locale: Locale) -> dict[str, Any]:
     return row
 
 
-def _shape(row: dict[str, Any], locale: Locale | None = None) -> dict[str, Any]:
-    row = _labelled(jsonable(row), locale or Locale())
+def _shape(row: dict[str, Any], locale: Locale) -> dict[str, Any]:
+    row = _labelled(jsonable(row), locale)
     total = row["total_analyses"]
     levels = {"alto": row["alto"], "medio": row["medio"], "bajo": row["bajo"], "minimo": row["minimo"]}
     return {
@@ -49,7 +39,7 @@ def _shape(row: dict[str, Any], locale: Locale | None = None) -> dict[str, Any]:
         "zone_size_deg": ZONE_DEG,
         "risk_distribution": levels | {"sin_nivel": row["sin_nivel"]},
         "risk_distribution_pct": {k: percent(v, total) for k, v in levels.items()},
-        "risk_distribution_per": "analyses (each analysis counted once, by its own risk level)",
+        "risk_distribution_per": locale.t("note.risk_distribution_per"),
         "detection_types": row["detection_types"],
         "weekly_trend": row["weekly_trend"],
         "total_mask_area_px": row["total_mask_area_px"],
@@ -67,6 +57,7 @@ def _shape(row: dict[str, Any], locale: Locale | None = None) -> dict[str, Any]:
 
 def map_statistics(principal: Principal | None, filters: DataFilters, locale: Locale | None = None) -> dict[str, Any]:
     """Whole-system map figures (aggregates only, safe for anyone); `own` adds the caller's."""
+    locale = locale or Locale()
     as_of = datetime.now(UTC)
     detections = counted_detections(filters, as_of)
     found = counted_detections(filters.model_copy(update={"include_expired": True}), as_of)
@@ -78,12 +69,11 @@ def map_statistics(principal: Principal | None, filters: DataFilters, locale: Lo
             own = map_stats(session, where=mine, detections=detections, found=found, as_of=as_of)
             result["own"] = _shape(own, locale)
     return result | {
-        "scope": "all users (aggregated)",
-        "counted": COUNTED_NOTE,
-        "active": ACTIVE_NOTE,
-        "counts_are": MAP_STATS_COUNTS,
-        "active_zones_are": f"cells of {ZONE_DEG} degrees holding at least one active counted detection",
-        "weekly_trend_is": "detections found per UTC day, the last 7 days, oldest first (verdict filter applies)",
+        "scope": locale.t("note.scope_aggregated"),
+        **what_counts(filters, locale),
+        "counts_are": counts_are(MAP_STATS_COUNTS, locale),
+        "active_zones_are": locale.t("note.active_zones_are", zone=ZONE_DEG),
+        "weekly_trend_is": locale.t("note.weekly_trend_is"),
         "coverage": filters.coverage(as_of),
         "filters": filters.echo(),
         "as_of": as_of.isoformat(),

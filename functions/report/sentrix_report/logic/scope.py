@@ -17,10 +17,8 @@ from sentrix.http.identity import Principal
 from sentrix_report.data.sql import ROLLUP_GRID_DEG
 from sentrix_report.logic.filters import DataFilters, Where, end_of, start_of
 
-# Only finished analyses count anywhere in the report function; every response says so.
+# Only finished analyses count anywhere in the report function; every response says so (logic/notes.py).
 COUNTED = AnalysisStatus.COMPLETED.value
-COUNTED_NOTE = "completed analyses only"
-ACTIVE_NOTE = "active = detections whose validity has not ended at as_of (an expert's rejection ends it)"
 
 
 # What the public map rollup (migrations 0004, 0005, 0007) holds: every counted analysis, every detection
@@ -99,13 +97,6 @@ class MapAudience:
         if self.principal.sees_everything:
             return Where.empty()
         return Where.empty().add(f"{alias}.user_id = :viewer", viewer=self.principal.user_id)
-
-    def describe(self) -> str:
-        return {
-            "anonymous": "aggregated, precision-reduced data only",
-            "own": "your analyses in detail; everyone else's aggregated and precision-reduced",
-            "all": "every analysis in detail (expert/admin)",
-        }[self.kind]
 
 
 def apply_filters(where: Where, filters: DataFilters, alias: str = "a") -> Where:

@@ -12,8 +12,9 @@ from sentrix.http.identity import Principal
 from sentrix.i18n import Locale, risk_word, t
 from sentrix_report.data import statistics as data
 from sentrix_report.logic.filters import DataFilters
+from sentrix_report.logic.notes import what_counts
 from sentrix_report.logic.ratios import change_figure, jsonable, percent, ratio
-from sentrix_report.logic.scope import ACTIVE_NOTE, COUNTED_NOTE, Scope, apply_filters, counted_detections
+from sentrix_report.logic.scope import Scope, apply_filters, counted_detections
 from sentrix_report.settings import get_report_settings
 
 WINDOW_DAYS = 30
@@ -21,13 +22,14 @@ WINDOW_DAYS = 30
 RISK_COLOURS = {"ALTO": "#dc2626", "MEDIO": "#f59e0b", "BAJO": "#059669", "MINIMO": "#6b7280"}
 
 
-def _meta(scope: Scope, as_of: datetime) -> dict[str, Any]:
-    return {"scope": scope.describe(), "counted": COUNTED_NOTE, "as_of": as_of.isoformat()}
+def _meta(scope: Scope, as_of: datetime, locale: Locale | None = None) -> dict[str, Any]:
+    return {"scope": scope.describe(), "counted": (locale or Locale()).t("note.counted"), "as_of": as_of.isoformat()}
 
 
-def dashboard(principal: Principal, filters: DataFilters | None = None) -> dict[str, Any]:
+def dashboard(principal: Principal, filters: DataFilters | None = None, locale: Locale | None = None) -> dict[str, Any]:
     """Totals and their month-over-month change (last 30 days against the 30 before)."""
     filters = filters or DataFilters()
+    locale = locale or Locale()
     scope = Scope.of(principal, filters.user_id)
     as_of = datetime.now(UTC)
     where = apply_filters(scope.analyses("a"), filters)
@@ -60,21 +62,15 @@ def dashboard(principal: Principal, filters: DataFilters | None = None) -> dict[
         "monthly_change_detail": changes,
         "window_days": WINDOW_DAYS,
         "definitions": {
-            "high_risk_detections": "counted detections of ALTO risk (verdict and validity filters applied)",
-            "monitored_locations": "cells of 0.001 degrees (about 110 m) with at least one located analysis",
-            "active_users": f"users with a completed analysis in the last {WINDOW_DAYS} days",
-            "monthly_change": (
-                f"(count in the last {WINDOW_DAYS} days - count in the {WINDOW_DAYS} days before) / "
-                f"count in the days before x 100; null (reason base_below_minimum) when the earlier window counts "
-                f"fewer than {min_base}. For analyses and "
-                "high-risk detections the count is of those created in the window; for locations, of cells "
-                "with an analysis created in the window; for users, of users active in the window"
-            ),
+            "high_risk_detections": locale.t("counts.high_risk_detections"),
+            "monitored_locations": locale.t("def.monitored_locations"),
+            "active_users": locale.t("def.active_users", days=WINDOW_DAYS),
+            "monthly_change": locale.t("def.monthly_change", days=WINDOW_DAYS, min_base=min_base),
         },
-        "active": ACTIVE_NOTE,
+        **what_counts(filters, locale),
         "coverage": filters.coverage(as_of),
         "filters": filters.echo(),
-    } | _meta(scope, as_of)
+    } | _meta(scope, as_of, locale)
 
 
 def risk_distribution(
@@ -96,9 +92,8 @@ def risk_distribution(
         }
         for r in found
     ]
-    return {"data": levels, "total": total, "per": "analyses, each counted once by its risk level"} | _meta(
-        scope, as_of
-    )
+    per = (locale or Locale()).t("note.risk_distribution_per")
+    return {"data": levels, "total": total, "per": per} | _meta(scope, as_of, locale)
 
 
 def monthly_analyses(
@@ -119,7 +114,7 @@ def monthly_analyses(
         }
         for r in found
     ]
-    return {"data": series, "months": months} | _meta(scope, as_of)
+    return {"data": series, "months": months} | _meta(scope, as_of, locale)
 
 
 def recent_activity(
@@ -154,11 +149,14 @@ def recent_activity(
                 "type_label": locale.site_type(r["breeding_site_type"]),
             }
         items.append(item)
-    return {"data": items, "limit": limit} | _meta(scope, as_of)
+    return {"data": items, "limit": limit} | _meta(scope, as_of, locale)
 
 
-def validation_stats(principal: Principal, user_id: uuid.UUID | None = None) -> dict[str, Any]:
+def validation_stats(
+    principal: Principal, user_id: uuid.UUID | None = None, locale: Locale | None = None
+) -> dict[str, Any]:
     """Validation backlog, throughput and outcome; who validated only for experts and admins."""
+    locale = locale or Locale()
     scope = Scope.of(principal, user_id)
     as_of = datetime.now(UTC)
     with session_scope() as session:
@@ -176,14 +174,14 @@ def validation_stats(principal: Principal, user_id: uuid.UUID | None = None) -> 
         "throughput_per_day": row["throughput"],
         "mean_hours_to_validation": row["mean_hours_to_validation"],
         "median_hours_to_validation": row["median_hours_to_validation"],
-        "hours_to_validation_is": "validated_at - detection created_at, validations of the last 30 days",
+        "hours_to_validation_is": locale.t("def.hours_to_validation"),
         "oldest_pending": row["oldest_pending"].isoformat() if row["oldest_pending"] else None,
         "positive_rate": ratio(
             row["validated_positive"], decided, of="validated positive", per="validated positive + negative"
         ),
         "reviewed_share": ratio(decided, row["total_detections"], of="validated detections", per="all detections"),
-        "validated_today_is": "validations since 00:00 UTC today",
+        "validated_today_is": locale.t("def.validated_today"),
     }
     if top is not None:
         result["top_validators"] = [{**t, "validated": int(t["validated"])} for t in top]
-    return result | _meta(scope, as_of)
+    return result | _meta(scope, as_of, locale)

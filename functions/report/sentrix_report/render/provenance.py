@@ -7,7 +7,6 @@ from typing import Any
 
 from sentrix.i18n import Locale, messages
 from sentrix_report.logic.aggregate_report import reporter_pseudonym
-from sentrix_report.logic.scope import ACTIVE_NOTE
 
 
 def instant(value: str | datetime | None, locale: Locale) -> str:
@@ -56,7 +55,7 @@ def scope_text(meta: dict[str, Any], locale: Locale) -> str:
 
 def active_text(meta: dict[str, Any], locale: Locale) -> str:
     """Which detections count as active, or that expired ones are included."""
-    if meta["active"] == ACTIVE_NOTE:
+    if (meta.get("coverage") or {}).get("validity", "active") == "active":
         return locale.t("report.active_note", as_of=instant(meta["as_of"], locale))
     return locale.t("report.all_note")
 

@@ -7,6 +7,8 @@ import uuid
 from fastapi import APIRouter, Depends, Query, Request, Response
 
 from sentrix.http.identity import Principal, current_principal
+from sentrix.i18n import Locale
+from sentrix_report.caller import caller_locale
 from sentrix_report.logic.exports import Page, csv_page, geojson_page
 from sentrix_report.logic.filters import DataFilters, build_filters
 from sentrix_report.routes.files import file_response, stamp
@@ -45,9 +47,10 @@ def get_geojson(
     filters: DataFilters = Depends(export_filters),
     cursor: str | None = Query(None, description="next_cursor of the previous page"),
     limit: int | None = Query(None, ge=1, description="features per page (default 1000, at most 5000)"),
+    locale: Locale = Depends(caller_locale),
     principal: Principal = Depends(current_principal),
 ) -> Response:
-    page = geojson_page(principal, filters, cursor=cursor, limit=limit)
+    page = geojson_page(principal, filters, cursor=cursor, limit=limit, locale=locale)
     return file_response(
         page.body, "geojson", f"sentrix_detections_{stamp(page.as_of)}.geojson", _paging_headers(request, page)
     )

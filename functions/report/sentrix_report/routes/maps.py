@@ -8,7 +8,7 @@ from fastapi import APIRouter, Depends, Header, Query, Response
 
 from sentrix.http.identity import Principal, current_principal
 from sentrix.i18n import Locale
-from sentrix_report.caller import public_caller, public_locale
+from sentrix_report.caller import caller_locale, public_caller, public_locale
 from sentrix_report.logic.filters import DataFilters
 from sentrix_report.logic.heatmap import heatmap_data
 from sentrix_report.logic.hotspots import hotspots
@@ -23,9 +23,10 @@ router = APIRouter(prefix="/api/v1", tags=["maps"])
 def get_heatmap_data(
     filters: DataFilters = Depends(area_filters),
     limit: int | None = Query(None, ge=1, description="most analyses (exact points) and most public cells"),
+    locale: Locale = Depends(public_locale),
     principal: Principal | None = Depends(public_caller),
 ) -> dict[str, Any]:
-    return heatmap_data(principal, filters, limit=limit)
+    return heatmap_data(principal, filters, limit=limit, locale=locale)
 
 
 @router.get("/map-stats", summary="System-wide map statistics (public); the caller's own when logged in")
@@ -67,6 +68,7 @@ def get_hotspots(
     limit: int = Query(100, ge=1, le=1000, description="most clusters returned, largest first"),
     gistar: bool = Query(False, description="also compute Getis-Ord Gi* z-scores over a grid of the bbox"),
     cell_m: float = Query(500.0, description="Gi* grid cell size in metres"),
+    locale: Locale = Depends(caller_locale),
     principal: Principal = Depends(current_principal),
 ) -> dict[str, Any]:
     return hotspots(
@@ -77,4 +79,5 @@ def get_hotspots(
         limit=limit,
         with_gistar=gistar,
         cell_m=cell_m,
+        locale=locale,
     )

@@ -22,9 +22,10 @@ USER_HELP = "experts and admins: one user's data (default: everyone's); users al
 @router.get("/statistics", summary="Totals with month-over-month changes")
 def get_statistics(
     filters: DataFilters = Depends(scoped_filters),
+    locale: Locale = Depends(caller_locale),
     principal: Principal = Depends(current_principal),
 ) -> dict[str, Any]:
-    return statistics.dashboard(principal, filters)
+    return statistics.dashboard(principal, filters, locale)
 
 
 @router.get("/risk-distribution", summary="Analyses per risk level")
@@ -59,6 +60,7 @@ def get_recent_activity(
 @router.get("/validation-stats", summary="Validation backlog, throughput and outcomes")
 def get_validation_stats(
     user_id: uuid.UUID | None = Query(None, description=USER_HELP),
+    locale: Locale = Depends(caller_locale),
     principal: Principal = Depends(current_principal),
 ) -> dict[str, Any]:
-    return statistics.validation_stats(principal, user_id)
+    return statistics.validation_stats(principal, user_id, locale)

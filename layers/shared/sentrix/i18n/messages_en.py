@@ -217,4 +217,50 @@ MESSAGES: dict[str, str] = {
     "error.internal_error": "An internal error occurred.",
     "error.internal_error_support": "An internal error occurred. Please contact support with this error ID.",
     "error.http_error": "HTTP error",
+    # What the report function's JSON answers say about their counts (docs/report.md, glossary).
+    "note.counted": "completed analyses only",
+    "note.active": "active = detections whose validity has not ended at as_of (an expert's rejection ends it)",
+    "note.all_validity": "all detections, expired ones included",
+    "note.intensity": (
+        "base ALTO 0.7, MEDIO 0.4, else 0.2; plus min(n*0.05, 0.3) for ALTO/MEDIO or min(n*0.03, 0.2) "
+        "otherwise (n = detections of the point); capped at 1.0, 2 decimals"
+    ),
+    "note.audience.anonymous": "aggregated, precision-reduced data only",
+    "note.audience.own": "your analyses in detail; everyone else's aggregated and precision-reduced",
+    "note.audience.all": "every analysis in detail (expert/admin)",
+    "note.scope_aggregated": "all users (aggregated)",
+    "note.active_zones_are": "cells of {zone} degrees holding at least one active counted detection",
+    "note.weekly_trend_is": (
+        "detections found per day, the last 7 days, oldest first (the verdict filter applies, validity does not)"
+    ),
+    "note.risk_distribution_per": "analyses (each analysis counted once, by its current risk level)",
+    "counts.points": "points (one per analysis and breeding-site type, or per public cell and type)",
+    "counts.points_high": "points whose highest risk is ALTO",
+    "counts.points_medium": "points whose highest risk is MEDIO",
+    "counts.points_low": "points whose highest risk is BAJO or MINIMO",
+    "counts.points_per_type": "points per breeding-site type",
+    "counts.drawn_detections": "counted detections drawn as points",
+    "counts.high_risk_detections": "counted detections of ALTO risk (the one definition of high risk)",
+    "counts.analyses": "completed analyses (photos) in the filters, with or without counted detections",
+    "counts.detections": "counted detections (verdict and validity filters applied)",
+    "counts.active_detections": "counted detections still active at as_of",
+    "counts.analyses_by_risk": "analyses by their current risk level (recomputed after expert verdicts)",
+    "counts.detections_per_type": "counted detections per breeding-site type",
+    "counts.by_verdict": "every detection of the analyses, by verdict (whatever the filters count)",
+    "def.monitored_locations": "cells of 0.001 degrees (about 110 m) with at least one located analysis",
+    "def.active_users": "users with a completed analysis in the last {days} days",
+    "def.monthly_change": (
+        "(count in the last {days} days - count in the {days} days before) / count in the days before x 100; "
+        "null (reason base_below_minimum) when the earlier window counts fewer than {min_base}. For analyses "
+        "and high-risk detections the count is of those found in the window (the verdict filter applies, "
+        "validity does not); for locations, of cells with an analysis created in the window; for users, of "
+        "users active in the window"
+    ),
+    "def.hours_to_validation": "validated_at - detection created_at, validations of the last 30 days",
+    "def.validated_today": "validations since 00:00 UTC today",
+    "note.hotspot_rule": (
+        "a DBSCAN cluster is a hotspot only when its detections come from at least {analyses} distinct "
+        "analyses taken at at least {points} distinct points: one photo, however many sites it shows, or "
+        "photos taken at one spot are never a hotspot"
+    ),
 }

@@ -231,4 +231,51 @@ MESSAGES: dict[str, str] = {
     "error.internal_error": "Ocurrió un error interno.",
     "error.internal_error_support": "Ocurrió un error interno. Contacte a soporte con este ID de error.",
     "error.http_error": "Error HTTP",
+    # What the report function's JSON answers say about their counts (docs/report.md, glossary).
+    "note.counted": "solo análisis completados",
+    "note.active": "vigentes = detecciones cuya vigencia no terminó en as_of (el descarte de un experto la termina)",
+    "note.all_validity": "todas las detecciones, incluidas las vencidas",
+    "note.intensity": (
+        "base ALTO 0,7, MEDIO 0,4, resto 0,2; más min(n*0,05; 0,3) para ALTO/MEDIO o min(n*0,03; 0,2) para el"
+        " resto (n = detecciones del punto); tope 1,0, 2 decimales"
+    ),
+    "note.audience.anonymous": "solo datos agregados y de precisión reducida",
+    "note.audience.own": "tus análisis en detalle; los de los demás agregados y de precisión reducida",
+    "note.audience.all": "cada análisis en detalle (experto/administrador)",
+    "note.scope_aggregated": "todos los usuarios (agregado)",
+    "note.active_zones_are": "celdas de {zone} grados con al menos una detección vigente contada",
+    "note.weekly_trend_is": (
+        "detecciones encontradas por día, los últimos 7 días, de la más antigua a la más reciente (se aplica "
+        "el filtro de veredicto, no la vigencia)"
+    ),
+    "note.risk_distribution_per": "análisis (cada análisis contado una vez, por su nivel de riesgo actual)",
+    "counts.points": "puntos (uno por análisis y tipo de criadero, o por celda pública y tipo)",
+    "counts.points_high": "puntos cuyo riesgo más alto es ALTO",
+    "counts.points_medium": "puntos cuyo riesgo más alto es MEDIO",
+    "counts.points_low": "puntos cuyo riesgo más alto es BAJO o MINIMO",
+    "counts.points_per_type": "puntos por tipo de criadero",
+    "counts.drawn_detections": "detecciones contadas dibujadas como puntos",
+    "counts.high_risk_detections": "detecciones contadas de riesgo ALTO (la única definición de riesgo alto)",
+    "counts.analyses": "análisis completados (fotos) dentro de los filtros, con o sin detecciones contadas",
+    "counts.detections": "detecciones contadas (filtros de veredicto y vigencia aplicados)",
+    "counts.active_detections": "detecciones contadas todavía vigentes en as_of",
+    "counts.analyses_by_risk": "análisis por su nivel de riesgo actual (recalculado tras los veredictos)",
+    "counts.detections_per_type": "detecciones contadas por tipo de criadero",
+    "counts.by_verdict": "todas las detecciones de los análisis, por veredicto (cuente lo que cuenten los filtros)",
+    "def.monitored_locations": "celdas de 0,001 grados (unos 110 m) con al menos un análisis ubicado",
+    "def.active_users": "usuarios con un análisis completado en los últimos {days} días",
+    "def.monthly_change": (
+        "(conteo de los últimos {days} días - conteo de los {days} días anteriores) / conteo de los días "
+        "anteriores x 100; nulo (motivo base_below_minimum) cuando el período anterior cuenta menos de "
+        "{min_base}. Para análisis y detecciones de riesgo alto se cuentan las encontradas en el período (se "
+        "aplica el filtro de veredicto, no la vigencia); para ubicaciones, las celdas con un análisis creado "
+        "en el período; para usuarios, los usuarios activos en el período"
+    ),
+    "def.hours_to_validation": "validated_at - creación de la detección, validaciones de los últimos 30 días",
+    "def.validated_today": "validaciones desde las 00:00 UTC de hoy",
+    "note.hotspot_rule": (
+        "un grupo de DBSCAN es un foco solo cuando sus detecciones provienen de al menos {analyses} análisis "
+        "distintos tomados en al menos {points} puntos distintos: una foto, muestre los criaderos que "
+        "muestre, o fotos tomadas en un mismo lugar nunca son un foco"
+    ),
 }

@@ -217,4 +217,51 @@ MESSAGES: dict[str, str] = {
     "error.internal_error": "Ocorreu um erro interno.",
     "error.internal_error_support": "Ocorreu um erro interno. Contate o suporte com este ID de erro.",
     "error.http_error": "Erro HTTP",
+    # What the report function's JSON answers say about their counts (docs/report.md, glossary).
+    "note.counted": "somente análises concluídas",
+    "note.active": "ativas = detecções cuja validade não terminou em as_of (a rejeição de um especialista a encerra)",
+    "note.all_validity": "todas as detecções, incluindo as vencidas",
+    "note.intensity": (
+        "base ALTO 0,7, MEDIO 0,4, demais 0,2; mais min(n*0,05; 0,3) para ALTO/MEDIO ou min(n*0,03; 0,2) para"
+        " os demais (n = detecções do ponto); limite 1,0, 2 casas decimais"
+    ),
+    "note.audience.anonymous": "somente dados agregados e de precisão reduzida",
+    "note.audience.own": "suas análises em detalhe; as dos demais agregadas e de precisão reduzida",
+    "note.audience.all": "cada análise em detalhe (especialista/administrador)",
+    "note.scope_aggregated": "todos os usuários (agregado)",
+    "note.active_zones_are": "células de {zone} graus com pelo menos uma detecção ativa contada",
+    "note.weekly_trend_is": (
+        "detecções encontradas por dia, nos últimos 7 dias, da mais antiga à mais recente (aplica-se o filtro"
+        " de veredito, não a validade)"
+    ),
+    "note.risk_distribution_per": "análises (cada análise contada uma vez, pelo seu nível de risco atual)",
+    "counts.points": "pontos (um por análise e tipo de criadouro, ou por célula pública e tipo)",
+    "counts.points_high": "pontos cujo risco mais alto é ALTO",
+    "counts.points_medium": "pontos cujo risco mais alto é MEDIO",
+    "counts.points_low": "pontos cujo risco mais alto é BAJO ou MINIMO",
+    "counts.points_per_type": "pontos por tipo de criadouro",
+    "counts.drawn_detections": "detecções contadas desenhadas como pontos",
+    "counts.high_risk_detections": "detecções contadas de risco ALTO (a única definição de risco alto)",
+    "counts.analyses": "análises concluídas (fotos) dentro dos filtros, com ou sem detecções contadas",
+    "counts.detections": "detecções contadas (filtros de veredito e validade aplicados)",
+    "counts.active_detections": "detecções contadas ainda ativas em as_of",
+    "counts.analyses_by_risk": "análises pelo seu nível de risco atual (recalculado após os veredictos)",
+    "counts.detections_per_type": "detecções contadas por tipo de criadouro",
+    "counts.by_verdict": "todas as detecções das análises, por veredito (independentemente do que os filtros contam)",
+    "def.monitored_locations": "células de 0,001 grau (cerca de 110 m) com pelo menos uma análise localizada",
+    "def.active_users": "usuários com uma análise concluída nos últimos {days} dias",
+    "def.monthly_change": (
+        "(contagem dos últimos {days} dias - contagem dos {days} dias anteriores) / contagem dos dias "
+        "anteriores x 100; nulo (motivo base_below_minimum) quando o período anterior conta menos de "
+        "{min_base}. Para análises e detecções de risco alto contam-se as encontradas no período (aplica-se o"
+        " filtro de veredito, não a validade); para localizações, as células com uma análise criada no "
+        "período; para usuários, os usuários ativos no período"
+    ),
+    "def.hours_to_validation": "validated_at - criação da detecção, validações dos últimos 30 dias",
+    "def.validated_today": "validações desde 00:00 UTC de hoje",
+    "note.hotspot_rule": (
+        "um agrupamento do DBSCAN é um foco somente quando suas detecções vêm de pelo menos {analyses} "
+        "análises distintas feitas em pelo menos {points} pontos distintos: uma foto, mostre os criadouros "
+        "que mostrar, ou fotos feitas num mesmo lugar nunca são um foco"
+    ),
 }
