@@ -171,7 +171,7 @@ def risk_view(row: Any, language: str) -> dict[str, Any] | None:
         "medium_risk_count": row.medium_risk_count,
         "unique_types": row.unique_types,
         "recommendations": list(advice),
-        "basis": "detections not rejected by an expert",
+        "basis": "not_rejected",
     }
 
 
@@ -188,7 +188,7 @@ def model_risk_view(row: Any, language: str) -> dict[str, Any] | None:
         "medium_risk_count": row.model_medium_risk_count,
         "unique_types": row.model_unique_types,
         "recommendations": list(analysis_recommendations(model, language)),
-        "basis": "every detection of the model",
+        "basis": "all_detections",
     }
 
 

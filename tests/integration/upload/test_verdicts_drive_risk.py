@@ -64,7 +64,9 @@ def test_an_analysis_whose_every_detection_is_rejected_is_minimo(upload_env):
     assert current(body) == ("MINIMO", "MINIMO", 0.05, 0, 0)
     assert body["risk_score"] == 0.05
     assert body["model_risk_level"] == "ALTO"
+    assert body["risk_assessment"]["basis"] == "not_rejected"
     model = body["model_risk_assessment"]
+    assert model["basis"] == "all_detections"
     assert (model["level"], model["risk_score"], model["total_detections"], model["high_risk_count"]) == (
         "ALTO", 0.9, 4, 4)  # fmt: skip
     # and the advice is MINIMO's (routine surveillance), not "remove within 24 hours"

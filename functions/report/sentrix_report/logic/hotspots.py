@@ -86,7 +86,9 @@ def hotspots(
             min_distinct_points=settings.hotspot_min_distinct_points,
         )
         if with_gistar:
-            result["gistar"] = _gistar(session, where, box, cell_m, as_of, detections, settings.gistar_max_cells)
+            result["gistar"] = _gistar(
+                session, where, box, cell_m, as_of, detections, settings.gistar_max_cells, locale
+            )
     result["clusters"] = [
         {
             "rank": rank,
@@ -108,7 +110,7 @@ def hotspots(
         "name": "DBSCAN (ST_ClusterDBSCAN)",
         "eps_m": eps,
         "min_points": minimum,
-        "points": "detections with a location",
+        "points": locale.t("note.hotspot_points"),
         "min_distinct_analyses": settings.hotspot_min_analyses,
         "min_distinct_points": settings.hotspot_min_distinct_points,
         "rule": locale.t(
@@ -116,7 +118,7 @@ def hotspots(
             analyses=settings.hotspot_min_analyses,
             points=settings.hotspot_min_distinct_points,
         ),
-        "projection": f"EPSG:{srid} (UTM)" if srid else "each point's own UTM zone",
+        "projection": f"EPSG:{srid} (UTM)" if srid else locale.t("note.own_utm_zone"),
         "mean_risk_scale": "ALTO 3, MEDIO 2, BAJO 1, MINIMO 0",
     }
     return result | {
@@ -129,7 +131,9 @@ def hotspots(
     }
 
 
-def _gistar(session, where, box: BBox | None, cell_m: float, as_of, detections: Where, max_cells: int) -> dict:
+def _gistar(
+    session, where, box: BBox | None, cell_m: float, as_of, detections: Where, max_cells: int, locale: Locale
+) -> dict:
     if box is None:
         raise ValidationFailed("Gi* needs a bbox: the study area is every grid cell inside it")
     if not 10 <= cell_m <= 100_000:
@@ -174,9 +178,9 @@ def _gistar(session, where, box: BBox | None, cell_m: float, as_of, detections: 
         "type": "FeatureCollection",
         "features": features,
         "grid": {"cell_m": cell_m, "nx": nx, "ny": ny, "cells": nx * ny, "projection": f"EPSG:{srid}"},
-        "value": "detections per cell",
+        "value": locale.t("note.gistar_value"),
         "mean": first["mean"] if first else None,
         "sd": first["sd"] if first else None,
-        "weights": "binary queen contiguity including the cell itself",
-        "bins": "ArcGIS Gi_Bin: ±3 = 99%, ±2 = 95%, ±1 = 90% confidence; no FDR correction",
+        "weights": locale.t("note.gistar_weights"),
+        "bins": locale.t("note.gistar_bins"),
     }

@@ -66,7 +66,10 @@ class RiskOut(BaseModel):
     medium_risk_count: int
     unique_types: int
     recommendations: list[str] = Field(description="In the caller's language setting (es, en, pt)")
-    basis: str | None = Field(default=None, description="which detections the assessment counts")
+    basis: Literal["not_rejected", "all_detections"] | None = Field(
+        default=None,
+        description="which detections the assessment counts: not_rejected (current) or all_detections (the model's)",
+    )
 
 
 class ValidityOut(BaseModel):

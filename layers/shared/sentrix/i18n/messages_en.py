@@ -263,4 +263,9 @@ MESSAGES: dict[str, str] = {
         "analyses taken at at least {points} distinct points: one photo, however many sites it shows, or "
         "photos taken at one spot are never a hotspot"
     ),
+    "note.hotspot_points": "detections with a location",
+    "note.own_utm_zone": "each point's own UTM zone",
+    "note.gistar_value": "detections per cell",
+    "note.gistar_weights": "binary queen contiguity including the cell itself",
+    "note.gistar_bins": "ArcGIS Gi_Bin: ±3 = 99%, ±2 = 95%, ±1 = 90% confidence; no FDR correction",
 }

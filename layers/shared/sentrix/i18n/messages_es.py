@@ -278,4 +278,9 @@ MESSAGES: dict[str, str] = {
         "distintos tomados en al menos {points} puntos distintos: una foto, muestre los criaderos que "
         "muestre, o fotos tomadas en un mismo lugar nunca son un foco"
     ),
+    "note.hotspot_points": "detecciones con ubicación",
+    "note.own_utm_zone": "la zona UTM de cada punto",
+    "note.gistar_value": "detecciones por celda",
+    "note.gistar_weights": "contigüidad binaria tipo reina, incluida la propia celda",
+    "note.gistar_bins": "Gi_Bin de ArcGIS: ±3 = 99 %, ±2 = 95 %, ±1 = 90 % de confianza; sin corrección FDR",
 }

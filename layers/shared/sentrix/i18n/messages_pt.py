@@ -264,4 +264,9 @@ MESSAGES: dict[str, str] = {
         "análises distintas feitas em pelo menos {points} pontos distintos: uma foto, mostre os criadouros "
         "que mostrar, ou fotos feitas num mesmo lugar nunca são um foco"
     ),
+    "note.hotspot_points": "detecções com localização",
+    "note.own_utm_zone": "a zona UTM de cada ponto",
+    "note.gistar_value": "detecções por célula",
+    "note.gistar_weights": "contiguidade binária tipo rainha, incluindo a própria célula",
+    "note.gistar_bins": "Gi_Bin do ArcGIS: ±3 = 99 %, ±2 = 95 %, ±1 = 90 % de confiança; sem correção FDR",
 }
