@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 import uuid
+from datetime import timedelta
 
 import pytest
 from fastapi.routing import APIRoute
@@ -87,3 +88,20 @@ def test_every_get_route_of_the_report_app_refuses_an_unknown_parameter(expert):
         response = call("GET", _concrete(route), caller=expert, query={"no_such_parameter": "1"})
         assert response.status == 422, (route.path, response.status, response.body[:200])
         assert response.json()["error"]["details"]["unknown"] == ["no_such_parameter"], route.path
+
+
+def test_the_first_waves_active_only_still_means_what_it_said(expert):
+    from sentrix.db.engine import session_scope
+    from tests.support.seed import D, make_analysis, utc_now
+
+    with session_scope() as s:
+        make_analysis(s, user=expert.id, latitude=-26.8, longitude=-65.2,
+                      detections=[D(0), D(3, expires_at=utc_now() - timedelta(hours=1))])  # fmt: skip
+
+    def total(**query):
+        response = call("GET", "/api/v1/map-stats", caller=expert, query=query)
+        return response.json()["total_detections"] if response.status == 200 else response.status
+
+    assert total() == total(active_only="true") == total(include_expired="false") == 1
+    assert total(active_only="false") == total(include_expired="true") == 2
+    assert total(active_only="false", include_expired="false") == 422  # contradictory

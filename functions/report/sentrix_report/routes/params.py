@@ -23,19 +23,29 @@ def time_and_verdict(
     since: str | None = Query(None, description="alias of date_from"),
     risk_level: str | None = Query(None, description=RISK_HELP),
     verdict: str | None = Query(None, description=VERDICT_HELP),
-    include_expired: bool = Query(False, description=INCLUDE_EXPIRED_HELP),
+    include_expired: bool | None = Query(None, description=INCLUDE_EXPIRED_HELP),
+    active_only: bool | None = Query(
+        None, deprecated=True, description="the first wave's name: active_only=false is include_expired=true"
+    ),
 ) -> dict:
     """The filters of every read but the area: upload-time window, analysis risk, verdict, validity."""
     if since is not None and date_from is not None and since != date_from:
         raise ValidationFailed(
             "since is an alias of date_from: give one of them", details={"since": since, "date_from": date_from}
         )
+    if active_only is not None:
+        if include_expired is not None and include_expired == active_only:
+            raise ValidationFailed(
+                "active_only (deprecated) contradicts include_expired: give include_expired only",
+                details={"active_only": active_only, "include_expired": include_expired},
+            )
+        include_expired = not active_only
     return {
         "date_from": date_from if date_from is not None else since,
         "date_to": date_to,
         "risk_level": risk_level,
         "verdict": verdict,
-        "include_expired": include_expired,
+        "include_expired": bool(include_expired),
     }
 
 
