@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+import json
+from collections import Counter
+from datetime import UTC, datetime, time, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -104,13 +107,42 @@ def test_original_client_parameters_are_accepted(seeded):
     assert clash.status == 422
 
 
-def test_weekly_trend_counts_detections_per_utc_day_oldest_first(seeded):
+# When the seeded detections were found (days before `now`) and how many of them a trend counts (A1's rejected
+# Huecos is out: the verdict filter applies, validity does not); A4 is ten days old.
+FOUND = ((1, 2), (2, 1), (3, 2), (10, 1))
+
+
+@pytest.mark.parametrize("zone", ["America/Argentina/Buenos_Aires", "Asia/Tokyo", "UTC"])
+def test_weekly_trend_counts_per_calendar_day_of_the_callers_zone(seeded, user, zone):
+    from sqlalchemy import text
+
+    with session_scope() as s:
+        s.execute(text("INSERT INTO user_settings (user_id, settings) VALUES (:u, CAST(:s AS jsonb)) "
+                       "ON CONFLICT (user_id) DO UPDATE SET settings = excluded.settings"),
+                  {"u": user.id, "s": json.dumps({"timezone": zone})})  # fmt: skip
+    tz = ZoneInfo(zone)
+    today = seeded["now"].astimezone(tz).date()
+    # One more site found near a local midnight, where the local and the UTC calendar days differ: 00:30 east of
+    # Greenwich, 23:30 west of it, two local days ago.
+    local = datetime.combine(today - timedelta(days=2), time(0, 30) if zone == "Asia/Tokyo" else time(23, 30), tz)
+    assert zone == "UTC" or local.date() != local.astimezone(UTC).date()
+    with session_scope() as s:
+        make_analysis(s, user=user.id, latitude=-26.9, longitude=-65.3, created_at=local.astimezone(UTC),
+                      detections=[D(0)])  # fmt: skip
+    body = call("GET", "/api/v1/map-stats", caller=user).json()
+    days = [today - timedelta(days=6 - i) for i in range(7)]
+    found = Counter({local.date(): 1})
+    for ago, n in FOUND:
+        found[(seeded["now"] - timedelta(days=ago)).astimezone(tz).date()] += n
+    assert [t["date"] for t in body["weekly_trend"]] == [d.isoformat() for d in days]
+    assert [t["detections"] for t in body["weekly_trend"]] == [found[d] for d in days]
+    assert body["weekly_trend_timezone"] == zone
+
+
+def test_weekly_trend_of_anonymous_callers_is_in_the_default_zone_with_spanish_day_names(seeded):
     trend = call("GET", "/api/v1/map-stats").json()["weekly_trend"]
-    today = seeded["now"].date()
-    assert [t["date"] for t in trend] == [(today - timedelta(days=6 - i)).isoformat() for i in range(7)]
-    # A2 three days ago (2), A7 two days ago (1), A1 yesterday (3, one rejected); A4 is ten days old. A trend
-    # counts what was found each day: the verdict filter applies, validity does not.
-    assert [t["detections"] for t in trend] == [0, 0, 0, 2, 1, 2, 0]
+    today = seeded["now"].astimezone(ZoneInfo("America/Argentina/Buenos_Aires")).date()
+    assert trend[-1]["date"] == today.isoformat()
     names = ["Lun", "Mar", "Mié", "Jue", "Vie", "Sáb", "Dom"]
     assert trend[-1]["day"] == names[today.weekday()]
 

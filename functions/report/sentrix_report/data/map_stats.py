@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, time, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session
 
@@ -74,19 +75,19 @@ types AS (
                              ORDER BY n DESC, site_type), '[]') AS detection_types
     FROM per_type WHERE n > 0
 ),
+-- Days are the caller's calendar days (their time-zone setting), not UTC days.
 per_day AS (
-    SELECT date_trunc('day', d.created_at) AS day, count(*) AS n
+    SELECT (d.created_at AT TIME ZONE CAST(:tz AS text))::date AS day, count(*) AS n
     FROM detections d JOIN a ON a.id = d.analysis_id
     WHERE d.created_at >= :trend_start AND {found}
     GROUP BY 1
 ),
 days AS (
-    SELECT generate_series(CAST(:trend_start AS timestamptz), date_trunc('day', CAST(:as_of AS timestamptz)),
-                           interval '1 day') AS day
+    SELECT generate_series(CAST(:first_day AS date), CAST(:last_day AS date), interval '1 day')::date AS day
 ),
 trend AS (
     SELECT json_agg(json_build_object(
-               'date', days.day::date,
+               'date', days.day,
                'detections', coalesce(s.n, 0))
            ORDER BY days.day) AS weekly_trend
     FROM days LEFT JOIN per_day s ON s.day = days.day
@@ -95,10 +96,16 @@ SELECT * FROM analysis_totals, detection_totals, zones, types, trend
 """
 
 
-def map_stats(session: Session, *, where: Where, detections: Where, found: Where, as_of: datetime) -> dict[str, Any]:
+def map_stats(
+    session: Session, *, where: Where, detections: Where, found: Where, as_of: datetime, timezone: str = "UTC"
+) -> dict[str, Any]:
     """Every figure of GET /map-stats for the analyses `where` selects: `detections` are those that count,
-    `found` those a trend counts (the verdict filter without validity), `as_of` deciding what is active."""
-    trend_start = as_of.astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0) - timedelta(days=6)
+    `found` those a trend counts (the verdict filter without validity), `as_of` deciding what is active; the
+    trend's days are calendar days in `timezone` (an IANA name), the last 7 up to as_of's."""
+    last_day = as_of.astimezone(ZoneInfo(timezone)).date()
+    first_day = last_day - timedelta(days=6)
+    trend_start = datetime.combine(first_day, time.min, tzinfo=ZoneInfo(timezone))
     params = {**where.params, **detections.params, **found.params, "as_of": as_of, "zone": ZONE_DEG}
     sql = _SQL.format(where=where.sql(), detections=detections.sql(), found=found.sql())
-    return dict(one(session, sql, params | {"trend_start": trend_start}))
+    days = {"trend_start": trend_start, "first_day": first_day, "last_day": last_day, "tz": timezone}
+    return dict(one(session, sql, params | days))

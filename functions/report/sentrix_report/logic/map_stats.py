@@ -63,10 +63,12 @@ def map_statistics(principal: Principal | None, filters: DataFilters, locale: Lo
     found = counted_detections(filters.model_copy(update={"include_expired": True}), as_of)
     with session_scope() as session:
         where = apply_filters(counted("a"), filters)
-        result = _shape(map_stats(session, where=where, detections=detections, found=found, as_of=as_of), locale)
+        tz = locale.timezone
+        figures = map_stats(session, where=where, detections=detections, found=found, as_of=as_of, timezone=tz)
+        result = _shape(figures, locale)
         if principal is not None:
             mine = apply_filters(Scope(principal, principal.user_id).analyses("a"), filters)
-            own = map_stats(session, where=mine, detections=detections, found=found, as_of=as_of)
+            own = map_stats(session, where=mine, detections=detections, found=found, as_of=as_of, timezone=tz)
             result["own"] = _shape(own, locale)
     return result | {
         "scope": locale.t("note.scope_aggregated"),
@@ -74,6 +76,7 @@ def map_statistics(principal: Principal | None, filters: DataFilters, locale: Lo
         "counts_are": counts_are(MAP_STATS_COUNTS, locale),
         "active_zones_are": locale.t("note.active_zones_are", zone=ZONE_DEG),
         "weekly_trend_is": locale.t("note.weekly_trend_is"),
+        "weekly_trend_timezone": locale.timezone,
         "coverage": filters.coverage(as_of),
         "filters": filters.echo(),
         "as_of": as_of.isoformat(),
