@@ -22,6 +22,7 @@ TABLES = {
     "map_public_cells",
     "map_public_points",
     "map_public_expiry",
+    "deployment_keys",
 }
 
 

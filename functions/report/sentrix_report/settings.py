@@ -45,10 +45,10 @@ class ReportSettings(BaseSettings):
     # The limit applies to the body as Lambda returns it (base64 for binary types).
     inline_max_bytes: int = Field(default=5_000_000, ge=1)
     download_url_ttl_s: int = Field(default=900, ge=60, le=7 * 24 * 3600)
-    # Reports name reporters by a pseudonym: the first 8 hex digits of HMAC-SHA256(salt, user id). Set one
-    # secret salt per deployment (REPORT_PSEUDONYM_SALT) so pseudonyms cannot be recomputed elsewhere; the
-    # default serves local runs and tests only.
-    pseudonym_salt: SecretStr = Field(default=SecretStr("sentrix-local-pseudonym-salt"), min_length=8)
+    # Reports name reporters by a pseudonym: the first 8 hex digits of HMAC-SHA256(key, user id). The key is
+    # random per deployment and kept in the database (`deployment_keys`, made on first use), so pseudonyms cannot
+    # be recomputed elsewhere and no key sits in code or configuration; this setting overrides it (tests).
+    pseudonym_salt: SecretStr | None = Field(default=None, min_length=8)
 
 
 @functools.cache

@@ -90,11 +90,21 @@ def cell_size(width_deg: float, height_deg: float) -> float:
 
 def reporter_pseudonym(user_id: uuid.UUID | str | None) -> str | None:
     """A stable pseudonym of a reporter for reports: 8 hex digits of HMAC-SHA256 over the user id, keyed by the
-    deployment's salt (never the id or the e-mail)."""
+    deployment's key (never the id or the e-mail)."""
     if user_id is None:
         return None
-    salt = get_report_settings().pseudonym_salt.get_secret_value().encode()
-    return hmac.new(salt, str(user_id).encode(), hashlib.sha256).hexdigest()[:8]
+    return hmac.new(_pseudonym_key(), str(user_id).encode(), hashlib.sha256).hexdigest()[:8]
+
+
+def _pseudonym_key() -> bytes:
+    configured = get_report_settings().pseudonym_salt
+    if configured is not None:
+        return configured.get_secret_value().encode()
+    from sentrix.db.engine import session_scope
+    from sentrix_report.data.keys import deployment_key
+
+    with session_scope() as session:
+        return deployment_key(session, "report_pseudonym").encode()
 
 
 def review_state(total: int, confirmed: int, rejected: int) -> str:

@@ -310,6 +310,16 @@ class RateLimitHit(Base):
     hits: Mapped[int] = mapped_column(Integer, nullable=False, server_default=text("0"))
 
 
+class DeploymentKey(Base):
+    """Random keys made once per deployment (migration 0007), e.g. the key of reporter pseudonyms in reports."""
+
+    __tablename__ = "deployment_keys"
+
+    name: Mapped[str] = mapped_column(String(40), primary_key=True)
+    value: Mapped[str] = mapped_column(Text, nullable=False)
+    created_at: Mapped[datetime] = _created_at()
+
+
 class MapPublicCell(Base):
     """Counted analyses per public map cell (0.01°); the row is also the lock of the cell's maintenance.
 

@@ -196,6 +196,14 @@ def _recompute_current_risk(bind: sa.engine.Connection) -> None:
 
 
 def upgrade() -> None:
+    # Random keys per deployment (reporter pseudonyms in reports): made by the application on first use.
+    op.create_table(
+        "deployment_keys",
+        sa.Column("name", sa.String(length=40), nullable=False),
+        sa.Column("value", sa.Text(), nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), server_default=sa.text("now()"), nullable=False),
+        sa.PrimaryKeyConstraint("name", name=op.f("pk_deployment_keys")),
+    )
     op.add_column(
         "analyses", sa.Column("assessed_detections", sa.Integer(), server_default=sa.text("0"), nullable=False)
     )
@@ -239,4 +247,5 @@ def downgrade() -> None:
     op.drop_column("detections", "unrejected_expires_at")
     for name in (*MODEL_COLUMNS, "assessed_detections"):
         op.drop_column("analyses", name)
+    op.drop_table("deployment_keys")
     op.execute("SELECT map_public_rebuild()")

@@ -1,0 +1,35 @@
+"""Reporter pseudonyms are keyed by a random key made once per deployment and kept in its database."""
+
+from __future__ import annotations
+
+import re
+import uuid
+
+import pytest
+from sqlalchemy import text
+
+from sentrix.db.engine import session_scope
+
+pytestmark = pytest.mark.integration
+
+
+def test_the_key_is_random_made_once_and_stable(db):
+    from sentrix_report.data.keys import deployment_key, forget_keys
+    from sentrix_report.logic.aggregate_report import reporter_pseudonym
+
+    forget_keys()
+    user = uuid.uuid4()
+    first = reporter_pseudonym(user)
+    with session_scope() as s:
+        stored = s.execute(text("SELECT value FROM deployment_keys WHERE name = 'report_pseudonym'")).scalar_one()
+        assert deployment_key(s, "report_pseudonym") == stored
+    assert re.fullmatch(r"[0-9a-f]{64}", stored)
+    forget_keys()
+    assert reporter_pseudonym(user) == first  # read back from the database: the same pseudonym
+
+    # Another deployment (another database) makes another key: its pseudonyms cannot be linked to ours.
+    with session_scope() as s:
+        s.execute(text("DELETE FROM deployment_keys"))
+    forget_keys()
+    assert reporter_pseudonym(user) != first
+    forget_keys()
