@@ -11,10 +11,14 @@ class SentrixError(Exception):
     status: int = 500
     code: str = "internal_error"
 
-    def __init__(self, message: str, *, details: Any = None) -> None:
+    def __init__(self, message: str, *, details: Any = None, key: str | None = None, **values: Any) -> None:
+        """`message` is the English text (logs, callers that state no language); `key` names the same words in
+        the message catalogue (sentrix.i18n, filled from `values`), used when the caller states a language."""
         super().__init__(message)
         self.message = message
         self.details = details
+        self.key = key
+        self.values = values
 
 
 class BadRequest(SentrixError):

@@ -59,7 +59,11 @@ def read_document(
     with session_scope() as session:
         row = load(session, analysis_id, principal)
     if row.status != "completed":
-        raise Conflict(f"Analysis is {row.status}; reports exist for completed analyses only")
+        raise Conflict(
+            f"Analysis is {row.status}; reports exist for completed analyses only",
+            details={"status": str(row.status)},
+            key="err.not_completed",
+        )
     image = _image(store or S3ImageStore(), row.processed_image_key, row.id) if with_image else None
     return AnalysisDocument(
         analysis=row,

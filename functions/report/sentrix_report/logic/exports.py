@@ -50,7 +50,7 @@ def decode_cursor(cursor: str | None) -> tuple[datetime, uuid.UUID] | None:
         created_at, detection_id = json.loads(base64.urlsafe_b64decode(padded.encode()))
         return datetime.fromisoformat(created_at), uuid.UUID(detection_id)
     except (ValueError, TypeError, json.JSONDecodeError) as exc:
-        raise ValidationFailed("invalid cursor", details={"cursor": cursor[:200]}) from exc
+        raise ValidationFailed("invalid cursor", details={"cursor": cursor[:200]}, key="err.cursor") from exc
 
 
 def _where(principal: Principal, filters: DataFilters, *, located_only: bool) -> Where:

@@ -54,14 +54,19 @@ def parse_bbox(value: str | list | tuple | BBox | None) -> BBox | None:
         parts = value.split(",") if isinstance(value, str) else list(value)
         numbers = [float(p) for p in parts]
     except (TypeError, ValueError) as exc:
-        raise ValidationFailed("bbox must be four numbers: west,south,east,north", details={"bbox": value}) from exc
+        raise ValidationFailed(
+            "bbox must be four numbers: west,south,east,north", details={"bbox": value}, key="err.bbox_format"
+        ) from exc
     if len(numbers) != 4 or not all(math.isfinite(n) for n in numbers):
-        raise ValidationFailed("bbox must be four numbers: west,south,east,north", details={"bbox": value})
+        raise ValidationFailed(
+            "bbox must be four numbers: west,south,east,north", details={"bbox": value}, key="err.bbox_format"
+        )
     west, south, east, north = numbers
     if not (-180 <= west < east <= 180 and -90 <= south < north <= 90):
         raise ValidationFailed(
             "bbox needs -180 <= west < east <= 180 and -90 <= south < north <= 90 (no antimeridian crossing)",
             details={"bbox": numbers},
+            key="err.bbox_range",
         )
     return BBox(west, south, east, north)
 
@@ -177,7 +182,7 @@ def build_filters(**values: Any) -> DataFilters:
         return DataFilters(**{k: v for k, v in values.items() if v is not None})
     except ValidationError as exc:
         details = [{"loc": list(e["loc"]), "msg": e["msg"], "type": e["type"]} for e in exc.errors()]
-        raise ValidationFailed("Invalid filters", details=details) from exc
+        raise ValidationFailed("Invalid filters", details=details, key="err.filters") from exc
 
 
 @dataclass

@@ -64,7 +64,7 @@ class Scope:
         if principal.sees_everything:
             return cls(principal, requested_user)
         if requested_user is not None and requested_user != principal.user_id:
-            raise Forbidden("Only experts and admins may read other users' data")
+            raise Forbidden("Only experts and admins may read other users' data", key="err.others_data")
         return cls(principal, principal.user_id)
 
     def describe(self) -> str:

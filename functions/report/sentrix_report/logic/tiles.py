@@ -29,10 +29,18 @@ class Tile:
 def check_coordinates(z: int, x: int, y: int) -> None:
     """z in [0, 22] and x, y inside the 2^z × 2^z tile matrix, else 422."""
     if not 0 <= z <= MAX_ZOOM:
-        raise ValidationFailed(f"zoom must be between 0 and {MAX_ZOOM}", details={"z": z})
+        raise ValidationFailed(
+            f"zoom must be between 0 and {MAX_ZOOM}", details={"z": z}, key="err.zoom", most=MAX_ZOOM
+        )
     size = 1 << z
     if not (0 <= x < size and 0 <= y < size):
-        raise ValidationFailed(f"x and y must be within [0, {size - 1}] at zoom {z}", details={"x": x, "y": y})
+        raise ValidationFailed(
+            f"x and y must be within [0, {size - 1}] at zoom {z}",
+            details={"x": x, "y": y},
+            key="err.tile_xy",
+            most=size - 1,
+            z=z,
+        )
 
 
 def vector_tile(

@@ -31,13 +31,16 @@ def time_and_verdict(
     """The filters of every read but the area: upload-time window, analysis risk, verdict, validity."""
     if since is not None and date_from is not None and since != date_from:
         raise ValidationFailed(
-            "since is an alias of date_from: give one of them", details={"since": since, "date_from": date_from}
+            "since is an alias of date_from: give one of them",
+            details={"since": since, "date_from": date_from},
+            key="err.since_alias",
         )
     if active_only is not None:
         if include_expired is not None and include_expired == active_only:
             raise ValidationFailed(
                 "active_only (deprecated) contradicts include_expired: give include_expired only",
                 details={"active_only": active_only, "include_expired": include_expired},
+                key="err.active_only_conflict",
             )
         include_expired = not active_only
     return {

@@ -161,6 +161,9 @@ def install_error_handlers(app: FastAPI, *, production: bool) -> None:
         headers = {"Retry-After": str(exc.retry_after)} if isinstance(exc, RateLimited) else None
         body = error_body(exc.status, exc.message, type_=type(exc).__name__, code=exc.code, details=exc.details)
         _translate(request, body, generic=False)
+        stated = request_language(request)
+        if stated and exc.key:
+            body["error"]["message"] = t(exc.key, stated, **exc.values)
         if exc.status >= 500:
             logger.warning("dependency error", extra={"error_id": body["error"]["id"], "code": exc.code})
         return _respond(request, exc.status, body, headers)

@@ -106,9 +106,9 @@ def checked_principal(identity: TokenIdentity, user_row: Sequence | None) -> Pri
         raise Unauthorized("Unknown user")
     role, is_active, valid_after, email = user_row[:4]
     if not is_active:
-        raise Forbidden("User account is deactivated")
+        raise Forbidden("User account is deactivated", key="err.deactivated")
     if _cut_off(identity.issued_at, valid_after):
-        raise Unauthorized("Session has ended; sign in again")
+        raise Unauthorized("Session has ended; sign in again", key="err.session_ended")
     return Principal(user_id=identity.principal.user_id, role=Role(role), email=email)
 
 
@@ -142,7 +142,7 @@ def require_role(minimum: Role):
     def dependency(request: Request) -> Principal:
         principal = current_principal(request)
         if not principal.has_role(minimum):
-            raise Forbidden("Not enough permissions")
+            raise Forbidden("Not enough permissions", key="err.permissions")
         return principal
 
     return dependency

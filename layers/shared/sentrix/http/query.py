@@ -87,4 +87,6 @@ def reject_unknown_query_params(request: Request) -> None:
     details: dict[str, Any] = {"unknown": unknown, "allowed": sorted(allowed)}
     if repeated:
         details["repeated"] = repeated
-    raise ValidationFailed("; ".join(problems), details=details)
+    key = "err.unknown_params" if unknown else "err.repeated_params"
+    names = ", ".join(unknown or repeated)
+    raise ValidationFailed("; ".join(problems), details=details, key=key, names=names)

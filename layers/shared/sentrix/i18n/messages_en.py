@@ -268,4 +268,27 @@ MESSAGES: dict[str, str] = {
     "note.gistar_value": "detections per cell",
     "note.gistar_weights": "binary queen contiguity including the cell itself",
     "note.gistar_bins": "ArcGIS Gi_Bin: ±3 = 99%, ±2 = 95%, ±1 = 90% confidence; no FDR correction",
+    # Messages of typed errors (SentrixError(key=...)): used when the caller states a language.
+    "err.unknown_params": "Unknown query parameter(s): {names}",
+    "err.repeated_params": "Given more than once but not a list: {names}",
+    "err.cursor": "Invalid cursor",
+    "err.gistar_bbox": "Gi* needs a bbox: the study area is every grid cell inside it",
+    "err.gistar_cell": "cell_m must be between 10 and 100000 metres",
+    "err.gistar_grid": (
+        "The Gi* grid would have {cells} cells (at most {most}): use a larger cell_m or a smaller bbox"
+    ),
+    "err.bbox_format": "bbox must be four numbers: west,south,east,north",
+    "err.bbox_range": (
+        "bbox needs -180 <= west < east <= 180 and -90 <= south < north <= 90 (no antimeridian crossing)"
+    ),
+    "err.filters": "Invalid filters",
+    "err.others_data": "Only experts and admins may read other users' data",
+    "err.not_completed": "Reports exist for completed analyses only; this one is not completed yet",
+    "err.zoom": "Zoom must be between 0 and {most}",
+    "err.tile_xy": "x and y must be between 0 and {most} at zoom {z}",
+    "err.since_alias": "since is another name for date_from: give only one of them",
+    "err.active_only_conflict": "active_only (deprecated) contradicts include_expired: give include_expired only",
+    "err.deactivated": "This user account is deactivated",
+    "err.session_ended": "The session has ended; sign in again",
+    "err.permissions": "Not enough permissions",
 }

@@ -283,4 +283,27 @@ MESSAGES: dict[str, str] = {
     "note.gistar_value": "detecciones por celda",
     "note.gistar_weights": "contigüidad binaria tipo reina, incluida la propia celda",
     "note.gistar_bins": "Gi_Bin de ArcGIS: ±3 = 99 %, ±2 = 95 %, ±1 = 90 % de confianza; sin corrección FDR",
+    # Messages of typed errors (SentrixError(key=...)): used when the caller states a language.
+    "err.unknown_params": "Parámetro(s) de consulta desconocido(s): {names}",
+    "err.repeated_params": "Parámetro(s) repetido(s) que no admiten una lista: {names}",
+    "err.cursor": "Cursor no válido",
+    "err.gistar_bbox": "Gi* necesita un bbox: el área de estudio es cada celda de la grilla dentro de él",
+    "err.gistar_cell": "cell_m debe estar entre 10 y 100000 metros",
+    "err.gistar_grid": (
+        "La grilla de Gi* tendría {cells} celdas (como máximo {most}): usá un cell_m mayor o un bbox menor"
+    ),
+    "err.bbox_format": "bbox debe ser cuatro números: oeste,sur,este,norte",
+    "err.bbox_range": (
+        "bbox requiere -180 <= oeste < este <= 180 y -90 <= sur < norte <= 90 (sin cruzar el antimeridiano)"
+    ),
+    "err.filters": "Filtros no válidos",
+    "err.others_data": "Solo expertos y administradores pueden leer datos de otros usuarios",
+    "err.not_completed": "Los informes existen solo para análisis completados; este todavía no lo está",
+    "err.zoom": "El zoom debe estar entre 0 y {most}",
+    "err.tile_xy": "x e y deben estar entre 0 y {most} en el zoom {z}",
+    "err.since_alias": "since es otro nombre de date_from: indicá solo uno de los dos",
+    "err.active_only_conflict": "active_only (obsoleto) contradice include_expired: indicá solo include_expired",
+    "err.deactivated": "Esta cuenta de usuario está desactivada",
+    "err.session_ended": "La sesión terminó; volvé a iniciar sesión",
+    "err.permissions": "Permisos insuficientes",
 }

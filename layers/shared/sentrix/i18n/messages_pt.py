@@ -269,4 +269,27 @@ MESSAGES: dict[str, str] = {
     "note.gistar_value": "detecções por célula",
     "note.gistar_weights": "contiguidade binária tipo rainha, incluindo a própria célula",
     "note.gistar_bins": "Gi_Bin do ArcGIS: ±3 = 99 %, ±2 = 95 %, ±1 = 90 % de confiança; sem correção FDR",
+    # Messages of typed errors (SentrixError(key=...)): used when the caller states a language.
+    "err.unknown_params": "Parâmetro(s) de consulta desconhecido(s): {names}",
+    "err.repeated_params": "Parâmetro(s) repetido(s) que não aceitam uma lista: {names}",
+    "err.cursor": "Cursor inválido",
+    "err.gistar_bbox": "Gi* precisa de um bbox: a área de estudo é cada célula da grade dentro dele",
+    "err.gistar_cell": "cell_m deve estar entre 10 e 100000 metros",
+    "err.gistar_grid": (
+        "A grade do Gi* teria {cells} células (no máximo {most}): use um cell_m maior ou um bbox menor"
+    ),
+    "err.bbox_format": "bbox deve ser quatro números: oeste,sul,leste,norte",
+    "err.bbox_range": (
+        "bbox exige -180 <= oeste < leste <= 180 e -90 <= sul < norte <= 90 (sem cruzar o antimeridiano)"
+    ),
+    "err.filters": "Filtros inválidos",
+    "err.others_data": "Somente especialistas e administradores podem ler dados de outros usuários",
+    "err.not_completed": "Relatórios existem somente para análises concluídas; esta ainda não foi concluída",
+    "err.zoom": "O zoom deve estar entre 0 e {most}",
+    "err.tile_xy": "x e y devem estar entre 0 e {most} no zoom {z}",
+    "err.since_alias": "since é outro nome de date_from: informe apenas um dos dois",
+    "err.active_only_conflict": "active_only (obsoleto) contradiz include_expired: informe apenas include_expired",
+    "err.deactivated": "Esta conta de usuário está desativada",
+    "err.session_ended": "A sessão terminou; entre novamente",
+    "err.permissions": "Permissões insuficientes",
 }
