@@ -135,8 +135,12 @@ def test_a_rejection_ends_the_validity_and_taking_it_back_restores_it(upload_env
     assert call("GET", f"/api/v1/detections/{hole}/validity", user=expert).body["is_expired"] is False
 
 
-def test_the_rollup_follows_a_rejection(upload_env):
+def test_the_rollup_follows_a_rejection(upload_env, monkeypatch):
+    from sentrix_report.settings import get_report_settings
     from tests.integration.report.conftest import call as report_call
+
+    monkeypatch.setenv("REPORT_PUBLIC_MIN_REPORTERS", "1")  # one reporter here; k-anonymity is tested elsewhere
+    get_report_settings.cache_clear()
 
     owner, expert = make_user(), make_user("expert")
     analysis = seed_analysis(owner, classes=(BASURA, HUECOS), latitude=-26.8, longitude=-65.2, risk_level="MEDIO")
@@ -231,30 +235,37 @@ def test_two_experts_judging_one_photo_at_once_leave_the_risk_of_both_verdicts(u
         refresh_current_risk(session, analysis)
 
     first = Session(engine)
-    reject(first, ids[BASURA][0])  # holds the analysis until it commits
     second_done = threading.Event()
+    failures: list[BaseException] = []
 
     def second_expert() -> None:
-        with Session(engine) as second:
-            reject(second, ids[CHARCOS][0])
-            second.commit()
-        second_done.set()
+        try:
+            with Session(engine) as second:
+                reject(second, ids[CHARCOS][0])
+                second.commit()
+            second_done.set()
+        except BaseException as exc:  # surfaced below: a silent thread would look like a missing wait
+            failures.append(exc)
 
     worker = threading.Thread(target=second_expert)
-    worker.start()
-    waiting = text(
-        "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND datname = current_database()"
-    )
-    deadline = time.monotonic() + 20
-    with engine.connect() as probe:
-        while probe.execute(waiting).scalar() < 1:  # the second transaction waits for the first
-            assert time.monotonic() < deadline, "the second verdict should wait for the analysis"
-            time.sleep(0.05)
-    assert not second_done.is_set()
-    first.commit()
-    first.close()
-    worker.join(timeout=20)
-    engine.dispose()
-    assert second_done.is_set()
+    try:
+        reject(first, ids[BASURA][0])  # holds the analysis until it commits
+        worker.start()
+        waiting = text(
+            "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND datname = current_database()"
+        )
+        deadline = time.monotonic() + 60
+        with engine.connect() as probe:
+            while probe.execute(waiting).scalar() < 1:  # the second transaction waits for the first
+                assert not failures, failures
+                assert worker.is_alive() and time.monotonic() < deadline, "the second verdict should wait"
+                time.sleep(0.05)
+        assert not second_done.is_set()
+        first.commit()
+    finally:
+        first.close()  # never leave the analysis locked for the tests after this one
+        worker.join(timeout=60)
+        engine.dispose()
+    assert not failures and second_done.is_set(), failures
     # Only Huecos is left: medium 1 -> rule 6, BAJO 0.25 + 0.02 x 1 = 0.27
     assert current(detail(owner, analysis)) == ("BAJO", "BAJO", 0.27, 1, 0)

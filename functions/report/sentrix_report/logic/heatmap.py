@@ -43,6 +43,7 @@ def heatmap_data(
             viewer=principal.user_id if principal else None,
             grid_deg=settings.public_grid_deg,
             limit=limit,
+            min_reporters=settings.public_min_reporters,
             rollup=public_rollup_applies(principal, filters, settings.public_grid_deg),
         )
     return {
@@ -63,6 +64,7 @@ def heatmap_data(
         "counts_are": counts_are(HEATMAP_COUNTS, locale),
         "coverage": filters.coverage(as_of),
         "public_precision": view.describe(settings.public_grid_deg),
+        "k_anonymity": {"min_reporters": settings.public_min_reporters, "suppressed_cells": result["suppressed_cells"]},
         "limit": limit,
         "filters": filters.echo(),
         "as_of": as_of.isoformat(),

@@ -25,6 +25,21 @@ def _labelled(row: dict[str, Any], locale: Locale) -> dict[str, Any]:
     return row
 
 
+def _withheld(shaped: dict[str, Any]) -> dict[str, Any]:
+    """The figures of an area with too few reporters: every number null, every list empty, the keys kept."""
+    blank: dict[str, Any] = {}
+    for key, value in shaped.items():
+        if isinstance(value, dict):
+            blank[key] = {k: None for k in value}
+        elif isinstance(value, list):
+            blank[key] = []
+        elif key == "zone_size_deg":
+            blank[key] = value
+        else:
+            blank[key] = None
+    return blank
+
+
 def _moment(value: datetime | None, day_only: bool) -> str | None:
     """A data time as the audience may see it: the UTC day for aggregate-only audiences, else the instant."""
     if value is None:
@@ -78,7 +93,16 @@ def map_statistics(principal: Principal | None, filters: DataFilters, locale: Lo
         # caller's own zone would shift the day edges and, with the date filters, split a day.
         public_tz = "UTC" if view.snapped else tz
         figures = map_stats(session, where=where, detections=detections, found=found, as_of=as_of, timezone=public_tz)
-        result = _shape(figures, locale, day_only=view.snapped)
+        # k-anonymity: an area whose analyses come from fewer than k people tells an aggregate-only audience
+        # nothing but that (its figures would be one or two people's reports).
+        minimum = settings.public_min_reporters
+        withheld = view.snapped and 0 < figures["reporters"] < minimum
+        result = (
+            _withheld(_shape(figures, locale, day_only=True))
+            if withheld
+            else _shape(figures, locale, day_only=view.snapped)
+        )
+        result["k_anonymity"] = {"min_reporters": minimum, "withheld": withheld}
         if principal is not None:
             mine = apply_filters(Scope(principal, principal.user_id).analyses("a"), filters)
             own = map_stats(session, where=mine, detections=detections, found=found, as_of=as_of, timezone=tz)
