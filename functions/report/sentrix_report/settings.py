@@ -16,6 +16,9 @@ class ReportSettings(BaseSettings):
     # Public (aggregated) map data is snapped to cells of this grid (degrees; 0.01° ≈ 1.1 km north-south)
     # and drawn at the cell centre, never at a centroid of reports (see docs/report.md, privacy).
     public_grid_deg: float = Field(default=0.01, ge=0.001, le=1.0)
+    # k-anonymity of public cells: a cell (or a map-stats area) whose counted analyses come from fewer distinct
+    # reporters is not shown to anyone who sees other people's data only aggregated (docs/report.md, privacy).
+    public_min_reporters: int = Field(default=3, ge=1, le=100)
     # Tiles at this zoom and above carry individual detections (for callers allowed to see them). Below it every
     # caller gets the same grid of public cells; z15 tiles (~0.011° wide) are about one public cell.
     tile_detail_min_zoom: int = Field(default=15, ge=0, le=22)

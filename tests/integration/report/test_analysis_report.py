@@ -114,7 +114,8 @@ def test_visibility_and_state(analysis, other_user, expert, user):
     with session_scope() as s:
         pending = make_analysis(s, user=user.id, status="processing")
     response = call("GET", f"/api/v1/analyses/{pending.id}/report", caller=user)
-    assert response.status == 409 and "processing" in response.json()["error"]["message"]
+    error = response.json()["error"]
+    assert (response.status, error["code"], error["details"]) == (409, "conflict", {"status": "processing"})
 
 
 def test_export_json_with_a_short_lived_image_url(analysis, user):

@@ -37,7 +37,8 @@ LAT = -26.8043
 def build(user, other_user) -> dict:
     """The data set; returns the hand counts: every key is (detections, high-risk detections)."""
     now = datetime.now(UTC)
-    live, dead = now + timedelta(days=20), now - timedelta(hours=2)
+    # Expired before today began: aggregate-only audiences judge validity at the start of the (UTC) day.
+    live, dead = now + timedelta(days=20), now - timedelta(days=1, hours=2)
     with session_scope() as s:
         # user: A1 two Basura (ALTO; one rejected), one Huecos (MEDIO); A2 one Charcos (ALTO, expired)
         make_analysis(s, user=user.id, latitude=LAT, longitude=WEST, detections=[

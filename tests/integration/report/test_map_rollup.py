@@ -61,7 +61,7 @@ def _tile(rollup: bool, z: int, lat: float, lon: float, detail: bool, as_of=None
     with session_scope() as s:
         return tile(s, z=z, x=x, y=y, where=apply_filters(counted("a"), ROLLUP_FILTERS),
                     exact=MapAudience(None).exact("a"), detections=counted_detections(ROLLUP_FILTERS, as_of),
-                    detail=detail, grid_deg=0.01, cells=64, as_of=as_of, rollup=rollup)  # fmt: skip
+                    detail=detail, grid_deg=0.01, cells=64, as_of=as_of, min_reporters=1, rollup=rollup)  # fmt: skip
 
 
 def _features(body: bytes) -> list:
@@ -89,7 +89,7 @@ def _heatmap(rollup: bool) -> str:
     detections = counted_detections(ROLLUP_FILTERS, utc_now())
     with session_scope() as s:
         result = heatmap(s, where=where, exact=MapAudience(None).exact("a"), detections=detections, viewer=None,
-                         grid_deg=0.01, limit=10000, rollup=rollup)  # fmt: skip
+                         grid_deg=0.01, limit=10000, min_reporters=1, rollup=rollup)  # fmt: skip
     return json.dumps(result, default=str, sort_keys=True)
 
 
@@ -220,13 +220,13 @@ def test_every_kind_of_write_keeps_the_rollup_exact(user, other_user):
     assert all(row[4] == 0 for row in points) and cells and not expiry
 
 
-def test_expired_sites_count_on_the_whole_map_and_not_on_the_active_one():
+def test_expired_sites_count_on_the_whole_map_and_not_on_the_active_one(user):
     now = utc_now()
     from tests.support.seed import D
 
     with session_scope() as s:
-        sites = [D(0, expires_at=now - timedelta(days=1)), D(0, expires_at=now + timedelta(days=5))]
-        make_analysis(s, user=None, latitude=LAT, longitude=LON, detections=sites)
+        sites = [D(0, expires_at=now - timedelta(days=2)), D(0, expires_at=now + timedelta(days=5))]
+        make_analysis(s, user=user.id, latitude=LAT, longitude=LON, detections=sites)
     assert_consistent()
     whole = call("GET", "/api/v1/heatmap-data", query={"include_expired": "true"}).json()["data"]
     active = call("GET", "/api/v1/heatmap-data").json()["data"]
@@ -279,10 +279,10 @@ def test_the_anonymous_whole_map_reads_the_rollup_and_filters_do_not(user):
 
     assert not _rollup_applies(Principal(user.id, user.role, user.email), build_filters(**whole), 0.01)
     # Proof that the route reads the table: a row only the rollup has shows up in the anonymous map.
+    # (One real reporter's site sits in the cell, k-anonymity counting people; the rollup's row then says 99.)
     with session_scope() as s:
-        s.execute(text("INSERT INTO map_public_cells (cx, cy, reports) VALUES (1, 1, 1)"))
-        s.execute(text("INSERT INTO map_public_points VALUES (1, 1, 'Basura', 'Basura', 99, 'ALTO', now(), 99, "
-                       "'ALTO')"))  # fmt: skip
+        make_analysis(s, user=user.id, latitude=0.015, longitude=0.015, detections=[0])
+        s.execute(text("UPDATE map_public_points SET n = 99, high_n = 99 WHERE cx = 1 AND cy = 1"))
     data = call("GET", "/api/v1/heatmap-data", query={"include_expired": "true"}).json()["data"]
     assert [(p["detectionCount"], p["latitude"], p["longitude"]) for p in data] == [(99, 0.015, 0.015)]
     query = {"include_expired": "true", "risk_level": "ALTO"}
@@ -314,10 +314,14 @@ def test_active_counts_of_public_tiles_split_at_the_next_utc_midnight(user):
         assert cell["high_risk_count"] == 6 and cell["max_risk_level"] == "ALTO"
     # The anonymous route serves the rollup tile: the same bytes as the live one right now.
     x, y = tile_xy(LAT, LON, 10)
+    # Anonymous callers judge validity at the start of the UTC day (no instant below a day is public).
+    day_start = now.replace(hour=0, minute=0, second=0, microsecond=0)
+    active_today = sum(e > day_start for e in expiries)
     served = call("GET", f"/api/v1/map/tiles/10/{x}/{y}.mvt", query={"include_expired": "true"})
-    assert (_grid_cell(served.body)["count"], _grid_cell(served.body)["active_count"]) == (6, 4)
+    assert (_grid_cell(served.body)["count"], _grid_cell(served.body)["active_count"]) == (6, active_today)
     by_default = call("GET", f"/api/v1/map/tiles/10/{x}/{y}.mvt")  # active only, computed live
-    assert (_grid_cell(by_default.body)["count"], _grid_cell(by_default.body)["active_count"]) == (4, 4)
+    assert (_grid_cell(by_default.body)["count"], _grid_cell(by_default.body)["active_count"]) == (
+        active_today, active_today)  # fmt: skip
     # An expert extends an expired site by ten days: the cell is recomputed.
     with session_scope() as s:
         s.execute(text("UPDATE detections SET expires_at = now() + interval '10 days' "
@@ -345,14 +349,12 @@ def test_the_anonymous_tile_reads_the_rollup_and_signed_in_tiles_do_not(user):
     assert not public_rollup_applies(None, build_filters(), 0.01)
     # A row only the rollup has: the anonymous tile shows it, a filtered or signed-in one does not.
     with session_scope() as s:
-        s.execute(text("INSERT INTO map_public_cells (cx, cy, reports) VALUES (-6520, -2680, 1)"))
-        s.execute(text("INSERT INTO map_public_points (cx, cy, type_key, site_type, n, risk, last_seen, high_n, "
-                       "detection_risk) VALUES (-6520, -2680, 'Huecos', 'Huecos', 7, 'MEDIO', now(), 0, "
-                       "'MEDIO')"))  # fmt: skip
+        make_analysis(s, user=user.id, latitude=-26.795, longitude=-65.195, detections=[3])  # one reporter (k)
+        s.execute(text("UPDATE map_public_points SET n = 7 WHERE cx = -6520 AND cy = -2680"))
     x, y = tile_xy(-26.795, -65.195, 10)
     whole = {"include_expired": "true"}
     cell = _grid_cell(call("GET", f"/api/v1/map/tiles/10/{x}/{y}.mvt", query=whole).body)
-    assert (cell["count"], cell["dominant_type"], cell["active_count"]) == (7, "Huecos", 0)
+    assert (cell["count"], cell["dominant_type"], cell["active_count"]) == (7, "Huecos", 1)  # the real site is active
     filtered = call("GET", f"/api/v1/map/tiles/10/{x}/{y}.mvt", query={**whole, "risk_level": "MEDIO"})
     assert (filtered.status, filtered.body) == (200, b"")
 

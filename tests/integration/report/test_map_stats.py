@@ -8,6 +8,7 @@ from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
+from sqlalchemy import text
 
 from sentrix.db.engine import session_scope
 from tests.integration.report.conftest import call
@@ -25,7 +26,8 @@ def seeded(user, other_user, expert):
     not rejected) 3 count: A1's active Basura, A2's Calles, A4's Charcos; with expired ones 6 (all but Huecos).
     """
     now = datetime.now(UTC)
-    live, dead = now + timedelta(days=5), now - timedelta(hours=1)
+    # Expired before today began: aggregate-only audiences judge validity at the start of the (UTC) day.
+    live, dead = now + timedelta(days=5), now - timedelta(days=1, hours=1)
     with session_scope() as s:
         a1 = make_analysis(
             s, user=user.id, latitude=-26.8005, longitude=-65.2005, created_at=now - timedelta(days=1),
@@ -74,7 +76,7 @@ def test_every_figure_matches_the_hand_count(seeded):
     assert body["expert_confirmation_rate"]["value"] == round(2 / 3, 4)
     assert (body["expert_confirmation_rate"]["numerator"], body["expert_confirmation_rate"]["denominator"]) == (2, 3)
     assert body["awaiting_validation"] == 4
-    assert body["last_updated"] == seeded["a1_created"].isoformat()
+    assert body["last_updated"] == seeded["a1_created"].astimezone(UTC).date().isoformat()  # the day, in public
     assert body["counted"] == "solo análisis completados"  # the anonymous default language
     assert body["coverage"]["verdict"] == "not_rejected" and body["coverage"]["validity"] == "active"
     assert "high_risk_detections" in body["counts_are"]
@@ -98,10 +100,10 @@ def test_expired_detections_count_when_asked_for_and_rejected_ones_only_by_verdi
 
 
 def test_original_client_parameters_are_accepted(seeded):
-    since = (seeded["now"] - timedelta(days=2, hours=12)).isoformat()
+    since = (seeded["now"] - timedelta(days=2)).date().isoformat()
     by_alias = call("GET", "/api/v1/map-stats", query={"date_from": since, "risk_level": "ALTO"}).json()
-    assert by_alias["total_analyses"] == 2  # A1 and A7, both ALTO and newer than 2.5 days
-    until = (seeded["now"] - timedelta(days=3, hours=12)).isoformat()
+    assert by_alias["total_analyses"] == 2  # A1 and A7, both ALTO and from two days ago on
+    until = (seeded["now"] - timedelta(days=4)).date().isoformat()
     assert call("GET", "/api/v1/map-stats", query={"date_to": until}).json()["total_analyses"] == 2  # A3, A4
     clash = call("GET", "/api/v1/map-stats", query={"date_from": since, "since": until})
     assert clash.status == 422
@@ -113,13 +115,13 @@ FOUND = ((1, 2), (2, 1), (3, 2), (10, 1))
 
 
 @pytest.mark.parametrize("zone", ["America/Argentina/Buenos_Aires", "Asia/Tokyo", "UTC"])
-def test_weekly_trend_counts_per_calendar_day_of_the_callers_zone(seeded, user, zone):
-    from sqlalchemy import text
+def test_weekly_trend_counts_per_calendar_day_of_the_callers_zone(seeded, expert, zone):
+    """Experts see everything exactly, their own calendar days included (aggregate-only audiences: UTC days)."""
 
     with session_scope() as s:
         s.execute(text("INSERT INTO user_settings (user_id, settings) VALUES (:u, CAST(:s AS jsonb)) "
                        "ON CONFLICT (user_id) DO UPDATE SET settings = excluded.settings"),
-                  {"u": user.id, "s": json.dumps({"timezone": zone})})  # fmt: skip
+                  {"u": expert.id, "s": json.dumps({"timezone": zone})})  # fmt: skip
     tz = ZoneInfo(zone)
     today = seeded["now"].astimezone(tz).date()
     # One more site found near a local midnight, where the local and the UTC calendar days differ: 00:30 east of
@@ -127,9 +129,9 @@ def test_weekly_trend_counts_per_calendar_day_of_the_callers_zone(seeded, user, 
     local = datetime.combine(today - timedelta(days=2), time(0, 30) if zone == "Asia/Tokyo" else time(23, 30), tz)
     assert zone == "UTC" or local.date() != local.astimezone(UTC).date()
     with session_scope() as s:
-        make_analysis(s, user=user.id, latitude=-26.9, longitude=-65.3, created_at=local.astimezone(UTC),
+        make_analysis(s, user=expert.id, latitude=-26.9, longitude=-65.3, created_at=local.astimezone(UTC),
                       detections=[D(0)])  # fmt: skip
-    body = call("GET", "/api/v1/map-stats", caller=user).json()
+    body = call("GET", "/api/v1/map-stats", caller=expert).json()
     days = [today - timedelta(days=6 - i) for i in range(7)]
     found = Counter({local.date(): 1})
     for ago, n in FOUND:
@@ -139,9 +141,15 @@ def test_weekly_trend_counts_per_calendar_day_of_the_callers_zone(seeded, user, 
     assert body["weekly_trend_timezone"] == zone
 
 
-def test_weekly_trend_of_anonymous_callers_is_in_the_default_zone_with_spanish_day_names(seeded):
+def test_weekly_trend_of_aggregate_only_audiences_is_in_utc_days_with_spanish_day_names(seeded, user):
+    """One public day grid for everyone who sees others' data only aggregated: a caller's own zone would shift
+    the day edges against the (UTC-day) date filters and split a day."""
+    with session_scope() as s:
+        s.execute(text("INSERT INTO user_settings (user_id, settings) VALUES (:u, '{\"timezone\": \"Asia/Tokyo\"}')"),
+                  {"u": user.id})  # fmt: skip
+    assert call("GET", "/api/v1/map-stats", caller=user).json()["weekly_trend_timezone"] == "UTC"
     trend = call("GET", "/api/v1/map-stats").json()["weekly_trend"]
-    today = seeded["now"].astimezone(ZoneInfo("America/Argentina/Buenos_Aires")).date()
+    today = seeded["now"].astimezone(UTC).date()
     assert trend[-1]["date"] == today.isoformat()
     names = ["Lun", "Mar", "Mié", "Jue", "Vie", "Sáb", "Dom"]
     assert trend[-1]["day"] == names[today.weekday()]
@@ -161,10 +169,14 @@ def test_bbox_and_since_filters(seeded):
     assert (body["total_analyses"], body["total_detections"]) == (2, 2)
     query = {"bbox": "-65.21,-26.81,-65.19,-26.79", "include_expired": "true"}
     assert call("GET", "/api/v1/map-stats", query=query).json()["total_detections"] == 4
-    since = (seeded["now"] - timedelta(days=2, hours=12)).isoformat()
-    body = call("GET", "/api/v1/map-stats", query={"since": since}).json()
-    assert body["total_analyses"] == 2  # A1 (1 day) and A7 (2 days)
-    assert body["filters"]["date_from"].startswith(since[:19])
+    since = seeded["now"] - timedelta(days=2, hours=12)
+    body = call("GET", "/api/v1/map-stats", query={"since": since.isoformat()}).json()
+    # An instant widens to its whole UTC day for aggregate-only audiences: A1, A7, and A2 when it was
+    # created on that day (three days ago at this hour, 2.5 days ago at midnight: only before 12:00 UTC)
+    day = since.astimezone(UTC).date()
+    created = [seeded["now"] - timedelta(days=d) for d in (1, 2, 3)]
+    assert body["total_analyses"] == sum(c.astimezone(UTC).date() >= day for c in created)
+    assert body["filters"]["date_from"] == day.isoformat()
 
 
 def test_empty_database_gives_zeros_not_inventions(db):

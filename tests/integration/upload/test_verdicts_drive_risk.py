@@ -135,8 +135,12 @@ def test_a_rejection_ends_the_validity_and_taking_it_back_restores_it(upload_env
     assert call("GET", f"/api/v1/detections/{hole}/validity", user=expert).body["is_expired"] is False
 
 
-def test_the_rollup_follows_a_rejection(upload_env):
+def test_the_rollup_follows_a_rejection(upload_env, monkeypatch):
+    from sentrix_report.settings import get_report_settings
     from tests.integration.report.conftest import call as report_call
+
+    monkeypatch.setenv("REPORT_PUBLIC_MIN_REPORTERS", "1")  # one reporter here; k-anonymity is tested elsewhere
+    get_report_settings.cache_clear()
 
     owner, expert = make_user(), make_user("expert")
     analysis = seed_analysis(owner, classes=(BASURA, HUECOS), latitude=-26.8, longitude=-65.2, risk_level="MEDIO")

@@ -6,7 +6,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from sentrix_report.data.sql import ROLLUP_GRID_DEG, intensity, one
+from sentrix_report.data.sql import CELL_REPORTERS, ROLLUP_GRID_DEG, intensity, one
 from sentrix_report.logic.filters import Where
 
 _SQL = """
@@ -54,7 +54,8 @@ SELECT
     coalesce(sum(high_n), 0) AS high_risk_detections,
     (SELECT coalesce(json_object_agg(t, c), '{{}}') FROM (
         SELECT coalesce(site_type, 'none') AS t, count(*) AS c FROM points GROUP BY 1 ORDER BY 1) AS x
-    ) AS breeding_type_counts
+    ) AS breeding_type_counts,
+    (SELECT cells FROM suppressed) AS suppressed_cells
 FROM points
 """
 
@@ -65,7 +66,7 @@ _LIVE_PUBLIC = """
 -- (no geometry is read per detection); for an audience that sees everything exactly, or nothing, the
 -- constant condition empties a branch outright.
 public_analyses AS MATERIALIZED (
-    SELECT a.id, a.created_at, a.risk_level, a.total_detections,
+    SELECT a.id, a.user_id, a.created_at, a.risk_level, a.total_detections,
            floor(ST_X(a.location) / CAST(:grid AS float8)) AS cx, floor(ST_Y(a.location) / CAST(:grid AS float8)) AS cy
     FROM analyses a
     WHERE {where} AND a.location IS NOT NULL AND NOT ({exact})
@@ -82,11 +83,24 @@ public_types AS MATERIALIZED (
 public_reports AS (
     SELECT cx, cy, count(*)::int AS reports FROM public_analyses GROUP BY 1, 2
 ),
+-- The people behind each cell's counted detections (k-anonymity).
+public_people AS (
+    SELECT a.cx, a.cy, count(DISTINCT a.user_id)::int AS reporters
+    FROM detections d JOIN public_analyses a ON a.id = d.analysis_id
+    WHERE {detections}
+    GROUP BY 1, 2
+),
+-- k-anonymity: a cell whose analyses come from fewer than min_reporters people is not shown.
 public_cells AS (
     SELECT t.cx, t.cy, t.site_type, t.n, t.high_n, t.risk, t.last_seen, r.reports
-    FROM public_types t JOIN public_reports r USING (cx, cy)
+    FROM public_types t JOIN public_reports r USING (cx, cy) JOIN public_people k USING (cx, cy)
+    WHERE k.reporters >= :min_reporters
     ORDER BY t.n DESC, t.cx, t.cy, t.site_type
     LIMIT :limit
+),
+suppressed AS (
+    SELECT count(DISTINCT (t.cx, t.cy))::int AS cells
+    FROM public_types t JOIN public_people k USING (cx, cy) WHERE k.reporters < :min_reporters
 ),
 """
 
@@ -98,11 +112,15 @@ _ROLLUP_PUBLIC = """public_cells AS (
     FROM (
         SELECT cx, cy, site_type, n, high_n, detection_risk AS risk, last_seen
         FROM map_public_points
-        WHERE n > 0
+        WHERE n > 0 AND {reporters} >= :min_reporters
         ORDER BY n DESC, cx, cy, site_type
         LIMIT :limit
     ) AS p
     JOIN map_public_cells c USING (cx, cy)
+),
+suppressed AS (
+    SELECT count(DISTINCT (cx, cy))::int AS cells
+    FROM map_public_points WHERE n > 0 AND {reporters} < :min_reporters
 ),
 """
 
@@ -116,6 +134,7 @@ def heatmap(
     viewer: Any,
     grid_deg: float,
     limit: int,
+    min_reporters: int,
     rollup: bool = False,
 ) -> dict[str, Any]:
     """Points and their summary; `where` selects counted analyses, `exact` those shown point by point and
@@ -128,7 +147,7 @@ def heatmap(
     if rollup and grid_deg != ROLLUP_GRID_DEG:
         raise ValueError("the public map rollup holds the 0.01° grid only")
     public = (
-        _ROLLUP_PUBLIC
+        _ROLLUP_PUBLIC.format(reporters=CELL_REPORTERS)
         if rollup
         else _LIVE_PUBLIC.format(exact=exact.sql(), where=where.sql(), detections=detections.sql())
     )
@@ -146,5 +165,6 @@ def heatmap(
         "viewer": viewer,
         "grid": grid_deg,
         "limit": limit,
+        "min_reporters": min_reporters,
     }
     return dict(one(session, sql, params))

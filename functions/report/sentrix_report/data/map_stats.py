@@ -17,13 +17,13 @@ ZONE_DEG = 0.001
 
 _SQL = """
 WITH a AS MATERIALIZED (
-    SELECT a.id, a.risk_level, a.created_at, a.location IS NOT NULL AS located,
+    SELECT a.id, a.user_id, a.risk_level, a.created_at, a.location IS NOT NULL AS located,
            floor(ST_X(a.location) / :zone) AS zx, floor(ST_Y(a.location) / :zone) AS zy
     FROM analyses a
     WHERE {where}
 ),
 analysis_totals AS (
-    SELECT count(*) AS total_analyses,
+    SELECT count(*) AS total_analyses, count(DISTINCT user_id) AS reporters,
            count(*) FILTER (WHERE located) AS locations_with_gps,
            count(*) FILTER (WHERE risk_level = 'ALTO') AS alto,
            count(*) FILTER (WHERE risk_level = 'MEDIO') AS medio,

@@ -21,7 +21,7 @@ from datetime import UTC, datetime, time, timedelta
 
 from sqlalchemy.orm import Session
 
-from sentrix_report.data.sql import intensity, scalar
+from sentrix_report.data.sql import CELL_REPORTERS, intensity, scalar
 from sentrix_report.logic.filters import Where
 
 EXTENT = 4096
@@ -39,7 +39,7 @@ area AS (
 
 _SOURCE = """
 src AS (
-    SELECT d.id, d.analysis_id, d.breeding_site_type, d.risk_level, d.confidence, d.validation_status,
+    SELECT d.id, d.analysis_id, a.user_id, d.breeding_site_type, d.risk_level, d.confidence, d.validation_status,
            d.expires_at, d.expires_at > :as_of AS active, ({exact}) AS exact, d.location,
            CASE WHEN ({exact}) THEN ST_X(d.location)
                 ELSE (floor(ST_X(d.location) / CAST(:grid AS float8)) + 0.5) * CAST(:grid AS float8) END AS lon,
@@ -54,10 +54,15 @@ src AS (
 ),
 -- Counts per display position and type first (a public cell centre, or an exact point shared by the
 -- detections of one photo): the tile position is then computed once per group, not once per detection.
+-- k-anonymity: a public cell whose detections come from fewer than min_reporters people is not drawn.
+shown_cells AS (
+    SELECT lon, lat FROM src WHERE NOT exact GROUP BY lon, lat HAVING count(DISTINCT user_id) >= :min_reporters
+),
 places AS MATERIALIZED (
     SELECT lon, lat, exact, breeding_site_type, count(*) AS n, count(*) FILTER (WHERE active) AS active_n,
            count(*) FILTER (WHERE risk_level = 'ALTO') AS high_n, min(risk_level) AS risk
     FROM src
+    WHERE exact OR (lon, lat) IN (SELECT lon, lat FROM shown_cells)
     GROUP BY lon, lat, exact, breeding_site_type
 )"""
 
@@ -91,6 +96,12 @@ expiring_today AS (
     ) AS counted
     WHERE t.cx BETWEEN b.x0 AND b.x1 AND t.cy BETWEEN b.y0 AND b.y1
 ),
+-- k-anonymity: the area's cells whose analyses come from at least min_reporters people.
+shown_cells AS (
+    SELECT c.cx, c.cy FROM map_public_cells c CROSS JOIN bounds b
+    WHERE c.cx BETWEEN b.x0 AND b.x1 AND c.cy BETWEEN b.y0 AND b.y1 AND c.reports > 0
+      AND {reporters} >= :min_reporters
+),
 active AS (
     SELECT cx, cy, sum(n)::int AS n
     FROM (
@@ -108,10 +119,11 @@ places AS MATERIALIZED (
            p.high_n::bigint AS high_n, p.detection_risk AS risk
     FROM map_public_points p CROSS JOIN bounds b
     WHERE p.cx BETWEEN b.x0 AND b.x1 AND p.cy BETWEEN b.y0 AND b.y1 AND p.n > 0
+      AND (p.cx, p.cy) IN (SELECT cx, cy FROM shown_cells)
     UNION ALL
     -- A cell's active count rides on a row of its own (no type, no sites): sums and min() are unchanged.
     SELECT (cx + 0.5) * CAST(:grid AS float8), (cy + 0.5) * CAST(:grid AS float8), false, NULL, 0, n, 0, NULL
-    FROM active
+    FROM active WHERE (cx, cy) IN (SELECT cx, cy FROM shown_cells)
 )"""
 
 _PTS = """,
@@ -207,6 +219,7 @@ def tile(
     grid_deg: float,
     cells: int,
     as_of: datetime,
+    min_reporters: int,
     rollup: bool = False,
 ) -> bytes:
     """The MVT bytes of tile z/x/y (empty when nothing is there). `rollup`: read the public cells from the
@@ -223,6 +236,7 @@ def tile(
         exact=exact.sql(),
         detections=detections.sql(),
         cell_properties=_CELL_PROPERTIES,
+        reporters=CELL_REPORTERS,
     )
     params = {
         **where.params,
@@ -238,6 +252,7 @@ def tile(
         "low": -BUFFER,
         "high": EXTENT + BUFFER,
         "as_of": as_of,
+        "min_reporters": min_reporters,
     }
     params.update(zip(("west", "south", "east", "north"), area(z, x, y, grid_deg), strict=True))
     if rollup:

@@ -176,6 +176,36 @@ class DataFilters(BaseModel):
         return self.model_dump(mode="json", exclude_none=True, exclude_defaults=True)
 
 
+def snap_filters(filters: DataFilters, grid_deg: float) -> DataFilters:
+    """The filters widened to whole public cells and whole UTC days: a bbox grows outwards to cell edges (and
+    stops just short of the next cell's west and south edges, which belong to that cell), instants become
+    their days. What an aggregate then counts changes only cell by cell and day by day."""
+    changes: dict[str, Any] = {}
+    box = filters.box
+    if box is not None:
+        # Cell indices are whole numbers: floor/ceil on the quotient, then back to degrees (no float drift).
+        west, south = math.floor(box.west / grid_deg), math.floor(box.south / grid_deg)
+        east, north = math.ceil(box.east / grid_deg), math.ceil(box.north / grid_deg)
+        east, north = max(east, west + 1), max(north, south + 1)
+        changes["bbox"] = [
+            max(-180.0, round(west * grid_deg, 9)),
+            max(-90.0, round(south * grid_deg, 9)),
+            min(180.0, round(east * grid_deg, 9) - EDGE_DEG),
+            min(90.0, round(north * grid_deg, 9) - EDGE_DEG),
+        ]
+    low, high = start_of(filters.date_from), end_of(filters.date_to)
+    if low is not None:
+        changes["date_from"] = low.date()
+    if high is not None:
+        changes["date_to"] = (high - timedelta(microseconds=1)).date()
+    return filters.model_copy(update=changes) if changes else filters
+
+
+# A point on a cell's west or south edge belongs to that cell (floor): a snapped bbox ends this far before the
+# next cell's edge, so a bbox never takes a point of a cell it does not cover whole.
+EDGE_DEG = 1e-9
+
+
 def build_filters(**values: Any) -> DataFilters:
     """DataFilters from query parameters; a bad value is a 422 in the envelope, never a 500."""
     try:

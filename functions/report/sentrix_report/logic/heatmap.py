@@ -17,6 +17,7 @@ from sentrix_report.logic.scope import (
     counted,
     counted_detections,
     public_rollup_applies,
+    public_view,
 )
 from sentrix_report.settings import get_report_settings
 
@@ -30,8 +31,9 @@ def heatmap_data(
     audience = MapAudience(principal)
     limit = min(limit or settings.heatmap_default_limit, settings.heatmap_max_limit)
     # The public map covers every user's analyses; what differs by audience is the precision.
+    view = public_view(principal, filters, datetime.now(UTC), settings.public_grid_deg)
+    filters, as_of = view.filters, view.as_of
     where = apply_filters(counted("a"), filters)
-    as_of = datetime.now(UTC)
     with session_scope() as session:
         result = heatmap(
             session,
@@ -41,6 +43,7 @@ def heatmap_data(
             viewer=principal.user_id if principal else None,
             grid_deg=settings.public_grid_deg,
             limit=limit,
+            min_reporters=settings.public_min_reporters,
             rollup=public_rollup_applies(principal, filters, settings.public_grid_deg),
         )
     return {
@@ -60,6 +63,8 @@ def heatmap_data(
         "intensity": locale.t("note.intensity"),
         "counts_are": counts_are(HEATMAP_COUNTS, locale),
         "coverage": filters.coverage(as_of),
+        "public_precision": view.describe(settings.public_grid_deg),
+        "k_anonymity": {"min_reporters": settings.public_min_reporters, "suppressed_cells": result["suppressed_cells"]},
         "limit": limit,
         "filters": filters.echo(),
         "as_of": as_of.isoformat(),

@@ -12,7 +12,8 @@ from sentrix_report.data.map_stats import ZONE_DEG, map_stats
 from sentrix_report.logic.filters import DataFilters
 from sentrix_report.logic.notes import MAP_STATS_COUNTS, counts_are, what_counts
 from sentrix_report.logic.ratios import jsonable, percent, ratio
-from sentrix_report.logic.scope import Scope, apply_filters, counted, counted_detections
+from sentrix_report.logic.scope import Scope, apply_filters, counted, counted_detections, public_view
+from sentrix_report.settings import get_report_settings
 
 
 def _labelled(row: dict[str, Any], locale: Locale) -> dict[str, Any]:
@@ -24,7 +25,29 @@ def _labelled(row: dict[str, Any], locale: Locale) -> dict[str, Any]:
     return row
 
 
-def _shape(row: dict[str, Any], locale: Locale) -> dict[str, Any]:
+def _withheld(shaped: dict[str, Any]) -> dict[str, Any]:
+    """The figures of an area with too few reporters: every number null, every list empty, the keys kept."""
+    blank: dict[str, Any] = {}
+    for key, value in shaped.items():
+        if isinstance(value, dict):
+            blank[key] = {k: None for k in value}
+        elif isinstance(value, list):
+            blank[key] = []
+        elif key == "zone_size_deg":
+            blank[key] = value
+        else:
+            blank[key] = None
+    return blank
+
+
+def _moment(value: datetime | None, day_only: bool) -> str | None:
+    """A data time as the audience may see it: the UTC day for aggregate-only audiences, else the instant."""
+    if value is None:
+        return None
+    return value.astimezone(UTC).date().isoformat() if day_only else value.isoformat()
+
+
+def _shape(row: dict[str, Any], locale: Locale, *, day_only: bool = False) -> dict[str, Any]:
     row = _labelled(jsonable(row), locale)
     total = row["total_analyses"]
     levels = {"alto": row["alto"], "medio": row["medio"], "bajo": row["bajo"], "minimo": row["minimo"]}
@@ -50,22 +73,36 @@ def _shape(row: dict[str, Any], locale: Locale) -> dict[str, Any]:
             per="detections an expert has decided on (positive + negative)",
         ),
         "awaiting_validation": row["awaiting_validation"],
-        "last_updated": row["last_updated"].isoformat() if row["last_updated"] else None,
-        "first_analysis": row["first_analysis"].isoformat() if row["first_analysis"] else None,
+        "last_updated": _moment(row["last_updated"], day_only),
+        "first_analysis": _moment(row["first_analysis"], day_only),
     }
 
 
 def map_statistics(principal: Principal | None, filters: DataFilters, locale: Locale | None = None) -> dict[str, Any]:
     """Whole-system map figures (aggregates only, safe for anyone); `own` adds the caller's."""
     locale = locale or Locale()
-    as_of = datetime.now(UTC)
+    settings = get_report_settings()
+    view = public_view(principal, filters, datetime.now(UTC), settings.public_grid_deg)
+    filters, as_of = view.filters, view.as_of
     detections = counted_detections(filters, as_of)
     found = counted_detections(filters.model_copy(update={"include_expired": True}), as_of)
     with session_scope() as session:
         where = apply_filters(counted("a"), filters)
         tz = locale.timezone
-        figures = map_stats(session, where=where, detections=detections, found=found, as_of=as_of, timezone=tz)
-        result = _shape(figures, locale)
+        # Everyone's figures follow one public day grid (UTC) for anyone who sees them only aggregated: a
+        # caller's own zone would shift the day edges and, with the date filters, split a day.
+        public_tz = "UTC" if view.snapped else tz
+        figures = map_stats(session, where=where, detections=detections, found=found, as_of=as_of, timezone=public_tz)
+        # k-anonymity: an area whose analyses come from fewer than k people tells an aggregate-only audience
+        # nothing but that (its figures would be one or two people's reports).
+        minimum = settings.public_min_reporters
+        withheld = view.snapped and 0 < figures["reporters"] < minimum
+        result = (
+            _withheld(_shape(figures, locale, day_only=True))
+            if withheld
+            else _shape(figures, locale, day_only=view.snapped)
+        )
+        result["k_anonymity"] = {"min_reporters": minimum, "withheld": withheld}
         if principal is not None:
             mine = apply_filters(Scope(principal, principal.user_id).analyses("a"), filters)
             own = map_stats(session, where=mine, detections=detections, found=found, as_of=as_of, timezone=tz)
@@ -76,8 +113,9 @@ def map_statistics(principal: Principal | None, filters: DataFilters, locale: Lo
         "counts_are": counts_are(MAP_STATS_COUNTS, locale),
         "active_zones_are": locale.t("note.active_zones_are", zone=ZONE_DEG),
         "weekly_trend_is": locale.t("note.weekly_trend_is"),
-        "weekly_trend_timezone": locale.timezone,
+        "weekly_trend_timezone": public_tz,
         "coverage": filters.coverage(as_of),
+        "public_precision": view.describe(settings.public_grid_deg),
         "filters": filters.echo(),
         "as_of": as_of.isoformat(),
     }

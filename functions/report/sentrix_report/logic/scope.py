@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
+from typing import Any
 
 from sentrix.domain.status import AnalysisStatus, Verdict
 from sentrix.errors import Forbidden
 from sentrix.http.identity import Principal
 from sentrix_report.data.sql import ROLLUP_GRID_DEG
-from sentrix_report.logic.filters import DataFilters, Where, end_of, start_of
+from sentrix_report.logic.filters import DataFilters, Where, end_of, snap_filters, start_of
 
 # Only finished analyses count anywhere in the report function; every response says so (logic/notes.py).
 COUNTED = AnalysisStatus.COMPLETED.value
@@ -30,6 +31,31 @@ def public_rollup_applies(principal: Principal | None, filters: DataFilters, gri
     """The anonymous whole-data map (every counted analysis as public cells, every non-rejected detection,
     expired included, no other filter) is kept by triggers in the map_public_* tables; anything else is live."""
     return principal is None and filters == ROLLUP_FILTERS and grid_deg == ROLLUP_GRID_DEG
+
+
+def public_view(principal: Principal | None, filters: DataFilters, as_of: datetime, grid_deg: float) -> PublicView:
+    """What a map answer may be computed from for this caller. Anyone who may see other people's data only as
+    aggregates (anonymous callers, users) gets filters snapped to the public grid and to whole days, and the
+    day's start as the instant that decides what is active: no bbox, date or instant can then separate one
+    report from the others of its public cell and day, however many requests are sent (the adversary of
+    tests/security/test_map_inversion.py). Experts and admins see everything exactly, unsnapped."""
+    if principal is not None and principal.sees_everything:
+        return PublicView(filters, as_of, snapped=False)
+    day = as_of.astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+    return PublicView(snap_filters(filters, grid_deg), day, snapped=True)
+
+
+@dataclass(frozen=True)
+class PublicView:
+    filters: DataFilters
+    as_of: datetime
+    snapped: bool
+
+    def describe(self, grid_deg: float) -> dict[str, Any]:
+        """How the answer was made safe to publish (empty for experts)."""
+        if not self.snapped:
+            return {}
+        return {"grid_deg": grid_deg, "time": "day", "as_of": self.as_of.isoformat()}
 
 
 def counted_detections(filters: DataFilters, as_of: datetime, alias: str = "d") -> Where:

@@ -11,7 +11,14 @@ from sentrix.errors import ValidationFailed
 from sentrix.http.identity import Principal
 from sentrix_report.data.tiles import tile
 from sentrix_report.logic.filters import DataFilters
-from sentrix_report.logic.scope import MapAudience, apply_filters, counted, counted_detections, public_rollup_applies
+from sentrix_report.logic.scope import (
+    MapAudience,
+    apply_filters,
+    counted,
+    counted_detections,
+    public_rollup_applies,
+    public_view,
+)
 from sentrix_report.settings import get_report_settings
 
 MVT_MEDIA_TYPE = "application/vnd.mapbox-vector-tile"
@@ -56,7 +63,8 @@ def vector_tile(
     filters = filters or DataFilters()
     audience = MapAudience(principal)
     detail = z >= settings.tile_detail_min_zoom
-    as_of = datetime.now(UTC)
+    view = public_view(principal, filters, datetime.now(UTC), settings.public_grid_deg)
+    filters, as_of = view.filters, view.as_of
     with session_scope() as session:
         body = tile(
             session,
@@ -69,6 +77,8 @@ def vector_tile(
             detail=detail,
             grid_deg=settings.public_grid_deg,
             cells=settings.tile_grid_cells,
+            # Experts see everything: no cell of theirs is held back (their grid has the public cells too).
+            min_reporters=0 if principal is not None and principal.sees_everything else settings.public_min_reporters,
             as_of=as_of,
             rollup=public_rollup_applies(principal, filters, settings.public_grid_deg),
         )
