@@ -115,9 +115,14 @@ def test_extreme_dates_and_integers_are_refused_in_the_envelope(shared_api, shar
 
 @pytest.mark.parametrize("value", HOSTILE_DATES)
 @pytest.mark.parametrize("field", ["date_from", "date_to"])
-def test_extreme_dates_in_a_report_request_body_are_refused(shared_api, shared_world, field, value):
+@pytest.mark.parametrize("where", ["filters", "top level"])
+def test_extreme_dates_in_a_report_request_body_are_refused(shared_api, shared_world, where, field, value):
     before = db_snapshot()
-    body = {"type": "summary", "format": "json", "filters": {field: value}}
+    body = {
+        "type": "summary",
+        "format": "json",
+        **({"filters": {field: value}} if where == "filters" else {field: value}),
+    }
     response = shared_api.post("/reports/generate", json=body, headers=shared_world.headers("bob"))
     _assert_refused(response, f"{field}={value!r}")
     assert db_snapshot() == before

@@ -230,3 +230,10 @@ def test_a_route_that_decides_its_caching_keeps_it(dev_settings):
     assert headers["cache-control"] == "public, max-age=300"
     assert headers["x-content-type-options"] == "nosniff"
     assert headers["strict-transport-security"] == HSTS
+
+
+def test_the_local_switch_is_read_from_the_environment(monkeypatch):
+    monkeypatch.setenv("SENTRIX_DEBUG_ERRORS", "1")
+    assert Settings(environment="development").shows_internal_errors
+    monkeypatch.delenv("SENTRIX_DEBUG_ERRORS")
+    assert not Settings(environment="development").shows_internal_errors
