@@ -85,3 +85,14 @@ def test_refusals_of_the_functions_are_hardened_too(api, world):
     assert_hardened(api.get("/analyses", params={"offset": "-1"}, headers=world.headers("bob")), "422")
     assert_hardened(api.get(f"/analyses/{world.detection_ids[0]}", headers=world.headers("bob")), "404")
     assert_hardened(api.get("/users", headers=world.headers("bob")), "403")
+
+
+def test_the_gateways_own_refusals_carry_the_template_headers(api):
+    # The local gateway mirrors infra/template.yaml's GatewayResponses (tests/infra/invariants_http.py pins those)
+    from sentrix_local.gateway import GATEWAY_RESPONSE_HEADERS
+    from tests.infra.invariants_http import GATEWAY_HEADERS
+
+    assert {name: f"'{value}'" for name, value in GATEWAY_RESPONSE_HEADERS.items()} == GATEWAY_HEADERS
+    for response in (api.get("/me"), api.get("/no-such-route")):
+        assert response.status_code in (401, 403)
+        assert_hardened(response, f"gateway {response.status_code}")
