@@ -82,8 +82,17 @@ def proxy_event(
     }
 
 
+# The headers infra/template.yaml's GatewayResponses add to the gateway's own answers (tests/infra/invariants_http.py).
+GATEWAY_RESPONSE_HEADERS = {
+    "Strict-Transport-Security": "max-age=31536000; includeSubDomains",
+    "X-Content-Type-Options": "nosniff",
+    "Cache-Control": "no-store",
+}
+
+
 def _gateway_error(status: int, message: str) -> tuple[int, dict[str, str], bytes]:
-    return status, {"Content-Type": "application/json"}, json.dumps({"message": message}).encode()
+    headers = {"Content-Type": "application/json", **GATEWAY_RESPONSE_HEADERS}
+    return status, headers, json.dumps({"message": message}).encode()
 
 
 class Gateway:

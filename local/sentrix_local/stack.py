@@ -103,6 +103,8 @@ class LocalStack:
         os.environ.update(
             {
                 "ENVIRONMENT": os.environ.get("ENVIRONMENT", "development"),
+                # The local stack explains its 500s (exception and traceback); deployed stages never do.
+                "SENTRIX_DEBUG_ERRORS": os.environ.get("SENTRIX_DEBUG_ERRORS", "1"),
                 "DATABASE_URL": self.pg.url(config.database),
                 "AWS_ENDPOINT_URL": config.moto_url,
                 "AWS_ACCESS_KEY_ID": "testing",

@@ -14,6 +14,7 @@ import pytest
 from sentrix_local.template import load_template
 from tests.infra import invariants as app
 from tests.infra import invariants_data as data
+from tests.infra import invariants_http as http
 from tests.infra import invariants_operations as ops
 from tests.infra.template_model import DELETE, Edit, Template, api_events
 
@@ -424,5 +425,45 @@ BREAKAGES = [
         "lacks SharedLayer",
         ("Globals.Function.Layers", []),
         name="no-shared-layer",
+    ),
+    # --- what the API tells browsers ------------------------------------------------------------
+    breakage(
+        http.check_gateway_response_headers,
+        "DEFAULT_4XX: header Strict-Transport-Security",
+        (f"{_API}.GatewayResponses.DEFAULT_4XX.ResponseParameters.Headers.Strict-Transport-Security", DELETE),
+        name="gateway-401-without-hsts",
+    ),
+    breakage(
+        http.check_gateway_response_headers,
+        "MISSING_AUTHENTICATION_TOKEN: header X-Content-Type-Options",
+        (
+            f"{_API}.GatewayResponses.MISSING_AUTHENTICATION_TOKEN.ResponseParameters.Headers.X-Content-Type-Options",
+            "'sniff-away'",
+        ),
+        name="gateway-404-sniffable",
+    ),
+    breakage(
+        http.check_explicit_cors_origins,
+        "has a Default (http://localhost:5173)",
+        ("Parameters.CorsOrigins.Default", "http://localhost:5173"),
+        name="localhost-cors-default",
+    ),
+    breakage(
+        http.check_explicit_cors_origins,
+        "AllowedPattern accepts http://localhost:5173",
+        ("Parameters.CorsOrigins.AllowedPattern", "^https?://.+$"),
+        name="cors-pattern-takes-localhost",
+    ),
+    breakage(
+        http.check_explicit_cors_origins,
+        "CORS_ORIGINS is not a template parameter",
+        (f"{_GLOBAL_ENV}.CORS_ORIGINS", "http://localhost:5173"),
+        name="hard-coded-cors-origins",
+    ),
+    breakage(
+        http.check_no_local_switches,
+        "sets SENTRIX_DEBUG_ERRORS",
+        (f"{_GLOBAL_ENV}.SENTRIX_DEBUG_ERRORS", "1"),
+        name="deployed-debug-errors",
     ),
 ]

@@ -12,6 +12,7 @@ import pytest
 
 from tests.infra import invariants as app
 from tests.infra import invariants_data as data
+from tests.infra import invariants_http as http
 from tests.infra import invariants_operations as ops
 from tests.infra.breakages import BREAKAGES
 from tests.infra.template_model import Edit, Template, apply
@@ -40,6 +41,9 @@ CHECKS: list[Callable[[Template], list[str]]] = [
     ops.check_signing_key_access,
     ops.check_layers_by_weight,
     ops.check_bounded_consumers,
+    http.check_gateway_response_headers,
+    http.check_explicit_cors_origins,
+    http.check_no_local_switches,
 ]
 
 
@@ -75,7 +79,7 @@ def test_every_check_has_a_breakage() -> None:
 def test_every_check_is_run() -> None:
     # Given the check functions the invariant modules define / Then none is left out of CHECKS
     defined = {
-        getattr(module, name) for module in (app, data, ops) for name in dir(module) if name.startswith("check_")
+        getattr(module, name) for module in (app, data, ops, http) for name in dir(module) if name.startswith("check_")
     }
     assert sorted(c.__name__ for c in defined - set(CHECKS)) == []
 

@@ -46,6 +46,10 @@ class Settings(BaseSettings):
     yolo_service_url: str = "http://127.0.0.1:8001"
 
     cors_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    # Internal detail (exception text, traceback) in a 500's envelope: the local stack's own switch, set by
+    # sentrix_local only. Never derived from ENVIRONMENT: the template deploys every non-prod stage as
+    # "development", and a deployed stage must not show a traceback or SQL to its callers.
+    debug_errors: bool = Field(default=False, alias="SENTRIX_DEBUG_ERRORS")
     max_upload_bytes: int = Field(default=50 * 1024 * 1024, ge=1)
 
     @field_validator("cors_origins", mode="before")
@@ -62,6 +66,11 @@ class Settings(BaseSettings):
     @property
     def is_production(self) -> bool:
         return self.environment is Environment.PRODUCTION
+
+    @property
+    def shows_internal_errors(self) -> bool:
+        """Whether a 500 explains itself: only with SENTRIX_DEBUG_ERRORS, and never in production."""
+        return self.debug_errors and not self.is_production
 
 
 @functools.cache

@@ -6,7 +6,7 @@ import json
 import uuid
 
 import pytest
-from fastapi import APIRouter, HTTPException
+from fastapi import APIRouter, HTTPException, Response
 from pydantic import BaseModel, Field
 
 from sentrix.config import Settings
@@ -49,6 +49,16 @@ def validate(body: Body) -> dict:
 @router.get("/crash")
 def crash() -> None:
     raise RuntimeError("database password is hunter2")
+
+
+@router.get("/ok")
+def ok() -> dict:
+    return {"token": "a bearer token"}
+
+
+@router.get("/cacheable")
+def cacheable() -> Response:
+    return Response(b"tile", media_type="application/octet-stream", headers={"Cache-Control": "public, max-age=300"})
 
 
 def invoke(settings: Settings, event: dict) -> tuple[int, dict, dict]:
@@ -117,11 +127,31 @@ def test_unhandled_errors_are_masked_in_production():
     assert headers["x-request-id"]
 
 
-def test_unhandled_errors_explain_themselves_outside_production(dev_settings):
+def test_a_deployed_development_stage_shows_no_internal_detail(dev_settings):
+    # Given the environment every non-prod stage is deployed with (infra/template.yaml), without the local switch
     status, _, body = invoke(dev_settings, api_event("GET", "/api/v1/crash"))
+    # Then a 500 says only that it happened, and under which id
+    assert status == 500
+    error = assert_envelope(body, 500, "internal_error")
+    assert "traceback" not in error
+    assert "hunter2" not in json.dumps(body) and "RuntimeError" not in json.dumps(body)
+    assert "support" in error["message"]
+
+
+def test_only_the_local_switch_makes_unhandled_errors_explain_themselves():
+    local = Settings(environment="development", SENTRIX_DEBUG_ERRORS="1")
+    status, _, body = invoke(local, api_event("GET", "/api/v1/crash"))
     assert status == 500
     assert body["error"]["message"].startswith("RuntimeError:")
     assert body["error"]["traceback"]
+
+
+def test_the_local_switch_is_ignored_in_production():
+    status, _, body = invoke(
+        Settings(environment="production", SENTRIX_DEBUG_ERRORS="1"), api_event("GET", "/api/v1/crash")
+    )
+    assert status == 500
+    assert "traceback" not in body["error"] and "hunter2" not in json.dumps(body)
 
 
 def test_request_id_is_echoed_when_well_formed(dev_settings):
@@ -164,3 +194,46 @@ def test_cors_origins_accept_json_and_comma_lists():
         "https://a.example",
         "https://b.example",
     ]
+
+
+# --- security headers (sentrix.http.headers) -----------------------------------------------------------
+HSTS = "max-age=31536000; includeSubDomains"
+PREFLIGHT = {"Origin": "https://app.sentrix.example", "Access-Control-Request-Method": "POST"}
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "headers", "status"),
+    [
+        ("GET", "/api/v1/ok", {}, 200),
+        ("GET", "/api/v1/missing", {}, 404),
+        ("GET", "/api/v1/no-such-route", {}, 404),
+        ("POST", "/api/v1/validate", {}, 422),
+        ("GET", "/api/v1/slow-down", {}, 429),
+        ("GET", "/api/v1/crash", {}, 500),
+        ("OPTIONS", "/api/v1/validate", PREFLIGHT, 200),
+    ],
+    ids=["ok", "typed-error", "unknown-route", "invalid", "rate-limited", "crash", "preflight"],
+)
+def test_every_response_is_nosniff_hsts_and_not_stored(dev_settings, method, path, headers, status):
+    # Given any answer the app can give, success, refusal, crash or preflight
+    got, response_headers, _ = invoke(dev_settings, api_event(method, path, headers=headers, body={}))
+    # Then it forbids sniffing, pins HTTPS and is not stored by any cache
+    assert got == status
+    assert response_headers["x-content-type-options"] == "nosniff"
+    assert response_headers["strict-transport-security"] == HSTS
+    assert response_headers["cache-control"] == "no-store"
+
+
+def test_a_route_that_decides_its_caching_keeps_it(dev_settings):
+    status, headers, _ = invoke(dev_settings, api_event("GET", "/api/v1/cacheable"))
+    assert status == 200
+    assert headers["cache-control"] == "public, max-age=300"
+    assert headers["x-content-type-options"] == "nosniff"
+    assert headers["strict-transport-security"] == HSTS
+
+
+def test_the_local_switch_is_read_from_the_environment(monkeypatch):
+    monkeypatch.setenv("SENTRIX_DEBUG_ERRORS", "1")
+    assert Settings(environment="development").shows_internal_errors
+    monkeypatch.delenv("SENTRIX_DEBUG_ERRORS")
+    assert not Settings(environment="development").shows_internal_errors

@@ -7,6 +7,7 @@ from fastapi import APIRouter, Depends, Path, Query
 from sentrix.domain.roles import Role
 from sentrix.http.envelope import error_responses
 from sentrix.http.identity import Principal, require_role
+from sentrix.http.paging import MAX_OFFSET
 from sentrix.repositories.analyses import parse_id
 from sentrix_auth.logic import admin
 from sentrix_auth.schemas import DeletedUserOut, UserAdminUpdate, UserOut, UsersPage
@@ -18,7 +19,7 @@ admin_only = require_role(Role.ADMIN)
 @router.get("/users", summary="A page of users, newest first, with the real total")
 def list_users(
     limit: int = Query(default=20, ge=1, le=100),
-    offset: int = Query(default=0, ge=0),
+    offset: int = Query(default=0, ge=0, le=MAX_OFFSET),
     role: Role | None = None,
     is_active: bool | None = None,
     q: str | None = Query(default=None, min_length=1, max_length=100, description="part of email or name"),

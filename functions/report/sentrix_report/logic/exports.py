@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sentrix.db.engine import session_scope
+from sentrix.domain.moments import check_in_range
 from sentrix.errors import ValidationFailed
 from sentrix.http.identity import Principal
 from sentrix.i18n import Locale
@@ -48,7 +49,8 @@ def decode_cursor(cursor: str | None) -> tuple[datetime, uuid.UUID] | None:
     try:
         padded = cursor + "=" * (-len(cursor) % 4)
         created_at, detection_id = json.loads(base64.urlsafe_b64decode(padded.encode()))
-        return datetime.fromisoformat(created_at), uuid.UUID(detection_id)
+        # A forged cursor may carry any instant: the shared bounds refuse one that would overflow (a 500 before).
+        return check_in_range(datetime.fromisoformat(created_at)), uuid.UUID(detection_id)
     except (ValueError, TypeError, json.JSONDecodeError) as exc:
         raise ValidationFailed("invalid cursor", details={"cursor": cursor[:200]}, key="err.cursor") from exc
 

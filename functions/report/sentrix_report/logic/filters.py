@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 import math
-import re
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
-from typing import Annotated, Any, NamedTuple
+from typing import Any, NamedTuple
 
 from pydantic import (
     BaseModel,
-    BeforeValidator,
     ConfigDict,
     Field,
     ValidationError,
@@ -19,6 +17,7 @@ from pydantic import (
     model_validator,
 )
 
+from sentrix.domain import moments
 from sentrix.domain.classes import RiskLevel, parse_risk_level
 from sentrix.domain.status import Verdict
 from sentrix.errors import ValidationFailed
@@ -98,16 +97,9 @@ def end_of(value: date | datetime | None) -> datetime | None:
     return datetime.combine(value + timedelta(days=1), time.min, tzinfo=UTC)
 
 
-def _day_or_instant(value: Any) -> Any:
-    # pydantic reads "2026-05-31" as midnight when datetime comes first in the union; a bare date must
-    # stay a date, or date_to would stop at 00:00 instead of covering the day.
-    if isinstance(value, str) and re.fullmatch(r"\d{4}-\d{2}-\d{2}", value.strip()):
-        return date.fromisoformat(value.strip())
-    return value
-
-
-# A calendar day (YYYY-MM-DD, a whole UTC day) or an instant (ISO 8601; without a zone it is UTC).
-DayOrInstant = Annotated[datetime | date | None, BeforeValidator(_day_or_instant)]
+# A calendar day (YYYY-MM-DD, a whole UTC day) or an instant (ISO 8601; without a zone it is UTC), read and
+# range-checked by the shared bounded parser: extremes such as 0001-01-01T00:00:00+14:00 are 422, never 500.
+DayOrInstant = moments.DayOrInstant
 
 
 class DataFilters(BaseModel):

@@ -7,6 +7,7 @@ import uuid
 from fastapi import APIRouter, Depends, Query, Request, Response
 
 from sentrix.http.identity import Principal, current_principal
+from sentrix.http.paging import MAX_CAPPED_LIMIT
 from sentrix.i18n import Locale
 from sentrix_report.caller import caller_locale
 from sentrix_report.logic.exports import Page, csv_page, geojson_page
@@ -46,7 +47,9 @@ def get_geojson(
     request: Request,
     filters: DataFilters = Depends(export_filters),
     cursor: str | None = Query(None, description="next_cursor of the previous page"),
-    limit: int | None = Query(None, ge=1, description="features per page (default 1000, at most 5000)"),
+    limit: int | None = Query(
+        None, ge=1, le=MAX_CAPPED_LIMIT, description="features per page (default 1000, at most 5000)"
+    ),
     locale: Locale = Depends(caller_locale),
     principal: Principal = Depends(current_principal),
 ) -> Response:
@@ -66,7 +69,9 @@ def get_csv(
     request: Request,
     filters: DataFilters = Depends(export_filters),
     cursor: str | None = Query(None, description="X-Next-Cursor of the previous page"),
-    limit: int | None = Query(None, ge=1, description="rows per page (default 1000, at most 5000)"),
+    limit: int | None = Query(
+        None, ge=1, le=MAX_CAPPED_LIMIT, description="rows per page (default 1000, at most 5000)"
+    ),
     principal: Principal = Depends(current_principal),
 ) -> Response:
     page = csv_page(principal, filters, cursor=cursor, limit=limit)

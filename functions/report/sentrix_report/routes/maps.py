@@ -7,6 +7,7 @@ from typing import Any
 from fastapi import APIRouter, Depends, Header, Query, Response
 
 from sentrix.http.identity import Principal, current_principal
+from sentrix.http.paging import MAX_CAPPED_LIMIT
 from sentrix.i18n import Locale
 from sentrix_report.caller import caller_locale, public_caller, public_locale
 from sentrix_report.logic.filters import DataFilters
@@ -22,7 +23,9 @@ router = APIRouter(prefix="/api/v1", tags=["maps"])
 @router.get("/heatmap-data", summary="Heatmap points (public: aggregated and precision-reduced)")
 def get_heatmap_data(
     filters: DataFilters = Depends(area_filters),
-    limit: int | None = Query(None, ge=1, description="most analyses (exact points) and most public cells"),
+    limit: int | None = Query(
+        None, ge=1, le=MAX_CAPPED_LIMIT, description="most analyses (exact points) and most public cells"
+    ),
     locale: Locale = Depends(public_locale),
     principal: Principal | None = Depends(public_caller),
 ) -> dict[str, Any]:

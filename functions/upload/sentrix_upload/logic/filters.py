@@ -6,12 +6,13 @@ import math
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import datetime
 from enum import StrEnum
 from typing import TypeVar
 
 from sentrix.domain.classes import RiskLevel, parse_risk_level
 from sentrix.domain.location import is_valid_coordinate
+from sentrix.domain.moments import parse_bound
 from sentrix.domain.status import AnalysisStatus
 from sentrix.errors import ValidationFailed
 
@@ -85,22 +86,12 @@ def parse_near(raw: str | None, radius_m: float | None) -> Near | None:
 
 
 def parse_moment(raw: str | None, name: str, *, end_of_day: bool) -> datetime | None:
-    """An ISO date or date-time (naive means UTC). A bare date as an upper bound includes that whole day."""
-    if raw is None:
-        return None
-    text = raw.strip().replace(" ", "+")  # a '+' in a query string arrives as a space
-    try:
-        if len(text) == 10:
-            day = date.fromisoformat(text)
-            moment = datetime.combine(day, time.min, tzinfo=UTC)
-            return moment + timedelta(days=1) if end_of_day else moment
-        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError as exc:
-        raise ValidationFailed(f"{name} must be an ISO 8601 date or date-time", details={name: raw}) from exc
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    # An instant as upper bound is inclusive: "until 12:00" keeps what was created at 12:00 exactly.
-    return moment + timedelta(microseconds=1) if end_of_day else moment
+    """An ISO date or date-time (naive means UTC) as a UTC bound, by the shared bounded parser (sentrix.domain.moments).
+
+    A bare date as an upper bound includes that whole day; an instant as upper bound is inclusive too ("until 12:00"
+    keeps what was created at 12:00 exactly): the bound returned is exclusive. Extremes are 422, never 500.
+    """
+    return parse_bound(raw, name, upper=end_of_day)
 
 
 def _split(values: Iterable[str]) -> list[str]:

@@ -10,6 +10,7 @@ from fastapi import APIRouter, Depends, Query, Response
 from sentrix.domain.status import AnalysisStatus
 from sentrix.http.envelope import error_responses
 from sentrix.http.identity import Principal, TokenIdentity, current_principal, unchecked_identity
+from sentrix.http.paging import MAX_OFFSET
 from sentrix.http.query import reject_unknown_query_params
 from sentrix_upload import views
 from sentrix_upload.logic import filters as f
@@ -41,7 +42,7 @@ def list_analyses(
     radius_m: float | None = Query(default=None, description="Metres around `near`"),
     user_id: uuid.UUID | None = Query(default=None, description="Experts and admins only"),
     limit: int = Query(default=20, ge=1, le=100),
-    offset: int = Query(default=0, ge=0, le=1_000_000),
+    offset: int = Query(default=0, ge=0, le=MAX_OFFSET),
     principal: Principal = Depends(current_principal),
 ) -> dict[str, Any]:
     created_from = f.parse_moment(date_from or since, "date_from", end_of_day=False)

@@ -13,6 +13,7 @@ from sentrix.domain.validity import Weather
 from sentrix.errors import ValidationFailed
 from sentrix.http.envelope import error_responses
 from sentrix.http.identity import Principal, current_principal, require_role
+from sentrix.http.paging import MAX_OFFSET
 from sentrix.http.query import reject_unknown_query_params
 from sentrix_upload.logic import filters as f
 from sentrix_upload.logic import validation, validity
@@ -48,7 +49,7 @@ def pending(
     risk_level: list[str] = Query(default=[]),
     bbox: str | None = Query(default=None, description="minLon,minLat,maxLon,maxLat"),
     limit: int = Query(default=50, ge=1, le=200),
-    offset: int = Query(default=0, ge=0),
+    offset: int = Query(default=0, ge=0, le=MAX_OFFSET),
     principal: Principal = Depends(expert),
 ) -> dict[str, Any]:
     statuses = f.parse_enum_list(status, ValidationStatus, "status") or OPEN_VERDICTS
@@ -91,7 +92,7 @@ def extend_validity(body: ExtendValidityRequest, principal: Principal = Depends(
 def expired(
     breeding_site_type: str | None = Query(default=None, description="Basura, Charcos/Cumulo de agua, …"),
     limit: int = Query(default=50, ge=1, le=500),
-    offset: int = Query(default=0, ge=0),
+    offset: int = Query(default=0, ge=0, le=MAX_OFFSET),
     principal: Principal = Depends(current_principal),
 ) -> dict[str, Any]:
     site = None
@@ -114,7 +115,7 @@ def expired(
 def expiring_soon(
     days_threshold: int = Query(default=1, ge=1, le=30, description="Expiring within this many days"),
     limit: int = Query(default=50, ge=1, le=500),
-    offset: int = Query(default=0, ge=0),
+    offset: int = Query(default=0, ge=0, le=MAX_OFFSET),
     principal: Principal = Depends(current_principal),
 ) -> dict[str, Any]:
     return validity.expiring_soon(principal, days=days_threshold, limit=limit, offset=offset)

@@ -1,4 +1,4 @@
-"""The app factory every HTTP function uses: FastAPI + envelope + request id + CORS, wrapped by Mangum."""
+"""The app factory every HTTP function uses: FastAPI, envelope, request id, CORS, security headers; Mangum."""
 
 from __future__ import annotations
 
@@ -21,6 +21,7 @@ from sentrix.http.envelope import (
     error_responses,
     install_error_handlers,
 )
+from sentrix.http.headers import SecurityHeadersMiddleware
 from sentrix.http.query import reject_unknown_query_params
 from sentrix.observability import logger, metrics
 
@@ -80,7 +81,7 @@ def create_app(
         redoc_url="/redoc",
         openapi_url="/openapi.json",
     )
-    install_error_handlers(app, production=settings.is_production)
+    install_error_handlers(app, show_internal=settings.shows_internal_errors)
     for router in routers:
         for route in router.routes:
             # FastAPI answers 400 itself when it cannot parse a declared body (e.g. a broken form encoding).
@@ -100,6 +101,8 @@ def create_app(
             max_age=600,
         )
     app.add_middleware(RequestIdMiddleware)
+    # Outermost of ours, so CORS answers and request-id errors carry the headers too.
+    app.add_middleware(SecurityHeadersMiddleware)
     return app
 
 

@@ -16,6 +16,7 @@ from pydantic import BaseModel, ConfigDict
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from sentrix.errors import RateLimited, SentrixError
+from sentrix.http.headers import security_headers
 from sentrix.http.locale import request_language
 from sentrix.i18n import CATALOGUE, DEFAULT_LANGUAGE, t
 from sentrix.observability import logger
@@ -51,7 +52,7 @@ def _json_safe(value: Any) -> Any:
 class ErrorDetail(BaseModel):
     """The body of every error: what clients and the OpenAPI document rely on."""
 
-    model_config = ConfigDict(extra="allow")  # e.g. `traceback` outside production
+    model_config = ConfigDict(extra="allow")  # e.g. `traceback` on the local stack (SENTRIX_DEBUG_ERRORS)
 
     id: str
     code: str
@@ -146,15 +147,21 @@ def _request_id(request: Request) -> str | None:
 
 
 def _respond(request: Request, status: int, body: dict[str, Any], headers: dict[str, str] | None = None):
-    headers = dict(headers or {})
+    # A 500 is sent by Starlette's outermost error middleware, past SecurityHeadersMiddleware: set them here too.
+    headers = {**security_headers(), **(headers or {})}
     request_id = _request_id(request)
     if request_id:
         headers[REQUEST_ID_HEADER] = request_id
     return JSONResponse(status_code=status, content=body, headers=headers)
 
 
-def install_error_handlers(app: FastAPI, *, production: bool) -> None:
-    """Map HTTPException, validation errors, our typed errors and anything unhandled to the envelope."""
+def install_error_handlers(app: FastAPI, *, show_internal: bool = False) -> None:
+    """Map HTTPException, validation errors, our typed errors and anything unhandled to the envelope.
+
+    An unhandled error answers a generic message with its error id (the log has the rest); only with
+    `show_internal` (the local stack's SENTRIX_DEBUG_ERRORS, Settings.shows_internal_errors) does it carry the
+    exception's text and traceback, which may hold SQL or values.
+    """
 
     @app.exception_handler(SentrixError)
     async def _sentrix_error(request: Request, exc: SentrixError):
@@ -188,7 +195,7 @@ def install_error_handlers(app: FastAPI, *, production: bool) -> None:
     async def _unhandled(request: Request, exc: Exception):
         body = error_body(500, "An internal error occurred.", type_="internal_error", code="internal_error")
         logger.exception("unhandled error", extra={"error_id": body["error"]["id"]})
-        if production:
+        if not show_internal:
             body["error"]["message"] = "An internal error occurred. Please contact support with this error ID."
             _translate(request, body, generic=False)
             if request_language(request):
