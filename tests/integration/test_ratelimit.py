@@ -107,11 +107,11 @@ def test_a_streak_refuses_until_its_wait_after_the_last_failure_then_a_success_e
     assert fail("acct:s", 1) == 1
 
 
-def test_count_reads_the_current_window_without_counting(clean_db):
+def test_check_returns_the_current_windows_hits_without_counting(clean_db):
     with session_scope() as session:
-        assert ratelimit.count(session, "ip:c", LIMIT, now=NOW) == 0
+        assert ratelimit.check(session, "ip:c", LIMIT, now=NOW, message="x") == 0
     hit("ip:c")
     with session_scope() as session:
-        assert ratelimit.count(session, "ip:c", LIMIT, now=NOW) == 1
-        assert ratelimit.count(session, "ip:c", LIMIT, now=NOW) == 1
-        assert ratelimit.count(session, "ip:c", LIMIT, now=NOW + timedelta(seconds=60)) == 0
+        assert ratelimit.check(session, "ip:c", LIMIT, now=NOW, message="x") == 1
+        assert ratelimit.check(session, "ip:c", LIMIT, now=NOW, message="x") == 1
+        assert ratelimit.check(session, "ip:c", LIMIT, now=NOW + timedelta(seconds=60), message="x") == 0

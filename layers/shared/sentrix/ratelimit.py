@@ -1,6 +1,6 @@
 """Rate limits kept in PostgreSQL, so every Lambda instance sees the same counters.
 
-Fixed windows per bucket (`hit`, `check`, `count`), and streaks of consecutive failures per account with an
+Fixed windows per bucket (`hit`, `check`, `clear`), and streaks of consecutive failures per account with an
 exponential backoff and a hard ceiling (`Backoff`, `record_failure`, `refuse_if_backing_off`).
 """
 
@@ -51,8 +51,9 @@ def hit(
 
 def check(
     session: Session, bucket: str, limit: Limit, *, now: datetime | None = None, message: str, **error: object
-) -> None:
-    """Raise RateLimited if the bucket is already full, without counting a hit (e.g. before a login attempt)."""
+) -> int:
+    """Raise RateLimited if the bucket is already full, without counting a hit (e.g. before a login attempt);
+    otherwise return the hits of the current window."""
     now = now or datetime.now(UTC)
     start = _window(now, limit.window_s)
     hits = session.scalar(
@@ -61,14 +62,6 @@ def check(
     if hits is not None and hits >= limit.max_hits:
         retry_after = int((start + timedelta(seconds=limit.window_s) - now).total_seconds()) + 1
         raise RateLimited(message, retry_after=retry_after, **error)
-
-
-def count(session: Session, bucket: str, limit: Limit, *, now: datetime | None = None) -> int:
-    """Hits of the bucket in the current window (0 if none)."""
-    start = _window(now or datetime.now(UTC), limit.window_s)
-    hits = session.scalar(
-        select(RateLimitHit.hits).where(RateLimitHit.bucket == bucket, RateLimitHit.window_start == start)
-    )
     return hits or 0
 
 

@@ -63,8 +63,7 @@ def _refuse_if_throttled(email: str, source_ip: str | None) -> None:
     refusal = {"message": TOO_MANY, "key": "err.login_throttled"}
     with session_scope() as session:
         ratelimit.check(session, _ip_bucket(source_ip), ip, **refusal)
-        ratelimit.check(session, _pair_bucket(email, source_ip), pair, **refusal)
-        source_failed = ratelimit.count(session, _pair_bucket(email, source_ip), pair) > 0
+        source_failed = ratelimit.check(session, _pair_bucket(email, source_ip), pair, **refusal) > 0
         ratelimit.refuse_if_backing_off(session, _account_key(email), backoff, source_failed=source_failed, **refusal)
 
 
