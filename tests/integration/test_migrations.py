@@ -19,6 +19,7 @@ TABLES = {
     "analyses",
     "detections",
     "rate_limit_hits",
+    "login_failure_streaks",
     "map_public_cells",
     "map_public_points",
     "map_public_expiry",

@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 
+import httpx
+
 
 @contextmanager
 def in_process_gateway(functions: Iterable[str] | None = None) -> Iterator[str]:
@@ -26,3 +28,10 @@ def in_process_gateway(functions: Iterable[str] | None = None) -> Iterator[str]:
     finally:
         server.shutdown()
         server.server_close()
+
+
+def client_from(base_url: str, source_ip: str, **options) -> httpx.Client:
+    """An HTTP client whose connections leave from `source_ip` (any 127.x.y.z on Linux): the gateway puts that
+    address in `requestContext.identity.sourceIp`, as API Gateway does with a real client's address."""
+    transport = httpx.HTTPTransport(local_address=source_ip)
+    return httpx.Client(base_url=base_url, transport=transport, timeout=30, **options)

@@ -56,6 +56,8 @@ def context_for(claims: AccessClaims) -> dict[str, str]:
         "role": claims.role.value,
         "email": claims.email or "",
         "iat": str(claims.issued_at),
+        # The session the token belongs to (checked per request against ended sessions); "" if none.
+        "sid": str(claims.session_id) if claims.session_id else "",
     }
 
 

@@ -22,10 +22,21 @@ class AuthSettings(BaseSettings):
     auth_provider: Provider = Provider.BUILTIN
     refresh_token_ttl_s: int = Field(default=30 * 24 * 3600, ge=3600, le=365 * 24 * 3600)
 
-    # Failed logins counted per account and per source IP within one window; the next attempt gets 429.
-    login_failures_per_account: int = Field(default=5, ge=1)
-    login_failures_per_ip: int = Field(default=20, ge=1)
+    # Failed sign-ins (docs/auth.md, "Brute force"): per (account, source IP) and per source IP within one
+    # window — an IP's bar is higher because carrier NAT puts many people behind one address; per account only
+    # a streak of consecutive failures with backoff for the sources that failed, and a ceiling that refuses
+    # everyone (NIST SP 800-63B 5.2.2: no more than 100 consecutive failures, hence le=100).
+    login_failures_per_account_ip: int = Field(default=5, ge=1)
+    login_failures_per_ip: int = Field(default=100, ge=1)
     login_failure_window_s: int = Field(default=900, ge=10)
+    login_backoff_after: int = Field(default=10, ge=1)
+    login_backoff_base_s: int = Field(default=1, ge=1)
+    login_backoff_max_s: int = Field(default=300, ge=1)
+    login_account_ceiling: int = Field(default=100, ge=1, le=100)
+    login_account_lockout_s: int = Field(default=900, ge=1)
+    # Wrong current passwords on change-password: per account, a bucket of their own (not the sign-in ones).
+    password_change_failures: int = Field(default=5, ge=1)
+    password_change_window_s: int = Field(default=900, ge=10)
     registrations_per_ip: int = Field(default=10, ge=1)
     registration_window_s: int = Field(default=3600, ge=10)
 

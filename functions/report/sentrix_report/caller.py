@@ -50,7 +50,7 @@ def public_caller(request: Request) -> Principal | None:
         logger.warning("token on a public route but no key material: answering as anonymous")
         return None
     principal = Principal(user_id=claims.user_id, role=claims.role, email=claims.email)
-    return check_against_database(TokenIdentity(principal, claims.issued_at))
+    return check_against_database(TokenIdentity(principal, claims.issued_at, claims.session_id))
 
 
 # The caller's language and time zone (sentrix.http.locale): `language` is a declared query parameter of

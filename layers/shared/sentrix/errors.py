@@ -73,9 +73,15 @@ class RateLimited(SentrixError):
     status = 429
     code = "rate_limited"
 
-    def __init__(self, message: str, *, retry_after: int, details: Any = None) -> None:
-        super().__init__(message, details=details)
-        self.retry_after = max(1, int(retry_after))
+    def __init__(
+        self, message: str, *, retry_after: int, details: Any = None, key: str | None = None, **values: Any
+    ) -> None:
+        retry_after = max(1, int(retry_after))
+        # The wait is in the envelope too (`details.retry_after`, seconds), not only in the Retry-After header.
+        super().__init__(
+            message, details={"retry_after": retry_after} if details is None else details, key=key, **values
+        )
+        self.retry_after = retry_after
 
 
 class DetectorUnavailable(SentrixError):

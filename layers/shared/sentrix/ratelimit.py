@@ -1,4 +1,8 @@
-"""Fixed-window rate limits kept in PostgreSQL, so every Lambda instance sees the same counters."""
+"""Rate limits kept in PostgreSQL, so every Lambda instance sees the same counters.
+
+Fixed windows per bucket (`hit`, `check`, `clear`), and streaks of consecutive failures per account with an
+exponential backoff and a hard ceiling (`Backoff`, `record_failure`, `refuse_if_backing_off`).
+"""
 
 from __future__ import annotations
 
@@ -9,7 +13,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
-from sentrix.db.models import RateLimitHit
+from sentrix.db.models import LoginFailureStreak, RateLimitHit
 from sentrix.errors import RateLimited
 
 
@@ -26,7 +30,9 @@ def _window(now: datetime, window_s: int) -> datetime:
     return datetime.fromtimestamp(epoch - epoch % window_s, tz=UTC)
 
 
-def hit(session: Session, bucket: str, limit: Limit, *, now: datetime | None = None, message: str) -> int:
+def hit(
+    session: Session, bucket: str, limit: Limit, *, now: datetime | None = None, message: str, **error: object
+) -> int:
     """Count one hit atomically; raise RateLimited (with Retry-After) once the window is full."""
     now = now or datetime.now(UTC)
     start = _window(now, limit.window_s)
@@ -39,12 +45,15 @@ def hit(session: Session, bucket: str, limit: Limit, *, now: datetime | None = N
     hits = session.execute(statement).scalar_one()
     if hits > limit.max_hits:
         retry_after = int((start + timedelta(seconds=limit.window_s) - now).total_seconds()) + 1
-        raise RateLimited(message, retry_after=retry_after)
+        raise RateLimited(message, retry_after=retry_after, **error)
     return hits
 
 
-def check(session: Session, bucket: str, limit: Limit, *, now: datetime | None = None, message: str) -> None:
-    """Raise RateLimited if the bucket is already full, without counting a hit (e.g. before a login attempt)."""
+def check(
+    session: Session, bucket: str, limit: Limit, *, now: datetime | None = None, message: str, **error: object
+) -> int:
+    """Raise RateLimited if the bucket is already full, without counting a hit (e.g. before a login attempt);
+    otherwise return the hits of the current window."""
     now = now or datetime.now(UTC)
     start = _window(now, limit.window_s)
     hits = session.scalar(
@@ -52,7 +61,8 @@ def check(session: Session, bucket: str, limit: Limit, *, now: datetime | None =
     )
     if hits is not None and hits >= limit.max_hits:
         retry_after = int((start + timedelta(seconds=limit.window_s) - now).total_seconds()) + 1
-        raise RateLimited(message, retry_after=retry_after)
+        raise RateLimited(message, retry_after=retry_after, **error)
+    return hits or 0
 
 
 def clear(session: Session, bucket: str) -> None:
@@ -61,7 +71,82 @@ def clear(session: Session, bucket: str) -> None:
 
 
 def prune(session: Session, *, older_than_s: int = 2 * 24 * 3600, now: datetime | None = None) -> int:
-    """Delete windows that can no longer matter; returns how many rows went."""
+    """Delete windows that can no longer matter; returns how many rows went (failure streaks are kept)."""
     cutoff = (now or datetime.now(UTC)) - timedelta(seconds=older_than_s)
     result = session.execute(delete(RateLimitHit).where(RateLimitHit.window_start < cutoff))
     return result.rowcount or 0
+
+
+# --------------------------------------------------------------------------------------------------
+# Consecutive failures of one account
+# --------------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Backoff:
+    """How long an account's streak of consecutive failures refuses further attempts.
+
+    From `start_after` consecutive failures on, an attempt from a source that has itself failed on the account
+    waits `base_s · 2^(n − start_after)` seconds (at most `max_s`) after the last failure; a source without
+    failures is not delayed, so an attacker elsewhere cannot lock the owner out. At `ceiling` consecutive
+    failures (NIST SP 800-63B: at most 100) every attempt, from anywhere, is refused for `lockout_s` after the
+    last failure. Only a success ends the streak.
+    """
+
+    start_after: int
+    base_s: int
+    max_s: int
+    ceiling: int
+    lockout_s: int
+
+    def refusal_s(self, consecutive: int, *, source_failed: bool) -> int:
+        """Seconds after the last failure during which this attempt is refused (0: go ahead)."""
+        if consecutive >= self.ceiling:
+            return self.lockout_s
+        if not source_failed or consecutive < self.start_after:
+            return 0
+        # The exponent is capped so a huge streak cannot build a huge integer.
+        return min(self.max_s, self.base_s * 2 ** min(consecutive - self.start_after, 32))
+
+
+def refuse_if_backing_off(
+    session: Session,
+    account: str,
+    backoff: Backoff,
+    *,
+    source_failed: bool,
+    now: datetime | None = None,
+    message: str,
+    **error: object,
+) -> None:
+    """Raise RateLimited while the account's streak refuses this attempt (see `Backoff`)."""
+    now = now or datetime.now(UTC)
+    row = session.execute(
+        select(LoginFailureStreak.consecutive, LoginFailureStreak.last_failure_at).where(
+            LoginFailureStreak.account == account
+        )
+    ).one_or_none()
+    if row is None:
+        return
+    wait = backoff.refusal_s(row.consecutive, source_failed=source_failed)
+    remaining = (row.last_failure_at + timedelta(seconds=wait) - now).total_seconds()
+    if wait and remaining > 0:
+        raise RateLimited(message, retry_after=int(remaining) + 1, **error)
+
+
+def record_failure(session: Session, account: str, *, now: datetime | None = None) -> int:
+    """Add one failure to the account's streak atomically; returns the streak's length."""
+    now = now or datetime.now(UTC)
+    statement = (
+        insert(LoginFailureStreak)
+        .values(account=account, consecutive=1, last_failure_at=now)
+        .on_conflict_do_update(
+            index_elements=["account"],
+            set_={"consecutive": LoginFailureStreak.consecutive + 1, "last_failure_at": now},
+        )
+        .returning(LoginFailureStreak.consecutive)
+    )
+    return session.execute(statement).scalar_one()
+
+
+def end_streak(session: Session, account: str) -> None:
+    """A success: the account's failures are no longer consecutive."""
+    session.execute(delete(LoginFailureStreak).where(LoginFailureStreak.account == account))

@@ -102,6 +102,9 @@ class AccessClaims:
     issued_at: int
     expires_at: int
     jti: str
+    # The session (refresh-token family) the token belongs to; ending the session ends the token. None for
+    # tokens that name no session (Supabase tokens, tokens minted outside a sign-in).
+    session_id: uuid.UUID | None = None
 
 
 # --------------------------------------------------------------------------------------------------
@@ -218,11 +221,13 @@ def issue_access_token(
     settings: TokenSettings | None = None,
     now: float | None = None,
     min_issued_at: int | None = None,
+    session_id: uuid.UUID | str | None = None,
 ) -> IssuedToken:
     """Sign a short-lived access token with the active key.
 
     `min_issued_at` is the user's session cut-off second: a token minted in that very second (right after a
     password change) is dated to it, at most one second ahead, so the cut-off does not refuse it.
+    `session_id` becomes the `sid` claim: the sign-in (refresh-token family) whose end also ends this token.
     """
     settings = settings or TokenSettings.from_env()
     keys = load_key_set(settings)
@@ -242,6 +247,8 @@ def issue_access_token(
         "exp": issued_at + settings.access_ttl_s,
         "jti": jti,
     }
+    if session_id is not None:
+        claims["sid"] = str(uuid.UUID(str(session_id)))
     token = jwt.encode(claims, keys.signing_key, algorithm=ALGORITHM, headers={"kid": keys.signing_kid})
     return IssuedToken(token, jti, issued_at, settings.access_ttl_s)
 
@@ -285,6 +292,7 @@ def verify_access_token(token: str, settings: TokenSettings | None = None) -> Ac
             issued_at=int(claims["iat"]),
             expires_at=int(claims["exp"]),
             jti=str(claims["jti"]),
+            session_id=uuid.UUID(str(claims["sid"])) if claims.get("sid") is not None else None,
         )
     except (jwt.PyJWTError, ValueError, TypeError) as exc:
         raise InvalidToken("Invalid or expired token") from exc

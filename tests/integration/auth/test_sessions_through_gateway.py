@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from tests.support.gateway import client_from
 from tests.support.identity import DEFAULT_PASSWORD, create_user
 
 pytestmark = pytest.mark.integration
@@ -148,7 +149,7 @@ def test_change_password_with_a_wrong_current_password_is_refused(api):
     assert api.get("/me", headers=auth(body["access_token"])).status_code == 200
 
 
-def test_failed_logins_are_throttled_per_account_with_retry_after(api):
+def test_failed_logins_are_throttled_per_account_and_source_ip_with_retry_after(api, gateway_url):
     create_user(email="target@example.org")
     statuses = [
         api.post("/login", json={"email": "target@example.org", "password": f"wrong guess {i}"}).status_code
@@ -156,17 +157,34 @@ def test_failed_logins_are_throttled_per_account_with_retry_after(api):
     ]
     assert statuses == [401] * 5 + [429]
     blocked = api.post("/login", json={"email": "target@example.org", "password": DEFAULT_PASSWORD})
-    assert blocked.status_code == 429  # even the right password waits for the window
+    assert blocked.status_code == 429  # even the right password waits for the window, from this address
     assert 1 <= int(blocked.headers["retry-after"]) <= 901
     assert blocked.json()["error"]["code"] == "rate_limited"
+    assert blocked.json()["error"]["details"] == {"retry_after": int(blocked.headers["retry-after"])}
     other = api.post("/login", json={"email": "other@example.org", "password": "x" * 8})
     assert other.status_code == 401  # another account from the same IP is not blocked yet
+    with client_from(gateway_url, "127.0.0.2") as elsewhere:  # the owner, from another address, is not locked out
+        assert (
+            elsewhere.post("/login", json={"email": "target@example.org", "password": DEFAULT_PASSWORD}).status_code
+            == 200
+        )
 
 
-def test_failed_logins_are_throttled_per_source_ip(api):
-    statuses = [
-        api.post("/login", json={"email": f"spray{i}@example.org", "password": "guess guess"}).status_code
-        for i in range(21)
-    ]
+def test_failed_logins_are_throttled_per_source_ip(api, gateway_url, monkeypatch):
+    from sentrix_auth.config import get_auth_settings
+
+    monkeypatch.setenv("LOGIN_FAILURES_PER_IP", "20")  # 100 by default (carrier NAT); 20 keeps the test short
+    get_auth_settings.cache_clear()
+    try:
+        statuses = [
+            api.post("/login", json={"email": f"spray{i}@example.org", "password": "guess guess"}).status_code
+            for i in range(21)
+        ]
+        with client_from(gateway_url, "127.0.0.2") as elsewhere:
+            other_ip = elsewhere.post("/login", json={"email": "spray99@example.org", "password": "guess guess"})
+    finally:
+        monkeypatch.undo()
+        get_auth_settings.cache_clear()
     assert statuses[:20] == [401] * 20
     assert statuses[20] == 429
+    assert other_ip.status_code == 401  # another address is answered

@@ -93,3 +93,17 @@ def test_thresholds_accept_the_bounds_and_integers_are_not_languages():
     assert SettingsUpdate.model_validate({"default_confidence_threshold": 0.95}).default_confidence_threshold == 0.95
     with pytest.raises(ValidationError):
         SettingsUpdate.model_validate({"language": 1})
+
+
+def test_sign_in_throttling_defaults_keep_the_nist_ceiling():
+    from pydantic import ValidationError
+
+    from sentrix_auth.config import AuthSettings
+
+    settings = AuthSettings()
+    assert settings.login_failures_per_account_ip == 5
+    assert settings.login_failures_per_ip == 100  # higher than an account's: carrier NAT
+    assert settings.login_account_ceiling == 100  # NIST SP 800-63B 5.2.2
+    assert settings.login_backoff_after < settings.login_account_ceiling
+    with pytest.raises(ValidationError):
+        AuthSettings(login_account_ceiling=101)

@@ -134,3 +134,20 @@ def test_ttl_outside_bounds_is_refused():
     with pytest.raises(KeysUnavailable):
         TokenSettings.from_env({"ACCESS_TOKEN_TTL_S": "5"})
     assert TokenSettings.from_env({"ACCESS_TOKEN_TTL_S": "600"}).access_ttl_s == 600
+
+
+def test_the_session_id_travels_as_sid_and_into_the_authorizer_context(tmp_path):
+    from sentrix_auth.authorizer import context_for
+
+    family = uuid.uuid4()
+    settings = settings_for(tokens.write_key_file(tmp_path / "k.pem"))
+    issued = tokens.issue_access_token(
+        user_id=uuid.uuid4(), role="user", email=None, settings=settings, session_id=family
+    )
+
+    claims = tokens.verify_access_token(issued.token, settings)
+
+    assert jwt.decode(issued.token, options={"verify_signature": False})["sid"] == str(family)
+    assert claims.session_id == family and context_for(claims)["sid"] == str(family)
+    no_session = tokens.issue_access_token(user_id=uuid.uuid4(), role="user", email=None, settings=settings)
+    assert tokens.verify_access_token(no_session.token, settings).session_id is None

@@ -104,7 +104,7 @@ def test_rate_limited_carries_retry_after(dev_settings):
     status, headers, body = invoke(dev_settings, api_event("GET", "/api/v1/slow-down"))
     assert status == 429
     assert headers["retry-after"] == "42"
-    assert_envelope(body, 429, "rate_limited")
+    assert assert_envelope(body, 429, "rate_limited")["details"] == {"retry_after": 42}
 
 
 def test_validation_errors_are_422_with_details_and_no_echoed_input(dev_settings):

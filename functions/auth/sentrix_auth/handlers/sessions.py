@@ -88,11 +88,6 @@ def change_password(
     body: ChangePasswordRequest, request: Request, principal: Principal = Depends(current_principal)
 ) -> TokenPairOut:
     tokens = sessions.change_password(
-        principal.user_id,
-        principal.email,
-        body.current_password,
-        body.new_password,
-        source_ip(request),
-        access_token=bearer_token(request),
+        principal.user_id, body.current_password, body.new_password, access_token=bearer_token(request)
     )
     return _pair(tokens)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from datetime import UTC, datetime
 from typing import Any
 
 from sentrix.adapters.storage import S3ImageStore
@@ -24,7 +25,8 @@ def list_users(
 
 
 def update_user(admin: Principal, user_id: uuid.UUID, role: Role | None, is_active: bool | None) -> User:
-    """Change a user's role and/or active flag; deactivation also ends their sessions at once."""
+    """Change a user's role and/or active flag; deactivation also ends their sessions at once, and a change of
+    the flag either way refuses every access token issued before it (`tokens_valid_after`)."""
     if user_id == admin.user_id and (role not in (None, Role.ADMIN) or is_active is False):
         raise BadRequest("Administrators cannot demote or deactivate themselves")
     with session_scope() as session:
@@ -33,8 +35,11 @@ def update_user(admin: Principal, user_id: uuid.UUID, role: Role | None, is_acti
             raise NotFound("User not found")
         if role is not None:
             user.role = role
-        if is_active is not None:
+        if is_active is not None and is_active != user.is_active:
+            # A cut-off at both ends: tokens issued before a deactivation stay dead after a reactivation
+            # (Supabase can mint tokens meanwhile, so reactivation cuts off too).
             user.is_active = is_active
+            user.tokens_valid_after = datetime.now(UTC)
         session.flush()
         session.refresh(user)
     if is_active is False:

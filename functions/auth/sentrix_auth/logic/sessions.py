@@ -18,39 +18,69 @@ from sentrix_auth.providers.base import IdentityProvider, NewAccount, Tokens, Wr
 
 BAD_CREDENTIALS = "Incorrect email or password"
 TOO_MANY = "Too many failed sign-in attempts; try again later"
+TOO_MANY_PASSWORD_CHANGES = "Too many wrong current passwords; try again later"  # noqa: S105 - a message
 
 
-def _account_bucket(email: str) -> str:
-    # Hashed: the rate-limit table should not become a list of the emails people tried.
-    return "login:acct:" + hashlib.sha256(email.lower().encode()).hexdigest()[:32]
+def _digest(*parts: str) -> str:
+    # Hashed: the rate-limit tables should not become a list of the emails people tried.
+    return hashlib.sha256("\0".join(parts).encode()).hexdigest()[:32]
+
+
+def _account_key(email: str) -> str:
+    return "login:acct:" + _digest(email.lower())
+
+
+def _pair_bucket(email: str, source_ip: str | None) -> str:
+    return "login:acct-ip:" + _digest(email.lower(), source_ip or "unknown")
 
 
 def _ip_bucket(source_ip: str | None) -> str:
     return f"login:ip:{source_ip or 'unknown'}"
 
 
-def _limits() -> tuple[ratelimit.Limit, ratelimit.Limit]:
+def _limits() -> tuple[ratelimit.Limit, ratelimit.Limit, ratelimit.Backoff]:
     settings = get_auth_settings()
     window = settings.login_failure_window_s
-    return ratelimit.Limit(settings.login_failures_per_account, window), ratelimit.Limit(
-        settings.login_failures_per_ip, window
+    backoff = ratelimit.Backoff(
+        start_after=settings.login_backoff_after,
+        base_s=settings.login_backoff_base_s,
+        max_s=settings.login_backoff_max_s,
+        ceiling=settings.login_account_ceiling,
+        lockout_s=settings.login_account_lockout_s,
+    )
+    return (
+        ratelimit.Limit(settings.login_failures_per_account_ip, window),
+        ratelimit.Limit(settings.login_failures_per_ip, window),
+        backoff,
     )
 
 
 def _refuse_if_throttled(email: str, source_ip: str | None) -> None:
-    account, ip = _limits()
+    """429 if this source IP, this (account, IP) pair, or the account's failure streak refuses the attempt.
+
+    A source without failures on the account is refused only by its own IP limit or the account's ceiling."""
+    pair, ip, backoff = _limits()
+    refusal = {"message": TOO_MANY, "key": "err.login_throttled"}
     with session_scope() as session:
-        ratelimit.check(session, _account_bucket(email), account, message=TOO_MANY)
-        ratelimit.check(session, _ip_bucket(source_ip), ip, message=TOO_MANY)
+        ratelimit.check(session, _ip_bucket(source_ip), ip, **refusal)
+        source_failed = ratelimit.check(session, _pair_bucket(email, source_ip), pair, **refusal) > 0
+        ratelimit.refuse_if_backing_off(session, _account_key(email), backoff, source_failed=source_failed, **refusal)
 
 
 def _record_failure(email: str, source_ip: str | None) -> None:
-    account, ip = _limits()
+    pair, ip, _backoff = _limits()
     with session_scope() as session:
-        for bucket, limit in ((_account_bucket(email), account), (_ip_bucket(source_ip), ip)):
+        for bucket, limit in ((_pair_bucket(email, source_ip), pair), (_ip_bucket(source_ip), ip)):
             # This attempt is answered 401 whatever the count; the next one meets the 429.
             with contextlib.suppress(RateLimited):
                 ratelimit.hit(session, bucket, limit, message=TOO_MANY)
+        ratelimit.record_failure(session, _account_key(email))
+
+
+def _record_success(session, email: str, source_ip: str | None) -> None:
+    # The source IP's own count stays: signing into one account must not wash out failures on others.
+    ratelimit.clear(session, _pair_bucket(email, source_ip))
+    ratelimit.end_streak(session, _account_key(email))
 
 
 def register(
@@ -85,7 +115,7 @@ def login(
         raise Forbidden("User account is deactivated")
     tokens = provider.start_session(user, provider_tokens)
     with session_scope() as session:
-        ratelimit.clear(session, _account_bucket(email))
+        _record_success(session, email, source_ip)
         stored = users.get(session, user.id)
         stored.last_login = datetime.now(UTC)
         session.flush()
@@ -106,15 +136,20 @@ def logout(user_id: uuid.UUID, refresh_token: str | None, *, everywhere: bool, a
     logger.info("user signed out", extra={"user_id": str(user_id), "everywhere": everywhere or not refresh_token})
 
 
-def change_password(
-    user_id: uuid.UUID, email: str | None, current: str, new: str, source_ip: str | None, *, access_token: str
-) -> Tokens:
-    """Change the password (wrong current passwords count as failed sign-ins); every other session ends."""
-    _refuse_if_throttled(email or str(user_id), source_ip)
+def change_password(user_id: uuid.UUID, current: str, new: str, *, access_token: str) -> Tokens:
+    """Change the password; every other session ends. Wrong current passwords are limited per account in a
+    bucket of their own, so they neither lock the account's sign-in nor are locked by failed sign-ins."""
+    settings = get_auth_settings()
+    limit = ratelimit.Limit(settings.password_change_failures, settings.password_change_window_s)
+    bucket = f"password-change:user:{user_id}"
+    refusal = {"message": TOO_MANY_PASSWORD_CHANGES, "key": "err.password_change_throttled"}
+    with session_scope() as session:
+        ratelimit.check(session, bucket, limit, **refusal)
     try:
         tokens = get_provider().change_password(user_id, current, new, access_token=access_token)
     except WrongCurrentPassword:
-        _record_failure(email or str(user_id), source_ip)
+        with session_scope() as session, contextlib.suppress(RateLimited):
+            ratelimit.hit(session, bucket, limit, **refusal)
         raise
     logger.info("password changed; sessions ended", extra={"user_id": str(user_id)})
     return tokens

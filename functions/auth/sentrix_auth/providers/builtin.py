@@ -27,9 +27,15 @@ class BuiltinProvider:
     # -- sessions ---------------------------------------------------------------------------------
     def _mint(self, session, user: User, family_id: uuid.UUID | None = None) -> Tokens:
         now = datetime.now(UTC)
+        # The family is the session: the access token names it (`sid`) so ending the session ends the token.
+        family_id = family_id or uuid.uuid4()
         try:
             access = issue_access_token(
-                user_id=user.id, role=user.role, email=user.email, min_issued_at=cut_off_second(user.tokens_valid_after)
+                user_id=user.id,
+                role=user.role,
+                email=user.email,
+                min_issued_at=cut_off_second(user.tokens_valid_after),
+                session_id=family_id,
             )
         except KeysUnavailable as exc:
             raise DependencyUnavailable("Token signing is not configured") from exc
@@ -38,7 +44,7 @@ class BuiltinProvider:
             session,
             user_id=user.id,
             token=refresh,
-            family_id=family_id or uuid.uuid4(),
+            family_id=family_id,
             expires_at=now + timedelta(seconds=self.settings.refresh_token_ttl_s),
         )
         return Tokens(access.token, refresh, access.expires_in)

@@ -35,7 +35,7 @@ from sqlalchemy.orm import Session
 
 from sentrix.db.models import Analysis, Detection
 from sentrix.domain.status import AnalysisStatus, ValidationStatus
-from sentrix.http.identity import Principal, TokenIdentity, checked_principal
+from sentrix.http.identity import Principal, TokenIdentity, checked_principal, session_ended_sql
 from sentrix_upload.logic.filters import AnalysisFilters, BBox, Near
 
 OPEN_VERDICTS = (ValidationStatus.PENDING, ValidationStatus.REQUIRES_REVIEW)
@@ -163,7 +163,7 @@ def list_page(
 # they may see it — one statement, one round trip for a whole warm detail read. The two ids are parsed UUIDs
 # (`uuid.UUID`, whose text is hex and dashes), written into the text so pg8000 sends it in one message.
 DETAIL_WITH_CALLER = f"""
-SELECT u.role, u.is_active, u.tokens_valid_after, u.email,
+SELECT u.role, u.is_active, u.tokens_valid_after, u.email, {{session_ended}} AS session_ended,
        (SELECT s.settings ->> 'language' FROM user_settings AS s WHERE s.user_id = u.id) AS caller_language,
        a.document, a.detections
 FROM users AS u
@@ -186,7 +186,9 @@ def detail_with_caller(
     caller_id = identity.principal.user_id
     if not isinstance(caller_id, uuid.UUID) or not isinstance(analysis_id, uuid.UUID):
         raise TypeError("ids must be parsed UUIDs")
-    sql = DETAIL_WITH_CALLER.format(analysis_id=analysis_id, caller_id=caller_id)
+    sql = DETAIL_WITH_CALLER.format(
+        analysis_id=analysis_id, caller_id=caller_id, session_ended=session_ended_sql(identity, "u")
+    )
     row = connection.exec_driver_sql(sql).first()
     principal = checked_principal(identity, row)
     if row.document is None:

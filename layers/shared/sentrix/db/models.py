@@ -310,6 +310,19 @@ class RateLimitHit(Base):
     hits: Mapped[int] = mapped_column(Integer, nullable=False, server_default=text("0"))
 
 
+class LoginFailureStreak(Base):
+    """Consecutive failed sign-ins of one account (hashed email), from any source; a success deletes the row.
+
+    Drives the per-account backoff and the NIST SP 800-63B ceiling (`sentrix.ratelimit.Backoff`)."""
+
+    __tablename__ = "login_failure_streaks"
+    __table_args__ = (Index(None, "last_failure_at"),)
+
+    account: Mapped[str] = mapped_column(String(64), primary_key=True)
+    consecutive: Mapped[int] = mapped_column(Integer, nullable=False)
+    last_failure_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
+
+
 class DeploymentKey(Base):
     """Random keys made once per deployment (migration 0007), e.g. the key of reporter pseudonyms in reports."""
 

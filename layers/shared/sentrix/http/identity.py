@@ -2,8 +2,10 @@
 
 The authorizer only proves the token is ours and unexpired, and API Gateway caches its answer for 300 s. So
 each request also reads the user's row (one primary-key lookup): the account must exist and be active, the
-token must not predate `users.tokens_valid_after` (password change, forced logout), and the role is the one
-in the database now — a demotion or deactivation takes effect at the very next request.
+token must not predate `users.tokens_valid_after` (password change, forced logout, reactivation), its session
+(`sid`, the sign-in's refresh-token family) must not have ended (logout, refresh-token reuse), and the role is
+the one in the database now — a demotion, deactivation or logout takes effect at the very next request. The
+session check rides in the same statement as the user row (an indexed EXISTS), so it costs no round trip.
 Deactivated accounts answer 403 (the credentials are right, the account may not act); cut-off or unknown
 tokens answer 401 (sign in again).
 """
@@ -43,6 +45,7 @@ class TokenIdentity:
 
     principal: Principal
     issued_at: int | None
+    session_id: uuid.UUID | None = None
 
 
 def identity_from_event(event: dict | None) -> TokenIdentity | None:
@@ -56,9 +59,11 @@ def identity_from_event(event: dict | None) -> TokenIdentity | None:
         issued = context.get("iat")
         # API Gateway hands context values on as strings; accept numbers too.
         issued_at = int(str(issued)) if issued not in (None, "") else None
+        sid = context.get("sid")
+        session_id = uuid.UUID(str(sid)) if sid not in (None, "") else None
     except ValueError:
         return None
-    return TokenIdentity(principal, issued_at)
+    return TokenIdentity(principal, issued_at, session_id)
 
 
 def principal_from_event(event: dict | None) -> Principal | None:
@@ -83,8 +88,43 @@ def _cut_off(issued_at: int | None, valid_after: datetime | None) -> bool:
     return issued_at is None or issued_at < first_valid
 
 
+def session_ended_sql(identity: TokenIdentity, user_alias: str = "u") -> str:
+    """SQL for the `session_ended` column of a hand-written caller row (`user_alias` = the users table's alias).
+
+    The session id is a parsed UUID (hex and dashes only), so it is written into the text."""
+    session_id = identity.session_id
+    if session_id is None:
+        return "false"
+    if not isinstance(session_id, uuid.UUID) or not user_alias.isidentifier():
+        raise TypeError("the session id must be a parsed UUID and the alias an identifier")
+    return (
+        f"EXISTS (SELECT 1 FROM refresh_tokens AS ended WHERE ended.family_id = '{session_id}'::uuid"  # noqa: S608
+        f" AND ended.user_id = {user_alias}.id AND ended.revoked_at IS NOT NULL)"
+    )
+
+
+def caller_columns(identity: TokenIdentity) -> tuple:
+    """The columns `checked_principal` reads, in its order, for a select over `users` (session check included)."""
+    from sqlalchemy import exists, false, literal
+
+    from sentrix.db.models import RefreshToken, User
+
+    if identity.session_id is None:
+        ended = false()
+    else:
+        # A revoked row in the token's family means the session ended (logout revokes the whole family).
+        session_id = literal(identity.session_id, RefreshToken.family_id.type, literal_execute=True)
+        ended = exists().where(
+            RefreshToken.family_id == session_id,
+            RefreshToken.user_id == User.id,
+            RefreshToken.revoked_at.is_not(None),
+        )
+    return User.role, User.is_active, User.tokens_valid_after, User.email, ended.label("session_ended")
+
+
 def check_against_database(identity: TokenIdentity) -> Principal:
-    """The principal as the database sees it now; 401 if unknown or cut off, 403 if deactivated."""
+    """The principal as the database sees it now; 401 if unknown, cut off or its session ended, 403 if
+    deactivated. One statement, one round trip."""
     from sqlalchemy import literal, select
 
     from sentrix.db.engine import read_scope
@@ -93,21 +133,22 @@ def check_against_database(identity: TokenIdentity) -> Principal:
     # The id is a parsed UUID, so it is rendered into the SQL: pg8000 then needs one round trip, not three.
     user_id = literal(identity.principal.user_id, User.id.type, literal_execute=True)
     with read_scope() as connection:
-        row = connection.execute(
-            select(User.role, User.is_active, User.tokens_valid_after, User.email).where(User.id == user_id)
-        ).one_or_none()
+        row = connection.execute(select(*caller_columns(identity)).where(User.id == user_id)).one_or_none()
     return checked_principal(identity, row)
 
 
 def checked_principal(identity: TokenIdentity, user_row: Sequence | None) -> Principal:
-    """The checks of `check_against_database` on a user row (role, is_active, tokens_valid_after, email)
-    that a hot read fetched in its own statement; `None` when no such user exists."""
+    """The checks of `check_against_database` on a user row (role, is_active, tokens_valid_after, email,
+    session_ended — see `caller_columns` / `session_ended_sql`) that a hot read fetched in its own statement;
+    `None` when no such user exists."""
     if user_row is None:
         raise Unauthorized("Unknown user")
-    role, is_active, valid_after, email = user_row[:4]
+    role, is_active, valid_after, email, session_ended = user_row[:5]
     if not is_active:
         raise Forbidden("User account is deactivated", key="err.deactivated")
-    if _cut_off(identity.issued_at, valid_after):
+    if not isinstance(session_ended, bool):  # a row of the old shape, or columns out of order
+        raise TypeError("the caller row must end with the session_ended boolean")
+    if _cut_off(identity.issued_at, valid_after) or session_ended:
         raise Unauthorized("Session has ended; sign in again", key="err.session_ended")
     return Principal(user_id=identity.principal.user_id, role=Role(role), email=email)
 

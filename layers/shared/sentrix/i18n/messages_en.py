@@ -290,5 +290,7 @@ MESSAGES: dict[str, str] = {
     "err.active_only_conflict": "active_only (deprecated) contradicts include_expired: give include_expired only",
     "err.deactivated": "This user account is deactivated",
     "err.session_ended": "The session has ended; sign in again",
+    "err.login_throttled": "Too many failed sign-in attempts; try again later",
+    "err.password_change_throttled": "Too many wrong current passwords; try again later",
     "err.permissions": "Not enough permissions",
 }

@@ -305,5 +305,7 @@ MESSAGES: dict[str, str] = {
     "err.active_only_conflict": "active_only (obsoleto) contradice include_expired: indicá solo include_expired",
     "err.deactivated": "Esta cuenta de usuario está desactivada",
     "err.session_ended": "La sesión terminó; volvé a iniciar sesión",
+    "err.login_throttled": "Demasiados intentos fallidos de inicio de sesión; intente más tarde",
+    "err.password_change_throttled": "Demasiadas contraseñas actuales incorrectas; intente más tarde",
     "err.permissions": "Permisos insuficientes",
 }

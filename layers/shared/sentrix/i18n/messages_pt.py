@@ -291,5 +291,7 @@ MESSAGES: dict[str, str] = {
     "err.active_only_conflict": "active_only (obsoleto) contradiz include_expired: informe apenas include_expired",
     "err.deactivated": "Esta conta de usuário está desativada",
     "err.session_ended": "A sessão terminou; entre novamente",
+    "err.login_throttled": "Tentativas de login malsucedidas demais; tente mais tarde",
+    "err.password_change_throttled": "Senhas atuais incorretas demais; tente mais tarde",
     "err.permissions": "Permissões insuficientes",
 }
