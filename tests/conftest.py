@@ -154,3 +154,15 @@ def yolo_standin() -> Iterator:
         yield standin
     finally:
         standin.stop()
+
+
+@pytest.fixture
+def without_k_anonymity(monkeypatch) -> Iterator[None]:
+    """k = 1 for the report function's public cells: for tests of other rules on one or two reporters' data
+    (k-anonymity itself: tests/integration/report/test_k_anonymity.py, tests/security)."""
+    from sentrix_report.settings import get_report_settings
+
+    monkeypatch.setenv("REPORT_PUBLIC_MIN_REPORTERS", "1")
+    get_report_settings.cache_clear()
+    yield
+    get_report_settings.cache_clear()  # read again once the environment is restored

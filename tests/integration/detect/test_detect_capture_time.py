@@ -310,7 +310,7 @@ def test_without_gps_permission_no_exif_point_is_kept(uploads, detect_env):
     assert (row.exif_location, row.location_discrepancy_m, row.location_flagged) == (None, None, False)
 
 
-def test_anonymous_routes_never_show_the_exif_point(uploads, detect_env):
+def test_anonymous_routes_never_show_the_exif_point(uploads, detect_env, without_k_anonymity):
     from sentrix_report.settings import get_report_settings
     from tests.integration.report.conftest import call
 

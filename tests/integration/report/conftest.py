@@ -81,17 +81,12 @@ def call(
 
 
 @pytest.fixture
-def db(clean_db, aws, monkeypatch) -> Iterator[None]:
+def db(clean_db, aws, without_k_anonymity) -> Iterator[None]:
     """An empty database and the moto resources (the report settings cache is reset too).
 
     k-anonymity is off here (k = 1): these tests read small hand-made data sets whose cells have one or two
     reporters; the rule itself is tested in test_k_anonymity.py and tests/security with the default."""
-    from sentrix_report.settings import get_report_settings
-
-    monkeypatch.setenv("REPORT_PUBLIC_MIN_REPORTERS", "1")
-    get_report_settings.cache_clear()
     yield
-    get_report_settings.cache_clear()
 
 
 def make_caller(role: Role | str = Role.USER, email: str | None = None) -> Caller:
