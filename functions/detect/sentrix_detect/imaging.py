@@ -1,8 +1,9 @@
 """Image checks and normalisation: content type, size, dimensions (before decoding), one decode, one encode.
 
-The original object stays untouched in incoming/; YOLO gets a normalised JPEG: RGB, EXIF orientation
-applied, reduced by a whole factor (JPEG: inside the decoder with `draft`, so a 12 MP photo is never
-decoded at full size), with a clean EXIF block (camera, DateTimeOriginal and, if allowed, GPS).
+The upload is read as received (privacy.py decides what the stored original keeps); YOLO gets a normalised
+JPEG: RGB, EXIF orientation applied, reduced by a whole factor (JPEG: inside the decoder with `draft`, so a
+12 MP photo is never decoded at full size), with a clean EXIF block (camera, DateTimeOriginal and, if
+allowed, GPS).
 """
 
 from __future__ import annotations
