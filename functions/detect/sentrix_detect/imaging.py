@@ -107,6 +107,9 @@ def prepare_image(data: bytes, limits: ImageLimits, *, keep_gps: bool) -> Prepar
         rgb = rgb.transpose(getattr(Image.Transpose, _TRANSPOSE[exif.orientation]))
         if exif.orientation >= 5:
             width, height = height, width
+    # The upload's metadata (EXIF, XMP…) must not ride along on a later save of these pixels (the JPEG for
+    # YOLO, the annotated image we draw): only the clean EXIF block below is written.
+    rgb.info = {}
     perceptual_hash, reliable = dhash(rgb)
     buffer = io.BytesIO()
     extra = {}

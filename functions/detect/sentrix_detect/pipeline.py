@@ -195,11 +195,12 @@ class DetectPipeline:
         )
         risk = _assess([d.class_name for d in detections], analysis.language)
         annotated = result.processed_image
-        if not is_jpeg(annotated):
-            annotated = draw_detections(prepared.preview, result.detections, quality=self.limits.jpeg_quality)
-        if not analysis.include_gps:
+        if not analysis.include_gps and is_jpeg(annotated):
             # Whatever YOLO wrote into its JPEG, the annotated image of an opted-out photo carries no metadata.
             annotated = stripped_jpeg(annotated)
+        if not is_jpeg(annotated):
+            # Our own drawing is encoded without any metadata.
+            annotated = draw_detections(prepared.preview, result.detections, quality=self.limits.jpeg_quality)
         key = processed_key(target.user_id, analysis.id)
         self.objects.put_jpeg(analysis.bucket, key, annotated)
         pipeline_ms = _ms_since(started)

@@ -22,7 +22,8 @@ from sentrix_detect.exif import ExifFacts, clean_exif_bytes
 
 _EXIF_PREFIX = b"Exif\x00\x00"
 _PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
-_PNG_METADATA = {b"eXIf", b"tEXt", b"zTXt", b"iTXt"}
+# Text chunks (XMP, "Raw profile type exif") and C2PA manifests (caBX), which may record where a photo was taken.
+_PNG_METADATA = {b"eXIf", b"tEXt", b"zTXt", b"iTXt", b"caBX"}
 _WEBP_EXIF_FLAG, _WEBP_XMP_FLAG = 0x08, 0x04
 
 
@@ -38,15 +39,12 @@ def stored_original(data: bytes, image_type: ImageType, facts: ExifFacts, *, kee
         return fallback
 
 
-def stripped_jpeg(data: bytes) -> bytes:
-    """A JPEG without any metadata segment (for the annotated image of an opted-out analysis)."""
+def stripped_jpeg(data: bytes) -> bytes | None:
+    """A JPEG without any metadata segment (for the annotated image of an opted-out analysis); None if unreadable."""
     try:
         return _jpeg(data, None)
     except Exception:
-        Image = pillow()
-        buffer = io.BytesIO()
-        Image.open(io.BytesIO(data)).convert("RGB").save(buffer, format="JPEG", quality=90)
-        return buffer.getvalue()
+        return None
 
 
 def _stripped(data: bytes, image_type: ImageType, facts: ExifFacts) -> bytes:
