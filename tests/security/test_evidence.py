@@ -127,6 +127,30 @@ def test_a_repost_while_the_analysis_waits_for_a_retry_is_not_what_gets_analysed
     assert not [key for key in s3_snapshot(s3, aws.bucket) if key.startswith("incoming/") and analysis_id in key]
 
 
+@pytest.mark.usefixtures("world", "detect_ready")  # seeded first: its puts notify the queue too
+def test_a_repost_after_a_failure_does_not_replace_what_failed(api, world, s3, sqs, aws, yolo_standin):
+    # Given: an upload that is no image failed, and what it stored.
+    started = start(api, world, filename="foto.jpg")
+    analysis_id, upload = started["analysis_id"], started["upload"]
+    post_form(upload, b"<html><script>alert(1)</script></html>", **{"Content-Type": "text/html"})
+    run_detect(sqs, aws.queue_url, expected=1)
+    before_row, before_db, before_s3 = row(analysis_id), db_snapshot(), s3_snapshot(s3, aws.bucket)
+    assert before_row["status"] == "failed"
+    assert before_row["image_key"].startswith("originals/")
+
+    # When: the form is posted again, now with a real photo.
+    post_form(upload, jpeg(), **{"Content-Type": "image/jpeg"})
+    run_detect(sqs, aws.queue_url, expected=1)
+
+    # Then: the failed analysis and its stored bytes are what they were (served as bytes, not as a page).
+    assert row(analysis_id) == before_row
+    assert db_snapshot() == before_db
+    assert s3_snapshot(s3, aws.bucket) == before_s3
+    stored = s3.get_object(Bucket=aws.bucket, Key=before_row["image_key"])
+    assert stored["Body"].read() == b"<html><script>alert(1)</script></html>"
+    assert stored["ContentType"] == "application/octet-stream"
+
+
 def _gps_in(data: bytes) -> list[str]:
     from sentrix.image_checks import pillow
 

@@ -57,7 +57,7 @@ from sentrix_detect.model import (
     RetryLater,
 )
 from sentrix_detect.objects import ObjectStore, S3Objects
-from sentrix_detect.privacy import stored_original, stripped_jpeg
+from sentrix_detect.privacy import stored_original, stripped_jpeg, stripped_unreadable
 from sentrix_detect.results import build_detections
 from sentrix_detect.settings import DetectSettings, get_detect_settings
 from sentrix_detect.store import AnalysisStore, SqlAnalysisStore
@@ -161,7 +161,12 @@ class DetectPipeline:
 
     def _run(self, analysis: ClaimedAnalysis, target: UploadTarget, obj: UploadedObject, started: float) -> Outcome:
         fetched = self.objects.fetch(analysis.bucket, analysis.key, self.limits.max_bytes)
-        prepared = prepare_image(fetched.data, self.limits, keep_gps=analysis.include_gps)
+        try:
+            prepared = prepare_image(fetched.data, self.limits, keep_gps=analysis.include_gps)
+        except InvalidImage:
+            if analysis.received_sha256 is None:
+                self._secure_unreadable(analysis, target, fetched.data)
+            raise
         if analysis.received_sha256 is None:
             secured = self._secure(analysis, target, prepared, fetched.data)
             if secured is None:
@@ -290,6 +295,22 @@ class DetectPipeline:
             return None
         self._discard(analysis.bucket, upload_key(target))
         return replace(analysis, key=key, received_sha256=sha256, received_size=size)
+
+    def _secure_unreadable(self, analysis: ClaimedAnalysis, target: UploadTarget, data: bytes) -> None:
+        """An upload that is no usable image is secured too (best effort: the analysis fails either way).
+
+        Kept as received when GPS is allowed; without permission only if its container can be stripped of
+        every metadata block, else not kept at all (a retry then answers that the original is gone).
+        """
+        stored = data if analysis.include_gps else stripped_unreadable(data)
+        key = original_key(target)
+        try:
+            if stored is not None:
+                self.objects.put(analysis.bucket, key, stored, "application/octet-stream")
+            if self.store.secure(analysis, key, sha256=sha256_hex(data), size=len(data)):
+                self._discard(analysis.bucket, upload_key(target))
+        except Exception as exc:
+            logger.warning("could not secure an unreadable upload", extra={"key": key, "error": describe(exc)})
 
     def _discard_late_upload(self, obj: UploadedObject, current_key: str | None) -> None:
         """An upload under incoming/ for an analysis whose original is already secured is never used: deleted.

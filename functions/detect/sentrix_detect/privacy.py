@@ -15,7 +15,7 @@ import io
 import zlib
 from typing import Any
 
-from sentrix.domain.filetypes import ImageType
+from sentrix.domain.filetypes import ImageType, sniff
 from sentrix.image_checks import pillow
 from sentrix.observability import logger
 from sentrix_detect.exif import ExifFacts, clean_exif_bytes
@@ -43,6 +43,18 @@ def stripped_jpeg(data: bytes) -> bytes | None:
     """A JPEG without any metadata segment (for the annotated image of an opted-out analysis); None if unreadable."""
     try:
         return _jpeg(data, None)
+    except Exception:
+        return None
+
+
+def stripped_unreadable(data: bytes) -> bytes | None:
+    """An upload that failed the image checks, without any metadata block; None when that cannot be sure."""
+    image_type = sniff(data[:64])
+    writer = {"jpeg": _jpeg, "png": _png, "webp": _webp}.get(image_type.name if image_type else "")
+    if writer is None:
+        return None
+    try:
+        return writer(data, None)
     except Exception:
         return None
 

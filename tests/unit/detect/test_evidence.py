@@ -93,3 +93,30 @@ def test_only_the_retry_message_may_name_a_secured_original():
 
     assert objects_in(s3_notification(BUCKET, key)) == []
     assert [o.key for o in objects_in(json.dumps(retry))] == [key]
+
+
+def test_an_unreadable_upload_is_secured_as_received_when_gps_is_allowed():
+    world = World()
+    row = world.upload(b"%PDF-1.7 not a photo")
+    upload = row.key
+
+    assert world.process(row) is Outcome.FAILED
+
+    assert row.key == original_of(row)
+    assert world.objects.objects[(BUCKET, row.key)] == b"%PDF-1.7 not a photo"
+    assert (BUCKET, upload) not in world.objects.objects
+
+
+def test_an_unreadable_upload_without_gps_permission_keeps_no_metadata_or_nothing_at_all():
+    world = World()
+    located = photo("JPEG", gps=TUCUMAN)
+    truncated = world.upload(located[: len(located) // 2], include_gps=False)  # pixels cut off mid-scan
+    headless = world.upload(located[:40], include_gps=False)  # its EXIF segment runs past the end
+
+    assert world.process(truncated) is Outcome.FAILED
+    assert world.process(headless) is Outcome.FAILED
+
+    kept = world.objects.objects[(BUCKET, original_of(truncated))]
+    assert kept.startswith(b"\xff\xd8") and b"Exif" not in kept and b"Apple" not in kept
+    assert headless.key == original_of(headless)
+    assert (BUCKET, headless.key) not in world.objects.objects  # could not be stripped for sure: not kept
