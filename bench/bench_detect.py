@@ -100,6 +100,9 @@ class MemoryStore:
         )
         return Claim(ClaimOutcome.CLAIMED, claimed)
 
+    def secure(self, analysis: Any, original_key: str, **_: Any) -> bool:
+        return True
+
     def find_duplicate(self, *_: Any) -> None:
         return None
 
@@ -129,6 +132,9 @@ class MemoryObjects:
         return FetchedObject(self.objects[key], "etag", None)
 
     def put_jpeg(self, bucket: str, key: str, body: bytes) -> None:
+        self.objects[key] = body
+
+    def put(self, bucket: str, key: str, body: bytes, content_type: str) -> None:
         self.objects[key] = body
 
     def delete(self, bucket: str, key: str) -> None:
@@ -164,7 +170,7 @@ def make_runner(yolo_url: str) -> Any:
         outcome = pipeline.process(UploadedObject(BUCKET, key, len(data), None, None))
         if outcome is not Outcome.COMPLETED:
             raise AssertionError(f"benchmark analysis ended {outcome}")
-        objects.objects.pop(key)
+        objects.objects.clear()  # the upload was moved to originals/ (and the annotated image written)
 
     return run_once
 

@@ -246,6 +246,12 @@ BREAKAGES = [
         (f"{_BUCKET}.LifecycleConfiguration.Rules.0.ExpirationInDays", 365),
         name="whole-bucket-expired",
     ),
+    breakage(
+        app.check_incoming_lifecycle,
+        "expires the originals under originals/",
+        (f"{_BUCKET}.LifecycleConfiguration.Rules.2.ExpirationInDays", 90),
+        name="secured-originals-expired",
+    ),
     # --- database -------------------------------------------------------------------------------
     breakage(
         data.check_database_hardening,

@@ -38,6 +38,7 @@ REQUIRED_BINARY_MEDIA_TYPES = (
     "multipart~1form-data",
 )
 UPLOAD_PREFIX = "incoming/"
+ORIGINALS_PREFIX = "originals/"  # where detect secures each claimed upload
 # Headers a browser sends on cross-origin API calls; the gateway's preflight must allow each of them.
 PREFLIGHT_HEADERS = ("Authorization", "Content-Type", "X-Request-ID")
 
@@ -345,10 +346,11 @@ def check_api_stage_settings(template: Template) -> list[str]:
 
 
 def check_incoming_lifecycle(template: Template) -> list[str]:
-    """The notified bucket has an incoming/ lifecycle that tiers the original photos down and never deletes them.
+    """The notified bucket tiers the original photos down and never deletes them, under incoming/ and originals/.
 
-    Originals stay under incoming/ after detection (analyses point at them); they are the evidence behind
-    validated detections, so an expiration there would silently break analyses.
+    Detect moves each claimed upload to originals/ (analyses point there); uploads of analyses that failed
+    before their photo was read stay under incoming/. Both are evidence, so an expiration there would silently
+    break analyses.
     """
     violations = []
     for name, bucket in resources_of(template, "AWS::S3::Bucket").items():
@@ -356,22 +358,21 @@ def check_incoming_lifecycle(template: Template) -> list[str]:
         if not notified:
             continue
         rules = (props(bucket).get("LifecycleConfiguration") or {}).get("Rules") or []
-        incoming = [
-            rule
-            for rule in rules
-            if rule.get("Status") == "Enabled"
-            and (rule.get("Prefix") or ((rule.get("Filter") or {}).get("Prefix"))) == UPLOAD_PREFIX
-        ]
-        if not any(rule.get("Transitions") or rule.get("Transition") for rule in incoming):
-            violations.append(f"{name}: no enabled lifecycle rule moves {UPLOAD_PREFIX} to a cheaper storage class")
-        for rule in rules:
-            prefix = rule.get("Prefix") or (rule.get("Filter") or {}).get("Prefix") or ""
-            expires = rule.get("ExpirationInDays") or rule.get("ExpirationDate")
-            # A tag filter narrows a rule to objects something marked on purpose (detect tags uploads that
-            # no analysis owns): those are not originals.
-            tagged = rule.get("TagFilters") or (rule.get("Filter") or {}).get("Tag")
-            if expires and not tagged and UPLOAD_PREFIX.startswith(prefix):
-                violations.append(
-                    f"{name}: lifecycle rule {rule.get('Id')} expires the originals under {UPLOAD_PREFIX}"
-                )
+        for kept in (UPLOAD_PREFIX, ORIGINALS_PREFIX):
+            tiered = [
+                rule
+                for rule in rules
+                if rule.get("Status") == "Enabled"
+                and (rule.get("Prefix") or ((rule.get("Filter") or {}).get("Prefix"))) == kept
+            ]
+            if not any(rule.get("Transitions") or rule.get("Transition") for rule in tiered):
+                violations.append(f"{name}: no enabled lifecycle rule moves {kept} to a cheaper storage class")
+            for rule in rules:
+                prefix = rule.get("Prefix") or (rule.get("Filter") or {}).get("Prefix") or ""
+                expires = rule.get("ExpirationInDays") or rule.get("ExpirationDate")
+                # A tag filter narrows a rule to objects something marked on purpose (detect tags uploads that
+                # no analysis owns): those are not originals.
+                tagged = rule.get("TagFilters") or (rule.get("Filter") or {}).get("Tag")
+                if expires and not tagged and kept.startswith(prefix):
+                    violations.append(f"{name}: lifecycle rule {rule.get('Id')} expires the originals under {kept}")
     return violations

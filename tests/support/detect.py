@@ -153,6 +153,8 @@ class FakeRow:
     result: AnalysisResult | None = None
     duplicate_of: uuid.UUID | None = None
     time_zone: str | None = None  # the uploader's time-zone setting
+    received_sha256: str | None = None  # set when detect secured the original
+    received_size: int | None = None
 
 
 class FakeStore:
@@ -171,9 +173,10 @@ class FakeStore:
         if operation in self.fail_next:
             raise self.fail_next.pop(operation)
 
-    def claim(self, bucket, key, *, etag, size, claim_ttl_s, allow_gave_up) -> Claim:
+    def claim(self, bucket, key, *, etag, size, claim_ttl_s, allow_gave_up, original_key=None) -> Claim:
         self._maybe_fail("claim")
-        row = next((r for r in self.rows.values() if r.bucket == bucket and r.key == key), None)
+        keys = {key, original_key}
+        row = next((r for r in self.rows.values() if r.bucket == bucket and r.key in keys), None)
         if row is None:
             return Claim(ClaimOutcome.UNKNOWN)
         stale = row.status == "processing" and (
@@ -189,7 +192,7 @@ class FakeStore:
             )
             return Claim(ClaimOutcome.CLAIMED, self._claimed(row))
         outcome = ClaimOutcome.FINISHED if row.status in ("completed", "duplicate", "failed") else ClaimOutcome.BUSY
-        return Claim(outcome, status=row.status)
+        return Claim(outcome, status=row.status, image_key=row.key)
 
     @staticmethod
     def _claimed(row: FakeRow) -> ClaimedAnalysis:
@@ -206,7 +209,17 @@ class FakeStore:
             original_filename=row.key.rsplit("/", 1)[-1],
             created_at=row.created_at,
             time_zone=row.time_zone,
+            received_sha256=row.received_sha256,
+            received_size=row.received_size,
         )
+
+    def secure(self, analysis, original_key, *, sha256, size) -> bool:
+        self._maybe_fail("secure")
+        row = self._owned(analysis)
+        if row is None:
+            return False
+        row.key, row.received_sha256, row.received_size = original_key, sha256, size
+        return True
 
     def _owned(self, analysis: ClaimedAnalysis) -> FakeRow | None:
         row = self.rows.get(analysis.id)
@@ -279,6 +292,9 @@ class FakeObjects:
     def put_jpeg(self, bucket: str, key: str, body: bytes) -> None:
         if self.fail_put is not None:
             raise self.fail_put
+        self.objects[(bucket, key)] = body
+
+    def put(self, bucket: str, key: str, body: bytes, content_type: str) -> None:
         self.objects[(bucket, key)] = body
 
     def delete(self, bucket: str, key: str) -> None:

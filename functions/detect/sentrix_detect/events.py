@@ -9,6 +9,9 @@ from typing import Any
 from urllib.parse import unquote_plus
 
 INCOMING_PREFIX = "incoming/"
+# Where detect keeps an original once it has claimed it: written once, never overwritten (docs/detect.md).
+ORIGINALS_PREFIX = "originals/"
+RETRY_EVENT_NAME = "ObjectCreated:Retry"
 # Set by scripts/redrive.py on messages it moves back from the dead-letter queue.
 REDRIVE_ATTRIBUTE = "Redrive"
 
@@ -51,7 +54,9 @@ def objects_in(body: str) -> list[UploadedObject]:
         s3 = record["s3"]
         # Keys arrive URL-encoded ('+' for spaces) from S3 and from moto alike.
         key = unquote_plus(s3["object"]["key"])
-        if not key.startswith(INCOMING_PREFIX):
+        # The bucket only notifies incoming/; the retry message may name a secured original.
+        retried_original = event_name == RETRY_EVENT_NAME and key.startswith(ORIGINALS_PREFIX)
+        if not key.startswith(INCOMING_PREFIX) and not retried_original:
             continue
         obj = s3["object"]
         size = obj.get("size")
@@ -69,9 +74,9 @@ def objects_in(body: str) -> list[UploadedObject]:
 
 
 def parse_key(key: str) -> UploadTarget | None:
-    """The target of an upload key, or None when the key does not follow the upload scheme."""
+    """The target of an upload (or secured original) key, or None when the key does not follow the scheme."""
     parts = key.split("/")
-    if len(parts) != 4 or parts[0] + "/" != INCOMING_PREFIX or not parts[3]:
+    if len(parts) != 4 or parts[0] + "/" not in (INCOMING_PREFIX, ORIGINALS_PREFIX) or not parts[3]:
         return None
     try:
         user_id, analysis_id = uuid.UUID(parts[1]), uuid.UUID(parts[2])
@@ -94,3 +99,13 @@ def is_redriven(message_attributes: dict[str, Any] | None) -> bool:
 def processed_key(user_id: uuid.UUID | str, analysis_id: uuid.UUID | str) -> str:
     """Where the annotated image of an analysis is stored."""
     return f"processed/{user_id}/{analysis_id}.jpg"
+
+
+def upload_key(target: UploadTarget) -> str:
+    """Where the client's upload of an analysis lands (presigned POST or the multipart route)."""
+    return f"{INCOMING_PREFIX}{target.user_id}/{target.analysis_id}/{target.filename}"
+
+
+def original_key(target: UploadTarget) -> str:
+    """Where detect keeps the original of an analysis once claimed; nothing a client can post reaches it."""
+    return f"{ORIGINALS_PREFIX}{target.user_id}/{target.analysis_id}/{target.filename}"

@@ -183,11 +183,16 @@ def read_exif(image: Any) -> ExifFacts:
         return NO_EXIF
 
 
-def clean_exif_bytes(facts: ExifFacts, *, keep_gps: bool) -> bytes | None:
-    """A fresh EXIF block with only camera, DateTimeOriginal and (if allowed) GPS: nothing hostile passes on."""
+def clean_exif_bytes(facts: ExifFacts, *, keep_gps: bool, keep_orientation: bool = False) -> bytes | None:
+    """A fresh EXIF block with only camera, DateTimeOriginal and (if allowed) GPS: nothing hostile passes on.
+
+    `keep_orientation` also writes the Orientation tag, for files whose pixels are stored unrotated.
+    """
     from PIL import Image
 
     exif = Image.Exif()
+    if keep_orientation and facts.orientation != 1:
+        exif[ORIENTATION] = facts.orientation
     if facts.camera_make:
         exif[MAKE] = facts.camera_make
     if facts.camera_model:

@@ -53,6 +53,10 @@ class ClaimedAnalysis:
     created_at: datetime
     language: str = "es"
     time_zone: str | None = None  # the uploader's time-zone setting (IANA name), if any
+    # Of the bytes as received, recorded when the original was secured (a retry reads the stored copy,
+    # which may have lost its GPS metadata, so it must not hash it again).
+    received_sha256: str | None = None
+    received_size: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,6 +64,7 @@ class Claim:
     outcome: ClaimOutcome
     analysis: ClaimedAnalysis | None = None
     status: str | None = None
+    image_key: str | None = None  # where the analysis' original is now (FINISHED, BUSY)
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,4 +1,5 @@
-"""The S3 side of the pipeline: read an upload (size-checked before the body), write and delete annotated images."""
+"""The S3 side of the pipeline: read an upload (size-checked before the body), write originals and annotated
+images, delete uploads once secured."""
 
 from __future__ import annotations
 
@@ -25,6 +26,7 @@ class FetchedObject:
 class ObjectStore(Protocol):
     def fetch(self, bucket: str, key: str, max_bytes: int) -> FetchedObject: ...
     def put_jpeg(self, bucket: str, key: str, body: bytes) -> None: ...
+    def put(self, bucket: str, key: str, body: bytes, content_type: str) -> None: ...
     def delete(self, bucket: str, key: str) -> None: ...
     def mark_unmatched(self, bucket: str, key: str) -> None: ...
 
@@ -62,8 +64,11 @@ class S3Objects:
         return FetchedObject(data, etag, response.get("VersionId"))
 
     def put_jpeg(self, bucket: str, key: str, body: bytes) -> None:
+        self.put(bucket, key, body, "image/jpeg")
+
+    def put(self, bucket: str, key: str, body: bytes, content_type: str) -> None:
         with s3_errors():
-            self.s3.put_object(Bucket=bucket, Key=key, Body=body, ContentType="image/jpeg")
+            self.s3.put_object(Bucket=bucket, Key=key, Body=body, ContentType=content_type)
 
     def delete(self, bucket: str, key: str) -> None:
         with s3_errors():

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -18,6 +19,7 @@ from sqlalchemy.exc import DBAPIError
 
 from sentrix.adapters.yolo import YoloResult, get_yolo_client
 from sentrix.config import get_settings
+from sentrix.domain.filetypes import sniff
 from sentrix.domain.location import location_evidence, resolve_location
 from sentrix.domain.naming import standardized_name
 from sentrix.domain.risk import RiskAssessment, assess_risk
@@ -35,7 +37,15 @@ from sentrix.errors import (
 from sentrix.observability import logger, metrics
 from sentrix_detect.annotate import draw_detections, is_jpeg
 from sentrix_detect.duplicates import sha256_hex
-from sentrix_detect.events import UploadedObject, UploadTarget, parse_key, processed_key
+from sentrix_detect.events import (
+    INCOMING_PREFIX,
+    UploadedObject,
+    UploadTarget,
+    original_key,
+    parse_key,
+    processed_key,
+    upload_key,
+)
 from sentrix_detect.imaging import ImageLimits, PreparedImage, prepare_image
 from sentrix_detect.model import (
     GAVE_UP_PREFIX,
@@ -47,6 +57,7 @@ from sentrix_detect.model import (
     RetryLater,
 )
 from sentrix_detect.objects import ObjectStore, S3Objects
+from sentrix_detect.privacy import stored_original, stripped_jpeg, stripped_unreadable
 from sentrix_detect.results import build_detections
 from sentrix_detect.settings import DetectSettings, get_detect_settings
 from sentrix_detect.store import AnalysisStore, SqlAnalysisStore
@@ -123,6 +134,7 @@ class DetectPipeline:
                 size=obj.size,
                 claim_ttl_s=self.settings.claim_ttl_s,
                 allow_gave_up=redriven,
+                original_key=original_key(target),
             )
         except Exception as exc:
             logger.warning("could not claim the analysis", extra={"key": obj.key, "error": describe(exc)})
@@ -131,6 +143,7 @@ class DetectPipeline:
             return self._unmatched(obj, "no analysis is waiting for this object")
         if claim.outcome is ClaimOutcome.FINISHED:
             logger.info("analysis already finished; nothing to do", extra={"key": obj.key, "status": claim.status})
+            self._discard_late_upload(obj, claim.image_key)
             return Outcome.ALREADY_FINISHED
         if claim.outcome is ClaimOutcome.BUSY:
             raise RetryLater("another worker is processing this analysis")
@@ -138,7 +151,7 @@ class DetectPipeline:
         assert analysis is not None  # CLAIMED always carries it
         logger.append_keys(analysis_id=str(analysis.id), attempt=analysis.attempt)
         try:
-            return self._run(analysis, target, started)
+            return self._run(analysis, target, obj, started)
         except PERMANENT as exc:
             return self._fail_permanently(analysis, describe(exc))
         except Exception as exc:
@@ -146,9 +159,21 @@ class DetectPipeline:
         finally:
             logger.remove_keys(["analysis_id", "attempt"])
 
-    def _run(self, analysis: ClaimedAnalysis, target: UploadTarget, started: float) -> Outcome:
+    def _run(self, analysis: ClaimedAnalysis, target: UploadTarget, obj: UploadedObject, started: float) -> Outcome:
         fetched = self.objects.fetch(analysis.bucket, analysis.key, self.limits.max_bytes)
-        prepared = prepare_image(fetched.data, self.limits, keep_gps=analysis.include_gps)
+        try:
+            prepared = prepare_image(fetched.data, self.limits, keep_gps=analysis.include_gps)
+        except InvalidImage:
+            if analysis.received_sha256 is None:
+                self._secure_unreadable(analysis, target, fetched.data)
+            raise
+        if analysis.received_sha256 is None:
+            secured = self._secure(analysis, target, prepared, fetched.data)
+            if secured is None:
+                return self._superseded(analysis)
+            analysis = secured
+        else:
+            self._discard_late_upload(obj, analysis.key)
         facts = self._facts(analysis, prepared, fetched.data)
         original = self.store.find_duplicate(
             analysis,
@@ -175,7 +200,11 @@ class DetectPipeline:
         )
         risk = _assess([d.class_name for d in detections], analysis.language)
         annotated = result.processed_image
+        if not analysis.include_gps and is_jpeg(annotated):
+            # Whatever YOLO wrote into its JPEG, the annotated image of an opted-out photo carries no metadata.
+            annotated = stripped_jpeg(annotated)
         if not is_jpeg(annotated):
+            # Our own drawing is encoded without any metadata.
             annotated = draw_detections(prepared.preview, result.detections, quality=self.limits.jpeg_quality)
         key = processed_key(target.user_id, analysis.id)
         self.objects.put_jpeg(analysis.bucket, key, annotated)
@@ -232,10 +261,10 @@ class DetectPipeline:
         return ImageFacts(
             content_type=prepared.image_type.content_type,
             image_format=prepared.image_type.name,
-            size_bytes=len(data),
+            size_bytes=analysis.received_size or len(data),
             width=prepared.width,
             height=prepared.height,
-            sha256=sha256_hex(data),
+            sha256=analysis.received_sha256 or sha256_hex(data),
             perceptual_hash=prepared.perceptual_hash,
             camera_make=exif.camera_make,
             camera_model=exif.camera_model,
@@ -245,6 +274,55 @@ class DetectPipeline:
             validity_start=validity_start(taken_at, analysis.created_at, zone),
             time_zone=zone_name,
         )
+
+    def _secure(
+        self, analysis: ClaimedAnalysis, target: UploadTarget, prepared: PreparedImage, data: bytes
+    ) -> ClaimedAnalysis | None:
+        """Keep the upload as the analysis' immutable original (GPS-free if opted out); None if superseded.
+
+        The hash and size are of the bytes as received (duplicates compare those); what is stored may be a
+        stripped copy. From here on the analysis points at `originals/…`, which no client can post to, and the
+        upload under `incoming/` is deleted: re-posting the presigned form later changes nothing shown.
+        """
+        stored = stored_original(
+            data, prepared.image_type, prepared.exif, keep_gps=analysis.include_gps, fallback=prepared.jpeg
+        )
+        stored_type = prepared.image_type if stored is data else sniff(stored[:64]) or prepared.image_type
+        key = original_key(target)
+        self.objects.put(analysis.bucket, key, stored, stored_type.content_type)
+        sha256, size = sha256_hex(data), len(data)
+        if not self.store.secure(analysis, key, sha256=sha256, size=size):
+            return None
+        self._discard(analysis.bucket, upload_key(target))
+        return replace(analysis, key=key, received_sha256=sha256, received_size=size)
+
+    def _secure_unreadable(self, analysis: ClaimedAnalysis, target: UploadTarget, data: bytes) -> None:
+        """An upload that is no usable image is secured too (best effort: the analysis fails either way).
+
+        Kept as received when GPS is allowed; without permission only if its container can be stripped of
+        every metadata block, else not kept at all (a retry then answers that the original is gone).
+        """
+        stored = data if analysis.include_gps else stripped_unreadable(data)
+        key = original_key(target)
+        try:
+            if stored is not None:
+                self.objects.put(analysis.bucket, key, stored, "application/octet-stream")
+            if self.store.secure(analysis, key, sha256=sha256_hex(data), size=len(data)):
+                self._discard(analysis.bucket, upload_key(target))
+        except Exception as exc:
+            logger.warning("could not secure an unreadable upload", extra={"key": key, "error": describe(exc)})
+
+    def _discard_late_upload(self, obj: UploadedObject, current_key: str | None) -> None:
+        """An upload under incoming/ for an analysis whose original is already secured is never used: deleted.
+
+        It is a re-post of the presigned form after the claim (or a redelivered notification, whose object
+        is already gone: deleting it again is a no-op).
+        """
+        if current_key is None or obj.key == current_key or not obj.key.startswith(INCOMING_PREFIX):
+            return
+        logger.info("upload notification after the original was secured; object discarded", extra={"key": obj.key})
+        _count("LateUploadsDiscarded")
+        self._discard(obj.bucket, obj.key)
 
     def _detect(self, analysis: ClaimedAnalysis, prepared: PreparedImage) -> tuple[YoloResult, int]:
         started = time.perf_counter()
@@ -307,7 +385,7 @@ class DetectPipeline:
         try:
             self.objects.delete(bucket, key)
         except Exception as exc:
-            logger.error("could not delete an orphan annotated image", extra={"key": key, "error": describe(exc)})
+            logger.error("could not delete an orphan object", extra={"key": key, "error": describe(exc)})
 
     def _unmatched(self, obj: UploadedObject, why: str, *, tag: bool = True) -> Outcome:
         """Consume an object no pending analysis owns: never create an analysis for it; lifecycle expires it."""

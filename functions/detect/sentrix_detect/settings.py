@@ -8,6 +8,7 @@ from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from sentrix.domain.location import DEFAULT_DISCREPANCY_THRESHOLD_M
+from sentrix.image_checks import DEFAULT_MAX_PIXELS, DEFAULT_MAX_SIDE, DEFAULT_MIN_SIDE
 
 
 class DetectSettings(BaseSettings):
@@ -24,9 +25,10 @@ class DetectSettings(BaseSettings):
     # No new record is started with less than this left of the invocation: one record's worst case.
     time_margin_ms: int = Field(default=30_000, ge=0)
 
-    max_pixels: int = Field(default=100_000_000, ge=1)
-    max_side: int = Field(default=20_000, ge=1)
-    min_side: int = Field(default=32, ge=1)
+    # The defaults are the shared ones the anonymous preview checks with too.
+    max_pixels: int = Field(default=DEFAULT_MAX_PIXELS, ge=1)
+    max_side: int = Field(default=DEFAULT_MAX_SIDE, ge=1)
+    min_side: int = Field(default=DEFAULT_MIN_SIDE, ge=1)
     # The image sent to YOLO is reduced by the largest whole factor that keeps its long side at or above
     # this (JPEG: inside the decoder). YOLO resizes to its input size (640–1280) anyway.
     yolo_min_side: int = Field(default=1600, ge=64)

@@ -11,7 +11,7 @@ import uuid
 from datetime import timedelta
 from typing import Any, Protocol
 
-from sqlalchemy import and_, cast, func, insert, or_, select, update
+from sqlalchemy import and_, case, cast, func, insert, or_, select, update
 from sqlalchemy.dialects.postgresql import BIT
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -37,7 +37,8 @@ _FINAL = (AnalysisStatus.COMPLETED, AnalysisStatus.DUPLICATE, AnalysisStatus.FAI
 
 class AnalysisStore(Protocol):
     def claim(self, bucket: str, key: str, *, etag: str | None, size: int | None, claim_ttl_s: int,
-              allow_gave_up: bool) -> Claim: ...  # fmt: skip
+              allow_gave_up: bool, original_key: str | None = None) -> Claim: ...  # fmt: skip
+    def secure(self, analysis: ClaimedAnalysis, original_key: str, *, sha256: str, size: int) -> bool: ...
     def find_duplicate(self, analysis: ClaimedAnalysis, sha256: str, perceptual_hash: int | None,
                        max_distance: int) -> uuid.UUID | None: ...  # fmt: skip
     def complete(self, analysis: ClaimedAnalysis, result: AnalysisResult) -> bool: ...
@@ -115,9 +116,21 @@ class SqlAnalysisStore:
         return session_scope(self.session_factory)
 
     def claim(
-        self, bucket: str, key: str, *, etag: str | None, size: int | None, claim_ttl_s: int, allow_gave_up: bool
+        self,
+        bucket: str,
+        key: str,
+        *,
+        etag: str | None,
+        size: int | None,
+        claim_ttl_s: int,
+        allow_gave_up: bool,
+        original_key: str | None = None,
     ) -> Claim:
-        """Move the object's analysis to `processing` if nobody else may be working on it."""
+        """Move the object's analysis to `processing` if nobody else may be working on it.
+
+        The analysis is found by its upload key or, once detect has secured the upload, by `original_key`
+        (where the upload went): a redelivered upload notification still finds its queued analysis.
+        """
         stale = func.now() - timedelta(seconds=claim_ttl_s)
         claimable = [
             A.c.status.in_([AnalysisStatus.PENDING_UPLOAD, AnalysisStatus.QUEUED]),
@@ -134,11 +147,14 @@ class SqlAnalysisStore:
             "processing_started_at": func.now(),
             "failure_reason": None,
         }
+        # ETag and size describe the upload; once the original is secured they stay those of what was received.
+        not_secured = A.c.image_key == key
         if etag:
-            values["image_etag"] = etag
+            values["image_etag"] = case((not_secured, etag), else_=A.c.image_etag)
         if size is not None:
-            values["size_bytes"] = size
-        object_is = and_(A.c.image_bucket == bucket, A.c.image_key == key)
+            values["size_bytes"] = case((not_secured, size), else_=A.c.size_bytes)
+        keys = [key] if original_key is None else [key, original_key]
+        object_is = and_(A.c.image_bucket == bucket, A.c.image_key.in_(keys))
         with self._transaction() as session:
             row = session.execute(
                 update(A)
@@ -154,14 +170,17 @@ class SqlAnalysisStore:
                     A.c.manual_longitude,
                     A.c.original_filename,
                     A.c.created_at,
+                    A.c.image_key,
+                    A.c.sha256,
+                    A.c.size_bytes,
                 )
             ).first()
             if row is None:
-                status = session.scalar(select(A.c.status).where(object_is))
-                if status is None:
+                found = session.execute(select(A.c.status, A.c.image_key).where(object_is)).first()
+                if found is None:
                     return Claim(ClaimOutcome.UNKNOWN)
-                outcome = ClaimOutcome.FINISHED if status in _FINAL else ClaimOutcome.BUSY
-                return Claim(outcome, status=str(status))
+                outcome = ClaimOutcome.FINISHED if found.status in _FINAL else ClaimOutcome.BUSY
+                return Claim(outcome, status=str(found.status), image_key=found.image_key)
             language = time_zone = None
             if row.user_id is not None:
                 preferences = session.execute(
@@ -171,13 +190,14 @@ class SqlAnalysisStore:
                 ).first()
                 if preferences is not None:
                     language, time_zone = preferences
+        secured = original_key is not None and row.image_key == original_key
         return Claim(
             ClaimOutcome.CLAIMED,
             ClaimedAnalysis(
                 id=row.id,
                 user_id=row.user_id,
                 bucket=bucket,
-                key=key,
+                key=row.image_key,
                 attempt=row.attempts,
                 confidence_threshold=row.confidence_threshold,
                 include_gps=row.include_gps,
@@ -187,8 +207,23 @@ class SqlAnalysisStore:
                 created_at=row.created_at,
                 language=language or "es",
                 time_zone=time_zone,
+                received_sha256=row.sha256 if secured else None,
+                received_size=row.size_bytes if secured else None,
             ),
         )
+
+    def secure(self, analysis: ClaimedAnalysis, original_key: str, *, sha256: str, size: int) -> bool:
+        """Point the analysis at its secured original (and the hash of what was received); fenced like the rest."""
+        with self._transaction() as session:
+            return (
+                session.execute(
+                    update(A)
+                    .where(self._owned(analysis))
+                    .values(image_key=original_key, sha256=sha256, size_bytes=size)
+                    .returning(A.c.id)
+                ).first()
+                is not None
+            )
 
     def find_duplicate(
         self, analysis: ClaimedAnalysis, sha256: str, perceptual_hash: int | None, max_distance: int

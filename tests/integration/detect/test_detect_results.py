@@ -190,7 +190,8 @@ def test_recommendations_follow_the_users_language(uploads, pipeline):
 
 
 def test_annotated_image_is_stored_under_processed(uploads, pipeline):
-    analysis_id, key = uploads.photo(photo("JPEG"))
+    data = photo("JPEG")
+    analysis_id, key = uploads.photo(data)
     user_id = key.split("/")[1]
 
     run(pipeline, uploads.bucket, key)
@@ -199,7 +200,10 @@ def test_annotated_image_is_stored_under_processed(uploads, pipeline):
     assert row.processed_image_key == f"processed/{user_id}/{analysis_id}.jpg"
     annotated = uploads.get(row.processed_image_key)
     assert annotated.startswith(b"\xff\xd8\xff")
-    assert uploads.exists(key)  # the original stays where the user put it
+    # The original moved out of the client's reach, byte for byte (GPS allowed), and the upload is gone.
+    assert row.image_key == f"originals/{user_id}/{analysis_id}/foto.jpg"
+    assert uploads.get(row.image_key) == data
+    assert not uploads.exists(key)
 
 
 def test_without_an_annotated_image_from_yolo_the_pipeline_draws_one(uploads, detect_env):

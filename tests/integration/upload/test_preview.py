@@ -96,3 +96,36 @@ def test_detector_too_slow_is_504(detector):
 
     assert answer.status == 504
     assert answer.error["code"] == "detector_timeout"
+
+
+def huge_png(width: int = 30_000, height: int = 30_000) -> bytes:
+    """A 900-megapixel PNG header in a few hundred bytes: what a decompression bomb looks like on the wire."""
+    import struct
+    import zlib
+
+    def chunk(kind: bytes, body: bytes) -> bytes:
+        return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
+
+    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    pixels = chunk(b"IDAT", zlib.compress(b"\0" * 4096))
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + pixels + chunk(b"IEND", b"")
+
+
+@pytest.mark.parametrize(
+    ("data", "reason"),
+    [
+        (huge_png(), "decompression bomb protection"),
+        (huge_png(25_000, 100), "no side may exceed 20000"),
+        (huge_png(16, 16), "each side must be at least 32"),
+    ],
+)
+def test_the_preview_checks_images_like_detect_before_yolo_sees_them(detector, upload_env, data, reason):
+    from tests.integration.detect.helpers import standin_calls
+
+    answer = preview(data)
+
+    assert answer.status == 422, answer.body
+    assert answer.error["code"] == "invalid_image"
+    assert reason in answer.error["message"]
+    assert standin_calls(detector) == 0  # YOLO received nothing
+    assert nothing_stored(upload_env)

@@ -39,9 +39,20 @@ def run(monkeypatch, options: UploadOptions, yolo_result, language="es"):
     monkeypatch.setattr(preview_logic.quota, "count_preview", lambda *a, **k: None)
     monkeypatch.setattr(preview_logic, "session_scope", _null_scope)
     fake = FakeYolo(yolo_result)
-    png = IncomingFile("x.jpg", "image/jpeg", b"\x89PNG\r\n\x1a\n" + b"\0" * 16)
+    png = IncomingFile("x.jpg", "image/jpeg", _small_png())
     answer = preview_logic.preview("198.51.100.1", png, options, UploadSettings(), language=language, client=fake)
     return answer, fake
+
+
+def _small_png() -> bytes:
+    # A real PNG: the preview checks dimensions like detect does (a bare signature is refused).
+    import io
+
+    from PIL import Image
+
+    buffer = io.BytesIO()
+    Image.new("RGB", (64, 48), (90, 120, 30)).save(buffer, format="PNG")
+    return buffer.getvalue()
 
 
 class _null_scope:

@@ -12,6 +12,7 @@ from sentrix.db.engine import session_scope
 from sentrix.domain.classes import class_info
 from sentrix.domain.location import LocationSource, is_valid_coordinate
 from sentrix.domain.risk import assess_risk
+from sentrix.image_checks import ImageLimits, check_image
 from sentrix.observability import metrics
 from sentrix_upload.logic import quota
 from sentrix_upload.logic.intake import checked_image
@@ -82,8 +83,11 @@ def preview(
     """Detections, risk and the annotated image for one photo; the photo and the answer are not kept."""
     with session_scope() as session:
         quota.count_preview(session, ip, settings)
-    image_type = checked_image(file)
+    checked_image(file)
     check_location(options)
+    # The same checks detect makes (content, dimensions, pixel count, Pillow's bomb guard), before YOLO sees
+    # a byte: a 900-megapixel PNG fits in a few kilobytes and would otherwise be decoded on the YOLO host.
+    image_type = check_image(file.data, ImageLimits(max_bytes=settings.multipart_max_bytes))
     threshold = options.confidence_threshold or settings.default_confidence_threshold
     include_gps = True if options.include_gps is None else options.include_gps
     if client is None:
