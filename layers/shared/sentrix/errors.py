@@ -73,8 +73,10 @@ class RateLimited(SentrixError):
     status = 429
     code = "rate_limited"
 
-    def __init__(self, message: str, *, retry_after: int, details: Any = None) -> None:
-        super().__init__(message, details=details)
+    def __init__(
+        self, message: str, *, retry_after: int, details: Any = None, key: str | None = None, **values: Any
+    ) -> None:
+        super().__init__(message, details=details, key=key, **values)
         self.retry_after = max(1, int(retry_after))
 
 
@@ -102,6 +104,17 @@ class DependencyUnavailable(SentrixError):
 
     status = 503
     code = "dependency_unavailable"
+
+
+class QueryTimeout(DependencyUnavailable):
+    """A statement outran its route class's statement_timeout (SQLSTATE 57014) or the request's remaining time:
+    the caller should narrow the filters; the answer carries Retry-After."""
+
+    code = "query_timeout"
+
+    def __init__(self, message: str, *, retry_after: int, details: Any = None, key: str | None = None) -> None:
+        super().__init__(message, details=details, key=key)
+        self.retry_after = max(1, int(retry_after))
 
 
 def sqlstate(exc: BaseException) -> str | None:

@@ -13,6 +13,7 @@ from sqlalchemy.exc import DBAPIError, DisconnectionError, InterfaceError, Opera
 from sqlalchemy.orm import Session, sessionmaker
 
 from sentrix.config import Settings, get_settings
+from sentrix.db import budget
 from sentrix.errors import DependencyUnavailable, ValidationFailed, sqlstate
 
 
@@ -148,7 +149,33 @@ def get_read_engine() -> Engine:
 
 @functools.cache
 def _session_factory() -> sessionmaker[Session]:
-    return sessionmaker(bind=get_engine(), expire_on_commit=False)
+    factory = sessionmaker(bind=get_engine(), expire_on_commit=False)
+    event.listen(factory, "after_begin", _bound_transaction)
+    return factory
+
+
+def _bound_transaction(_session: Session, _transaction, connection: Connection) -> None:
+    """Every transaction of a session starts under the request's statement_timeout (sentrix.db.budget)."""
+    _begin_bounded(connection.connection.driver_connection, connection)
+
+
+def _begin_bounded(dbapi_connection, connection: Connection) -> None:
+    """BEGIN with the statement_timeout as SET LOCAL, in one round trip: pg8000 would otherwise send its own
+    BEGIN before the first statement, so the bound costs nothing. Never a session-level SET (RDS Proxy would
+    pin the connection for good); the setting ends with the transaction."""
+    setting = budget.set_timeout_sql(budget.statement_timeout_ms())
+    if not hasattr(dbapi_connection, "execute_simple"):  # another driver: one more statement
+        connection.exec_driver_sql(f"SELECT {setting}")
+        return
+    # A transaction may already be open (a new connection's SET TIME ZONE began one): then only the setting.
+    begin = "" if dbapi_connection._in_transaction else "BEGIN TRANSACTION; "
+    try:
+        dbapi_connection.execute_simple(f"{begin}SELECT {setting}")
+    except Exception as exc:
+        # The driver's own error (a dead socket: InterfaceError, OSError), not wrapped by SQLAlchemy: the pool
+        # must drop the connection, and the caller hears 503 like for any lost connection.
+        connection.invalidate()
+        raise DependencyUnavailable("Database unavailable") from exc
 
 
 def reset_engine() -> None:
@@ -191,16 +218,37 @@ def read_scope() -> Iterator[Connection]:
     """
     try:
         with get_read_engine().connect() as connection:
+            raw = connection.connection.driver_connection
             try:
+                # The statement_timeout needs a transaction to be SET LOCAL in: one opened with it (one round
+                # trip, see `_begin_bounded`) and ended below (one more). Bounded reads beat the saved trips.
+                _begin_bounded(raw, connection)
                 yield connection
+                _end_read(raw, "COMMIT")
             except OSError as exc:  # see session_scope: a dead socket the pool must not hand out again
                 connection.invalidate()
                 raise DependencyUnavailable("Database unavailable") from exc
+            except BaseException:
+                _end_read(raw, "ROLLBACK", quiet=True)
+                raise
     except DBAPIError as exc:
         raise_typed(exc)
         raise
     except OSError as exc:
         raise DependencyUnavailable("Database unavailable") from exc
+
+
+def _end_read(dbapi_connection, command: str, *, quiet: bool = False) -> None:
+    if not getattr(dbapi_connection, "_in_transaction", True):
+        return
+    try:
+        if hasattr(dbapi_connection, "execute_simple"):
+            dbapi_connection.execute_simple(command)
+        else:
+            dbapi_connection.commit() if command == "COMMIT" else dbapi_connection.rollback()
+    except Exception:
+        if not quiet:
+            raise
 
 
 # A server that is shutting down, starting up or full refuses new connections with these SQLSTATEs, which
@@ -213,10 +261,16 @@ UNAVAILABLE_SQLSTATES = frozenset({"57P01", "57P02", "57P03", "53300", "53400"})
 CLIENT_TEXT_SQLSTATES = frozenset({"22021", "22P05"})
 
 
+# A statement cancelled by its statement_timeout (or by pg_cancel_backend): the request asked too much.
+QUERY_CANCELED = "57014"
+
+
 def raise_typed(exc: DBAPIError) -> None:
     """Raise the typed error a database refusal stands for (unavailable, or text it cannot store); return when
     there is none, and the caller re-raises the original."""
     state = sqlstate(exc) or ""
+    if state == QUERY_CANCELED:
+        raise budget.query_timeout() from exc
     if (
         isinstance(exc, (OperationalError, InterfaceError))
         or exc.connection_invalidated
