@@ -26,8 +26,18 @@ def _window(now: datetime, window_s: int) -> datetime:
     return datetime.fromtimestamp(epoch - epoch % window_s, tz=UTC)
 
 
-def hit(session: Session, bucket: str, limit: Limit, *, now: datetime | None = None, message: str) -> int:
-    """Count one hit atomically; raise RateLimited (with Retry-After) once the window is full."""
+def hit(
+    session: Session,
+    bucket: str,
+    limit: Limit,
+    *,
+    now: datetime | None = None,
+    message: str,
+    key: str | None = None,
+    **values: object,
+) -> int:
+    """Count one hit atomically; raise RateLimited (with Retry-After) once the window is full (`key` and
+    `values`: the message in the catalogue, see SentrixError)."""
     now = now or datetime.now(UTC)
     start = _window(now, limit.window_s)
     statement = (
@@ -39,7 +49,7 @@ def hit(session: Session, bucket: str, limit: Limit, *, now: datetime | None = N
     hits = session.execute(statement).scalar_one()
     if hits > limit.max_hits:
         retry_after = int((start + timedelta(seconds=limit.window_s) - now).total_seconds()) + 1
-        raise RateLimited(message, retry_after=retry_after)
+        raise RateLimited(message, retry_after=retry_after, key=key, **values)
     return hits
 
 
@@ -65,3 +75,30 @@ def prune(session: Session, *, older_than_s: int = 2 * 24 * 3600, now: datetime 
     cutoff = (now or datetime.now(UTC)) - timedelta(seconds=older_than_s)
     result = session.execute(delete(RateLimitHit).where(RateLimitHit.window_start < cutoff))
     return result.rowcount or 0
+
+
+# Slot rows of `hold_slot` sit in this window: far older than any hit, so `prune` may remove them (they come
+# back on the next claim) and no counting window ever meets them.
+SLOT_WINDOW = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def hold_slot(session: Session, bucket: str, slots: int, *, message: str, retry_after: int = 5, **kwargs) -> int:
+    """Hold one of `slots` in-flight places of `bucket` until the session's transaction ends; RateLimited
+    when all are held. A row lock (FOR UPDATE SKIP LOCKED), not an advisory lock: it never pins an RDS Proxy
+    connection beyond the transaction, and it is released by COMMIT, ROLLBACK, a statement timeout or a dead
+    connection alike, so an abandoned request frees its place with its transaction."""
+    names = [f"{bucket}:{slot}" for slot in range(slots)]
+    session.execute(
+        insert(RateLimitHit)
+        .values([{"bucket": name, "window_start": SLOT_WINDOW, "hits": 0} for name in names])
+        .on_conflict_do_nothing()
+    )
+    held = session.scalar(
+        select(RateLimitHit.bucket)
+        .where(RateLimitHit.bucket.in_(names), RateLimitHit.window_start == SLOT_WINDOW)
+        .limit(1)
+        .with_for_update(skip_locked=True)
+    )
+    if held is None:
+        raise RateLimited(message, retry_after=retry_after, **kwargs)
+    return names.index(held)
