@@ -37,8 +37,10 @@ class ReportSettings(BaseSettings):
     gistar_max_cells: int = Field(default=250_000, ge=100)
     # Hotspot parameters are refused (422) before they run when DBSCAN would compare more pairs of points than
     # this: estimated points × their expected neighbours within eps_m (the planner's row estimate and the area
-    # of the bbox, or of the data's estimated extent). Calibrated in bench/bench_bounds.py: about 2 s of DBSCAN.
-    hotspot_max_pairs: float = Field(default=2e8, ge=1)
+    # of the bbox, or of the data's estimated extent). Measured on 2 shared vCPUs: about 1.7e7 estimated pairs a
+    # second, so 5e7 is 3-4 s, well inside the expert class's statement_timeout; the default radius over a city of
+    # 1M detections estimates under 2e7.
+    hotspot_max_pairs: float = Field(default=5e7, ge=1)
     # Per-user limits of the costly routes, counted in PostgreSQL (sentrix.ratelimit) per window.
     costly_window_s: int = Field(default=600, ge=1, le=24 * 3600)
     hotspots_per_window: int = Field(default=30, ge=1)

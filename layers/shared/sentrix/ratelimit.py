@@ -73,12 +73,14 @@ def clear(session: Session, bucket: str) -> None:
 def prune(session: Session, *, older_than_s: int = 2 * 24 * 3600, now: datetime | None = None) -> int:
     """Delete windows that can no longer matter; returns how many rows went."""
     cutoff = (now or datetime.now(UTC)) - timedelta(seconds=older_than_s)
-    result = session.execute(delete(RateLimitHit).where(RateLimitHit.window_start < cutoff))
+    result = session.execute(
+        delete(RateLimitHit).where(RateLimitHit.window_start < cutoff, RateLimitHit.window_start != SLOT_WINDOW)
+    )
     return result.rowcount or 0
 
 
-# Slot rows of `hold_slot` sit in this window: far older than any hit, so `prune` may remove them (they come
-# back on the next claim) and no counting window ever meets them.
+# Slot rows of `hold_slot` sit in this window: older than any hit, so no counting window ever meets them;
+# `prune` leaves them (one row per user and family; deleting one would wait for its holder).
 SLOT_WINDOW = datetime(1970, 1, 1, tzinfo=UTC)
 
 
@@ -88,17 +90,32 @@ def hold_slot(session: Session, bucket: str, slots: int, *, message: str, retry_
     connection beyond the transaction, and it is released by COMMIT, ROLLBACK, a statement timeout or a dead
     connection alike, so an abandoned request frees its place with its transaction."""
     names = [f"{bucket}:{slot}" for slot in range(slots)]
-    session.execute(
-        insert(RateLimitHit)
-        .values([{"bucket": name, "window_start": SLOT_WINDOW, "hits": 0} for name in names])
-        .on_conflict_do_nothing()
-    )
-    held = session.scalar(
+    held = _lock_free_slot(session, names)
+    if held is None and _create_slots(names):
+        held = _lock_free_slot(session, names)
+    if held is None:
+        raise RateLimited(message, retry_after=retry_after, **kwargs)
+    return names.index(held)
+
+
+def _lock_free_slot(session: Session, names: list[str]) -> str | None:
+    return session.scalar(
         select(RateLimitHit.bucket)
         .where(RateLimitHit.bucket.in_(names), RateLimitHit.window_start == SLOT_WINDOW)
         .limit(1)
         .with_for_update(skip_locked=True)
     )
-    if held is None:
-        raise RateLimited(message, retry_after=retry_after, **kwargs)
-    return names.index(held)
+
+
+def _create_slots(names: list[str]) -> int:
+    """Make the missing slot rows in a transaction of their own, committed at once: a row another transaction
+    inserted and has not committed would make every INSERT … ON CONFLICT wait for it. Returns how many."""
+    from sentrix.db.engine import session_scope
+
+    with session_scope() as own:
+        result = own.execute(
+            insert(RateLimitHit)
+            .values([{"bucket": name, "window_start": SLOT_WINDOW, "hits": 0} for name in names])
+            .on_conflict_do_nothing()
+        )
+        return result.rowcount or 0

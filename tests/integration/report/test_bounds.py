@@ -227,3 +227,25 @@ def test_the_default_radius_over_the_same_points_runs(expert, other_user, settin
     settings_env(REPORT_HOTSPOT_MAX_PAIRS=100)
     response = call("GET", "/api/v1/map/hotspots", caller=expert, query={"bbox": CITY})
     assert response.status == 200
+
+
+def test_one_users_hotspot_requests_run_one_at_a_time_and_a_finished_one_frees_its_place(expert, admin):
+    from sentrix.ratelimit import hold_slot
+
+    # Given one hotspot request of the expert still running (its transaction holds the user's place)
+    with session_scope() as running:
+        hold_slot(running, f"report:hotspots:running:{expert.id}", 1, message="held")
+        # When the same expert asks again, the request is refused with Retry-After; another user is not
+        second = call("GET", "/api/v1/map/hotspots", caller=expert, query={"bbox": CITY, "language": "en"})
+        assert second.status == 429
+        assert "at a time" in second.json()["error"]["message"]
+        assert int(second.headers["retry-after"]) >= 1
+        assert call("GET", "/api/v1/map/hotspots", caller=admin, query={"bbox": CITY}).status == 200
+    # Then once the first has ended, the expert gets hotspots again
+    assert call("GET", "/api/v1/map/hotspots", caller=expert, query={"bbox": CITY}).status == 200
+
+
+def test_a_timed_out_hotspot_request_frees_its_place(expert, settings_env, slow_dbscan):
+    settings_env(DB_TIMEOUT_EXPERT_S=0.5)
+    assert call("GET", "/api/v1/map/hotspots", caller=expert, query={"bbox": CITY}).status == 503
+    assert call("GET", "/api/v1/map/hotspots", caller=expert, query={"bbox": CITY}).status == 503  # not 429
