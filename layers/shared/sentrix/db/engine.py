@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import json
+import re
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -149,21 +150,43 @@ def get_read_engine() -> Engine:
 
 @functools.cache
 def _session_factory() -> sessionmaker[Session]:
-    factory = sessionmaker(bind=get_engine(), expire_on_commit=False)
+    factory = sessionmaker(bind=get_engine(), expire_on_commit=False, info={_BOUNDED: True})
     event.listen(factory, "after_begin", _bound_transaction)
     return factory
 
 
-def _bound_transaction(_session: Session, _transaction, connection: Connection) -> None:
-    """Every transaction of a session starts under the request's statement_timeout (sentrix.db.budget)."""
-    _begin_bounded(connection.connection.driver_connection, connection)
+_BOUNDED = "sentrix_bounded"
+_LOCAL_SETTINGS = "sentrix_local_settings"
+_SETTING_NAME = re.compile(r"[a-z_]{1,63}")
+_SETTING_VALUE = re.compile(r"[A-Za-z0-9_.]{1,32}")
 
 
-def _begin_bounded(dbapi_connection, connection: Connection) -> None:
+def set_local_on_begin(session: Session, settings: dict[str, str]) -> bool:
+    """Queue `SET LOCAL`s to travel with the session's BEGIN (no round trip of their own); False when the
+    transaction has begun already (or the session is not one of `session_scope`'s) and the caller must send them."""
+    if not session.info.get(_BOUNDED) or session.in_transaction():
+        return False
+    for name, value in settings.items():
+        if not (_SETTING_NAME.fullmatch(name) and _SETTING_VALUE.fullmatch(value)):
+            raise ValueError(f"not a plain setting: {name}={value!r}")  # rendered into SQL: our constants only
+    session.info.setdefault(_LOCAL_SETTINGS, {}).update(settings)
+    return True
+
+
+def _bound_transaction(session: Session, _transaction, connection: Connection) -> None:
+    """Every transaction of a session starts under the request's statement_timeout (sentrix.db.budget), with
+    the settings `set_local_on_begin` queued."""
+    _begin_bounded(connection.connection.driver_connection, connection, session.info.pop(_LOCAL_SETTINGS, None))
+
+
+def _begin_bounded(dbapi_connection, connection: Connection, extra: dict[str, str] | None = None) -> None:
     """BEGIN with the statement_timeout as SET LOCAL, in one round trip: pg8000 would otherwise send its own
     BEGIN before the first statement, so the bound costs nothing. Never a session-level SET (RDS Proxy would
     pin the connection for good); the setting ends with the transaction."""
-    setting = budget.set_timeout_sql(budget.statement_timeout_ms())
+    setting = ", ".join(
+        [budget.set_timeout_sql(budget.statement_timeout_ms())]
+        + [f"set_config('{name}', '{value}', true)" for name, value in (extra or {}).items()]
+    )
     if not hasattr(dbapi_connection, "execute_simple"):  # another driver: one more statement
         connection.exec_driver_sql(f"SELECT {setting}")
         return
