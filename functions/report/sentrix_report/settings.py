@@ -43,9 +43,9 @@ class ReportSettings(BaseSettings):
     hotspot_max_pairs: float = Field(default=5e7, ge=1)
     # Per-user limits of the costly routes, counted in PostgreSQL (sentrix.ratelimit) per window.
     costly_window_s: int = Field(default=600, ge=1, le=24 * 3600)
-    hotspots_per_window: int = Field(default=30, ge=1)
-    reports_per_window: int = Field(default=10, ge=1)
-    exports_per_window: int = Field(default=60, ge=1)
+    hotspots_per_window: int = Field(default=60, ge=1)
+    reports_per_window: int = Field(default=30, ge=1)
+    exports_per_window: int = Field(default=120, ge=1)
     # Costly requests of one user running at once (per family): a row lock held for the query's transaction.
     # Eight parallel worst cases of one user must not starve everyone else's maps (issue 14).
     costly_in_flight_per_user: int = Field(default=1, ge=1, le=100)
