@@ -249,3 +249,19 @@ def test_a_timed_out_hotspot_request_frees_its_place(expert, settings_env, slow_
     settings_env(DB_TIMEOUT_EXPERT_S=0.5)
     assert call("GET", "/api/v1/map/hotspots", caller=expert, query={"bbox": CITY}).status == 503
     assert call("GET", "/api/v1/map/hotspots", caller=expert, query={"bbox": CITY}).status == 503  # not 429
+
+
+@pytest.mark.parametrize(
+    ("family", "method", "path", "body"),
+    [
+        ("reports", "POST", "/api/v1/reports/generate", {"type": "summary", "format": "json"}),
+        ("exports", "GET", "/api/v1/exports/detections.csv", None),
+    ],
+)
+def test_one_users_reports_and_export_pages_run_one_at_a_time(expert, family, method, path, body):
+    from sentrix.ratelimit import hold_slot
+
+    with session_scope() as running:
+        hold_slot(running, f"report:{family}:running:{expert.id}", 1, message="held")
+        assert call(method, path, caller=expert, body=body).status == 429
+    assert call(method, path, caller=expert, body=body).status == 200
