@@ -80,3 +80,63 @@ def test_write_sessions_commit_once_and_reads_inside_them_see_their_writes(engin
         session.execute(text("CREATE TEMP TABLE IF NOT EXISTS t_engine (n int)"))
         session.execute(text("INSERT INTO t_engine VALUES (1)"))
         assert session.execute(text("SELECT count(*) FROM t_engine")).scalar_one() == 1
+
+
+# Bounded queries (sentrix.db.budget): the statement_timeout is SET LOCAL at BEGIN, per route class.
+
+
+def _timeout(connection) -> str:
+    return connection.execute(text("SELECT current_setting('statement_timeout')")).scalar_one()
+
+
+def test_a_transaction_runs_under_its_route_class_and_the_setting_ends_with_it(engines):
+    from sentrix.db import budget
+    from sentrix.db.engine import get_engine
+
+    token = budget.start(None, budget.RouteClass.PUBLIC)
+    try:
+        with session_scope() as session:
+            assert _timeout(session) == "5s"
+        budget.use_class(budget.RouteClass.EXPERT)
+        with session_scope() as session:
+            assert _timeout(session) == "25s"
+        with read_scope() as connection:
+            assert _timeout(connection) == "25s"
+    finally:
+        budget.end(token)
+    # SET LOCAL, never a session SET: the pooled connections carry no timeout of their own afterwards
+    with get_engine().connect() as connection:
+        assert _timeout(connection) == "0"
+    with get_read_engine().connect() as connection:
+        assert _timeout(connection) == "0"
+
+
+def test_a_read_past_its_timeout_is_a_query_timeout_and_the_connection_comes_back_clean(engines):
+    from sentrix.db import budget
+    from sentrix.errors import QueryTimeout
+    from tests.builders import LambdaContext
+
+    # Given an invocation with 1.3 s left (1 s margin: statements get 300 ms)
+    token = budget.start(LambdaContext("F", 1.3))
+    try:
+        with pytest.raises(QueryTimeout) as raised, read_scope() as connection:
+            connection.execute(text("SELECT pg_sleep(3)"))
+    finally:
+        budget.end(token)
+    assert raised.value.status == 503 and raised.value.key == "err.query_timeout"
+    with read_scope() as connection:  # the same pooled connection: no transaction left open, default class
+        assert _timeout(connection) == "10s"
+        assert connection.execute(text("SELECT 1")).scalar_one() == 1
+
+
+def test_no_statement_starts_when_the_invocation_has_no_time_left(engines):
+    from sentrix.db import budget
+    from sentrix.errors import QueryTimeout
+    from tests.builders import LambdaContext
+
+    token = budget.start(LambdaContext("F", 1))  # 1 s left, all of it the margin
+    try:
+        with pytest.raises(QueryTimeout), session_scope() as session:
+            session.execute(text("SELECT 1"))
+    finally:
+        budget.end(token)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from sentrix.db import budget
 from sentrix.observability import get_tracer, logger, metrics
 from sentrix_detect.pipeline import DetectPipeline
 from sentrix_detect.records import process_batch
@@ -16,4 +17,10 @@ tracer = get_tracer()
 @tracer.capture_lambda_handler(capture_response=False)
 def handler(event: dict[str, Any], context: Any, pipeline: DetectPipeline | None = None) -> dict[str, Any]:
     """Lambda calls this with (event, context); tests may pass their own pipeline."""
-    return process_batch(event, context, pipeline)
+    # Detect's writes run under the worker class's statement_timeout. The invocation's deadline is records.py's
+    # to keep: it starts no record with less than its safety margin (30 s) left, so the class bounds the rest.
+    token = budget.start(None, budget.RouteClass.WORKER)
+    try:
+        return process_batch(event, context, pipeline)
+    finally:
+        budget.end(token)

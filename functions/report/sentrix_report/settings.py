@@ -38,6 +38,20 @@ class ReportSettings(BaseSettings):
     change_min_base: int = Field(default=10, ge=1)
     # Getis-Ord Gi*: the grid may not exceed this many cells (the study area is every cell of the bbox).
     gistar_max_cells: int = Field(default=250_000, ge=100)
+    # Hotspot parameters are refused (422) before they run when DBSCAN would compare more pairs of points than
+    # this: estimated points × their expected neighbours within eps_m (the planner's row estimate and the area
+    # of the bbox, or of the data's estimated extent). Measured on 2 shared vCPUs: about 1.7e7 estimated pairs a
+    # second, so 5e7 is 3-4 s, well inside the expert class's statement_timeout; the default radius over a city of
+    # 1M detections estimates under 2e7.
+    hotspot_max_pairs: float = Field(default=5e7, ge=1)
+    # Per-user limits of the costly routes, counted in PostgreSQL (sentrix.ratelimit) per window.
+    costly_window_s: int = Field(default=600, ge=1, le=24 * 3600)
+    hotspots_per_window: int = Field(default=60, ge=1)
+    reports_per_window: int = Field(default=30, ge=1)
+    exports_per_window: int = Field(default=120, ge=1)
+    # Costly requests of one user running at once (per family): a row lock held for the query's transaction.
+    # Eight parallel worst cases of one user must not starve everyone else's maps (issue 14).
+    costly_in_flight_per_user: int = Field(default=1, ge=1, le=100)
     # work_mem of the report function's transactions (SET LOCAL), so city-sized aggregates stay in memory.
     work_mem_mb: int = Field(default=64, ge=4, le=1024)
     export_default_limit: int = Field(default=1000, ge=1)

@@ -36,6 +36,17 @@ class Settings(BaseSettings):
     # pg8000 applies its timeout to every socket read, not only the connect: it bounds the slowest query too,
     # so it sits just under API Gateway's 29 s integration limit.
     db_socket_timeout_s: int = Field(default=28, ge=1, le=900)
+    # statement_timeout of every transaction by route class (sentrix.db.budget, docs/report.md "Bounded
+    # queries"), never longer than the Lambda's remaining time minus the margin: public maps are short so one
+    # caller cannot hold the database, expert aggregates stay under API Gateway's 29 s.
+    db_timeout_public_s: float = Field(default=5.0, gt=0, le=900)
+    db_timeout_user_s: float = Field(default=10.0, gt=0, le=900)
+    db_timeout_expert_s: float = Field(default=25.0, gt=0, le=900)
+    db_timeout_worker_s: float = Field(default=30.0, gt=0, le=900)
+    # Kept back from the Lambda's remaining time: enough to roll back and answer 503 before Lambda kills us.
+    db_timeout_margin_ms: int = Field(default=1000, ge=0, le=60_000)
+    # Retry-After of a 503 for a cancelled query.
+    db_timeout_retry_after_s: int = Field(default=30, ge=1, le=3600)
 
     # AWS resources; `aws_endpoint_url` points boto3 at moto's server locally.
     aws_endpoint_url: str | None = None

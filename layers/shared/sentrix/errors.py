@@ -110,6 +110,17 @@ class DependencyUnavailable(SentrixError):
     code = "dependency_unavailable"
 
 
+class QueryTimeout(DependencyUnavailable):
+    """A statement outran its route class's statement_timeout (SQLSTATE 57014) or the request's remaining time:
+    the caller should narrow the filters; the answer carries Retry-After."""
+
+    code = "query_timeout"
+
+    def __init__(self, message: str, *, retry_after: int, details: Any = None, key: str | None = None) -> None:
+        super().__init__(message, details=details, key=key)
+        self.retry_after = max(1, int(retry_after))
+
+
 def sqlstate(exc: BaseException) -> str | None:
     """The SQLSTATE of a database error wrapped by SQLAlchemy, or None (pg8000 puts the server's fields,
     "C" being the SQLSTATE, in the first argument of the original error)."""

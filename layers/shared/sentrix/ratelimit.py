@@ -31,9 +31,17 @@ def _window(now: datetime, window_s: int) -> datetime:
 
 
 def hit(
-    session: Session, bucket: str, limit: Limit, *, now: datetime | None = None, message: str, **error: object
+    session: Session,
+    bucket: str,
+    limit: Limit,
+    *,
+    now: datetime | None = None,
+    message: str,
+    key: str | None = None,
+    **values: object,
 ) -> int:
-    """Count one hit atomically; raise RateLimited (with Retry-After) once the window is full."""
+    """Count one hit atomically; raise RateLimited (with Retry-After) once the window is full (`key` and
+    `values`: the message in the catalogue, see SentrixError)."""
     now = now or datetime.now(UTC)
     start = _window(now, limit.window_s)
     statement = (
@@ -45,7 +53,7 @@ def hit(
     hits = session.execute(statement).scalar_one()
     if hits > limit.max_hits:
         retry_after = int((start + timedelta(seconds=limit.window_s) - now).total_seconds()) + 1
-        raise RateLimited(message, retry_after=retry_after, **error)
+        raise RateLimited(message, retry_after=retry_after, key=key, **values)
     return hits
 
 
@@ -73,7 +81,9 @@ def clear(session: Session, bucket: str) -> None:
 def prune(session: Session, *, older_than_s: int = 2 * 24 * 3600, now: datetime | None = None) -> int:
     """Delete windows that can no longer matter; returns how many rows went (failure streaks are kept)."""
     cutoff = (now or datetime.now(UTC)) - timedelta(seconds=older_than_s)
-    result = session.execute(delete(RateLimitHit).where(RateLimitHit.window_start < cutoff))
+    result = session.execute(
+        delete(RateLimitHit).where(RateLimitHit.window_start < cutoff, RateLimitHit.window_start != SLOT_WINDOW)
+    )
     return result.rowcount or 0
 
 
@@ -150,3 +160,45 @@ def record_failure(session: Session, account: str, *, now: datetime | None = Non
 def end_streak(session: Session, account: str) -> None:
     """A success: the account's failures are no longer consecutive."""
     session.execute(delete(LoginFailureStreak).where(LoginFailureStreak.account == account))
+
+
+# Slot rows of `hold_slot` sit in this window: older than any hit, so no counting window ever meets them;
+# `prune` leaves them (one row per user and family; deleting one would wait for its holder).
+SLOT_WINDOW = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def hold_slot(session: Session, bucket: str, slots: int, *, message: str, retry_after: int = 5, **kwargs) -> int:
+    """Hold one of `slots` in-flight places of `bucket` until the session's transaction ends; RateLimited
+    when all are held. A row lock (FOR UPDATE SKIP LOCKED), not an advisory lock: it never pins an RDS Proxy
+    connection beyond the transaction, and it is released by COMMIT, ROLLBACK, a statement timeout or a dead
+    connection alike, so an abandoned request frees its place with its transaction."""
+    names = [f"{bucket}:{slot}" for slot in range(slots)]
+    held = _lock_free_slot(session, names)
+    if held is None and _create_slots(names):
+        held = _lock_free_slot(session, names)
+    if held is None:
+        raise RateLimited(message, retry_after=retry_after, **kwargs)
+    return names.index(held)
+
+
+def _lock_free_slot(session: Session, names: list[str]) -> str | None:
+    return session.scalar(
+        select(RateLimitHit.bucket)
+        .where(RateLimitHit.bucket.in_(names), RateLimitHit.window_start == SLOT_WINDOW)
+        .limit(1)
+        .with_for_update(skip_locked=True)
+    )
+
+
+def _create_slots(names: list[str]) -> int:
+    """Make the missing slot rows in a transaction of their own, committed at once: a row another transaction
+    inserted and has not committed would make every INSERT … ON CONFLICT wait for it. Returns how many."""
+    from sentrix.db.engine import session_scope
+
+    with session_scope() as own:
+        result = own.execute(
+            insert(RateLimitHit)
+            .values([{"bucket": name, "window_start": SLOT_WINDOW, "hits": 0} for name in names])
+            .on_conflict_do_nothing()
+        )
+        return result.rowcount or 0

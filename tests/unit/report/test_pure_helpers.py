@@ -102,3 +102,20 @@ def test_a_change_figure_carries_its_terms_and_is_null_below_the_base(current, p
         "current": current, "previous": previous, "difference": current - previous, "change_pct": change_pct,
         "reason": reason, "min_base": 10,
     }  # fmt: skip
+
+
+def test_the_estimated_dbscan_pairs_grow_with_points_and_radius_squared():
+    from sentrix_report.logic.filters import BBox
+    from sentrix_report.logic.hotspots import area_m2, estimated_pairs, study_area
+
+    city = BBox(-65.2776, -26.8683, -65.1576, -26.7483)
+    area = area_m2(city)
+    assert 150e6 < area < 170e6  # about 12 x 13 km
+    small = estimated_pairs(100_000, 150, area)
+    assert estimated_pairs(100_000, 1500, area) > 50 * small
+    assert estimated_pairs(200_000, 150, area) > 3.9 * small
+    assert estimated_pairs(1000, 5000, None) == 1000 * 1000  # no area known: every pair
+    assert estimated_pairs(1000, 1e9, area) == 1000 * 1000  # never more than every pair
+    # The bbox is cut to the data's extent, where the points are
+    assert study_area(city, (-65.2, -26.8, -65.19, -26.79)) == BBox(-65.2, -26.8, -65.19, -26.79)
+    assert study_area(None, None) is None

@@ -13,7 +13,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from sentrix_report.data.sql import RISK_FROM_SCORE, RISK_SCORE, UTM_SRID, rows
+from sentrix_report.data.sql import RISK_FROM_SCORE, RISK_SCORE, UTM_SRID, rows, scalar
 from sentrix_report.logic.filters import BBox, Where
 from sentrix_report.logic.scope import counted
 
@@ -234,6 +234,32 @@ def gistar(
     params.update(cell=cell_m, z_min=z_min, as_of=as_of)
     sql = _GISTAR.format(points=points, srid=int(srid), cell=_CELL)
     return [dict(r) for r in rows(session, sql, params)]
+
+
+def estimated_points(session: Session, *, where: Where, bbox: BBox | None, detections: Where) -> float:
+    """The planner's estimate of the points a DBSCAN would read: EXPLAIN plans the query and reads no row."""
+    points, params = _points(where, "0", bbox, detections)
+    plan = scalar(session, f"EXPLAIN (FORMAT JSON) {points}", params)
+    if isinstance(plan, str):  # a driver that does not decode json
+        import json
+
+        plan = json.loads(plan)
+    return float(plan[0]["Plan"]["Plan Rows"])
+
+
+# The statistics' extent of the located detections (ANALYZE keeps it): free, and NULL before any ANALYZE.
+_EXTENT = """
+SELECT ST_XMin(e) AS west, ST_YMin(e) AS south, ST_XMax(e) AS east, ST_YMax(e) AS north
+FROM (SELECT ST_EstimatedExtent('public', 'detections', 'location')::geometry AS e) AS x
+"""
+
+
+def estimated_extent(session: Session) -> tuple[float, float, float, float] | None:
+    """(west, south, east, north) of the detections as the table statistics see them, or None."""
+    row = rows(session, _EXTENT)[0]
+    if row["west"] is None:
+        return None
+    return row["west"], row["south"], row["east"], row["north"]
 
 
 def grid_size(session: Session, *, srid: int, bbox: BBox, cell_m: float) -> tuple[int, int]:

@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy import RowMapping, text
 from sqlalchemy.orm import Session
 
+from sentrix.db.engine import set_local_on_begin
 from sentrix_report.logic.filters import Where
 from sentrix_report.settings import get_report_settings
 
@@ -61,9 +62,14 @@ def _prepare(session: Session) -> None:
         # jit off: the planner's estimates for DBSCAN windows and million-row joins pass the JIT thresholds,
         # and compiling (inlining + optimisation) then costs seconds that the query itself does not: measured
         # 2.6 s of a 3.8 s hotspot query. These statements are interpreted faster than they compile.
-        # Both settings in one statement (set_config(..., true) is SET LOCAL): one round trip, not two.
-        # No bound parameter (an int from our settings): pg8000 sends a statement without any in one message.
-        session.execute(text(f"SELECT set_config('work_mem', '{megabytes}MB', true), set_config('jit', 'off', true)"))
+        # Before the transaction has begun, both travel with its BEGIN and the statement_timeout (sentrix.db.engine):
+        # no round trip of their own. Else both in one statement (set_config(..., true) is SET LOCAL), with no
+        # bound parameter (an int from our settings): pg8000 sends a statement without any in one message.
+        local = {"work_mem": f"{megabytes}MB", "jit": "off"}
+        if not set_local_on_begin(session, local):
+            session.execute(
+                text(f"SELECT set_config('work_mem', '{megabytes}MB', true), set_config('jit', 'off', true)")
+            )
         session.info["report_work_mem"] = True
 
 

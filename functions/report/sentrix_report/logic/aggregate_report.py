@@ -23,6 +23,7 @@ from sentrix.i18n import Locale, source_word
 from sentrix_report.data.reports import Dataset
 from sentrix_report.logic.filters import DataFilters, DayOrInstant
 from sentrix_report.logic.notes import what_counts
+from sentrix_report.logic.quotas import Costly, hold_place
 from sentrix_report.logic.ratios import percent, ratio
 from sentrix_report.logic.scope import Scope, apply_filters, counted_detections
 from sentrix_report.settings import get_report_settings
@@ -232,6 +233,7 @@ def generate(principal: Principal, request: ReportRequest, locale: Locale | None
     where = apply_filters(scope.analyses("a"), filters)
     png = None
     with session_scope() as session:
+        hold_place(session, principal, Costly.REPORTS)  # one report of a user at a time (docs/report.md)
         dataset = Dataset(session, where, as_of=as_of, detections=counted_detections(filters, as_of))
         facts = dataset.fingerprint()
         summary = _summary(dataset.summary())

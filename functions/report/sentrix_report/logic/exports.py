@@ -21,6 +21,7 @@ from sentrix_report.data import exports
 from sentrix_report.data.sql import merge
 from sentrix_report.logic.filters import DataFilters, Where
 from sentrix_report.logic.notes import what_counts
+from sentrix_report.logic.quotas import Costly, hold_place
 from sentrix_report.logic.scope import Scope, apply_filters, counted_detections
 from sentrix_report.settings import get_report_settings
 
@@ -87,6 +88,7 @@ def _fetch(
     as_of = datetime.now(UTC)
     where = _counted(_where(principal, filters, located_only=located), filters, as_of)
     with session_scope() as session:
+        hold_place(session, principal, Costly.EXPORTS)  # one export page of a user at a time (docs/report.md)
         found = fetch(session, where=where, after=after, limit=size + 1, as_of=as_of)
         matched = exports.count(session, where=where)
     page = found[:size]

@@ -10,9 +10,10 @@ from sentrix.db.engine import session_scope
 from sentrix.errors import ValidationFailed
 from sentrix.http.identity import Principal
 from sentrix.i18n import Locale
-from sentrix_report.data.hotspots import dbscan, gistar, grid_size
+from sentrix_report.data.hotspots import dbscan, estimated_extent, estimated_points, gistar, grid_size
 from sentrix_report.logic.filters import BBox, DataFilters, Where
 from sentrix_report.logic.notes import what_counts
+from sentrix_report.logic.quotas import Costly, hold_place
 from sentrix_report.logic.scope import Scope, apply_filters, counted_detections
 from sentrix_report.settings import get_report_settings
 
@@ -33,6 +34,50 @@ def projection_for(bbox: BBox | None) -> int | None:
     if bbox is None or bbox.east - bbox.west > SINGLE_ZONE_MAX_WIDTH_DEG:
         return None
     return utm_srid((bbox.south + bbox.north) / 2, (bbox.west + bbox.east) / 2)
+
+
+METRES_PER_DEG = 111_320.0
+
+
+def area_m2(box: BBox) -> float:
+    """The area of a bbox in square metres (a spherical approximation: enough for an estimate)."""
+    middle = math.radians((box.south + box.north) / 2)
+    return (box.east - box.west) * METRES_PER_DEG * math.cos(middle) * (box.north - box.south) * METRES_PER_DEG
+
+
+def study_area(box: BBox | None, extent: tuple[float, float, float, float] | None) -> BBox | None:
+    """Where the points can be: the bbox, cut to the data's extent when both are known."""
+    if box is None or extent is None:
+        return box or (BBox(*extent) if extent else None)
+    cut = BBox(max(box.west, extent[0]), max(box.south, extent[1]), min(box.east, extent[2]), min(box.north, extent[3]))
+    return cut if cut.west < cut.east and cut.south < cut.north else box
+
+
+def estimated_pairs(points: float, eps_m: float, area: float | None) -> float:
+    """The pairs of points DBSCAN compares: each point with its expected neighbours within eps_m, the points
+    spread evenly over `area` m² (without an area, every pair). A city is denser in places, so this is a floor;
+    it grows with points² and eps², which is what makes a huge radius over a city cost minutes."""
+    if not area or area <= 0:
+        return points * points
+    neighbours = min(points, 1 + points * math.pi * eps_m * eps_m / area)
+    return points * neighbours
+
+
+def check_cost(session, where: Where, box: BBox | None, detections: Where, eps_m: float, most: float) -> None:
+    """Refuse (422, with the figures) hotspot parameters whose estimated cost passes `most` pairs: before any
+    DBSCAN runs, from the planner's estimate of the points and the table statistics' extent (no row is read)."""
+    points = estimated_points(session, where=where, bbox=box, detections=detections)
+    area = study_area(box, estimated_extent(session))
+    pairs = estimated_pairs(points, eps_m, area_m2(area) if area else None)
+    if pairs > most:
+        raise ValidationFailed(
+            f"These hotspot parameters would compare about {pairs:.3g} pairs of points (at most {most:.3g}): "
+            "use a smaller eps_m, a smaller bbox or narrower filters",
+            details={"estimated_points": round(points), "eps_m": eps_m, "estimated_pairs": pairs, "max_pairs": most},
+            key="err.hotspot_cost",
+            pairs=f"{pairs:.3g}",
+            most=f"{most:.3g}",
+        )
 
 
 def gi_bin(z: float) -> tuple[int, int | None]:
@@ -72,6 +117,8 @@ def hotspots(
     detections = counted_detections(filters, as_of)
     result: dict[str, Any] = {}
     with session_scope() as session:
+        check_cost(session, where, box, detections, eps, settings.hotspot_max_pairs)
+        hold_place(session, principal, Costly.HOTSPOTS)
         clusters = dbscan(
             session,
             where=where,

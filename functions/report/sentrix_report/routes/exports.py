@@ -6,6 +6,7 @@ import uuid
 
 from fastapi import APIRouter, Depends, Query, Request, Response
 
+from sentrix.http.envelope import error_responses
 from sentrix.http.identity import Principal, current_principal
 from sentrix.http.paging import MAX_CAPPED_LIMIT
 from sentrix.i18n import Locale
@@ -13,9 +14,16 @@ from sentrix_report.caller import caller_locale
 from sentrix_report.logic.exports import Page, csv_page, geojson_page
 from sentrix_report.logic.filters import DataFilters, build_filters
 from sentrix_report.routes.files import file_response, stamp
+from sentrix_report.routes.limits import Costly, RouteClass, costly, route_class
 from sentrix_report.routes.params import BBOX_HELP, time_and_verdict
 
-router = APIRouter(prefix="/api/v1/exports", tags=["exports"])
+# Exports read many rows: the long statement class, and every page spends one of the caller's exports.
+router = APIRouter(
+    prefix="/api/v1/exports",
+    tags=["exports"],
+    dependencies=[route_class(RouteClass.EXPERT), costly(Costly.EXPORTS)],
+    responses=error_responses(429, s429="Too many export pages requested by this user (see Retry-After)"),
+)
 
 
 def export_filters(

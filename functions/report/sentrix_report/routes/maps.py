@@ -6,6 +6,7 @@ from typing import Any
 
 from fastapi import APIRouter, Depends, Header, Query, Response
 
+from sentrix.http.envelope import error_responses
 from sentrix.http.identity import Principal, current_principal
 from sentrix.http.paging import MAX_CAPPED_LIMIT
 from sentrix.i18n import Locale
@@ -15,12 +16,17 @@ from sentrix_report.logic.heatmap import heatmap_data
 from sentrix_report.logic.hotspots import hotspots
 from sentrix_report.logic.map_stats import map_statistics
 from sentrix_report.logic.tiles import MVT_MEDIA_TYPE, vector_tile
+from sentrix_report.routes.limits import Costly, RouteClass, costly, route_class
 from sentrix_report.routes.params import area_filters, place_free_filters, scoped_filters
 
 router = APIRouter(prefix="/api/v1", tags=["maps"])
 
 
-@router.get("/heatmap-data", summary="Heatmap points (public: aggregated and precision-reduced)")
+# Public maps run under the short class: one caller cannot hold the database for everyone (docs/report.md).
+PUBLIC = [route_class(RouteClass.PUBLIC)]
+
+
+@router.get("/heatmap-data", summary="Heatmap points (public: aggregated and precision-reduced)", dependencies=PUBLIC)
 def get_heatmap_data(
     filters: DataFilters = Depends(area_filters),
     limit: int | None = Query(
@@ -32,7 +38,11 @@ def get_heatmap_data(
     return heatmap_data(principal, filters, limit=limit, locale=locale)
 
 
-@router.get("/map-stats", summary="System-wide map statistics (public); the caller's own when logged in")
+@router.get(
+    "/map-stats",
+    summary="System-wide map statistics (public); the caller's own when logged in",
+    dependencies=PUBLIC,
+)
 def get_map_stats(
     filters: DataFilters = Depends(area_filters),
     locale: Locale = Depends(public_locale),
@@ -46,6 +56,7 @@ def get_map_stats(
     summary="Mapbox vector tile (public): grid aggregates; detections at high zoom for those who may see them",
     response_class=Response,
     responses={200: {"content": {MVT_MEDIA_TYPE: {}}}, 304: {"description": "not modified (ETag)"}},
+    dependencies=PUBLIC,
 )
 def get_tile(
     z: int,
@@ -62,7 +73,16 @@ def get_tile(
     return Response(content=found.body, media_type=MVT_MEDIA_TYPE, headers=headers | {"X-Tile-Layers": found.layers})
 
 
-@router.get("/map/hotspots", summary="Hotspots: DBSCAN clusters in metres; optional Getis-Ord Gi* grid")
+@router.get(
+    "/map/hotspots",
+    summary="Hotspots: DBSCAN clusters in metres; optional Getis-Ord Gi* grid",
+    dependencies=[route_class(RouteClass.EXPERT), costly(Costly.HOTSPOTS)],
+    responses=error_responses(
+        429,
+        s422="Validation error, or parameters whose estimated cost is too high (narrow the bbox or eps_m)",
+        s429="Too many hotspot requests from this user (see Retry-After)",
+    ),
+)
 def get_hotspots(
     filters: DataFilters = Depends(scoped_filters),
     # At least a metre: a denormal radius (5e-324) overflows the row-major ordering of the DBSCAN query (a 500).

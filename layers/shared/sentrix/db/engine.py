@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import json
+import re
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -13,6 +14,7 @@ from sqlalchemy.exc import DBAPIError, DisconnectionError, InterfaceError, Opera
 from sqlalchemy.orm import Session, sessionmaker
 
 from sentrix.config import Settings, get_settings
+from sentrix.db import budget
 from sentrix.errors import DependencyUnavailable, ValidationFailed, sqlstate
 
 
@@ -148,7 +150,55 @@ def get_read_engine() -> Engine:
 
 @functools.cache
 def _session_factory() -> sessionmaker[Session]:
-    return sessionmaker(bind=get_engine(), expire_on_commit=False)
+    factory = sessionmaker(bind=get_engine(), expire_on_commit=False, info={_BOUNDED: True})
+    event.listen(factory, "after_begin", _bound_transaction)
+    return factory
+
+
+_BOUNDED = "sentrix_bounded"
+_LOCAL_SETTINGS = "sentrix_local_settings"
+_SETTING_NAME = re.compile(r"[a-z_]{1,63}")
+_SETTING_VALUE = re.compile(r"[A-Za-z0-9_.]{1,32}")
+
+
+def set_local_on_begin(session: Session, settings: dict[str, str]) -> bool:
+    """Queue `SET LOCAL`s to travel with the session's BEGIN (no round trip of their own); False when the
+    transaction has begun already (or the session is not one of `session_scope`'s) and the caller must send them."""
+    if not session.info.get(_BOUNDED) or session.in_transaction():
+        return False
+    for name, value in settings.items():
+        if not (_SETTING_NAME.fullmatch(name) and _SETTING_VALUE.fullmatch(value)):
+            raise ValueError(f"not a plain setting: {name}={value!r}")  # rendered into SQL: our constants only
+    session.info.setdefault(_LOCAL_SETTINGS, {}).update(settings)
+    return True
+
+
+def _bound_transaction(session: Session, _transaction, connection: Connection) -> None:
+    """Every transaction of a session starts under the request's statement_timeout (sentrix.db.budget), with
+    the settings `set_local_on_begin` queued."""
+    _begin_bounded(connection.connection.driver_connection, connection, session.info.pop(_LOCAL_SETTINGS, None))
+
+
+def _begin_bounded(dbapi_connection, connection: Connection, extra: dict[str, str] | None = None) -> None:
+    """BEGIN with the statement_timeout as SET LOCAL, in one round trip: pg8000 would otherwise send its own
+    BEGIN before the first statement, so the bound costs nothing. Never a session-level SET (RDS Proxy would
+    pin the connection for good); the setting ends with the transaction."""
+    setting = ", ".join(
+        [budget.set_timeout_sql(budget.statement_timeout_ms())]
+        + [f"set_config('{name}', '{value}', true)" for name, value in (extra or {}).items()]
+    )
+    if not hasattr(dbapi_connection, "execute_simple"):  # another driver: one more statement
+        connection.exec_driver_sql(f"SELECT {setting}")
+        return
+    # A transaction may already be open (a new connection's SET TIME ZONE began one): then only the setting.
+    begin = "" if dbapi_connection._in_transaction else "BEGIN TRANSACTION; "
+    try:
+        dbapi_connection.execute_simple(f"{begin}SELECT {setting}")
+    except Exception as exc:
+        # The driver's own error (a dead socket: InterfaceError, OSError), not wrapped by SQLAlchemy: the pool
+        # must drop the connection, and the caller hears 503 like for any lost connection.
+        connection.invalidate()
+        raise DependencyUnavailable("Database unavailable") from exc
 
 
 def reset_engine() -> None:
@@ -191,16 +241,37 @@ def read_scope() -> Iterator[Connection]:
     """
     try:
         with get_read_engine().connect() as connection:
+            raw = connection.connection.driver_connection
             try:
+                # The statement_timeout needs a transaction to be SET LOCAL in: one opened with it (one round
+                # trip, see `_begin_bounded`) and ended below (one more). Bounded reads beat the saved trips.
+                _begin_bounded(raw, connection)
                 yield connection
+                _end_read(raw, "COMMIT")
             except OSError as exc:  # see session_scope: a dead socket the pool must not hand out again
                 connection.invalidate()
                 raise DependencyUnavailable("Database unavailable") from exc
+            except BaseException:
+                _end_read(raw, "ROLLBACK", quiet=True)
+                raise
     except DBAPIError as exc:
         raise_typed(exc)
         raise
     except OSError as exc:
         raise DependencyUnavailable("Database unavailable") from exc
+
+
+def _end_read(dbapi_connection, command: str, *, quiet: bool = False) -> None:
+    if not getattr(dbapi_connection, "_in_transaction", True):
+        return
+    try:
+        if hasattr(dbapi_connection, "execute_simple"):
+            dbapi_connection.execute_simple(command)
+        else:
+            dbapi_connection.commit() if command == "COMMIT" else dbapi_connection.rollback()
+    except Exception:
+        if not quiet:
+            raise
 
 
 # A server that is shutting down, starting up or full refuses new connections with these SQLSTATEs, which
@@ -213,10 +284,16 @@ UNAVAILABLE_SQLSTATES = frozenset({"57P01", "57P02", "57P03", "53300", "53400"})
 CLIENT_TEXT_SQLSTATES = frozenset({"22021", "22P05"})
 
 
+# A statement cancelled by its statement_timeout (or by pg_cancel_backend): the request asked too much.
+QUERY_CANCELED = "57014"
+
+
 def raise_typed(exc: DBAPIError) -> None:
     """Raise the typed error a database refusal stands for (unavailable, or text it cannot store); return when
     there is none, and the caller re-raises the original."""
     state = sqlstate(exc) or ""
+    if state == QUERY_CANCELED:
+        raise budget.query_timeout() from exc
     if (
         isinstance(exc, (OperationalError, InterfaceError))
         or exc.connection_invalidated

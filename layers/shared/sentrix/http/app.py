@@ -15,6 +15,7 @@ from fastapi.routing import APIRoute
 from mangum import Mangum
 
 from sentrix.config import Settings, get_settings
+from sentrix.db import budget
 from sentrix.http.envelope import (
     COMMON_ERROR_RESPONSES,
     REQUEST_ID_HEADER,
@@ -149,6 +150,11 @@ def lambda_handler(app: FastAPI, *, extra_text_types: Iterable[str] = ()) -> Cal
     @logger.inject_lambda_context(clear_state=True)
     def handler(event: dict, context: Any) -> dict:
         _ensure_event_loop()
-        return adapter(event, context)
+        # Statements never outlive the invocation (sentrix.db.budget); a route dependency names its class.
+        token = budget.start(context)
+        try:
+            return adapter(event, context)
+        finally:
+            budget.end(token)
 
     return handler

@@ -15,7 +15,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from sentrix.errors import RateLimited, SentrixError
+from sentrix.errors import SentrixError
 from sentrix.http.headers import security_headers
 from sentrix.http.locale import request_language
 from sentrix.i18n import CATALOGUE, DEFAULT_LANGUAGE, t
@@ -165,7 +165,9 @@ def install_error_handlers(app: FastAPI, *, show_internal: bool = False) -> None
 
     @app.exception_handler(SentrixError)
     async def _sentrix_error(request: Request, exc: SentrixError):
-        headers = {"Retry-After": str(exc.retry_after)} if isinstance(exc, RateLimited) else None
+        # Rate limits and query timeouts (a 503) say when to come back.
+        retry_after = getattr(exc, "retry_after", None)
+        headers = {"Retry-After": str(retry_after)} if retry_after is not None else None
         body = error_body(exc.status, exc.message, type_=type(exc).__name__, code=exc.code, details=exc.details)
         _translate(request, body, generic=False)
         stated = request_language(request)

@@ -211,6 +211,7 @@ MESSAGES: dict[str, str] = {
     "error.rate_limited": "Too many requests; try again later",
     "error.service_unavailable": "Service unavailable",
     "error.dependency_unavailable": "A required service is unavailable",
+    "error.query_timeout": "The query took too long",
     "error.detector_unavailable": "The detector is unavailable",
     "error.detector_timeout": "The detector was too slow",
     "error.detector_rejected": "The detector rejected the image",
@@ -293,4 +294,13 @@ MESSAGES: dict[str, str] = {
     "err.login_throttled": "Too many failed sign-in attempts; try again later",
     "err.password_change_throttled": "Too many wrong current passwords; try again later",
     "err.permissions": "Not enough permissions",
+    "err.query_timeout": (
+        "The query took too long and was cancelled: narrow your filters (a smaller area, fewer days) and retry"
+    ),
+    "err.costly_limit": "Too many {kind} requests: at most {most} every {window} s; try again later",
+    "err.hotspot_cost": (
+        "These hotspot parameters would compare about {pairs} pairs of points (at most {most}):"
+        " use a smaller eps_m, a smaller bbox or narrower filters"
+    ),
+    "err.costly_in_flight": "At most {most} {kind} request(s) of one user at a time; retry when the other ends",
 }

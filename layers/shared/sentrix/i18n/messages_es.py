@@ -225,6 +225,7 @@ MESSAGES: dict[str, str] = {
     "error.rate_limited": "Demasiadas solicitudes; intente más tarde",
     "error.service_unavailable": "Servicio no disponible",
     "error.dependency_unavailable": "Un servicio necesario no está disponible",
+    "error.query_timeout": "La consulta tardó demasiado",
     "error.detector_unavailable": "El detector no está disponible",
     "error.detector_timeout": "El detector tardó demasiado",
     "error.detector_rejected": "El detector rechazó la imagen",
@@ -308,4 +309,15 @@ MESSAGES: dict[str, str] = {
     "err.login_throttled": "Demasiados intentos fallidos de inicio de sesión; intente más tarde",
     "err.password_change_throttled": "Demasiadas contraseñas actuales incorrectas; intente más tarde",
     "err.permissions": "Permisos insuficientes",
+    "err.query_timeout": (
+        "La consulta tardó demasiado y se canceló: acotá los filtros (un área menor, menos días) y reintentá"
+    ),
+    "err.costly_limit": "Demasiadas solicitudes de {kind}: como máximo {most} cada {window} s; intentá más tarde",
+    "err.hotspot_cost": (
+        "Estos parámetros de focos compararían unos {pairs} pares de puntos (como máximo {most}):"
+        " usá un eps_m menor, un bbox menor o filtros más acotados"
+    ),
+    "err.costly_in_flight": (
+        "Como máximo {most} solicitud(es) de {kind} a la vez por usuario; reintentá cuando termine la otra"
+    ),
 }

@@ -211,6 +211,7 @@ MESSAGES: dict[str, str] = {
     "error.rate_limited": "Requisições demais; tente mais tarde",
     "error.service_unavailable": "Serviço indisponível",
     "error.dependency_unavailable": "Um serviço necessário está indisponível",
+    "error.query_timeout": "A consulta demorou demais",
     "error.detector_unavailable": "O detector está indisponível",
     "error.detector_timeout": "O detector demorou demais",
     "error.detector_rejected": "O detector rejeitou a imagem",
@@ -294,4 +295,15 @@ MESSAGES: dict[str, str] = {
     "err.login_throttled": "Tentativas de login malsucedidas demais; tente mais tarde",
     "err.password_change_throttled": "Senhas atuais incorretas demais; tente mais tarde",
     "err.permissions": "Permissões insuficientes",
+    "err.query_timeout": (
+        "A consulta demorou demais e foi cancelada: restrinja os filtros (uma área menor, menos dias) e tente de novo"
+    ),
+    "err.costly_limit": "Requisições de {kind} demais: no máximo {most} a cada {window} s; tente mais tarde",
+    "err.hotspot_cost": (
+        "Estes parâmetros de focos comparariam cerca de {pairs} pares de pontos (no máximo {most}):"
+        " use um eps_m menor, um bbox menor ou filtros mais restritos"
+    ),
+    "err.costly_in_flight": (
+        "No máximo {most} requisição(ões) de {kind} por usuário ao mesmo tempo; tente quando a outra terminar"
+    ),
 }
