@@ -23,8 +23,9 @@ class Costly(StrEnum):
 def spend(principal: Principal, kind: Costly) -> None:
     """Count one costly request of the caller; RateLimited (429 with Retry-After) once the window is full.
 
-    The count is committed before the work starts, so a request that then fails (a timeout, a 422) still
-    counts: what is limited is what a caller may ask the database to try.
+    Called once the request is valid (a malformed one is a 422 and spends nothing); the count is committed
+    before the work starts, so a request that then fails (a timeout, a cost refusal) still counts: what is
+    limited is what a caller may ask the database to try.
     """
     settings = get_report_settings()
     limit = Limit(getattr(settings, f"{kind.value}_per_window"), settings.costly_window_s)

@@ -14,14 +14,14 @@ from sentrix_report.caller import caller_locale
 from sentrix_report.logic.exports import Page, csv_page, geojson_page
 from sentrix_report.logic.filters import DataFilters, build_filters
 from sentrix_report.routes.files import file_response, stamp
-from sentrix_report.routes.limits import Costly, RouteClass, costly, route_class
+from sentrix_report.routes.limits import Costly, RouteClass, route_class, spend
 from sentrix_report.routes.params import BBOX_HELP, time_and_verdict
 
 # Exports read many rows: the long statement class, and every page spends one of the caller's exports.
 router = APIRouter(
     prefix="/api/v1/exports",
     tags=["exports"],
-    dependencies=[route_class(RouteClass.EXPERT), costly(Costly.EXPORTS)],
+    dependencies=[route_class(RouteClass.EXPERT)],
     responses=error_responses(429, s429="Too many export pages requested by this user (see Retry-After)"),
 )
 
@@ -61,6 +61,7 @@ def get_geojson(
     locale: Locale = Depends(caller_locale),
     principal: Principal = Depends(current_principal),
 ) -> Response:
+    spend(principal, Costly.EXPORTS)  # once the request is valid: a malformed one is a 422, not a spent page
     page = geojson_page(principal, filters, cursor=cursor, limit=limit, locale=locale)
     return file_response(
         page.body, "geojson", f"sentrix_detections_{stamp(page.as_of)}.geojson", _paging_headers(request, page)
@@ -82,6 +83,7 @@ def get_csv(
     ),
     principal: Principal = Depends(current_principal),
 ) -> Response:
+    spend(principal, Costly.EXPORTS)
     page = csv_page(principal, filters, cursor=cursor, limit=limit)
     return file_response(
         page.body, "csv", f"sentrix_detections_{stamp(page.as_of)}.csv", _paging_headers(request, page)

@@ -16,7 +16,7 @@ from sentrix_report.logic.heatmap import heatmap_data
 from sentrix_report.logic.hotspots import hotspots
 from sentrix_report.logic.map_stats import map_statistics
 from sentrix_report.logic.tiles import MVT_MEDIA_TYPE, vector_tile
-from sentrix_report.routes.limits import Costly, RouteClass, costly, route_class
+from sentrix_report.routes.limits import Costly, RouteClass, route_class, spend
 from sentrix_report.routes.params import area_filters, place_free_filters, scoped_filters
 
 router = APIRouter(prefix="/api/v1", tags=["maps"])
@@ -76,7 +76,7 @@ def get_tile(
 @router.get(
     "/map/hotspots",
     summary="Hotspots: DBSCAN clusters in metres; optional Getis-Ord Gi* grid",
-    dependencies=[route_class(RouteClass.EXPERT), costly(Costly.HOTSPOTS)],
+    dependencies=[route_class(RouteClass.EXPERT)],
     responses=error_responses(
         429,
         s422="Validation error, or parameters whose estimated cost is too high (narrow the bbox or eps_m)",
@@ -94,6 +94,7 @@ def get_hotspots(
     locale: Locale = Depends(caller_locale),
     principal: Principal = Depends(current_principal),
 ) -> dict[str, Any]:
+    spend(principal, Costly.HOTSPOTS)  # once the request is valid: a malformed one is a 422, not a spent hotspot
     return hotspots(
         principal,
         filters,
