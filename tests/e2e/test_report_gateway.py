@@ -73,7 +73,8 @@ def test_protected_routes_need_the_authorizer(gateway, world):
     assert stats["total_analyses"] == 1
 
 
-def test_vector_tile_through_the_gateway(gateway, world):
+def test_vector_tile_through_the_gateway(gateway, world, without_k_anonymity):
+    """(One reporter in the cell: k-anonymity, tested on its own, would withhold it.)"""
     z = 12
     n = 2**z
     lat, lon = -26.805, -65.205  # the public cell centre of the seeded analysis
