@@ -7,7 +7,7 @@ import uuid
 from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 
 from sentrix.domain.naming import device_code, location_code, sanitize_filename, standardized_name
@@ -208,6 +208,7 @@ def test_sanitize_filename_is_always_safe(raw, max_length):
 
 
 @given(st.text())
+@example("0.A.")  # found by Hypothesis: the trailing dot's removal exposed an extension to lower-case
 def test_sanitize_filename_is_idempotent(raw):
     once = sanitize_filename(raw)
 

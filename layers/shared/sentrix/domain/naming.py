@@ -84,10 +84,24 @@ def _clean(text: str) -> str:
 
 
 def sanitize_filename(name: str, *, max_length: int = 100) -> str:
-    """A client-supplied filename made safe for an S3 key: last path part, ASCII-safe, bounded, non-empty."""
+    """A client-supplied filename made safe for an S3 key: last path part, ASCII-safe, bounded, non-empty.
+
+    Idempotent: cleaning can expose an extension ("0.A." loses its trailing dot and becomes "0.A", whose "A"
+    is then an extension to lower-case), so the rules run until the name no longer changes (twice at most in
+    practice; the bound only guards the loop)."""
     if max_length < MIN_FILENAME_LENGTH:
         raise ValueError(f"max_length must be at least {MIN_FILENAME_LENGTH}")
-    text = unicodedata.normalize("NFKC", str(name))
+    clean = _sanitize_once(str(name), max_length)
+    for _ in range(4):
+        again = _sanitize_once(clean, max_length)
+        if again == clean:
+            break
+        clean = again
+    return clean
+
+
+def _sanitize_once(name: str, max_length: int) -> str:
+    text = unicodedata.normalize("NFKC", name)
     # Control and format characters (NUL, RTL override, zero-width) are dropped, not replaced: they hide.
     text = "".join(ch for ch in text if not unicodedata.category(ch).startswith("C"))
     text = re.split(r"[/\\]", text)[-1]
