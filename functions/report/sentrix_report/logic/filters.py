@@ -168,6 +168,11 @@ class DataFilters(BaseModel):
         return self.model_dump(mode="json", exclude_none=True, exclude_defaults=True)
 
 
+# A point on a cell's west or south edge belongs to that cell (floor): a snapped bbox ends this far before the
+# next cell's edge, so a bbox never takes a point of a cell it does not cover whole.
+EDGE_DEG = 1e-9
+
+
 def snap_filters(filters: DataFilters, grid_deg: float) -> DataFilters:
     """The filters widened to whole public cells and whole UTC days: a bbox grows outwards to cell edges (and
     stops just short of the next cell's west and south edges, which belong to that cell), instants become
@@ -191,11 +196,6 @@ def snap_filters(filters: DataFilters, grid_deg: float) -> DataFilters:
     if high is not None:
         changes["date_to"] = (high - timedelta(microseconds=1)).date()
     return filters.model_copy(update=changes) if changes else filters
-
-
-# A point on a cell's west or south edge belongs to that cell (floor): a snapped bbox ends this far before the
-# next cell's edge, so a bbox never takes a point of a cell it does not cover whole.
-EDGE_DEG = 1e-9
 
 
 def build_filters(**values: Any) -> DataFilters:

@@ -12,7 +12,7 @@ from sentrix_report.data.map_stats import ZONE_DEG, map_stats
 from sentrix_report.logic.filters import DataFilters
 from sentrix_report.logic.notes import MAP_STATS_COUNTS, counts_are, what_counts
 from sentrix_report.logic.ratios import jsonable, percent, ratio
-from sentrix_report.logic.scope import Scope, apply_filters, counted, counted_detections, public_view
+from sentrix_report.logic.scope import Scope, apply_filters, counted, counted_detections, found_detections, public_view
 from sentrix_report.settings import get_report_settings
 
 
@@ -85,7 +85,7 @@ def map_statistics(principal: Principal | None, filters: DataFilters, locale: Lo
     view = public_view(principal, filters, datetime.now(UTC), settings.public_grid_deg)
     filters, as_of = view.filters, view.as_of
     detections = counted_detections(filters, as_of)
-    found = counted_detections(filters.model_copy(update={"include_expired": True}), as_of)
+    found = found_detections(filters, as_of)
     with session_scope() as session:
         where = apply_filters(counted("a"), filters)
         tz = locale.timezone

@@ -72,6 +72,12 @@ def counted_detections(filters: DataFilters, as_of: datetime, alias: str = "d") 
     return where
 
 
+def found_detections(filters: DataFilters, as_of: datetime, alias: str = "d") -> Where:
+    """The detections a trend or a change between periods counts: what was found, so the verdict filter
+    applies and validity does not."""
+    return counted_detections(filters.model_copy(update={"include_expired": True}), as_of, alias)
+
+
 def counted(alias: str = "a") -> Where:
     """Every user's counted analyses (public maps: the audience decides precision, not rows)."""
     return Where.empty().add(f"{alias}.status = '{COUNTED}'")

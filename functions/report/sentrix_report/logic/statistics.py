@@ -14,7 +14,7 @@ from sentrix_report.data import statistics as data
 from sentrix_report.logic.filters import DataFilters
 from sentrix_report.logic.notes import what_counts
 from sentrix_report.logic.ratios import change_figure, jsonable, percent, ratio
-from sentrix_report.logic.scope import Scope, apply_filters, counted_detections
+from sentrix_report.logic.scope import Scope, apply_filters, counted_detections, found_detections
 from sentrix_report.settings import get_report_settings
 
 WINDOW_DAYS = 30
@@ -34,7 +34,7 @@ def dashboard(principal: Principal, filters: DataFilters | None = None, locale: 
     as_of = datetime.now(UTC)
     where = apply_filters(scope.analyses("a"), filters)
     detections = counted_detections(filters, as_of)
-    found = counted_detections(filters.model_copy(update={"include_expired": True}), as_of)
+    found = found_detections(filters, as_of)
     with session_scope() as session:
         row = jsonable(
             data.overview(

@@ -78,7 +78,7 @@ def vector_tile(
             grid_deg=settings.public_grid_deg,
             cells=settings.tile_grid_cells,
             # Experts see everything: no cell of theirs is held back (their grid has the public cells too).
-            min_reporters=0 if principal is not None and principal.sees_everything else settings.public_min_reporters,
+            min_reporters=settings.public_min_reporters if view.snapped else 0,
             as_of=as_of,
             rollup=public_rollup_applies(principal, filters, settings.public_grid_deg),
         )

@@ -12,11 +12,9 @@ from sentrix.i18n import Locale
 from sentrix_report.caller import caller_locale
 from sentrix_report.logic import statistics
 from sentrix_report.logic.filters import DataFilters
-from sentrix_report.routes.params import scoped_filters
+from sentrix_report.routes.params import USER_HELP, scoped_filters
 
 router = APIRouter(prefix="/api/v1/reports", tags=["statistics"])
-
-USER_HELP = "experts and admins: one user's data (default: everyone's); users always get their own"
 
 
 @router.get("/statistics", summary="Totals with month-over-month changes")
