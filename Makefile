@@ -7,33 +7,59 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.sentrix-stamp
 REQUIREMENTS := requirements/dev.txt requirements/constraints.txt layers/shared/requirements.txt layers/imaging/requirements.txt layers/report/requirements.txt
 export PYTHONPATH := $(CURDIR):$(CURDIR)/layers/shared:$(CURDIR)/local
+# Looked up only when a recipe needs it (no .venv yet); $(error) then stops make with this one line.
+PYTHON312 = $(shell scripts/python312.sh 2>/dev/null)
+NO_PYTHON312 := Python 3.12 not found: install it (pyenv install 3.12; or python3.12 and python3.12-venv from apt) or set SAM_PYTHON=/path/to/python3.12
+PACKAGES = $(shell grep -c '^[A-Za-z0-9]' requirements/constraints.txt)
 
-.PHONY: help venv dev down migrate test test-unit lint format bench build validate sizes deploy redrive rotate-key lock clean openapi load
+.PHONY: help venv dev down reset migrate admin test system-deps test-unit lint format bench build validate sizes deploy redrive rotate-key lock clean openapi load mutate mutate-quick yolo-image
 
 help: ## List the commands
-	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
 
 $(STAMP): $(REQUIREMENTS)
-	@test -x $(PY) || "$$(scripts/python312.sh)" -m venv $(VENV)
-	$(PY) -m pip install -qq --disable-pip-version-check -r requirements/dev.txt -c requirements/constraints.txt
+	$(if $(wildcard $(PY)),,$(if $(PYTHON312),,$(error $(NO_PYTHON312))))
+	@test -x $(PY) || "$(PYTHON312)" -m venv $(VENV)
+	@echo "Installing $(PACKAGES) pinned packages into $(VENV) (about 3 minutes the first time, seconds after):"
+	@set -o pipefail; $(PY) -m pip install --disable-pip-version-check -r requirements/dev.txt -c requirements/constraints.txt \
+		| awk '/^Collecting /{ n++; printf "  [%d/$(PACKAGES)] %s\n", n, $$2; fflush() } /^Installing collected/{ print "  unpacking them…"; fflush() } /^Successfully installed/{ print "  done"; fflush() }'
 	@touch $(STAMP)
 
 venv: $(STAMP) ## Create/refresh the Python 3.12 virtualenv (.venv)
 
-dev: venv ## Run the whole system locally: PostGIS, moto, YOLO stand-in, gateway, SQS poller (Ctrl-C stops)
+dev: venv ## Run the whole system locally: PostGIS, moto, YOLO stand-in (or YOLO_SERVICE_URL=… for any host), gateway, SQS poller (Ctrl-C stops)
 	$(PY) -m sentrix_local up
 
-down: venv ## Stop a local stack started elsewhere (by recorded pids)
+down: venv ## Stop a local stack started elsewhere (by recorded pids); its state is kept for the next `make dev`
 	$(PY) -m sentrix_local down
+
+reset: venv ## Stop the local stack and delete ALL its state: database, S3 objects, queued messages, logs
+	$(PY) -m sentrix_local reset
 
 migrate: venv ## Apply database migrations to the local database
 	$(PY) -m sentrix_local migrate
 
-test: venv validate ## Everything CI runs: template lint, unit, integration, infra, e2e, security, contract and reduced load tests
-	$(PY) -m pytest tests/unit tests/integration tests/infra tests/e2e tests/security tests/contract tests/load
+admin: venv ## Make EMAIL an admin (ROLE=expert for an expert) in the local database, creating the account if missing
+	$(PY) -m sentrix_local admin --email "$(EMAIL)" --role $(or $(ROLE),admin)
 
-test-unit: venv ## Only the fast unit tests (no services)
-	$(PY) -m pytest tests/unit
+# Every run is in a shuffled order (pytest-randomly) with its seed printed at the top and the end; SEED=N replays
+# one (the same order, and the same random/Hypothesis/schemathesis seeds): docs/testing.md (Seeds).
+ORDER := -p randomly $(if $(SEED),--randomly-seed=$(SEED))
+
+test: system-deps venv validate ## Everything CI runs: template lint, unit, integration, infra, e2e, security, contract and reduced load tests (SEED=N replays a run)
+	$(PY) -m pytest $(ORDER) tests/unit tests/integration tests/infra tests/e2e tests/security tests/contract tests/load
+
+system-deps: ## Check (as root: install) the system packages the tests need: PostgreSQL 15 + PostGIS, poppler-utils, chromium
+	@bash scripts/system-deps.sh
+
+test-unit: venv ## Only the fast unit tests (no services; SEED=N replays a run)
+	$(PY) -m pytest $(ORDER) tests/unit
+
+mutate: venv ## Mutation testing (mutmut) of the rule modules in mutation.toml (GROUPS="domain auth" for some); scores → mutation-results.json
+	$(PY) scripts/mutate.py $(GROUPS) $(ARGS)
+
+mutate-quick: venv ## Mutation testing of sentrix/domain only, time-boxed to 5 min; fails below the threshold in mutation.toml
+	$(PY) scripts/mutate.py --quick $(ARGS)
 
 lint: venv ## ruff lint + format check
 	$(VENV)/bin/ruff check .
@@ -66,17 +92,25 @@ load: venv ## Full-size load under faults (1,000 uploads, YOLO faults, SQS redel
 bench: venv ## Run every benchmark; writes bench/results.json and bench/results.md
 	$(PY) -m bench.run $(ARGS)
 
+# The YOLO inference host's image (yolo_host/README.md); the build context is the repository (it copies the
+# shared domain and detect's EXIF reader). VARIANT=gpu for CUDA; IMAGE and TAG name it (ECR: docs/infra.md).
+YOLO_VARIANT = $(or $(VARIANT),cpu)
+yolo-image: ## Build the YOLO inference host's image (VARIANT=cpu|gpu, IMAGE=name, TAG=tag): yolo_host/README.md
+	DOCKER_BUILDKIT=1 docker build -f yolo_host/Dockerfile --build-arg VARIANT=$(YOLO_VARIANT) \
+		-t $(or $(IMAGE),sentrix-yolo-host):$(or $(TAG),$(YOLO_VARIANT)) .
+
 redrive: venv ## Move detect DLQ messages back to the detect queue (ARGS=--dry-run only lists them)
 	$(PY) scripts/redrive.py $(ARGS)
 
-rotate-key: venv ## Rotate the token signing key in Secrets Manager (SECRET=<SigningKeySecretArn>)
-	PYTHONPATH=$(CURDIR)/layers/shared:$(CURDIR)/functions/auth $(PY) -m sentrix_auth.keytool rotate --secret-id $(SECRET)
+rotate-key: venv ## Rotate the token signing key (SECRET=<SigningKeySecretArn> PUBLIC_SECRET=<SigningPublicKeysSecretArn>)
+	PYTHONPATH=$(CURDIR)/layers/shared:$(CURDIR)/functions/auth $(PY) -m sentrix_auth.keytool rotate --secret-id $(SECRET) --public-secret-id $(PUBLIC_SECRET)
 
 lock: ## Re-pin every transitive dependency into requirements/constraints.txt
-	rm -rf .venv-lock && "$$(scripts/python312.sh)" -m venv .venv-lock
+	$(if $(PYTHON312),,$(error $(NO_PYTHON312)))
+	rm -rf .venv-lock && "$(PYTHON312)" -m venv .venv-lock
 	.venv-lock/bin/pip install -qq -r requirements/dev.txt
 	{ echo "# Every transitive package of requirements/dev.txt, pinned (regenerate: make lock)."; .venv-lock/bin/pip freeze; } > requirements/constraints.txt
 	rm -rf .venv-lock
 
 clean: ## Remove build output and local state (stop the stack first)
-	rm -rf .aws-sam .local .pytest_cache .ruff_cache
+	rm -rf .aws-sam .local .pytest_cache .ruff_cache .mutate

@@ -50,9 +50,10 @@ def _warm_verification(quick: bool) -> list[Result]:
 
     directory = Path(tempfile.mkdtemp(prefix="bench-authorizer-"))
     key_file = tokens.write_key_file(directory / "key.pem")
-    saved = saved_environ((tokens.KEY_FILE_ENV, tokens.KEY_SECRET_ENV, "AUTH_PROVIDER"))
+    saved = saved_environ((tokens.KEY_FILE_ENV, tokens.KEY_SECRET_ENV, tokens.PUBLIC_KEYS_SECRET_ENV, "AUTH_PROVIDER"))
     os.environ[tokens.KEY_FILE_ENV] = str(key_file)
     os.environ.pop(tokens.KEY_SECRET_ENV, None)
+    os.environ.pop(tokens.PUBLIC_KEYS_SECRET_ENV, None)
     os.environ["AUTH_PROVIDER"] = "builtin"
     tokens.reset_key_cache()
     try:

@@ -1,5 +1,6 @@
-"""Detect pipeline per image (12 MP JPEG and HEIC) against the floor of one decode + one JPEG encode, and
-peak memory for a 48 MP photo, each measured in the same run.
+"""Detect pipeline per image (12 MP JPEG and HEIC) against the floor of one decode + one JPEG encode, peak
+memory for a 48 MP photo, and the refusal of a decompression bomb against reading its header, each measured in
+the same run.
 
 The pipeline runs for real — image checks, normalisation, hashing, the YOLO call over HTTP to the stand-in
 (zero latency), scaling the results, risk, naming and the annotated image — with the analysis store and
@@ -16,6 +17,7 @@ import subprocess
 import sys
 import tempfile
 import uuid
+import warnings
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -200,12 +202,51 @@ def peak_rss_mb(mode: str, path: Path, yolo_url: str) -> float:
     return int(out.stdout.strip().splitlines()[-1]) / 1024
 
 
+def bomb_refusal(repeat: int) -> Result:
+    """A 12000 x 12000 PNG declared in 100 bytes is refused for about the cost of reading its header.
+
+    (tests/unit/detect/test_imaging.py proves no pixel is decoded; this is how long the refusal takes.)
+    """
+    from PIL import Image
+
+    from sentrix.errors import InvalidImage
+    from sentrix_detect.imaging import ImageLimits, prepare_image
+    from tests.support.detect_fuzz import png_declaring
+
+    # Under Pillow's own 179 MP guard, so the header can be read as the baseline; over our 100 MP limit.
+    bomb = png_declaring(12_000, 12_000)
+    warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+    limits = ImageLimits(max_bytes=50 * 1024 * 1024, max_pixels=100_000_000, max_side=20_000, min_side=32)
+
+    def refuse() -> None:
+        try:
+            prepare_image(bomb, limits, keep_gps=True)
+        except InvalidImage:
+            return
+        raise AssertionError("the bomb was accepted")
+
+    def header() -> None:
+        with Image.open(io.BytesIO(bomb)) as image:
+            image.size  # noqa: B018 - reading the header is the point
+
+    return Result(
+        suite="detect",
+        name="refusing a 144 MP decompression bomb",
+        value=median_time(refuse, repeat=repeat * 20),
+        unit="ms",
+        baseline_name="Pillow reading its header",
+        baseline_value=median_time(header, repeat=repeat * 20),
+        target_ratio=5.0,
+        notes="checks before any decode: sniff, size, declared dimensions",
+    )
+
+
 def run(quick: bool) -> list[Result]:
     _paths()
     from yolo_standin.testing import StandinProcess
 
     repeat = 3 if quick else 7
-    results: list[Result] = []
+    results: list[Result] = [bomb_refusal(repeat)]
     with StandinProcess() as standin, tempfile.TemporaryDirectory() as workdir:
         run_once = make_runner(standin.base_url)
         for label, fmt, extension in (("JPEG", "JPEG", "jpg"), ("HEIC", "HEIF", "heic")):

@@ -38,6 +38,8 @@ REFUSALS = {  # docs/upload.md: multipart content is sniffed before anything is 
     ("empty", "multipart"): {422},
 }
 COMPLETED_MARK = '"message":"analysis completed"'
+# The poller's line (sentrix_local.logs.stack_line): `<time> poller <LEVEL> redelivery <message id> n/m`.
+REDELIVERY_LINE = re.compile(r"\bpoller\s+\w+\s+redelivery (\S+)")
 DATABASE_RETRY_MESSAGES = (
     "transient failure; the message will be delivered again",
     "could not record the analysis state",
@@ -68,14 +70,17 @@ def expected_classes(data: bytes, threshold: float, include_gps: bool) -> list[i
 
 
 def read_log(path: Path) -> tuple[Counter, Counter, list[dict]]:
-    """From the stack's output: completions per analysis, redeliveries per message, database-related retries."""
+    """From the stack's output and its functions' JSON logs (`logs/<Function>.log` beside it, when there):
+    completions per analysis, redeliveries per message, database-related retries."""
     completed: Counter = Counter()
     redelivered: Counter = Counter()
     db_retries: list[dict] = []
-    for line in path.read_text(errors="replace").splitlines():
-        if " poller redelivery " in line:
-            _, _, rest = line.partition(" poller redelivery ")
-            redelivered[rest.split()[0]] += 1
+    paths = [path, *sorted((path.parent / "logs").glob("*Function.log"))]
+    lines = [line for p in paths for line in p.read_text(errors="replace").splitlines()]
+    for line in lines:
+        redelivery = REDELIVERY_LINE.search(line)
+        if redelivery:
+            redelivered[redelivery.group(1)] += 1
             continue
         # Threads share the stack's stdout, so a JSON log line may follow another line's text unterminated.
         completed["?"] += line.count(COMPLETED_MARK)
@@ -246,8 +251,7 @@ def check_ledger(
     # answered after the client gave up, or results the database outage kept from being written.
     outcomes = yolo_stats["outcomes"]
     completed_count = sum(1 for r in rows.values() if r["status"] == "completed")
-    # The local stack runs every function in one process with one shared Powertools logger, so the
-    # per-analysis keys of a log line are not reliable there; the count of completions is.
+    # The count of completions, from the detect function's own log (logs/DetectFunction.log).
     completions_logged = sum(completed_log.values())
     if completions_logged != completed_count:
         problems.append(f"{completions_logged} completions logged for {completed_count} completed analyses")

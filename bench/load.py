@@ -442,6 +442,8 @@ def stack_environment(config: LoadConfig) -> dict[str, str]:
         "ACCESS_TOKEN_TTL_S": "3600",
         "REGISTRATIONS_PER_IP": "100000",
         "POWERTOOLS_METRICS_NAMESPACE": "Sentrix",
+        # A throw-away stack: saving its thousands of objects on stop would only slow the stop down.
+        "SENTRIX_KEEP_STATE": "0",
     }
 
 

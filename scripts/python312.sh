@@ -39,6 +39,6 @@ print(sys.executable)' 2>/dev/null)" || continue
 }
 
 find_python312 || {
-    echo "Python 3.12 not found: install it (pyenv install 3.12) or set SAM_PYTHON" >&2
+    echo "Python 3.12 not found: install it (pyenv install 3.12; or python3.12 and python3.12-venv from apt) or set SAM_PYTHON=/path/to/python3.12" >&2
     exit 1
 }

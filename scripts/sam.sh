@@ -36,7 +36,9 @@ die() {
     exit 1
 }
 
-PY312="$("$ROOT/scripts/python312.sh")" || die "no Python 3.12 interpreter found (install it with pyenv, or set SAM_PYTHON)"
+# python312.sh's own message would come twice: keep ours only.
+PY312="$("$ROOT/scripts/python312.sh" 2>/dev/null)" ||
+    die "Python 3.12 not found: install it (pyenv install 3.12, or python3.12 from apt) or set SAM_PYTHON"
 
 stamp_value() {
     echo "python=$PY312"
@@ -55,7 +57,7 @@ cmd_venv() {
         rm -rf "$VENV"
     fi
     if [[ ! -x "$VENV/bin/python" ]]; then
-        echo "sam.sh: creating $VENV with $PY312"
+        echo "sam.sh: creating $VENV with $PY312" >&2  # progress on stderr: a dry run prints only the command on stdout
         "$PY312" -m venv "$VENV"
     fi
     # -qq: this machine's pip configuration names extra indexes that may be absent, and pip warns
@@ -82,6 +84,10 @@ cmd_validate() {
     cd "$ROOT"
     PATH="$(sam_path)" sam validate --config-file "$CONFIG" --lint --template-file "$TEMPLATE"
     PATH="$(sam_path)" cfn-lint --append-rules cfn_lint_serverless.rules -- "$TEMPLATE"
+    # The resource-import templates (docs/infra.md, Teardown and what survives it) are deployed by hand: lint them too.
+    PATH="$(sam_path)" cfn-lint -- infra/import/*.yaml
+    # The optional YOLO host stack (infra/yolo-host.yaml, docs/infra.md "The YOLO host") is deployed on its own.
+    PATH="$(sam_path)" cfn-lint --append-rules cfn_lint_serverless.rules -- infra/yolo-host.yaml
     echo "sam.sh: cfn-lint (with cfn_lint_serverless.rules): no findings"
 }
 
@@ -99,7 +105,17 @@ cmd_build() {
     # every build root: installing them is most of a layer's build time.
     SENTRIX_DEPS_CACHE="${SENTRIX_DEPS_CACHE:-$ROOT/.aws-sam/sentrix-deps}" PATH="$(sam_path)" \
         sam build --config-file "$CONFIG" --template-file "$TEMPLATE" \
-        --build-dir "$BUILD_ROOT/build" --cache-dir "$BUILD_ROOT/cache" "$@"
+        --build-dir "$BUILD_ROOT/build" --cache-dir "$BUILD_ROOT/cache" "$@" 2>&1 | without_sam_next_steps
+    echo "Next: \`make sizes\` (bundle sizes), then \`make deploy ENV=dev PARAMS=\"YoloServiceUrl=https://… AlarmEmail=…\"\`"
+    echo "(README.md, *Deploying*). \`sam local invoke\` needs Docker; \`make dev\` runs the functions locally without it."
+}
+
+# SAM ends a build with "Commands you can use next" (sam local invoke, sam deploy --guided): not this
+# project's commands, which `make deploy` wraps (samconfig environments, parameters, a fresh DeploymentId).
+without_sam_next_steps() {
+    awk '/^Commands you can use next/ { skipping = 1; next }
+         skipping && (/^=+$/ || /^\[\*\]/ || /^[[:space:]]*$/) { next }
+         { skipping = 0; print; fflush() }'
 }
 
 # samconfig's parameter_overrides of an environment, for cmd_deploy to extend (a --parameter-overrides on

@@ -6,14 +6,23 @@ Unit tests never touch them; integration and e2e tests ask for them through fixt
 from __future__ import annotations
 
 import os
+import threading
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from hypothesis import settings as hypothesis_settings
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 STATE_DIR = Path(os.environ.get("SENTRIX_TEST_STATE_DIR", REPO_ROOT / ".local" / "test"))
+# Services started once outside the session and shared by many short sessions (`make mutate` forks one pytest
+# session per mutant): the port of a running cluster in STATE_DIR/pgdata, a migrated database each session
+# copies, and the URL of a running moto server. Unset, every session starts and stops its own.
+EXTERNAL_POSTGIS_PORT = os.environ.get("SENTRIX_TEST_POSTGIS_PORT")
+EXTERNAL_TEMPLATE_DATABASE = os.environ.get("SENTRIX_TEST_TEMPLATE_DATABASE")
+EXTERNAL_MOTO_URL = os.environ.get("SENTRIX_TEST_MOTO_URL")
 
 # Never let a test reach real AWS, whatever the developer's shell has configured.
 os.environ.update(
@@ -30,6 +39,121 @@ os.environ.update(
     }
 )
 os.environ.pop("AWS_PROFILE", None)
+
+# Hypothesis (docs/testing.md, "Seeds"). Health checks stay on; no deadline (a deadline is a wall-clock assertion).
+# Both profiles take the run's seed (pytest-randomly's, see pytest_configure), so `make test SEED=N` replays a run,
+# and print a failing example as a @reproduce_failure blob. "ci" (.ci/run) keeps no example database: a run
+# depends on its seed alone. "dev" (the default) keeps Hypothesis's local database, which replays past failures first.
+hypothesis_settings.register_profile("ci", deadline=None, database=None, print_blob=True, max_examples=100)
+hypothesis_settings.register_profile("dev", deadline=None, print_blob=True)
+hypothesis_settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "dev"))
+
+
+def run_seed(config: pytest.Config) -> int | None:
+    """The run's seed: pytest-randomly's (printed at the top and the end), or None when it is disabled."""
+    if not config.pluginmanager.hasplugin("randomly"):
+        return None
+    return config.getoption("randomly_seed", None)
+
+
+@pytest.hookimpl(trylast=True)  # after pytest-randomly has chosen the seed
+def pytest_configure(config: pytest.Config) -> None:
+    """Hypothesis takes the run's seed unless --hypothesis-seed says otherwise: one seed replays everything."""
+    from hypothesis import core
+
+    seed = run_seed(config)
+    if seed is not None and config.getoption("--hypothesis-seed", None) is None:
+        core.global_force_seed = seed  # what --hypothesis-seed sets (hypothesis' pytest plugin does the same)
+
+
+def pytest_report_header(config: pytest.Config) -> str:
+    return f"hypothesis profile: {hypothesis_settings.get_current_profile_name()} (HYPOTHESIS_PROFILE)"
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus, config: pytest.Config) -> None:
+    """The seed again at the end, where a failure is read, with the command that replays this run's order."""
+    seed = run_seed(config)
+    if seed is None:
+        terminalreporter.write_line("test order: not shuffled (pytest-randomly disabled)")
+    else:
+        terminalreporter.write_line(
+            f"test order and seeds: --randomly-seed={seed} (replay: make test SEED={seed}, or add "
+            f"-p randomly --randomly-seed={seed} to a pytest command; HYPOTHESIS_PROFILE="
+            f"{hypothesis_settings.get_current_profile_name()})"
+        )
+
+
+# multiprocessing's helpers: started once per interpreter at the first use of a process pool (wherever that falls
+# in a shuffled order), and kept for the interpreter's life by design, like the session services.
+_INTERPRETER_HELPERS = (
+    "from multiprocessing.resource_tracker import main",
+    "from multiprocessing.forkserver import main",
+)
+
+
+def _children() -> dict[int, str]:
+    """This process's live child processes: pid -> command line (zombies are reaped or harmless, not listed;
+    multiprocessing's per-interpreter helpers neither)."""
+    found: dict[int, str] = {}
+    for children in Path("/proc/self/task").glob("*/children"):
+        try:
+            pids = [int(pid) for pid in children.read_text().split()]
+        except OSError:  # the thread ended meanwhile
+            continue
+        for pid in pids:
+            try:
+                state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+                command = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+            except OSError:
+                continue
+            if state != "Z" and not any(helper in command for helper in _INTERPRETER_HELPERS):
+                found[pid] = command.strip()[:200]
+    return found
+
+
+def _checked_out_connections() -> dict[str, int]:
+    """Connections taken from the cached engines' pools and not given back (engines not built are not built)."""
+    import sys
+
+    engine_module = sys.modules.get("sentrix.db.engine")
+    if engine_module is None:
+        return {}
+    out = {}
+    for getter in (engine_module.get_engine, engine_module.get_read_engine):
+        if getter.cache_info().currsize:
+            checked_out = getter().pool.checkedout()
+            if checked_out:
+                out[getter.__name__] = checked_out
+    return out
+
+
+LEAK_GRACE_S = 5.0  # what is finishing (a server thread closing its last connection) gets this long to end
+
+
+@pytest.fixture(autouse=True)
+def no_leaks() -> Iterator[None]:
+    """After every test (and its own fixtures' teardown): no new non-daemon thread, no new child process, and
+    no database connection left checked out. Session and module services started before the test are allowed."""
+    threads = set(threading.enumerate())
+    children = set(_children())
+    yield
+    deadline = time.monotonic() + LEAK_GRACE_S
+    new_threads = [t for t in threading.enumerate() if not t.daemon and t not in threads]
+    for thread in new_threads:
+        thread.join(max(0.0, deadline - time.monotonic()))
+    new_children = {pid: cmd for pid, cmd in _children().items() if pid not in children}
+    while new_children and time.monotonic() < deadline:
+        time.sleep(0.05)
+        new_children = {pid: cmd for pid, cmd in _children().items() if pid not in children}
+    leaks = []
+    if alive := [t.name for t in new_threads if t.is_alive()]:
+        leaks.append(f"non-daemon threads still running: {alive}")
+    if new_children:
+        leaks.append(f"child processes still running: {new_children}")
+    if checked_out := _checked_out_connections():
+        leaks.append(f"database connections still checked out of the pool: {checked_out}")
+    if leaks:
+        pytest.fail("the test leaked: " + "; ".join(leaks), pytrace=False)
 
 
 def reset_caches() -> None:
@@ -49,6 +173,11 @@ def postgis() -> Iterator:
     from sentrix_local.postgres import LocalPostgres
     from sentrix_local.processes import free_port
 
+    if EXTERNAL_POSTGIS_PORT:
+        pg = LocalPostgres(STATE_DIR / "pgdata", int(EXTERNAL_POSTGIS_PORT))
+        pg.start(fast=True)  # already running: only waits for it
+        yield pg
+        return
     pg = LocalPostgres(STATE_DIR / "pgdata", free_port())
     pg.start(fast=True)
     yield pg
@@ -56,16 +185,41 @@ def postgis() -> Iterator:
 
 
 @pytest.fixture(scope="session")
-def database_url(postgis) -> str:
-    """A fresh database migrated to head, exported as DATABASE_URL."""
+def admin_database_url(postgis) -> Iterator[str]:
+    """A fresh database migrated to head by its owner; the owner's URL (tests/support/admin.py)."""
     from sentrix.db import migrate
+    from tests.support.admin import ADMIN_URL_VARIABLE
 
+    if EXTERNAL_TEMPLATE_DATABASE:  # a copy of the migrated template, one per session (sessions run side by side)
+        name = f"sentrix_test_{os.getpid()}"
+        postgis.psql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        postgis.psql(f'CREATE DATABASE "{name}" TEMPLATE "{EXTERNAL_TEMPLATE_DATABASE}" OWNER {postgis.user}')
+        url = postgis.url(name)
+        os.environ[ADMIN_URL_VARIABLE] = url
+        yield url
+        from tests.support.admin import reset_admin_engines
+
+        reset_caches()
+        reset_admin_engines()  # mutmut runs its stats and clean-test sessions in one process: same pid, same name
+        postgis.psql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        return
     postgis.recreate_database("sentrix_test")
     url = postgis.url("sentrix_test")
     migrate.upgrade(url)
+    os.environ[ADMIN_URL_VARIABLE] = url
+    yield url
+
+
+@pytest.fixture(scope="session")
+def database_url(admin_database_url, postgis) -> Iterator[str]:
+    """The migrated database as the application role (as in the cloud), exported as DATABASE_URL."""
+    from sqlalchemy import make_url
+
+    url = postgis.set_app_password(make_url(admin_database_url).database)
     os.environ["DATABASE_URL"] = url
     reset_caches()
-    return url
+    yield url
+    reset_caches()
 
 
 @dataclass(frozen=True)
@@ -81,6 +235,9 @@ def moto_server() -> Iterator[str]:
     """moto's server as a real process on a free port (the same server the local stack runs)."""
     from sentrix_local.processes import ManagedProcess, free_port, python_module, wait_http
 
+    if EXTERNAL_MOTO_URL:
+        yield EXTERNAL_MOTO_URL
+        return
     port = free_port()
     process = ManagedProcess(
         "moto-test",
@@ -103,7 +260,8 @@ def aws(moto_server) -> AwsResources:
     from sentrix_local.provision import provision
     from sentrix_local.template import stack_spec
 
-    resources = provision(moto_server, prefix="sentrix-test")
+    # Sessions sharing one moto server each get their own bucket and queues.
+    resources = provision(moto_server, prefix=f"sentrix-test-{os.getpid()}" if EXTERNAL_MOTO_URL else "sentrix-test")
     spec = stack_spec()
     detect = next(q for q in spec.queues.values() if q.consumer)
     os.environ.update(

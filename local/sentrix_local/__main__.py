@@ -1,21 +1,44 @@
-"""`python -m sentrix_local up|down|migrate` — the commands behind `make dev`, `make down`, `make migrate`."""
+"""`python -m sentrix_local up|down|reset|migrate|admin` — behind `make dev`, `make down`, `make reset`,
+`make migrate`, `make admin`."""
 
 from __future__ import annotations
 
 import argparse
+import os
+import sys
 
-from sentrix_local.stack import LocalStack, StackConfig, down
+from sentrix_local.postgres import PostgresError
+from sentrix_local.preflight import StackError
+from sentrix_local.stack import LocalStack, StackConfig, down, reset
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(prog="sentrix_local", description="Run Sentrix locally without AWS.")
-    parser.add_argument("command", choices=["up", "down", "migrate"])
+    parser.add_argument("command", choices=["up", "down", "reset", "migrate", "admin"])
+    parser.add_argument("--email", help="admin: the account's e-mail address")
+    parser.add_argument("--role", choices=["admin", "expert"], default="admin", help="admin: the role to give")
     args = parser.parse_args()
+    if args.command == "admin" and not args.email:
+        parser.error("admin needs --email (make admin EMAIL=you@example.org)")
+    try:
+        run(args)
+    except (StackError, PostgresError) as exc:
+        # A newcomer's problem (a busy port, a missing package): the sentence, not a traceback.
+        print(f"sentrix_local {args.command}: {exc}", file=sys.stderr)
+        raise SystemExit(1) from None
+
+
+def run(args: argparse.Namespace) -> None:
+    command = args.command
     config = StackConfig()
-    if args.command == "up":
+    if command == "up":
         LocalStack(config).run_forever()
-    elif args.command == "down":
+    elif command == "down":
         down(config)
+    elif command == "reset":
+        for path in reset(config):
+            print(f"removed {path}")
+        print("local state reset: the next `make dev` starts with an empty database, bucket and queues")
     else:
         pg = config.postgres()
         was_running = pg.running()
@@ -25,6 +48,13 @@ def main() -> None:
             from sentrix.db import migrate
 
             migrate.upgrade(pg.url(config.database))
+            pg.set_app_password(config.database)
+            if args.command == "admin":
+                from sentrix_local.admin import make_admin
+
+                # The functions' own variable (builtin unless set): Supabase accounts are made at sign-up only.
+                provider = os.environ.get("AUTH_PROVIDER", "builtin")
+                sys.exit(make_admin(pg.url(config.database), args.email, args.role, auth_provider=provider))
             print(f"migrated {pg.url(config.database)} to {migrate.current(pg.url(config.database))}")
         finally:
             if not was_running:  # leave nothing running that was not running before

@@ -4,24 +4,23 @@ from __future__ import annotations
 
 import base64
 import fnmatch
-import json
+import os
 import re
 import threading
 import time
 import uuid
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+from sentrix_local.gateway_rules import Answer, gateway_response, is_binary, preflight
 from sentrix_local.invoke import LocalFunction
-from sentrix_local.template import Route, StackSpec
+from sentrix_local.template import ApiSpec, Route, StackSpec, stack_spec
 
 STAGE = "v1"
 MAX_BODY_BYTES = 10 * 1024 * 1024  # API Gateway's payload limit
 AUTH_CACHE_TTL_S = 300
-BINARY_PREFIXES = ("multipart/form-data", "image/", "application/octet-stream", "application/pdf")
 
 
 @dataclass(frozen=True)
@@ -47,15 +46,21 @@ def proxy_event(
     body: bytes = b"",
     path_parameters: dict[str, str] | None = None,
     source_ip: str = "127.0.0.1",
+    request_id: str | None = None,
+    binary_media_types: tuple[str, ...] | None = None,
 ) -> dict[str, Any]:
-    """A REST API (v1) proxy event exactly as API Gateway hands it to a Lambda integration."""
+    """A REST API (v1) proxy event exactly as API Gateway hands it to a Lambda integration.
+
+    The body is base64-encoded when its Content-Type matches BinaryMediaTypes (the template's unless given);
+    otherwise it is passed as text, bytes that are not UTF-8 replaced, as API Gateway mangles them.
+    """
     headers = {k.lower(): v for k, v in (headers or {}).items()}
     multi_query = parse_qs(query, keep_blank_values=True) if query else {}
-    binary = headers.get("content-type", "").startswith(BINARY_PREFIXES)
-    try:
-        text = None if binary else body.decode("utf-8")
-    except UnicodeDecodeError:
-        text = None
+    if binary_media_types is None:
+        api = stack_spec().api
+        binary_media_types = api.binary_media_types if api else ()
+    binary = is_binary(headers.get("content-type"), binary_media_types)
+    text = None if binary else body.decode("utf-8", errors="replace")
     return {
         "resource": resource,
         "path": path,
@@ -71,7 +76,7 @@ def proxy_event(
             "httpMethod": method,
             "path": f"/{STAGE}{path}",
             "stage": STAGE,
-            "requestId": str(uuid.uuid4()),
+            "requestId": request_id or str(uuid.uuid4()),
             "requestTimeEpoch": int(time.time() * 1000),
             "identity": {"sourceIp": source_ip, "userAgent": headers.get("user-agent")},
             "accountId": "000000000000",
@@ -82,25 +87,20 @@ def proxy_event(
     }
 
 
-# The headers infra/template.yaml's GatewayResponses add to the gateway's own answers (tests/infra/invariants_http.py).
-GATEWAY_RESPONSE_HEADERS = {
-    "Strict-Transport-Security": "max-age=31536000; includeSubDomains",
-    "X-Content-Type-Options": "nosniff",
-    "Cache-Control": "no-store",
-}
-
-
-def _gateway_error(status: int, message: str) -> tuple[int, dict[str, str], bytes]:
-    headers = {"Content-Type": "application/json", **GATEWAY_RESPONSE_HEADERS}
-    return status, headers, json.dumps({"message": message}).encode()
-
-
 class Gateway:
-    """Route matching, the REQUEST authorizer with its cache, and proxy events in and out."""
+    """Route matching, the REQUEST authorizer with its cache, API Gateway's own answers, proxy events in and out."""
 
-    def __init__(self, spec: StackSpec, functions: dict[str, LocalFunction]) -> None:
+    def __init__(self, spec: StackSpec, functions: dict[str, LocalFunction], *, throttling: bool | None = None) -> None:
+        """`throttling` applies the template's MethodSettings limits (429 THROTTLED); by default only when
+        SENTRIX_GATEWAY_THROTTLING=1, since test suites and bench/load.py send bursts the cloud would throttle."""
         self.routes = [compile_route(r) for r in spec.routes]
+        if throttling is None:
+            throttling = os.environ.get("SENTRIX_GATEWAY_THROTTLING") == "1"
+        self.limits = (spec.api.throttling if spec.api else {}) if throttling else {}
+        self._buckets: dict[tuple[str, str], tuple[float, float]] = {}
         self.functions = functions
+        self.api: ApiSpec | None = spec.api
+        self.binary_media_types = spec.api.binary_media_types if spec.api else ()
         self.authorizer = functions.get(spec.authorizer_function or "")
         self._auth_cache: dict[str, tuple[float, dict[str, Any]]] = {}
         self._cache_lock = threading.Lock()
@@ -112,11 +112,34 @@ class Gateway:
                 return compiled, dict(zip(compiled.names, found.groups(), strict=True))
         return None
 
-    def _authorize(self, event: dict[str, Any]) -> tuple[int, str] | dict[str, Any]:
-        """Run the REQUEST authorizer (cached by the Authorization header like API Gateway does)."""
+    def _throttled(self, route: Route) -> bool:
+        """A token bucket per method, as API Gateway keeps: the route's own MethodSettings or the stage's."""
+        limits = self.limits.get((route.path, route.method)) or self.limits.get(("*", "*"))
+        if limits is None:
+            return False
+        rate, burst = limits
+        key, now = (route.path, route.method), time.monotonic()
+        with self._cache_lock:
+            tokens, last = self._buckets.get(key, (float(burst), now))
+            tokens = min(float(burst), tokens + (now - last) * rate)
+            if tokens < 1:
+                self._buckets[key] = (tokens, now)
+                return True
+            self._buckets[key] = (tokens - 1, now)
+            return False
+
+    def _declared(self, path: str) -> bool:
+        return any(compiled.pattern.match(path) for compiled in self.routes)
+
+    def _authorize(self, event: dict[str, Any]) -> str | dict[str, Any]:
+        """Run the REQUEST authorizer (cached by the Authorization header like API Gateway does).
+
+        Returns the authorizer context, or the gateway response type that refuses the request.
+        """
         token = (event["headers"] or {}).get("authorization")
         if not token:
-            return 401, "Unauthorized"
+            # The identity source (the Authorization header) is missing: refused without calling the authorizer.
+            return "UNAUTHORIZED"
         method_arn = (
             f"arn:aws:execute-api:us-east-1:000000000000:local/{STAGE}/{event['httpMethod']}{event['resource']}"
         )
@@ -140,28 +163,39 @@ class Gateway:
             try:
                 result = self.authorizer.invoke(auth_event) if self.authorizer else None
             except Exception as exc:
-                return (401, "Unauthorized") if str(exc) == "Unauthorized" else (500, "Internal server error")
+                # A Lambda authorizer refuses by raising "Unauthorized"; any other error is its failure.
+                return "UNAUTHORIZED" if str(exc) == "Unauthorized" else "AUTHORIZER_FAILURE"
             if not isinstance(result, dict) or "policyDocument" not in result:
-                return 500, "Internal server error"
+                return "AUTHORIZER_CONFIGURATION_ERROR"
             with self._cache_lock:
                 self._auth_cache[token] = (now + AUTH_CACHE_TTL_S, result)
         if not _policy_allows(result["policyDocument"], method_arn):
-            return 403, "User is not authorized to access this resource"
+            return "ACCESS_DENIED"
         context = dict(result.get("context") or {})
         context["principalId"] = result.get("principalId")
         return context
 
-    def handle(
-        self, method: str, raw_path: str, headers: dict[str, str], body: bytes, source_ip: str
-    ) -> tuple[int, dict[str, str], bytes]:
+    def handle(self, method: str, raw_path: str, headers: dict[str, str], body: bytes, source_ip: str) -> Answer:
+        """One request, answered as API Gateway would; `headers` must have lower-case names."""
         parts = urlsplit(raw_path)
+        context = _context(method, parts.path, source_ip)
+
+        def refuse(kind: str) -> Answer:
+            return gateway_response(self.api, kind, headers, context)
+
         if len(body) > MAX_BODY_BYTES:
-            return _gateway_error(413, "Request Too Long")
+            return refuse("REQUEST_TOO_LARGE")
         matched = self.match(method, parts.path)
         if matched is None:
-            # What API Gateway answers for any method/path it has no route for.
-            return _gateway_error(403, "Missing Authentication Token")
+            # SAM's Cors adds an OPTIONS mock to every declared path; anything else has no route.
+            answer = None
+            if method == "OPTIONS" and self._declared(parts.path):
+                answer = preflight(self.api, headers, context)
+            return answer or refuse("MISSING_AUTHENTICATION_TOKEN")
         found, params = matched
+        context["resourcePath"] = found.route.path
+        if self._throttled(found.route):
+            return refuse("THROTTLED")
         event = proxy_event(
             method,
             found.route.path,
@@ -171,17 +205,37 @@ class Gateway:
             body=body,
             path_parameters=params,
             source_ip=source_ip,
+            request_id=context["requestId"],
+            binary_media_types=self.binary_media_types,
         )
         if found.route.authorized:
             outcome = self._authorize(event)
-            if isinstance(outcome, tuple):
-                return _gateway_error(*outcome)
+            if isinstance(outcome, str):
+                return refuse(outcome)
             event["requestContext"]["authorizer"] = outcome
         try:
             response = self.functions[found.route.function].invoke(event)
         except Exception:
-            return _gateway_error(502, "Internal server error")
-        return _proxy_response(response)
+            return refuse("DEFAULT_5XX")
+        if not isinstance(response, dict) or "statusCode" not in response:
+            return refuse("DEFAULT_5XX")
+        return _proxy_response(response, is_binary(headers.get("accept"), self.binary_media_types))
+
+    def oversized(self, method: str, raw_path: str, headers: dict[str, str]) -> Answer:
+        """The answer to a body over API Gateway's 10 MB payload limit."""
+        context = _context(method, urlsplit(raw_path).path, "")
+        return gateway_response(self.api, "REQUEST_TOO_LARGE", headers, context)
+
+
+def _context(method: str, path: str, source_ip: str) -> dict[str, str]:
+    """The $context values a gateway response template may use."""
+    return {
+        "requestId": str(uuid.uuid4()),
+        "httpMethod": method,
+        "path": f"/{STAGE}{path}",
+        "stage": STAGE,
+        "identity.sourceIp": source_ip,
+    }
 
 
 def _policy_allows(policy: dict[str, Any], method_arn: str) -> bool:
@@ -196,14 +250,17 @@ def _policy_allows(policy: dict[str, Any], method_arn: str) -> bool:
     return allowed
 
 
-def _proxy_response(response: Any) -> tuple[int, dict[str, str], bytes]:
-    if not isinstance(response, dict) or "statusCode" not in response:
-        return _gateway_error(502, "Internal server error")
+def _proxy_response(response: dict[str, Any], binary_accepted: bool) -> Answer:
+    """The function's answer as the client gets it.
+
+    A base64 body is decoded only when the request's Accept matched BinaryMediaTypes; otherwise API Gateway
+    sends the base64 text itself (with the function's Content-Type), which is what a cloud client would see.
+    """
     headers = {k: str(v) for k, v in (response.get("headers") or {}).items()}
     for key, values in (response.get("multiValueHeaders") or {}).items():
         headers[key] = ", ".join(str(v) for v in values)
     body = response.get("body") or ""
-    data = base64.b64decode(body) if response.get("isBase64Encoded") else body.encode()
+    data = base64.b64decode(body) if response.get("isBase64Encoded") and binary_accepted else body.encode()
     return int(response["statusCode"]), headers, data
 
 
@@ -215,12 +272,13 @@ def serve(gateway: Gateway, host: str, port: int) -> ThreadingHTTPServer:
 
         def _dispatch(self) -> None:
             length = int(self.headers.get("Content-Length") or 0)
+            lowered = {k.lower(): v for k, v in self.headers.items()}
             if length > MAX_BODY_BYTES:
-                status, headers, data = _gateway_error(413, "Request Too Long")
+                # Refused before reading the body.
+                status, headers, data = gateway.oversized(self.command, self.path, lowered)
                 self.close_connection = True
             else:
                 body = self.rfile.read(length) if length else b""
-                lowered = {k.lower(): v for k, v in self.headers.items()}
                 status, headers, data = gateway.handle(self.command, self.path, lowered, body, self.client_address[0])
             self.send_response(status)
             for key, value in headers.items():
@@ -233,8 +291,10 @@ def serve(gateway: Gateway, host: str, port: int) -> ThreadingHTTPServer:
         do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_OPTIONS = do_HEAD = _dispatch
 
         def log_message(self, fmt: str, *args: Any) -> None:
-            stamp = datetime.now(UTC).strftime("%H:%M:%S")
-            print(f"{stamp} gateway {self.address_string()} {fmt % args}", flush=True)
+            # The stack log's one line format (sentrix_local.logs), like the functions' and the poller's lines.
+            from sentrix_local.logs import say
+
+            say("gateway", f"{self.address_string()} {fmt % args}")
 
     server = ThreadingHTTPServer((host, port), Handler)
     server.daemon_threads = True

@@ -11,6 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from sentrix_local.logs import invocation
 from sentrix_local.template import FunctionSpec
 
 
@@ -53,7 +54,47 @@ class LocalFunction:
             self._handler = getattr(importlib.import_module(module_name), attribute)
         return self._handler
 
+    @property
+    def service(self) -> str:
+        """The function's POWERTOOLS_SERVICE_NAME from the template (its logical id when it sets none)."""
+        name = self.spec.environment.get("POWERTOOLS_SERVICE_NAME")
+        return name if isinstance(name, str) and name else self.spec.logical_id
+
+    def literal_environment(self) -> dict[str, str]:
+        """The template's variables for this function that have a value without a deployed stack."""
+        return {
+            name: str(value)
+            for name, value in self.spec.environment.items()
+            if isinstance(value, str | int | float) and not isinstance(value, bool) and str(value) != ""
+        }
+
     def invoke(self, event: dict[str, Any]) -> Any:
         with self._lock:
             handler = self._load()
-            return handler(event, LambdaContext(self.spec.logical_id, self.spec.timeout))
+            # Its own service on every record, and no logger key from an earlier invocation (sentrix_local.logs).
+            namespace = self.literal_environment().get("POWERTOOLS_METRICS_NAMESPACE")
+            with invocation(self.spec.logical_id, self.service, namespace):
+                return handler(event, LambdaContext(self.spec.logical_id, self.spec.timeout))
+
+
+# Variables the stack itself sets (the local endpoints, the database); the template's deployed values of
+# these ('' until CloudFormation fills them) must never replace them.
+_PER_INVOCATION = frozenset({"POWERTOOLS_SERVICE_NAME", "POWERTOOLS_METRICS_NAMESPACE"})
+
+
+def apply_environment(functions: dict[str, LocalFunction], environ: dict[str, str]) -> dict[str, str]:
+    """Set each function's literal template variables that the stack has not set; returns what was set.
+
+    The functions share one process, so one value per name: a name whose value differs between functions
+    (only POWERTOOLS_SERVICE_NAME) is applied per invocation instead, by `LocalFunction.invoke`.
+    """
+    values: dict[str, set[str]] = {}
+    for function in functions.values():
+        for name, value in function.literal_environment().items():
+            values.setdefault(name, set()).add(value)
+    applied = {}
+    for name, seen in sorted(values.items()):
+        if name in _PER_INVOCATION or name in environ or len(seen) != 1:
+            continue
+        applied[name] = environ[name] = next(iter(seen))
+    return applied

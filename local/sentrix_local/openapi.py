@@ -80,8 +80,10 @@ def _refusal_responses(existing: dict[str, Any]) -> dict[str, Any]:
 def build_document(spec: StackSpec | None = None) -> dict[str, Any]:
     """One OpenAPI 3.1 document for every route of the template, described by the app that serves it."""
     spec = spec or stack_spec()
+    # Preflights (OPTIONS) are CORS plumbing answered before routing, not operations of the API.
+    operations = [route for route in spec.routes if route.method != "OPTIONS"]
     routes_by_function: dict[str, list[Route]] = {}
-    for route in spec.routes:
+    for route in operations:
         routes_by_function.setdefault(route.function, []).append(route)
 
     documents = {function: app_document(spec, function) for function in routes_by_function}
@@ -98,7 +100,7 @@ def build_document(spec: StackSpec | None = None) -> dict[str, Any]:
 
     paths: dict[str, dict[str, Any]] = {}
     tags: dict[str, None] = {}
-    for route in spec.routes:
+    for route in operations:
         document = documents[route.function]
         method = route.method.lower()
         matches = [

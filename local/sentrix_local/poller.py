@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import hashlib
 import threading
-from datetime import UTC, datetime
 from typing import Any
 
 from sentrix_local.invoke import LocalFunction
+from sentrix_local.logs import say
 
 
 class QueuePoller:
@@ -81,16 +81,13 @@ class QueuePoller:
             response = self.function.invoke(event) or {}
             failed = {item["itemIdentifier"] for item in response.get("batchItemFailures", [])}
         except Exception as exc:
-            print(f"{_stamp()} poller invocation failed: {type(exc).__name__}: {exc}", flush=True)
+            say("poller", f"invocation failed: {type(exc).__name__}: {exc}", "ERROR")
             failed = {m["MessageId"] for m in received}
         succeeded = [m for m in received if m["MessageId"] not in failed]
         again = {m["MessageId"] for m in succeeded if self._redeliver(m["MessageId"])}
         done = [m for m in succeeded if m["MessageId"] not in again]
         for message_id in again:
-            print(
-                f"{_stamp()} poller redelivery {message_id} {self._redelivered[message_id]}/{self.redeliver_times}",
-                flush=True,
-            )
+            say("poller", f"redelivery {message_id} {self._redelivered[message_id]}/{self.redeliver_times}")
         # Failed and redelivered messages alike come back after the retry delay.
         for message in received:
             if message["MessageId"] in failed or message["MessageId"] in again:
@@ -104,9 +101,7 @@ class QueuePoller:
                 QueueUrl=self.queue_url,
                 Entries=[{"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(done)],
             )
-        print(
-            f"{_stamp()} poller delivered {len(received)} message(s): {len(done)} ok, {len(failed)} failed", flush=True
-        )
+        say("poller", f"delivered {len(received)} message(s): {len(done)} ok, {len(failed)} failed")
         return len(received)
 
     def selected_for_redelivery(self, message_id: str) -> bool:
@@ -133,7 +128,7 @@ class QueuePoller:
             try:
                 self.poll_once()
             except Exception as exc:
-                print(f"{_stamp()} poller error: {type(exc).__name__}: {exc}", flush=True)
+                say("poller", f"error: {type(exc).__name__}: {exc}", "ERROR")
                 self._stop.wait(1)
 
     def start(self) -> None:
@@ -144,7 +139,3 @@ class QueuePoller:
         self._stop.set()
         if self._thread:
             self._thread.join(timeout=self.wait_s + 5)
-
-
-def _stamp() -> str:
-    return datetime.now(UTC).strftime("%H:%M:%S")

@@ -15,6 +15,19 @@ PG_VERSION = "15"
 POSTGIS_PACKAGE = f"postgresql-{PG_VERSION}-postgis-3"
 DEFAULT_USER = "sentrix"
 DEFAULT_PASSWORD = "sentrix"  # noqa: S105 - a loopback-only development cluster
+# The role the application logs in as (migration 0009 creates it; `set_app_password` gives it this password),
+# as in the cloud: the superuser above only migrates, seeds and cleans.
+APP_USER = "sentrix_app"
+APP_PASSWORD = "sentrix_app"  # noqa: S105 - a loopback-only development cluster
+
+
+# Passwords are checked on TCP, as in the cloud (a wrong application password must fail locally too); only
+# the cluster's own superuser `postgres`, which `psql` here uses, is trusted, on the socket and on loopback.
+HBA = """\
+local all all trust
+host all postgres 127.0.0.1/32 trust
+host all all 127.0.0.1/32 scram-sha-256
+"""
 
 
 class PostgresError(RuntimeError):
@@ -85,7 +98,20 @@ class LocalPostgres:
         return subprocess.run(self._as_owner(args), check=True, capture_output=True, text=True, **kwargs)
 
     def url(self, database: str = "sentrix") -> str:
+        """The owner's URL (superuser): migrations, seeding and cleaning."""
         return f"postgresql+pg8000://{self.user}:{self.password}@127.0.0.1:{self.port}/{database}"
+
+    def app_url(self, database: str = "sentrix") -> str:
+        """The application role's URL: what the functions get as DATABASE_URL."""
+        return f"postgresql+pg8000://{APP_USER}:{APP_PASSWORD}@127.0.0.1:{self.port}/{database}"
+
+    def set_app_password(self, database: str = "sentrix") -> str:
+        """Give the application role (made by migration 0009) its local password, as the deploy hook does in
+        the cloud; returns `app_url(database)`."""
+        from sentrix.db.roles import RoleCredentials, set_password
+
+        set_password(self.url(database), RoleCredentials(APP_USER, APP_PASSWORD))
+        return self.app_url(database)
 
     def _prepare_dir(self) -> None:
         self.data_dir.parent.mkdir(parents=True, exist_ok=True)
@@ -113,6 +139,16 @@ class LocalPostgres:
             ]
         )
 
+    def _write_hba(self) -> bool:
+        """Write HBA as pg_hba.conf (clusters initialised with trust everywhere included); True if it changed."""
+        path = self.data_dir / "pg_hba.conf"
+        if path.read_text() == HBA:
+            return False
+        path.write_text(HBA)
+        if os.geteuid() == 0:
+            shutil.chown(path, "postgres", "postgres")
+        return True
+
     def running(self) -> bool:
         if not (self.data_dir / "postmaster.pid").exists():
             return False
@@ -125,6 +161,7 @@ class LocalPostgres:
         """Start the cluster (initialising it the first time) and make sure our role exists."""
         ensure_postgis(self.bindir)
         self.init()
+        hba_changed = self._write_hba()
         if not self.running():
             options = f"-p {self.port} -c listen_addresses=127.0.0.1 -k {self.data_dir} -c max_connections=200"
             if fast:  # tests do not need durability; it halves their run time
@@ -144,6 +181,8 @@ class LocalPostgres:
                     "start",
                 ]
             )
+        elif hba_changed:
+            self.psql("SELECT pg_reload_conf()")
         self._wait_ready()
         self.psql(
             f"DO $$BEGIN IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = '{self.user}') THEN "

@@ -72,7 +72,7 @@ def python_module(module: str, *args: str) -> list[str]:
     return [sys.executable, "-m", module, *args]
 
 
-def _alive(pid: int) -> bool:
+def alive(pid: int) -> bool:
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
@@ -89,13 +89,13 @@ def _alive(pid: int) -> bool:
 
 def stop_pid(pid: int, timeout: float = 10) -> None:
     """SIGTERM, then SIGKILL after `timeout`; only this pid, never a pattern."""
-    if not _alive(pid):
+    if not alive(pid):
         return
     with contextlib.suppress(ProcessLookupError):
         os.kill(pid, signal.SIGTERM)
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        if not _alive(pid):
+        if not alive(pid):
             return
         time.sleep(0.1)
     with contextlib.suppress(ProcessLookupError):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -40,8 +41,18 @@ def aws_client(service: str, endpoint_url: str) -> Any:
     )
 
 
-def provision(endpoint_url: str, *, prefix: str = "sentrix-local", spec: StackSpec | None = None) -> Provisioned:
-    """Idempotently create what the template declares; DLQs first so redrive policies can point at them."""
+def provision(
+    endpoint_url: str,
+    *,
+    prefix: str = "sentrix-local",
+    spec: StackSpec | None = None,
+    before_notifications: Callable[[Provisioned], object] | None = None,
+) -> Provisioned:
+    """Idempotently create what the template declares; DLQs first so redrive policies can point at them.
+
+    `before_notifications` runs once buckets and queues exist and before a bucket notifies its queue: what it
+    puts in a bucket (a restored object) does not become a new S3 event.
+    """
     spec = spec or stack_spec()
     s3, sqs = aws_client("s3", endpoint_url), aws_client("sqs", endpoint_url)
     queue_urls: dict[str, str] = {}
@@ -69,6 +80,9 @@ def provision(endpoint_url: str, *, prefix: str = "sentrix-local", spec: StackSp
         if name not in existing:
             s3.create_bucket(Bucket=name)
         buckets[logical_id] = name
+    provisioned = Provisioned(buckets, queue_urls, queue_arns)
+    if before_notifications is not None:
+        before_notifications(provisioned)
     for bucket_id in spec.buckets:
         configs = [
             {
@@ -83,4 +97,4 @@ def provision(endpoint_url: str, *, prefix: str = "sentrix-local", spec: StackSp
             s3.put_bucket_notification_configuration(
                 Bucket=buckets[bucket_id], NotificationConfiguration={"QueueConfigurations": configs}
             )
-    return Provisioned(buckets, queue_urls, queue_arns)
+    return provisioned

@@ -101,6 +101,27 @@ class NotificationSpec:
 
 
 @dataclass(frozen=True)
+class GatewayResponseSpec:
+    """One GatewayResponses entry: what API Gateway answers itself for a response type."""
+
+    status: int | None
+    headers: dict[str, str]
+    templates: dict[str, str]
+
+
+@dataclass(frozen=True)
+class ApiSpec:
+    """What the REST API itself does before (or instead of) calling a function."""
+
+    stage: str
+    binary_media_types: tuple[str, ...]
+    cors: dict[str, str] | None
+    gateway_responses: dict[str, GatewayResponseSpec]
+    # MethodSettings throttling: (path or "*", method or "*") -> (rate per second, burst), parameter defaults resolved.
+    throttling: dict[tuple[str, str], tuple[float, int]] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
 class StackSpec:
     functions: dict[str, FunctionSpec]
     routes: tuple[Route, ...]
@@ -108,6 +129,7 @@ class StackSpec:
     buckets: tuple[str, ...]
     queues: dict[str, QueueSpec]
     notifications: tuple[NotificationSpec, ...]
+    api: ApiSpec | None = None
 
 
 def ref_target(value: Any) -> str | None:
@@ -192,6 +214,59 @@ def _notifications(resources: dict[str, Any]) -> list[NotificationSpec]:
     return found
 
 
+def _static(value: Any) -> str | None:
+    """A static mapping value as SAM writes it ("'text'"), unquoted; None for any other expression."""
+    if isinstance(value, str) and len(value) >= 2 and value[0] == value[-1] == "'":
+        return value[1:-1]
+    return None
+
+
+def _resolved(value: Any, parameters: dict[str, Any]) -> Any:
+    """A literal, or the default of the parameter it references."""
+    target = value.get("Ref") if isinstance(value, dict) else None
+    return (parameters.get(target) or {}).get("Default") if target else value
+
+
+def _throttling(settings: list[dict[str, Any]], parameters: dict[str, Any]) -> dict[tuple[str, str], tuple[float, int]]:
+    found = {}
+    for entry in settings:
+        rate = _resolved(entry.get("ThrottlingRateLimit"), parameters)
+        burst = _resolved(entry.get("ThrottlingBurstLimit"), parameters)
+        if rate is None or burst is None:
+            continue
+        # ResourcePath "/*" is the whole stage; otherwise "/" then the path with each "/" written "~1".
+        path = entry.get("ResourcePath", "/*")
+        path = "*" if path == "/*" else path[1:].replace("~1", "/")
+        found[(path, str(entry.get("HttpMethod", "*")).upper())] = (float(rate), int(burst))
+    return found
+
+
+def _api(resources: dict[str, Any], parameters: dict[str, Any]) -> ApiSpec | None:
+    apis = [r.get("Properties", {}) for r in resources.values() if r.get("Type") == "AWS::Serverless::Api"]
+    if not apis:
+        return None
+    props = apis[0]
+    cors = props.get("Cors")
+    if isinstance(cors, str):  # SAM's shorthand: just the allowed origin
+        cors = {"AllowOrigin": cors}
+    responses = {}
+    for kind, entry in (props.get("GatewayResponses") or {}).items():
+        params = entry.get("ResponseParameters") or {}
+        responses[kind] = GatewayResponseSpec(
+            status=int(entry["StatusCode"]) if "StatusCode" in entry else None,
+            # Kept as written: static values quoted, or a mapping such as method.request.header.Origin.
+            headers={k: str(v) for k, v in (params.get("Headers") or {}).items()},
+            templates=dict(entry.get("ResponseTemplates") or {}),
+        )
+    return ApiSpec(
+        stage=str(props.get("StageName", "v1")),
+        binary_media_types=tuple(str(t).replace("~1", "/") for t in props.get("BinaryMediaTypes") or ()),
+        cors={k: str(v) for k, v in cors.items()} if cors else None,
+        gateway_responses=responses,
+        throttling=_throttling(props.get("MethodSettings") or [], parameters),
+    )
+
+
 @functools.cache
 def stack_spec(path: Path = TEMPLATE_PATH) -> StackSpec:
     """Everything the local stack needs to know about the template, resolved once."""
@@ -220,4 +295,5 @@ def stack_spec(path: Path = TEMPLATE_PATH) -> StackSpec:
         buckets=tuple(k for k, v in resources.items() if v.get("Type") == "AWS::S3::Bucket"),
         queues=_queues(resources),
         notifications=tuple(_notifications(resources)),
+        api=_api(resources, template.get("Parameters") or {}),
     )

@@ -1,7 +1,8 @@
 """HTTP app of the YOLO stand-in — a TEST DOUBLE of the external YOLO service, NOT the model.
 
 Routes: POST /detect and GET /health (the contract), GET /models, and the test-only admin API
-GET|PUT /_admin/faults, GET /_admin/stats, POST /_admin/reset. Faults only ever touch /detect.
+GET|PUT /_admin/faults, GET /_admin/stats, GET /_admin/received, POST /_admin/reset. Faults only ever touch
+/detect.
 """
 
 from __future__ import annotations
@@ -185,6 +186,8 @@ def create_app(
     ) -> Response:
         """Synthetic detections for the uploaded image, in the exact shape of the real service."""
         started = time.perf_counter()
+        injector.receive(file.filename, await file.read())
+        await file.seek(0)
         outcome, config = injector.draw()
         is_stopping = app.state.stopping
         if config.latency_ms and not await _pause(config.latency_ms / 1000, is_stopping):
@@ -237,6 +240,11 @@ def create_app(
     async def get_stats() -> dict[str, Any]:
         """Request and outcome counters since start or the last reset."""
         return injector.stats()
+
+    @app.get("/_admin/received")
+    async def get_received() -> list[dict[str, Any]]:
+        """Name, size and SHA-256 of every file /detect received since start or the last reset."""
+        return injector.received()
 
     @app.post("/_admin/reset")
     async def reset() -> dict[str, Any]:

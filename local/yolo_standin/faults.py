@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import threading
 from fractions import Fraction
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 # Fixed order: it is the tie-break order of the scheduler and the order of the stats keys.
 FAULT_MODES: tuple[str, ...] = ("error", "timeout", "rate_limit", "malformed", "bad_request")
 NO_FAULT = "none"
+# Enough for any one test's uploads; a long-running local stack stops noting files beyond it.
+MAX_RECEIVED = 10_000
 
 
 class FaultConfig(BaseModel):
@@ -101,6 +104,7 @@ class FaultInjector:
         self._scheduler = ExactScheduler(startup.rates())
         self._malformed_seen = 0
         self._stats = _empty_stats()
+        self._received: list[dict[str, Any]] = []
 
     @property
     def config(self) -> FaultConfig:
@@ -120,6 +124,19 @@ class FaultInjector:
         self.configure(self._startup)
         with self._lock:
             self._stats = _empty_stats()
+            self._received = []
+
+    def receive(self, filename: str | None, data: bytes) -> None:
+        """Note one file that reached /detect (its name, size and SHA-256), for tests to ask which ones did."""
+        entry = {"filename": filename, "size": len(data), "sha256": hashlib.sha256(data).hexdigest()}
+        with self._lock:
+            if len(self._received) < MAX_RECEIVED:
+                self._received.append(entry)
+
+    def received(self) -> list[dict[str, Any]]:
+        """The files /detect received since start or the last reset, in order (at most MAX_RECEIVED)."""
+        with self._lock:
+            return [dict(entry) for entry in self._received]
 
     def draw(self) -> tuple[str, FaultConfig]:
         """Choose the outcome of a /detect call ("none" or a fault mode) and the config it runs with."""

@@ -7,6 +7,7 @@ signed-in callers their own detail, and protected routes go through the authoriz
 
 from __future__ import annotations
 
+import base64
 import io
 import math
 import subprocess
@@ -102,3 +103,65 @@ def test_generated_pdf_report_through_the_gateway(gateway, world):
                           headers=bearer(world["user"]), timeout=30)  # fmt: skip
     assert response.status_code == 200 and response.content.startswith(b"%PDF-")
     assert response.headers["x-report-rows"] == "analyses=1; detections=2"
+
+
+# --- binary delivery: what API Gateway decodes depends on the request's first Accept type ----------------------
+ACCEPTS = [
+    pytest.param("*/*", id="any"),  # fetch(), curl, httpx, requests
+    pytest.param("text/html,application/xhtml+xml,application/xml;q=0.9,image/avif,image/webp,*/*;q=0.8", id="nav"),
+    pytest.param("application/pdf", id="pdf"),
+]
+
+
+def _tile_url(gateway: str) -> str:
+    z, n = 12, 2**12
+    lat, lon = -26.805, -65.205  # the public cell centre of the seeded analysis
+    x = int((lon + 180) / 360 * n)
+    y = int((1 - math.asinh(math.tan(math.radians(lat))) / math.pi) / 2 * n)
+    return f"{gateway}/map/tiles/{z}/{x}/{y}.mvt"
+
+
+@pytest.mark.parametrize("accept", ACCEPTS)
+def test_files_arrive_as_bytes_whatever_the_client_accepts(gateway, world, without_k_anonymity, accept):
+    # Given a browser following a link, a fetch() or a plain HTTP client, each with its own Accept
+    signed_in = {**bearer(world["user"]), "Accept": accept}
+    analysis = world["analysis"].id
+    # When it downloads each kind of file the API serves
+    pdf = httpx.get(f"{gateway}/analyses/{analysis}/report", headers=signed_in, timeout=30)
+    tile = httpx.get(_tile_url(gateway), headers={"Accept": accept})
+    csv = httpx.get(f"{gateway}/exports/detections.csv", headers=signed_in)
+    geojson = httpx.get(f"{gateway}/exports/detections.geojson", headers=signed_in)
+    # Then each body is the file itself, never its base64 text
+    assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF-"), pdf.content[:20]
+    assert tile.status_code == 200
+    assert mapbox_vector_tile.decode(tile.content)["grid"]["features"][0]["properties"]["count"] == 2
+    assert csv.status_code == 200 and "," in csv.text.splitlines()[0], csv.text[:200]
+    assert len(csv.text.splitlines()) == 3, csv.text[:200]  # a header and the two detections
+    assert geojson.status_code == 200 and len(geojson.json()["features"]) == 2
+
+
+def test_without_any_media_type_a_browsers_navigation_gets_base64_text(database_url, aws, world):
+    # Given the gateway with the binary media types the template had before (exact types, no "*/*")
+    from dataclasses import replace
+
+    from sentrix_local.gateway import Gateway, serve
+    from sentrix_local.invoke import LocalFunction
+    from sentrix_local.processes import free_port
+    from sentrix_local.template import stack_spec
+
+    spec = stack_spec()
+    exact = replace(spec, api=replace(spec.api, binary_media_types=("application/pdf", "image/png")))
+    functions = {name: LocalFunction(spec.functions[name]) for name in ("ReportFunction", "AuthorizerFunction")}
+    server = serve(Gateway(exact, functions), "127.0.0.1", port := free_port())
+    try:
+        url = f"http://127.0.0.1:{port}/api/v1/analyses/{world['analysis'].id}/report"
+        nav = ACCEPTS[1].values[0]
+        # When a browser follows the link, and when a client asks for the PDF first
+        followed = httpx.get(url, headers={**bearer(world["user"]), "Accept": nav}, timeout=30)
+        asked = httpx.get(url, headers={**bearer(world["user"]), "Accept": "application/pdf"}, timeout=30)
+    finally:
+        server.shutdown()
+        server.server_close()
+    # Then, as in API Gateway, only the request whose first Accept type matched gets bytes
+    assert base64.b64decode(followed.content).startswith(b"%PDF-")
+    assert asked.content.startswith(b"%PDF-")

@@ -15,12 +15,19 @@ from sentrix_local.template import load_template
 from tests.infra import invariants as app
 from tests.infra import invariants_data as data
 from tests.infra import invariants_http as http
+from tests.infra import invariants_lifecycle as life
 from tests.infra import invariants_operations as ops
 from tests.infra.template_model import DELETE, Edit, Template, api_events
 
 # Other issues keep adding routes: break the first public Api event and the first two routes, whatever they are.
 _ROUTES = [(fn, event, p) for fn, event, p in api_events(load_template())]
-_PUBLIC_FN, _PUBLIC_EVENT, _ = next(r for r in _ROUTES if (r[2].get("Auth") or {}).get("Authorizer") == "NONE")
+_PUBLIC_FN, _PUBLIC_EVENT, _ = next(
+    r for r in _ROUTES if (r[2].get("Auth") or {}).get("Authorizer") == "NONE" and r[2]["Method"] != "OPTIONS"
+)
+_PREFLIGHT_FN, _PREFLIGHT_EVENT, _ = next(r for r in _ROUTES if r[2]["Method"] == "OPTIONS")
+_PREFLIGHT_EVENT_PATH = f"Resources.{_PREFLIGHT_FN}.Properties.Events.{_PREFLIGHT_EVENT}"
+# SAM's Cors as it stood before preflights moved to the functions (the check still guards that form).
+_CORS = {"AllowOrigin": "'*'", "AllowHeaders": "'Authorization,Content-Type,X-Request-ID'"}
 _API_EVENT = f"Resources.{_PUBLIC_FN}.Properties.Events.{_PUBLIC_EVENT}.Properties"
 _OTHER_FN, _OTHER_EVENT, _ = next(r for r in _ROUTES if r[:2] != (_PUBLIC_FN, _PUBLIC_EVENT))
 _OTHER_EVENT_PATH = f"Resources.{_OTHER_FN}.Properties.Events.{_OTHER_EVENT}.Properties.Path"
@@ -39,6 +46,37 @@ _API = "Resources.SentrixApi.Properties"
 _DB = "Resources.Database"
 _MIGRATIONS = "Resources.DatabaseMigrations.Properties"
 _GLOBAL_ENV = "Globals.Function.Environment.Variables"
+_REPORT_ENV = "Resources.ReportFunction.Properties.Environment.Variables"
+_ACL = "Resources.ApiWebAcl.Properties"
+_ASSOCIATION = "Resources.ApiWebAclAssociation"
+_RULES = f"{_BUCKET}.LifecycleConfiguration.Rules"
+
+
+def _rule_index(rules: list[dict[str, Any]], key: str, value: Any) -> int:
+    return next(i for i, rule in enumerate(rules) if rule.get(key) == value)
+
+
+# Looked up by name, not position: other rules keep being added to these lists.
+_TEMPLATE = load_template()
+_LIFECYCLE = _TEMPLATE["Resources"]["ImagesBucket"]["Properties"]["LifecycleConfiguration"]["Rules"]
+_NONCURRENT = _rule_index(_LIFECYCLE, "Id", "ExpireNoncurrentVersions")
+_NONCURRENT_UPLOADS = _rule_index(_LIFECYCLE, "Id", "ExpireNoncurrentUploads")
+_WAF_RULES = _TEMPLATE["Resources"]["ApiWebAcl"]["Properties"]["Rules"]
+_GLOBAL_RATE = _rule_index(_WAF_RULES, "Name", "rate-global")
+_SIGN_IN_RATE = _rule_index(_WAF_RULES, "Name", "rate-sign-in")
+_METHOD_SETTINGS = _TEMPLATE["Resources"]["SentrixApi"]["Properties"]["MethodSettings"]
+_LOGIN_SETTING = _rule_index(_METHOD_SETTINGS, "ResourcePath", "/~1api~1v1~1login")
+_PREVIEW_SETTING = _rule_index(_METHOD_SETTINGS, "ResourcePath", "/~1api~1v1~1analyses~1public")
+_NEW_PUBLIC_ROUTE = {
+    "Type": "Api",
+    "Properties": {
+        "RestApiId": {"Ref": "SentrixApi"},
+        "Path": "/api/v1/open-data",
+        "Method": "POST",
+        "Auth": {"Authorizer": "NONE"},
+    },
+}
+_MIGRATE_ENV = "Resources.MigrateFunction.Properties.Environment.Variables"
 
 
 def breakage(check: Callable[[Template], list[str]], expected: str, *edits: Edit, name: str) -> Any:
@@ -129,16 +167,17 @@ BREAKAGES = [
     # --- API ------------------------------------------------------------------------------------
     breakage(
         app.check_binary_media_types,
-        "application~1pdf",
-        (f"{_API}.BinaryMediaTypes.0", "image~1webp"),
-        name="no-pdf",
+        "lacks *~1*",
+        (f"{_API}.BinaryMediaTypes", ["application~1pdf", "image~1png", "application~1vnd.mapbox-vector-tile"]),
+        name="binary-only-on-exact-accept",
     ),
     breakage(
         app.check_binary_media_types,
-        "'application/pdf'",
-        (f"{_API}.BinaryMediaTypes.0", "application/pdf"),
+        "'*/*'",
+        (f"{_API}.BinaryMediaTypes.0", "*/*"),
         name="unescaped-media-type",
     ),
+    breakage(app.check_binary_media_types, "OPTIONS mock", (f"{_API}.Cors", _CORS), name="cors-mock-under-star"),
     breakage(app.check_api_events, "Method ANY", (f"{_API_EVENT}.Method", "ANY"), name="any-method"),
     breakage(app.check_api_events, "{proxy+}", (f"{_API_EVENT}.Path", "/api/v1/{proxy+}"), name="proxy-path"),
     breakage(app.check_api_events, "no explicit Path", (f"{_API_EVENT}.Path", DELETE), name="no-path"),
@@ -150,17 +189,24 @@ BREAKAGES = [
         (_OTHER_EVENT_PATH.rsplit(".", 1)[0] + ".Method", _PUBLIC_METHOD),
         name="duplicate-route",
     ),
-    breakage(app.check_cors_preflight, "no Cors", (f"{_API}.Cors", DELETE), name="no-cors"),
+    breakage(app.check_cors_preflight, "no OPTIONS event", (_PREFLIGHT_EVENT_PATH, DELETE), name="no-preflight"),
     breakage(
         app.check_cors_preflight,
-        "guards CORS preflights",
-        (f"{_API}.Auth.AddDefaultAuthorizerToCorsPreflight", DELETE),
+        "has an authorizer",
+        (f"{_PREFLIGHT_EVENT_PATH}.Properties.Auth", DELETE),
         name="authorized-preflight",
     ),
     breakage(
         app.check_cors_preflight,
+        "guards CORS preflights",
+        (f"{_API}.Cors", _CORS),
+        (f"{_API}.Auth.AddDefaultAuthorizerToCorsPreflight", DELETE),
+        name="authorized-cors-mock",
+    ),
+    breakage(
+        app.check_cors_preflight,
         "lacks Authorization",
-        (f"{_API}.Cors.AllowHeaders", "'Content-Type,X-Request-ID'"),
+        (f"{_API}.Cors", {**_CORS, "AllowHeaders": "'Content-Type,X-Request-ID'"}),
         name="preflight-refuses-token",
     ),
     breakage(
@@ -322,6 +368,21 @@ BREAKAGES = [
         (f"{_GLOBAL_ENV}.DB_HOST", ""),
         name="functions-bypass-proxy",
     ),
+    breakage(
+        data.check_proxy_auth,
+        "DatabaseProxy: no auth entry for DatabaseAppSecret",
+        (
+            "Resources.DatabaseProxy.Properties.Auth",
+            [{"AuthScheme": "SECRETS", "SecretArn": {"Ref": "DatabaseSecret"}}],
+        ),
+        name="proxy-refuses-the-app-role",
+    ),
+    breakage(
+        data.check_proxy_auth,
+        "its role DatabaseProxyRole may not read DatabaseAppSecret",
+        (f"{_PROXY_ROLE}.Resource", {"Ref": "DatabaseSecret"}),
+        name="proxy-role-without-app-secret",
+    ),
     # --- network --------------------------------------------------------------------------------
     breakage(
         data.check_vpc_reachability,
@@ -404,10 +465,210 @@ BREAKAGES = [
         ("Resources.DetectErrorsAlarm.Properties.AlarmActions", DELETE),
         name="silent-alarm",
     ),
+    breakage(
+        ops.check_alarms,
+        "never says it is OK again",
+        ("Resources.DetectErrorsAlarm.Properties.OKActions", DELETE),
+        name="alarm-without-ok",
+    ),
+    breakage(
+        ops.check_alarms,
+        "YoloBreakerOpened metric of UploadFunction (service=upload)",
+        ("Resources.PreviewYoloBreakerOpenedAlarm", DELETE),
+        name="no-preview-breaker-alarm",
+    ),
+    breakage(
+        ops.check_alarms,
+        "watches Sentrix/YoloBreakerOpen, which no code emits",
+        ("Resources.YoloBreakerOpenedAlarm.Properties.MetricName", "YoloBreakerOpen"),
+        name="alarm-on-unemitted-metric",
+    ),
+    breakage(
+        ops.check_alarms,
+        "watches service preview, which no function is",
+        ("Resources.PreviewYoloBreakerOpenedAlarm.Properties.Dimensions.0.Value", "preview"),
+        name="alarm-on-unknown-service",
+    ),
+    breakage(
+        ops.check_alarms,
+        "DetectQueue's ApproximateAgeOfOldestMessage",
+        ("Resources.DetectQueueAgeAlarm", DELETE),
+        name="no-queue-age-alarm",
+    ),
+    breakage(
+        ops.check_alarms,
+        "Database's FreeStorageSpace",
+        ("Resources.DatabaseFreeStorageAlarm.Condition", DELETE),
+        name="storage-alarm-without-condition",
+    ),
+    breakage(
+        ops.check_alarms,
+        "DatabaseProxy's ClientConnections",
+        ("Resources.DatabaseProxyClientConnectionsAlarm.Properties.Dimensions.0.Value", {"Ref": "Database"}),
+        name="proxy-connections-alarm-on-instance",
+    ),
+    breakage(
+        ops.check_alarms,
+        "DatabaseConnectionsCurrentlySessionPinned",
+        ("Resources.DatabaseProxyPinningAlarm", DELETE),
+        name="no-pinning-alarm",
+    ),
+    # --- retry, rollback, teardown (issue 15) ---------------------------------------------------
+    breakage(
+        life.check_retained_data,
+        "ImagesBucket: DeletionPolicy 'Retain'",
+        ("Resources.ImagesBucket.DeletionPolicy", "Retain"),
+        name="bucket-blocks-retry",
+    ),
+    breakage(
+        life.check_retained_data,
+        "UpdateReplacePolicy 'Delete'",
+        ("Resources.ImagesBucket.UpdateReplacePolicy", "Delete"),
+        name="bucket-lost-on-replacement",
+    ),
+    breakage(
+        life.check_retained_data,
+        "Database: DeletionPolicy 'Delete'",
+        ("Resources.Database.DeletionPolicy", "Delete"),
+        name="database-deleted",
+    ),
+    breakage(
+        life.check_retained_data,
+        "BucketName differs from infra/import/ImagesBucket.yaml",
+        (f"{_BUCKET}.BucketName", {"Fn::Sub": "sentrix-${Stage}-photos-${AWS::AccountId}-${AWS::Region}"}),
+        name="bucket-not-importable",
+    ),
+    breakage(
+        life.check_retained_data,
+        "AuthLogGroup: retained with a fixed name",
+        ("Resources.AuthLogGroup.DeletionPolicy", "Retain"),
+        name="retained-named-log-group",
+    ),
+    breakage(
+        life.check_database_parameters,
+        "DBName is not a constant (from ['Stage'])",
+        (f"{_DB}.Properties.DBName", {"Ref": "Stage"}),
+        name="db-name-from-parameter",
+    ),
+    breakage(
+        life.check_database_parameters,
+        "does not follow EngineVersion",
+        ("Resources.DatabaseParameterGroup.Properties.Family", "postgres16"),
+        name="parameter-group-family-fixed",
+    ),
+    breakage(
+        life.check_database_parameters,
+        "AllowMajorVersionUpgrade is not true",
+        (f"{_DB}.Properties.AllowMajorVersionUpgrade", DELETE),
+        name="major-upgrade-refused",
+    ),
+    breakage(
+        life.check_versioned_buckets,
+        "is not versioned",
+        (f"{_BUCKET}.VersioningConfiguration", DELETE),
+        name="uploads-unversioned",
+    ),
+    breakage(
+        life.check_versioned_buckets,
+        "noncurrent copies pile up",
+        (f"{_RULES}.{_NONCURRENT}.Status", "Disabled"),
+        name="noncurrent-kept-forever",
+    ),
+    breakage(
+        life.check_versioned_buckets,
+        "ExpiredObjectDeleteMarker",
+        (f"{_RULES}.{_NONCURRENT}.ExpiredObjectDeleteMarker", DELETE),
+        name="delete-markers-kept",
+    ),
+    breakage(
+        life.check_versioned_buckets,
+        "noncurrent uploads under incoming/",
+        (f"{_RULES}.{_NONCURRENT_UPLOADS}.NoncurrentVersionExpiration.NoncurrentDays", 30),
+        name="noncurrent-uploads-kept-long",
+    ),
+    breakage(
+        life.check_api_execution_logs,
+        "no log group of this stack",
+        ("Resources.ApiExecutionLogGroup", DELETE),
+        name="execution-logs-unmanaged",
+    ),
+    breakage(
+        life.check_api_execution_logs,
+        "keeps logs forever",
+        ("Resources.ApiExecutionLogGroup.Properties.RetentionInDays", DELETE),
+        name="execution-logs-forever",
+    ),
+    # --- edge (issue 15) ------------------------------------------------------------------------
+    breakage(life.check_waf, "no WAF web ACL", ("Resources.ApiWebAcl", DELETE), name="no-waf"),
+    breakage(life.check_waf, "no web ACL association", (_ASSOCIATION, DELETE), name="waf-not-associated"),
+    breakage(
+        life.check_waf,
+        "no web ACL association",
+        (
+            f"{_ASSOCIATION}.Properties.ResourceArn",
+            {"Fn::Sub": "arn:${AWS::Partition}:apigateway:${AWS::Region}::/restapis/${SentrixApi}/stages/v1"},
+        ),
+        name="waf-association-before-stage",
+    ),
+    breakage(
+        life.check_waf,
+        "Condition differs",
+        (f"{_ASSOCIATION}.Condition", DELETE),
+        name="waf-association-without-condition",
+    ),
+    breakage(life.check_waf, "REGIONAL", (f"{_ACL}.Scope", "CLOUDFRONT"), name="waf-wrong-scope"),
+    breakage(
+        life.check_waf,
+        "no global per-IP rate rule",
+        (f"{_ACL}.Rules.{_GLOBAL_RATE}.Action", {"Count": {}}),
+        name="waf-no-global-rate",
+    ),
+    breakage(
+        life.check_waf,
+        "POST /api/v1/login has no path-scoped",
+        (f"{_ACL}.Rules.{_SIGN_IN_RATE}.Action", {"Count": {}}),
+        name="waf-login-counted-only",
+    ),
+    breakage(
+        life.check_waf,
+        "POST /api/v1/open-data has no path-scoped",
+        (f"Resources.{_PUBLIC_FN}.Properties.Events.OpenData", _NEW_PUBLIC_ROUTE),
+        name="waf-misses-new-public-route",
+    ),
+    breakage(
+        life.check_public_route_throttling,
+        "POST /api/v1/login has no MethodSettings entry",
+        (f"{_API}.MethodSettings.{_LOGIN_SETTING}", DELETE),
+        name="login-unthrottled",
+    ),
+    breakage(
+        life.check_public_route_throttling,
+        "POST /api/v1/analyses/public has no MethodSettings entry",
+        (f"{_API}.MethodSettings.{_PREVIEW_SETTING}.ResourcePath", "/api/v1/analyses/public"),
+        name="preview-path-unescaped",
+    ),
+    breakage(
+        life.check_public_route_throttling,
+        "POST /~1api~1v1~1signin names no route",
+        (f"{_API}.MethodSettings.{_LOGIN_SETTING}.ResourcePath", "/~1api~1v1~1signin"),
+        name="throttling-for-a-gone-route",
+    ),
+    breakage(
+        life.check_public_route_throttling,
+        "above the stage's",
+        (f"{_API}.MethodSettings.{_LOGIN_SETTING}.ThrottlingRateLimit", 100000),
+        name="login-looser-than-stage",
+    ),
+    breakage(
+        life.check_public_route_throttling,
+        "POST /api/v1/open-data has no MethodSettings entry",
+        (f"Resources.{_PUBLIC_FN}.Properties.Events.OpenData", _NEW_PUBLIC_ROUTE),
+        name="new-public-post-unthrottled",
+    ),
     # --- secrets and layers ---------------------------------------------------------------------
     breakage(
         ops.check_signing_key_access,
-        "DetectFunction: may read SigningKeySecret",
+        "DetectFunction: may read the private SigningKeySecret",
         (
             f"{_DETECT}.Policies",
             [{"AWSSecretsManagerGetSecretValuePolicy": {"SecretArn": {"Ref": "SigningKeySecret"}}}],
@@ -416,9 +677,75 @@ BREAKAGES = [
     ),
     breakage(
         ops.check_signing_key_access,
-        "AuthorizerFunction: may not read",
+        "AuthorizerFunction: may read the private SigningKeySecret",
+        (
+            "Resources.AuthorizerFunction.Properties.Policies.0.AWSSecretsManagerGetSecretValuePolicy.SecretArn",
+            {"Ref": "SigningKeySecret"},
+        ),
+        name="authorizer-reads-private-keys",
+    ),
+    breakage(
+        ops.check_signing_key_access,
+        "ReportFunction: may read the private SigningKeySecret",
+        (
+            "Resources.ReportFunction.Properties.Policies.1.AWSSecretsManagerGetSecretValuePolicy.SecretArn",
+            {"Ref": "SigningKeySecret"},
+        ),
+        name="report-reads-private-keys",
+    ),
+    breakage(
+        ops.check_signing_key_access,
+        "ReportFunction: sets AUTH_SIGNING_KEY_SECRET_ARN but signs no tokens",
+        (f"{_REPORT_ENV}.AUTH_SIGNING_KEY_SECRET_ARN", {"Ref": "SigningKeySecret"}),
+        name="report-told-private-keys",
+    ),
+    breakage(
+        ops.check_signing_key_access,
+        "AuthorizerFunction: verifies tokens but may not read SigningPublicKeysSecret",
         ("Resources.AuthorizerFunction.Properties.Policies", DELETE),
-        name="authorizer-without-keys",
+        name="authorizer-without-public-keys",
+    ),
+    breakage(
+        ops.check_signing_key_access,
+        "ReportFunction: verifies tokens but AUTH_PUBLIC_KEYS_SECRET_ARN does not name it",
+        (f"{_REPORT_ENV}.AUTH_PUBLIC_KEYS_SECRET_ARN", DELETE),
+        name="report-without-public-keys",
+    ),
+    breakage(
+        ops.check_signing_key_access,
+        "AuthFunction: signs tokens but may not read SigningKeySecret",
+        ("Resources.AuthFunction.Properties.Policies.1", DELETE),
+        name="auth-cannot-sign",
+    ),
+    breakage(
+        ops.check_database_roles,
+        "UploadFunction: may read the owner's secret ['DatabaseSecret', 'ExistingDatabaseSecretArn']",
+        ("Resources.UploadFunction.Properties.Policies", [{"Ref": "DatabaseSecretReadPolicy"}]),
+        name="owner-secret-to-upload",
+    ),
+    breakage(
+        ops.check_database_roles,
+        "ReportFunction: DB_SECRET_ARN names the owner's secret ['DatabaseSecret']",
+        (f"{_GLOBAL_ENV}.DB_SECRET_ARN", {"Ref": "DatabaseSecret"}),
+        name="functions-log-in-as-owner",
+    ),
+    breakage(
+        ops.check_database_roles,
+        "MigrateFunction: DB_APP_SECRET_ARN does not name the application secret",
+        (f"{_MIGRATE_ENV}.DB_APP_SECRET_ARN", DELETE),
+        name="app-role-without-password",
+    ),
+    breakage(
+        ops.check_database_roles,
+        "MigrateFunction: may not read the application secret",
+        ("Resources.MigrateFunction.Properties.Policies", [{"Ref": "DatabaseSecretReadPolicy"}]),
+        name="migrate-cannot-read-app-secret",
+    ),
+    breakage(
+        ops.check_database_roles,
+        "MigrateFunction: DB_SECRET_ARN is not the owner's secret",
+        (f"{_MIGRATE_ENV}.DB_SECRET_ARN", DELETE),
+        name="migrate-not-as-owner",
     ),
     breakage(
         ops.check_layers_by_weight,
@@ -473,3 +800,8 @@ BREAKAGES = [
         name="deployed-debug-errors",
     ),
 ]
+
+# IAM against the code (tests/infra/iam_usage.py), kept in their own module.
+from tests.infra.breakages_iam import IAM_BREAKAGES  # noqa: E402
+
+BREAKAGES += IAM_BREAKAGES

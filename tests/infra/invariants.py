@@ -29,14 +29,10 @@ from tests.infra.template_model import (
 # SQS's default visibility timeout.
 DEFAULT_VISIBILITY_TIMEOUT_S = 30
 MIN_MAX_RECEIVE_COUNT = 5
-# What the API returns as files; SAM spells "/" as "~1" in BinaryMediaTypes.
-REQUIRED_BINARY_MEDIA_TYPES = (
-    "application~1pdf",
-    "image~1jpeg",
-    "image~1png",
-    "application~1vnd.mapbox-vector-tile",
-    "multipart~1form-data",
-)
+# API Gateway decodes a function's base64 answer only when the request's *first* Accept type matches
+# BinaryMediaTypes; browsers lead with text/html or image/avif and HTTP clients send */*, so only "*/*" serves
+# them all (SAM spells "/" as "~1"). docs/infra.md (Binary responses).
+ANY_MEDIA_TYPE = "*~1*"
 UPLOAD_PREFIX = "incoming/"
 ORIGINALS_PREFIX = "originals/"  # where detect secures each claimed upload
 # Headers a browser sends on cross-origin API calls; the gateway's preflight must allow each of them.
@@ -153,16 +149,23 @@ def check_log_groups(template: Template) -> list[str]:
 
 
 def check_binary_media_types(template: Template) -> list[str]:
-    """Every REST API returns PDFs, images and tiles as binary, written the way SAM wants ("~1")."""
+    """Every REST API hands files (PDF, tiles, images, exports) to any client as bytes, not base64 text.
+
+    That takes "*/*" in BinaryMediaTypes, written the way SAM wants ("~1"). Under it every preflight is binary
+    too, and the OPTIONS mock SAM's Cors generates cannot transform it (500): preflights must reach functions.
+    """
     violations = []
     for name, api in resources_of(template, "AWS::Serverless::Api").items():
         declared = as_list(props(api).get("BinaryMediaTypes"))
-        violations += [f"{name}: BinaryMediaTypes lacks {t}" for t in REQUIRED_BINARY_MEDIA_TYPES if t not in declared]
+        if ANY_MEDIA_TYPE not in declared:
+            violations.append(f"{name}: BinaryMediaTypes lacks {ANY_MEDIA_TYPE}: browsers and */* clients get base64")
         violations += [
             f"{name}: BinaryMediaTypes entry {t!r} must write '/' as '~1'"
             for t in declared
             if isinstance(t, str) and "/" in t
         ]
+        if ANY_MEDIA_TYPE in declared and props(api).get("Cors"):
+            violations.append(f"{name}: Cors under BinaryMediaTypes {ANY_MEDIA_TYPE}: its OPTIONS mock answers 500")
     return violations
 
 
@@ -299,24 +302,38 @@ def _lets_bucket_send(bucket_name: Any, document: Any) -> bool:
 
 
 def check_cors_preflight(template: Template) -> list[str]:
-    """Preflights get an answer: CORS on the API, allowing our headers, and no authorizer on OPTIONS.
+    """Every routed path answers a preflight, without the authorizer (browsers send no token with one).
 
-    SAM puts the default authorizer on the generated OPTIONS methods unless told not to; browsers send no
-    token with a preflight, so every cross-origin call would then fail with 401 before it starts.
+    Either SAM's Cors (an OPTIONS mock per path: it must allow our headers, and SAM puts the default authorizer
+    on it unless told not to), or, as this template does, an OPTIONS event with Authorizer NONE on each path,
+    answered by the function's CORSMiddleware.
     """
     violations = []
+    events = list(api_events(template))
     for name, api in resources_of(template, "AWS::Serverless::Api").items():
         cors = props(api).get("Cors")
-        if not isinstance(cors, dict):
-            violations.append(f"{name}: no Cors configuration, so no preflight answers")
-            continue
-        allowed = str(cors.get("AllowHeaders", "")).strip("'").split(",")
-        violations += [f"{name}: Cors.AllowHeaders lacks {h}" for h in PREFLIGHT_HEADERS if h not in allowed]
         auth = props(api).get("Auth") or {}
-        if auth.get("DefaultAuthorizer") and auth.get("AddDefaultAuthorizerToCorsPreflight", True) is not False:
-            violations.append(
-                f"{name}: the default authorizer guards CORS preflights (AddDefaultAuthorizerToCorsPreflight)"
-            )
+        if isinstance(cors, dict):
+            allowed = str(cors.get("AllowHeaders", "")).strip("'").split(",")
+            violations += [f"{name}: Cors.AllowHeaders lacks {h}" for h in PREFLIGHT_HEADERS if h not in allowed]
+            if auth.get("DefaultAuthorizer") and auth.get("AddDefaultAuthorizerToCorsPreflight", True) is not False:
+                violations.append(
+                    f"{name}: the default authorizer guards CORS preflights (AddDefaultAuthorizerToCorsPreflight)"
+                )
+            continue
+        mine = [(fn, p) for fn, _, p in events if target(p.get("RestApiId")) == name]
+        preflights = {
+            str(p.get("Path")): (p.get("Auth") or {}).get("Authorizer")
+            for _, p in mine
+            if str(p.get("Method")).upper() == "OPTIONS"
+        }
+        for path in sorted({str(p.get("Path")) for _, p in mine} - set(preflights)):
+            violations.append(f"{name}: no Cors and no OPTIONS event on {path}, so browsers cannot call it")
+        violations += [
+            f"{name}: the OPTIONS event on {path} has an authorizer; preflights carry no token"
+            for path, authorizer in sorted(preflights.items())
+            if authorizer != "NONE"
+        ]
     return violations
 
 

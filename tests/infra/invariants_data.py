@@ -133,6 +133,41 @@ def check_functions_reach_database(template: Template) -> list[str]:
     return violations
 
 
+def _role_secrets(template: Template, role: str) -> set[str]:
+    """Secrets an IAM role of this template may GetSecretValue (inline policies)."""
+    found: set[str] = set()
+    for policy in as_list(props(template["Resources"].get(role) or {}).get("Policies")):
+        for statement in as_list((policy.get("PolicyDocument") or {}).get("Statement")):
+            if statement.get("Effect", "Allow") == "Allow" and "secretsmanager:GetSecretValue" in as_list(
+                statement.get("Action")
+            ):
+                found |= references(statement.get("Resource"))
+    return found
+
+
+def check_proxy_auth(template: Template) -> list[str]:
+    """Every database secret of this stack a function logs in with (DB_SECRET_ARN, and DB_APP_SECRET_ARN that
+    the migrate function sets) has an auth entry on each proxy, whose role may read it: otherwise the proxy
+    refuses that role's logins."""
+    secrets = set(resources_of(template, "AWS::SecretsManager::Secret"))
+    logins = {
+        ref
+        for fn in resources_of(template, SAM_FUNCTION)
+        for variable in ("DB_SECRET_ARN", "DB_APP_SECRET_ARN")
+        for ref in references(environment(template, fn).get(variable))
+        if ref in secrets
+    }
+    violations = []
+    for name, proxy in resources_of(template, "AWS::RDS::DBProxy").items():
+        p = props(proxy)
+        entries = {target(entry.get("SecretArn")) for entry in as_list(p.get("Auth"))}
+        role = target(p.get("RoleArn")) or "?"
+        readable = _role_secrets(template, role)
+        violations += [f"{name}: no auth entry for {secret}" for secret in sorted(logins - entries)]
+        violations += [f"{name}: its role {role} may not read {secret}" for secret in sorted(logins - readable)]
+    return violations
+
+
 # --------------------------------------------------------------------------------------------------
 # Network
 # --------------------------------------------------------------------------------------------------

@@ -5,6 +5,7 @@ Same shape as invariants.py: `check_*(template) -> list[str]`, empty when the in
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from tests.infra.template_model import (
@@ -32,9 +33,17 @@ LAYER_USERS = {
     "ImagingLayer": {"UploadFunction", "DetectFunction"},
     "ReportLayer": {"ReportFunction"},
 }
-SIGNING_KEY_SECRET = "SigningKeySecret"
-SIGNING_KEY_READERS = {"AuthFunction", "AuthorizerFunction"}
+SIGNING_KEY_SECRET = "SigningKeySecret"  # the private set: whoever reads it can mint any token
+PUBLIC_KEYS_SECRET = "SigningPublicKeysSecret"  # the public set: all a verifier needs
+TOKEN_SIGNERS = {"AuthFunction"}
+# Verify tokens themselves: the API's authorizers (found in the template) and the report function, whose
+# public map routes run without the authorizer and identify an optional caller (sentrix_report.caller).
+TOKEN_VERIFIERS = {"ReportFunction"}
 MIGRATE_HANDLER = "sentrix_migrate.handler.handler"
+REPO_ROOT = Path(__file__).resolve().parents[2]
+INFRA_DIR = REPO_ROOT / "infra"  # CodeUri is relative to the template
+# The YOLO client with the circuit breaker that emits YoloBreakerOpened (dimension service: the function's).
+YOLO_ADAPTER = "sentrix.adapters.yolo"
 
 
 # --------------------------------------------------------------------------------------------------
@@ -113,20 +122,82 @@ def _watched(template: Template, namespace: str, metric: str) -> list[dict[str, 
     ]
 
 
+def _code_files(template: Template, function: str) -> list[Path]:
+    code_uri = props(template["Resources"][function]).get("CodeUri")
+    return sorted((INFRA_DIR / code_uri).rglob("*.py")) if isinstance(code_uri, str) else []
+
+
+def _yolo_callers(template: Template) -> dict[str, str]:
+    """{function: its Powertools service} for every function whose code calls YOLO through the breaker client."""
+    return {
+        fn: str(environment(template, fn).get("POWERTOOLS_SERVICE_NAME"))
+        for fn in resources_of(template, SAM_FUNCTION)
+        if any(YOLO_ADAPTER in path.read_text(encoding="utf-8") for path in _code_files(template, fn))
+    }
+
+
+def _emitted_metric_names() -> str:
+    """The application's source (shared layer and functions), where every custom metric is named literally."""
+    return "\n".join(
+        path.read_text(encoding="utf-8")
+        for root in (REPO_ROOT / "layers" / "shared" / "sentrix", REPO_ROOT / "functions")
+        for path in root.rglob("*.py")
+    )
+
+
+def _watches_with_condition(template: Template, namespace: str, metric: str, dimension: str, resource: str) -> bool:
+    """An alarm on `metric` of `resource` exists, and is created exactly when `resource` is."""
+    condition = template["Resources"][resource].get("Condition")
+    return any(
+        (ns, name) == (namespace, metric) and dims.get(dimension) == resource and alarm.get("Condition") == condition
+        for alarm in resources_of(template, "AWS::CloudWatch::Alarm").values()
+        for ns, name, dims in alarm_metrics(alarm)
+    )
+
+
 def check_alarms(template: Template) -> list[str]:
-    """5xx rate, detect errors, YOLO breaker opens and throttles are watched; every alarm notifies the topic."""
+    """5xx rate, detect errors, every YOLO caller's breaker, queue age, database storage, proxy connections and
+    pinning, and throttles are watched; every alarm notifies the topic and says when it is OK again; every alarm on
+    an application metric watches one the code emits."""
     violations = []
     topics = set(resources_of(template, "AWS::SNS::Topic"))
+    source = _emitted_metric_names()
+    services = {str(environment(template, fn).get("POWERTOOLS_SERVICE_NAME")) for fn in functions(template)}
     for name, alarm in resources_of(template, "AWS::CloudWatch::Alarm").items():
         if not {target(action) for action in as_list(props(alarm).get("AlarmActions"))} & topics:
             violations.append(f"{name}: notifies no SNS topic of this stack")
+        if not {target(action) for action in as_list(props(alarm).get("OKActions"))} & topics:
+            violations.append(f"{name}: never says it is OK again (no OKActions to the topic)")
+        for ns, metric, dims in alarm_metrics(alarm):
+            filtered = metric in _filter_metrics(template)
+            if ns == "Sentrix" and not filtered and f'"{metric}"' not in source:
+                violations.append(f"{name}: watches Sentrix/{metric}, which no code emits")
+            if ns == "Sentrix" and "service" in dims and dims["service"] not in services:
+                violations.append(f"{name}: watches service {dims['service']}, which no function is")
+    for fn, service in sorted(_yolo_callers(template).items()):
+        if not any(dims.get("service") == service for dims in _watched(template, "Sentrix", "YoloBreakerOpened")):
+            violations.append(f"no alarm on the YoloBreakerOpened metric of {fn} (service={service})")
+    violations += [
+        f"no alarm on {queue}'s ApproximateAgeOfOldestMessage"
+        for queue in sorted({queue for _, queue, _ in sqs_consumers(template)})
+        if not _watches_with_condition(template, "AWS/SQS", "ApproximateAgeOfOldestMessage", "QueueName", queue)
+    ]
+    violations += [
+        f"no alarm on {db}'s FreeStorageSpace (with its Condition)"
+        for db in sorted(resources_of(template, "AWS::RDS::DBInstance"))
+        if not _watches_with_condition(template, "AWS/RDS", "FreeStorageSpace", "DBInstanceIdentifier", db)
+    ]
+    violations += [
+        f"no alarm on {proxy}'s {metric} (with its Condition)"
+        for proxy in sorted(resources_of(template, "AWS::RDS::DBProxy"))
+        for metric in ("ClientConnections", "DatabaseConnectionsCurrentlySessionPinned")
+        if not _watches_with_condition(template, "AWS/RDS", metric, "ProxyName", proxy)
+    ]
     if not _watched(template, "AWS/ApiGateway", "5XXError"):
         violations.append("no alarm on the API's 5XXError")
     consumers = {function for function, _, _ in sqs_consumers(template)}
     erroring = {dims.get("FunctionName") for dims in _watched(template, "AWS/Lambda", "Errors")}
     violations += [f"no alarm on {fn}'s Errors" for fn in sorted(consumers - erroring)]
-    if not any(dims.get("service") == "detect" for dims in _watched(template, "Sentrix", "YoloBreakerOpened")):
-        violations.append("no alarm on the YoloBreakerOpened metric (service=detect)")
     serving = {fn for fn, _, _ in api_events(template)} | {
         target(a.get("FunctionArn"))
         for api in resources_of(template, "AWS::Serverless::Api").values()
@@ -134,15 +205,21 @@ def check_alarms(template: Template) -> list[str]:
     }
     throttled = {dims.get("FunctionName") for dims in _watched(template, "AWS/Lambda", "Throttles")}
     violations += [f"no alarm on {fn}'s Throttles" for fn in sorted(serving - throttled)]
-    filters = [
+    if not _watched(template, "Sentrix", "ApiThrottledRequests") or "ApiThrottledRequests" not in _filter_metrics(
+        template
+    ):
+        violations.append("no alarm on the API's own throttling (ApiThrottledRequests from the access log)")
+    return violations
+
+
+def _filter_metrics(template: Template) -> set[str]:
+    """Sentrix metrics that metric filters of this template make from logs."""
+    return {
         t.get("MetricName")
         for f in resources_of(template, "AWS::Logs::MetricFilter").values()
         for t in as_list(props(f).get("MetricTransformations"))
         if t.get("MetricNamespace") == "Sentrix"
-    ]
-    if not _watched(template, "Sentrix", "ApiThrottledRequests") or "ApiThrottledRequests" not in filters:
-        violations.append("no alarm on the API's own throttling (ApiThrottledRequests from the access log)")
-    return violations
+    }
 
 
 def check_log_retention(template: Template) -> list[str]:
@@ -157,21 +234,82 @@ def check_log_retention(template: Template) -> list[str]:
 # --------------------------------------------------------------------------------------------------
 # Secrets, layers, concurrency
 # --------------------------------------------------------------------------------------------------
+def _authorizer_functions(template: Template) -> set[str]:
+    return {
+        target(a.get("FunctionArn")) or "?"
+        for api in resources_of(template, "AWS::Serverless::Api").values()
+        for a in ((props(api).get("Auth") or {}).get("Authorizers") or {}).values()
+    }
+
+
 def check_signing_key_access(template: Template) -> list[str]:
-    """Only token verifiers read the signing keys: auth and the authorizer always, plus functions that
-    serve public routes (no authorizer there, so they identify an optional caller themselves) - never others.
+    """Only the signer may read the private keys; every verifier reads the public set, and nothing else does.
+
+    A verifier (the authorizer, the report function) that could read SigningKeySecret would let whoever
+    takes it over mint admin tokens: verifying needs public keys only.
     """
     violations = []
-    public = {fn for fn, _, p in api_events(template) if (p.get("Auth") or {}).get("Authorizer") == "NONE"}
-    allowed = SIGNING_KEY_READERS | public
-    readers = {
-        fn for fn in resources_of(template, SAM_FUNCTION) if SIGNING_KEY_SECRET in secrets_readable_by(template, fn)
+    verifiers = (TOKEN_VERIFIERS | _authorizer_functions(template)) - TOKEN_SIGNERS
+    for fn in sorted(resources_of(template, SAM_FUNCTION)):
+        readable, env = secrets_readable_by(template, fn), environment(template, fn)
+        signs, verifies = fn in TOKEN_SIGNERS, fn in verifiers
+        if SIGNING_KEY_SECRET in readable and not signs:
+            violations.append(f"{fn}: may read the private {SIGNING_KEY_SECRET} but signs no tokens")
+        if signs and SIGNING_KEY_SECRET not in readable:
+            violations.append(f"{fn}: signs tokens but may not read {SIGNING_KEY_SECRET}")
+        if "AUTH_SIGNING_KEY_SECRET_ARN" in env and not signs:
+            violations.append(f"{fn}: sets AUTH_SIGNING_KEY_SECRET_ARN but signs no tokens")
+        if signs and target(env.get("AUTH_SIGNING_KEY_SECRET_ARN")) != SIGNING_KEY_SECRET:
+            violations.append(f"{fn}: AUTH_SIGNING_KEY_SECRET_ARN does not name {SIGNING_KEY_SECRET}")
+        if verifies and PUBLIC_KEYS_SECRET not in readable:
+            violations.append(f"{fn}: verifies tokens but may not read {PUBLIC_KEYS_SECRET}")
+        if verifies and target(env.get("AUTH_PUBLIC_KEYS_SECRET_ARN")) != PUBLIC_KEYS_SECRET:
+            violations.append(f"{fn}: verifies tokens but AUTH_PUBLIC_KEYS_SECRET_ARN does not name it")
+        if PUBLIC_KEYS_SECRET in readable and not verifies:
+            violations.append(f"{fn}: may read {PUBLIC_KEYS_SECRET} but verifies no tokens")
+    return violations
+
+
+# The secret of an existing database's owner, when the stack is given one.
+EXISTING_OWNER_SECRET = "ExistingDatabaseSecretArn"
+
+
+def owner_secrets(template: Template) -> set[str]:
+    """The database owner's secrets: the stack's instances' master credentials, and an existing database's."""
+    found = {
+        ref
+        for db in resources_of(template, "AWS::RDS::DBInstance").values()
+        for key in ("MasterUsername", "MasterUserPassword")
+        for ref in references(props(db).get(key))
+        if ref in resources_of(template, "AWS::SecretsManager::Secret")
     }
-    violations += [f"{fn}: may read {SIGNING_KEY_SECRET} but verifies no tokens" for fn in sorted(readers - allowed)]
-    violations += [f"{fn}: may not read {SIGNING_KEY_SECRET}" for fn in sorted(SIGNING_KEY_READERS - readers)]
-    for fn in sorted(readers):
-        if target(environment(template, fn).get("AUTH_SIGNING_KEY_SECRET_ARN")) != SIGNING_KEY_SECRET:
-            violations.append(f"{fn}: reads {SIGNING_KEY_SECRET} but AUTH_SIGNING_KEY_SECRET_ARN does not name it")
+    return found | ({EXISTING_OWNER_SECRET} & set(template.get("Parameters") or {}))
+
+
+def check_database_roles(template: Template) -> list[str]:
+    """Only the migrate function logs in as (and may read the secret of) the database owner; every other
+    function logs in as the application role, whose secret the migrate function also reads to set its password.
+    """
+    owner = owner_secrets(template)
+    migrators = {target(props(r).get("ServiceToken")) for r in _migration_resources(template).values()}
+    violations = [] if owner else ["no database owner's secret found (master credentials or existing secret)"]
+    for fn in sorted(resources_of(template, SAM_FUNCTION)):
+        readable = secrets_readable_by(template, fn)
+        env = environment(template, fn)
+        logs_in_with = references(env.get("DB_SECRET_ARN"))
+        if fn in migrators:
+            if not owner <= logs_in_with:
+                violations.append(f"{fn}: DB_SECRET_ARN is not the owner's secret ({sorted(owner)})")
+            app = references(env.get("DB_APP_SECRET_ARN"))
+            if not app or app & owner:
+                violations.append(f"{fn}: DB_APP_SECRET_ARN does not name the application secret")
+            elif not app <= readable:
+                violations.append(f"{fn}: may not read the application secret {sorted(app)}")
+            continue
+        if readable & owner:
+            violations.append(f"{fn}: may read the owner's secret {sorted(readable & owner)}")
+        if logs_in_with & owner:
+            violations.append(f"{fn}: DB_SECRET_ARN names the owner's secret {sorted(logs_in_with & owner)}")
     return violations
 
 

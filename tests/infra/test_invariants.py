@@ -13,8 +13,10 @@ import pytest
 from tests.infra import invariants as app
 from tests.infra import invariants_data as data
 from tests.infra import invariants_http as http
+from tests.infra import invariants_lifecycle as life
 from tests.infra import invariants_operations as ops
 from tests.infra.breakages import BREAKAGES
+from tests.infra.iam_usage import check_iam_matches_code
 from tests.infra.template_model import Edit, Template, apply
 
 CHECKS: list[Callable[[Template], list[str]]] = [
@@ -34,16 +36,25 @@ CHECKS: list[Callable[[Template], list[str]]] = [
     data.check_database_hardening,
     data.check_database_network,
     data.check_functions_reach_database,
+    data.check_proxy_auth,
     data.check_vpc_reachability,
     ops.check_migrations_on_deploy,
     ops.check_alarms,
     ops.check_log_retention,
     ops.check_signing_key_access,
+    ops.check_database_roles,
     ops.check_layers_by_weight,
     ops.check_bounded_consumers,
     http.check_gateway_response_headers,
     http.check_explicit_cors_origins,
     http.check_no_local_switches,
+    life.check_retained_data,
+    life.check_database_parameters,
+    life.check_versioned_buckets,
+    life.check_api_execution_logs,
+    life.check_waf,
+    life.check_public_route_throttling,
+    check_iam_matches_code,
 ]
 
 
@@ -78,9 +89,8 @@ def test_every_check_has_a_breakage() -> None:
 
 def test_every_check_is_run() -> None:
     # Given the check functions the invariant modules define / Then none is left out of CHECKS
-    defined = {
-        getattr(module, name) for module in (app, data, ops, http) for name in dir(module) if name.startswith("check_")
-    }
+    modules = (app, data, ops, http, life)
+    defined = {getattr(module, name) for module in modules for name in dir(module) if name.startswith("check_")}
     assert sorted(c.__name__ for c in defined - set(CHECKS)) == []
 
 

@@ -115,3 +115,18 @@ def test_check_returns_the_current_windows_hits_without_counting(clean_db):
         assert ratelimit.check(session, "ip:c", LIMIT, now=NOW, message="x") == 1
         assert ratelimit.check(session, "ip:c", LIMIT, now=NOW, message="x") == 1
         assert ratelimit.check(session, "ip:c", LIMIT, now=NOW + timedelta(seconds=60), message="x") == 0
+
+
+def test_hits_lately_counts_this_window_and_the_one_before_only(clean_db):
+    boundary = datetime(2026, 11, 28, 12, 1, 0, tzinfo=UTC)  # LIMIT's windows start on the minute
+    hit("pair:x", boundary - timedelta(seconds=1))  # the last second of the window before
+    with session_scope() as session:
+        assert ratelimit.hits_lately(session, "pair:x", LIMIT, now=boundary) == 1  # a second later, still seen
+        assert ratelimit.check(session, "pair:x", LIMIT, now=boundary, message="x") == 0  # the window alone forgot
+        assert ratelimit.hits_lately(session, "pair:x", LIMIT, now=boundary + timedelta(seconds=59)) == 1
+        assert ratelimit.hits_lately(session, "pair:x", LIMIT, now=boundary + timedelta(seconds=60)) == 0
+    hit("pair:x", boundary + timedelta(seconds=5))
+    hit("pair:x", boundary + timedelta(seconds=6))
+    hit("pair:y", boundary + timedelta(seconds=6))  # another bucket is not counted
+    with session_scope() as session:
+        assert ratelimit.hits_lately(session, "pair:x", LIMIT, now=boundary + timedelta(seconds=30)) == 3

@@ -12,7 +12,6 @@ import hmac
 import io
 import json
 import uuid
-from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -25,7 +24,6 @@ from cryptography.hazmat.primitives import serialization
 from sentrix.tokens import ALGORITHM, generate_private_key_pem, kid_of
 from tests.support.identity import claims_for, our_private_key  # noqa: F401 - claims_for re-exported for the suite
 
-GATEWAY_UNAUTHORIZED = {"message": "Unauthorized"}
 # Tables whose rows a refused request must leave alone (rate_limit_hits counts attempts on purpose).
 DOMAIN_TABLES = ("users", "refresh_tokens", "user_settings", "analyses", "detections")
 ENVELOPE_KEYS = {"id", "code", "status", "message", "type", "timestamp"}
@@ -34,8 +32,7 @@ ENVELOPE_KEYS = {"id", "code", "status", "message", "type", "timestamp"}
 # --------------------------------------------------------------------------------------------------
 # Refusals
 # --------------------------------------------------------------------------------------------------
-def refused(response: httpx.Response, status: int, code: str) -> dict[str, Any]:
-    """Assert an error envelope with exactly this status and code (and nothing internal in it); return it."""
+def _envelope(response: httpx.Response, status: int, code: str) -> dict[str, Any]:
     assert response.status_code == status, f"{response.status_code} != {status}: {response.text[:500]}"
     body = response.json()
     assert set(body) == {"error"}, body
@@ -43,14 +40,27 @@ def refused(response: httpx.Response, status: int, code: str) -> dict[str, Any]:
     assert ENVELOPE_KEYS <= set(error) <= ENVELOPE_KEYS | {"details", "title"}, error
     assert error["code"] == code, error
     assert error["status"] == status, error
+    return error
+
+
+def refused(response: httpx.Response, status: int, code: str) -> dict[str, Any]:
+    """Assert an error envelope with exactly this status and code (and nothing internal in it); return it."""
+    error = _envelope(response, status, code)
     assert response.headers.get("x-request-id"), "every function answer carries X-Request-ID"
     return error
 
 
-def gateway_refused(response: httpx.Response, status: int = 401, body: Mapping[str, str] | None = None) -> None:
-    """Assert the gateway's own refusal (the authorizer said no, or no route): no function ran."""
-    assert response.status_code == status, f"{response.status_code} != {status}: {response.text[:500]}"
-    assert response.json() == dict(body or GATEWAY_UNAUTHORIZED)
+def gateway_refused(response: httpx.Response, status: int = 401, code: str = "unauthorized") -> dict[str, Any]:
+    """Assert the gateway's own refusal (the authorizer said no, no route, too large): no function ran.
+
+    API Gateway answers it from the template's GatewayResponses, in the functions' envelope but typed "gateway";
+    its id is API Gateway's request id (x-amzn-RequestId). X-Request-ID comes back only when the client sent one:
+    a gateway response can map request headers, not generate a value.
+    """
+    error = _envelope(response, status, code)
+    assert error["type"] == "gateway", error
+    assert error["id"] == response.headers["x-amzn-requestid"], error
+    return error
 
 
 def never_5xx(response: httpx.Response) -> None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import re
 import uuid
 from collections.abc import Iterator
@@ -37,16 +36,16 @@ HOSTILE_NAMES = {
 SAFE_SEGMENT = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 
 
-@pytest.fixture(scope="module")
-def uploads(shared_api, shared_world) -> Iterator[tuple[Any, Any]]:
+@pytest.fixture
+def uploads(shared_api, shared_world, monkeypatch) -> Iterator[tuple[Any, Any]]:
     """One world for the module; Alice uploads ~30 times, so the per-minute upload quota is lifted meanwhile."""
     from sentrix_upload.settings import get_upload_settings
 
-    os.environ["UPLOAD_QUOTA_PER_MINUTE"] = "1000"
+    monkeypatch.setenv("UPLOAD_QUOTA_PER_MINUTE", "1000")
     get_upload_settings.cache_clear()
     yield shared_api, shared_world
-    os.environ.pop("UPLOAD_QUOTA_PER_MINUTE")
-    get_upload_settings.cache_clear()
+    monkeypatch.undo()
+    get_upload_settings.cache_clear()  # read again once the environment is restored
 
 
 def _key_is_safe(key: str, user_id, analysis_id, expected_name: str | None = None) -> None:

@@ -73,7 +73,8 @@ NOT_OBJECT_IDS = {
 
 
 def test_every_id_taking_route_is_covered():
-    with_ids = {(r.method, r.path) for r in stack_spec().routes if "{" in r.path}
+    # (A preflight reads no object: CORSMiddleware answers it before any route runs.)
+    with_ids = {(r.method, r.path) for r in stack_spec().routes if "{" in r.path and r.method != "OPTIONS"}
     covered = {(c.method, c.path) for c in IDOR_CASES} | set(NOT_OBJECT_IDS)
     assert with_ids - covered == set(), "new id-taking route(s): add them to IDOR_CASES"
     assert covered - with_ids == set(), "the table names routes the template no longer has"

@@ -56,6 +56,11 @@ FILTERS = [
     ("/users", ["limit", "offset", "role", "is_active", "q"], "admin"),
 ]  # fmt: skip
 FILTER_IDS = [f"{p} as {who or 'anonymous'}" for p, _, who in FILTERS]
+# For Alice, the expert and the admin a 2xx is harmless only here: the admin's free-text user search takes the
+# payload as text to look for, and no user's email or name holds it (docs/auth.md: a page and its real total).
+HARMLESS_FOR_PRIVILEGED = {
+    ("/users", "q"): (200, {"users": [], "total": 0, "limit": 20, "offset": 0, "has_next": False}),
+}
 
 
 @pytest.mark.parametrize(("path", "params", "who"), FILTERS, ids=FILTER_IDS)
@@ -75,6 +80,10 @@ def test_sql_meta_characters_in_filters_are_refused_or_harmless(shared_api, shar
                 assert "traceback" not in response.text, label
             elif who in ("bob", None):
                 assert not any(row in response.text for row in alice_rows), label
+            else:
+                # The callers who may see rows: only the answers listed are harmless, each exactly.
+                assert (path, param) in HARMLESS_FOR_PRIVILEGED, (label, response.status_code, response.text[:300])
+                assert (response.status_code, response.json()) == HARMLESS_FOR_PRIVILEGED[(path, param)], label
     assert db_snapshot() == before
 
 
@@ -82,9 +91,10 @@ def test_sql_meta_characters_in_path_ids_are_not_found(shared_api, shared_world)
     for payload in SQL_META[:5]:
         for template in ("/analyses/{}", "/analyses/{}/detections", "/detections/{}/validity", "/analyses/{}/report"):
             response = shared_api.get(template.format(payload.replace("/", "%2F")), headers=shared_world.headers("bob"))
-            if response.status_code == 403 and response.json() == {"message": "Missing Authentication Token"}:
-                continue  # a payload with '/' no longer matches the route: the gateway's own 403
-            refused(response, 404, "not_found")
+            if response.json()["error"]["type"] == "gateway":
+                gateway_refused(response, 404, "not_found")  # a payload with '/' no longer matches the route
+            else:
+                refused(response, 404, "not_found")
 
 
 def test_sql_meta_characters_in_json_filters_are_refused(shared_api, shared_world):
@@ -165,7 +175,7 @@ def test_bodies_over_api_gateways_limit_never_reach_a_function(shared_api, share
     body = b'{"filename": "' + b"x" * (10 * 1024 * 1024) + b'"}'
     response = shared_api.post("/analyses/uploads", content=body, headers={
         "Content-Type": "application/json", **shared_world.headers("bob")})  # fmt: skip
-    gateway_refused(response, 413, {"message": "Request Too Long"})
+    gateway_refused(response, 413, "payload_too_large")
 
 
 def test_many_items_in_one_body_are_refused_by_count(shared_api, shared_world):

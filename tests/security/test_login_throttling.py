@@ -114,6 +114,29 @@ def test_the_owner_signs_in_from_a_clean_ip_while_an_attacker_has_failed_50_time
     assert sources("127.0.2.1").get("/me", headers=auth(owner.json()["access_token"])).status_code == 200
 
 
+def test_a_source_that_failed_just_before_a_window_boundary_still_backs_off_after_it(sources, world):
+    from sqlalchemy import text
+
+    from tests.support.admin import admin_engine
+
+    alice = world.alice.email
+    for n in range(1, 13):
+        assert sources.login(f"127.0.1.{n}", alice, wrong(n)).status_code == 401
+    # The per-(account, IP) windows' boundary passes (their rows move one window back): a failure seconds old
+    # is still a failure of this source, so the account's backoff goes on applying to it.
+    with admin_engine().begin() as connection:
+        moved = connection.execute(
+            text(
+                "UPDATE rate_limit_hits SET window_start = window_start - make_interval(secs => 900)"
+                " WHERE bucket LIKE 'login:acct-ip:%'"
+            )
+        ).rowcount
+    assert moved == 12
+
+    throttled(sources.login("127.0.1.1", alice, DEFAULT_PASSWORD), at_most=301)
+    assert sources.login("127.0.2.1", alice, DEFAULT_PASSWORD).status_code == 200  # the owner, elsewhere
+
+
 def test_a_success_ends_the_streak_and_the_backoff(sources, world):
     alice = world.alice.email
     for n in range(1, 13):
@@ -212,3 +235,32 @@ def test_failed_sign_ins_do_not_block_change_password(sources, world):
     )
 
     assert changed.status_code == 200, changed.text
+
+
+# docs/auth.md: backoff "from LOGIN_BACKOFF_AFTER (10) consecutive failures on"; the document's number.
+DOCUMENTED_BACKOFF_AFTER = 10
+
+
+def streak_length() -> int:
+    """The consecutive failures of the one account that has a streak (0 without any)."""
+    lengths = [row[1] for row in counters()["streaks"]]
+    assert len(lengths) <= 1, lengths
+    return lengths[0] if lengths else 0
+
+
+def test_a_success_resets_the_streak_so_two_runs_just_under_the_backoff_never_add_up(sources, world):
+    alice = world.alice.email
+    just_under = DOCUMENTED_BACKOFF_AFTER - 1
+    # One address per failure, so the (account, IP) limit of 5 never speaks: only the account's streak could.
+    attackers = [f"127.0.1.{n}" for n in range(1, just_under + 1)]
+    assert [sources.login(ip, alice, wrong(i)).status_code for i, ip in enumerate(attackers)] == [401] * just_under
+    assert streak_length() == just_under
+
+    assert sources.login("127.0.2.1", alice, DEFAULT_PASSWORD).status_code == 200
+    assert streak_length() == 0  # the row is gone (or back to zero)
+
+    # The same addresses fail again: were the first run still counted, the streak would pass 10 and back off.
+    again = [sources.login(ip, alice, wrong(100 + i)).status_code for i, ip in enumerate(attackers)]
+    assert again == [401] * just_under
+    assert streak_length() == just_under
+    assert sources.login("127.0.2.1", alice, DEFAULT_PASSWORD).status_code == 200

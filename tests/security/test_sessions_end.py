@@ -107,3 +107,16 @@ def test_a_role_change_leaves_the_users_tokens_alone(api, world):
     assert promoted.status_code == 200, promoted.text
     me = api.get("/me", headers=auth(session["access_token"]))
     assert me.status_code == 200 and me.json()["role"] == "expert"
+
+
+def test_logging_out_with_someone_elses_refresh_token_ends_nothing_of_theirs(api, world):
+    # docs/auth.md: `POST /logout {refresh_token}` ends *that* session — of the caller; another user's token
+    # presented by Bob names no session of his, so Alice's session goes on.
+    alice, bob = login(api, world.alice), login(api, world.bob)
+
+    out = api.post("/logout", json={"refresh_token": alice["refresh_token"]}, headers=auth(bob["access_token"]))
+
+    assert out.status_code == 200, out.text
+    assert api.get("/me", headers=auth(alice["access_token"])).status_code == 200
+    refreshed = api.post("/refresh", json={"refresh_token": alice["refresh_token"]})
+    assert refreshed.status_code == 200, refreshed.text

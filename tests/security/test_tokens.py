@@ -118,7 +118,7 @@ def test_the_forgery_list_is_the_one_the_cases_run(shared_world, signing_key):
     assert sorted(_forgeries(shared_world, signing_key)) == sorted(FORGERY_NAMES)
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture
 def forgeries(shared_world, signing_key) -> dict[str, str]:
     return _forgeries(shared_world, signing_key)
 

@@ -44,6 +44,8 @@ class FakeGoTrue:
         self.refresh_tokens: dict[str, tuple[str, str, bool]] = {}  # token -> (user id, session id, used)
         self.revoked_sessions: set[str] = set()
         self.calls: list[tuple[str, str]] = []
+        # Every request as received: method, path and the credentials it carried (for admin-call assertions).
+        self.requests: list[dict[str, str | None]] = []
         self._lock = threading.Lock()
         self._server: ThreadingHTTPServer | None = None
 
@@ -99,6 +101,15 @@ class FakeGoTrue:
     def handle(
         self, method: str, path: str, query: dict[str, str], headers: dict[str, str], body: dict
     ) -> tuple[int, Any]:
+        with self._lock:
+            self.requests.append(
+                {
+                    "method": method,
+                    "path": path,
+                    "apikey": headers.get("apikey"),
+                    "authorization": headers.get("authorization"),
+                }
+            )
         if headers.get("apikey") not in (ANON_KEY, SERVICE_ROLE_KEY):
             return 401, {"message": "No API key found in request"}
         with self._lock:

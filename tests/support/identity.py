@@ -41,6 +41,7 @@ def ensure_signing_key() -> Path:
         if os.environ.get(KEY_FILE_ENV) != str(_key_file):
             os.environ[KEY_FILE_ENV] = str(_key_file)
             os.environ.pop("AUTH_SIGNING_KEY_SECRET_ARN", None)
+            os.environ.pop("AUTH_PUBLIC_KEYS_SECRET_ARN", None)
             reset_key_cache()
             from tests.conftest import reset_caches
 

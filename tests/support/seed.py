@@ -43,13 +43,25 @@ def make_user(session: Session, role: Role | str = Role.USER, email: str | None 
     return user
 
 
+_truncations = 0
+
+
 def truncate_all() -> None:
-    """Empty every application table (the schema stays): the `clean_db` fixture, and module-scoped worlds."""
-    from sentrix.db.engine import get_engine
+    """Empty every application table (the schema stays): the `clean_db` fixture, and module-scoped worlds.
+
+    As the owner: the application role may not TRUNCATE."""
+    global _truncations
+    from tests.support.admin import admin_engine
 
     tables = ", ".join(table.name for table in Base.metadata.sorted_tables)
-    with get_engine().begin() as connection:
+    with admin_engine().begin() as connection:
         connection.execute(text(f"TRUNCATE {tables} CASCADE"))
+    _truncations += 1
+
+
+def truncations() -> int:
+    """How many times truncate_all has run in this process: rows seeded before a change are gone."""
+    return _truncations
 
 
 @dataclass

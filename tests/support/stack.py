@@ -54,12 +54,17 @@ class RunningStack:
 
 
 @contextmanager
-def local_stack(state_dir: Path) -> Iterator[RunningStack]:
-    """Start the stack in `state_dir` (fresh ports, retries after 1 s) and stop it, by SIGINT, at the end."""
+def local_stack(
+    state_dir: Path, ports: dict[str, int] | None = None, env: dict[str, str] | None = None
+) -> Iterator[RunningStack]:
+    """Start the stack in `state_dir` (fresh ports unless given, retries after 1 s); stop it by SIGINT at the end.
+
+    `env` is set last, after the test session's own services are removed (YOLO_SERVICE_URL, to name another host).
+    """
     from sentrix_local.processes import free_port
 
-    ports = {name: free_port() for name in PORT_NAMES}
-    env = {
+    ports = ports or {name: free_port() for name in PORT_NAMES}
+    stack_env = {
         **os.environ,
         "SENTRIX_STATE_DIR": str(state_dir),
         "SENTRIX_RETRY_DELAY_S": "1",
@@ -69,11 +74,16 @@ def local_stack(state_dir: Path) -> Iterator[RunningStack]:
     }
     # The test session's own services must not leak into the stack's configuration.
     for name in ("DATABASE_URL", "AWS_ENDPOINT_URL", "IMAGES_BUCKET", "DETECT_QUEUE_URL", "YOLO_SERVICE_URL"):
-        env.pop(name, None)
+        stack_env.pop(name, None)
+    stack_env.update(env or {})
     log_path = state_dir / "stack.out"
-    with log_path.open("wb") as log:
+    with log_path.open("ab") as log:
         process = subprocess.Popen(
-            [sys.executable, "-m", "sentrix_local", "up"], env=env, stdout=log, stderr=subprocess.STDOUT, cwd=REPO_ROOT
+            [sys.executable, "-m", "sentrix_local", "up"],
+            env=stack_env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            cwd=REPO_ROOT,
         )
     stack = RunningStack(process, ports, state_dir, log_path)
 

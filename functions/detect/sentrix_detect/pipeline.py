@@ -1,9 +1,10 @@
 """One uploaded object → one finished analysis: claim, check, normalise, deduplicate, detect, store.
 
-Failure semantics (docs/detect.md): a permanent failure (bad image, YOLO 4xx) ends the analysis `failed`
-and consumes the message; a transient one (YOLO, S3 or the database unavailable) puts it back to `queued`
-and raises RetryLater so SQS delivers the message again, until the last allowed receive, where it becomes
-`failed` ("gave up after N attempts: …") and the message goes on to the dead-letter queue.
+Failure semantics (docs/detect.md): a permanent failure (bad image, YOLO 4xx, upload deleted, S3 refusing
+access) ends the analysis `failed` and consumes the message; a transient one (YOLO, S3 or the database
+unavailable) puts it back to `queued` and raises RetryLater so SQS delivers the message again, until the last
+allowed receive, where it becomes `failed` ("gave up after N attempts: …") and the message goes on to the
+dead-letter queue.
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ from sentrix.errors import (
     InvalidLocation,
     NotFound,
     SentrixError,
+    StorageAccessDenied,
     ValidationFailed,
 )
 from sentrix.observability import logger, metrics
@@ -152,6 +154,11 @@ class DetectPipeline:
         logger.append_keys(analysis_id=str(analysis.id), attempt=analysis.attempt)
         try:
             return self._run(analysis, target, obj, started)
+        except StorageAccessDenied as exc:
+            # A refusal does not pass with time: retrying would only carry the message into the DLQ an hour later.
+            _count("StorageAccessDenied")
+            logger.error("image storage refused access; the analysis fails", extra={"error": describe(exc)})
+            return self._fail_permanently(analysis, describe(exc))
         except PERMANENT as exc:
             return self._fail_permanently(analysis, describe(exc))
         except Exception as exc:

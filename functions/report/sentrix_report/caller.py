@@ -2,7 +2,8 @@
 
 Public routes (heatmap-data, map-stats, tiles) give more to signed-in callers, as the original meant to
 (its optional auth never worked). With no `Authorization` header the caller is anonymous. With one, the
-token is verified like the authorizer does (built-in ES256 tokens, `sentrix.tokens`) and the user's row is
+token is verified like the authorizer does (built-in ES256 tokens, `sentrix.tokens`, against the public key
+set only: this function cannot read the private signing key) and the user's row is
 checked like on every other route; a bad or expired token is a 401, so clients know to refresh instead of
 silently getting the anonymous view. With the Supabase provider, or when no key material is configured,
 the header is ignored and the caller gets the anonymous view (documented in docs/report.md).

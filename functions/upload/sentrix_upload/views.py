@@ -152,23 +152,39 @@ def analysis_summary(row: Any, *, detail: bool = False) -> dict[str, Any]:
         "camera_info": camera,
         "duplicate_of": row.duplicate_of,
         "location_flagged": bool(getattr(row, "location_flagged", False)),
+        "model_used": row.model_name,
         "created_at": row.created_at,
         "updated_at": row.updated_at,
         "completed_at": row.completed_at,
+        # Compatibility fields (docs/upload.md): the same row's values under the original client's names.
+        "risk_assessment": risk_brief_view(row),
+        "image_filename": row.standardized_filename,
+        "image_size_bytes": row.size_bytes,
+        "yolo_service_version": row.model_version,
     }
 
 
-def risk_view(row: Any, language: str) -> dict[str, Any] | None:
-    """The current assessment: from the detections an expert has not rejected."""
+def risk_brief_view(row: Any) -> dict[str, Any] | None:
+    """The current assessment's level, score and counts, read from the row alone (no detections needed)."""
     if row.risk_level is None:
         return None
-    advice = analysis_recommendations(_Assessment.current(row), language)
     return {
         "level": row.risk_level,
         "risk_score": row.risk_score,
         "total_detections": row.assessed_detections,
         "high_risk_count": row.high_risk_count,
         "medium_risk_count": row.medium_risk_count,
+    }
+
+
+def risk_view(row: Any, language: str) -> dict[str, Any] | None:
+    """The current assessment: from the detections an expert has not rejected."""
+    brief = risk_brief_view(row)
+    if brief is None:
+        return None
+    advice = analysis_recommendations(_Assessment.current(row), language)
+    return {
+        **brief,
         "unique_types": row.unique_types,
         "recommendations": list(advice),
         "basis": "not_rejected",
@@ -249,7 +265,6 @@ def analysis_detail(row: Any, detections: list[Any], language: str, now: datetim
     document.update(
         attempts=row.attempts,
         include_gps=row.include_gps,
-        model_used=row.model_name,
         model_version=row.model_version,
         processing_time_ms=row.yolo_time_ms,
         pipeline_time_ms=row.pipeline_time_ms,

@@ -32,6 +32,10 @@ class Settings(BaseSettings):
     db_secret_arn: str | None = None
     db_host: str | None = None
     db_name: str = "sentrix"
+    # The role the functions log in as (migration 0009 creates it); the migrate function alone also reads the
+    # application secret (DB_APP_SECRET_ARN) to set that role's password, and logs in as the owner.
+    db_app_role: str = Field(default="sentrix_app", pattern=r"^[a-z_][a-z0-9_]{0,62}$")
+    db_app_secret_arn: str | None = None
     db_pool_size: int = Field(default=2, ge=1, le=20)
     # pg8000 applies its timeout to every socket read, not only the connect: it bounds the slowest query too,
     # so it sits just under API Gateway's 29 s integration limit.

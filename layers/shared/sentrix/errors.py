@@ -104,10 +104,23 @@ class DetectorRejected(SentrixError):
 
 
 class DependencyUnavailable(SentrixError):
-    """Database, S3 or SQS is down: transient."""
+    """Database, S3 or SQS is down: transient. The answer says when to try again (Retry-After, seconds): long
+    enough for an RDS failover's DNS switch or a proxy reconnect, short enough for a person waiting."""
 
     status = 503
     code = "dependency_unavailable"
+    retry_after: int | None = 5
+
+
+class StorageAccessDenied(DependencyUnavailable):
+    """S3 refused the call (403 AccessDenied): a deployment fault, not an outage, so retrying changes nothing.
+
+    S3 also answers a read of a *missing* object 403 when the role lacks s3:ListBucket (infra/template.yaml grants
+    it where reads may miss). Still a 503 to an HTTP caller (the service cannot do it now); detect does not retry it.
+    """
+
+    code = "dependency_unavailable"
+    retry_after = None  # a refusal, not an outage: waiting changes nothing
 
 
 class QueryTimeout(DependencyUnavailable):

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
@@ -71,6 +71,22 @@ def check(
         retry_after = int((start + timedelta(seconds=limit.window_s) - now).total_seconds()) + 1
         raise RateLimited(message, retry_after=retry_after, **error)
     return hits or 0
+
+
+def hits_lately(session: Session, bucket: str, limit: Limit, *, now: datetime | None = None) -> int:
+    """The bucket's hits in the current window and the one before it, without counting a hit.
+
+    "Has this source failed lately?" must not forget at a window boundary: a failure a second before the
+    boundary is as recent as one a second after it. Memory is between one and two windows long."""
+    now = now or datetime.now(UTC)
+    start = _window(now, limit.window_s)
+    earlier = start - timedelta(seconds=limit.window_s)
+    total = session.scalar(
+        select(func.coalesce(func.sum(RateLimitHit.hits), 0)).where(
+            RateLimitHit.bucket == bucket, RateLimitHit.window_start.in_([earlier, start])
+        )
+    )
+    return int(total)
 
 
 def clear(session: Session, bucket: str) -> None:

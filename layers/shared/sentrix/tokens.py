@@ -1,11 +1,17 @@
 """Access tokens: ES256 JWTs signed with the active key, verified against the active and previous keys by `kid`.
 
 Stdlib, PyJWT and cryptography only (no pydantic, no boto3 at import): the authorizer imports this on every
-cold start. Key material comes from a PEM/JSON file locally (`AUTH_SIGNING_KEY_FILE`) or from a Secrets
-Manager secret in the cloud (`AUTH_SIGNING_KEY_SECRET_ARN`), read once per execution environment.
+cold start. Key material is read once per execution environment, from one of two sets:
 
-A key set is either one PEM private key, or JSON `{"active": "<PEM private key>", "previous": ["<PEM public
-key>", ...]}`: rotation moves the active key's public half into `previous`, so tokens it signed stay valid.
+- The private set (signing; the auth function only): a PEM/JSON file locally (`AUTH_SIGNING_KEY_FILE`) or a
+  Secrets Manager secret in the cloud (`AUTH_SIGNING_KEY_SECRET_ARN`). Either one PEM private key, or JSON
+  `{"active": "<PEM private key>", "previous": ["<PEM public key>", ...]}`: rotation moves the active key's
+  public half into `previous`, so tokens it signed stay valid.
+- The public set (verifying; the authorizer and every function that checks a token itself): a Secrets
+  Manager secret in the cloud (`AUTH_PUBLIC_KEYS_SECRET_ARN`), JSON `{"keys": {"<kid>": "<PEM public key>",
+  ...}}`, written by `sentrix_auth.keytool` from the private set. Locally, with only the key file, verifiers
+  take the public halves of that file and drop the private key. A verifier never falls back to the private
+  secret: a stolen verifier must not be able to mint tokens.
 """
 
 from __future__ import annotations
@@ -17,7 +23,7 @@ import os
 import threading
 import time
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -31,6 +37,7 @@ from sentrix.domain.roles import Role
 ALGORITHM = "ES256"  # the only algorithm accepted: no `none`, no HS/RS confusion
 KEY_FILE_ENV = "AUTH_SIGNING_KEY_FILE"
 KEY_SECRET_ENV = "AUTH_SIGNING_KEY_SECRET_ARN"  # noqa: S105 - an env var name
+PUBLIC_KEYS_SECRET_ENV = "AUTH_PUBLIC_KEYS_SECRET_ARN"  # noqa: S105 - an env var name
 # A verifier that meets an unknown kid re-reads the key set (a rotation happened), at most this often.
 REFETCH_INTERVAL_S = 30.0
 REQUIRED_CLAIMS = ("sub", "role", "iss", "aud", "exp", "iat", "jti")
@@ -54,6 +61,7 @@ class TokenSettings:
     leeway_s: int = 30
     key_file: str | None = None
     key_secret_arn: str | None = None
+    public_keys_secret_arn: str | None = None
     aws_region: str = "us-east-1"
     aws_endpoint_url: str | None = None
 
@@ -70,6 +78,7 @@ class TokenSettings:
             leeway_s=int(env.get("AUTH_CLOCK_LEEWAY_S") or 30),
             key_file=env.get(KEY_FILE_ENV) or None,
             key_secret_arn=env.get(KEY_SECRET_ENV) or None,
+            public_keys_secret_arn=env.get(PUBLIC_KEYS_SECRET_ENV) or None,
             aws_region=env.get("AWS_REGION") or "us-east-1",
             aws_endpoint_url=env.get("AWS_ENDPOINT_URL") or None,
         )
@@ -127,11 +136,7 @@ def generate_private_key_pem() -> str:
 def public_key_pem(private_pem: str) -> str:
     """The public half of a PEM private key, as PEM."""
     key = serialization.load_pem_private_key(private_pem.encode(), password=None)
-    return (
-        key.public_key()
-        .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
-        .decode()
-    )
+    return public_pem(key.public_key())
 
 
 def write_key_file(path: Path) -> Path:
@@ -158,50 +163,112 @@ def parse_key_set(text: str) -> KeySet:
     except (ValueError, TypeError, AttributeError) as exc:
         raise KeysUnavailable("The signing key material is not a PEM key or a key-set JSON") from exc
     keys = [k for k in [signing.public_key() if signing else None, *publics] if k is not None]
-    if not all(isinstance(k, ec.EllipticCurvePublicKey) and k.curve.name == "secp256r1" for k in keys):
-        raise KeysUnavailable("Signing keys must be P-256 (ES256)")
-    if not keys:
-        raise KeysUnavailable("The key set holds no key")
+    _check_curve(keys)
     signing_kid = kid_of(signing.public_key()) if signing else None
     return KeySet(signing_kid, signing, {kid_of(k): k for k in keys})
 
 
-def _read_secret(settings: TokenSettings) -> str:
+def _check_curve(keys: list[Any]) -> None:
+    if not all(isinstance(k, ec.EllipticCurvePublicKey) and k.curve.name == "secp256r1" for k in keys):
+        raise KeysUnavailable("Signing keys must be P-256 (ES256)")
+    if not keys:
+        raise KeysUnavailable("The key set holds no key")
+
+
+def public_pem(key: ec.EllipticCurvePublicKey) -> str:
+    """A public key as SubjectPublicKeyInfo PEM."""
+    return key.public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo).decode()
+
+
+def public_key_set(keys: KeySet) -> dict[str, Any]:
+    """The public set of a key set (active first, then previous): `{"keys": {"<kid>": "<PEM public key>"}}`."""
+    return {"keys": {kid: public_pem(key) for kid, key in keys.public_keys.items()}}
+
+
+def parse_public_key_set(text: str) -> KeySet:
+    """Read the public set; refuse anything else (private keys, mislabelled kids, other curves)."""
+    if "PRIVATE KEY" in text:
+        # Checked on the raw text: a private key must never be accepted here, whatever field it sits in.
+        raise KeysUnavailable("The public key set holds private key material")
+    try:
+        entries = json.loads(text)["keys"]
+        publics = {kid: serialization.load_pem_public_key(pem.encode()) for kid, pem in entries.items()}
+    except (ValueError, TypeError, AttributeError, KeyError) as exc:
+        raise KeysUnavailable('The public key set is not {"keys": {"<kid>": "<PEM public key>"}}') from exc
+    _check_curve(list(publics.values()))
+    if any(kid_of(key) != kid for kid, key in publics.items()):
+        raise KeysUnavailable("A kid of the public key set does not name its key")
+    return KeySet(None, None, publics)
+
+
+def _read_secret(settings: TokenSettings, secret_id: str) -> str:
     # boto3 is heavy: only the cloud path pays for it, once per execution environment.
     import boto3
 
     client = boto3.client(
         "secretsmanager", region_name=settings.aws_region, endpoint_url=settings.aws_endpoint_url or None
     )
-    return client.get_secret_value(SecretId=settings.key_secret_arn)["SecretString"]
+    return client.get_secret_value(SecretId=secret_id)["SecretString"]
 
 
-_cache: dict[tuple[str | None, str | None], tuple[float, KeySet]] = {}
+def _read_key_file(settings: TokenSettings) -> str:
+    try:
+        return Path(settings.key_file or "").read_text()
+    except OSError as exc:
+        raise KeysUnavailable(f"{KEY_FILE_ENV} cannot be read") from exc
+
+
+def _read_signing_keys(settings: TokenSettings) -> KeySet:
+    if settings.key_secret_arn:
+        try:
+            text = _read_secret(settings, settings.key_secret_arn)
+        except Exception as exc:  # any SDK failure means the same thing here: no keys
+            raise KeysUnavailable("The signing key secret cannot be read") from exc
+        return parse_key_set(text)
+    if settings.key_file:
+        return parse_key_set(_read_key_file(settings))
+    raise KeysUnavailable(f"Neither {KEY_SECRET_ENV} nor {KEY_FILE_ENV} is set")
+
+
+def _read_verification_keys(settings: TokenSettings) -> KeySet:
+    if settings.public_keys_secret_arn:
+        try:
+            text = _read_secret(settings, settings.public_keys_secret_arn)
+        except Exception as exc:  # any SDK failure means the same thing here: no keys
+            raise KeysUnavailable("The public key secret cannot be read") from exc
+        return parse_public_key_set(text)
+    if settings.key_file:  # local: the public halves of the key file; the private key is dropped here
+        return KeySet(None, None, parse_key_set(_read_key_file(settings)).public_keys)
+    raise KeysUnavailable(f"Neither {PUBLIC_KEYS_SECRET_ENV} nor {KEY_FILE_ENV} is set")
+
+
+_cache: dict[tuple[str, str | None, str | None], tuple[float, KeySet]] = {}
 _cache_lock = threading.Lock()
 
 
-def load_key_set(settings: TokenSettings, *, refresh: bool = False) -> KeySet:
-    """The key set of this execution environment, read once (again only when `refresh` and not too recent)."""
-    source = (settings.key_file, settings.key_secret_arn)
+def _cached(source: tuple[str, str | None, str | None], read: Callable[[], KeySet], refresh: bool) -> KeySet:
     with _cache_lock:
         cached = _cache.get(source)
         if cached and not (refresh and time.monotonic() - cached[0] >= REFETCH_INTERVAL_S):
             return cached[1]
-        if settings.key_secret_arn:
-            try:
-                text = _read_secret(settings)
-            except Exception as exc:  # any SDK failure means the same thing here: no keys
-                raise KeysUnavailable("The signing key secret cannot be read") from exc
-        elif settings.key_file:
-            try:
-                text = Path(settings.key_file).read_text()
-            except OSError as exc:
-                raise KeysUnavailable(f"{KEY_FILE_ENV} cannot be read") from exc
-        else:
-            raise KeysUnavailable(f"Neither {KEY_SECRET_ENV} nor {KEY_FILE_ENV} is set")
-        keys = parse_key_set(text)
+        keys = read()
         _cache[source] = (time.monotonic(), keys)
         return keys
+
+
+def load_key_set(settings: TokenSettings, *, refresh: bool = False) -> KeySet:
+    """The private (signing) set of this execution environment, read once (again only when `refresh`)."""
+    source = ("signing", settings.key_file, settings.key_secret_arn)
+    return _cached(source, lambda: _read_signing_keys(settings), refresh)
+
+
+def load_verification_keys(settings: TokenSettings, *, refresh: bool = False) -> KeySet:
+    """The public keys tokens are verified with: never a private key, never from the private secret.
+
+    Read once per execution environment; again when `refresh` (an unknown kid) and not too recent.
+    """
+    source = ("verifying", settings.key_file, settings.public_keys_secret_arn)
+    return _cached(source, lambda: _read_verification_keys(settings), refresh)
 
 
 def reset_key_cache() -> None:
@@ -263,9 +330,9 @@ def _public_key_for(token: str, settings: TokenSettings) -> ec.EllipticCurvePubl
     kid = header.get("kid")
     if not isinstance(kid, str):
         raise InvalidToken("Token has no key id")
-    key = load_key_set(settings).public_keys.get(kid)
+    key = load_verification_keys(settings).public_keys.get(kid)
     if key is None:  # perhaps a rotation this environment has not seen yet
-        key = load_key_set(settings, refresh=True).public_keys.get(kid)
+        key = load_verification_keys(settings, refresh=True).public_keys.get(kid)
     if key is None:
         raise InvalidToken("Unknown signing key")
     return key

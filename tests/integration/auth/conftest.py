@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
+from typing import Any
 
 import httpx
 import pytest
@@ -35,3 +36,14 @@ def api(gateway_url, clean_db) -> Iterator[httpx.Client]:
     """An HTTP client on the gateway, with an empty database (rate-limit counters included)."""
     with httpx.Client(base_url=gateway_url, timeout=30) as client:
         yield client
+
+
+@pytest.fixture
+def builtin(clean_db, signing_key, monkeypatch) -> Iterator[Any]:
+    """The built-in identity provider, called directly (no gateway), on an empty database."""
+    from sentrix_auth.providers.base import get_provider
+
+    monkeypatch.setenv("AUTH_PROVIDER", "builtin")
+    reset_auth_caches()
+    yield get_provider()
+    reset_auth_caches()

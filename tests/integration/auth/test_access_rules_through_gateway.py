@@ -95,3 +95,13 @@ def test_admin_update_validates_its_body_and_target(api):
     assert api.patch("/users/not-a-uuid", json={"role": "user"}, headers=headers).status_code == 404
     missing = "00000000-0000-4000-8000-000000000000"
     assert api.patch(f"/users/{missing}", json={"role": "user"}, headers=headers).status_code == 404
+
+
+def test_a_user_clears_their_name_with_null(api):
+    """PUT /me's `display_name` is `string | null` (docs/openapi.json, ProfileUpdate): null clears the name, and
+    bad or odd input is never a 500."""
+    user = create_user(display_name="Rosa")
+    response = api.put("/me", json={"display_name": None, "organization": "Salud Pública"}, headers=bearer(user))
+    assert response.status_code == 200, response.text
+    assert response.json()["display_name"] is None and response.json()["organization"] == "Salud Pública"
+    assert api.get("/me", headers=bearer(user)).json()["display_name"] is None

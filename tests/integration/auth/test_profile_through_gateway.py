@@ -84,6 +84,19 @@ def test_settings_updates_merge_over_what_is_stored(api):
     assert settings["date_format"] == "DD/MM/YYYY"  # untouched defaults still there
 
 
+def test_a_null_setting_in_an_update_leaves_that_setting_as_stored(api):
+    """SettingsUpdate's fields are `… | null` (docs/openapi.json) while no stored setting can be null: a null
+    names a setting the update leaves alone — never a 500."""
+    user = create_user()
+    api.put("/users/me/settings", json={"language": "pt"}, headers=bearer(user))
+    response = api.put(
+        "/users/me/settings", json={"language": None, "timezone": "America/Sao_Paulo"}, headers=bearer(user)
+    )
+    assert response.status_code == 200, response.text
+    settings = api.get("/users/me/settings", headers=bearer(user)).json()
+    assert (settings["language"], settings["timezone"]) == ("pt", "America/Sao_Paulo")
+
+
 @pytest.mark.parametrize(
     "body",
     [
@@ -160,3 +173,57 @@ def test_deleting_a_user_keeps_anonymous_analyses_and_deletes_their_photos(api, 
     assert key not in remaining and "incoming/someone-else.jpg" in remaining
     assert api.get("/me", headers=bearer(user)).status_code == 401  # the deleted user's token is dead
     assert api.delete(f"/users/{user.id}", headers=bearer(admin)).status_code == 404
+
+
+def test_photos_s3_cannot_delete_are_counted_and_the_deletion_stands(api, aws):
+    # Given a user with one photo in the images bucket and two whose bucket S3 no longer has (NoSuchBucket: a
+    # real refusal from the S3 API, as after a bucket was emptied and removed by hand)
+    admin, user = create_user(role="admin"), create_user()
+    s3 = boto3.client("s3", endpoint_url=aws.endpoint_url, region_name="us-east-1")
+    kept_key = f"incoming/{user.id}/here.jpg"
+    s3.put_object(Bucket=aws.bucket, Key=kept_key, Body=b"jpeg bytes")
+    reachable = add_analysis(user, bucket=aws.bucket, key=kept_key)
+    lost = [add_analysis(user, bucket="sentrix-test-gone", key=f"incoming/{user.id}/gone-{i}.jpg") for i in range(2)]
+
+    response = api.delete(f"/users/{user.id}", headers=bearer(admin))
+
+    # Then the answer says exactly what could not be deleted, and nothing of the deletion is undone
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert (body["user_id"], body["message"]) == (str(user.id), "User deleted")
+    assert (body["analyses_anonymised"], body["images_deleted"], body["images_not_deleted"]) == (3, 1, 2)
+    with session_scope() as session:
+        assert session.get(User, user.id) is None
+        for analysis in (reachable, *lost):
+            assert session.get(Analysis, analysis.id).user_id is None
+    remaining = {o["Key"] for o in s3.list_objects_v2(Bucket=aws.bucket).get("Contents", [])}
+    assert kept_key not in remaining
+
+
+def test_photos_s3_refuses_one_by_one_are_counted_not_deleted(api, aws):
+    # Given a user with three photos, and S3 answering DeleteObjects 200 with one of them under Errors (what it
+    # does for a key it may not delete: the call succeeds, the refusal is per object)
+    from sentrix.adapters.aws import client
+
+    admin, user = create_user(role="admin"), create_user()
+    s3 = boto3.client("s3", endpoint_url=aws.endpoint_url, region_name="us-east-1")
+    keys = [f"incoming/{user.id}/photo-{i}.jpg" for i in range(3)]
+    for key in keys:
+        s3.put_object(Bucket=aws.bucket, Key=key, Body=b"jpeg bytes")
+        add_analysis(user, bucket=aws.bucket, key=key)
+    refused = keys[1]
+
+    def refuse_one(parsed, **_):
+        parsed["Errors"] = [{"Key": refused, "Code": "AccessDenied", "Message": "Access Denied"}]
+
+    events = client("s3").meta.events
+    events.register("after-call.s3.DeleteObjects", refuse_one)
+    try:
+        response = api.delete(f"/users/{user.id}", headers=bearer(admin))
+    finally:
+        events.unregister("after-call.s3.DeleteObjects", refuse_one)
+
+    # Then the refused photo is counted as not deleted, the two others as deleted
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert (body["analyses_anonymised"], body["images_deleted"], body["images_not_deleted"]) == (3, 2, 1)

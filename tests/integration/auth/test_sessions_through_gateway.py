@@ -88,9 +88,16 @@ def test_another_sign_in_is_a_separate_family(api):
     register(api, "dos@example.org")
     a = api.post("/login", json={"email": "dos@example.org", "password": PASSWORD}).json()["refresh_token"]
     b = api.post("/login", json={"email": "dos@example.org", "password": PASSWORD}).json()["refresh_token"]
-    api.post("/refresh", json={"refresh_token": a})
-    api.post("/refresh", json={"refresh_token": a})  # reuse burns a's family only
-    assert api.post("/refresh", json={"refresh_token": b}).status_code == 200
+    rotated = api.post("/refresh", json={"refresh_token": a})
+    assert rotated.status_code == 200, rotated.text
+    a_next = rotated.json()["refresh_token"]
+
+    replay = api.post("/refresh", json={"refresh_token": a})  # reuse burns a's family only
+
+    assert replay.status_code == 401
+    assert replay.json()["error"]["message"] == "Invalid or expired refresh token"
+    assert api.post("/refresh", json={"refresh_token": a_next}).status_code == 401  # a's family is revoked
+    assert api.post("/refresh", json={"refresh_token": b}).status_code == 200  # b's family is not
 
 
 def test_wrong_password_and_unknown_email_get_the_same_answer(api):
@@ -188,3 +195,49 @@ def test_failed_logins_are_throttled_per_source_ip(api, gateway_url, monkeypatch
     assert statuses[:20] == [401] * 20
     assert statuses[20] == 429
     assert other_ip.status_code == 401  # another address is answered
+
+
+# docs/auth.md: "Sign-ups: 10 per IP per hour". The numbers are the document's, not the settings'.
+DOCUMENTED_SIGN_UPS_PER_IP = 10
+DOCUMENTED_SIGN_UP_WINDOW_S = 3600
+
+
+def sign_ups_from_one_ip(gateway_url: str, crowd_ip: str, neighbour_ip: str):
+    """Ten sign-ups from one address, an eleventh from it and one from another; None if an hour boundary (the
+    limit's fixed window) fell in the middle, so the caller runs it again from fresh addresses."""
+    import time
+
+    hour = int(time.time()) // DOCUMENTED_SIGN_UP_WINDOW_S
+    with client_from(gateway_url, crowd_ip) as crowd, client_from(gateway_url, neighbour_ip) as neighbour:
+        answers = [
+            crowd.post("/register", json={"email": f"v{i}-{crowd_ip}@example.org", "password": PASSWORD})
+            for i in range(DOCUMENTED_SIGN_UPS_PER_IP)
+        ]
+        refused = crowd.post("/register", json={"email": f"extra-{crowd_ip}@example.org", "password": PASSWORD})
+        elsewhere = neighbour.post("/register", json={"email": f"n-{neighbour_ip}@example.org", "password": PASSWORD})
+    if int(time.time()) // DOCUMENTED_SIGN_UP_WINDOW_S != hour:
+        return None
+    return answers, refused, elsewhere
+
+
+def test_the_eleventh_sign_up_from_one_ip_within_the_hour_waits_and_other_ips_do_not(gateway_url, clean_db):
+    from sqlalchemy import text
+
+    from sentrix.db.engine import get_engine
+
+    outcome = sign_ups_from_one_ip(gateway_url, "127.0.6.1", "127.0.6.2") or sign_ups_from_one_ip(
+        gateway_url, "127.0.6.3", "127.0.6.4"
+    )
+    answers, refused, elsewhere = outcome
+
+    assert [a.status_code for a in answers] == [201] * DOCUMENTED_SIGN_UPS_PER_IP
+    assert refused.status_code == 429, refused.text
+    error = refused.json()["error"]
+    assert error["code"] == "rate_limited"
+    wait = int(refused.headers["retry-after"])
+    assert 1 <= wait <= DOCUMENTED_SIGN_UP_WINDOW_S + 1
+    assert error["details"] == {"retry_after": wait}
+    assert elsewhere.status_code == 201, elsewhere.text  # another address is not affected
+    with get_engine().connect() as connection:
+        emails = list(connection.scalars(text("SELECT email FROM users")))
+    assert not any(email.startswith("extra-") for email in emails)  # the refused sign-up made no account

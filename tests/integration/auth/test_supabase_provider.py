@@ -93,7 +93,9 @@ def test_login_refresh_logout_are_delegated(sb, gotrue):
     first = login.json()["refresh_token"]
     refreshed = sb.post("/refresh", json={"refresh_token": first})
     assert refreshed.status_code == 200
-    assert sb.post("/refresh", json={"refresh_token": first}).status_code == 401  # reuse, refused by GoTrue
+    reused = sb.post("/refresh", json={"refresh_token": first})  # reuse, refused by GoTrue
+    assert reused.status_code == 401
+    assert reused.json()["error"]["message"] == "Invalid or expired refresh token"  # docs/openapi.json, /refresh 401
     token = refreshed.json()["access_token"]
     out = sb.post("/logout", json={"everywhere": True}, headers=auth(token))
     assert out.status_code == 200
@@ -146,3 +148,55 @@ def test_our_builtin_tokens_are_not_accepted_in_supabase_mode(sb):
     from tests.support.identity import bearer, create_user
 
     assert sb.get("/me", headers=bearer(create_user())).status_code == 401
+
+
+def test_deleting_a_user_deletes_the_supabase_user_with_the_service_role(sb, gotrue):
+    from sentrix.domain.roles import Role
+
+    admin = register(sb, "jefa@example.org")
+    with session_scope() as session:
+        session.get(User, uuid.UUID(admin["user"]["id"])).role = Role.ADMIN
+    target_id = register(sb, "baja@example.org")["user"]["id"]
+    gotrue.requests.clear()
+
+    response = sb.delete(f"/users/{target_id}", headers=auth(admin["access_token"]))
+
+    assert response.status_code == 200, response.text
+    deletes = [r for r in gotrue.requests if r["method"] == "DELETE"]
+    assert deletes == [
+        {
+            "method": "DELETE",
+            "path": f"/auth/v1/admin/users/{target_id}",
+            "apikey": fake_gotrue.SERVICE_ROLE_KEY,
+            "authorization": f"Bearer {fake_gotrue.SERVICE_ROLE_KEY}",
+        }
+    ]
+    assert target_id not in gotrue.users  # gone from Supabase
+    assert admin["user"]["id"] in gotrue.users  # and only that one
+    with session_scope() as session:
+        assert session.get(User, uuid.UUID(target_id)) is None
+    assert sb.post("/login", json={"email": "baja@example.org", "password": PASSWORD}).status_code == 401
+
+
+def test_logout_of_one_session_keeps_the_other_and_everywhere_ends_both(sb, gotrue):
+    """docs/auth.md, `POST /logout`: `{refresh_token}` ends that session; `{"everywhere": true}` ends every one."""
+    register(sb, "two@example.org")
+
+    def sign_in() -> dict:
+        response = sb.post("/login", json={"email": "two@example.org", "password": PASSWORD})
+        assert response.status_code == 200, response.text
+        return response.json()
+
+    one, other = sign_in(), sign_in()
+    out = sb.post("/logout", json={"refresh_token": one["refresh_token"]}, headers=auth(one["access_token"]))
+    assert out.status_code == 200, out.text
+    assert sb.post("/refresh", json={"refresh_token": one["refresh_token"]}).status_code == 401
+    assert sb.get("/me", headers=auth(other["access_token"])).status_code == 200  # the other session's token
+    kept = sb.post("/refresh", json={"refresh_token": other["refresh_token"]})
+    assert kept.status_code == 200, kept.text
+
+    third = sign_in()
+    out = sb.post("/logout", json={"everywhere": True}, headers=auth(third["access_token"]))
+    assert out.status_code == 200, out.text
+    for session in (kept.json(), third):
+        assert sb.post("/refresh", json={"refresh_token": session["refresh_token"]}).status_code == 401

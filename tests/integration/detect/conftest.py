@@ -82,12 +82,20 @@ def make_pipeline(detect_env, yolo_settings) -> Iterator[Callable[..., Any]]:
     """A pipeline on the real store and S3, with a YOLO client tuned by keyword arguments."""
     from sentrix.adapters.yolo import YoloClient
     from sentrix_detect.pipeline import DetectPipeline
+    from tests.support.clocks import RecordedSleeps
 
     clients: list[Any] = []
 
-    def build(*, detector: Any = None, store: Any = None, **yolo_overrides: Any) -> DetectPipeline:
+    def build(
+        *, detector: Any = None, store: Any = None, sleep: Any = None, breaker_storage: Any = None, **yolo: Any
+    ) -> DetectPipeline:
         if detector is None:
-            detector = YoloClient(yolo_settings(**yolo_overrides))
+            # Waits between attempts are recorded, not slept (tests/support/clocks.py), unless a test passes one.
+            detector = YoloClient(
+                yolo_settings(**yolo),
+                sleep=sleep if sleep is not None else RecordedSleeps(),
+                breaker_storage=breaker_storage,
+            )
             clients.append(detector)
         return DetectPipeline(detector=detector, store=store)
 

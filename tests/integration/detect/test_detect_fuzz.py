@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import hashlib
+
 import pytest
 
 from tests.builders import LambdaContext, s3_notification, sqs_event
-from tests.integration.detect.helpers import analysis_row, sql, standin_calls
+from tests.integration.detect.helpers import admin, analysis_row, sql
 from tests.support.detect_fuzz import corpus
 
 pytestmark = [
@@ -31,8 +33,8 @@ def test_a_sample_of_hostile_files_fails_cleanly_against_the_real_services(uploa
     from sentrix_detect.handler import handler
 
     files = sample()
-    user = uploads.user()
-    uploaded = [(item, *uploads.photo(item.data, user_id=user, filename=item.filename)) for item in files]
+    # One uploader per file: no well-formed file is a duplicate of another, so each must reach YOLO itself.
+    uploaded = [(item, *uploads.photo(item.data, filename=item.filename)) for item in files]
 
     failures = []
     for start in range(0, len(uploaded), 10):
@@ -47,8 +49,14 @@ def test_a_sample_of_hostile_files_fails_cleanly_against_the_real_services(uploa
         row = analysis_row(analysis_id)
         assert row.status == "failed", item.name
         assert row.failure_reason and not row.failure_reason.startswith("internal error"), item.name
-    survivors = [item for item, _, _ in uploaded if not item.must_fail]
-    assert standin_calls(yolo_standin) <= len(survivors)
+    # What the stand-in received, by identity: the pipeline names each file `<analysis id>.jpg`.
+    received = admin().get(f"{yolo_standin.base_url}/_admin/received").json()
+    well_formed = {f"{analysis_id}.jpg" for item, analysis_id, _ in uploaded if not item.must_fail}
+    assert len(well_formed) >= 5
+    assert sorted(entry["filename"] for entry in received) == sorted(well_formed)
+    # And never the bytes of a malformed file under another name.
+    malformed_hashes = {hashlib.sha256(item.data).hexdigest() for item in files if item.must_fail}
+    assert not malformed_hashes & {entry["sha256"] for entry in received}
     assert (
         sql("SELECT count(*) FROM detections d JOIN analyses a ON a.id = d.analysis_id WHERE a.status <> 'completed'")[
             0

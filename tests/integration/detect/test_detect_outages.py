@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
 import pytest
 from sqlalchemy import event, text
@@ -249,3 +250,61 @@ def test_records_not_reached_before_the_deadline_are_handed_back_unstarted(uploa
     assert analysis_row(records[0][0]).status == "completed"
     assert [analysis_row(i).status for i, _ in records[1:]] == ["pending_upload"] * 2
     assert standin_calls(yolo_standin) == 1
+
+
+def test_an_upload_posted_then_deleted_fails_with_a_reason_and_is_not_retried(uploads, pipeline, yolo_standin):
+    # Given a photo that arrived, then was deleted before the detect function read it
+    analysis_id, key = uploads.photo(photo("JPEG"))
+    uploads.s3.delete_object(Bucket=uploads.bucket, Key=key)
+
+    response = run(pipeline, uploads.bucket, key)
+
+    # Then the analysis ends failed with the reason, and the message is consumed (no redelivery, no DLQ)
+    assert response == {"batchItemFailures": []}
+    row = analysis_row(analysis_id)
+    assert (row.status, row.attempts) == ("failed", 1)
+    assert "no longer in storage" in row.failure_reason
+    assert standin_calls(yolo_standin) == 0
+
+
+def _refused_by_s3(s3, operation: str) -> None:
+    """Make `s3` answer `operation` as S3 does to a role without the permission (or a missing object read
+    without s3:ListBucket): 403 AccessDenied. moto's server enforces no IAM, so the refusal is given here."""
+    from botocore.awsrequest import AWSResponse
+
+    def refuse(**_: Any) -> tuple[AWSResponse, dict]:
+        parsed = {
+            "Error": {"Code": "AccessDenied", "Message": "Access Denied"},
+            "ResponseMetadata": {"HTTPStatusCode": 403},
+        }
+        return AWSResponse("https://s3.example", 403, {}, None), parsed
+
+    s3.meta.events.register(f"before-call.s3.{operation}", refuse)
+
+
+@pytest.mark.parametrize("receive_count", [1, 4])
+def test_a_read_refused_by_s3_fails_the_analysis_at_once(uploads, detect_env, yolo_standin, receive_count):
+    import boto3
+
+    from sentrix_detect.objects import S3Objects
+    from sentrix_detect.pipeline import DetectPipeline
+    from tests.support.detect import FakeDetector
+
+    # Given a photo in the bucket that S3 refuses to let the function read (403 AccessDenied)
+    refusing = boto3.client("s3", endpoint_url=detect_env.endpoint_url)
+    _refused_by_s3(refusing, "GetObject")
+    analysis_id, key = uploads.photo(photo("JPEG"))
+
+    response = run(
+        DetectPipeline(objects=S3Objects(refusing), detector=FakeDetector()),
+        uploads.bucket,
+        key,
+        receive_count=receive_count,
+    )
+
+    # Then it is not taken for an outage: no retry for an hour into the DLQ, the analysis fails with the reason
+    assert response == {"batchItemFailures": []}
+    row = analysis_row(analysis_id)
+    assert row.status == "failed"
+    assert "refused access (403)" in row.failure_reason
+    assert not row.failure_reason.startswith("gave up")

@@ -6,8 +6,6 @@ import io
 
 import pytest
 
-from sentrix.domain.classes import class_info
-from sentrix.domain.risk import assess_risk
 from tests.integration.detect.helpers import analysis_row, detection_rows, run, standin_calls
 from tests.support.detect import TUCUMAN, exif_coordinate, photo
 
@@ -123,26 +121,97 @@ def test_include_gps_false_ignores_exif_gps(uploads, pipeline):
     assert "_NOLOC_" in row.standardized_filename
 
 
-def test_rotated_exif_orientation_is_applied_before_detection(uploads, pipeline):
-    # Given a 320x240 sensor image tagged "rotate 90° clockwise to view" (orientation 6)
+def test_rotated_exif_orientation_is_applied_before_detection(uploads, detect_env):
+    from sentrix_detect.pipeline import DetectPipeline
+    from tests.support.detect import FakeDetector, square_detection
+
+    # Given a 320x240 sensor image tagged "rotate 90° clockwise to view" (orientation 6), and a detector that
+    # finds a box only a portrait image can hold (y up to 310, beyond the sensor's 240)
+    detector = FakeDetector([square_detection(3, 0.8, (20, 250, 200, 310))])
     data = photo("JPEG", size=(320, 240), orientation=6)
     analysis_id, key = uploads.photo(data)
 
-    run(pipeline, uploads.bucket, key)
+    run(DetectPipeline(detector=detector), uploads.bucket, key)
 
-    # Then the analysis is portrait, YOLO saw a portrait image, and every polygon lies inside it
+    # Then YOLO saw the portrait image, the analysis is portrait, and the polygon is stored as found
+    assert open_image(detector.calls[0]["image"]).size == (240, 320)
     row = analysis_row(analysis_id)
     assert row.status == "completed", row.failure_reason
     assert (row.width, row.height) == (240, 320)
-    annotated = open_image(uploads.get(row.processed_image_key))
-    assert annotated.size == (240, 320)
-    for detection in detection_rows(analysis_id):
-        assert all(0 <= x <= 240 and 0 <= y <= 320 for x, y in detection.polygon)
-        assert 0 <= detection.bbox_x_min <= detection.bbox_x_max <= 240
-        assert 0 <= detection.bbox_y_min <= detection.bbox_y_max <= 320
+    assert open_image(uploads.get(row.processed_image_key)).size == (240, 320)
+    (detection,) = detection_rows(analysis_id)
+    assert detection.polygon == [[20, 250], [200, 250], [200, 310], [20, 310]]
+    assert (detection.bbox_x_min, detection.bbox_y_min, detection.bbox_x_max, detection.bbox_y_max) == (
+        20.0,
+        250.0,
+        200.0,
+        310.0,
+    )
 
 
-def test_detections_risk_and_validity_follow_the_shared_rules(uploads, pipeline):
+# DESIGN.md §4: YOLO class id → name → risk (any other id: Clase_<id>, BAJO).
+DESIGN_CLASSES = {
+    0: ("Basura", "ALTO"),
+    1: ("Calles mal hechas", "MEDIO"),
+    2: ("Charcos/Cumulo de agua", "ALTO"),
+    3: ("Huecos", "MEDIO"),
+    7: ("Clase_7", "BAJO"),
+}
+# DESIGN.md §4's analysis-risk table, worked by hand: detected class ids → (level, score, high, medium, unique),
+# and the recommendations (catalogue keys) the level and the extras call for.
+ALTO = ["alto_intervene", "alto_contact", "alto_water", "alto_waste"]
+MEDIO = ["medio_monitor", "medio_clean", "medio_schedule", "medio_rain"]
+BAJO = ["bajo_maintain", "bajo_clean", "bajo_rain"]
+MINIMO = ["minimo_routine", "minimo_prevent"]
+RISK_TABLE = [
+    # rule 1: unique ≥ 3 and total ≥ 4 → 0.85 + 0.05·4 = 1.05, clamped to 1
+    ([0, 2, 3, 1], ("ALTO", 1.0, 2, 2, 4), [*ALTO, "alto_diverse"]),
+    # rule 2: high ≥ 3 and unique ≥ 2 → 0.90 + 0.02·3
+    ([0, 0, 2], ("ALTO", 0.96, 3, 0, 2), ALTO),
+    # rule 4: unique ≥ 2 and high ≥ 1 → 0.50 + 0.05·2 + 0.10·1
+    ([0, 3], ("MEDIO", 0.70, 1, 1, 2), [*MEDIO, "medio_diverse"]),
+    # rule 5: high ≥ 1 → 0.50 + 0.10·1
+    ([2], ("MEDIO", 0.60, 1, 0, 1), MEDIO),
+    # rule 6: medium ≥ 1 → 0.25 + 0.02·1
+    ([1], ("BAJO", 0.27, 0, 1, 1), BAJO),
+    # rule 6, one kind three times → 0.25 + 0.02·3
+    ([3, 3, 3], ("BAJO", 0.31, 0, 3, 1), [*BAJO, "bajo_repeated"]),
+    # rule 7: an unknown class only → 0.05 + 0.01·1
+    ([7], ("MINIMO", 0.06, 0, 0, 1), MINIMO),
+    # rule 7: nothing found → 0.05
+    ([], ("MINIMO", 0.05, 0, 0, 0), MINIMO),
+]
+
+
+def boxes(class_ids: list[int]) -> list[dict]:
+    from tests.support.detect import square_detection
+
+    return [square_detection(c, 0.8, (10 + 30 * i, 10, 30 + 30 * i, 40)) for i, c in enumerate(class_ids)]
+
+
+@pytest.mark.parametrize(("class_ids", "expected", "advice"), RISK_TABLE, ids=[str(r[0]) for r in RISK_TABLE])
+def test_the_analysis_risk_follows_the_design_table(uploads, detect_env, class_ids, expected, advice):
+    from sentrix.i18n.messages_es import MESSAGES
+    from sentrix_detect.pipeline import DetectPipeline
+    from tests.support.detect import FakeDetector
+
+    analysis_id, key = uploads.photo(photo("JPEG"))
+
+    run(DetectPipeline(detector=FakeDetector(boxes(class_ids))), uploads.bucket, key)
+
+    row = analysis_row(analysis_id)
+    level, score, high, medium, unique = expected
+    assert row.status == "completed", row.failure_reason
+    assert row.total_detections == len(class_ids)
+    assert row.risk_level == level
+    assert row.risk_score == pytest.approx(score)
+    assert (row.high_risk_count, row.medium_risk_count, row.unique_types) == (high, medium, unique)
+    assert row.recommendations == [MESSAGES[f"rec.{name}"] for name in advice]
+    stored = sorted((d.class_id, d.class_name, d.risk_level) for d in detection_rows(analysis_id))
+    assert stored == sorted((c, *DESIGN_CLASSES[c]) for c in class_ids)
+
+
+def test_detections_from_the_standin_follow_the_shared_rules(uploads, pipeline):
     from yolo_standin.detector import image_with_class
 
     data = image_with_class(2, size=(320, 240), fmt="JPEG")  # at least one water detection
@@ -153,20 +222,21 @@ def test_detections_risk_and_validity_follow_the_shared_rules(uploads, pipeline)
     row = analysis_row(analysis_id)
     detections = detection_rows(analysis_id)
     assert row.status == "completed"
-    assert row.total_detections == len(detections) > 0
-    expected = assess_risk([d.class_name for d in detections])
-    assert (row.risk_level, row.risk_score) == (expected.level.value, expected.score)
+    assert detections, "image_with_class(2) always yields a water detection"
+    assert row.total_detections == len(detections)
+    # Counted by hand from DESIGN.md's class table, not by the code under test.
+    levels = [DESIGN_CLASSES[d.class_id][1] for d in detections]
     assert (row.high_risk_count, row.medium_risk_count, row.unique_types) == (
-        expected.high,
-        expected.medium,
-        expected.unique,
+        levels.count("ALTO"),
+        levels.count("MEDIO"),
+        len({d.class_id for d in detections}),
     )
-    assert row.recommendations == list(expected.recommendations)
     for d in detections:
-        info = class_info(d.class_id)
-        assert (d.class_name, d.risk_level) == (info.class_name, info.risk_level.value)
+        assert (d.class_name, d.risk_level) == DESIGN_CLASSES[d.class_id]
+        assert len(d.polygon) >= 3
         xs, ys = [p[0] for p in d.polygon], [p[1] for p in d.polygon]
         assert (d.bbox_x_min, d.bbox_y_min, d.bbox_x_max, d.bbox_y_max) == (min(xs), min(ys), max(xs), max(ys))
+        assert all(0 <= x <= 320 and 0 <= y <= 240 for x, y in d.polygon)
         assert d.validation_status == "pending"
         assert 1 <= d.validity_days <= 365
         assert (d.expires_at - d.created_at).days in (d.validity_days - 1, d.validity_days)
@@ -176,17 +246,20 @@ def test_detections_risk_and_validity_follow_the_shared_rules(uploads, pipeline)
     assert len(row.sha256) == 64 and row.perceptual_hash is not None
 
 
-def test_recommendations_follow_the_users_language(uploads, pipeline):
-    from yolo_standin.detector import image_with_class
+def test_recommendations_follow_the_users_language(uploads, detect_env):
+    from sentrix.i18n.messages_en import MESSAGES
+    from sentrix_detect.pipeline import DetectPipeline
+    from tests.support.detect import FakeDetector
 
     user = uploads.user(language="en")
-    analysis_id, key = uploads.photo(image_with_class(0, size=(320, 240), fmt="JPEG"), user_id=user)
+    analysis_id, key = uploads.photo(photo("JPEG"), user_id=user)
 
-    run(pipeline, uploads.bucket, key)
+    run(DetectPipeline(detector=FakeDetector(boxes([2]))), uploads.bucket, key)
 
+    # One water detection: MEDIO (DESIGN rule 5), the MEDIO advice, in English
     row = analysis_row(analysis_id)
-    names = [d.class_name for d in detection_rows(analysis_id)]
-    assert row.recommendations == list(assess_risk(names, language="en").recommendations)
+    assert row.risk_level == "MEDIO"
+    assert row.recommendations == [MESSAGES[f"rec.{name}"] for name in MEDIO]
 
 
 def test_annotated_image_is_stored_under_processed(uploads, pipeline):

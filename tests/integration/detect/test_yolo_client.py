@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import time
-
 import httpx
 import pytest
 
 from sentrix.adapters.yolo import CircuitOpen, YoloClient
 from sentrix.errors import DetectorRejected, DetectorTimeout, DetectorUnavailable
 from tests.integration.detect.helpers import reset_standin, set_faults, standin_calls
+from tests.support.clocks import RecordedSleeps, TravellingBreakerStorage
 
 pytestmark = pytest.mark.integration
 
@@ -25,8 +24,9 @@ def standin(yolo_standin):
 def client(yolo_settings):
     made: list[YoloClient] = []
 
-    def build(**overrides) -> YoloClient:
-        made.append(YoloClient(yolo_settings(**overrides)))
+    def build(*, sleep=None, breaker_storage=None, **overrides) -> YoloClient:
+        made.append(YoloClient(yolo_settings(**overrides), sleep=sleep if sleep is not None else RecordedSleeps(),
+                               breaker_storage=breaker_storage))  # fmt: skip
         return made[-1]
 
     yield build
@@ -92,10 +92,15 @@ def test_timeouts_are_explicit_on_every_phase(client):
 def test_server_errors_are_retried_then_reported_unavailable(client, standin, image):
     set_faults(standin, error_rate=1.0)
 
+    sleeps = RecordedSleeps()
+
     with pytest.raises(DetectorUnavailable, match=r"HTTP 500"):
-        call(client(yolo_retry_attempts=3), image)
+        call(client(yolo_retry_attempts=3, sleep=sleeps), image)
 
     assert standin_calls(standin) == 3
+    # Exponential backoff between the attempts: 0.01 s then 0.02 s (yolo_settings), each plus ≤ 0.01 s of jitter
+    assert len(sleeps) == 2
+    assert 0.01 <= sleeps[0] <= 0.02 and 0.02 <= sleeps[1] <= 0.03, sleeps
 
 
 def test_a_bad_request_is_not_retried_and_does_not_count_towards_the_breaker(client, standin, image):
@@ -142,7 +147,9 @@ def test_the_breaker_opens_after_fail_max_failures_and_half_opens_after_the_rese
     from sentrix.observability import metrics
 
     metrics.clear_metrics()
-    yolo = client(yolo_retry_attempts=1, yolo_breaker_fail_max=3, yolo_breaker_reset_timeout_s=0.5)
+    clock = TravellingBreakerStorage()
+    yolo = client(yolo_retry_attempts=1, yolo_breaker_fail_max=3, yolo_breaker_reset_timeout_s=60,
+                  breaker_storage=clock)  # fmt: skip
     set_faults(standin, error_rate=1.0)
 
     # Three real failures open it
@@ -152,15 +159,16 @@ def test_the_breaker_opens_after_fail_max_failures_and_half_opens_after_the_rese
     assert yolo.breaker_state == "open"
     assert metrics.metric_set["YoloBreakerOpened"]["Value"] == [1.0]
 
-    # While open, calls fail fast without reaching YOLO
-    started = time.monotonic()
+    # While open, calls fail fast without reaching YOLO, up to the last second of the reset time
     with pytest.raises(CircuitOpen):
         call(yolo, image)
-    assert time.monotonic() - started < 0.1
+    clock.advance(59)
+    with pytest.raises(CircuitOpen):
+        call(yolo, image)
     assert standin_calls(standin) == 3
 
     # After the reset time one trial call goes through; it fails, so the breaker opens again at once
-    time.sleep(0.6)
+    clock.advance(2)
     with pytest.raises(DetectorUnavailable, match="HTTP 500"):
         call(yolo, image)
     assert standin_calls(standin) == 4
@@ -170,7 +178,7 @@ def test_the_breaker_opens_after_fail_max_failures_and_half_opens_after_the_rese
 
     # Once YOLO is healthy, the next trial call succeeds and closes the breaker
     set_faults(standin)
-    time.sleep(0.6)
+    clock.advance(61)
     assert call(yolo, image).model_used
     assert yolo.breaker_state == "closed"
     assert call(yolo, image).model_used

@@ -106,6 +106,42 @@ def test_missing_image_is_said_not_fatal(user, aws):
     assert embedded_images(response.body) == []
 
 
+def test_an_image_deleted_after_completion_still_gives_the_report(analysis, user, aws):
+    # Given the annotated image of a completed analysis removed from the bucket
+    s3 = boto3.client("s3", endpoint_url=aws.endpoint_url)
+    s3.delete_object(Bucket=aws.bucket, Key=analysis.processed_image_key)
+
+    response = call("GET", f"/api/v1/analyses/{analysis.id}/report", caller=user)
+
+    # Then the PDF says the image is unavailable instead of failing (never a 503 or a 500)
+    assert response.status == 200
+    assert "La imagen anotada no está disponible." in pdf_text(response.body)
+    assert embedded_images(response.body) == []
+
+
+def test_an_image_read_refused_by_s3_still_gives_the_report(analysis, user, aws):
+    from botocore.awsrequest import AWSResponse
+
+    from sentrix.adapters.aws import client
+
+    # Given S3 refusing the function's read (403 AccessDenied, as without s3:ListBucket for a missing object);
+    # moto's server enforces no IAM, so the refusal is given on the function's own client
+    def refuse(**_):
+        parsed = {"Error": {"Code": "AccessDenied", "Message": "Access Denied"}}
+        return AWSResponse("https://s3.example", 403, {}, None), parsed
+
+    events = client("s3").meta.events
+    events.register("before-call.s3.GetObject", refuse, unique_id="refuse-get")
+    try:
+        response = call("GET", f"/api/v1/analyses/{analysis.id}/report", caller=user)
+    finally:
+        events.unregister("before-call.s3.GetObject", unique_id="refuse-get")
+
+    # Then the report is the documented degraded one
+    assert response.status == 200
+    assert "La imagen anotada no está disponible." in pdf_text(response.body)
+
+
 def test_visibility_and_state(analysis, other_user, expert, user):
     assert call("GET", f"/api/v1/analyses/{analysis.id}/report", caller=other_user).status == 404
     assert call("GET", f"/api/v1/analyses/{analysis.id}/report", caller=expert).status == 200

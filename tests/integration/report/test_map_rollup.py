@@ -16,6 +16,7 @@ from sqlalchemy import text
 
 from sentrix.db.engine import get_engine, session_scope
 from tests.integration.report.conftest import call
+from tests.support.admin import admin_engine
 from tests.support.seed import make_analysis, utc_now
 
 pytestmark = pytest.mark.integration
@@ -176,7 +177,8 @@ def test_every_kind_of_write_keeps_the_rollup_exact(user, other_user):
     assert _points_by_type(assert_consistent())["Huecos"] == (1, "MEDIO")
 
     # Deleting a site, changing its risk or type recomputes; a confirmation changes nothing.
-    with session_scope() as s:
+    # (The functions never delete a detection by itself, so the application role may not: the owner does.)
+    with admin_engine().begin() as s:
         first = s.execute(text("SELECT id FROM detections WHERE analysis_id = :a AND class_id = 0 LIMIT 1"),
                           {"a": a1}).scalar()  # fmt: skip
         s.execute(text("DELETE FROM detections WHERE id = :id"), {"id": first})
@@ -214,7 +216,7 @@ def test_every_kind_of_write_keeps_the_rollup_exact(user, other_user):
     assert len(after[1]) == len(before[1]) + 1
 
     # TRUNCATE (detections only) rebuilds: the analyses stay counted, the sites are gone.
-    with get_engine().begin() as connection:
+    with admin_engine().begin() as connection:  # the application role may not TRUNCATE
         connection.execute(text("TRUNCATE detections"))
     points, cells, expiry = assert_consistent()
     assert all(row[4] == 0 for row in points) and cells and not expiry
@@ -234,6 +236,19 @@ def test_expired_sites_count_on_the_whole_map_and_not_on_the_active_one(user):
     assert [p["detectionCount"] for p in active] == [1]  # live, the default: only the unexpired one
 
 
+def _blocked_by(pid: int, finished: threading.Event, wait_s: float = 30) -> bool:
+    """Whether some backend comes to wait on a lock `pid` holds (PostgreSQL says so; no clock decides),
+    polled until then, until the other writer has `finished` without waiting, or for at most `wait_s`."""
+    query = text("SELECT count(*) FROM pg_stat_activity WHERE :pid = ANY(pg_blocking_pids(pid))")
+    deadline = time.monotonic() + wait_s
+    while not finished.is_set() and time.monotonic() < deadline:
+        with get_engine().connect() as connection:
+            if connection.execute(query, {"pid": pid}).scalar():
+                return True
+        time.sleep(0.02)
+    return False
+
+
 def test_concurrent_writers_to_one_cell_are_serialised(user, other_user):
     """Two transactions adding sites to the same cell: the second waits for the first's cell lock."""
     with session_scope() as s:
@@ -250,9 +265,10 @@ def test_concurrent_writers_to_one_cell_are_serialised(user, other_user):
             _add_detection(connection, b)
         done.set()
 
-    worker = threading.Thread(target=second)
+    worker = threading.Thread(target=second, daemon=True)
     worker.start()
-    time.sleep(0.5)
+    holder = first.execute(text("SELECT pg_backend_pid()")).scalar()
+    assert _blocked_by(holder, done), "the second writer never waited for the first one's lock"
     assert not done.is_set()  # waiting for the cell
     transaction.commit()
     first.close()

@@ -51,6 +51,8 @@ def detector(upload_env, yolo_standin, monkeypatch):
     }.items():
         monkeypatch.setenv(name, value)
     reset_yolo_client()
+    # Counters and faults start clean: the stand-in is shared with suites that do not reset it after them
+    httpx.post(f"{yolo_standin.base_url}/_admin/reset").raise_for_status()
     yield yolo_standin
     httpx.post(f"{yolo_standin.base_url}/_admin/reset").raise_for_status()
     monkeypatch.undo()

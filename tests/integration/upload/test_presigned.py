@@ -25,8 +25,12 @@ def start(user, **body):
 
 
 def drain(sqs, queue_url: str) -> None:
-    while sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10, WaitTimeSeconds=0).get("Messages"):
-        pass
+    # Deleted, not only received: a received message comes back after its visibility timeout, in a later test
+    while messages := sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10, WaitTimeSeconds=0).get(
+        "Messages"
+    ):
+        for message in messages:
+            sqs.delete_message(QueueUrl=queue_url, ReceiptHandle=message["ReceiptHandle"])
 
 
 def receive_one(sqs, queue_url: str, key_part: str, timeout: float = 10) -> dict:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import json
 
 import boto3
 import httpx
@@ -128,4 +129,23 @@ def test_the_preview_checks_images_like_detect_before_yolo_sees_them(detector, u
     assert answer.error["code"] == "invalid_image"
     assert reason in answer.error["message"]
     assert standin_calls(detector) == 0  # YOLO received nothing
+    assert nothing_stored(upload_env)
+
+
+def test_an_image_yolo_refuses_is_422_without_retries_and_nothing_stored(detector, upload_env):
+    from tests.integration.detect.helpers import standin_calls
+    from yolo_standin.detector import image_without_detections
+
+    # The stand-in answers 400 to every /detect, as YOLO does for an image it cannot process.
+    httpx.put(f"{detector.base_url}/_admin/faults", json={"bad_request_rate": 1.0}).raise_for_status()
+
+    answer = preview(image_without_detections(), ip_headers={"Accept-Language": "es"})
+
+    assert answer.status == 422, answer.body
+    assert (answer.error["code"], answer.error["status"]) == ("detector_rejected", 422)
+    assert answer.error["title"] == "El detector rechazó la imagen"  # the catalogue's words for the code
+    # and the message too: nothing of the detector's own (English) answer reaches an anonymous caller
+    assert answer.error["message"] == "El detector rechazó la imagen"
+    assert "HTTP" not in json.dumps(answer.body) and "YOLO" not in json.dumps(answer.body)
+    assert standin_calls(detector) == 1  # the input is at fault: retrying would not help
     assert nothing_stored(upload_env)

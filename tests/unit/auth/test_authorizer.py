@@ -21,6 +21,7 @@ def key_env(tmp_path, monkeypatch):
     path = tokens.write_key_file(tmp_path / "k.pem")
     monkeypatch.setenv(tokens.KEY_FILE_ENV, str(path))
     monkeypatch.delenv(tokens.KEY_SECRET_ENV, raising=False)
+    monkeypatch.delenv(tokens.PUBLIC_KEYS_SECRET_ENV, raising=False)
     monkeypatch.setenv("AUTH_PROVIDER", "builtin")
     tokens.reset_key_cache()
     yield path

@@ -107,3 +107,11 @@ def test_sign_in_throttling_defaults_keep_the_nist_ceiling():
     assert settings.login_backoff_after < settings.login_account_ceiling
     with pytest.raises(ValidationError):
         AuthSettings(login_account_ceiling=101)
+
+
+def test_a_stale_stored_key_does_not_hide_the_keys_after_it():
+    # dict order is the stored order: the unknown key comes first, the valid ones after it still count
+    result = merged({"obsolete": 1, "language": "en", "timezone": "America/Argentina/Tucuman"})
+
+    assert result["language"] == "en"
+    assert result["timezone"] == "America/Argentina/Tucuman"

@@ -71,7 +71,7 @@ def test_a_warm_verifier_rereads_the_key_set_on_an_unknown_kid(tmp_path, monkeyp
     first = tokens.generate_private_key_pem()
     key_file.write_text(json.dumps({"active": first}))
     settings = settings_for(key_file)
-    tokens.load_key_set(settings)  # cached, like a warm authorizer
+    tokens.load_verification_keys(settings)  # cached, like a warm authorizer
     second = tokens.generate_private_key_pem()
     key_file.write_text(json.dumps({"active": second, "previous": [tokens.public_key_pem(first)]}))
     signer = tmp_path / "second.pem"
@@ -151,3 +151,63 @@ def test_the_session_id_travels_as_sid_and_into_the_authorizer_context(tmp_path)
     assert claims.session_id == family and context_for(claims)["sid"] == str(family)
     no_session = tokens.issue_access_token(user_id=uuid.uuid4(), role="user", email=None, settings=settings)
     assert tokens.verify_access_token(no_session.token, settings).session_id is None
+
+
+def _public_set_of(private_pem: str) -> dict:
+    """The public set built by hand (SubjectPublicKeyInfo PEM under the docs' kid), not by the code under test."""
+    import base64
+    import hashlib
+
+    from cryptography.hazmat.primitives import serialization
+
+    public = serialization.load_pem_private_key(private_pem.encode(), password=None).public_key()
+    der = public.public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
+    kid = base64.urlsafe_b64encode(hashlib.sha256(der).digest()).decode()[:16]
+    pem = public.public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo).decode()
+    return {"keys": {kid: pem}}
+
+
+def test_the_public_set_holds_verification_keys_and_nothing_to_sign_with():
+    private_pem = tokens.generate_private_key_pem()
+    expected = _public_set_of(private_pem)
+
+    keys = tokens.parse_public_key_set(json.dumps(expected))
+
+    assert (keys.signing_key, keys.signing_kid) == (None, None)
+    assert list(keys.public_keys) == list(expected["keys"])
+    assert tokens.public_key_set(tokens.parse_key_set(private_pem)) == expected
+
+
+def test_a_public_set_holding_a_private_key_is_refused():
+    private_pem = tokens.generate_private_key_pem()
+    (kid,) = _public_set_of(private_pem)["keys"]
+    with pytest.raises(KeysUnavailable, match="private key material"):
+        tokens.parse_public_key_set(json.dumps({"keys": {kid: private_pem}}))
+
+
+@pytest.mark.parametrize(
+    "content",
+    ['{"keys": {}}', '{"active": null, "previous": []}', "not json", '{"keys": {"k": "-----BEGIN PUBLIC KEY-----"}}'],
+)
+def test_an_unusable_public_set_is_a_configuration_fault(content):
+    with pytest.raises(KeysUnavailable):
+        tokens.parse_public_key_set(content)
+
+
+def test_a_public_key_filed_under_another_kid_is_refused():
+    first, second = _public_set_of(tokens.generate_private_key_pem()), _public_set_of(tokens.generate_private_key_pem())
+    mislabelled = {"keys": {next(iter(first["keys"])): next(iter(second["keys"].values()))}}
+    with pytest.raises(KeysUnavailable, match="kid"):
+        tokens.parse_public_key_set(json.dumps(mislabelled))
+
+
+def test_a_local_verifier_takes_the_public_halves_of_the_key_file(tmp_path):
+    settings = settings_for(tokens.write_key_file(tmp_path / "k.pem"))
+    keys = tokens.load_verification_keys(settings)
+    assert keys.signing_key is None
+    assert list(keys.public_keys) == [tokens.load_key_set(settings).signing_kid]
+
+
+def test_a_verifier_without_the_public_set_or_a_key_file_has_no_keys():
+    with pytest.raises(KeysUnavailable, match="AUTH_PUBLIC_KEYS_SECRET_ARN"):
+        tokens.load_verification_keys(TokenSettings(key_secret_arn="arn:aws:secretsmanager:us-east-1:1:secret:x"))

@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta, timezone
 from fractions import Fraction
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given, settings
 from hypothesis import strategies as st
 from PIL import Image
 from PIL.TiffImagePlugin import IFDRational
@@ -81,7 +81,7 @@ coordinates = st.one_of(values, st.lists(values, max_size=4).map(tuple), st.list
     altitude=values,
     altitude_ref=values,
 )
-@settings(max_examples=400, suppress_health_check=[HealthCheck.too_slow], deadline=None)
+@settings(max_examples=400)
 def test_any_gps_values_give_a_valid_point_or_none(lat, lon, lat_ref, lon_ref, altitude, altitude_ref):
     point, tags = read_gps({1: lat_ref, 2: lat, 3: lon_ref, 4: lon, 5: altitude_ref, 6: altitude})
     if point is None:
@@ -94,7 +94,7 @@ def test_any_gps_values_give_a_valid_point_or_none(lat, lon, lat_ref, lon_ref, a
 
 @pytest.mark.filterwarnings("ignore::UserWarning")
 @given(garbage=st.binary(max_size=300))
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=150)
 def test_garbage_exif_blocks_never_crash_reading(garbage):
     image = with_exif(b"Exif\x00\x00II*\x00" + garbage)
     facts = read_exif(image)

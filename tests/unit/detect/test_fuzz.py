@@ -88,9 +88,14 @@ def test_every_malformed_file_ends_failed_with_a_human_reason(files, outcome):
         assert row.attempts == 1
 
 
-def test_yolo_never_sees_a_malformed_file(files, outcome):
-    survivors = [f for f in files if not f.must_fail]
-    assert len(outcome["detector"].calls) <= len(survivors)
+def test_yolo_sees_exactly_the_well_formed_files(files, outcome):
+    # The pipeline names the file it sends after the analysis (`<analysis id>.jpg`): that is its identity.
+    analysis_of = {name: analysis_id for name, (analysis_id, _key) in outcome["rows"].items()}
+    well_formed = {f"{analysis_of[f.name]}.jpg" for f in files if not f.must_fail}
+    sent = [call["filename"] for call in outcome["detector"].calls]
+
+    assert len(sent) == len(set(sent))  # each file once
+    assert set(sent) == well_formed
 
 
 def test_survivors_complete_and_yolo_gets_a_clean_jpeg(files, outcome):

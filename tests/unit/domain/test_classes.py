@@ -56,6 +56,7 @@ def test_known_class_ids(class_id, name, site_type, risk, persistence):
 def test_unknown_class_id_is_clase_n_bajo_medium_term(class_id):
     info = class_info(class_id)
 
+    assert info.class_id == class_id
     assert info.class_name == f"Clase_{class_id}"
     assert info.breeding_site_type is None
     assert info.risk_level is RiskLevel.BAJO

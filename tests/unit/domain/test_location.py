@@ -145,3 +145,31 @@ def test_google_maps_url_rejects_out_of_range():
 )
 def test_format_coordinate(value, places, text):
     assert format_coordinate(value, places) == text
+
+
+@pytest.mark.parametrize(
+    ("lat", "lon", "echo"),
+    [
+        (95, 10.5, {"latitude": 95, "longitude": 10.5}),  # numbers come back as sent
+        (0, math.nan, {"latitude": 0, "longitude": "nan"}),  # non-finite numbers as text (JSON has none)
+        (math.inf, -1, {"latitude": "inf", "longitude": -1}),
+        ("10", "20", {"latitude": "'10'", "longitude": "'20'"}),  # anything else as its repr
+        (True, 0, {"latitude": "True", "longitude": 0}),
+    ],
+)
+def test_refused_coordinates_are_echoed_in_the_details(lat, lon, echo):
+    with pytest.raises(InvalidLocation, match="within") as manual:
+        resolve_location(lat, lon, TUCUMAN)
+    with pytest.raises(InvalidLocation, match="out of range") as maps:
+        google_maps_url(lat, lon)
+
+    assert manual.value.details == echo
+    assert maps.value.details == echo
+
+
+@pytest.mark.parametrize(("lat", "lon"), [(-26.8, None), (None, -65.2)])
+def test_half_a_coordinate_pair_is_echoed_with_the_missing_half_as_null(lat, lon):
+    with pytest.raises(InvalidLocation, match="given together") as caught:
+        resolve_location(lat, lon, TUCUMAN)
+
+    assert caught.value.details == {"latitude": lat, "longitude": lon}

@@ -81,3 +81,37 @@ def test_no_valid_exif_point_is_no_evidence(exif):
     evidence = location_evidence(resolved, exif)
 
     assert (evidence.exif_point, evidence.discrepancy_m, evidence.flagged) == (None, None, False)
+
+
+def _law_of_cosines_m(a: GeoPoint, b: GeoPoint) -> float:
+    """The same great-circle distance by the spherical law of cosines (an independent formula)."""
+    lat1, lon1, lat2, lon2 = map(math.radians, (a.latitude, a.longitude, b.latitude, b.longitude))
+    cosine = math.sin(lat1) * math.sin(lat2) + math.cos(lat1) * math.cos(lat2) * math.cos(lon2 - lon1)
+    return 6_371_008.8 * math.acos(max(-1.0, min(1.0, cosine)))
+
+
+@pytest.mark.parametrize(
+    ("a", "b"),
+    [
+        (PLAZA, GeoPoint(-34.6037, -58.3816)),  # Tucumán to Buenos Aires
+        (GeoPoint(60.0, 10.0), GeoPoint(10.0, 100.0)),
+        (GeoPoint(-70.0, -170.0), GeoPoint(45.0, 30.0)),
+    ],
+)
+def test_haversine_between_different_latitudes_and_longitudes(a, b):
+    assert haversine_m(a, b) == pytest.approx(_law_of_cosines_m(a, b), rel=1e-9)
+
+
+@pytest.mark.parametrize("latitude", [0.1, 1.0, 10.0, 33.3, 45.0, 60.0, 89.9])
+def test_antipodes_are_half_the_circumference_apart(latitude):
+    a, b = GeoPoint(latitude, 10.0), GeoPoint(-latitude, -170.0)
+    assert haversine_m(a, b) == pytest.approx(math.pi * 6_371_008.8, rel=1e-7)
+
+
+def test_a_distance_exactly_at_the_threshold_is_not_beyond_it():
+    exif = GeoPoint(-26.80, -65.2)
+    manual = resolve_location(-26.81, -65.2, exif)
+    distance = location_evidence(manual, exif).discrepancy_m
+
+    assert location_evidence(manual, exif, threshold_m=distance).flagged is False
+    assert location_evidence(manual, exif, threshold_m=distance - 0.001).flagged is True

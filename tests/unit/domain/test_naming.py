@@ -24,6 +24,8 @@ SAFE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
         ("samsung", "SM-G991B", "SMG991B"),
         ("samsung", "Galaxy S21", "GALAXYS21"),
         ("samsung", "SAMSUNG Galaxy S21", "GALAXYS21"),
+        ("samsung", "SM Galaxy A52", "GALAXYA52"),  # whatever precedes "Galaxy" goes, however short
+        ("samsung", "S Galaxy A52", "GALAXYA52"),
         ("Google", "Pixel 7a", "PIXEL7A"),
         ("Canon", "", "CANON"),
         ("NIKON CORPORATION", None, "NIKONCORPORATION"),
@@ -213,3 +215,38 @@ def test_sanitize_filename_is_idempotent(raw):
     once = sanitize_filename(raw)
 
     assert sanitize_filename(once) == once
+
+
+def test_without_a_model_the_make_names_the_device():
+    assert "_CANON_" in _name(camera_make="Canon", camera_model=None)
+
+
+@pytest.fixture
+def machine_in_tucuman(monkeypatch):
+    """The process's local time zone set to UTC−3, so "written in UTC" cannot pass by the machine being UTC."""
+    import time
+
+    monkeypatch.setenv("TZ", "America/Argentina/Tucuman")
+    time.tzset()
+    yield
+    monkeypatch.undo()
+    time.tzset()
+
+
+def test_aware_times_are_written_in_utc_whatever_the_machine_zone(machine_in_tucuman):
+    taken = datetime(2024, 1, 2, 22, 0, 0, tzinfo=timezone(timedelta(hours=2)))
+
+    assert _name(taken_at=taken).startswith("SENTRIX_20240102_200000_")
+
+
+def test_a_zone_without_an_offset_is_kept_as_the_camera_wrote_it(machine_in_tucuman):
+    from datetime import tzinfo
+
+    class NoOffset(tzinfo):
+        def utcoffset(self, dt):
+            return None
+
+        def dst(self, dt):
+            return None
+
+    assert _name(taken_at=datetime(2024, 6, 7, 8, 9, 10, tzinfo=NoOffset())).startswith("SENTRIX_20240607_080910_")

@@ -272,3 +272,72 @@ def test_unknown_language_is_rejected(language):
 
 def test_level_may_be_given_as_text():
     assert _recs("ALTO", high=1) == _recs(RiskLevel.ALTO, high=1)
+
+
+def test_one_kind_of_site_many_times_is_localized_not_several():
+    # more than five detections of a single type: the item that says they are of one kind
+    one_kind = _recs(RiskLevel.MINIMO, total=6, unique=1, language="en")[-1]
+    two_kinds = _recs(RiskLevel.MINIMO, total=6, unique=2, language="en")[-1]
+
+    assert "of one kind" in one_kind
+    assert "of one kind" not in two_kinds
+
+
+def test_a_stored_analysis_gets_the_recommendations_of_its_level_and_counts():
+    from types import SimpleNamespace
+
+    from sentrix.domain.risk import analysis_recommendations
+
+    stored = SimpleNamespace(
+        risk_level="MEDIO", total_detections=3, high_risk_count=1, medium_risk_count=2, unique_types=2
+    )
+
+    assert analysis_recommendations(stored, "en") == _recs(
+        RiskLevel.MEDIO, total=3, high=1, medium=2, unique=2, language="en"
+    )
+    # Spanish when no language is stated (DESIGN §4)
+    spanish = _recs(RiskLevel.MEDIO, total=3, high=1, medium=2, unique=2, language="es")
+    assert analysis_recommendations(stored) == spanish
+    assert analysis_recommendations(SimpleNamespace(risk_level=None)) == ()
+
+
+def test_recommendations_are_spanish_when_no_language_is_stated():
+    spanish = _recs(RiskLevel.BAJO, total=3, unique=1, language="es")
+
+    assert recommendations(RiskLevel.BAJO, total=3, high=0, medium=0, unique=1) == spanish
+
+
+@pytest.mark.parametrize(
+    ("level", "counts"),
+    [
+        ("ALTO", {"total": 5, "high": 5, "medium": 0, "unique": 1}),  # many high-risk sites
+        ("MEDIO", {"total": 3, "high": 0, "medium": 3, "unique": 1}),  # many street defects
+    ],
+)
+def test_a_stored_analysis_uses_its_stored_high_and_medium_counts(level, counts):
+    from types import SimpleNamespace
+
+    from sentrix.domain.risk import analysis_recommendations
+
+    stored = SimpleNamespace(
+        risk_level=level,
+        total_detections=counts["total"],
+        high_risk_count=counts["high"],
+        medium_risk_count=counts["medium"],
+        unique_types=counts["unique"],
+    )
+
+    assert analysis_recommendations(stored, "en") == _recs(level, language="en", **counts)
+
+
+def test_an_unknown_language_refusal_lists_the_three_languages():
+    with pytest.raises(ValidationFailed) as refused:
+        _recs(RiskLevel.BAJO, language="fr")
+
+    assert set(refused.value.details["supported"]) == {"es", "en", "pt"}
+
+
+def test_unknown_names_differing_only_in_spacing_are_one_type_spelled_with_single_spaces():
+    assessment = assess_risk(["perro  grande", " perro grande ", "perro\tgrande"])
+
+    assert assessment.type_distribution == {"perro grande": 3}

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from datetime import UTC, datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone, tzinfo
 from decimal import Decimal
 
 import pytest
@@ -304,3 +304,75 @@ def test_detection_lifecycle_from_creation_to_expiry():
     assert validity_of(expiry, detected).status is ValidityStatus.MEDIUM_VALIDITY
     assert validity_of(expiry, detected + timedelta(days=3)).status is ValidityStatus.EXPIRING_SOON
     assert validity_of(expiry, detected + timedelta(days=4)).status is ValidityStatus.EXPIRED
+
+
+# Northern seasons, as the docstring of weather_for_month and DESIGN §4 state them: Jun–Aug wet, Dec–Feb dry.
+@pytest.mark.parametrize(
+    ("month", "weather"),
+    [(m, Weather.WET_SEASON) for m in (6, 7, 8)]
+    + [(m, Weather.DRY_SEASON) for m in (12, 1, 2)]
+    + [(m, Weather.CLOUDY) for m in (3, 4, 5, 9, 10, 11)],
+)
+def test_northern_seasons_month_by_month(month, weather):
+    from sentrix.domain.validity import Hemisphere
+
+    assert weather_for_month(month, Hemisphere.NORTHERN) is weather
+
+
+class _NoOffset(tzinfo):
+    """A time zone object that knows no offset: datetimes carrying it are as naive as those without one."""
+
+    def utcoffset(self, dt):
+        return None
+
+
+@pytest.mark.parametrize(
+    ("call", "name"),
+    [
+        (lambda moment: validity_days(HOLE, RiskLevel.MEDIO, NEUTRAL, detected_at=moment), "detected_at"),
+        (lambda moment: expires_at(moment, 3), "detected_at"),
+        (lambda moment: validity_of(moment, at(4)), "expires_at"),
+        (lambda moment: validity_of(at(4), moment), "now"),
+    ],
+)
+@pytest.mark.parametrize("moment", [datetime(2024, 4, 15, 12), datetime(2024, 4, 15, 12, tzinfo=_NoOffset())])
+def test_a_moment_without_an_offset_is_refused_naming_the_parameter(call, name, moment):
+    with pytest.raises(ValueError, match=f"^{name} must be timezone-aware"):
+        call(moment)
+
+
+@pytest.mark.parametrize(
+    ("captured_at", "uploaded_at", "name"),
+    [
+        (None, datetime(2024, 4, 15, 12), "uploaded_at"),
+        (datetime(2024, 4, 15, 11), at(4), "captured_at"),
+        (datetime(2024, 4, 15, 11, tzinfo=_NoOffset()), at(4), "captured_at"),
+    ],
+)
+def test_validity_start_refuses_moments_without_an_offset_naming_them(captured_at, uploaded_at, name):
+    from sentrix.domain.validity import validity_start
+
+    with pytest.raises(ValueError, match=f"^{name} must be timezone-aware"):
+        validity_start(captured_at, uploaded_at, UTC)
+
+
+@pytest.mark.parametrize(
+    ("name", "offset"),
+    [
+        ("+14:00", timedelta(hours=14)),  # Kiribati's Line Islands, the easternmost offset in use
+        ("-12:00", timedelta(hours=-12)),
+        ("+05:45", timedelta(hours=5, minutes=45)),  # Nepal
+        ("+05:59", timedelta(hours=5, minutes=59)),
+    ],
+)
+def test_offsets_up_to_fourteen_hours_are_zones(name, offset):
+    from sentrix.domain.validity import zone_named
+
+    assert zone_named(name) == timezone(offset)
+
+
+@pytest.mark.parametrize("name", ["+15:00", "+05:60", "-03:61", "+99:99"])
+def test_impossible_offsets_are_utc(name):
+    from sentrix.domain.validity import zone_named
+
+    assert zone_named(name) is UTC

@@ -237,3 +237,86 @@ def test_the_local_switch_is_read_from_the_environment(monkeypatch):
     assert Settings(environment="development").shows_internal_errors
     monkeypatch.delenv("SENTRIX_DEBUG_ERRORS")
     assert not Settings(environment="development").shows_internal_errors
+
+
+# --- every error carries CORS, the request id and the hardening headers --------------------------------
+ALLOWED_ORIGIN = "https://app.sentrix.example"
+
+
+def _browser_call(settings: Settings, method: str, path: str, origin: str, app=None) -> tuple[int, dict, dict]:
+    event = api_event(method, path, headers={"Origin": origin, "X-Request-ID": "req-42"}, body={})
+    handler = lambda_handler(app or create_app("test", [router], settings=settings))
+    response = handler(event, LambdaContext("test", 30))
+    headers = {k.lower(): v for k, v in (response.get("headers") or {}).items()}
+    for key, values in (response.get("multiValueHeaders") or {}).items():
+        headers[key.lower()] = ", ".join(values)
+    return response["statusCode"], headers, json.loads(response["body"])
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "status", "code"),
+    [
+        ("GET", "/api/v1/crash", 500, "internal_error"),
+        ("GET", "/api/v1/missing", 404, "not_found"),
+        ("POST", "/api/v1/validate", 422, "validation_error"),
+        ("DELETE", "/api/v1/ok", 405, "method_not_allowed"),
+    ],
+    ids=["unhandled", "typed", "invalid", "wrong-method"],
+)
+def test_an_error_for_an_allowed_origin_is_readable_by_the_browser(dev_settings, method, path, status, code):
+    # Given a browser on the allowed origin, when the call fails (a crash included)
+    got, headers, body = _browser_call(dev_settings, method, path, ALLOWED_ORIGIN)
+    # Then the browser may read the answer: the envelope with its error id, the request id and the hardening
+    assert got == status
+    assert_envelope(body, status, code)
+    assert headers["access-control-allow-origin"] == ALLOWED_ORIGIN
+    assert headers["access-control-allow-credentials"] == "true"
+    assert "origin" in headers["vary"].lower()
+    assert "x-request-id" in headers["access-control-expose-headers"].lower()
+    assert headers["x-request-id"] == "req-42"
+    assert headers["x-content-type-options"] == "nosniff"
+    assert headers["strict-transport-security"] == HSTS
+    assert headers["cache-control"] == "no-store"
+
+
+@pytest.mark.parametrize("path", ["/api/v1/crash", "/api/v1/missing"])
+def test_an_error_for_another_origin_grants_it_nothing(dev_settings, path):
+    got, headers, body = _browser_call(dev_settings, "GET", path, "https://evil.example")
+    assert got in (500, 404)
+    assert "access-control-allow-origin" not in headers
+    assert headers["x-request-id"] == "req-42"
+    assert headers["x-content-type-options"] == "nosniff"
+    uuid.UUID(body["error"]["id"])
+
+
+def test_an_unhandled_error_is_logged_once_with_its_error_id(dev_settings, caplog):
+    # The answer is made inside the app; nothing re-raises it to be logged again as "Exception in ASGI application"
+    with caplog.at_level("ERROR"):
+        _, _, body = _browser_call(dev_settings, "GET", "/api/v1/crash", ALLOWED_ORIGIN)
+    records = [r for r in caplog.records if r.levelname == "ERROR"]
+    assert [r.getMessage() for r in records] == ["unhandled error"]
+    assert records[0].error_id == body["error"]["id"]
+
+
+class _BrokenMiddleware:
+    """A middleware that fails before the app answers (outside CORS: added after the factory's own)."""
+
+    def __init__(self, app) -> None:
+        self.app = app
+
+    async def __call__(self, scope, receive, send) -> None:
+        if scope["type"] == "http" and scope["path"].endswith("/ok"):
+            raise RuntimeError("middleware broke")
+        await self.app(scope, receive, send)
+
+
+@pytest.mark.parametrize(("origin", "granted"), [(ALLOWED_ORIGIN, True), ("https://evil.example", False)])
+def test_an_error_raised_by_a_middleware_carries_cors_too(dev_settings, origin, granted):
+    app = create_app("test", [router], settings=dev_settings)
+    app.add_middleware(_BrokenMiddleware)
+    got, headers, body = _browser_call(dev_settings, "GET", "/api/v1/ok", origin, app=app)
+    assert got == 500
+    assert_envelope(body, 500, "internal_error")
+    assert (headers.get("access-control-allow-origin") == ALLOWED_ORIGIN) is granted
+    assert "origin" in headers["vary"].lower()
+    assert headers["x-content-type-options"] == "nosniff"

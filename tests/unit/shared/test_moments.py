@@ -100,3 +100,47 @@ def test_pydantic_fields_check_values_built_in_code_too():
         Filters(since=datetime(1, 1, 1, tzinfo=timezone(timedelta(hours=14))))
     assert Filters(since="").since is None
     assert Filters(since="2026-05-31").since == date(2026, 5, 31)
+
+
+@pytest.fixture
+def machine_in_tucuman(monkeypatch):
+    """The process's local time zone set to UTC−3, so "naive means UTC" cannot pass by the machine being UTC."""
+    import time
+
+    monkeypatch.setenv("TZ", "America/Argentina/Tucuman")
+    time.tzset()
+    yield
+    monkeypatch.undo()
+    time.tzset()
+
+
+def test_naive_means_utc_whatever_the_machine_zone(machine_in_tucuman):
+    assert datetime(2026, 5, 31, 12).astimezone().utcoffset() == timedelta(hours=-3)  # the zone took effect
+
+    bound = lower_bound(datetime(2026, 5, 31, 12))
+
+    assert bound == datetime(2026, 5, 31, 12, tzinfo=UTC)
+    assert bound.utcoffset() == timedelta(0)
+
+
+def test_bounds_are_given_in_utc_whatever_the_machine_zone(machine_in_tucuman):
+    bound = lower_bound(datetime(2026, 5, 31, 12, tzinfo=timezone(timedelta(hours=2))))
+
+    assert bound == datetime(2026, 5, 31, 10, tzinfo=UTC)
+    assert bound.utcoffset() == timedelta(0)
+
+
+@pytest.mark.parametrize("value", EXTREMES)
+def test_an_out_of_range_refusal_states_the_range(value):
+    # the supported range, one day inside Python's years 1–9999 on each side (module docstring)
+    with pytest.raises(MomentOutOfRange, match=r"0001-01-02 to 9999-12-30"):
+        parse_day_or_instant(value)
+    with pytest.raises(ValidationFailed, match=r"^date_from must lie within 0001-01-02 to 9999-12-30") as refused:
+        parse_bound(value, "date_from", upper=False)
+    assert "0001-01-02 to 9999-12-30" in refused.value.details["range"]
+
+
+@pytest.mark.parametrize("value", [20260531, 1.5, ["2026-05-31"], b"2026-05-31"])
+def test_what_is_not_text_or_a_date_is_refused_with_the_expected_format(value):
+    with pytest.raises(ValueError, match="ISO 8601"):
+        parse_day_or_instant(value)

@@ -79,11 +79,18 @@ def delete_user(admin: Principal, user_id: uuid.UUID, store_for: Any | None = No
         for start in range(0, len(bucket_keys), 1000):  # S3 DeleteObjects takes at most 1000 keys
             batch = bucket_keys[start : start + 1000]
             try:
-                store.delete(batch)
-                deleted += len(batch)
+                refused = store.delete(batch)
             except Exception:
                 failed += len(batch)
                 logger.exception("could not delete a deleted user's images", extra={"user_id": str(user_id)})
+                continue
+            deleted += len(batch) - len(refused)
+            failed += len(refused)
+            if refused:
+                logger.error(
+                    "S3 refused some of a deleted user's images",
+                    extra={"user_id": str(user_id), "refused": len(refused)},
+                )
     logger.info(
         "user deleted by admin",
         extra={"user_id": str(user_id), "admin_id": str(admin.user_id), "analyses": anonymised, "images": deleted},

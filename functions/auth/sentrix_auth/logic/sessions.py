@@ -11,6 +11,7 @@ from sentrix import ratelimit
 from sentrix.db.engine import session_scope
 from sentrix.db.models import User
 from sentrix.errors import Forbidden, RateLimited, Unauthorized
+from sentrix.i18n import t
 from sentrix.observability import logger
 from sentrix_auth.config import get_auth_settings
 from sentrix_auth.dal import users
@@ -63,7 +64,10 @@ def _refuse_if_throttled(email: str, source_ip: str | None) -> None:
     refusal = {"message": TOO_MANY, "key": "err.login_throttled"}
     with session_scope() as session:
         ratelimit.check(session, _ip_bucket(source_ip), ip, **refusal)
-        source_failed = ratelimit.check(session, _pair_bucket(email, source_ip), pair, **refusal) > 0
+        ratelimit.check(session, _pair_bucket(email, source_ip), pair, **refusal)
+        # Whether this source has failed on the account lately (this window or the last): the streak's backoff
+        # applies to it. A fixed window alone would forget a failure a second old at the window's boundary.
+        source_failed = ratelimit.hits_lately(session, _pair_bucket(email, source_ip), pair) > 0
         ratelimit.refuse_if_backing_off(session, _account_key(email), backoff, source_failed=source_failed, **refusal)
 
 
@@ -90,7 +94,13 @@ def register(
     settings = get_auth_settings()
     limit = ratelimit.Limit(settings.registrations_per_ip, settings.registration_window_s)
     with session_scope() as session:
-        ratelimit.hit(session, f"register:ip:{source_ip or 'unknown'}", limit, message="Too many sign-ups; try later")
+        ratelimit.hit(
+            session,
+            f"register:ip:{source_ip or 'unknown'}",
+            limit,
+            message=t("err.signups_throttled"),
+            key="err.signups_throttled",
+        )
     user, tokens = (provider or get_provider()).register(account)
     logger.info("user registered", extra={"user_id": str(user.id)})
     return user, tokens

@@ -12,8 +12,10 @@ from sentrix.db.engine import session_scope
 from sentrix.domain.classes import class_info
 from sentrix.domain.location import LocationSource, is_valid_coordinate
 from sentrix.domain.risk import assess_risk
+from sentrix.errors import DetectorRejected
+from sentrix.i18n import t
 from sentrix.image_checks import ImageLimits, check_image
-from sentrix.observability import metrics
+from sentrix.observability import logger, metrics
 from sentrix_upload.logic import quota
 from sentrix_upload.logic.intake import checked_image
 from sentrix_upload.logic.options import check_location
@@ -95,13 +97,18 @@ def preview(
         from sentrix.adapters.yolo import get_yolo_client
 
         client = get_yolo_client()
-    result = client.detect(
-        file.data,
-        f"preview.{image_type.extension}",
-        confidence_threshold=threshold,
-        include_gps=include_gps,
-        request_id=request_id,
-    )
+    try:
+        result = client.detect(
+            file.data,
+            f"preview.{image_type.extension}",
+            confidence_threshold=threshold,
+            include_gps=include_gps,
+            request_id=request_id,
+        )
+    except DetectorRejected as exc:
+        # The detector's own words (English, its internals) go to the log; an anonymous caller gets ours.
+        logger.info("preview refused by the detector", extra={"detector_said": exc.message})
+        raise DetectorRejected(t("error.detector_rejected"), key="error.detector_rejected") from exc
     metrics.add_metric(name="PreviewsServed", unit=MetricUnit.Count, value=1)
     detections = _detections(result)
     risk = assess_risk([d["class_name"] for d in detections], language=language).to_contract()

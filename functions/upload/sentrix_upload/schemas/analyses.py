@@ -58,12 +58,17 @@ class ImageOut(BaseModel):
     sha256: str | None = None
 
 
-class RiskOut(BaseModel):
+class RiskBriefOut(BaseModel):
+    """The assessment as a list item carries it (the original client reads `level` and `risk_score`)."""
+
     level: RiskLevel
     risk_score: float | None
     total_detections: int
     high_risk_count: int
     medium_risk_count: int
+
+
+class RiskOut(RiskBriefOut):
     unique_types: int
     recommendations: list[str] = Field(description="In the caller's language setting (es, en, pt)")
     basis: Literal["not_rejected", "all_detections"] | None = Field(
@@ -149,15 +154,26 @@ class AnalysisSummary(BaseModel):
     camera_info: CameraOut | None
     duplicate_of: uuid.UUID | None
     location_flagged: bool = Field(default=False, description="See location_evidence in the detail")
+    model_used: str | None = Field(description="The detector's model, as it named itself")
     created_at: datetime
     updated_at: datetime
     completed_at: datetime | None
+    # Compatibility fields: what the original web client reads at the top level, beside the nested forms above.
+    risk_assessment: RiskBriefOut | None = Field(
+        description="Compatibility: risk_level, risk_score and the counts as one object; null until completed"
+    )
+    image_filename: str | None = Field(
+        description="Compatibility: the standardized name (image.standardized_filename), as the original stored it"
+    )
+    image_size_bytes: int | None = Field(description="Compatibility: image.size_bytes")
+    yolo_service_version: str | None = Field(
+        description="Compatibility: model_version (null while the detector reports no version)"
+    )
 
 
 class AnalysisDetail(AnalysisSummary):
     attempts: int
     include_gps: bool
-    model_used: str | None
     model_version: str | None
     processing_time_ms: int | None = Field(description="Time YOLO took")
     pipeline_time_ms: int | None

@@ -11,19 +11,28 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from sentrix.adapters.aws import client
 from sentrix.config import get_settings
-from sentrix.errors import DependencyUnavailable, NotFound
+from sentrix.errors import DependencyUnavailable, NotFound, StorageAccessDenied
 
+# HeadObject has no body, so its errors carry only the status as the code.
 MISSING_CODES = frozenset({"NoSuchKey", "404", "NotFound", "NoSuchBucket"})
+# A refusal: a policy, a key or a bucket policy says no, or a missing object was read without s3:ListBucket.
+DENIED_CODES = frozenset({"AccessDenied", "403", "Forbidden"})
 
 
 @contextmanager
 def s3_errors(missing: str | None = None) -> Iterator[None]:
-    """Map boto errors once: a missing object → NotFound(`missing`) when given, anything else → transient."""
+    """Map boto errors once: a missing object → NotFound(`missing`) when given, a refusal → StorageAccessDenied
+    (not transient), anything else → DependencyUnavailable (transient)."""
     try:
         yield
     except ClientError as exc:
-        if missing is not None and exc.response.get("Error", {}).get("Code") in MISSING_CODES:
+        code = exc.response.get("Error", {}).get("Code")
+        if missing is not None and code in MISSING_CODES:
             raise NotFound(missing) from exc
+        if code in DENIED_CODES:
+            raise StorageAccessDenied(
+                "Image storage refused access (403): the object is gone or this function may not use it"
+            ) from exc
         raise DependencyUnavailable("Image storage unavailable") from exc
     except BotoCoreError as exc:
         raise DependencyUnavailable("Image storage unavailable") from exc
@@ -42,7 +51,7 @@ class ImageStore(Protocol):
     def put(self, key: str, body: bytes, content_type: str) -> StoredObject: ...
     def get(self, key: str) -> bytes: ...
     def head(self, key: str) -> StoredObject: ...
-    def delete(self, keys: list[str]) -> None: ...
+    def delete(self, keys: list[str]) -> list[str]: ...
     def presigned_get(self, key: str, ttl_s: int | None = None) -> str: ...
     def ping(self) -> None: ...
 
@@ -80,11 +89,18 @@ class S3ImageStore:
             response.get("VersionId"),
         )
 
-    def delete(self, keys: list[str]) -> None:
+    def delete(self, keys: list[str]) -> list[str]:
+        """Delete `keys` (at most 1000); returns the keys S3 refused one by one (DeleteObjects answers 200 and
+        lists them under Errors: access denied, a slowdown, ...)."""
         if not keys:
-            return
+            return []
         with s3_errors():
-            self.s3.delete_objects(Bucket=self.bucket, Delete={"Objects": [{"Key": k} for k in keys], "Quiet": True})
+            response = self.s3.delete_objects(
+                Bucket=self.bucket, Delete={"Objects": [{"Key": k} for k in keys], "Quiet": True}
+            )
+        # (Subscripts, not .get: the IAM check's call graph would read `.get` as this class' GetObject.)
+        refused = response["Errors"] if "Errors" in response else []  # noqa: SIM401 - see above
+        return [str(error["Key"]) for error in refused]
 
     def presigned_get(self, key: str, ttl_s: int | None = None) -> str:
         ttl = ttl_s or get_settings().presigned_url_ttl_s

@@ -151,7 +151,10 @@ class YoloClient:
         *,
         transport: httpx.BaseTransport | None = None,
         sleep: Callable[[float], None] = time.sleep,
+        breaker_storage: pybreaker.CircuitBreakerStorage | None = None,
     ) -> None:
+        """`sleep` waits between attempts and `breaker_storage` keeps the breaker's state and opening time
+        (pybreaker's in-memory storage by default): tests pass a recorder and a storage whose clock they move."""
         self.settings = settings or YoloSettings()
         s = self.settings
         self.base_url = s.yolo_service_url.rstrip("/")
@@ -173,6 +176,7 @@ class YoloClient:
             listeners=[_BreakerMetrics()],
             name=BREAKER_NAME,
             throw_new_error_on_trip=False,
+            state_storage=breaker_storage or pybreaker.CircuitMemoryStorage(pybreaker.STATE_CLOSED),
         )
         self._sleep = sleep
 

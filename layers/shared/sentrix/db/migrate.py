@@ -7,25 +7,41 @@ from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
+from alembic.script import ScriptDirectory
 from sqlalchemy import URL
 
-from sentrix.config import get_settings
+from sentrix.config import Settings, get_settings
 from sentrix.db.engine import database_url
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 
 
-def alembic_config(url: URL | str) -> Config:
+def alembic_config(url: URL | str, migrations_dir: Path = MIGRATIONS_DIR) -> Config:
     config = Config()
-    config.set_main_option("script_location", str(MIGRATIONS_DIR))
+    config.set_main_option("script_location", str(migrations_dir))
     # Stored as an object attribute, not an ini option: the URL may hold a password with '%' in it.
     config.attributes["database_url"] = url
+    # The application role migration 0009 creates and grants to. A fresh read, not get_settings(): the local
+    # stack, the tests and the benchmarks migrate first and configure the functions' environment after, which
+    # a settings object cached here would never see.
+    config.attributes["app_role"] = Settings().db_app_role
     return config
 
 
-def upgrade(url: URL | str, revision: str = "head") -> None:
+def upgrade(url: URL | str, revision: str = "head", *, migrations_dir: Path = MIGRATIONS_DIR) -> None:
     """Apply migrations up to `revision` (idempotent: at head it does nothing)."""
-    command.upgrade(alembic_config(url), revision)
+    command.upgrade(alembic_config(url, migrations_dir), revision)
+
+
+def head(migrations_dir: Path = MIGRATIONS_DIR) -> str:
+    """The newest revision the migrations in `migrations_dir` know (no database needed)."""
+    return ScriptDirectory(str(migrations_dir)).get_current_head() or ""
+
+
+def knows(revision: str, migrations_dir: Path = MIGRATIONS_DIR) -> bool:
+    """Whether `revision` is one of the migrations in `migrations_dir` (False for one only newer code has)."""
+    # Exact ids only: get_revision would also resolve a unique prefix.
+    return revision in {script.revision for script in ScriptDirectory(str(migrations_dir)).walk_revisions()}
 
 
 def downgrade(url: URL | str, revision: str = "base") -> None:

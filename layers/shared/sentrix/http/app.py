@@ -19,6 +19,7 @@ from sentrix.db import budget
 from sentrix.http.envelope import (
     COMMON_ERROR_RESPONSES,
     REQUEST_ID_HEADER,
+    UnhandledErrorMiddleware,
     error_responses,
     install_error_handlers,
 )
@@ -82,7 +83,7 @@ def create_app(
         redoc_url="/redoc",
         openapi_url="/openapi.json",
     )
-    install_error_handlers(app, show_internal=settings.shows_internal_errors)
+    unhandled = install_error_handlers(app, show_internal=settings.shows_internal_errors)
     for router in routers:
         for route in router.routes:
             # FastAPI answers 400 itself when it cannot parse a declared body (e.g. a broken form encoding).
@@ -91,16 +92,21 @@ def create_app(
         # Routes declare their own errors on top (`error_responses`); theirs win where both name a status.
         strict = [Depends(reject_unknown_query_params)] if strict_query else None
         app.include_router(router, responses=COMMON_ERROR_RESPONSES, dependencies=strict)
+    # Innermost of ours: an unhandled error becomes the 500 envelope before CORS, request id and security
+    # headers, so it carries them like any other answer (a browser then shows the error id, not a CORS failure).
+    app.add_middleware(UnhandledErrorMiddleware, handler=unhandled)
     if settings.cors_origins:
-        app.add_middleware(
-            CORSMiddleware,
-            allow_origins=settings.cors_origins,
-            allow_credentials=True,
-            allow_methods=["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"],
-            allow_headers=["Authorization", "Content-Type", REQUEST_ID_HEADER],
-            expose_headers=[REQUEST_ID_HEADER, "Retry-After", "Content-Disposition"],
-            max_age=600,
-        )
+        cors_options: dict[str, Any] = {
+            "allow_origins": settings.cors_origins,
+            "allow_credentials": True,
+            "allow_methods": ["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"],
+            "allow_headers": ["Authorization", "Content-Type", REQUEST_ID_HEADER, "Idempotency-Key"],
+            "expose_headers": [REQUEST_ID_HEADER, "Retry-After", "Content-Disposition"],
+            "max_age": 600,
+        }
+        app.add_middleware(CORSMiddleware, **cors_options)
+        # The same options for an error raised outside this middleware (sentrix.http.envelope).
+        app.state.cors_options = cors_options
     app.add_middleware(RequestIdMiddleware)
     # Outermost of ours, so CORS answers and request-id errors carry the headers too.
     app.add_middleware(SecurityHeadersMiddleware)

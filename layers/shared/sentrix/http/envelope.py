@@ -5,12 +5,14 @@ from __future__ import annotations
 import math
 import traceback
 import uuid
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
+from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -155,8 +157,11 @@ def _respond(request: Request, status: int, body: dict[str, Any], headers: dict[
     return JSONResponse(status_code=status, content=body, headers=headers)
 
 
-def install_error_handlers(app: FastAPI, *, show_internal: bool = False) -> None:
-    """Map HTTPException, validation errors, our typed errors and anything unhandled to the envelope.
+def install_error_handlers(
+    app: FastAPI, *, show_internal: bool = False
+) -> Callable[[Request, Exception], Awaitable[JSONResponse]]:
+    """Map HTTPException, validation errors, our typed errors and anything unhandled to the envelope; returns the
+    handler of unhandled errors (for UnhandledErrorMiddleware).
 
     An unhandled error answers a generic message with its error id (the log has the rest); only with
     `show_internal` (the local stack's SENTRIX_DEBUG_ERRORS, Settings.shows_internal_errors) does it carry the
@@ -193,8 +198,7 @@ def install_error_handlers(app: FastAPI, *, show_internal: bool = False) -> None
         _translate(request, body, generic=True)
         return _respond(request, 422, body)
 
-    @app.exception_handler(Exception)
-    async def _unhandled(request: Request, exc: Exception):
+    async def unhandled(request: Request, exc: Exception):
         body = error_body(500, "An internal error occurred.", type_="internal_error", code="internal_error")
         logger.exception("unhandled error", extra={"error_id": body["error"]["id"]})
         if not show_internal:
@@ -206,3 +210,47 @@ def install_error_handlers(app: FastAPI, *, show_internal: bool = False) -> None
             body["error"]["message"] = f"{type(exc).__name__}: {exc}"
             body["error"]["traceback"] = traceback.format_exception(exc)
         return _respond(request, 500, body)
+
+    @app.exception_handler(Exception)
+    async def _outside_the_middleware(request: Request, exc: Exception):
+        # Only an error raised by a middleware outside CORS gets here (Starlette's ServerErrorMiddleware, the
+        # outermost layer): a route's error is answered by UnhandledErrorMiddleware, inside CORS. This answer
+        # passes no CORS middleware, so it is wrapped in one with the app's own options.
+        response = await unhandled(request, exc)
+        options = getattr(request.app.state, "cors_options", None)
+        return CORSMiddleware(response, **options) if options else response
+
+    return unhandled
+
+
+class UnhandledErrorMiddleware:
+    """Answer an exception no handler took with the 500 envelope *inside* CORS, request id and security headers.
+
+    Starlette sends the `Exception` handler's answer from ServerErrorMiddleware, outside every middleware the app
+    adds: a browser would see a CORS failure instead of the envelope and its error id. Placed innermost, this
+    turns the exception into a response the other middlewares then dress like any other answer.
+    """
+
+    def __init__(self, app: Any, handler: Callable[[Request, Exception], Awaitable[Any]]) -> None:
+        self.app = app
+        self.handler = handler
+
+    async def __call__(self, scope: dict, receive: Callable, send: Callable) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def send_tracking(message: dict) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_tracking)
+        except Exception as exc:
+            if started:  # too late for another answer: the outermost handler logs it
+                raise
+            response = await self.handler(Request(scope, receive), exc)
+            await response(scope, receive, send)

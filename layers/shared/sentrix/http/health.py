@@ -1,4 +1,8 @@
-"""Liveness and readiness: the database is fatal; YOLO, S3 and SQS only degrade the answer."""
+"""Liveness and readiness: the database is fatal; YOLO, S3 and SQS only degrade the answer.
+
+Readiness names the YOLO host the functions call (outside production; never its userinfo or query) and passes on
+what its /health says about its model and version, so `make dev` against another host shows which one answers.
+"""
 
 from __future__ import annotations
 
@@ -37,12 +41,49 @@ def check_database() -> dict[str, Any]:
     return {"schema_revision": revision}
 
 
+# What a YOLO host's /health may tell about itself that readiness passes on (scalars only, strings cut short):
+# the stand-in says service/version/test_double, GPU hosts commonly model/model_loaded/device.
+YOLO_REPORTED_KEYS = (
+    "service",
+    "version",
+    "model",
+    "model_name",
+    "model_version",
+    "model_loaded",
+    "model_available",
+    "device",
+    "test_double",
+)
+
+
 def check_yolo() -> dict[str, Any]:
     import httpx
 
     response = httpx.get(f"{get_settings().yolo_service_url.rstrip('/')}/health", timeout=2.0)
     response.raise_for_status()
-    return {"service_status": response.json().get("status")}
+    body = response.json()
+    return {"service_status": body.get("status"), "reported": yolo_reported(body)}
+
+
+def yolo_reported(body: dict[str, Any]) -> dict[str, Any]:
+    """The model and version facts of a /health body; nothing else of it (it is the host's text, not ours)."""
+    reported: dict[str, Any] = {}
+    for key in YOLO_REPORTED_KEYS:
+        value = body.get(key)
+        if isinstance(value, bool | int | float):
+            reported[key] = value
+        elif isinstance(value, str) and value:
+            reported[key] = value[:80]
+    return reported
+
+
+def yolo_host() -> dict[str, Any]:
+    """Which YOLO host the functions call, without userinfo or query; production keeps its host to itself
+    (readiness is public, and the GPU host is not for everyone to find)."""
+    from sentrix.urls import shown
+
+    settings = get_settings()
+    return {} if settings.is_production else {"url": shown(settings.yolo_service_url)}
 
 
 def check_storage() -> None:
@@ -77,7 +118,7 @@ def ready() -> JSONResponse:
     settings = get_settings()
     checks = {
         "database": _timed(check_database),
-        "yolo_service": _timed(check_yolo),
+        "yolo_service": {**yolo_host(), **_timed(check_yolo)},
         "storage": _timed(check_storage),
         "queue": _timed(check_queue),
     }

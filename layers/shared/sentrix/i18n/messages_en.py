@@ -292,6 +292,7 @@ MESSAGES: dict[str, str] = {
     "err.deactivated": "This user account is deactivated",
     "err.session_ended": "The session has ended; sign in again",
     "err.login_throttled": "Too many failed sign-in attempts; try again later",
+    "err.signups_throttled": "Too many sign-ups from this network; try again later",
     "err.password_change_throttled": "Too many wrong current passwords; try again later",
     "err.permissions": "Not enough permissions",
     "err.query_timeout": (
@@ -303,4 +304,7 @@ MESSAGES: dict[str, str] = {
         " use a smaller eps_m, a smaller bbox or narrower filters"
     ),
     "err.costly_in_flight": "At most {most} {kind} request(s) of one user at a time; retry when the other ends",
+    # The YOLO inference host (yolo_host/), to its caller (the detect function).
+    "err.yolo_host_busy": "The detector is busy ({in_flight} photos in progress or waiting); retry in {seconds} s",
+    "err.yolo_host_too_large": "File too large. Maximum size: {limit} bytes",
 }

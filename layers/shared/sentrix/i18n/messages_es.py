@@ -307,6 +307,7 @@ MESSAGES: dict[str, str] = {
     "err.deactivated": "Esta cuenta de usuario está desactivada",
     "err.session_ended": "La sesión terminó; volvé a iniciar sesión",
     "err.login_throttled": "Demasiados intentos fallidos de inicio de sesión; intente más tarde",
+    "err.signups_throttled": "Demasiados registros desde esta red; intente más tarde",
     "err.password_change_throttled": "Demasiadas contraseñas actuales incorrectas; intente más tarde",
     "err.permissions": "Permisos insuficientes",
     "err.query_timeout": (
@@ -320,4 +321,9 @@ MESSAGES: dict[str, str] = {
     "err.costly_in_flight": (
         "Como máximo {most} solicitud(es) de {kind} a la vez por usuario; reintentá cuando termine la otra"
     ),
+    # The YOLO inference host (yolo_host/), to its caller (the detect function).
+    "err.yolo_host_busy": (
+        "El detector está ocupado ({in_flight} fotos en proceso o en espera); reintente en {seconds} s"
+    ),
+    "err.yolo_host_too_large": "Archivo demasiado grande. Tamaño máximo: {limit} bytes",
 }

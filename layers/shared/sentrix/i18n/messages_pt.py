@@ -293,6 +293,7 @@ MESSAGES: dict[str, str] = {
     "err.deactivated": "Esta conta de usuário está desativada",
     "err.session_ended": "A sessão terminou; entre novamente",
     "err.login_throttled": "Tentativas de login malsucedidas demais; tente mais tarde",
+    "err.signups_throttled": "Cadastros demais a partir desta rede; tente mais tarde",
     "err.password_change_throttled": "Senhas atuais incorretas demais; tente mais tarde",
     "err.permissions": "Permissões insuficientes",
     "err.query_timeout": (
@@ -306,4 +307,9 @@ MESSAGES: dict[str, str] = {
     "err.costly_in_flight": (
         "No máximo {most} requisição(ões) de {kind} por usuário ao mesmo tempo; tente quando a outra terminar"
     ),
+    # The YOLO inference host (yolo_host/), to its caller (the detect function).
+    "err.yolo_host_busy": (
+        "O detector está ocupado ({in_flight} fotos em processamento ou em espera); tente novamente em {seconds} s"
+    ),
+    "err.yolo_host_too_large": "Arquivo grande demais. Tamanho máximo: {limit} bytes",
 }
