@@ -166,7 +166,7 @@ class FaultInjector:
 
 
 def _empty_stats() -> dict:
-    outcomes = {"ok": 0, "rejected": 0, **{f"injected_{mode}": 0 for mode in FAULT_MODES}}
+    outcomes = {"ok": 0, "rejected": 0, "rate_limited": 0, **{f"injected_{mode}": 0 for mode in FAULT_MODES}}
     outcomes["injected_malformed_invalid_json"] = 0
     outcomes["injected_malformed_missing_keys"] = 0
     return {
