@@ -126,11 +126,10 @@ async def _injected(
         return _error(400, f"Image processing failed: {INJECTED}", **{FAULT_HEADER: "bad-request"})
     if outcome == "rate_limit":
         # The real service's limiter (slowapi) answers with this body, not FastAPI's {"detail": ...}.
-        return JSONResponse(
-            {"error": "Rate limit exceeded: 10 per 1 minute"},
-            status_code=429,
-            headers={"Retry-After": str(config.retry_after_s), FAULT_HEADER: "rate-limit"},
-        )
+        headers = {FAULT_HEADER: "rate-limit"}
+        if config.retry_after_s is not None:
+            headers["Retry-After"] = str(config.retry_after_s)
+        return JSONResponse({"error": "Rate limit exceeded: 10 per 1 minute"}, status_code=429, headers=headers)
     if outcome == "malformed":
         variant = injector.malformed_variant(config.malformed_kind)
         injector.count("outcomes", f"injected_malformed_{variant}")

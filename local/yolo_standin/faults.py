@@ -27,7 +27,7 @@ class FaultConfig(BaseModel):
     timeout_rate: float = Field(0.0, ge=0.0, le=1.0)
     timeout_sleep_s: float = Field(30.0, gt=0.0, le=3600.0)
     rate_limit_rate: float = Field(0.0, ge=0.0, le=1.0)
-    retry_after_s: int = Field(1, ge=0, le=3600)
+    retry_after_s: int | None = Field(1, ge=0, le=3600)  # None: a 429 without Retry-After, as the original
     malformed_rate: float = Field(0.0, ge=0.0, le=1.0)
     malformed_kind: Literal["alternate", "invalid_json", "missing_keys"] = "alternate"
     bad_request_rate: float = Field(0.0, ge=0.0, le=1.0)

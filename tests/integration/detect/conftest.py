@@ -67,7 +67,6 @@ def yolo_settings(yolo_standin) -> Callable[..., Any]:
             "yolo_backoff_initial_s": 0.01,
             "yolo_backoff_max_s": 0.05,
             "yolo_backoff_jitter_s": 0.01,
-            "yolo_retry_after_max_s": 0.3,
             "yolo_breaker_fail_max": 50,
             "yolo_breaker_reset_timeout_s": 1.0,
             **overrides,

@@ -67,27 +67,18 @@ def test_a_yolo_timeout_is_transient(uploads, make_pipeline, yolo_standin):
     assert_requeued(analysis_id, response, "timed out")
 
 
-def test_rate_limiting_honours_retry_after_then_stays_transient(uploads, make_pipeline, yolo_standin):
+def test_a_429_is_backpressure_not_a_failure(uploads, make_pipeline, yolo_standin):
+    """Not retried in-process, no wait slept: the analysis goes back to the queue without spending an attempt."""
     analysis_id, key = uploads.photo(photo("JPEG"))
     set_faults(yolo_standin, rate_limit_rate=1.0, retry_after_s=1)
 
     sleeps = RecordedSleeps()
-    response = run(make_pipeline(yolo_retry_after_max_s=5, yolo_backoff_initial_s=0, sleep=sleeps), uploads.bucket, key)
+    response = run(make_pipeline(yolo_retry_attempts=3, sleep=sleeps), uploads.bucket, key)
 
     assert_requeued(analysis_id, response, "HTTP 429")
-    assert sleeps == [1.0]  # waited the second YOLO asked for between the two attempts
-    assert standin_calls(yolo_standin) == 2
-
-
-def test_retry_after_is_capped(uploads, make_pipeline, yolo_standin):
-    analysis_id, key = uploads.photo(photo("JPEG"))
-    set_faults(yolo_standin, rate_limit_rate=1.0, retry_after_s=3600)
-
-    sleeps = RecordedSleeps()
-    run(make_pipeline(yolo_retry_after_max_s=0.2, sleep=sleeps), uploads.bucket, key)
-
-    assert sleeps == [0.2]  # YOLO asked for an hour; the cap is 0.2 s
-    assert analysis_row(analysis_id).status == "queued"
+    assert sleeps == []
+    assert standin_calls(yolo_standin) == 1
+    assert analysis_row(analysis_id).backpressure_delays == 1
 
 
 @pytest.mark.parametrize(
