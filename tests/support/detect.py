@@ -193,7 +193,8 @@ class FakeStore:
             )
             return Claim(ClaimOutcome.CLAIMED, self._claimed(row))
         outcome = ClaimOutcome.FINISHED if row.status in ("completed", "duplicate", "failed") else ClaimOutcome.BUSY
-        return Claim(outcome, status=row.status, image_key=row.key)
+        gave_up = row.status == "failed" and (row.failure_reason or "").startswith("gave up after ")
+        return Claim(outcome, status=row.status, image_key=row.key, gave_up=gave_up)
 
     @staticmethod
     def _claimed(row: FakeRow) -> ClaimedAnalysis:

@@ -9,7 +9,8 @@ The wait (docs/detect.md "Backpressure"): the Retry-After the host sent, capped 
 lengthened by up to DETECT_BACKPRESSURE_JITTER of it; without Retry-After DETECT_BACKPRESSURE_INITIAL_S (30 s)
 doubled per earlier busy answer of the same analysis, capped at DETECT_BACKPRESSURE_MAX_S (300 s), ±the jitter
 (20 %). Busy deliveries still count as SQS receives: DETECT_MAX_RECEIVE_COUNT (the queue's maxReceiveCount, 20)
-is what bounds them, DETECT_MAX_ATTEMPTS (5) bounds failures.
+is what bounds them, DETECT_MAX_ATTEMPTS (5) bounds failures. An analysis that gave up before the last receive
+sends its message on to the dead-letter queue quickly (ToDeadLetter), so a redrive can still revive it.
 """
 
 from __future__ import annotations
@@ -28,12 +29,25 @@ from sentrix_detect.settings import DetectSettings
 MAX_VISIBILITY_S = 43_200
 
 
-class Backpressure(RetryLater):
-    """The YOLO host is busy: deliver this record again after `delay_s` seconds."""
+class Delayed(RetryLater):
+    """Deliver this record again after `delay_s` seconds (the record handler sets the message's visibility)."""
 
     def __init__(self, message: str, *, delay_s: int) -> None:
         super().__init__(message)
         self.delay_s = delay_s
+
+
+class Backpressure(Delayed):
+    """The YOLO host is busy: deliver this record again after `delay_s` seconds."""
+
+
+class ToDeadLetter(Delayed):
+    """The analysis gave up (failure budget spent) before the queue's maxReceiveCount: the message must still
+    reach the dead-letter queue, where `make redrive` can bring it back, so it is failed again at once (visibility
+    0) on every delivery until SQS moves it there."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, delay_s=0)
 
 
 def delay_s(

@@ -67,6 +67,7 @@ class Claim:
     analysis: ClaimedAnalysis | None = None
     status: str | None = None
     image_key: str | None = None  # where the analysis' original is now (FINISHED, BUSY)
+    gave_up: bool = False  # FINISHED as `failed` after transient failures (a redriven message may revive it)
 
 
 @dataclass(frozen=True, slots=True)

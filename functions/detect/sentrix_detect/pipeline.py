@@ -148,6 +148,9 @@ class DetectPipeline:
         if claim.outcome is ClaimOutcome.UNKNOWN:
             return self._unmatched(obj, "no analysis is waiting for this object")
         if claim.outcome is ClaimOutcome.FINISHED:
+            if claim.gave_up and not redriven:
+                # The failure budget ran out before the queue's maxReceiveCount: on to the DLQ, for a redrive.
+                raise backpressure.ToDeadLetter("the analysis gave up; the message goes on to the dead-letter queue")
             logger.info("analysis already finished; nothing to do", extra={"key": obj.key, "status": claim.status})
             self._discard_late_upload(obj, claim.image_key)
             return Outcome.ALREADY_FINISHED
@@ -386,7 +389,7 @@ class DetectPipeline:
             if self._record(self.store.fail, analysis, final):
                 _count("AnalysesFailed")
             logger.error("giving up; the message goes on to the dead-letter queue", extra={"reason": final})
-            raise RetryLater(final) from exc
+            raise backpressure.ToDeadLetter(final) from exc
         self._record(self.store.requeue, analysis, reason)
         _count("AnalysesRetried")
         logger.warning("transient failure; the message will be delivered again", extra={"reason": reason})

@@ -8,7 +8,7 @@ from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, pro
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
 from sentrix.observability import logger
-from sentrix_detect.backpressure import Backpressure, put_back
+from sentrix_detect.backpressure import Delayed, put_back
 from sentrix_detect.events import is_redriven, objects_in
 from sentrix_detect.model import RetryLater
 from sentrix_detect.pipeline import DetectPipeline
@@ -42,13 +42,14 @@ def handle_record(record: SQSRecord, pipeline: DetectPipeline, budget: TimeBudge
             continue
         try:
             pipeline.process(obj, receive_count=receive_count, redriven=redriven)
-        except Backpressure as exc:
+        except Delayed as exc:
             wait = max(wait or 0, exc.delay_s)
             retry.append(f"{obj.key}: {exc}")
         except RetryLater as exc:
             retry.append(f"{obj.key}: {exc}")
     if wait is not None:
-        # YOLO is busy: the message comes back after the wait, not after the queue's visibility timeout.
+        # YOLO is busy (or the message is on its way to the DLQ): it comes back after the wait, not after the
+        # queue's visibility timeout.
         put_back(record.receipt_handle, wait)
     if retry:
         raise RetryLater("; ".join(retry))

@@ -178,11 +178,14 @@ class SqlAnalysisStore:
                 )
             ).first()
             if row is None:
-                found = session.execute(select(A.c.status, A.c.image_key).where(object_is)).first()
+                found = session.execute(select(A.c.status, A.c.image_key, A.c.failure_reason).where(object_is)).first()
                 if found is None:
                     return Claim(ClaimOutcome.UNKNOWN)
                 outcome = ClaimOutcome.FINISHED if found.status in _FINAL else ClaimOutcome.BUSY
-                return Claim(outcome, status=str(found.status), image_key=found.image_key)
+                gave_up = found.status == AnalysisStatus.FAILED and (found.failure_reason or "").startswith(
+                    GAVE_UP_PREFIX
+                )
+                return Claim(outcome, status=str(found.status), image_key=found.image_key, gave_up=gave_up)
             language = time_zone = None
             if row.user_id is not None:
                 preferences = session.execute(
