@@ -2,6 +2,7 @@
 
     .venv/bin/python -m bench.load                      # full size: 1,000 uploads, DB stopped 30 s mid-run
     .venv/bin/python -m bench.load --uploads 150 --out /tmp/x.json --md /tmp/x.md   # the CI size
+    .venv/bin/python -m bench.load --profile original   # the stand-in answering like the original service
 
 What it does, against `python -m sentrix_local up` started in its own state dir on free ports:
 
@@ -20,6 +21,11 @@ injected timeouts sleeping 4 s (so a timeout costs seconds, not the production 2
 (safe locally: one poller thread, a record never runs that long), retries after 1 s, ACCESS_TOKEN_TTL_S=3600
 and REGISTRATIONS_PER_IP raised for the simulated users (all clients share 127.0.0.1). Upload quotas are
 the defaults; a 429 is honoured with its Retry-After.
+
+`--profile original` runs the stand-in as the original service (YOLO_STANDIN_PROFILE=original: fragmented masks,
+grid-pixel mask areas, 10 /detect per window and IP with a bare 429). Its minute is compressed to
+ORIGINAL_WINDOW_S (YOLO_STANDIN_RATE_WINDOW_S) and detect's backpressure waits with it
+(DETECT_BACKPRESSURE_INITIAL_S / _MAX_S), so the rate limit bites without the run taking hours.
 """
 
 from __future__ import annotations
@@ -96,6 +102,7 @@ class LoadConfig:
     db_outage_at: float = 0.4  # after this fraction of the uploads has finished
     seed: int = 8
     state_dir: Path | None = None
+    profile: str = "default"  # the YOLO stand-in's profile: "default" or "original"
     drain_timeout_s: float = 1200.0
     client_give_up_s: float = 240.0
 
@@ -434,8 +441,24 @@ def _iso(t: float | None) -> str | None:
 # ----------------------------------------------------------------------------------------------- the run
 
 
+# --profile original: the original's "10 per 1 minute" with the minute compressed 30x, and detect's backpressure
+# waits (production: 30 s doubling to 300 s) compressed alike.
+ORIGINAL_WINDOW_S = 2
+ORIGINAL_BACKPRESSURE = {"DETECT_BACKPRESSURE_INITIAL_S": "1", "DETECT_BACKPRESSURE_MAX_S": "10"}
+
+
 def stack_environment(config: LoadConfig) -> dict[str, str]:
+    profile = {}
+    if config.profile == "original":
+        profile = {
+            "YOLO_STANDIN_PROFILE": "original",
+            "YOLO_STANDIN_RATE_WINDOW_S": str(ORIGINAL_WINDOW_S),
+            **ORIGINAL_BACKPRESSURE,
+        }
+    elif config.profile != "default":
+        raise ValueError(f"unknown stand-in profile {config.profile!r}: default or original")
     return {
+        **profile,
         "SENTRIX_SQS_REDELIVER_FRACTION": str(config.redeliver_fraction),
         "YOLO_READ_TIMEOUT_S": "2",
         "DETECT_CLAIM_TTL_S": "30",
@@ -765,6 +788,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--db-outage-at", type=float, default=0.4, help="after this fraction of the uploads")
     parser.add_argument("--yolo-faults", type=json.loads, default=None, help="JSON for PUT /_admin/faults")
     parser.add_argument("--seed", type=int, default=8)
+    parser.add_argument(
+        "--profile", choices=["default", "original"], default="default", help="the YOLO stand-in's profile"
+    )
     parser.add_argument("--state-dir", type=Path, default=None)
     parser.add_argument("--out", type=Path, default=RESULTS_JSON)
     parser.add_argument("--md", type=Path, default=RESULTS_MD)
@@ -781,6 +807,7 @@ def main(argv: list[str] | None = None) -> int:
         db_outage_at=args.db_outage_at,
         seed=args.seed,
         state_dir=args.state_dir,
+        profile=args.profile,
     )
     if args.yolo_faults is not None:
         config.yolo_faults = args.yolo_faults
