@@ -175,3 +175,40 @@ def test_the_breaker_opens_and_later_records_fail_fast(uploads, make_pipeline, y
     assert run(pipeline, uploads.bucket, records[3][1]) == {"batchItemFailures": []}
     assert analysis_row(records[3][0]).status == "completed"
     assert pipeline.detector.breaker_state == "closed"
+
+
+def test_a_busy_host_puts_the_real_message_out_of_sight_for_the_wait(
+    uploads, make_pipeline, yolo_standin, sqs, detect_env
+):
+    """Through moto: the message S3 sent is reported failed and stays invisible for the backpressure wait."""
+    from sentrix_detect.handler import handler
+    from tests.builders import LambdaContext
+
+    set_faults(yolo_standin, rate_limit_rate=1.0, retry_after_s=None)
+    analysis_id, _ = uploads.photo(photo("JPEG"))
+    (message,) = sqs.receive_message(
+        QueueUrl=detect_env.queue_url, AttributeNames=["All"], VisibilityTimeout=0, WaitTimeSeconds=1
+    )["Messages"]
+    event = {
+        "Records": [
+            {
+                "messageId": message["MessageId"],
+                "receiptHandle": message["ReceiptHandle"],
+                "body": message["Body"],
+                "attributes": message["Attributes"],
+                "messageAttributes": {},
+                "md5OfBody": message["MD5OfBody"],
+                "eventSource": "aws:sqs",
+                "eventSourceARN": "arn:aws:sqs:us-east-1:123456789012:detect",
+                "awsRegion": "us-east-1",
+            }
+        ]
+    }
+
+    response = handler(event, LambdaContext("DetectFunction", 120), pipeline=make_pipeline())
+
+    assert failed_ids(response) == [message["MessageId"]]
+    row = analysis_row(analysis_id)
+    assert (row.status, row.attempts, row.backpressure_delays) == ("queued", 1, 1)
+    # Received with visibility 0, it would be back at once; the function put it away for 24–36 s
+    assert sqs.receive_message(QueueUrl=detect_env.queue_url, WaitTimeSeconds=0).get("Messages", []) == []
