@@ -51,13 +51,14 @@ from typing import Any
 
 import httpx
 
-from tests.support.detect_fuzz import png_declaring
-from tests.support.environ import restore_environ, saved_environ
-
 REPO_ROOT = Path(__file__).resolve().parents[1]
 for extra in ("layers/shared", "local", "functions/detect", "scripts"):
     if str(REPO_ROOT / extra) not in sys.path:
         sys.path.insert(0, str(REPO_ROOT / extra))
+
+# After the paths: tests.support.detect imports sentrix_detect (`make load` sets no functions/ on PYTHONPATH).
+from tests.support.detect_fuzz import png_declaring  # noqa: E402
+from tests.support.environ import restore_environ, saved_environ  # noqa: E402
 
 RESULTS_JSON = REPO_ROOT / "bench" / "load-results.json"
 RESULTS_MD = REPO_ROOT / "bench" / "load-results.md"
@@ -646,6 +647,7 @@ def _run(config, jobs, stack, log, boto3, create_engine, LocalPostgres, resource
         dlq=dlq,
         outage=outage.window(),
         redeliver_fraction=config.redeliver_fraction,
+        profile=config.profile,
     )
     engine.dispose()
     results = _figures(config, jobs, ledger, yolo_stats, dlq, outage, upload_started, upload_finished, drained_at)
@@ -711,6 +713,8 @@ def _figures(config, jobs, ledger, yolo_stats, dlq, outage, upload_started, uplo
             "yolo_injected": injected,
             "yolo_injected_total": injected_total,
             "yolo_fault_share": round(injected_total / detect_calls, 3) if detect_calls else 0,
+            # --profile original: the stand-in's own per-IP limit (bare 429s, backpressure in detect)
+            "yolo_rate_limited_per_ip": outcomes.get("rate_limited", 0),
             "sqs_redeliveries": ledger["redeliveries"]["done"],
             "database_outage": outage.window(),
             "dlq_messages_found": len(dlq),
@@ -761,6 +765,8 @@ def markdown(results: dict) -> str:
         f"| Refused at the API (4xx) | {led['refused']} |",
         f"| YOLO calls / faults injected | {f['yolo_detect_calls']} / {f['yolo_injected_total']} "
         f"({f['yolo_fault_share']:.0%}: {', '.join(f'{k} {v}' for k, v in sorted(f['yolo_injected'].items()))}) |",
+        f"| YOLO stand-in profile / per-IP 429s (backpressure) | {results['config'].get('profile', 'default')} / "
+        f"{f.get('yolo_rate_limited_per_ip', 0)} |",
         f"| SQS redeliveries (messages delivered twice more) | {f['sqs_redeliveries']} "
         f"({led['redeliveries']['messages']} messages, {led['redeliveries']['share']:.0%}) |",
         f"| PostgreSQL stopped | {f['database_outage']['measured_down_s']} s; API 503s "
