@@ -15,7 +15,7 @@ def test_the_default_profile_sets_nothing_of_the_stand_ins():
 def test_the_original_profile_rate_limits_with_a_compressed_minute_and_waits_to_match():
     environment = stack_environment(LoadConfig(profile="original"))
     assert environment["YOLO_STANDIN_PROFILE"] == "original"
-    assert environment["YOLO_STANDIN_RATE_WINDOW_S"] == "2"
+    assert environment["YOLO_STANDIN_RATE_WINDOW_S"] == "6"
     assert (environment["DETECT_BACKPRESSURE_INITIAL_S"], environment["DETECT_BACKPRESSURE_MAX_S"]) == ("1", "10")
     assert "YOLO_STANDIN_RATE_LIMIT" not in environment  # the original's own 10 per window
 
