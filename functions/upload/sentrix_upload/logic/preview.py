@@ -27,12 +27,6 @@ from sentrix_upload.views import location_view
 if TYPE_CHECKING:
     from sentrix.adapters.yolo import YoloClient, YoloResult
 
-MESSAGE = {
-    "es": "Análisis completado. Para guardar resultados, crea una cuenta gratuita.",
-    "en": "Analysis complete. Create a free account to keep the results.",
-    "pt": "Análise concluída. Para salvar os resultados, crie uma conta gratuita.",
-}
-
 
 def _bbox(polygon: tuple[tuple[float, float], ...]) -> dict[str, float] | None:
     if not polygon:
@@ -108,7 +102,7 @@ def preview(
     except DetectorRejected as exc:
         # The detector's own words (English, its internals) go to the log; an anonymous caller gets ours.
         logger.info("preview refused by the detector", extra={"detector_said": exc.message})
-        raise DetectorRejected(t("error.detector_rejected"), key="error.detector_rejected") from exc
+        raise DetectorRejected(t("error.detector_rejected", language), key="error.detector_rejected") from exc
     metrics.add_metric(name="PreviewsServed", unit=MetricUnit.Count, value=1)
     detections = _detections(result)
     risk = assess_risk([d["class_name"] for d in detections], language=language).to_contract()
@@ -126,5 +120,5 @@ def preview(
         "processing_time_ms": result.processing_time_ms,
         "model_used": result.model_used,
         "confidence_threshold": threshold,
-        "message": MESSAGE.get(language, MESSAGE["es"]),
+        "message": t("preview.complete", language),
     }

@@ -311,4 +311,5 @@ MESSAGES: dict[str, str] = {
     "activity.validation": "Detection validated: {site_type}",
     "activity.unnamed_photo": "unnamed photo",
     "settings.updated": "Settings saved",
+    "preview.complete": "Analysis complete. Create a free account to keep the results.",
 }

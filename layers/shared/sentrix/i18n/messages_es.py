@@ -330,4 +330,5 @@ MESSAGES: dict[str, str] = {
     "activity.validation": "Detección validada: {site_type}",
     "activity.unnamed_photo": "foto sin nombre",
     "settings.updated": "Configuración guardada",
+    "preview.complete": "Análisis completado. Para guardar resultados, crea una cuenta gratuita.",
 }

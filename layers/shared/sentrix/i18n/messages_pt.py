@@ -316,4 +316,5 @@ MESSAGES: dict[str, str] = {
     "activity.validation": "Detecção validada: {site_type}",
     "activity.unnamed_photo": "foto sem nome",
     "settings.updated": "Configurações salvas",
+    "preview.complete": "Análise concluída. Para salvar os resultados, crie uma conta gratuita.",
 }
