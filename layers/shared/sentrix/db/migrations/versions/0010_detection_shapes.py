@@ -10,9 +10,10 @@
 
 Rows stored before: their `mask_area` was the host's figure scaled as if it were sent-image pixels (wrong by
 about (long side sent / 640)² against the original service). It is recomputed here from the stored ring,
-made valid (PostGIS `ST_MakeValid`, the same GEOS repair shapely uses), and `shape` is filled from the same
-repair; `mask_area_model_px` stays NULL (the raw figure was not kept). A ring of fewer than 3 points gets
-no shape and area 0. Their `polygon` is left as it was (not simplified).
+repaired if invalid (PostGIS `ST_MakeValid(…, 'method=structure')`, the GEOS repair sentrix.shapes uses),
+and `shape` is filled from the same repair; `mask_area_model_px` stays NULL (the raw figure was not kept).
+A ring of fewer than 3 points (or without area) gets no shape and area 0. Their `polygon` is left as it
+was (not simplified).
 
 Revision ID: 0010
 Revises: 0009
@@ -48,12 +49,15 @@ def upgrade() -> None:
                 ORDER BY p.n
             )) AS line
             FROM detections AS d
-        ), repaired AS (
-            SELECT id, ST_Multi(ST_CollectionExtract(ST_MakeValid(
-                ST_MakePolygon(ST_AddPoint(line, ST_StartPoint(line)))
-            ), 3)) AS shape
+        ), closed AS (
+            SELECT id, ST_MakePolygon(ST_AddPoint(line, ST_StartPoint(line))) AS ring
             FROM rings
             WHERE ST_NPoints(line) >= 3
+        ), repaired AS (
+            SELECT id, ST_Multi(ST_CollectionExtract(
+                CASE WHEN ST_IsValid(ring) THEN ring ELSE ST_MakeValid(ring, 'method=structure') END, 3
+            )) AS shape
+            FROM closed
         )
         UPDATE detections AS d
         SET shape = CASE WHEN ST_IsEmpty(r.shape) THEN NULL ELSE ST_SetSRID(r.shape, 0) END,
