@@ -50,7 +50,6 @@ def build_detections(
                 # Our area, from the outline; the host's figure is kept as sent, its unit is the host's (the
                 # original service counts pixels of its model's ~640 px mask grid, not of any image).
                 mask_area=shape.area,
-                shape=shape.parts,
                 shape_wkt=shape.wkt,
                 mask_area_model_px=detection.mask_area,
                 persistence_type=persistence,
