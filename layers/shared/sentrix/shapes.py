@@ -17,26 +17,33 @@ crossing themselves. `clean_polygon` turns one into what is stored, in pixels of
    tolerance of `TOLERANCE_PX` (1 px of the original image), doubled until it has at most `MAX_VERTICES`
    vertices (closing points not counted). Topology-preserving simplification never drops a ring (each keeps
    at least 3 vertices), so a mask of very many fragments may still have too many: then holes are dropped and
-   only the `MAX_VERTICES // 4` (64) largest parts are kept, and simplified the same way. Area and box keep
-   describing the whole mask.
+   only the `MAX_VERTICES // 4` (64) largest parts are kept (merged where one lay in another's hole), and
+   simplified the same way. Area and box keep describing the whole mask.
+5. Coordinates are stored at 0.01 px and the stored shape is valid: when simplification (GEOS does not
+   promise validity where parts touch) or rounding the points step 2 added breaks validity, the shape is
+   repaired and snapped to the 0.01 px grid (`shapely.set_precision`, valid output), simplified again if
+   that added vertices; the last resort is the largest part's box.
 
 Degenerate outlines are not an error: fewer than 3 distinct points, or points with no area (all on one
-line), give `shape=None`, `area=0.0`, the distinct points as the outline and the box around them. An empty
-polygon gives None from `clean_polygon`: there is nothing to place or box.
+line), or a ring GEOS cannot repair, give `shape=None`, `area=0.0`, the distinct points as the outline and
+the box around them. An empty polygon gives None from `clean_polygon`: there is nothing to place or box.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 import shapely
+import shapely.errors
 from shapely.geometry import MultiPolygon, Polygon
 
 TOLERANCE_PX = 1.0
 MAX_VERTICES = 256
 DECIMALS = 2
+GRID = 10.0**-DECIMALS
 # Doubling from 1 px: by 2**20 px every ring is down to its minimum (a triangle).
 _MAX_DOUBLINGS = 20
 # When rings alone exceed the bound, the parts kept get at least this many vertices each on average.
@@ -114,13 +121,25 @@ def _round(coords: Iterable[Sequence[float]]) -> Ring:
     return [[round(float(x), DECIMALS), round(float(y), DECIMALS)] for x, y, *_ in coords]
 
 
+def _rings(polygons: list[Polygon]) -> int:
+    return sum(1 + len(p.interiors) for p in polygons)
+
+
 def _simplified(polygons: list[Polygon], tolerance: float, max_vertices: int) -> list[Polygon] | None:
-    """Simplified from `tolerance` up, doubling, until at most `max_vertices`; None if no tolerance gets there."""
+    """Simplified from `tolerance` up, doubling, until at most `max_vertices`; None if no tolerance gets there
+    (every ring keeps at least 3 vertices) or doubling stops removing any."""
+    if 3 * _rings(polygons) > max_vertices:
+        return None
     shape = shapely.MultiPolygon(polygons)
+    before = _count(polygons)
     for _ in range(_MAX_DOUBLINGS):
         simpler = _polygons(shape.simplify(tolerance, preserve_topology=True))
-        if _count(simpler) <= max_vertices:
+        count = _count(simpler)
+        if count <= max_vertices:
             return simpler
+        if count == before and tolerance > TOLERANCE_PX:
+            return None
+        before = count
         tolerance *= 2
     return None
 
@@ -132,8 +151,10 @@ def _bounded(polygons: list[Polygon], tolerance: float, max_vertices: int) -> li
     # Too many rings for any tolerance (each keeps at least 3 vertices): holes go, and the largest
     # max_vertices // 4 parts stay, then the same simplification.
     largest = sorted(polygons, key=lambda p: p.area, reverse=True)[: max(1, max_vertices // MIN_RING_BUDGET)]
-    simpler = _simplified([Polygon(p.exterior) for p in largest], tolerance, max_vertices)
-    return simpler if simpler is not None else [Polygon(largest[0].exterior).envelope]
+    # Without holes an island inside another part's hole would lie inside its shell: the union merges them.
+    shells = _polygons(shapely.union_all([Polygon(p.exterior) for p in largest]))
+    simpler = _simplified(shells, tolerance, max_vertices)
+    return simpler if simpler is not None else [_envelope(largest[0])]
 
 
 def clean_polygon(
@@ -149,7 +170,10 @@ def clean_polygon(
     distinct = _distinct(_scaled(points, scale, bounds))
     if len(distinct) == 0:
         return None
-    polygons = _polygons(_valid(Polygon(distinct))) if len(distinct) >= 3 else []
+    try:
+        polygons = _polygons(_valid(Polygon(distinct))) if len(distinct) >= 3 else []
+    except shapely.errors.GEOSException:
+        polygons = []  # GEOS could not repair it: kept as a degenerate outline, never a failed analysis
     if not polygons:
         x_min, y_min = distinct.min(axis=0).tolist()
         x_max, y_max = distinct.max(axis=0).tolist()
@@ -157,7 +181,44 @@ def clean_polygon(
     whole = shapely.MultiPolygon(polygons)
     x_min, y_min, x_max, y_max = (round(float(v), DECIMALS) for v in whole.bounds)
     area = round(float(whole.area), DECIMALS)
-    stored = _bounded(polygons, tolerance, max_vertices)
+    # Simplification could leave nothing of slivers thinner than the tolerance: then the largest part's box.
+    stored = _bounded(polygons, tolerance, max_vertices) or [_envelope(max(polygons, key=lambda p: p.area))]
+    stored = _on_grid(stored, tolerance, max_vertices)
     parts = [[_round(p.exterior.coords), *(_round(r.coords) for r in p.interiors)] for p in stored]
     largest = max(range(len(stored)), key=lambda i: stored[i].area)
     return CleanShape(outline=parts[largest][0][:-1], parts=parts, bbox=(x_min, y_min, x_max, y_max), area=area)
+
+
+def _on_grid(polygons: list[Polygon], tolerance: float, max_vertices: int) -> list[Polygon]:
+    """The parts with coordinates on the 0.01 px grid, valid and within the bound.
+
+    Usually rounding changes nothing that matters and the parts are returned as they are (rings keep their
+    start and direction). When simplification (GEOS does not promise validity where parts touch) or the
+    rounding of points make_valid added left the shape invalid, it is repaired and snapped to the grid (GEOS'
+    valid-output precision reduction), and simplified once more should that have added vertices; failing
+    that, the largest part's box."""
+    rounded = [Polygon(_round(p.exterior.coords), [_round(r.coords) for r in p.interiors]) for p in polygons]
+    if shapely.MultiPolygon(rounded).is_valid:
+        return rounded
+    candidate = polygons
+    for _ in range(2):
+        repaired = shapely.make_valid(shapely.MultiPolygon(candidate), method="structure")
+        snapped = _polygons(shapely.set_precision(repaired, GRID))
+        if snapped and _count(snapped) <= max_vertices:
+            return snapped
+        candidate = (_simplified(snapped, tolerance, max_vertices) or []) if snapped else []
+        if not candidate:
+            break
+    return [_envelope(max(polygons, key=lambda p: p.area))]
+
+
+def _envelope(polygon: Polygon) -> Polygon:
+    """The box around a part, its corners on the grid (outward): 4 vertices, always valid."""
+    x_min, y_min, x_max, y_max = polygon.bounds
+    grid = 10**DECIMALS
+    return shapely.box(
+        math.floor(x_min * grid) / grid,
+        math.floor(y_min * grid) / grid,
+        max(math.ceil(x_max * grid) / grid, math.floor(x_min * grid) / grid + GRID),
+        max(math.ceil(y_max * grid) / grid, math.floor(y_min * grid) / grid + GRID),
+    )

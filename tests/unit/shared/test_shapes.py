@@ -5,6 +5,9 @@ from __future__ import annotations
 import math
 
 import pytest
+import shapely
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from sentrix.shapes import MAX_VERTICES, clean_polygon, without_repeats
 
@@ -99,3 +102,28 @@ def test_degenerate_outlines_are_kept_without_a_shape_and_with_no_area(points, o
 
 def test_an_empty_polygon_has_nothing_to_store():
     assert clean_polygon([], bounds=BIG) is None
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(
+        st.tuples(st.floats(-50, 700, allow_nan=False), st.floats(-50, 500, allow_nan=False)), min_size=0, max_size=60
+    ),
+    st.integers(3, 40),
+)
+def test_any_ring_gives_a_bounded_valid_outline_inside_the_image(points, max_vertices):
+    shape = clean_polygon(points, scale=(1.0, 1.0), bounds=(640, 480), max_vertices=max_vertices)
+    if not points:
+        assert shape is None
+        return
+    x_min, y_min, x_max, y_max = shape.bbox
+    assert 0 <= x_min <= x_max <= 640 and 0 <= y_min <= y_max <= 480
+    assert shape.area >= 0 and shape.outline
+    assert all(0 <= x <= 640 and 0 <= y <= 480 for x, y in shape.outline)
+    if shape.parts:
+        assert shape.vertices <= max(max_vertices, 4)
+        assert shape.area <= (x_max - x_min) * (y_max - y_min) + 0.01
+        stored = shapely.from_wkt(shape.wkt)
+        assert stored.geom_type == "MultiPolygon" and stored.is_valid, shapely.is_valid_reason(stored)
+    else:
+        assert shape.area == 0.0 and shape.wkt is None
