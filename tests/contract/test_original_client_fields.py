@@ -9,15 +9,14 @@ the real authorizer, the upload function, PostGIS and moto.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from typing import Any
 
 import httpx
 import pytest
 
-from tests.support.gateway import in_process_gateway
-from tests.support.identity import bearer, create_user, ensure_signing_key
+from tests.support.gateway import builtin_gateway
+from tests.support.identity import bearer, create_user
 
 pytestmark = pytest.mark.e2e
 
@@ -47,12 +46,7 @@ MODEL_VERSION = "2.0.0"
 
 @pytest.fixture(scope="module")
 def gateway(database_url, aws) -> Iterator[str]:
-    from tests.conftest import reset_caches
-
-    ensure_signing_key()
-    os.environ.setdefault("AUTH_PROVIDER", "builtin")
-    reset_caches()
-    with in_process_gateway(FUNCTIONS) as url:
+    with builtin_gateway(FUNCTIONS) as url:
         yield url
 
 

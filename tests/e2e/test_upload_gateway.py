@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import time
 import uuid
 from collections.abc import Iterator
@@ -14,8 +13,8 @@ import httpx
 import pytest
 
 from tests.integration.upload.support import jpeg_bytes, png_bytes
-from tests.support.gateway import in_process_gateway
-from tests.support.identity import bearer, create_user, ensure_signing_key
+from tests.support.gateway import builtin_gateway
+from tests.support.identity import bearer, create_user
 
 pytestmark = pytest.mark.e2e
 
@@ -25,12 +24,7 @@ FUNCTIONS = ("UploadFunction", "AuthorizerFunction")
 @pytest.fixture(scope="module")
 def gateway(database_url, aws) -> Iterator[str]:
     """Base URL (…/api/v1) of an in-process gateway serving the template's routes with the real authorizer."""
-    from tests.conftest import reset_caches
-
-    ensure_signing_key()
-    os.environ.setdefault("AUTH_PROVIDER", "builtin")
-    reset_caches()
-    with in_process_gateway(FUNCTIONS) as url:
+    with builtin_gateway(FUNCTIONS) as url:
         yield url
 
 

@@ -4,11 +4,12 @@ then forwards later connections byte for byte to the real server."""
 
 from __future__ import annotations
 
-import contextlib
 import socket
 import struct
 import threading
 from dataclasses import dataclass, field
+
+from tests.support.tcp_proxy import pump
 
 SSL_REQUEST = 80877103
 
@@ -90,21 +91,9 @@ class PostgresGate:
 
     def _forward(self, client: socket.socket) -> None:
         upstream = socket.create_connection(("127.0.0.1", self.upstream_port))
-
-        def pipe(source: socket.socket, target: socket.socket) -> None:
-            try:
-                while chunk := source.recv(65536):
-                    target.sendall(chunk)
-            except OSError:
-                pass
-            finally:
-                for sock in (source, target):
-                    with contextlib.suppress(OSError):
-                        sock.shutdown(socket.SHUT_RDWR)
-
-        back = threading.Thread(target=pipe, args=(upstream, client), name="pg-gate-forward", daemon=True)
+        back = threading.Thread(target=pump, args=(upstream, client), name="pg-gate-forward", daemon=True)
         back.start()
-        pipe(client, upstream)
+        pump(client, upstream)
         back.join()
         client.close()
         upstream.close()

@@ -24,7 +24,11 @@ BUILD_ROOT = STATE_DIR / "aws-sam"
 BUILD_DIR = BUILD_ROOT / "build"
 # A first build on a fresh machine also creates .venv-sam and downloads every wheel.
 BUILD_TIMEOUT_S = 1200
-HEAVY_PACKAGES = {"reportlab": {"ReportFunction"}, "pillow_heif": {"UploadFunction", "DetectFunction"}}
+HEAVY_PACKAGES = {
+    "reportlab": {"ReportFunction"},
+    "pillow_heif": {"UploadFunction", "DetectFunction"},
+    "shapely": {"UploadFunction", "DetectFunction"},
+}
 
 
 @pytest.fixture(scope="module")

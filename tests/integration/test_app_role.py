@@ -251,10 +251,10 @@ def test_running_the_migration_again_is_harmless_and_restores_exactly_its_grants
 
     # When 0009 runs again over itself (stamped back to 0008, then upgraded)
     command.stamp(migrate.alembic_config(owner), "0008")
-    migrate.upgrade(owner)
+    migrate.upgrade(owner, "0009")
 
     # Then it succeeds, and the role holds exactly what the migration grants
-    assert migrate.current(owner) == migrate.head()
+    assert migrate.current(owner) == "0009"
     assert _privileges(owner) == granted == EXPECTED_PRIVILEGES
 
 

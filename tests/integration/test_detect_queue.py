@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import time
+import uuid
+from urllib.parse import unquote_plus
 
 import boto3
 import pytest
@@ -13,15 +15,32 @@ from tests.builders import LambdaContext, s3_notification, sqs_event
 pytestmark = pytest.mark.integration
 
 
-def receive_all(sqs, queue_url: str, expected: int, timeout: float = 10) -> list[dict]:
+def receive_all(sqs, queue_url: str, expected: int, timeout: float = 10, about: str | None = None) -> list[dict]:
+    """Messages received (and deleted) until `expected` of them name `about` (any message when None).
+
+    The queue is the session's: a message another test received without deleting comes back when its visibility
+    ends, whatever was drained before, so a test counts only the messages about its own objects."""
     messages: list[dict] = []
     deadline = time.monotonic() + timeout
-    while len(messages) < expected and time.monotonic() < deadline:
+
+    def counted() -> int:
+        return sum(1 for m in messages if about is None or about in keys_in(m["Body"]))
+
+    while counted() < expected and time.monotonic() < deadline:
         batch = sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10, WaitTimeSeconds=1)
         for message in batch.get("Messages", []):
             sqs.delete_message(QueueUrl=queue_url, ReceiptHandle=message["ReceiptHandle"])
             messages.append(message)
     return messages
+
+
+def keys_in(body: str) -> list[str]:
+    """The object keys an S3 notification names, decoded as S3 sends them (our parser is not used for this)."""
+    try:
+        records = json.loads(body).get("Records", [])
+    except (ValueError, AttributeError):
+        return []
+    return [unquote_plus(r["s3"]["object"]["key"]) for r in records if "s3" in r]
 
 
 @pytest.fixture
@@ -36,12 +55,16 @@ def test_upload_under_incoming_notifies_the_queue_and_the_handler_reads_it(aws, 
     from sentrix_detect.handler import handler
 
     s3, sqs = clients
-    key = "incoming/user-1/analysis-1/foto de la calle.jpg"
+    analysis = uuid.uuid4()
+    key = f"incoming/user-1/{analysis}/foto de la calle.jpg"
+    processed = f"processed/user-1/{analysis}.jpg"
+    s3.put_object(Bucket=aws.bucket, Key=processed, Body=b"ignored")
     s3.put_object(Bucket=aws.bucket, Key=key, Body=b"\xff\xd8\xff fake jpeg")
-    s3.put_object(Bucket=aws.bucket, Key="processed/user-1/analysis-1.jpg", Body=b"ignored")
 
-    messages = receive_all(sqs, aws.queue_url, expected=1)
+    received = receive_all(sqs, aws.queue_url, expected=1, about=key)
+    messages = [m for m in received if key in keys_in(m["Body"])]
     assert len(messages) == 1
+    assert not [m for m in received if processed in keys_in(m["Body"])]  # only incoming/ notifies
     record = json.loads(messages[0]["Body"])["Records"][0]
     assert record["s3"]["object"]["key"] != key  # moto, like S3, URL-encodes the key
 

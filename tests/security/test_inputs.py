@@ -52,6 +52,7 @@ FILTERS = [
     ("/map/tiles/12/1354/2300.mvt", ["since", "risk_level", "include_expired", "verdict"], "bob"),
     ("/analyses/{analysis}/export", ["format", "lang", "include_detections", "include_images"], "alice"),
     ("/analyses/{analysis}/report", ["lang"], "alice"),
+    ("/analyses/{analysis}/detections", ["limit", "offset"], "alice"),
     ("/users/me/activities", ["limit"], "bob"),
     ("/users", ["limit", "offset", "role", "is_active", "q"], "admin"),
 ]  # fmt: skip

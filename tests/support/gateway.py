@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 
@@ -28,6 +29,20 @@ def in_process_gateway(functions: Iterable[str] | None = None) -> Iterator[str]:
     finally:
         server.shutdown()
         server.server_close()
+
+
+@contextmanager
+def builtin_gateway(functions: Iterable[str]) -> Iterator[str]:
+    """`in_process_gateway` with a signing key, the built-in identity provider (unless a test chose another)
+    and fresh caches: what a test that mints tokens and calls the functions through HTTP needs."""
+    from tests.conftest import reset_caches
+    from tests.support.identity import ensure_signing_key
+
+    ensure_signing_key()
+    os.environ.setdefault("AUTH_PROVIDER", "builtin")
+    reset_caches()
+    with in_process_gateway(functions) as url:
+        yield url
 
 
 def client_from(base_url: str, source_ip: str, **options) -> httpx.Client:

@@ -92,7 +92,11 @@ class ImageFacts:
 
 @dataclass(frozen=True, slots=True)
 class DetectionRecord:
-    """One detection as stored: polygon and box in pixels of the (oriented) original image."""
+    """One detection as stored: outline, box and area in pixels of the (oriented) original image.
+
+    `polygon` is the largest part's ring, `shape_wkt` every part (a MultiPolygon; None when the outline is
+    degenerate), `mask_area` the area of the cleaned outline (sentrix.shapes) and `mask_area_model_px` the
+    host's own `mask_area`, in whatever unit it counts (docs/detect.md, *Shapes*)."""
 
     class_id: int
     class_name: str
@@ -101,7 +105,9 @@ class DetectionRecord:
     risk_level: RiskLevel
     polygon: list[list[float]]
     bbox: tuple[float, float, float, float]  # x_min, y_min, x_max, y_max
-    mask_area: float | None
+    mask_area: float
+    shape_wkt: str | None
+    mask_area_model_px: float | None
     persistence_type: PersistenceType
     is_weather_dependent: bool
     validity_days: int

@@ -382,7 +382,7 @@ class DetectPipeline:
         reason = describe(exc)
         if not isinstance(exc, DetectorUnavailable | DependencyUnavailable | DBAPIError):
             logger.exception("unexpected error in the detect pipeline")
-        # Deliveries that met a busy host were no failures (0010 backpressure_delays): they do not count.
+        # Deliveries that met a busy host were no failures (0011 backpressure_delays): they do not count.
         failures = max(1, receive_count - analysis.backpressure_delays)
         if failures >= self.settings.max_attempts or receive_count >= self.settings.max_receive_count:
             final = f"{GAVE_UP_PREFIX}{max(1, analysis.attempt - analysis.backpressure_delays)} attempts: {reason}"

@@ -8,24 +8,8 @@ from datetime import datetime
 from sentrix.adapters.yolo import YoloDetection
 from sentrix.domain.classes import class_info
 from sentrix.domain.validity import expires_at, is_weather_dependent, persistence_for, validity_days
+from sentrix.shapes import clean_polygon
 from sentrix_detect.model import DetectionRecord
-
-
-def scale_polygon(
-    polygon: Iterable[tuple[float, float]], scale_x: float, scale_y: float, width: int, height: int
-) -> list[list[float]]:
-    """Points from the sent image's pixels to the original's, clamped to the image and rounded to 0.01 px."""
-    return [
-        [round(min(max(x * scale_x, 0.0), float(width)), 2), round(min(max(y * scale_y, 0.0), float(height)), 2)]
-        for x, y in polygon
-    ]
-
-
-def bounding_box(polygon: list[list[float]]) -> tuple[float, float, float, float]:
-    """x_min, y_min, x_max, y_max of a non-empty polygon (YOLO sends no boxes: they come from the masks)."""
-    xs = [p[0] for p in polygon]
-    ys = [p[1] for p in polygon]
-    return min(xs), min(ys), max(xs), max(ys)
 
 
 def build_detections(
@@ -44,11 +28,12 @@ def build_detections(
     scale_y = height / sent_size[1]
     records = []
     for detection in detections:
-        if not detection.polygon:
+        # Points to the original's pixels, repeats dropped, made valid, simplified (docs/detect.md, *Shapes*).
+        shape = clean_polygon(detection.polygon, scale=(scale_x, scale_y), bounds=(width, height))
+        if shape is None:
             # Ultralytics gives an empty contour for masks too small to trace: nothing to place or box.
             continue
         info = class_info(detection.class_id)
-        polygon = scale_polygon(detection.polygon, scale_x, scale_y, width, height)
         persistence = persistence_for(info.breeding_site_type or info.class_name)
         days = validity_days(
             persistence, info.risk_level, detection.confidence, detected_at=detected_at, latitude=latitude
@@ -60,10 +45,13 @@ def build_detections(
                 breeding_site_type=info.breeding_site_type,
                 confidence=detection.confidence,
                 risk_level=info.risk_level,
-                polygon=polygon,
-                bbox=bounding_box(polygon),
-                # Areas scale with both axes; YOLO measured in the pixels of the image it was sent.
-                mask_area=None if detection.mask_area is None else round(detection.mask_area * scale_x * scale_y, 2),
+                polygon=shape.outline,
+                bbox=shape.bbox,
+                # Our area, from the outline; the host's figure is kept as sent, its unit is the host's (the
+                # original service counts pixels of its model's ~640 px mask grid, not of any image).
+                mask_area=shape.area,
+                shape_wkt=shape.wkt,
+                mask_area_model_px=detection.mask_area,
                 persistence_type=persistence,
                 is_weather_dependent=is_weather_dependent(persistence),
                 validity_days=days,

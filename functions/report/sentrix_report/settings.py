@@ -55,7 +55,8 @@ class ReportSettings(BaseSettings):
     # work_mem of the report function's transactions (SET LOCAL), so city-sized aggregates stay in memory.
     work_mem_mb: int = Field(default=64, ge=4, le=1024)
     export_default_limit: int = Field(default=1000, ge=1)
-    export_max_limit: int = Field(default=5000, ge=1)
+    # Rows per export page: 1000 keep a page near 0.5 MB (GeoJSON), far below Lambda's 6 MB answer limit.
+    export_max_limit: int = Field(default=1000, ge=1, le=1000)
     detailed_report_max_rows: int = Field(default=1000, ge=1)
     # Above this size a generated report goes to S3 (reports/…) and the response carries a presigned URL;
     # Lambda's response payload limit is 6 MB and base64 inflates binary bodies by a third.

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import json
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -70,8 +71,11 @@ def detection_view(row: Any, now: datetime) -> dict[str, Any]:
         "confidence": row.confidence,
         "risk_level": row.risk_level,
         "polygon": row.polygon,
+        "shape": shape_view(getattr(row, "shape", None)),
         "bbox": {"x_min": row.bbox_x_min, "y_min": row.bbox_y_min, "x_max": row.bbox_x_max, "y_max": row.bbox_y_max},
+        "area_square_pixels": row.mask_area,
         "mask_area": row.mask_area,
+        "mask_area_model_px": getattr(row, "mask_area_model_px", None),
         "location": location,
         "validation_status": row.validation_status,
         "validated_by": row.validated_by,
@@ -89,9 +93,21 @@ def detection_view(row: Any, now: datetime) -> dict[str, Any]:
     }
 
 
+def shape_view(shape: Any) -> dict[str, Any] | None:
+    """The stored MultiPolygon as GeoJSON (PostGIS' ST_AsGeoJSON, as text or already parsed); None if none."""
+    if shape is None:
+        return None
+    return json.loads(shape) if isinstance(shape, str) else shape
+
+
 def validation_summary(statuses: Iterable[ValidationStatus]) -> dict[str, Any]:
     """How far expert review of an analysis' detections has come."""
-    counts = Counter(statuses)
+    return validation_summary_of(Counter(statuses))
+
+
+def validation_summary_of(counts: Mapping[ValidationStatus, int]) -> dict[str, Any]:
+    """The same from the number of detections per verdict."""
+    counts = Counter(counts)
     total = sum(counts.values())
     open_ = counts[ValidationStatus.PENDING] + counts[ValidationStatus.REQUIRES_REVIEW]
     if total == 0:
@@ -260,7 +276,25 @@ def validity_basis_view(row: Any) -> dict[str, Any]:
     }
 
 
-def analysis_detail(row: Any, detections: list[Any], language: str, now: datetime) -> dict[str, Any]:
+def detections_page(analysis_id: Any, total: int, limit: int, offset: int, returned: int) -> dict[str, Any]:
+    """Where a page of an analysis' detections sits among them all, and the link to the next one."""
+    following = offset + returned
+    has_next = following < total
+    return {
+        "total": total,
+        "limit": limit,
+        "offset": offset,
+        "returned": returned,
+        "has_next": has_next,
+        "next_offset": following if has_next else None,
+        "next": f"{status_url(analysis_id)}/detections?offset={following}&limit={limit}" if has_next else None,
+    }
+
+
+def analysis_detail(
+    row: Any, detections: list[Any], counts: Mapping[ValidationStatus, int], limit: int, language: str, now: datetime
+) -> dict[str, Any]:
+    """The detail with the first `limit` detections (highest confidence first) and where the rest are."""
     document = analysis_summary(row, detail=True)
     document.update(
         attempts=row.attempts,
@@ -272,8 +306,9 @@ def analysis_detail(row: Any, detections: list[Any], language: str, now: datetim
         risk_assessment=risk_view(row, language),
         model_risk_level=row.model_risk_level,
         model_risk_assessment=model_risk_view(row, language),
-        validation=validation_summary(d.validation_status for d in detections),
+        validation=validation_summary_of(counts),
         detections=[detection_view(d, now) for d in detections],
+        detections_page=detections_page(row.id, sum(counts.values()), limit, 0, len(detections)),
         location_evidence=location_evidence_view(row),
         **validity_basis_view(row),
     )

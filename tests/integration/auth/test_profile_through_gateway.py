@@ -147,6 +147,39 @@ def test_activities_merge_analyses_and_validations_newest_first(api):
     assert api.get("/users/me/activities", params={"limit": 0}, headers=bearer(expert)).status_code == 422
 
 
+@pytest.mark.parametrize(
+    ("headers", "params", "saved", "validation", "analysis"),
+    [
+        ({}, {}, None, "Detección validada: Charcos o agua acumulada", "Análisis: patio.jpg"),
+        ({"Accept-Language": "en-GB,en;q=0.8"}, {}, None, "Detection validated: Puddles or standing water", None),
+        ({}, {"language": "pt"}, "en", "Detecção validada: Poças ou água acumulada", "Análise: patio.jpg"),
+        ({}, {}, "en", "Detection validated: Puddles or standing water", "Analysis: patio.jpg"),
+    ],
+)
+def test_activity_descriptions_are_in_the_callers_language(api, headers, params, saved, validation, analysis):
+    expert = create_user(role="expert")
+    now = datetime.now(UTC)
+    own = add_analysis(expert, when=now - timedelta(hours=3))
+    add_detection(own, validated_by=expert, status=ValidationStatus.VALIDATED_POSITIVE, when=now - timedelta(hours=1))
+    if saved:
+        api.put("/users/me/settings", json={"language": saved}, headers=bearer(expert))
+    feed = api.get("/users/me/activities", params=params, headers={**bearer(expert), **headers}).json()
+    words = {item["type"]: item["description"] for item in feed["activities"]}
+    assert words["validation"] == validation
+    if analysis:
+        assert words["analysis"] == analysis
+
+
+def test_saving_settings_answers_in_the_language_stated_else_the_one_saved(api):
+    user = create_user()
+    saved = api.put("/users/me/settings", json={"language": "pt"}, headers=bearer(user)).json()
+    assert saved["message"] == "Configurações salvas"
+    stated = api.put(
+        "/users/me/settings", json={"date_format": "YYYY-MM-DD"}, headers={**bearer(user), "Accept-Language": "en"}
+    )
+    assert stated.json()["message"] == "Settings saved"
+
+
 def test_deleting_a_user_keeps_anonymous_analyses_and_deletes_their_photos(api, aws):
     admin, user = create_user(role="admin"), create_user()
     s3 = boto3.client("s3", endpoint_url=aws.endpoint_url, region_name="us-east-1")

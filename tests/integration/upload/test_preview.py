@@ -149,3 +149,39 @@ def test_an_image_yolo_refuses_is_422_without_retries_and_nothing_stored(detecto
     assert "HTTP" not in json.dumps(answer.body) and "YOLO" not in json.dumps(answer.body)
     assert standin_calls(detector) == 1  # the input is at fault: retrying would not help
     assert nothing_stored(upload_env)
+
+
+@pytest.mark.parametrize(
+    ("fields", "headers", "message"),
+    [
+        ({}, {}, "Análisis completado. Para guardar resultados, crea una cuenta gratuita."),
+        (
+            {},
+            {"Accept-Language": "pt-BR,pt;q=0.9"},
+            "Análise concluída. Para salvar os resultados, crie uma conta gratuita.",
+        ),
+        (
+            {"language": "en"},
+            {"Accept-Language": "pt"},
+            "Analysis complete. Create a free account to keep the results.",
+        ),
+    ],
+)
+def test_the_preview_speaks_the_forms_language_else_the_requests_else_spanish(detector, fields, headers, message):
+    from yolo_standin.detector import image_without_detections
+
+    answer = preview(image_without_detections(), fields, ip_headers=headers)
+
+    assert answer.status == 200, answer.body
+    assert answer.body["message"] == message
+
+
+def test_a_refusal_speaks_the_forms_language(detector):
+    from yolo_standin.detector import image_without_detections
+
+    httpx.put(f"{detector.base_url}/_admin/faults", json={"bad_request_rate": 1.0}).raise_for_status()
+
+    answer = preview(image_without_detections(), {"language": "en"})
+
+    assert answer.status == 422, answer.body
+    assert answer.error["message"] == "The detector rejected the image"

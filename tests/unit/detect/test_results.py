@@ -9,7 +9,7 @@ from PIL import Image
 
 from sentrix.adapters.yolo import YoloDetection
 from sentrix_detect.duplicates import dhash, hamming, to_signed64
-from sentrix_detect.results import bounding_box, build_detections, scale_polygon
+from sentrix_detect.results import build_detections
 from tests.support.detect import picture
 
 WHEN = datetime(2025, 7, 1, tzinfo=UTC)  # July: dry season in the southern hemisphere
@@ -19,16 +19,17 @@ def detection(class_id: int, polygon, confidence: float = 0.8, mask_area: float 
     return YoloDetection(class_id=class_id, class_name="?", confidence=confidence, polygon=polygon, mask_area=mask_area)
 
 
-def test_polygons_scale_back_to_the_original_and_stay_inside_it():
-    assert scale_polygon([(10, 20), (-5, 1000), (1.005, 0)], 2.0, 3.0, 100, 200) == [
-        [20.0, 60.0],
-        [0.0, 200.0],
-        [2.01, 0.0],
-    ]
-
-
-def test_boxes_come_from_the_polygon():
-    assert bounding_box([[3, 9], [1, 4], [7, 2]]) == (1, 2, 7, 9)
+def test_outlines_scale_back_to_the_original_and_stay_inside_it():
+    # Sent at 100 x 50 of a 200 x 150 original (x × 2, y × 3); the point below the image is clamped to y = 150.
+    (record,) = build_detections(
+        [detection(1, [(10, 20), (40, 20), (40, 1000), (10, 1000)])],
+        sent_size=(100, 50),
+        original_size=(200, 150),
+        detected_at=WHEN,
+    )
+    assert record.polygon == [[20.0, 60.0], [80.0, 60.0], [80.0, 150.0], [20.0, 150.0]]
+    assert record.bbox == (20.0, 60.0, 80.0, 150.0)
+    assert record.mask_area == 60.0 * 90.0
 
 
 def test_detections_use_our_class_table_and_the_validity_rules():
@@ -41,21 +42,25 @@ def test_detections_use_our_class_table_and_the_validity_rules():
     hole, unknown = records
     assert (hole.class_name, hole.risk_level.value, hole.breeding_site_type.value) == ("Huecos", "MEDIO", "Huecos")
     assert hole.bbox == (0.0, 0.0, 40.0, 40.0)
-    assert hole.mask_area == 1600.0
+    # The area is the outline's in original pixels (a right triangle of legs 40: 800), not YOLO's 100 × 4 × 4;
+    # YOLO's own figure is kept as it came.
+    assert (hole.mask_area, hole.mask_area_model_px) == (800.0, 100.0)
+    assert hole.shape_wkt == "MULTIPOLYGON (((0 0, 40 0, 40 40, 0 0)))"
     assert (hole.persistence_type.value, hole.validity_days, hole.is_weather_dependent) == ("MEDIUM_TERM", 30, False)
     assert (unknown.class_name, unknown.breeding_site_type, unknown.risk_level.value) == ("Clase_9", None, "BAJO")
     assert unknown.validity_days == int(30 * 0.8 * 1.1)
     assert unknown.expires_at == datetime(2025, 7, 27, tzinfo=UTC)
 
 
-def test_empty_polygons_are_dropped_and_missing_areas_kept_missing():
+def test_empty_polygons_are_dropped_and_degenerate_ones_kept_without_area_or_shape():
     records = build_detections(
         [detection(0, []), detection(0, [(1, 1)], mask_area=None)],
         sent_size=(10, 10),
         original_size=(10, 10),
         detected_at=WHEN,
     )
-    assert len(records) == 1 and records[0].mask_area is None and records[0].bbox == (1, 1, 1, 1)
+    assert len(records) == 1 and records[0].bbox == (1, 1, 1, 1)
+    assert (records[0].mask_area, records[0].mask_area_model_px, records[0].shape_wkt) == (0.0, None, None)
 
 
 def test_signed_64_bit_hashes():

@@ -221,18 +221,6 @@ def test_without_a_model_the_make_names_the_device():
     assert "_CANON_" in _name(camera_make="Canon", camera_model=None)
 
 
-@pytest.fixture
-def machine_in_tucuman(monkeypatch):
-    """The process's local time zone set to UTC−3, so "written in UTC" cannot pass by the machine being UTC."""
-    import time
-
-    monkeypatch.setenv("TZ", "America/Argentina/Tucuman")
-    time.tzset()
-    yield
-    monkeypatch.undo()
-    time.tzset()
-
-
 def test_aware_times_are_written_in_utc_whatever_the_machine_zone(machine_in_tucuman):
     taken = datetime(2024, 1, 2, 22, 0, 0, tzinfo=timezone(timedelta(hours=2)))
 

@@ -219,6 +219,8 @@ def test_bajo_says_maintain_and_minimo_says_routine_surveillance():
         (RiskLevel.MINIMO, {"total": 6, "unique": 2}, 3),  # several detections
         (RiskLevel.MINIMO, {"total": 11, "unique": 2}, 3),  # many detections
         (RiskLevel.BAJO, {"total": 6, "unique": 1}, 5),  # repeated + localized
+        (RiskLevel.ALTO, {"total": 4, "high": 4, "unique": 1}, 5),  # more than three high-risk: many
+        (RiskLevel.MEDIO, {"total": 2, "medium": 2, "unique": 1}, 4),  # two street defects are not many
     ],
 )
 def test_recommendation_counts(level, kwargs, count):
@@ -232,6 +234,7 @@ def test_many_localized_and_several_detections_are_different_items():
 
     assert len({many, localized, several}) == 3
     assert _recs(RiskLevel.MINIMO, total=11, unique=1)[-1] == many
+    assert _recs(RiskLevel.MINIMO, total=10, unique=2)[-1] == several  # "many" is more than ten
 
 
 @pytest.mark.parametrize("language", ["es", "en", "pt"])

@@ -371,7 +371,9 @@ def test_offsets_up_to_fourteen_hours_are_zones(name, offset):
     assert zone_named(name) == timezone(offset)
 
 
-@pytest.mark.parametrize("name", ["+15:00", "+05:60", "-03:61", "+99:99"])
+@pytest.mark.parametrize(
+    "name", ["+15:00", "+05:60", "-03:61", "+99:99", "+14:01", "+14:30", "-12:01", "-13:00", "-14:00"]
+)
 def test_impossible_offsets_are_utc(name):
     from sentrix.domain.validity import zone_named
 

@@ -102,18 +102,6 @@ def test_pydantic_fields_check_values_built_in_code_too():
     assert Filters(since="2026-05-31").since == date(2026, 5, 31)
 
 
-@pytest.fixture
-def machine_in_tucuman(monkeypatch):
-    """The process's local time zone set to UTC−3, so "naive means UTC" cannot pass by the machine being UTC."""
-    import time
-
-    monkeypatch.setenv("TZ", "America/Argentina/Tucuman")
-    time.tzset()
-    yield
-    monkeypatch.undo()
-    time.tzset()
-
-
 def test_naive_means_utc_whatever_the_machine_zone(machine_in_tucuman):
     assert datetime(2026, 5, 31, 12).astimezone().utcoffset() == timedelta(hours=-3)  # the zone took effect
 

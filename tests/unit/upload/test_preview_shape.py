@@ -89,3 +89,31 @@ def test_manual_point_wins_and_a_bad_exif_point_is_no_point(monkeypatch):
 
     assert (manual["location"]["latitude"], manual["location"]["location_source"]) == (0, "MANUAL")
     assert bad_exif["location"] == {"has_location": False, "location_source": "NONE"}
+
+
+def test_outlines_share_a_vertex_budget_and_areas_come_from_them(monkeypatch):
+    # 3,001 detections of 8-point octagon-ish rings: 12,000 // 3,001 = 3 is under the floor of 4 vertices,
+    # so 12,000 / 4 = 3,000 are outlined (the most confident) and the least confident one is not.
+    ring = [[10, 0], [20, 0], [30, 10], [30, 20], [20, 30], [10, 30], [0, 20], [0, 10]]
+    area = 30 * 30 - 4 * (10 * 10 / 2)  # the 30 x 30 square without its four corner triangles: 700
+    many = [
+        {"class_id": 1, "class_name": "x", "confidence": 0.9 - i * 0.0001, "polygon": ring, "mask_area": 5.0}
+        for i in range(3001)
+    ]
+    answer, _ = run(monkeypatch, UploadOptions(), result(detections=many))
+
+    found = answer["detections"]
+    assert sum(len(d["polygon"]) for d in found) <= preview_logic.VERTEX_BUDGET == 12_000
+    assert [i for i, d in enumerate(found) if not d["polygon"]] == [3000]
+    assert all(len(d["polygon"]) == 4 for d in found[:3000])  # each ring simplified to its share
+    assert all(d["area_square_pixels"] == d["mask_area"] == area for d in found)
+    assert all(d["mask_area_model_px"] == 5.0 for d in found)
+    assert found[3000]["bbox"] == {"x_min": 0, "y_min": 0, "x_max": 30, "y_max": 30}
+
+
+def test_a_few_outlines_keep_every_vertex_further_than_a_pixel_from_a_simpler_one(monkeypatch):
+    answer, _ = run(monkeypatch, UploadOptions(), result())
+    puddle, unknown = answer["detections"]
+    assert puddle["polygon"] == [[1, 2], [9, 2], [5, 8]]
+    assert puddle["area_square_pixels"] == 8 * 6 / 2
+    assert unknown["area_square_pixels"] == 0.5

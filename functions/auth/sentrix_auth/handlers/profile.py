@@ -4,14 +4,17 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, Query, Request
 
 from sentrix.http.identity import Principal, current_principal
+from sentrix.http.locale import locale_dependency, request_language
+from sentrix.i18n import Locale, t
 from sentrix_auth.logic import profile
 from sentrix_auth.logic.settings import SettingsDocument, SettingsUpdate, get_settings_of, update_settings_of
 from sentrix_auth.schemas import ProfileUpdate, UserOut
 
 router = APIRouter(prefix="/api/v1", tags=["profile"])
+caller_locale = locale_dependency(current_principal)
 
 
 @router.get("/me", summary="The caller's profile")
@@ -31,8 +34,13 @@ def get_my_settings(principal: Principal = Depends(current_principal)) -> Settin
 
 
 @router.put("/users/me/settings", summary="Change some settings (unknown keys and bad values are 422)")
-def put_my_settings(body: SettingsUpdate, principal: Principal = Depends(current_principal)) -> dict[str, Any]:
-    return {"message": "Settings updated successfully", "settings": update_settings_of(principal.user_id, body)}
+def put_my_settings(
+    request: Request, body: SettingsUpdate, principal: Principal = Depends(current_principal)
+) -> dict[str, Any]:
+    settings = update_settings_of(principal.user_id, body)
+    # What the request states (`language`, Accept-Language), else the language just saved.
+    language = request_language(request) or settings.get("language")
+    return {"message": t("settings.updated", language), "settings": settings}
 
 
 @router.get("/users/me/stats", summary="Counts over the caller's analyses and validations")
@@ -42,6 +50,8 @@ def my_stats(principal: Principal = Depends(current_principal)) -> dict[str, Any
 
 @router.get("/users/me/activities", summary="The caller's latest analyses and validations")
 def my_activities(
-    limit: int = Query(default=10, ge=1, le=100), principal: Principal = Depends(current_principal)
+    limit: int = Query(default=10, ge=1, le=100),
+    principal: Principal = Depends(current_principal),
+    locale: Locale = Depends(caller_locale),
 ) -> dict[str, Any]:
-    return profile.activities(principal.user_id, limit)
+    return profile.activities(principal.user_id, limit, locale.language)

@@ -8,6 +8,7 @@ from typing import Any
 from sentrix.db.engine import session_scope
 from sentrix.db.models import User
 from sentrix.errors import NotFound
+from sentrix.i18n import class_word, t
 from sentrix_auth.dal import activity, users
 
 
@@ -38,8 +39,9 @@ def stats(user_id: uuid.UUID) -> dict[str, Any]:
         return {**activity.analysis_counts(session, user_id), **activity.validation_counts(session, user_id)}
 
 
-def activities(user_id: uuid.UUID, limit: int) -> dict[str, Any]:
-    """The user's latest analyses and validations, newest first, `limit` items in all."""
+def activities(user_id: uuid.UUID, limit: int, language: str | None = None) -> dict[str, Any]:
+    """The user's latest analyses and validations, newest first, `limit` items in all; the descriptions are
+    words of the catalogue in `language` (the class in its words, never the model's raw class name)."""
     with session_scope() as session:
         items: list[dict[str, Any]] = []
         for analysis in activity.recent_analyses(session, user_id, limit):
@@ -47,7 +49,11 @@ def activities(user_id: uuid.UUID, limit: int) -> dict[str, Any]:
                 {
                     "id": str(analysis.id),
                     "type": "analysis",
-                    "description": f"Análisis: {analysis.original_filename or 'imagen'}",
+                    "description": t(
+                        "activity.analysis",
+                        language,
+                        filename=analysis.original_filename or t("activity.unnamed_photo", language),
+                    ),
                     "status": analysis.status.value,
                     "risk": analysis.risk_level.value if analysis.risk_level else None,
                     "timestamp": analysis.created_at,
@@ -59,7 +65,9 @@ def activities(user_id: uuid.UUID, limit: int) -> dict[str, Any]:
                 {
                     "id": str(detection.id),
                     "type": "validation",
-                    "description": f"Detección validada: {detection.class_name}",
+                    "description": t(
+                        "activity.validation", language, site_type=class_word(detection.class_name, language)
+                    ),
                     "status": detection.validation_status.value,
                     "risk": detection.risk_level.value,
                     "timestamp": detection.validated_at,

@@ -29,6 +29,8 @@ CSV_COLUMNS = (
     "validity_days",
     "mask_area",
     "analysis_risk_level",
+    "area_square_pixels",
+    "mask_area_model_px",
 )
 
 _FROM = """
@@ -48,7 +50,8 @@ SELECT json_build_object(
                'class_name', d.class_name, 'breeding_site_type', d.breeding_site_type, 'risk_level', d.risk_level,
                'confidence', d.confidence, 'validation_status', d.validation_status, 'validated_at', d.validated_at,
                'expires_at', d.expires_at, 'active', d.expires_at > :as_of, 'validity_days', d.validity_days,
-               'mask_area', d.mask_area, 'analysis_risk_level', a.risk_level))::text AS feature,
+               'mask_area', d.mask_area, 'analysis_risk_level', a.risk_level,
+               'area_square_pixels', d.mask_area, 'mask_area_model_px', d.mask_area_model_px))::text AS feature,
        d.created_at, d.id
 {from_}
 ORDER BY d.created_at, d.id
@@ -60,7 +63,8 @@ SELECT d.id::text AS id, d.analysis_id::text AS analysis_id, d.created_at,
        ST_Y(d.location) AS latitude, ST_X(d.location) AS longitude, d.class_id, d.class_name,
        d.breeding_site_type::text AS breeding_site_type, d.risk_level::text AS risk_level, d.confidence,
        d.validation_status::text AS validation_status, d.validated_at, d.expires_at,
-       d.expires_at > :as_of AS active, d.validity_days, d.mask_area, a.risk_level::text AS analysis_risk_level
+       d.expires_at > :as_of AS active, d.validity_days, d.mask_area, a.risk_level::text AS analysis_risk_level,
+       d.mask_area AS area_square_pixels, d.mask_area_model_px
 {from_}
 ORDER BY d.created_at, d.id
 LIMIT :limit

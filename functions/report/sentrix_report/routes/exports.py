@@ -56,7 +56,7 @@ def get_geojson(
     filters: DataFilters = Depends(export_filters),
     cursor: str | None = Query(None, description="next_cursor of the previous page"),
     limit: int | None = Query(
-        None, ge=1, le=MAX_CAPPED_LIMIT, description="features per page (default 1000, at most 5000)"
+        None, ge=1, le=MAX_CAPPED_LIMIT, description="features per page (default 1000, at most 1000)"
     ),
     locale: Locale = Depends(caller_locale),
     principal: Principal = Depends(current_principal),
@@ -79,7 +79,7 @@ def get_csv(
     filters: DataFilters = Depends(export_filters),
     cursor: str | None = Query(None, description="X-Next-Cursor of the previous page"),
     limit: int | None = Query(
-        None, ge=1, le=MAX_CAPPED_LIMIT, description="rows per page (default 1000, at most 5000)"
+        None, ge=1, le=MAX_CAPPED_LIMIT, description="rows per page (default 1000, at most 1000)"
     ),
     principal: Principal = Depends(current_principal),
 ) -> Response:

@@ -46,16 +46,22 @@ UUID_TYPE = PG_UUID(as_uuid=True)
 
 
 PAIRS_PER_CALL = 50
+# Decimals of the pixel shapes' GeoJSON (they are stored at 0.01 px: sentrix.shapes).
+SHAPE_DECIMALS = 2
 
 
 def _document_sql(table: Any, alias: str) -> str:
-    """A row as one `jsonb` object, its points as latitude/longitude. Built column by column: `to_jsonb(row)`
-    would also turn the geometry into GeoJSON (PostGIS' json cast) only to drop it, three times the cost."""
+    """A row as one `jsonb` object, its points as latitude/longitude and its pixel shape as GeoJSON at 0.01 px.
+    Built column by column: `to_jsonb(row)` would also turn the geometry into GeoJSON (PostGIS' json cast) only
+    to drop it, three times the cost."""
     points = {"location": "", "exif_location": "exif_"}
-    pairs = [f"'{c.name}', {alias}.{c.name}" for c in table.__table__.columns if c.name not in points]
+    shapes = {"shape"}
+    pairs = [f"'{c.name}', {alias}.{c.name}" for c in table.__table__.columns if c.name not in {*points, *shapes}]
     for column, prefix in points.items():
         if column in table.__table__.columns:
             pairs += [f"'{prefix}latitude', ST_Y({alias}.{column})", f"'{prefix}longitude', ST_X({alias}.{column})"]
+    for column in shapes & set(table.__table__.columns.keys()):
+        pairs.append(f"'{column}', ST_AsGeoJSON({alias}.{column}, {SHAPE_DECIMALS})::jsonb")
     # A function takes at most 100 arguments (FUNC_MAX_ARGS): wider rows are joined from several objects.
     chunks = [pairs[i : i + PAIRS_PER_CALL] for i in range(0, len(pairs), PAIRS_PER_CALL)]
     return "(" + " || ".join(f"jsonb_build_object({', '.join(chunk)})" for chunk in chunks) + ")"
@@ -64,11 +70,18 @@ def _document_sql(table: Any, alias: str) -> str:
 # The analysis row without its geometry, plus the point's coordinates.
 DOCUMENT_SQL = _document_sql(Analysis, "analyses")
 DOCUMENT = literal_column(DOCUMENT_SQL).label("document")
-# Every detection of the analysis as one JSON array, so the detail is a single statement.
+# One page of the analysis' detections as one JSON array (highest confidence first), and how many it has per
+# verdict, so the detail is a single statement. {{limit}} and {{offset}} are formatted in as integers.
 _DETECTION_SQL = _document_sql(Detection, "d")
 DETECTIONS_SQL = (
     f"(SELECT coalesce(jsonb_agg({_DETECTION_SQL} ORDER BY d.confidence DESC, d.id), '[]'::jsonb)"  # noqa: S608
-    " FROM detections AS d WHERE d.analysis_id = analyses.id)"
+    " FROM (SELECT * FROM detections AS d WHERE d.analysis_id = analyses.id"
+    " ORDER BY d.confidence DESC, d.id LIMIT {limit} OFFSET {offset}) AS d)"
+)
+VERDICT_COUNTS_SQL = (
+    "(SELECT coalesce(jsonb_object_agg(c.validation_status, c.n), '{{}}'::jsonb) FROM"
+    " (SELECT validation_status, count(*) AS n FROM detections WHERE analysis_id = analyses.id"
+    " GROUP BY validation_status) AS c)"
 )
 
 
@@ -165,29 +178,36 @@ def list_page(
 DETAIL_WITH_CALLER = f"""
 SELECT u.role, u.is_active, u.tokens_valid_after, u.email, {{session_ended}} AS session_ended,
        (SELECT s.settings ->> 'language' FROM user_settings AS s WHERE s.user_id = u.id) AS caller_language,
-       a.document, a.detections
+       a.document, a.detections, a.verdict_counts
 FROM users AS u
 LEFT JOIN LATERAL (
-    SELECT {DOCUMENT_SQL} AS document, {DETECTIONS_SQL} AS detections
+    SELECT {DOCUMENT_SQL} AS document, {DETECTIONS_SQL} AS detections, {VERDICT_COUNTS_SQL} AS verdict_counts
     FROM analyses
     WHERE analyses.id = '{{analysis_id}}'::uuid
       AND (analyses.user_id = u.id OR u.role IN ('expert', 'admin'))
 ) AS a ON true
 WHERE u.id = '{{caller_id}}'::uuid
-"""  # noqa: S608 - constant SQL; only parsed UUIDs are formatted in (see detail_with_caller)
+"""  # noqa: S608 - constant SQL; only parsed UUIDs and integers are formatted in (see detail_with_caller)
 
 
 def detail_with_caller(
-    connection: Connection, identity: TokenIdentity, analysis_id: uuid.UUID
+    connection: Connection, identity: TokenIdentity, analysis_id: uuid.UUID, *, limit: int, offset: int = 0
 ) -> tuple[Principal, SimpleNamespace | None]:
-    """The checked caller and the analysis (None if missing or not theirs to see), in one round trip.
+    """The checked caller and the analysis (None if missing or not theirs to see) with `limit` of its
+    detections from `offset` and its verdict counts, in one round trip.
 
     The caller is checked exactly like `check_against_database` before anything read is used."""
     caller_id = identity.principal.user_id
     if not isinstance(caller_id, uuid.UUID) or not isinstance(analysis_id, uuid.UUID):
         raise TypeError("ids must be parsed UUIDs")
+    if type(limit) is not int or type(offset) is not int or limit < 0 or offset < 0:
+        raise TypeError("limit and offset must be non-negative integers")
     sql = DETAIL_WITH_CALLER.format(
-        analysis_id=analysis_id, caller_id=caller_id, session_ended=session_ended_sql(identity, "u")
+        analysis_id=analysis_id,
+        caller_id=caller_id,
+        session_ended=session_ended_sql(identity, "u"),
+        limit=limit,
+        offset=offset,
     )
     row = connection.exec_driver_sql(sql).first()
     principal = checked_principal(identity, row)
@@ -196,6 +216,7 @@ def detail_with_caller(
     analysis = record(row.document)
     analysis.caller_language = row.caller_language
     analysis.detections = [detection_record(d) for d in row.detections]
+    analysis.verdict_counts = {ValidationStatus(k): n for k, n in row.verdict_counts.items()}
     return principal, analysis
 
 

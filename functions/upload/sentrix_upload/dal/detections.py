@@ -14,7 +14,7 @@ from sentrix.domain.classes import BreedingSiteType, RiskLevel
 from sentrix.domain.status import ValidationStatus
 from sentrix.http.identity import Principal
 from sentrix.repositories.detections import visible_detections
-from sentrix_upload.dal.analyses import within_bbox
+from sentrix_upload.dal.analyses import SHAPE_DECIMALS, within_bbox
 
 DETECTION_COLUMNS: tuple[Any, ...] = (
     Detection.id,
@@ -30,6 +30,8 @@ DETECTION_COLUMNS: tuple[Any, ...] = (
     Detection.bbox_x_max,
     Detection.bbox_y_max,
     Detection.mask_area,
+    Detection.mask_area_model_px,
+    func.ST_AsGeoJSON(Detection.shape, SHAPE_DECIMALS).label("shape"),
     Detection.validation_status,
     Detection.validated_by,
     Detection.validated_at,

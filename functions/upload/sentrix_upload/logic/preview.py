@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import math
 import uuid
 from typing import TYPE_CHECKING, Any
 
@@ -27,25 +28,30 @@ from sentrix_upload.views import location_view
 if TYPE_CHECKING:
     from sentrix.adapters.yolo import YoloClient, YoloResult
 
-MESSAGE = {
-    "es": "Análisis completado. Para guardar resultados, crea una cuenta gratuita.",
-    "en": "Analysis complete. Create a free account to keep the results.",
-    "pt": "Análise concluída. Para salvar os resultados, crie uma conta gratuita.",
-}
 
-
-def _bbox(polygon: tuple[tuple[float, float], ...]) -> dict[str, float] | None:
-    if not polygon:
-        return None
-    xs, ys = [p[0] for p in polygon], [p[1] for p in polygon]
-    return {"x_min": min(xs), "y_min": min(ys), "x_max": max(xs), "y_max": max(ys)}
+# Vertices of all outlines of one preview together (docs/upload.md, *Large analyses*): about 17 bytes each
+# in JSON, so outlines take at most ~200 kB whatever the host sends; each detection gets an equal share, at
+# most 256 (sentrix.shapes) and at least 4. Beyond VERTEX_BUDGET / 4 detections the least confident ones are
+# answered without an outline (their box and area stay).
+VERTEX_BUDGET = 12_000
+MIN_SHARE = 4
 
 
 def _detections(result: YoloResult) -> list[dict[str, Any]]:
+    from sentrix.shapes import MAX_VERTICES, clean_polygon  # shapely loads only for the (rare) preview
+
+    share = max(MIN_SHARE, min(MAX_VERTICES, VERTEX_BUDGET // max(1, len(result.detections))))
+    outlined = VERTEX_BUDGET // MIN_SHARE
+    ranked = sorted(range(len(result.detections)), key=lambda i: -result.detections[i].confidence)
+    with_outline = set(ranked[:outlined])
     found = []
-    for d in result.detections:
+    for index, d in enumerate(result.detections):
+        # The polygon is in the pixels of the photo as sent, which is the photo itself: nothing to scale.
+        shape = clean_polygon(d.polygon, bounds=(math.inf, math.inf), max_vertices=share)
         # Our class table decides the name, type and risk; YOLO's own labels are not trusted blindly.
         info = class_info(d.class_id)
+        box = None if shape is None else dict(zip(("x_min", "y_min", "x_max", "y_max"), shape.bbox, strict=True))
+        area = None if shape is None else shape.area
         found.append(
             {
                 "class_id": d.class_id,
@@ -53,9 +59,11 @@ def _detections(result: YoloResult) -> list[dict[str, Any]]:
                 "breeding_site_type": info.breeding_site_type,
                 "confidence": d.confidence,
                 "risk_level": info.risk_level,
-                "polygon": [list(p) for p in d.polygon],
-                "bbox": _bbox(d.polygon),
-                "mask_area": d.mask_area,
+                "polygon": shape.outline if shape is not None and index in with_outline else [],
+                "bbox": box,
+                "area_square_pixels": area,
+                "mask_area": area,
+                "mask_area_model_px": d.mask_area,
             }
         )
     return found
@@ -108,7 +116,7 @@ def preview(
     except DetectorRejected as exc:
         # The detector's own words (English, its internals) go to the log; an anonymous caller gets ours.
         logger.info("preview refused by the detector", extra={"detector_said": exc.message})
-        raise DetectorRejected(t("error.detector_rejected"), key="error.detector_rejected") from exc
+        raise DetectorRejected(t("error.detector_rejected", language), key="error.detector_rejected") from exc
     metrics.add_metric(name="PreviewsServed", unit=MetricUnit.Count, value=1)
     detections = _detections(result)
     risk = assess_risk([d["class_name"] for d in detections], language=language).to_contract()
@@ -126,5 +134,5 @@ def preview(
         "processing_time_ms": result.processing_time_ms,
         "model_used": result.model_used,
         "confidence_threshold": threshold,
-        "message": MESSAGE.get(language, MESSAGE["es"]),
+        "message": t("preview.complete", language),
     }

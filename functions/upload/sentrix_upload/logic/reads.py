@@ -15,15 +15,22 @@ from sentrix_upload.dal import analyses as analyses_dal
 from sentrix_upload.logic.filters import AnalysisFilters
 from sentrix_upload.logic.preferences import preferences_from
 
+# Detections per answer (docs/upload.md, *Large analyses*): each has at most 256 vertices twice (its polygon and
+# its shape, sentrix.shapes), about 10 kB, so 50 keep the detail far below 1 MB and Lambda's 6 MB.
+DETAIL_DETECTIONS = 50
+MAX_DETECTIONS_PAGE = 100
 
-def _analysis_with_caller(identity: TokenIdentity, raw_id: str) -> SimpleNamespace:
+
+def _analysis_with_caller(identity: TokenIdentity, raw_id: str, *, limit: int, offset: int = 0) -> SimpleNamespace:
     try:
         analysis_id = parse_id(raw_id)
     except NotFound:
         check_against_database(identity)  # who may not call at all hears that first, as on every route
         raise
     with read_scope() as connection:  # one statement: no transaction needed
-        _principal, analysis = analyses_dal.detail_with_caller(connection, identity, analysis_id)
+        _principal, analysis = analyses_dal.detail_with_caller(
+            connection, identity, analysis_id, limit=limit, offset=offset
+        )
     if analysis is None:
         raise NotFound("Analysis not found")
     return analysis
@@ -47,20 +54,24 @@ def list_analyses(principal: Principal, filters: AnalysisFilters, *, limit: int,
 def analysis_detail(identity: TokenIdentity, raw_id: str) -> dict[str, Any]:
     """Everything about one analysis; another user's analysis is 404. The caller is checked in the same
     statement (one round trip for the whole read)."""
-    analysis = _analysis_with_caller(identity, raw_id)
+    analysis = _analysis_with_caller(identity, raw_id, limit=DETAIL_DETECTIONS)
     language = preferences_from({"language": analysis.caller_language}).language
-    return views.analysis_detail(analysis, analysis.detections, language, datetime.now(UTC))
+    return views.analysis_detail(
+        analysis, analysis.detections, analysis.verdict_counts, DETAIL_DETECTIONS, language, datetime.now(UTC)
+    )
 
 
-def analysis_detections(identity: TokenIdentity, raw_id: str) -> dict[str, Any]:
-    """The detections of one analysis with their validation and validity."""
-    analysis = _analysis_with_caller(identity, raw_id)
-    analysis_id = analysis.id
+def analysis_detections(identity: TokenIdentity, raw_id: str, *, limit: int, offset: int) -> dict[str, Any]:
+    """A page of one analysis' detections (highest confidence first) with their validation and validity."""
+    analysis = _analysis_with_caller(identity, raw_id, limit=limit, offset=offset)
     detections = analysis.detections
     now = datetime.now(UTC)
+    total = sum(analysis.verdict_counts.values())
+    page = views.detections_page(analysis.id, total, limit, offset, len(detections))
     return {
-        "analysis_id": analysis_id,
-        "total": len(detections),
-        "validation": views.validation_summary(d.validation_status for d in detections),
+        "analysis_id": analysis.id,
+        "total": total,
+        "validation": views.validation_summary_of(analysis.verdict_counts),
         "items": [views.detection_view(d, now) for d in detections],
+        **{k: page[k] for k in ("limit", "offset", "has_next", "next_offset", "next")},
     }

@@ -65,7 +65,7 @@ def list_analyses(
 @router.get(
     "/analyses/{id}",
     response_model=AnalysisDetail,
-    summary="Everything about one analysis",
+    summary="Everything about one analysis, with its first 50 detections (detections_page says where the rest are)",
     responses=error_responses(404),
 )
 def get_analysis(id: str, identity: TokenIdentity = Depends(unchecked_identity)) -> dict[str, Any]:
@@ -75,11 +75,18 @@ def get_analysis(id: str, identity: TokenIdentity = Depends(unchecked_identity))
 @router.get(
     "/analyses/{id}/detections",
     response_model=DetectionList,
-    summary="The detections of one analysis",
+    summary="A page of one analysis' detections, highest confidence first",
+    dependencies=[Depends(reject_unknown_query_params)],
     responses=error_responses(404),
 )
-def get_detections(id: str, identity: TokenIdentity = Depends(unchecked_identity)) -> dict[str, Any]:
-    return reads.analysis_detections(identity, id)  # checks the caller in its own statement
+def get_detections(
+    id: str,
+    limit: int = Query(default=reads.DETAIL_DETECTIONS, ge=1, le=reads.MAX_DETECTIONS_PAGE),
+    offset: int = Query(default=0, ge=0, le=MAX_OFFSET),
+    identity: TokenIdentity = Depends(unchecked_identity),
+) -> dict[str, Any]:
+    # Checks the caller in its own statement, as the detail does: the same access rules.
+    return reads.analysis_detections(identity, id, limit=limit, offset=offset)
 
 
 @router.delete(

@@ -48,7 +48,7 @@ def pending(
     status: list[str] = Query(default=[], description="pending and/or requires_review (default both)"),
     risk_level: list[str] = Query(default=[]),
     bbox: str | None = Query(default=None, description="minLon,minLat,maxLon,maxLat"),
-    limit: int = Query(default=50, ge=1, le=200),
+    limit: int = Query(default=50, ge=1, le=50, description="At most 50: each detection carries its outline"),
     offset: int = Query(default=0, ge=0, le=MAX_OFFSET),
     principal: Principal = Depends(expert),
 ) -> dict[str, Any]:
@@ -91,7 +91,7 @@ def extend_validity(body: ExtendValidityRequest, principal: Principal = Depends(
 )
 def expired(
     breeding_site_type: str | None = Query(default=None, description="Basura, Charcos/Cumulo de agua, …"),
-    limit: int = Query(default=50, ge=1, le=500),
+    limit: int = Query(default=50, ge=1, le=100, description="At most 100: each detection carries its outline"),
     offset: int = Query(default=0, ge=0, le=MAX_OFFSET),
     principal: Principal = Depends(current_principal),
 ) -> dict[str, Any]:
@@ -114,7 +114,7 @@ def expired(
 )
 def expiring_soon(
     days_threshold: int = Query(default=1, ge=1, le=30, description="Expiring within this many days"),
-    limit: int = Query(default=50, ge=1, le=500),
+    limit: int = Query(default=50, ge=1, le=100, description="At most 100: each detection carries its outline"),
     offset: int = Query(default=0, ge=0, le=MAX_OFFSET),
     principal: Principal = Depends(current_principal),
 ) -> dict[str, Any]:

@@ -9,6 +9,8 @@ from fastapi import APIRouter, Request
 from sentrix.domain.risk import LANGUAGES
 from sentrix.errors import ValidationFailed
 from sentrix.http.envelope import error_responses
+from sentrix.http.locale import remember, request_language
+from sentrix.i18n import DEFAULT_LANGUAGE, Locale
 from sentrix_upload.deps import source_ip
 from sentrix_upload.logic.preview import preview
 from sentrix_upload.multipart import read_multipart
@@ -47,9 +49,13 @@ async def public_preview(request: Request) -> dict[str, Any]:
     upload = await read_multipart(request, max_bytes=settings.multipart_max_bytes, max_files=1, file_field="file")
     fields = dict(upload.fields)
     fields.pop("idempotency_key", None)  # nothing is created, so there is nothing to make idempotent
-    language = fields.pop("language", "es").strip().lower() or "es"
-    if language not in LANGUAGES:
-        raise ValidationFailed(f"language must be one of {', '.join(LANGUAGES)}", details={"language": language})
+    stated = fields.pop("language", "").strip().lower()
+    if stated and stated not in LANGUAGES:
+        raise ValidationFailed(f"language must be one of {', '.join(LANGUAGES)}", details={"language": stated})
+    # The form's `language`, else the request's (`language` query, Accept-Language), else Spanish; remembered
+    # so that an error answer of this request speaks it too.
+    language = stated or request_language(request) or DEFAULT_LANGUAGE
+    remember(request, Locale(language=language))
     options = options_from_form(fields)
     request_id = request.scope.get("state", {}).get("request_id")
     return preview(source_ip(request), upload.files[0], options, settings, language=language, request_id=request_id)

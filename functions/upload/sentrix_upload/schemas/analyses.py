@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
@@ -107,9 +107,24 @@ class DetectionOut(BaseModel):
     breeding_site_type: str | None
     confidence: float
     risk_level: RiskLevel
-    polygon: list[list[float]]
-    bbox: BoundingBox = Field(description="Pixel box derived from the polygon")
-    mask_area: float | None
+    polygon: list[list[float]] = Field(
+        description="Outline in pixels of the original image: the largest part's ring (not closed), at most 256 points"
+    )
+    shape: dict[str, Any] | None = Field(
+        default=None,
+        description="Every part of the outline as a GeoJSON MultiPolygon in original-image pixels (at most 256 "
+        "vertices); null when the outline has no area or was stored before migration 0010 could repair it",
+    )
+    bbox: BoundingBox = Field(description="Box of the outline, in original-image pixels")
+    area_square_pixels: float | None = Field(
+        default=None, description="Area of the outline in square pixels of the original image"
+    )
+    mask_area: float | None = Field(description="Same as area_square_pixels (the original client's name)")
+    mask_area_model_px: float | None = Field(
+        default=None,
+        description="The YOLO host's own mask_area as it sent it (the original service: pixels of its model's "
+        "~640 px mask grid); null when unknown",
+    )
     location: PointOut | None
     validation_status: ValidationStatus
     validated_by: uuid.UUID | None
@@ -171,6 +186,18 @@ class AnalysisSummary(BaseModel):
     )
 
 
+class DetectionsPage(BaseModel):
+    """Where the detections of an answer sit among all of the analysis' (docs/upload.md, *Large analyses*)."""
+
+    total: int = Field(description="Detections of the analysis, over all pages")
+    limit: int
+    offset: int
+    returned: int = Field(description="Detections in this answer")
+    has_next: bool
+    next_offset: int | None = Field(description="offset of the next page; null on the last")
+    next: str | None = Field(description="GET this for the next page (…/detections?offset=…&limit=…); null on the last")
+
+
 class AnalysisDetail(AnalysisSummary):
     attempts: int
     include_gps: bool
@@ -185,8 +212,9 @@ class AnalysisDetail(AnalysisSummary):
     model_risk_assessment: RiskOut | None = Field(
         default=None, description="The model's own assessment of every detection, kept for audit"
     )
-    validation: ValidationSummary
-    detections: list[DetectionOut]
+    validation: ValidationSummary = Field(description="Over all the analysis' detections, not only this page")
+    detections: list[DetectionOut] = Field(description="The first 50 detections, highest confidence first")
+    detections_page: DetectionsPage
     location_evidence: LocationEvidenceOut
     validity_basis: ValidityBasis | None = Field(description="captured_at or uploaded_at; null before detection")
     validity_from: datetime | None = Field(description="The moment the detections' validity counts from")
@@ -207,6 +235,11 @@ class AnalysisPage(BaseModel):
 
 class DetectionList(BaseModel):
     analysis_id: uuid.UUID
-    total: int
+    total: int = Field(description="Detections of the analysis, over all pages")
     validation: ValidationSummary
-    items: list[DetectionOut]
+    items: list[DetectionOut] = Field(description="This page, highest confidence first")
+    limit: int
+    offset: int
+    has_next: bool
+    next_offset: int | None = Field(description="offset of the next page; null on the last")
+    next: str | None = Field(description="GET this for the next page; null on the last")

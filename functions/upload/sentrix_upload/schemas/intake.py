@@ -100,9 +100,16 @@ class PreviewDetection(BaseModel):
     breeding_site_type: str | None
     confidence: float
     risk_level: str
-    polygon: list[list[float]]
+    polygon: list[list[float]] = Field(
+        description="Outline in the photo's pixels (largest part's ring, not closed); all of them together hold at "
+        "most 12,000 points (docs/upload.md, *Large analyses*)"
+    )
     bbox: dict[str, float] | None
-    mask_area: float | None
+    area_square_pixels: float | None = Field(default=None, description="Area of the outline in the photo's pixels")
+    mask_area: float | None = Field(description="Same as area_square_pixels (the original client's name)")
+    mask_area_model_px: float | None = Field(
+        default=None, description="The YOLO host's own mask_area as it sent it (its unit is the host's)"
+    )
 
 
 class PreviewResult(BaseModel):

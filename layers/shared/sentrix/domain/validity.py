@@ -113,6 +113,8 @@ EARLIEST_CAPTURE = datetime(2000, 1, 1, tzinfo=UTC)
 # Camera clocks drift and uploads take a while: a capture this much after the upload still counts.
 CAPTURE_CLOCK_TOLERANCE = timedelta(minutes=10)
 _OFFSET_NAME = re.compile(r"^([+-])(\d{2}):(\d{2})$")
+MIN_UTC_OFFSET = timedelta(hours=-12)
+MAX_UTC_OFFSET = timedelta(hours=14)
 
 
 @dataclass(frozen=True, slots=True)
@@ -170,9 +172,11 @@ def zone_named(name: str | None) -> tzinfo:
     if match:
         sign = -1 if match.group(1) == "-" else 1
         hours, minutes = int(match.group(2)), int(match.group(3))
-        if hours > 14 or minutes >= 60:
+        offset = sign * timedelta(hours=hours, minutes=minutes)
+        # Offsets in use run from -12:00 (Baker Island) to +14:00 (Line Islands); anything else is not a place.
+        if minutes >= 60 or not MIN_UTC_OFFSET <= offset <= MAX_UTC_OFFSET:
             return UTC
-        return timezone(sign * timedelta(hours=hours, minutes=minutes))
+        return timezone(offset)
     if name.startswith("/") or ".." in name:
         return UTC
     try:

@@ -307,4 +307,9 @@ MESSAGES: dict[str, str] = {
     # The YOLO inference host (yolo_host/), to its caller (the detect function).
     "err.yolo_host_busy": "The detector is busy ({in_flight} photos in progress or waiting); retry in {seconds} s",
     "err.yolo_host_too_large": "File too large. Maximum size: {limit} bytes",
+    "activity.analysis": "Analysis: {filename}",
+    "activity.validation": "Detection validated: {site_type}",
+    "activity.unnamed_photo": "unnamed photo",
+    "settings.updated": "Settings saved",
+    "preview.complete": "Analysis complete. Create a free account to keep the results.",
 }

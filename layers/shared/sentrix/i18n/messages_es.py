@@ -326,4 +326,9 @@ MESSAGES: dict[str, str] = {
         "El detector está ocupado ({in_flight} fotos en proceso o en espera); reintente en {seconds} s"
     ),
     "err.yolo_host_too_large": "Archivo demasiado grande. Tamaño máximo: {limit} bytes",
+    "activity.analysis": "Análisis: {filename}",
+    "activity.validation": "Detección validada: {site_type}",
+    "activity.unnamed_photo": "foto sin nombre",
+    "settings.updated": "Configuración guardada",
+    "preview.complete": "Análisis completado. Para guardar resultados, crea una cuenta gratuita.",
 }

@@ -312,4 +312,9 @@ MESSAGES: dict[str, str] = {
         "O detector está ocupado ({in_flight} fotos em processamento ou em espera); tente novamente em {seconds} s"
     ),
     "err.yolo_host_too_large": "Arquivo grande demais. Tamanho máximo: {limit} bytes",
+    "activity.analysis": "Análise: {filename}",
+    "activity.validation": "Detecção validada: {site_type}",
+    "activity.unnamed_photo": "foto sem nome",
+    "settings.updated": "Configurações salvas",
+    "preview.complete": "Análise concluída. Para salvar os resultados, crie uma conta gratuita.",
 }

@@ -5,11 +5,11 @@ still raises `attempts` (the fence of every later write must never repeat), so t
 are `attempts - backpressure_delays`: that is what the failure budget (DETECT_MAX_ATTEMPTS) counts, and the
 exponent of the next backpressure wait (sentrix_detect.backpressure).
 
-Idempotent (IF [NOT] EXISTS): a database stamped back over it, as tests/integration/test_app_role.py does with
-0009, upgrades again without error. The application role's table grants (0009) already cover the column.
+Idempotent (IF [NOT] EXISTS): a database stamped back over it upgrades again without error. The application
+role's table grants (0009) already cover the column. Numbered after 0010 (detection shapes, issue 17 point 1).
 
-Revision ID: 0010
-Revises: 0009
+Revision ID: 0011
+Revises: 0010
 Create Date: 2026-12-03
 """
 
@@ -17,8 +17,8 @@ from __future__ import annotations
 
 from alembic import op
 
-revision = "0010"
-down_revision = "0009"
+revision = "0011"
+down_revision = "0010"
 branch_labels = None
 depends_on = None
 
