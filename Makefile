@@ -47,7 +47,7 @@ admin: venv ## Make EMAIL an admin (ROLE=expert for an expert) in the local data
 ORDER := -p randomly $(if $(SEED),--randomly-seed=$(SEED))
 
 test: system-deps venv validate ## Everything CI runs: template lint, unit, integration, infra, e2e, security, contract and reduced load tests (SEED=N replays a run)
-	$(PY) -m pytest $(ORDER) tests/unit tests/integration tests/infra tests/e2e tests/security tests/contract tests/load
+	SENTRIX_BURST_SCALE=0.5 $(PY) -m pytest $(ORDER) tests/unit tests/integration tests/infra tests/e2e tests/security tests/contract tests/load
 
 system-deps: ## Check (as root: install) the system packages the tests need: PostgreSQL 15 + PostGIS, poppler-utils, chromium
 	@bash scripts/system-deps.sh
@@ -86,8 +86,9 @@ deploy: build ## sam deploy --config-env $(ENV) (dev by default) PARAMS="Name=Va
 openapi: venv ## Write the merged OpenAPI document of every function (docs/openapi.json)
 	$(PY) -m sentrix_local.openapi
 
-load: venv ## Full-size load under faults (1,000 uploads, YOLO faults, SQS redelivery, DB stopped 30 s); bench/load-results.*
-	$(PY) -m bench.load $(ARGS)
+load: venv ## Full-size load under faults (1,000 uploads, YOLO faults, SQS redelivery, DB stopped 30 s; PROFILE=original for the stand-in as the original service) and the full 30-upload burst against a 10/min host; bench/load-results.*
+	SENTRIX_BURST_SCALE=1 $(PY) -m pytest -p no:randomly tests/integration/detect/test_detect_burst.py
+	$(PY) -m bench.load --profile $(or $(PROFILE),default) $(ARGS)
 
 bench: venv ## Run every benchmark; writes bench/results.json and bench/results.md
 	$(PY) -m bench.run $(ARGS)

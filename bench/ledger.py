@@ -47,8 +47,8 @@ DATABASE_RETRY_MESSAGES = (
 SAFE_KEY_NAME = re.compile(r"^[A-Za-z0-9._-]+$")
 
 
-def expected_classes(data: bytes, threshold: float, include_gps: bool) -> list[int]:
-    """The class ids the YOLO stand-in answers for the image the detect function sends it."""
+def expected_classes(data: bytes, threshold: float, include_gps: bool, profile: str = "default") -> list[int]:
+    """The class ids the YOLO stand-in (in `profile`) answers for the image the detect function sends it."""
     from PIL import Image
 
     from sentrix_detect.imaging import ImageLimits, prepare_image
@@ -66,7 +66,7 @@ def expected_classes(data: bytes, threshold: float, include_gps: bool) -> list[i
     )
     prepared = prepare_image(data, limits, keep_gps=include_gps)
     with Image.open(io.BytesIO(prepared.jpeg)) as sent:
-        return sorted(d["class_id"] for d in detect(sent.convert("RGB"), threshold))
+        return sorted(d["class_id"] for d in detect(sent.convert("RGB"), threshold, profile))
 
 
 def read_log(path: Path) -> tuple[Counter, Counter, list[dict]]:
@@ -106,6 +106,7 @@ def check_ledger(
     dlq: list[dict],
     outage: dict,
     redeliver_fraction: float,
+    profile: str = "default",
 ) -> dict:
     from sqlalchemy import text
 
@@ -190,7 +191,9 @@ def check_ledger(
                     f"analysis {job.analysis_id}: {len(detections.get(job.analysis_id, []))} detection rows, "
                     f"total_detections {row['total_detections']}"
                 )
-            expected = expected_classes(job.data, float(row["confidence_threshold"] or 0.5), bool(row["include_gps"]))
+            expected = expected_classes(
+                job.data, float(row["confidence_threshold"] or 0.5), bool(row["include_gps"]), profile
+            )
             if sorted(detections.get(job.analysis_id, [])) != expected:
                 class_mismatches += 1
                 problems.append(

@@ -2,6 +2,7 @@
 
     .venv/bin/python -m bench.load                      # full size: 1,000 uploads, DB stopped 30 s mid-run
     .venv/bin/python -m bench.load --uploads 150 --out /tmp/x.json --md /tmp/x.md   # the CI size
+    .venv/bin/python -m bench.load --profile original   # the stand-in answering like the original service
 
 What it does, against `python -m sentrix_local up` started in its own state dir on free ports:
 
@@ -20,6 +21,11 @@ injected timeouts sleeping 4 s (so a timeout costs seconds, not the production 2
 (safe locally: one poller thread, a record never runs that long), retries after 1 s, ACCESS_TOKEN_TTL_S=3600
 and REGISTRATIONS_PER_IP raised for the simulated users (all clients share 127.0.0.1). Upload quotas are
 the defaults; a 429 is honoured with its Retry-After.
+
+`--profile original` runs the stand-in as the original service (YOLO_STANDIN_PROFILE=original: fragmented masks,
+grid-pixel mask areas, 10 /detect per window and IP with a bare 429). Its minute is compressed to
+ORIGINAL_WINDOW_S (YOLO_STANDIN_RATE_WINDOW_S) and detect's backpressure waits with it
+(DETECT_BACKPRESSURE_INITIAL_S / _MAX_S), so the rate limit bites without the run taking hours.
 """
 
 from __future__ import annotations
@@ -45,13 +51,14 @@ from typing import Any
 
 import httpx
 
-from tests.support.detect_fuzz import png_declaring
-from tests.support.environ import restore_environ, saved_environ
-
 REPO_ROOT = Path(__file__).resolve().parents[1]
 for extra in ("layers/shared", "local", "functions/detect", "scripts"):
     if str(REPO_ROOT / extra) not in sys.path:
         sys.path.insert(0, str(REPO_ROOT / extra))
+
+# After the paths: tests.support.detect imports sentrix_detect (`make load` sets no functions/ on PYTHONPATH).
+from tests.support.detect_fuzz import png_declaring  # noqa: E402
+from tests.support.environ import restore_environ, saved_environ  # noqa: E402
 
 RESULTS_JSON = REPO_ROOT / "bench" / "load-results.json"
 RESULTS_MD = REPO_ROOT / "bench" / "load-results.md"
@@ -96,6 +103,7 @@ class LoadConfig:
     db_outage_at: float = 0.4  # after this fraction of the uploads has finished
     seed: int = 8
     state_dir: Path | None = None
+    profile: str = "default"  # the YOLO stand-in's profile: "default" or "original"
     drain_timeout_s: float = 1200.0
     client_give_up_s: float = 240.0
 
@@ -434,8 +442,25 @@ def _iso(t: float | None) -> str | None:
 # ----------------------------------------------------------------------------------------------- the run
 
 
+# --profile original: the original's "10 per 1 minute" with the minute compressed 10x (about the local detect
+# poller's own pace, so the limit bites), and detect's backpressure
+# waits (production: 30 s doubling to 300 s) compressed alike.
+ORIGINAL_WINDOW_S = 6
+ORIGINAL_BACKPRESSURE = {"DETECT_BACKPRESSURE_INITIAL_S": "1", "DETECT_BACKPRESSURE_MAX_S": "10"}
+
+
 def stack_environment(config: LoadConfig) -> dict[str, str]:
+    profile = {}
+    if config.profile == "original":
+        profile = {
+            "YOLO_STANDIN_PROFILE": "original",
+            "YOLO_STANDIN_RATE_WINDOW_S": str(ORIGINAL_WINDOW_S),
+            **ORIGINAL_BACKPRESSURE,
+        }
+    elif config.profile != "default":
+        raise ValueError(f"unknown stand-in profile {config.profile!r}: default or original")
     return {
+        **profile,
         "SENTRIX_SQS_REDELIVER_FRACTION": str(config.redeliver_fraction),
         "YOLO_READ_TIMEOUT_S": "2",
         "DETECT_CLAIM_TTL_S": "30",
@@ -623,6 +648,7 @@ def _run(config, jobs, stack, log, boto3, create_engine, LocalPostgres, resource
         dlq=dlq,
         outage=outage.window(),
         redeliver_fraction=config.redeliver_fraction,
+        profile=config.profile,
     )
     engine.dispose()
     results = _figures(config, jobs, ledger, yolo_stats, dlq, outage, upload_started, upload_finished, drained_at)
@@ -688,6 +714,8 @@ def _figures(config, jobs, ledger, yolo_stats, dlq, outage, upload_started, uplo
             "yolo_injected": injected,
             "yolo_injected_total": injected_total,
             "yolo_fault_share": round(injected_total / detect_calls, 3) if detect_calls else 0,
+            # --profile original: the stand-in's own per-IP limit (bare 429s, backpressure in detect)
+            "yolo_rate_limited_per_ip": outcomes.get("rate_limited", 0),
             "sqs_redeliveries": ledger["redeliveries"]["done"],
             "database_outage": outage.window(),
             "dlq_messages_found": len(dlq),
@@ -738,6 +766,8 @@ def markdown(results: dict) -> str:
         f"| Refused at the API (4xx) | {led['refused']} |",
         f"| YOLO calls / faults injected | {f['yolo_detect_calls']} / {f['yolo_injected_total']} "
         f"({f['yolo_fault_share']:.0%}: {', '.join(f'{k} {v}' for k, v in sorted(f['yolo_injected'].items()))}) |",
+        f"| YOLO stand-in profile / per-IP 429s (backpressure) | {results['config'].get('profile', 'default')} / "
+        f"{f.get('yolo_rate_limited_per_ip', 0)} |",
         f"| SQS redeliveries (messages delivered twice more) | {f['sqs_redeliveries']} "
         f"({led['redeliveries']['messages']} messages, {led['redeliveries']['share']:.0%}) |",
         f"| PostgreSQL stopped | {f['database_outage']['measured_down_s']} s; API 503s "
@@ -765,6 +795,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--db-outage-at", type=float, default=0.4, help="after this fraction of the uploads")
     parser.add_argument("--yolo-faults", type=json.loads, default=None, help="JSON for PUT /_admin/faults")
     parser.add_argument("--seed", type=int, default=8)
+    parser.add_argument(
+        "--profile", choices=["default", "original"], default="default", help="the YOLO stand-in's profile"
+    )
     parser.add_argument("--state-dir", type=Path, default=None)
     parser.add_argument("--out", type=Path, default=RESULTS_JSON)
     parser.add_argument("--md", type=Path, default=RESULTS_MD)
@@ -781,6 +814,7 @@ def main(argv: list[str] | None = None) -> int:
         db_outage_at=args.db_outage_at,
         seed=args.seed,
         state_dir=args.state_dir,
+        profile=args.profile,
     )
     if args.yolo_faults is not None:
         config.yolo_faults = args.yolo_faults

@@ -298,11 +298,18 @@ def signing_key() -> Path:
 
 
 @pytest.fixture(scope="session")
-def yolo_standin() -> Iterator:
+def yolo_standin(default_standin) -> object:
     """The YOLO stand-in over real HTTP on a free port, exported as YOLO_SERVICE_URL.
 
-    Tests that inject faults must reset them (`POST {base_url}/_admin/reset`) when done.
+    Tests that inject faults must reset them (`POST {base_url}/_admin/reset`) when done. The detect tests
+    override this name to choose a profile per test (tests/integration/detect/conftest.py).
     """
+    return default_standin
+
+
+@pytest.fixture(scope="session")
+def default_standin() -> Iterator:
+    """The stand-in in its `default` profile (what `yolo_standin` is unless a directory overrides it)."""
     from yolo_standin.testing import StandinProcess
 
     standin = StandinProcess().start()

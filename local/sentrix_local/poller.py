@@ -13,8 +13,12 @@ from sentrix_local.logs import say
 class QueuePoller:
     """Like Lambda's event source mapping: receive, invoke, delete what succeeded, leave the rest.
 
-    One deliberate deviation: failed messages become visible again after `retry_delay_s` instead of the
-    queue's full visibility timeout, so a local retry takes seconds, not minutes.
+    One deliberate deviation: failed messages become visible again `retry_delay_s` after they were received
+    instead of after the queue's full visibility timeout, so a local retry takes seconds, not minutes. The
+    poller receives with that visibility timeout and does not touch a failed message afterwards, so a
+    visibility the function itself set (detect puts a message back for later when YOLO is busy,
+    ChangeMessageVisibility) is kept, as the real event source mapping keeps it. One poller per queue, one
+    batch at a time: a message cannot come back to it while its batch is still being processed.
 
     Fault knob `redeliver_fraction` (SENTRIX_SQS_REDELIVER_FRACTION): SQS delivers at least once, so a
     message the function already processed may come again. That fraction of the messages, chosen by a
@@ -70,6 +74,7 @@ class QueuePoller:
         received = self.sqs.receive_message(
             QueueUrl=self.queue_url,
             MaxNumberOfMessages=self.batch_size,
+            VisibilityTimeout=self.retry_delay_s,
             WaitTimeSeconds=self.wait_s,
             AttributeNames=["All"],
             MessageAttributeNames=["All"],
@@ -88,9 +93,10 @@ class QueuePoller:
         done = [m for m in succeeded if m["MessageId"] not in again]
         for message_id in again:
             say("poller", f"redelivery {message_id} {self._redelivered[message_id]}/{self.redeliver_times}")
-        # Failed and redelivered messages alike come back after the retry delay.
+        # Failed messages come back on their own (the receive's timeout, or what the function set); processed
+        # messages chosen for redelivery come back after the retry delay.
         for message in received:
-            if message["MessageId"] in failed or message["MessageId"] in again:
+            if message["MessageId"] in again:
                 self.sqs.change_message_visibility(
                     QueueUrl=self.queue_url,
                     ReceiptHandle=message["ReceiptHandle"],

@@ -21,7 +21,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m yolo_standin",
         description="YOLO stand-in: a TEST DOUBLE of the YOLO detection service (synthetic detections).",
-        epilog="Env: YOLO_STANDIN_FAULTS (JSON fault config), YOLO_STANDIN_MAX_BYTES (upload cap).",
+        epilog="Env: YOLO_STANDIN_FAULTS (JSON fault config), YOLO_STANDIN_MAX_BYTES (upload cap), "
+        "YOLO_STANDIN_PROFILE (default|original), YOLO_STANDIN_RATE_LIMIT (per IP and window; 0 = off), "
+        "YOLO_STANDIN_RATE_WINDOW_S (60), YOLO_STANDIN_CLOCK (real|manual).",
     )
     parser.add_argument("--host", default=os.environ.get("YOLO_STANDIN_HOST", "127.0.0.1"))
     parser.add_argument("--port", type=int, default=int(os.environ.get("YOLO_STANDIN_PORT", "8001")))

@@ -1,8 +1,11 @@
 """HTTP app of the YOLO stand-in — a TEST DOUBLE of the external YOLO service, NOT the model.
 
 Routes: POST /detect and GET /health (the contract), GET /models, and the test-only admin API
-GET|PUT /_admin/faults, GET /_admin/stats, GET /_admin/received, POST /_admin/reset. Faults only ever touch
-/detect.
+GET|PUT /_admin/faults, GET /_admin/stats, GET /_admin/received, POST /_admin/reset, POST /_admin/clock.
+Faults and the rate limit only ever touch /detect.
+
+Profiles (YOLO_STANDIN_PROFILE, yolo_standin.profiles): `default` answers tidily; `original` answers like the
+original service, rate limit included (YOLO_STANDIN_RATE_LIMIT per YOLO_STANDIN_RATE_WINDOW_S and client IP).
 """
 
 from __future__ import annotations
@@ -16,7 +19,7 @@ from datetime import UTC, datetime
 from pathlib import PurePath
 from typing import Annotated, Any
 
-from fastapi import FastAPI, File, Form, UploadFile
+from fastapi import FastAPI, File, Form, Request, UploadFile
 from fastapi.responses import JSONResponse, Response
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import MutableHeaders
@@ -25,6 +28,8 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from yolo_standin import MODEL_USED, SERVICE_NAME, TEST_DOUBLE_HEADER, __version__
 from yolo_standin.detector import SUPPORTED_EXTENSIONS, ImageRejected, analyse
 from yolo_standin.faults import NO_FAULT, FaultConfig, FaultInjector, parse_fault_env
+from yolo_standin.profiles import ORIGINAL, ORIGINAL_RATE_LIMIT, RATE_WINDOW_S, profile_named
+from yolo_standin.ratelimit import Clock, FixedWindowLimiter
 
 DEFAULT_MAX_BYTES = 50 * 1024 * 1024
 MULTIPART_SLACK_BYTES = 1024 * 1024
@@ -121,11 +126,10 @@ async def _injected(
         return _error(400, f"Image processing failed: {INJECTED}", **{FAULT_HEADER: "bad-request"})
     if outcome == "rate_limit":
         # The real service's limiter (slowapi) answers with this body, not FastAPI's {"detail": ...}.
-        return JSONResponse(
-            {"error": "Rate limit exceeded: 10 per 1 minute"},
-            status_code=429,
-            headers={"Retry-After": str(config.retry_after_s), FAULT_HEADER: "rate-limit"},
-        )
+        headers = {FAULT_HEADER: "rate-limit"}
+        if config.retry_after_s is not None:
+            headers["Retry-After"] = str(config.retry_after_s)
+        return JSONResponse({"error": "Rate limit exceeded: 10 per 1 minute"}, status_code=429, headers=headers)
     if outcome == "malformed":
         variant = injector.malformed_variant(config.malformed_kind)
         injector.count("outcomes", f"injected_malformed_{variant}")
@@ -135,12 +139,30 @@ async def _injected(
     return None if await _pause(config.timeout_sleep_s, stopping) else _shutting_down()
 
 
+def _limiter(profile: str, rate_limit: int | None, window_s: float | None, clock: Clock | None) -> FixedWindowLimiter:
+    """The per-IP limit: YOLO_STANDIN_RATE_LIMIT (default: the original's 10 in `original`, off in `default`)."""
+    if rate_limit is None:
+        raw = os.environ.get("YOLO_STANDIN_RATE_LIMIT", "").strip()
+        rate_limit = int(raw) if raw else (ORIGINAL_RATE_LIMIT if profile == ORIGINAL else 0)
+    if window_s is None:
+        window_s = float(os.environ.get("YOLO_STANDIN_RATE_WINDOW_S") or RATE_WINDOW_S)
+    if clock is None:
+        clock = Clock(os.environ.get("YOLO_STANDIN_CLOCK", "").strip().lower() or "real")
+    return FixedWindowLimiter(rate_limit, window_s, clock)
+
+
 def create_app(
     faults: FaultConfig | None = None,
     max_bytes: int | None = None,
     stopping: Callable[[], bool] = lambda: False,
+    *,
+    profile: str | None = None,
+    rate_limit: int | None = None,
+    rate_window_s: float | None = None,
+    clock: Clock | None = None,
 ) -> FastAPI:
-    """Build the stand-in; faults default to env YOLO_STANDIN_FAULTS, the cap to YOLO_STANDIN_MAX_BYTES.
+    """Build the stand-in; faults default to env YOLO_STANDIN_FAULTS, the cap to YOLO_STANDIN_MAX_BYTES, the
+    profile to YOLO_STANDIN_PROFILE, the rate limit to YOLO_STANDIN_RATE_LIMIT / _RATE_WINDOW_S / _CLOCK.
 
     `stopping` tells injected delays that the server is shutting down (e.g. uvicorn's should_exit).
     """
@@ -150,6 +172,8 @@ def create_app(
         max_bytes = int(os.environ.get("YOLO_STANDIN_MAX_BYTES") or DEFAULT_MAX_BYTES)
     if max_bytes <= 0:
         raise ValueError("YOLO_STANDIN_MAX_BYTES must be a positive number of bytes")
+    profile = profile_named(os.environ.get("YOLO_STANDIN_PROFILE") if profile is None else profile)
+    limiter = _limiter(profile, rate_limit, rate_window_s, clock)
     injector = FaultInjector(faults)
     app = FastAPI(
         title="YOLO stand-in (TEST DOUBLE, not the model)",
@@ -159,6 +183,8 @@ def create_app(
     app.state.injector = injector
     app.state.max_bytes = max_bytes
     app.state.stopping = stopping
+    app.state.profile = profile
+    app.state.limiter = limiter
     app.add_middleware(TestDoubleMiddleware, injector=injector, max_bytes=max_bytes)
 
     @app.get("/health")
@@ -169,6 +195,8 @@ def create_app(
             "service": SERVICE_NAME,
             "test_double": True,
             "note": "TEST DOUBLE of the YOLO detection service: detections are synthetic, not from a model",
+            "profile": profile,
+            "rate_limit": limiter.describe() if limiter.enabled else None,
             "version": __version__,
             "timestamp": datetime.now(UTC).isoformat(),
         }
@@ -180,12 +208,17 @@ def create_app(
 
     @app.post("/detect")
     async def detect(
+        request: Request,
         file: Annotated[UploadFile, File()],
         confidence_threshold: Annotated[float, Form()] = 0.5,
         include_gps: Annotated[bool, Form()] = True,
     ) -> Response:
         """Synthetic detections for the uploaded image, in the exact shape of the real service."""
         started = time.perf_counter()
+        if not limiter.hit(request.client.host if request.client else "unknown"):
+            # slowapi's answer: its own body, no Retry-After (the original never configured headers).
+            injector.count("outcomes", "rate_limited")
+            return JSONResponse({"error": f"Rate limit exceeded: {limiter.describe()}"}, status_code=429)
         injector.receive(file.filename, await file.read())
         await file.seek(0)
         outcome, config = injector.draw()
@@ -205,7 +238,7 @@ def create_app(
             injector.count("outcomes", "rejected")
             return rejection
         try:
-            result = await run_in_threadpool(analyse, data, confidence_threshold, include_gps)
+            result = await run_in_threadpool(analyse, data, confidence_threshold, include_gps, profile)
         except ImageRejected as exc:
             injector.count("outcomes", "rejected")
             return _error(400, str(exc))
@@ -250,7 +283,17 @@ def create_app(
     async def reset() -> dict[str, Any]:
         """Zero the counters and go back to the startup fault config."""
         injector.reset()
+        limiter.reset()
         return {"status": "reset", "faults": injector.config.model_dump()}
+
+    @app.post("/_admin/clock")
+    async def advance_clock(body: dict[str, float]) -> Response:
+        """Move the rate limiter's clock forward: `{"advance_s": 60}` is a minute passing."""
+        try:
+            now = limiter.clock.advance(float(body.get("advance_s", 0.0)))
+        except (TypeError, ValueError) as exc:
+            return _error(400, str(exc))
+        return JSONResponse({"now": now, "clock": limiter.clock.kind})
 
     return app
 

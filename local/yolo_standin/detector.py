@@ -18,6 +18,7 @@ import pillow_heif
 from PIL import Image, ImageDraw, ImageOps
 
 from yolo_standin.exif import NO_CAMERA, NO_LOCATION, extract_camera, extract_location, read_exif
+from yolo_standin.profiles import DEFAULT, ORIGINAL, fragmented, mask_grid_area
 from yolo_standin.risk import assess_risk, class_info
 
 pillow_heif.register_heif_opener()
@@ -86,7 +87,7 @@ def shoelace_area(polygon: list[list[float]]) -> float:
     return abs(twice) / 2.0
 
 
-def _polygon(rng: random.Random, width: int, height: int) -> list[list[float]]:
+def _polygon(rng: random.Random, width: int, height: int, exact: bool = False) -> list[list[float]]:
     cx = rng.uniform(0.1, 0.9) * width
     cy = rng.uniform(0.1, 0.9) * height
     # The largest radius that keeps every vertex inside the image.
@@ -99,22 +100,35 @@ def _polygon(rng: random.Random, width: int, height: int) -> list[list[float]]:
     for i in range(vertices):
         angle = rotation + i * step + rng.uniform(-0.3, 0.3) * step
         r = radius * rng.uniform(0.7, 1.0)
-        x = min(max(round(cx + r * math.cos(angle), 2), 0.0), float(width))
-        y = min(max(round(cy + r * math.sin(angle), 2), 0.0), float(height))
+        x, y = cx + r * math.cos(angle), cy + r * math.sin(angle)
+        if not exact:
+            x, y = round(x, 2), round(y, 2)
+        x, y = min(max(x, 0.0), float(width)), min(max(y, 0.0), float(height))
         points.append([x, y])
     return points
 
 
-def candidate_detections(seed: int, width: int, height: int) -> list[dict[str, Any]]:
-    """All synthetic detections of an image before the confidence filter."""
+def candidate_detections(seed: int, width: int, height: int, profile: str = DEFAULT) -> list[dict[str, Any]]:
+    """All synthetic detections of an image before the confidence filter.
+
+    Both profiles draw the same classes and shapes; `original` keeps the floats unrounded, fragments the
+    polygon and gives mask_area in the model's mask-grid pixels (yolo_standin.profiles).
+    """
+    original = profile == ORIGINAL
     rng = random.Random(seed)
     found = []
     for _ in range(rng.randint(0, MAX_CANDIDATES)):
         unknown = rng.random() < UNKNOWN_CLASS_CHANCE
         class_id = UNKNOWN_CLASS_ID if unknown else rng.randrange(4)
-        confidence = round(rng.uniform(0.3, 0.99), 4)
-        polygon = _polygon(rng, width, height)
+        confidence = rng.uniform(0.3, 0.99)
+        polygon = _polygon(rng, width, height, exact=original)
         name, risk_level, _ = class_info(class_id)
+        if original:
+            mask_area = mask_grid_area(shoelace_area(polygon), width, height)
+            polygon = fragmented(polygon)
+        else:
+            confidence = round(confidence, 4)
+            mask_area = round(shoelace_area(polygon), 1)
         found.append(
             {
                 "class_name": name,
@@ -123,15 +137,15 @@ def candidate_detections(seed: int, width: int, height: int) -> list[dict[str, A
                 "risk_level": risk_level,
                 "breeding_site_type": name,
                 "polygon": polygon,
-                "mask_area": round(shoelace_area(polygon), 1),
+                "mask_area": mask_area,
             }
         )
     return found
 
 
-def detect(rgb: Image.Image, threshold: float) -> list[dict[str, Any]]:
+def detect(rgb: Image.Image, threshold: float, profile: str = DEFAULT) -> list[dict[str, Any]]:
     """The detections the stand-in reports for an image at a confidence threshold."""
-    candidates = candidate_detections(image_seed(rgb), rgb.width, rgb.height)
+    candidates = candidate_detections(image_seed(rgb), rgb.width, rgb.height, profile)
     return [d for d in candidates if d["confidence"] >= threshold]
 
 
@@ -155,15 +169,16 @@ def annotate(rgb: Image.Image, detections: list[dict[str, Any]]) -> str | None:
     return None
 
 
-def analyse(data: bytes, threshold: float, include_gps: bool) -> dict[str, Any]:
+def analyse(data: bytes, threshold: float, include_gps: bool, profile: str = DEFAULT) -> dict[str, Any]:
     """Everything of a /detect answer that depends on the image (blocking; run it in a thread)."""
     decoded = decode(data)
-    detections = detect(decoded.rgb, threshold)
+    detections = detect(decoded.rgb, threshold, profile)
     location = camera = None
     if include_gps:
         location, camera = dict(NO_LOCATION), dict(NO_CAMERA)
         if decoded.exif is not None:
-            location, camera = extract_location(decoded.exif), extract_camera(decoded.exif)
+            location = extract_location(decoded.exif, original=profile == ORIGINAL)
+            camera = extract_camera(decoded.exif)
     return {
         "detections": detections,
         "total_detections": len(detections),
@@ -199,11 +214,12 @@ def image_with_class(
     size: tuple[int, int] = (160, 120),
     fmt: str = "PNG",
     tries: int = 5000,
+    profile: str = DEFAULT,
 ) -> bytes:
     """Encoded image bytes for which the stand-in reports at least one detection of `class_id`."""
     for index in range(tries):
         data = encode(synthetic_image(index, size), fmt)
-        if any(d["class_id"] == class_id for d in detect(decode(data).rgb, threshold)):
+        if any(d["class_id"] == class_id for d in detect(decode(data).rgb, threshold, profile)):
             return data
     raise LookupError(f"no synthetic image within {tries} tries yields class {class_id}")
 

@@ -79,8 +79,11 @@ def _gps_ifd(exif: Image.Exif) -> dict[int, Any]:
     return exif.get_ifd(GPS_IFD)
 
 
-def extract_location(exif: Image.Exif) -> dict[str, Any]:
-    """The `location` object from the GPS IFD; any unreadable value gives has_location false."""
+def extract_location(exif: Image.Exif, *, original: bool = False) -> dict[str, Any]:
+    """The `location` object from the GPS IFD; any unreadable value gives has_location false.
+
+    `original`: as the original service answers it: coordinates unrounded, altitude_meters always null.
+    """
     try:
         gps = _gps_ifd(exif)
         latitude = _dms(gps.get(_LAT), gps.get(_LAT_REF), "S", "N", 90.0)
@@ -89,9 +92,9 @@ def extract_location(exif: Image.Exif) -> dict[str, Any]:
             return dict(NO_LOCATION)
         return {
             "has_location": True,
-            "latitude": round(latitude, 7),
-            "longitude": round(longitude, 7),
-            "altitude_meters": _altitude(gps),
+            "latitude": latitude if original else round(latitude, 7),
+            "longitude": longitude if original else round(longitude, 7),
+            "altitude_meters": None if original else _altitude(gps),
             "location_source": "EXIF_GPS",
         }
     except Exception:

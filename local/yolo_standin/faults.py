@@ -27,7 +27,7 @@ class FaultConfig(BaseModel):
     timeout_rate: float = Field(0.0, ge=0.0, le=1.0)
     timeout_sleep_s: float = Field(30.0, gt=0.0, le=3600.0)
     rate_limit_rate: float = Field(0.0, ge=0.0, le=1.0)
-    retry_after_s: int = Field(1, ge=0, le=3600)
+    retry_after_s: int | None = Field(1, ge=0, le=3600)  # None: a 429 without Retry-After, as the original
     malformed_rate: float = Field(0.0, ge=0.0, le=1.0)
     malformed_kind: Literal["alternate", "invalid_json", "missing_keys"] = "alternate"
     bad_request_rate: float = Field(0.0, ge=0.0, le=1.0)
@@ -166,7 +166,7 @@ class FaultInjector:
 
 
 def _empty_stats() -> dict:
-    outcomes = {"ok": 0, "rejected": 0, **{f"injected_{mode}": 0 for mode in FAULT_MODES}}
+    outcomes = {"ok": 0, "rejected": 0, "rate_limited": 0, **{f"injected_{mode}": 0 for mode in FAULT_MODES}}
     outcomes["injected_malformed_invalid_json"] = 0
     outcomes["injected_malformed_missing_keys"] = 0
     return {

@@ -32,6 +32,7 @@ _DETECT_LIST = sid_path("DetectFunction", "TellMissingReadsApart")
 _REPORT_LIST = sid_path("ReportFunction", "TellMissingReadsApart")
 _UPLOAD_PROBE = sid_path("UploadFunction", "ProbeBucket")
 _DETECT_ORIGINALS = sid_path("DetectFunction", "SecureOriginals")
+_DETECT_PUT_BACK = sid_path("DetectFunction", "PutBackRateLimitedMessages")
 _AUTH_KEYS = policy_index(
     "AuthFunction",
     lambda p: (
@@ -65,6 +66,12 @@ IAM_BREAKAGES = [
         "DetectFunction: needs s3:GetObject on IMAGES_BUCKET/originals/",
         (f"{_DETECT_ORIGINALS}.Action", ["s3:PutObject"]),
         name="detect-cannot-reread-originals",
+    ),
+    breakage(
+        check_iam_matches_code,
+        "DetectFunction: needs sqs:ChangeMessageVisibility on DETECT_QUEUE_URL",
+        (_DETECT_PUT_BACK, DELETE),
+        name="detect-cannot-put-back-rate-limited-messages",
     ),
     breakage(
         check_iam_matches_code,

@@ -95,6 +95,7 @@ USES: dict[str, dict[str, tuple[str, ...]]] = {
         "secretsmanager:GetSecretValue": ("DB_SECRET_ARN",),
     },
     "DetectFunction": {
+        "sqs:ChangeMessageVisibility": ("DETECT_QUEUE_URL",),  # a busy YOLO host: the message comes back later
         "s3:GetObject": ("IMAGES_BUCKET/incoming/", "IMAGES_BUCKET/originals/"),
         "s3:PutObject": ("IMAGES_BUCKET/originals/", "IMAGES_BUCKET/processed/"),
         "s3:DeleteObject": ("IMAGES_BUCKET/incoming/", "IMAGES_BUCKET/processed/"),

@@ -27,6 +27,7 @@ def test_the_scan_finds_the_detect_functions_s3_calls(template):
         ("s3", "delete_object", "sentrix_detect.objects"),
         ("s3", "put_object_tagging", "sentrix_detect.objects"),
         ("secretsmanager", "get_secret", "sentrix.db.engine"),
+        ("sqs", "change_message_visibility", "sentrix_detect.backpressure"),
     } == found(template, "DetectFunction")
 
 

@@ -107,3 +107,40 @@ def test_the_fraction_must_be_a_fraction():
 
     with pytest.raises(ValueError, match="between 0 and 1"):
         QueuePoller(None, "url", "arn", Recorder(), batch_size=1, redeliver_fraction=1.5)
+
+
+class PutsBack:
+    """A consumer that fails every message; the ones named `later*` it puts back for an hour itself, as detect
+    does when YOLO is busy (ChangeMessageVisibility), the others it leaves to the poller."""
+
+    def __init__(self, sqs, url: str) -> None:
+        self.sqs, self.url = sqs, url
+        self.deliveries: list[str] = []
+
+    def invoke(self, event: dict) -> dict:
+        for record in event["Records"]:
+            self.deliveries.append(record["body"])
+            if record["body"].startswith("later"):
+                self.sqs.change_message_visibility(
+                    QueueUrl=self.url, ReceiptHandle=record["receiptHandle"], VisibilityTimeout=3600
+                )
+        return {"batchItemFailures": [{"itemIdentifier": r["messageId"]} for r in event["Records"]]}
+
+
+def test_a_visibility_the_function_set_is_kept(queue):
+    from sentrix_local.poller import QueuePoller
+
+    sqs, url, arn = queue
+    consumer = PutsBack(sqs, url)
+    poller = QueuePoller(sqs, url, arn, consumer, batch_size=10, retry_delay_s=0, wait_s=0)
+    sqs.send_message(QueueUrl=url, MessageBody="later-1")
+    sqs.send_message(QueueUrl=url, MessageBody="again-1")
+
+    for _ in range(4):
+        poller.poll_once()
+
+    # The message the function put back for an hour was delivered once; the other came back at each poll.
+    assert consumer.deliveries.count("later-1") == 1
+    assert consumer.deliveries.count("again-1") == 4
+    attributes = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["ApproximateNumberOfMessagesNotVisible"])
+    assert attributes["Attributes"]["ApproximateNumberOfMessagesNotVisible"] == "1"

@@ -155,6 +155,7 @@ class FakeRow:
     time_zone: str | None = None  # the uploader's time-zone setting
     received_sha256: str | None = None  # set when detect secured the original
     received_size: int | None = None
+    backpressure_delays: int = 0
 
 
 class FakeStore:
@@ -192,7 +193,8 @@ class FakeStore:
             )
             return Claim(ClaimOutcome.CLAIMED, self._claimed(row))
         outcome = ClaimOutcome.FINISHED if row.status in ("completed", "duplicate", "failed") else ClaimOutcome.BUSY
-        return Claim(outcome, status=row.status, image_key=row.key)
+        gave_up = row.status == "failed" and (row.failure_reason or "").startswith("gave up after ")
+        return Claim(outcome, status=row.status, image_key=row.key, gave_up=gave_up)
 
     @staticmethod
     def _claimed(row: FakeRow) -> ClaimedAnalysis:
@@ -211,6 +213,7 @@ class FakeStore:
             time_zone=row.time_zone,
             received_sha256=row.received_sha256,
             received_size=row.received_size,
+            backpressure_delays=row.backpressure_delays,
         )
 
     def secure(self, analysis, original_key, *, sha256, size) -> bool:
@@ -267,6 +270,14 @@ class FakeStore:
         if row is None:
             return False
         row.status, row.failure_reason = "queued", reason
+        return True
+
+    def postpone(self, analysis, reason) -> bool:
+        row = self._owned(analysis)
+        if row is None:
+            return False
+        row.status, row.failure_reason = "queued", reason
+        row.backpressure_delays += 1
         return True
 
 

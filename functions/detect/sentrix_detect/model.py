@@ -57,6 +57,8 @@ class ClaimedAnalysis:
     # which may have lost its GPS metadata, so it must not hash it again).
     received_sha256: str | None = None
     received_size: int | None = None
+    # Earlier claims that met a busy YOLO host (429): not failures (sentrix_detect.backpressure).
+    backpressure_delays: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,6 +67,7 @@ class Claim:
     analysis: ClaimedAnalysis | None = None
     status: str | None = None
     image_key: str | None = None  # where the analysis' original is now (FINISHED, BUSY)
+    gave_up: bool = False  # FINISHED as `failed` after transient failures (a redriven message may revive it)
 
 
 @dataclass(frozen=True, slots=True)

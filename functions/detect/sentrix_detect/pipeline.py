@@ -2,9 +2,11 @@
 
 Failure semantics (docs/detect.md): a permanent failure (bad image, YOLO 4xx, upload deleted, S3 refusing
 access) ends the analysis `failed` and consumes the message; a transient one (YOLO, S3 or the database
-unavailable) puts it back to `queued` and raises RetryLater so SQS delivers the message again, until the last
-allowed receive, where it becomes `failed` ("gave up after N attempts: …") and the message goes on to the
-dead-letter queue.
+unavailable) puts it back to `queued` and raises RetryLater so SQS delivers the message again, until the failure
+budget (DETECT_MAX_ATTEMPTS) or the last allowed receive is reached, where it becomes `failed` ("gave up after N
+attempts: …") and the message goes on to the dead-letter queue. A busy YOLO host (HTTP 429) is neither: the
+analysis goes back to `queued` without spending the budget and the message comes back later
+(sentrix_detect.backpressure).
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from sentrix.domain.risk import RiskAssessment, assess_risk
 from sentrix.domain.validity import validity_start, zone_named
 from sentrix.errors import (
     DependencyUnavailable,
+    DetectorBusy,
     DetectorRejected,
     DetectorUnavailable,
     InvalidImage,
@@ -37,6 +40,7 @@ from sentrix.errors import (
     ValidationFailed,
 )
 from sentrix.observability import logger, metrics
+from sentrix_detect import backpressure
 from sentrix_detect.annotate import draw_detections, is_jpeg
 from sentrix_detect.duplicates import sha256_hex
 from sentrix_detect.events import (
@@ -144,6 +148,9 @@ class DetectPipeline:
         if claim.outcome is ClaimOutcome.UNKNOWN:
             return self._unmatched(obj, "no analysis is waiting for this object")
         if claim.outcome is ClaimOutcome.FINISHED:
+            if claim.gave_up and not redriven:
+                # The failure budget ran out before the queue's maxReceiveCount: on to the DLQ, for a redrive.
+                raise backpressure.ToDeadLetter("the analysis gave up; the message goes on to the dead-letter queue")
             logger.info("analysis already finished; nothing to do", extra={"key": obj.key, "status": claim.status})
             self._discard_late_upload(obj, claim.image_key)
             return Outcome.ALREADY_FINISHED
@@ -161,6 +168,8 @@ class DetectPipeline:
             return self._fail_permanently(analysis, describe(exc))
         except PERMANENT as exc:
             return self._fail_permanently(analysis, describe(exc))
+        except DetectorBusy as exc:
+            return self._postpone(analysis, exc)
         except Exception as exc:
             return self._fail_transiently(analysis, exc, receive_count)
         finally:
@@ -360,16 +369,27 @@ class DetectPipeline:
         logger.warning("analysis failed", extra={"reason": reason})
         return Outcome.FAILED
 
+    def _postpone(self, analysis: ClaimedAnalysis, exc: DetectorBusy) -> Outcome:
+        """YOLO is busy: release the claim without spending the failure budget, come back after a wait."""
+        delay = backpressure.delay_s(exc.retry_after_s, analysis.backpressure_delays, self.settings)
+        reason = describe(exc)
+        self._record(self.store.postpone, analysis, reason)
+        _count("YoloBusy")
+        logger.info("YOLO is busy; the message comes back later", extra={"delay_s": delay, "reason": reason})
+        raise backpressure.Backpressure(reason, delay_s=delay) from exc
+
     def _fail_transiently(self, analysis: ClaimedAnalysis, exc: Exception, receive_count: int) -> Outcome:
         reason = describe(exc)
         if not isinstance(exc, DetectorUnavailable | DependencyUnavailable | DBAPIError):
             logger.exception("unexpected error in the detect pipeline")
-        if receive_count >= self.settings.max_receive_count:
-            final = f"{GAVE_UP_PREFIX}{analysis.attempt} attempts: {reason}"
+        # Deliveries that met a busy host were no failures (0011 backpressure_delays): they do not count.
+        failures = max(1, receive_count - analysis.backpressure_delays)
+        if failures >= self.settings.max_attempts or receive_count >= self.settings.max_receive_count:
+            final = f"{GAVE_UP_PREFIX}{max(1, analysis.attempt - analysis.backpressure_delays)} attempts: {reason}"
             if self._record(self.store.fail, analysis, final):
                 _count("AnalysesFailed")
             logger.error("giving up; the message goes on to the dead-letter queue", extra={"reason": final})
-            raise RetryLater(final) from exc
+            raise backpressure.ToDeadLetter(final) from exc
         self._record(self.store.requeue, analysis, reason)
         _count("AnalysesRetried")
         logger.warning("transient failure; the message will be delivered again", extra={"reason": reason})

@@ -8,6 +8,7 @@ from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, pro
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
 from sentrix.observability import logger
+from sentrix_detect.backpressure import Delayed, put_back
 from sentrix_detect.events import is_redriven, objects_in
 from sentrix_detect.model import RetryLater
 from sentrix_detect.pipeline import DetectPipeline
@@ -34,14 +35,22 @@ def handle_record(record: SQSRecord, pipeline: DetectPipeline, budget: TimeBudge
     receive_count = int(record.attributes.approximate_receive_count or 1)
     redriven = is_redriven(record.raw_event.get("messageAttributes"))
     retry: list[str] = []
+    wait: int | None = None
     for index, obj in enumerate(objects):
         if index and budget.exhausted():
             retry.append(f"{obj.key}: not started, too little time left")
             continue
         try:
             pipeline.process(obj, receive_count=receive_count, redriven=redriven)
+        except Delayed as exc:
+            wait = max(wait or 0, exc.delay_s)
+            retry.append(f"{obj.key}: {exc}")
         except RetryLater as exc:
             retry.append(f"{obj.key}: {exc}")
+    if wait is not None:
+        # YOLO is busy (or the message is on its way to the DLQ): it comes back after the wait, not after the
+        # queue's visibility timeout.
+        put_back(record.receipt_handle, wait)
     if retry:
         raise RetryLater("; ".join(retry))
 

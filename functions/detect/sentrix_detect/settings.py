@@ -16,8 +16,20 @@ class DetectSettings(BaseSettings):
 
     model_config = SettingsConfigDict(env_file=None, env_prefix="DETECT_", extra="ignore", case_sensitive=False)
 
-    # The queue's RedrivePolicy.maxReceiveCount: on that receive a transient failure becomes final.
-    max_receive_count: int = Field(default=5, ge=1)
+    # The queue's RedrivePolicy.maxReceiveCount: on that receive a transient failure becomes final whatever
+    # the budget below says (the message goes on to the DLQ after it). High, so backpressure redeliveries
+    # (YOLO answering 429) do not dead-letter a message: see docs/detect.md "Backpressure".
+    max_receive_count: int = Field(default=20, ge=1)
+    # The failure budget: on the delivery that is the analysis' max_attempts-th failure (deliveries that met a
+    # busy host do not count: receive count minus analyses.backpressure_delays) a transient failure is final.
+    max_attempts: int = Field(default=5, ge=1)
+    # A 429 from YOLO without Retry-After: the message comes back after backpressure_initial_s, doubled per
+    # earlier busy answer of the same analysis, at most backpressure_max_s; ±backpressure_jitter of it at
+    # random so a burst does not come back all at once. A Retry-After is honoured (capped at the maximum, plus
+    # up to the jitter, never less than asked).
+    backpressure_initial_s: float = Field(default=30.0, ge=0, le=43_200)
+    backpressure_max_s: float = Field(default=300.0, ge=0, le=43_200)
+    backpressure_jitter: float = Field(default=0.2, ge=0, lt=1)
     # A `processing` row older than this belongs to a dead worker and may be taken over. Longer than the
     # function's timeout (a live invocation cannot run longer), shorter than the visibility timeout (so the
     # first redelivery after a crash takes it over instead of wasting a receive).
@@ -42,6 +54,8 @@ class DetectSettings(BaseSettings):
     def _sides_fit(self) -> DetectSettings:
         if self.min_side > self.max_side:
             raise ValueError("DETECT_MIN_SIDE must not exceed DETECT_MAX_SIDE")
+        if self.backpressure_initial_s > self.backpressure_max_s:
+            raise ValueError("DETECT_BACKPRESSURE_INITIAL_S must not exceed DETECT_BACKPRESSURE_MAX_S")
         return self
 
 

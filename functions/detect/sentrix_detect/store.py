@@ -46,6 +46,7 @@ class AnalysisStore(Protocol):
                        pipeline_time_ms: int) -> bool: ...  # fmt: skip
     def fail(self, analysis: ClaimedAnalysis, reason: str) -> bool: ...
     def requeue(self, analysis: ClaimedAnalysis, reason: str) -> bool: ...
+    def postpone(self, analysis: ClaimedAnalysis, reason: str) -> bool: ...
 
 
 def _point(latitude: float, longitude: float) -> Any:
@@ -176,14 +177,18 @@ class SqlAnalysisStore:
                     A.c.image_key,
                     A.c.sha256,
                     A.c.size_bytes,
+                    A.c.backpressure_delays,
                 )
             ).first()
             if row is None:
-                found = session.execute(select(A.c.status, A.c.image_key).where(object_is)).first()
+                found = session.execute(select(A.c.status, A.c.image_key, A.c.failure_reason).where(object_is)).first()
                 if found is None:
                     return Claim(ClaimOutcome.UNKNOWN)
                 outcome = ClaimOutcome.FINISHED if found.status in _FINAL else ClaimOutcome.BUSY
-                return Claim(outcome, status=str(found.status), image_key=found.image_key)
+                gave_up = found.status == AnalysisStatus.FAILED and (found.failure_reason or "").startswith(
+                    GAVE_UP_PREFIX
+                )
+                return Claim(outcome, status=str(found.status), image_key=found.image_key, gave_up=gave_up)
             language = time_zone = None
             if row.user_id is not None:
                 preferences = session.execute(
@@ -212,6 +217,7 @@ class SqlAnalysisStore:
                 time_zone=time_zone,
                 received_sha256=row.sha256 if secured else None,
                 received_size=row.size_bytes if secured else None,
+                backpressure_delays=row.backpressure_delays,
             ),
         )
 
@@ -320,13 +326,13 @@ class SqlAnalysisStore:
                 is not None
             )
 
-    def _finish(self, analysis: ClaimedAnalysis, status: AnalysisStatus, reason: str) -> bool:
+    def _finish(self, analysis: ClaimedAnalysis, status: AnalysisStatus, reason: str, **more: Any) -> bool:
         with self._transaction() as session:
             return (
                 session.execute(
                     update(A)
                     .where(self._owned(analysis))
-                    .values(status=status, failure_reason=reason[:MAX_REASON])
+                    .values(status=status, failure_reason=reason[:MAX_REASON], **more)
                     .returning(A.c.id)
                 ).first()
                 is not None
@@ -339,3 +345,7 @@ class SqlAnalysisStore:
     def requeue(self, analysis: ClaimedAnalysis, reason: str) -> bool:
         """processing → queued, keeping why, for SQS to deliver the message again."""
         return self._finish(analysis, AnalysisStatus.QUEUED, reason)
+
+    def postpone(self, analysis: ClaimedAnalysis, reason: str) -> bool:
+        """processing → queued because YOLO is busy: this claim is not a failure (backpressure_delays + 1)."""
+        return self._finish(analysis, AnalysisStatus.QUEUED, reason, backpressure_delays=A.c.backpressure_delays + 1)

@@ -96,6 +96,18 @@ class DetectorTimeout(DetectorUnavailable):
     code = "detector_timeout"
 
 
+class DetectorBusy(DetectorUnavailable):
+    """YOLO answered 429: it is up and asks us to slow down. Backpressure, not a failure: not retried in-process,
+    never counted by the circuit breaker; detect puts the message back for later (sentrix_detect.backpressure).
+    `retry_after_s` is the wait the service asked for (Retry-After, seconds), None when it said nothing."""
+
+    code = "detector_busy"
+
+    def __init__(self, message: str, *, retry_after_s: float | None = None) -> None:
+        super().__init__(message)
+        self.retry_after_s = retry_after_s
+
+
 class DetectorRejected(SentrixError):
     """YOLO answered a 4xx other than 429: the input is at fault, retrying will not help."""
 

@@ -23,6 +23,32 @@ def _forget_detect_caches() -> None:
     get_detect_settings.cache_clear()
 
 
+ORIGINAL_ENV = {"YOLO_STANDIN_PROFILE": "original", "YOLO_STANDIN_CLOCK": "manual"}
+
+
+@pytest.fixture(scope="session")
+def original_standin() -> Iterator[Any]:
+    """The stand-in in its `original` profile (answers like the original service, 10 /detect per minute and IP),
+    on a manual clock: its minute only passes when a test moves it (POST /_admin/clock)."""
+    from yolo_standin.testing import StandinProcess
+
+    with StandinProcess(env=ORIGINAL_ENV) as standin:
+        yield standin
+
+
+@pytest.fixture
+def standin_profile(request) -> str:
+    """The stand-in profile of a test: `default`, or what `@pytest.mark.parametrize(..., indirect=True)` says."""
+    return getattr(request, "param", "default")
+
+
+@pytest.fixture
+def yolo_standin(standin_profile, default_standin, original_standin) -> Any:
+    """The session's stand-in of the test's profile. Both are named here, so both start before the test (a
+    session service started inside a test would count as its leak)."""
+    return original_standin if standin_profile == "original" else default_standin
+
+
 @pytest.fixture
 def detect_env(clean_db, aws, yolo_standin) -> Iterator[Any]:
     """Every service up, caches reset, queues empty and the stand-in without faults, before and after."""
@@ -67,7 +93,6 @@ def yolo_settings(yolo_standin) -> Callable[..., Any]:
             "yolo_backoff_initial_s": 0.01,
             "yolo_backoff_max_s": 0.05,
             "yolo_backoff_jitter_s": 0.01,
-            "yolo_retry_after_max_s": 0.3,
             "yolo_breaker_fail_max": 50,
             "yolo_breaker_reset_timeout_s": 1.0,
             **overrides,

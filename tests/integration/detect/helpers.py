@@ -8,10 +8,14 @@ from dataclasses import dataclass
 from typing import Any
 
 import httpx
+import pytest
 from sqlalchemy import text
 
 from tests.builders import LambdaContext
 from tests.support.detect import notification, upload_key
+
+# A test run against the stand-in in both profiles: `default` and `original` (conftest.py's fixtures).
+BOTH_PROFILES = pytest.mark.parametrize("standin_profile", ["default", "original"], indirect=True)
 
 
 def drain(sqs: Any, queue_url: str, wait_s: float = 0.0) -> list[dict]:

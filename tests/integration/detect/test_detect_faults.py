@@ -67,27 +67,18 @@ def test_a_yolo_timeout_is_transient(uploads, make_pipeline, yolo_standin):
     assert_requeued(analysis_id, response, "timed out")
 
 
-def test_rate_limiting_honours_retry_after_then_stays_transient(uploads, make_pipeline, yolo_standin):
+def test_a_429_is_backpressure_not_a_failure(uploads, make_pipeline, yolo_standin):
+    """Not retried in-process, no wait slept: the analysis goes back to the queue without spending an attempt."""
     analysis_id, key = uploads.photo(photo("JPEG"))
     set_faults(yolo_standin, rate_limit_rate=1.0, retry_after_s=1)
 
     sleeps = RecordedSleeps()
-    response = run(make_pipeline(yolo_retry_after_max_s=5, yolo_backoff_initial_s=0, sleep=sleeps), uploads.bucket, key)
+    response = run(make_pipeline(yolo_retry_attempts=3, sleep=sleeps), uploads.bucket, key)
 
     assert_requeued(analysis_id, response, "HTTP 429")
-    assert sleeps == [1.0]  # waited the second YOLO asked for between the two attempts
-    assert standin_calls(yolo_standin) == 2
-
-
-def test_retry_after_is_capped(uploads, make_pipeline, yolo_standin):
-    analysis_id, key = uploads.photo(photo("JPEG"))
-    set_faults(yolo_standin, rate_limit_rate=1.0, retry_after_s=3600)
-
-    sleeps = RecordedSleeps()
-    run(make_pipeline(yolo_retry_after_max_s=0.2, sleep=sleeps), uploads.bucket, key)
-
-    assert sleeps == [0.2]  # YOLO asked for an hour; the cap is 0.2 s
-    assert analysis_row(analysis_id).status == "queued"
+    assert sleeps == []
+    assert standin_calls(yolo_standin) == 1
+    assert analysis_row(analysis_id).backpressure_delays == 1
 
 
 @pytest.mark.parametrize(
@@ -184,3 +175,40 @@ def test_the_breaker_opens_and_later_records_fail_fast(uploads, make_pipeline, y
     assert run(pipeline, uploads.bucket, records[3][1]) == {"batchItemFailures": []}
     assert analysis_row(records[3][0]).status == "completed"
     assert pipeline.detector.breaker_state == "closed"
+
+
+def test_a_busy_host_puts_the_real_message_out_of_sight_for_the_wait(
+    uploads, make_pipeline, yolo_standin, sqs, detect_env
+):
+    """Through moto: the message S3 sent is reported failed and stays invisible for the backpressure wait."""
+    from sentrix_detect.handler import handler
+    from tests.builders import LambdaContext
+
+    set_faults(yolo_standin, rate_limit_rate=1.0, retry_after_s=None)
+    analysis_id, _ = uploads.photo(photo("JPEG"))
+    (message,) = sqs.receive_message(
+        QueueUrl=detect_env.queue_url, AttributeNames=["All"], VisibilityTimeout=0, WaitTimeSeconds=1
+    )["Messages"]
+    event = {
+        "Records": [
+            {
+                "messageId": message["MessageId"],
+                "receiptHandle": message["ReceiptHandle"],
+                "body": message["Body"],
+                "attributes": message["Attributes"],
+                "messageAttributes": {},
+                "md5OfBody": message["MD5OfBody"],
+                "eventSource": "aws:sqs",
+                "eventSourceARN": "arn:aws:sqs:us-east-1:123456789012:detect",
+                "awsRegion": "us-east-1",
+            }
+        ]
+    }
+
+    response = handler(event, LambdaContext("DetectFunction", 120), pipeline=make_pipeline())
+
+    assert failed_ids(response) == [message["MessageId"]]
+    row = analysis_row(analysis_id)
+    assert (row.status, row.attempts, row.backpressure_delays) == ("queued", 1, 1)
+    # Received with visibility 0, it would be back at once; the function put it away for 24–36 s
+    assert sqs.receive_message(QueueUrl=detect_env.queue_url, WaitTimeSeconds=0).get("Messages", []) == []

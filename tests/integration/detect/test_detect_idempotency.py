@@ -9,6 +9,7 @@ import pytest
 
 from tests.builders import LambdaContext, s3_notification, sqs_event
 from tests.integration.detect.helpers import (
+    BOTH_PROFILES,
     analysis_row,
     detection_rows,
     failed_ids,
@@ -22,6 +23,7 @@ from tests.support.detect import photo, retry_notification, upload_key
 pytestmark = pytest.mark.integration
 
 
+@BOTH_PROFILES
 def test_the_same_message_twice_makes_one_analysis_and_one_yolo_call(uploads, pipeline, yolo_standin):
     analysis_id, key = uploads.photo(photo("JPEG"))
 
@@ -125,6 +127,7 @@ def test_the_object_identity_is_recorded(uploads, pipeline, s3):
     assert row.processing_started_at is not None and row.completed_at >= row.processing_started_at
 
 
+@BOTH_PROFILES
 def test_a_users_reupload_of_the_same_photo_is_a_duplicate_without_a_yolo_call(uploads, pipeline, yolo_standin):
     user = uploads.user()
     data = photo("JPEG", index=3)

@@ -6,7 +6,7 @@ import io
 
 import pytest
 
-from tests.integration.detect.helpers import analysis_row, detection_rows, run, standin_calls
+from tests.integration.detect.helpers import BOTH_PROFILES, analysis_row, detection_rows, run, standin_calls
 from tests.support.detect import TUCUMAN, exif_coordinate, photo
 
 pytestmark = pytest.mark.integration
@@ -20,6 +20,7 @@ def open_image(data: bytes):
     return image
 
 
+@BOTH_PROFILES
 def test_jpeg_with_gps_is_stored_exactly_as_point_lon_lat(uploads, pipeline, yolo_standin):
     # Given a phone JPEG taken in Tucumán (south, west)
     data = photo("JPEG", gps=TUCUMAN, altitude=450.5)
@@ -37,7 +38,7 @@ def test_jpeg_with_gps_is_stored_exactly_as_point_lon_lat(uploads, pipeline, yol
     assert row.lat == exif_coordinate(TUCUMAN[0])
     assert row.lon == pytest.approx(-65.218, abs=1e-6) and row.lat == pytest.approx(-26.808, abs=1e-6)
     assert row.location_source == "EXIF_GPS"
-    assert row.altitude_m == pytest.approx(450.5)
+    assert row.altitude_m == pytest.approx(450.5)  # from the photo's EXIF: the original's altitude is always null
     assert row.attempts == 1
     assert row.failure_reason is None
     # And every detection sits on the analysis point
@@ -211,10 +212,12 @@ def test_the_analysis_risk_follows_the_design_table(uploads, detect_env, class_i
     assert stored == sorted((c, *DESIGN_CLASSES[c]) for c in class_ids)
 
 
-def test_detections_from_the_standin_follow_the_shared_rules(uploads, pipeline):
+@BOTH_PROFILES
+def test_detections_from_the_standin_follow_the_shared_rules(uploads, pipeline, standin_profile):
     from yolo_standin.detector import image_with_class
 
-    data = image_with_class(2, size=(320, 240), fmt="JPEG")  # at least one water detection
+    # At least one water detection (the original's polygons: thousands of points, many repeated)
+    data = image_with_class(2, size=(320, 240), fmt="JPEG", profile=standin_profile)
     analysis_id, key = uploads.photo(data)
 
     run(pipeline, uploads.bucket, key)
@@ -262,6 +265,7 @@ def test_recommendations_follow_the_users_language(uploads, detect_env):
     assert row.recommendations == [MESSAGES[f"rec.{name}"] for name in MEDIO]
 
 
+@BOTH_PROFILES
 def test_annotated_image_is_stored_under_processed(uploads, pipeline):
     data = photo("JPEG")
     analysis_id, key = uploads.photo(data)

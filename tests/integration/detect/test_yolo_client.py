@@ -216,3 +216,26 @@ def test_the_cached_client_reads_its_settings_from_the_environment(monkeypatch, 
         assert client.base_url == standin.base_url
     finally:
         reset_yolo_client()
+
+
+@pytest.mark.parametrize(("retry_after", "expected"), [(7, 7.0), (None, None)])
+def test_a_429_is_busy_at_once_not_retried_and_never_opens_the_breaker(client, standin, image, retry_after, expected):
+    from sentrix.errors import DetectorBusy
+
+    set_faults(standin, rate_limit_rate=1.0, retry_after_s=retry_after)
+    sleeps = RecordedSleeps()
+    yolo = client(sleep=sleeps, yolo_retry_attempts=3, yolo_breaker_fail_max=2)
+
+    for _ in range(5):  # more 429s in a row than the breaker's fail_max
+        with pytest.raises(DetectorBusy) as raised:
+            call(yolo, image)
+        assert raised.value.retry_after_s == expected
+        assert "HTTP 429" in raised.value.message
+
+    assert standin_calls(standin) == 5  # one call each: not retried in-process
+    assert sleeps == []
+    assert yolo.breaker_state == "closed"
+    assert yolo.breaker.fail_counter == 0
+    # And the host answering again is answered at once
+    set_faults(standin)
+    assert call(yolo, image).detections

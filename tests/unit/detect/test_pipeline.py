@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 import pytest
 
 from sentrix.errors import DependencyUnavailable, DetectorRejected, DetectorUnavailable
+from sentrix_detect.backpressure import ToDeadLetter
 from sentrix_detect.events import UploadedObject
 from sentrix_detect.model import Outcome, RetryLater
 from sentrix_detect.pipeline import DetectPipeline
@@ -136,10 +137,12 @@ def test_a_redriven_message_revives_a_give_up_but_not_a_permanent_failure():
 
     assert world.process(gave_up, redriven=True) is Outcome.COMPLETED
     assert world.process(invalid, redriven=True) is Outcome.ALREADY_FINISHED
-    assert (
-        world.process(world.upload(photo("JPEG", index=3), status="failed", failure_reason="gave up after 5 attempts"))
-        is Outcome.ALREADY_FINISHED
-    )  # without the redrive mark, a failure is final
+    # Without the redrive mark a give-up stays final, and its message is sent on towards the DLQ (visibility 0)
+    stays = world.upload(photo("JPEG", index=3), status="failed", failure_reason="gave up after 5 attempts")
+    with pytest.raises(ToDeadLetter) as raised:
+        world.process(stays, receive_count=6)
+    assert raised.value.delay_s == 0
+    assert (stays.status, stays.failure_reason, stays.attempts) == ("failed", "gave up after 5 attempts", 0)
 
 
 def test_an_unexpected_error_is_transient_and_named():

@@ -51,3 +51,20 @@ def test_the_function_may_tag_unmatched_uploads_and_delete_orphan_annotated_imag
     actions = {s["Sid"]: set(s["Action"]) for s in statements}
     assert {"s3:GetObject", "s3:PutObjectTagging"} <= actions["ReadIncomingImages"]
     assert {"s3:PutObject", "s3:DeleteObject"} <= actions["WriteProcessedImages"]
+
+
+def test_backpressure_redeliveries_fit_under_the_queues_max_receive_count(template):
+    """Busy deliveries are receives too: the queue must allow many more receives than the failure budget."""
+    redrive = template["Resources"]["DetectQueue"]["Properties"]["RedrivePolicy"]
+    attempts = int(detect_env(template)["DETECT_MAX_ATTEMPTS"])
+    assert attempts == 5
+    assert int(redrive["maxReceiveCount"]) >= attempts + 15
+    defaults = DetectSettings()
+    assert (defaults.max_attempts, defaults.max_receive_count) == (5, 20)
+    waits = (defaults.backpressure_initial_s, defaults.backpressure_max_s, defaults.backpressure_jitter)
+    assert waits == (30, 300, 0.2)
+
+
+def test_backpressure_waits_must_grow_towards_their_cap():
+    with pytest.raises(ValueError, match="BACKPRESSURE_INITIAL_S"):
+        DetectSettings(backpressure_initial_s=400, backpressure_max_s=300)

@@ -93,6 +93,8 @@ def test_health_says_it_is_a_test_double(client: httpx.Client) -> None:
     assert body["status"] == "healthy"
     assert body["service"] == "yolo-standin"
     assert body["test_double"] is True
+    assert body["profile"] == "default"
+    assert body["rate_limit"] is None
     assert body["version"] and body["timestamp"]
 
 

@@ -79,6 +79,14 @@ def test_rate_limit_has_retry_after(client: httpx.Client) -> None:
     assert response.json() == {"error": "Rate limit exceeded: 10 per 1 minute"}
 
 
+def test_rate_limit_without_retry_after_like_the_original(client: httpx.Client) -> None:
+    set_faults(client, rate_limit_rate=1.0, retry_after_s=None)
+    response = detect(client)
+    assert response.status_code == 429
+    assert "retry-after" not in response.headers
+    assert response.json() == {"error": "Rate limit exceeded: 10 per 1 minute"}
+
+
 def test_bad_request(client: httpx.Client) -> None:
     set_faults(client, bad_request_rate=1.0)
     response = detect(client)

@@ -2,6 +2,8 @@
 
 The breaker guards every single HTTP attempt on a SYNC call path, so it counts real failures (the original
 backend wrapped an async function with a sync breaker, which only ever saw a coroutine and never opened).
+A 429 is backpressure, not a failure: it raises DetectorBusy at once (Retry-After in seconds, if given), is not
+retried here and does not count towards the breaker; the caller decides when to come back.
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_attempt
 
-from sentrix.errors import DetectorRejected, DetectorTimeout, DetectorUnavailable
+from sentrix.errors import DetectorBusy, DetectorRejected, DetectorTimeout, DetectorUnavailable
 from sentrix.observability import logger, metrics
 
 BREAKER_NAME = "yolo-service"
@@ -54,7 +56,6 @@ class YoloSettings(BaseSettings):
     yolo_backoff_initial_s: float = Field(default=0.5, ge=0)
     yolo_backoff_max_s: float = Field(default=8.0, ge=0)
     yolo_backoff_jitter_s: float = Field(default=0.5, ge=0)
-    yolo_retry_after_max_s: float = Field(default=10.0, ge=0)
     yolo_breaker_fail_max: int = Field(default=5, ge=1)
     yolo_breaker_reset_timeout_s: float = Field(default=60.0, gt=0)
     yolo_health_timeout_s: float = Field(default=3.0, gt=0)
@@ -62,14 +63,6 @@ class YoloSettings(BaseSettings):
 
 class CircuitOpen(DetectorUnavailable):
     """The breaker is open: YOLO failed repeatedly, so it is not called until the reset timeout passes."""
-
-
-class _RateLimited(DetectorUnavailable):
-    """HTTP 429; `retry_after` is what the service asked for (seconds), if it said."""
-
-    def __init__(self, message: str, retry_after: float | None) -> None:
-        super().__init__(message)
-        self.retry_after = retry_after
 
 
 class YoloDetection(BaseModel):
@@ -168,11 +161,12 @@ class YoloClient:
             limits=httpx.Limits(max_connections=20, max_keepalive_connections=5),
             transport=transport,
         )
-        # A 4xx means YOLO is up and the input is at fault: it must not push the breaker towards open.
+        # A 4xx means YOLO is up and the input is at fault, a 429 that it is up and busy: neither may push the
+        # breaker towards open.
         self.breaker = pybreaker.CircuitBreaker(
             fail_max=s.yolo_breaker_fail_max,
             reset_timeout=s.yolo_breaker_reset_timeout_s,
-            exclude=[DetectorRejected],
+            exclude=[DetectorRejected, DetectorBusy],
             listeners=[_BreakerMetrics()],
             name=BREAKER_NAME,
             throw_new_error_on_trip=False,
@@ -192,7 +186,8 @@ class YoloClient:
         include_gps: bool,
         request_id: str | None = None,
     ) -> YoloResult:
-        """Detections for one image; raises DetectorUnavailable/DetectorTimeout (transient) or DetectorRejected."""
+        """Detections for one image; raises DetectorUnavailable/DetectorTimeout (transient), DetectorBusy (429:
+        come back later) or DetectorRejected."""
         if not image:
             raise DetectorRejected("Refusing to send an empty image to the detector")
         name = PurePath(filename).name or "image.jpg"
@@ -248,9 +243,9 @@ class YoloClient:
             raise DetectorUnavailable(f"YOLO service unreachable ({type(exc).__name__})") from exc
         status = response.status_code
         if status == 429:
-            raise _RateLimited(
+            raise DetectorBusy(
                 f"YOLO service rate limit (HTTP 429): {_detail(response)}",
-                _retry_after_seconds(response.headers.get("Retry-After")),
+                retry_after_s=_retry_after_seconds(response.headers.get("Retry-After")),
             )
         if status >= 500:
             raise DetectorUnavailable(f"YOLO service error (HTTP {status}): {_detail(response)}")
@@ -261,18 +256,16 @@ class YoloClient:
         return _parse(response)
 
     def _wait(self, state: RetryCallState) -> float:
-        """Retry-After when a 429 gave one (capped), else exponential backoff with jitter."""
-        exc = state.outcome.exception() if state.outcome else None
+        """Exponential backoff with jitter (a 429 is never retried here, so never waited for)."""
         s = self.settings
-        if isinstance(exc, _RateLimited) and exc.retry_after is not None:
-            return min(exc.retry_after, s.yolo_retry_after_max_s)
         backoff = min(s.yolo_backoff_initial_s * (2 ** (state.attempt_number - 1)), s.yolo_backoff_max_s)
         return backoff + random.uniform(0, s.yolo_backoff_jitter_s)
 
 
 def _is_retryable(exc: BaseException) -> bool:
-    # An open breaker is the answer already: retrying it would only wait for nothing.
-    return isinstance(exc, DetectorUnavailable) and not isinstance(exc, CircuitOpen)
+    # An open breaker is the answer already: retrying it would only wait for nothing. A busy host asked us to
+    # slow down: retrying within seconds is the opposite (detect puts the message back for later instead).
+    return isinstance(exc, DetectorUnavailable) and not isinstance(exc, CircuitOpen | DetectorBusy)
 
 
 def _log_retry(state: RetryCallState) -> None:

@@ -161,6 +161,8 @@ class Analysis(Base):
     )
     failure_reason: Mapped[str | None] = mapped_column(Text)
     attempts: Mapped[int] = mapped_column(Integer, nullable=False, server_default=text("0"))
+    # Claims that ended with the YOLO host busy (429): not failures, so not part of the attempt budget (0011).
+    backpressure_delays: Mapped[int] = mapped_column(Integer, nullable=False, server_default=text("0"))
     idempotency_key: Mapped[str | None] = mapped_column(String(128))
 
     image_bucket: Mapped[str] = mapped_column(String(63), nullable=False)
