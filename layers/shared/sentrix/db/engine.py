@@ -38,6 +38,12 @@ def database_url(settings: Settings) -> URL:
     )
 
 
+# Session settings sent in the startup message: applied by the server as the session begins, with no statement
+# of ours. A session-level SET would make RDS Proxy pin the client connection to one database connection for
+# good (docs/infra.md, "RDS Proxy without pinning"); SET LOCAL inside a transaction does not.
+STARTUP_PARAMS = {"TimeZone": "UTC"}
+UTC_NAMES = frozenset({"UTC", "Etc/UTC", "Etc/UCT", "UCT", "Etc/Universal", "Universal", "Zulu", "Etc/Zulu"})
+
 # A pooled connection used less than this many seconds ago is handed out without a ping (see `_ping_when_idle`).
 PING_AFTER_IDLE_S = 10.0
 
@@ -46,7 +52,7 @@ def build_engine(
     url: URL | str, *, pool_size: int = 2, socket_timeout: int = 28, ssl: bool = False, autocommit: bool = False
 ) -> Engine:
     """A small pool that pings connections back from idleness: one Lambda environment handles one request at a time."""
-    connect_args: dict = {"timeout": socket_timeout, "application_name": "sentrix"}
+    connect_args: dict = {"timeout": socket_timeout, "application_name": "sentrix", "startup_params": STARTUP_PARAMS}
     if ssl:
         import ssl as ssl_module
 
@@ -118,6 +124,19 @@ def _use_simple_protocol_for_control_statements(engine: Engine) -> None:
 
 
 def _set_utc(dbapi_connection, _record) -> None:
+    """Make sure the session speaks UTC, without a statement when the startup parameter did it.
+
+    The server reports the session's TimeZone at startup (ParameterStatus): normally the UTC asked for in
+    STARTUP_PARAMS, at no cost. Only a server or proxy that did not apply it gets the SET — correct, but a
+    session-level SET pins the connection to one backend in RDS Proxy for the rest of its life, so it is logged.
+    """
+    if getattr(dbapi_connection, "parameter_statuses", {}).get("TimeZone") in UTC_NAMES:
+        return
+    from sentrix.observability import logger
+
+    logger.warning(
+        "database session not in UTC after startup: time zone set by a statement (pins the proxy connection)"
+    )
     cursor = dbapi_connection.cursor()
     cursor.execute("SET TIME ZONE 'UTC'")
     cursor.close()
@@ -190,7 +209,7 @@ def _begin_bounded(dbapi_connection, connection: Connection, extra: dict[str, st
     if not hasattr(dbapi_connection, "execute_simple"):  # another driver: one more statement
         connection.exec_driver_sql(f"SELECT {setting}")
         return
-    # A transaction may already be open (a new connection's SET TIME ZONE began one): then only the setting.
+    # A transaction may already be open (a new connection's fallback SET TIME ZONE began one): only the setting.
     begin = "" if dbapi_connection._in_transaction else "BEGIN TRANSACTION; "
     try:
         dbapi_connection.execute_simple(f"{begin}SELECT {setting}")
