@@ -16,8 +16,8 @@ from sentrix.domain.validity import Weather, validity_days, validity_of, zone_na
 from sentrix.errors import Conflict
 from sentrix.http.identity import Principal
 from sentrix.observability import logger
-from sentrix.repositories.detections import get_visible_detection
 from sentrix.repositories import sites
+from sentrix.repositories.detections import get_visible_detection
 from sentrix.repositories.verdicts import refresh_current_risk
 from sentrix_upload import views
 from sentrix_upload.dal import detections as detections_dal

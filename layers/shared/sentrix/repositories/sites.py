@@ -133,8 +133,8 @@ def _site_for(
     site_id = uuid.uuid4()
     session.execute(
         text(
-            "INSERT INTO sites (id, family, status, location, radius_m, first_report_at, last_report_at) "
-            f"VALUES (:id, CAST(:family AS site_family), 'open', {_POINT}, :radius, now(), now())"  # noqa: S608
+            "INSERT INTO sites (id, family, status, location, radius_m, first_report_at, last_report_at) "  # noqa: S608
+            f"VALUES (:id, CAST(:family AS site_family), 'open', {_POINT}, :radius, now(), now())"
         ),
         {"id": site_id, "family": family.value, "lat": latitude, "lon": longitude, "radius": radius_m},
     )
@@ -280,7 +280,9 @@ def sites_of(session: Session, detection_ids: Sequence[uuid.UUID]) -> list[uuid.
         return []
     return list(
         session.scalars(
-            text("SELECT DISTINCT site_id FROM detections WHERE id = ANY(CAST(:ids AS uuid[])) AND site_id IS NOT NULL"),
+            text(
+                "SELECT DISTINCT site_id FROM detections WHERE id = ANY(CAST(:ids AS uuid[])) AND site_id IS NOT NULL"
+            ),
             {"ids": [str(i) for i in detection_ids]},
         )
     )

@@ -154,8 +154,8 @@ _NEAREST = sa.text(
     """  # noqa: S608 - constant text
 )
 _CREATE = sa.text(
-    "INSERT INTO sites (id, family, status, location, radius_m, first_report_at, last_report_at, created_at) "
-    f"VALUES (:id, CAST(:family AS site_family), 'open', {_POINT}, :radius, :at, :at, :at)"  # noqa: S608
+    "INSERT INTO sites (id, family, status, location, radius_m, first_report_at, last_report_at, created_at) "  # noqa: S608
+    f"VALUES (:id, CAST(:family AS site_family), 'open', {_POINT}, :radius, :at, :at, :at)"
 )
 _CREATED = sa.text(
     "INSERT INTO site_actions (id, site_id, action, at, from_status, to_status) "
