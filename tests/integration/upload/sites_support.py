@@ -42,12 +42,12 @@ def insert_report(
     """A completed analysis and its detections at one point, as detect's final transaction writes them."""
     analysis_id = uuid.uuid4()
     created_at = created_at or datetime.now(UTC)
-    point = "ST_SetSRID(ST_MakePoint(CAST(:lon AS float8), CAST(:lat AS float8)), 4326)"
     session.execute(
         text(
             "INSERT INTO analyses (id, user_id, status, image_bucket, image_key, processed_image_key, location, "
             "location_source, risk_level, created_at, completed_at) VALUES (:id, :user, 'completed', "
-            f"'sentrix-test-images-bucket', :key, :processed, {point}, 'MANUAL', 'ALTO', :at, :at)"  # noqa: S608
+            "'sentrix-test-images-bucket', :key, :processed, "
+            "ST_SetSRID(ST_MakePoint(CAST(:lon AS float8), CAST(:lat AS float8)), 4326), 'MANUAL', 'ALTO', :at, :at)"
         ),
         {
             "id": analysis_id,
@@ -69,7 +69,8 @@ def insert_report(
                 "risk_level, polygon, bbox_x_min, bbox_y_min, bbox_x_max, bbox_y_max, location, persistence_type, "
                 "validity_days, expires_at, created_at) VALUES (:id, :analysis, :class_id, :name, "
                 "CAST(:type AS breeding_site_type), 0.8, CAST(:risk AS risk_level), '[[1,1],[2,1],[2,2]]', 1, 1, 2, "
-                f"2, {point}, CAST(:persistence AS persistence_type), 30, CAST(:at AS timestamptz) + interval '30 days', :at)"  # noqa: S608
+                "2, ST_SetSRID(ST_MakePoint(CAST(:lon AS float8), CAST(:lat AS float8)), 4326), "
+                "CAST(:persistence AS persistence_type), 30, CAST(:at AS timestamptz) + interval '30 days', :at)"
             ),
             {
                 "id": detection_id,
