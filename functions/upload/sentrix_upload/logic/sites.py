@@ -191,6 +191,8 @@ def act(principal: Principal, raw_id: str, request: SiteActionRequest, locale: L
                 requested=action.value,
             )
         evidence_id = request.evidence_analysis_id
+        if request.override and action is not SiteAction.CLOSE:
+            raise ValidationFailed("override applies to close only", key="err.site_override_close_only")
         if action is SiteAction.VERIFY:
             _check_evidence(session, site_id, site.radius_m, evidence_id)
         elif action is SiteAction.CLOSE and not request.override:
@@ -200,8 +202,6 @@ def act(principal: Principal, raw_id: str, request: SiteActionRequest, locale: L
                 evidence_id = _verified_since_treatment(session, site_id)
                 if evidence_id is None:
                     raise _refuse_close(rules.VerificationRefusal.NO_EVIDENCE)
-        elif request.override:
-            raise ValidationFailed("override applies to close only", key="err.site_override_close_only")
         sites_dal.record_action(
             session,
             site_id,
