@@ -49,7 +49,7 @@ def three_sites(upload_env):
 
 
 def test_the_work_list_is_ordered_by_priority_with_its_reasons(three_sites):
-    owner, expert, ids = three_sites
+    _owner, expert, ids = three_sites
 
     body = sites_page(expert, order="priority", language="en")
 
