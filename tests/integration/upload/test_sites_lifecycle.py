@@ -171,3 +171,20 @@ def test_unknown_sites_and_evidence_are_404_and_unknown_actions_422(treated):
     assert act(expert, site_id, action="verify", evidence_analysis_id=str(uuid.uuid4())).status == 404
     assert act(expert, site_id, action="burn").status == 422
     assert act(expert, site_id, action="assign", colour="red").status == 422
+
+
+def test_evidence_naming_no_analysis_is_404_whatever_the_action(treated):
+    _owner, expert, site_id = treated
+    for body in (
+        {"action": "treat", "evidence_analysis_id": str(uuid.uuid4())},
+        {"action": "close", "override": True, "notes": "gone", "evidence_analysis_id": str(uuid.uuid4())},
+    ):
+        answer = act(expert, site_id, **body)
+        assert (answer.status, answer.error["code"]) == (404, "not_found"), answer.body
+
+
+def test_a_malformed_site_id_is_not_found_in_the_same_words_as_an_unknown_one(upload_env):
+    expert = make_user("expert")
+    unknown = call("GET", f"/api/v1/sites/{uuid.uuid4()}", user=expert, headers={"accept-language": "es"})
+    malformed = call("GET", "/api/v1/sites/nope", user=expert, headers={"accept-language": "es"})
+    assert unknown.error["message"] == malformed.error["message"] == "Sitio no encontrado"

@@ -166,6 +166,10 @@ def last_action(session: Session, site_id: uuid.UUID, action: SiteAction) -> Sit
     ).first()
 
 
+def analysis_exists(session: Session, analysis_id: uuid.UUID) -> bool:
+    return session.scalar(select(exists().where(Analysis.id == analysis_id))) is True
+
+
 def after_photo(session: Session, analysis_id: uuid.UUID, site_id: uuid.UUID) -> rules.AfterPhoto | None:
     """What verification needs of an evidence analysis, measured against the site; None when it does not exist."""
     site_point = select(Site.location).where(Site.id == site_id).scalar_subquery()

@@ -135,9 +135,17 @@ def _detail(session: Any, principal: Principal, site_id: uuid.UUID, locale: Loca
     return view
 
 
+def _site_id(raw_id: str) -> uuid.UUID:
+    """The path id; a malformed one is not found, in the same words as an unknown one (no oracle)."""
+    try:
+        return parse_id(raw_id, "Site")
+    except NotFound:
+        raise NotFound("Site not found", key="err.site_not_found") from None
+
+
 def site_detail(principal: Principal, raw_id: str, locale: Locale) -> dict[str, Any]:
     """One site: members with their analyses and images (short-lived URLs), timeline, priority and reasons."""
-    site_id = parse_id(raw_id, "Site")
+    site_id = _site_id(raw_id)
     with session_scope() as session:
         return _detail(session, principal, site_id, locale)
 
@@ -174,7 +182,7 @@ def act(principal: Principal, raw_id: str, request: SiteActionRequest, locale: L
     """Record one lifecycle action; invalid transitions and unverified closes are 409 with the reason."""
     if not rules.may_act_on_sites(principal.role):
         raise Forbidden("Only experts and admins can act on sites", key="err.site_permissions")
-    site_id = parse_id(raw_id, "Site")
+    site_id = _site_id(raw_id)
     action = SiteAction(request.action)
     with session_scope() as session:
         site = sites_dal.get_site(session, principal, site_id, for_update=True)
@@ -193,6 +201,8 @@ def act(principal: Principal, raw_id: str, request: SiteActionRequest, locale: L
         evidence_id = request.evidence_analysis_id
         if request.override and action is not SiteAction.CLOSE:
             raise ValidationFailed("override applies to close only", key="err.site_override_close_only")
+        if evidence_id is not None and not sites_dal.analysis_exists(session, evidence_id):
+            raise NotFound("Evidence analysis not found", key="err.site_evidence_not_found")
         if action is SiteAction.VERIFY:
             _check_evidence(session, site_id, site.radius_m, evidence_id)
         elif action is SiteAction.CLOSE and not request.override:
