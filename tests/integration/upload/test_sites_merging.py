@@ -172,3 +172,21 @@ def test_the_report_times_are_those_of_the_members(upload_env):
 
     row = site(sites_of(photo)[0])
     assert (row.first_report_at, row.last_report_at) == (early, early + timedelta(days=3))
+
+
+@pytest.mark.parametrize(("class_id", "family"), [(CHARCOS, "water"), (BASURA, "refuse"), (CALLES, "road")])
+@pytest.mark.parametrize(("metres", "joins"), [(14, True), (16, False)])
+def test_every_family_merges_within_15_m_and_not_beyond(upload_env, class_id, family, metres, joins):
+    # Given a site of the family, and a detection of it `metres` east (and one of another family there too)
+    owner = make_user()
+    (site_id,) = sites_of(report(owner, BASE_LAT, BASE_LON, (class_id,)))
+    other = HUECOS if class_id != CHARCOS else BASURA
+    # When a report `metres` east shows the same class and a class of another family
+    found = sites_of(report(owner, BASE_LAT, east(metres), tuple(sorted((class_id, other)))))
+
+    # Then the same class joins the site only within the radius; the other family never does
+    same = found[sorted((class_id, other)).index(class_id)]
+    different = found[sorted((class_id, other)).index(other)]
+    assert (same == site_id) is joins
+    assert different != site_id
+    assert site(site_id).family == family
