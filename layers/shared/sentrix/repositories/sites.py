@@ -16,7 +16,6 @@ from sqlalchemy.orm import Session
 from sentrix.config import Settings, get_settings
 from sentrix.domain.classes import BreedingSiteType
 from sentrix.domain.sites import (
-    ACTIVE,
     RECURRENCE_DAYS,
     SiteAction,
     SiteFamily,
@@ -25,8 +24,6 @@ from sentrix.domain.sites import (
     lock_keys,
     merge_radius,
 )
-
-_ACTIVE = sorted(s.value for s in ACTIVE)
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,16 +43,53 @@ class MergeRules:
         )
 
 
-def _lock(session: Session, keys: Iterable[int]) -> None:
-    # One round trip for the whole block, taken in ascending order (OFFSET 0 keeps the sorted subquery a
-    # fence): every writer locks in the same order, so two merges never deadlock on each other.
-    session.execute(
+def join_or_create(
+    session: Session,
+    detections: Sequence[tuple[uuid.UUID, BreedingSiteType | str | None]],
+    latitude: float,
+    longitude: float,
+    *,
+    accuracy_m: float | None = None,
+    rules: MergeRules | None = None,
+) -> list[uuid.UUID]:
+    """Put freshly stored detections (id, breeding-site type) taken at one point on their sites.
+
+    Per family: the nearest site that takes them within the radius, else a new one; detections of unknown
+    classes stay without a site. Returns the sites touched. Call it in the transaction that stored them.
+    The rules' inputs are computed here (sentrix.domain.sites); the database function `sites_join`
+    (migration 0010) locks, searches, creates or reopens, joins and recomputes in one round trip.
+    """
+    rules = rules or MergeRules.from_settings()
+    ids: list[str] = []
+    families: list[str] = []
+    by_family: dict[SiteFamily, float] = {}
+    for detection_id, site_type in detections:
+        family = family_of(site_type)
+        if family is not None:
+            ids.append(str(detection_id))
+            families.append(family.value)
+            by_family[family] = merge_radius(rules.radii_m[family], accuracy_m)
+    if not by_family:
+        return []
+    keys = sorted({key for family in by_family for key in lock_keys(family, latitude, longitude)}) if rules.lock else []
+    touched = session.execute(
         text(
-            "SELECT pg_advisory_xact_lock(k) FROM "
-            "(SELECT k FROM unnest(CAST(:keys AS bigint[])) AS k ORDER BY k OFFSET 0) AS ordered"
+            "SELECT sites_join(CAST(:ids AS uuid[]), CAST(:detection_families AS site_family[]), "
+            "CAST(:families AS site_family[]), CAST(:radii AS float8[]), CAST(:lat AS float8), "
+            "CAST(:lon AS float8), :days, CAST(:keys AS bigint[]))"
         ),
-        {"keys": sorted(set(keys))},
-    ).all()
+        {
+            "ids": ids,
+            "detection_families": families,
+            "families": [f.value for f in by_family],
+            "radii": [float(r) for r in by_family.values()],
+            "lat": float(latitude),
+            "lon": float(longitude),
+            "days": rules.recurrence_days,
+            "keys": keys,
+        },
+    ).scalar_one()
+    return [uuid.UUID(str(i)) for i in touched]
 
 
 def _record(
@@ -86,132 +120,17 @@ def _record(
     )
 
 
-_POINT = "ST_SetSRID(ST_MakePoint(CAST(:lon AS float8), CAST(:lat AS float8)), 4326)"
-
-# The nearest site of the family within the radius that still takes detections: an active one before one
-# closed within the recurrence window. ST_DWithin on geography uses ix_sites_location_geog.
-_CANDIDATE = text(
-    f"""
-    SELECT id, status FROM sites
-    WHERE family = CAST(:family AS site_family)
-      AND ST_DWithin(CAST(location AS geography), CAST({_POINT} AS geography), :radius)
-      AND (status = ANY(CAST(:active AS site_status[]))
-           OR (status = 'closed' AND closed_at >= now() - make_interval(days => :days)))
-    ORDER BY status = 'closed', ST_Distance(CAST(location AS geography), CAST({_POINT} AS geography)), id
-    LIMIT 1
-    FOR UPDATE
-    """  # noqa: S608 - constant text, values bound
-)
-
-
-def _site_for(
-    session: Session, family: SiteFamily, latitude: float, longitude: float, radius_m: float, rules: MergeRules
-) -> uuid.UUID:
-    found = session.execute(
-        _CANDIDATE,
-        {
-            "family": family.value,
-            "lat": latitude,
-            "lon": longitude,
-            "radius": radius_m,
-            "active": _ACTIVE,
-            "days": rules.recurrence_days,
-        },
-    ).first()
-    if found is not None:
-        if found.status == SiteStatus.CLOSED.value:
-            # A recurrence: the closed site comes back rather than a new one starting beside it.
-            session.execute(
-                text(
-                    "UPDATE sites SET status = 'reopened', recurrences = recurrences + 1, closed_at = NULL "
-                    "WHERE id = :id"
-                ),
-                {"id": found.id},
-            )
-            _record(session, found.id, SiteAction.REOPEN, SiteStatus.CLOSED, SiteStatus.REOPENED, cause="recurrence")
-        return found.id
-    site_id = uuid.uuid4()
-    session.execute(
-        text(
-            "INSERT INTO sites (id, family, status, location, radius_m, first_report_at, last_report_at) "  # noqa: S608
-            f"VALUES (:id, CAST(:family AS site_family), 'open', {_POINT}, :radius, now(), now())"
-        ),
-        {"id": site_id, "family": family.value, "lat": latitude, "lon": longitude, "radius": radius_m},
-    )
-    _record(session, site_id, SiteAction.CREATE, None, SiteStatus.OPEN)
-    return site_id
-
-
-def join_or_create(
-    session: Session,
-    detections: Sequence[tuple[uuid.UUID, BreedingSiteType | str | None]],
-    latitude: float,
-    longitude: float,
-    *,
-    accuracy_m: float | None = None,
-    rules: MergeRules | None = None,
-) -> list[uuid.UUID]:
-    """Put freshly stored detections (id, breeding-site type) taken at one point on their sites.
-
-    Per family: the nearest site that takes them within the radius, else a new one; detections of unknown
-    classes stay without a site. Returns the sites touched. Call it in the transaction that stored them.
-    """
-    rules = rules or MergeRules.from_settings()
-    by_family: dict[SiteFamily, list[uuid.UUID]] = {}
-    for detection_id, site_type in detections:
-        family = family_of(site_type)
-        if family is not None:
-            by_family.setdefault(family, []).append(detection_id)
-    if not by_family:
-        return []
-    if rules.lock:
-        _lock(session, [key for family in by_family for key in lock_keys(family, latitude, longitude)])
-    touched = []
-    for family in sorted(by_family):
-        radius = merge_radius(rules.radii_m[family], accuracy_m)
-        site_id = _site_for(session, family, latitude, longitude, radius, rules)
-        session.execute(
-            text("UPDATE detections SET site_id = :site WHERE id = ANY(CAST(:ids AS uuid[]))"),
-            {"site": site_id, "ids": [str(i) for i in by_family[family]]},
-        )
-        touched.append(site_id)
-    refresh(session, touched)
-    return touched
-
-
 def refresh(session: Session, site_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, int]:
     """Recompute what sites derive from their members (detections not rejected): centroid, report times,
-    counts, confirmation. Returns each site's member count. A site without members keeps its last values."""
+    counts, confirmation (`sites_refresh`, migration 0010). Returns each site's member count. A site without
+    members keeps its last point and times."""
     if not site_ids:
         return {}
     rows = session.execute(
-        text(
-            """
-            UPDATE sites s SET
-                location = coalesce(m.centroid, s.location),
-                first_report_at = coalesce(m.first_at, s.first_report_at),
-                last_report_at = coalesce(m.last_at, s.last_report_at),
-                report_count = m.reports,
-                detection_count = m.members,
-                reporter_count = m.reporters,
-                confirmed = coalesce(m.confirmed, false),
-                updated_at = now()
-            FROM unnest(CAST(:ids AS uuid[])) AS t (id)
-            CROSS JOIN LATERAL (
-                SELECT ST_Centroid(ST_Collect(d.location)) AS centroid, min(d.created_at) AS first_at,
-                       max(d.created_at) AS last_at, count(DISTINCT d.analysis_id) AS reports,
-                       count(*) AS members, count(DISTINCT a.user_id) AS reporters,
-                       bool_or(d.validation_status = 'validated_positive') AS confirmed
-                FROM detections d JOIN analyses a ON a.id = d.analysis_id
-                WHERE d.site_id = t.id AND d.validation_status <> 'validated_negative'
-            ) AS m
-            WHERE s.id = t.id
-            RETURNING s.id, s.detection_count
-            """
-        ),
+        text("SELECT site_id, members FROM sites_refresh(CAST(:ids AS uuid[]))"),
         {"ids": [str(i) for i in dict.fromkeys(site_ids)]},
     ).all()
-    return {row.id: row.detection_count for row in rows}
+    return {row.site_id: row.members for row in rows}
 
 
 def settle(session: Session, site_ids: Iterable[uuid.UUID | None], actor_id: uuid.UUID | None) -> None:

@@ -13,11 +13,17 @@ The application role (0009) may SELECT, INSERT and UPDATE sites and SELECT and I
 default privileges 0009 set would also give it DELETE (and UPDATE on the timeline), taken back here.
 Merging takes transaction-level advisory locks (pg_advisory_xact_lock, PUBLIC may run it): no grant needed.
 
+The merge itself is two SQL functions (one round trip per stored analysis): `sites_join` takes a photo's
+detections with their families, the radii and the advisory lock keys (all computed by the functions'
+Python rules, sentrix.domain.sites), locks, finds or starts each family's site, reopens a recently closed
+one, puts the detections on it and recomputes the touched sites with `sites_refresh` (centroid, times,
+counts, confirmation from the members). The application role runs them with its own rights (0009's default
+privileges grant EXECUTE).
+
 Backfill: every located detection of a known family, in the order they were stored (analysis by analysis),
-joins the nearest site of its family within the family's radius (SITE_RADIUS_*_M, 15 m by default) or starts
-one, as detect does now; sites all of whose members an expert rejected are dismissed, as a verdict does now.
-Frozen SQL of its own (not sentrix.repositories.sites, which follows the newest schema); the family comes
-from the functions' class normalisation (sentrix.domain.sites.family_of).
+goes through `sites_join` as detect's do now (family from the functions' class normalisation, radius from
+SITE_RADIUS_*_M, 15 m by default); sites all of whose members an expert rejected are dismissed, as a
+verdict does now.
 
 Revision ID: 0010
 Revises: 0009
@@ -125,6 +131,9 @@ def upgrade() -> None:
     )
     op.create_index(op.f("ix_detections_site_id"), "detections", ["site_id"], unique=False)
 
+    op.execute(REFRESH_FUNCTION)
+    op.execute(JOIN_FUNCTION)
+
     role = M9.app_role()
     op.execute(f'REVOKE DELETE ON TABLE sites FROM "{role}"')
     op.execute(f'REVOKE UPDATE, DELETE ON TABLE site_actions FROM "{role}"')
@@ -132,55 +141,108 @@ def upgrade() -> None:
     _backfill(bind)
 
 
-# --- Backfill (the rule detect follows, frozen here) ----------------------------------------------------------
-_GROUPS = sa.text(
-    """
-    SELECT d.analysis_id, d.breeding_site_type, d.class_name, ST_X(d.location) AS lon, ST_Y(d.location) AS lat,
-           array_agg(d.id ORDER BY d.id) AS ids, min(d.created_at) AS at
-    FROM detections d
-    WHERE d.location IS NOT NULL
-    GROUP BY d.analysis_id, d.breeding_site_type, d.class_name, d.location
-    ORDER BY min(d.created_at), d.analysis_id
-    """
-)
-_POINT = "ST_SetSRID(ST_MakePoint(CAST(:lon AS float8), CAST(:lat AS float8)), 4326)"
-_NEAREST = sa.text(
-    f"""
-    SELECT id FROM sites
-    WHERE family = CAST(:family AS site_family) AND status = 'open'
-      AND ST_DWithin(CAST(location AS geography), CAST({_POINT} AS geography), :radius)
-    ORDER BY ST_Distance(CAST(location AS geography), CAST({_POINT} AS geography)), id
-    LIMIT 1
-    """  # noqa: S608 - constant text
-)
-_CREATE = sa.text(
-    "INSERT INTO sites (id, family, status, location, radius_m, first_report_at, last_report_at, created_at) "  # noqa: S608
-    f"VALUES (:id, CAST(:family AS site_family), 'open', {_POINT}, :radius, :at, :at, :at)"
-)
-_CREATED = sa.text(
-    "INSERT INTO site_actions (id, site_id, action, at, from_status, to_status) "
-    "VALUES (:id, :site, 'create', :at, NULL, 'open')"
-)
-_JOIN = sa.text("UPDATE detections SET site_id = :site WHERE id = ANY(CAST(:ids AS uuid[]))")
-_REFRESH = sa.text(
-    """
+# --- The merge, in the database: one round trip per stored analysis ---------------------------------------
+# Called by detect (sentrix.repositories.sites.join_or_create) with the rules' inputs computed in Python
+# (families from the class normalisation, radii from the settings, advisory lock keys from the lock grid),
+# and by the backfill below. Each statement of a PL/pgSQL function takes a fresh snapshot (READ COMMITTED):
+# the search after the locks sees the site a writer that held them committed.
+REFRESH_FUNCTION = """
+CREATE FUNCTION sites_refresh(ids uuid[]) RETURNS TABLE (site_id uuid, members integer)
+LANGUAGE sql AS $$
     UPDATE sites s SET
         location = coalesce(m.centroid, s.location),
         first_report_at = coalesce(m.first_at, s.first_report_at),
         last_report_at = coalesce(m.last_at, s.last_report_at),
-        report_count = m.reports, detection_count = m.members, reporter_count = m.reporters,
-        confirmed = coalesce(m.confirmed, false)
-    FROM (
+        report_count = m.reports,
+        detection_count = m.members,
+        reporter_count = m.reporters,
+        confirmed = coalesce(m.confirmed, false),
+        updated_at = now()
+    FROM unnest(ids) AS t (id)
+    CROSS JOIN LATERAL (
         SELECT ST_Centroid(ST_Collect(d.location)) AS centroid, min(d.created_at) AS first_at,
-               max(d.created_at) AS last_at, count(DISTINCT d.analysis_id) AS reports, count(*) AS members,
-               count(DISTINCT a.user_id) AS reporters,
+               max(d.created_at) AS last_at, count(DISTINCT d.analysis_id) AS reports,
+               count(*) AS members, count(DISTINCT a.user_id) AS reporters,
                bool_or(d.validation_status = 'validated_positive') AS confirmed
         FROM detections d JOIN analyses a ON a.id = d.analysis_id
-        WHERE d.site_id = :site AND d.validation_status <> 'validated_negative'
+        WHERE d.site_id = t.id AND d.validation_status <> 'validated_negative'
     ) AS m
-    WHERE s.id = :site
+    WHERE s.id = t.id
+    RETURNING s.id, s.detection_count
+$$
+"""
+JOIN_FUNCTION = """
+CREATE FUNCTION sites_join(
+    detection_ids uuid[], detection_families site_family[], families site_family[], radii float8[],
+    latitude float8, longitude float8, recurrence_days integer, lock_keys bigint[]
+) RETURNS uuid[] LANGUAGE plpgsql AS $$
+DECLARE
+    p geometry := ST_SetSRID(ST_MakePoint(longitude, latitude), 4326);
+    g geography := CAST(ST_SetSRID(ST_MakePoint(longitude, latitude), 4326) AS geography);
+    k bigint;
+    f record;
+    found_id uuid;
+    found_status site_status;
+    touched uuid[] := '{}';
+BEGIN
+    -- The caller sorts the keys: every writer locks in one order, so two merges never deadlock.
+    FOREACH k IN ARRAY coalesce(lock_keys, '{}') LOOP
+        PERFORM pg_advisory_xact_lock(k);
+    END LOOP;
+    FOR f IN SELECT u.family, u.radius FROM unnest(families, radii) AS u (family, radius) ORDER BY u.family LOOP
+        -- The nearest site of the family within the radius that takes detections: active before closed
+        -- within the recurrence window (ST_DWithin on geography: ix_sites_location_geog).
+        SELECT s.id, s.status INTO found_id, found_status FROM sites s
+        WHERE s.family = f.family
+          AND ST_DWithin(CAST(s.location AS geography), g, f.radius)
+          AND (s.status IN ('open', 'assigned', 'treated', 'reopened')
+               OR (s.status = 'closed' AND s.closed_at >= now() - make_interval(days => recurrence_days)))
+        ORDER BY s.status = 'closed', ST_Distance(CAST(s.location AS geography), g), s.id
+        LIMIT 1
+        FOR UPDATE;
+        IF found_id IS NULL THEN
+            found_id := gen_random_uuid();
+            INSERT INTO sites (id, family, status, location, radius_m, first_report_at, last_report_at)
+            VALUES (found_id, f.family, 'open', p, f.radius, now(), now());
+            INSERT INTO site_actions (id, site_id, action, from_status, to_status)
+            VALUES (gen_random_uuid(), found_id, 'create', NULL, 'open');
+        ELSIF found_status = 'closed' THEN
+            UPDATE sites SET status = 'reopened', recurrences = recurrences + 1, closed_at = NULL
+            WHERE id = found_id;
+            INSERT INTO site_actions (id, site_id, action, cause, from_status, to_status)
+            VALUES (gen_random_uuid(), found_id, 'reopen', 'recurrence', 'closed', 'reopened');
+        END IF;
+        UPDATE detections d SET site_id = found_id
+        FROM unnest(detection_ids, detection_families) AS x (id, family)
+        WHERE d.id = x.id AND x.family = f.family;
+        touched := touched || found_id;
+    END LOOP;
+    PERFORM * FROM sites_refresh(touched);
+    RETURN touched;
+END $$
+"""
+FUNCTION_SIGNATURES = (
+    "sites_join(uuid[], site_family[], site_family[], float8[], float8, float8, integer, bigint[])",
+    "sites_refresh(uuid[])",
+)
+
+
+# --- Backfill: the live rule (sites_join), in the order the detections were stored --------------------------
+_GROUPS = sa.text(
+    """
+    SELECT d.analysis_id, d.breeding_site_type, d.class_name, ST_X(d.location) AS lon, ST_Y(d.location) AS lat,
+           array_agg(d.id ORDER BY d.id) AS ids
+    FROM detections d
+    WHERE d.location IS NOT NULL
+    GROUP BY d.analysis_id, d.breeding_site_type, d.class_name, d.location
+    ORDER BY min(d.created_at), d.analysis_id, d.breeding_site_type
     """
 )
+_JOIN = sa.text(
+    "SELECT sites_join(CAST(:ids AS uuid[]), CAST(:detection_families AS site_family[]), "
+    "CAST(:families AS site_family[]), CAST(:radii AS float8[]), :lat, :lon, 0, CAST(NULL AS bigint[]))"
+)
+# What a verdict does now to a site left without members (sentrix.repositories.sites.settle).
 _DISMISS_EMPTY = sa.text(
     """
     WITH empty AS (
@@ -193,29 +255,31 @@ _DISMISS_EMPTY = sa.text(
 
 
 def _backfill(bind: sa.engine.Connection) -> None:
-    import uuid
-
     from sentrix.config import Settings
-    from sentrix.domain.sites import SiteFamily, family_of
+    from sentrix.domain.sites import family_of
 
     settings = Settings()
     for group in bind.execute(_GROUPS).all():
         family = family_of(group.breeding_site_type or group.class_name)
         if family is None:
             continue
-        radius = settings.site_radius_m(SiteFamily(family))
-        point = {"lat": group.lat, "lon": group.lon}
-        site = bind.execute(_NEAREST, {"family": family.value, "radius": radius, **point}).scalar()
-        if site is None:
-            site = uuid.uuid4()
-            bind.execute(_CREATE, {"id": site, "family": family.value, "radius": radius, "at": group.at, **point})
-            bind.execute(_CREATED, {"id": uuid.uuid4(), "site": site, "at": group.at})
-        bind.execute(_JOIN, {"site": site, "ids": [str(i) for i in group.ids]})
-        bind.execute(_REFRESH, {"site": site})
+        bind.execute(
+            _JOIN,
+            {
+                "ids": [str(i) for i in group.ids],
+                "detection_families": [family.value] * len(group.ids),
+                "families": [family.value],
+                "radii": [settings.site_radius_m(family)],
+                "lat": group.lat,
+                "lon": group.lon,
+            },
+        )
     bind.execute(_DISMISS_EMPTY)
 
 
 def downgrade() -> None:
+    for signature in FUNCTION_SIGNATURES:
+        op.execute(f"DROP FUNCTION {signature}")
     op.drop_index(op.f("ix_detections_site_id"), table_name="detections")
     op.drop_constraint(op.f("fk_detections_site_id_sites"), "detections", type_="foreignkey")
     op.drop_column("detections", "site_id")
