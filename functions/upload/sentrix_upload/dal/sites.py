@@ -7,7 +7,6 @@ own; experts and admins see everything (docs/sites.md, "Who sees what").
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -17,22 +16,12 @@ from sqlalchemy.orm import Session
 
 from sentrix.db.models import Analysis, Detection, Site, SiteActionRecord, User
 from sentrix.domain import sites as rules
-from sentrix.domain.sites import SiteAction, SiteFamily, SiteStatus
+from sentrix.domain.sites import SiteAction, SiteStatus
 from sentrix.domain.status import REJECTED
 from sentrix.http.identity import Principal
-from sentrix_upload.logic.filters import BBox, Near
+from sentrix_upload.logic.filters import SiteFilters
 
 GEOGRAPHY = Geography(geometry_type=None, srid=-1, spatial_index=False)
-
-
-@dataclass(frozen=True, slots=True)
-class SiteFilters:
-    statuses: tuple[SiteStatus, ...] = ()
-    families: tuple[SiteFamily, ...] = ()
-    bbox: BBox | None = None
-    near: Near | None = None
-    confirmed: bool | None = None
-    since: datetime | None = None  # last report at or after
 
 
 def _point(latitude: float, longitude: float) -> Any:

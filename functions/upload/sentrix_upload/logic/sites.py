@@ -15,7 +15,7 @@ from sentrix.i18n import Locale
 from sentrix.observability import logger
 from sentrix.repositories.analyses import parse_id
 from sentrix_upload.dal import sites as sites_dal
-from sentrix_upload.dal.sites import SiteFilters
+from sentrix_upload.logic.filters import SiteFilters
 from sentrix_upload.logic.image_urls import image_url
 from sentrix_upload.schemas.sites import SiteActionRequest
 

@@ -13,7 +13,6 @@ from sentrix.http.locale import locale_dependency
 from sentrix.http.paging import MAX_OFFSET
 from sentrix.http.query import reject_unknown_query_params
 from sentrix.i18n import Locale
-from sentrix_upload.dal.sites import SiteFilters
 from sentrix_upload.logic import filters as f
 from sentrix_upload.logic import sites
 from sentrix_upload.schemas.sites import SiteActionRequest, SiteDetail, SitePage
@@ -42,7 +41,7 @@ def list_sites(
     principal: Principal = Depends(current_principal),
     locale: Locale = Depends(caller_locale),
 ) -> dict[str, Any]:
-    filters = SiteFilters(
+    filters = f.SiteFilters(
         statuses=f.parse_enum_list(status, SiteStatus, "status"),
         families=f.parse_enum_list(family, SiteFamily, "family"),
         bbox=f.parse_bbox(bbox),
