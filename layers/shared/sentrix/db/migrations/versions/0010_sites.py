@@ -184,6 +184,7 @@ DECLARE
     found_id uuid;
     found_status site_status;
     touched uuid[] := '{}';
+    merged site_family[] := '{}';
 BEGIN
     -- The caller sorts the keys: every writer locks in one order, so two merges never deadlock.
     FOREACH k IN ARRAY coalesce(lock_keys, '{}') LOOP
@@ -212,11 +213,14 @@ BEGIN
             INSERT INTO site_actions (id, site_id, action, cause, from_status, to_status)
             VALUES (gen_random_uuid(), found_id, 'reopen', 'recurrence', 'closed', 'reopened');
         END IF;
-        UPDATE detections d SET site_id = found_id
-        FROM unnest(detection_ids, detection_families) AS x (id, family)
-        WHERE d.id = x.id AND x.family = f.family;
         touched := touched || found_id;
+        merged := merged || f.family;
     END LOOP;
+    -- One UPDATE for every family: the map rollup's statement trigger on detections fires once.
+    UPDATE detections d SET site_id = m.site_id
+    FROM unnest(detection_ids, detection_families) AS x (id, family)
+    JOIN unnest(merged, touched) AS m (family, site_id) ON m.family = x.family
+    WHERE d.id = x.id;
     PERFORM * FROM sites_refresh(touched);
     RETURN touched;
 END $$
