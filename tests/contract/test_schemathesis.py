@@ -155,6 +155,7 @@ class Seeded:
     user_email: str
     failed_analysis: str
     spare_id: uuid.UUID  # changes its password
+    sites: list[str]
 
 
 @dataclass
@@ -217,13 +218,13 @@ def seeded(gateway, database_url, aws) -> Seeded:
     from sentrix.db.engine import session_scope
     from sentrix.domain.status import AnalysisStatus, ValidationStatus
     from tests.support.identity import create_user
-    from tests.support.seed import D, make_analysis, truncate_all
+    from tests.support.seed import D, make_analysis, merge_sites, truncate_all
 
     truncate_all()
     user, admin = create_user(role="user"), create_user(role="admin")
     others = [create_user(role="user") for _ in range(6)]
     spare = create_user(role="user")
-    analyses, detections, disposable = [], [], []
+    analyses, detections, disposable, sites = [], [], [], []
     verdicts = (ValidationStatus.PENDING, ValidationStatus.VALIDATED_POSITIVE)
     with session_scope() as session:
         for index in range(12):
@@ -241,6 +242,10 @@ def seeded(gateway, database_url, aws) -> Seeded:
             )
             analyses.append(str(analysis.id))
             detections.extend(str(d.id) for d in analysis.detections)
+            if located and index != 11:  # completed ones on their sites, as detect leaves them
+                sites.extend(
+                    str(i) for i in merge_sites(session, analysis, -26.8 + index * 0.001, -65.2 - index * 0.001)
+                )
         for index in range(6):
             disposable.append(str(make_analysis(session, user=user.id, detections=[index % 4]).id))
         make_analysis(session, user=others[0].id, latitude=-26.81, longitude=-65.21, detections=[0, 2])
@@ -255,6 +260,7 @@ def seeded(gateway, database_url, aws) -> Seeded:
         user.email,
         analyses[11],  # the failed one
         spare.id,
+        list(dict.fromkeys(sites)),
     )
 
 
@@ -296,6 +302,8 @@ def id_pool(method: str, path: str, seeded: Seeded) -> list[str]:
         return seeded.detections
     if path == "/api/v1/users/{id}":
         return seeded.other_users
+    if path.startswith("/api/v1/sites/{id}"):
+        return seeded.sites
     return []
 
 
@@ -493,6 +501,16 @@ def known_good(seeded: Seeded) -> list[Known]:
             },
         ),
         Known("POST", "/api/v1/detections/batch-validate", "admin", 200, lambda _: {"body": verdicts}),
+        # The user's own last site (random ids almost never name a site; no verdict above touches its detections:
+        # a rejected one would take the user's membership away), and an admin assigning a team to it
+        Known("GET", "/api/v1/sites/{id}", "user", 200, lambda _: {"path_parameters": {"id": seeded.sites[-1]}}),
+        Known(
+            "POST",
+            "/api/v1/sites/{id}/actions",
+            "admin",
+            200,
+            lambda _: {"path_parameters": {"id": seeded.sites[-1]}, "body": {"action": "assign", "team": "Norte"}},
+        ),
         Known("POST", "/api/v1/detections/extend-validity", "admin", 200, lambda _: {"body": extension}),
         Known(
             "POST", "/api/v1/reports/generate", "admin", 200, lambda _: {"body": {"type": "summary", "format": "pdf"}}

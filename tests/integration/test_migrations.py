@@ -24,6 +24,8 @@ TABLES = {
     "map_public_points",
     "map_public_expiry",
     "deployment_keys",
+    "sites",
+    "site_actions",
 }
 
 

@@ -69,6 +69,7 @@ class World:
     analysis_id: uuid.UUID  # Alice's, completed, with detections and photos on S3
     failed_id: uuid.UUID  # Alice's, failed (retry target)
     detection_ids: list[uuid.UUID]
+    site_ids: list[uuid.UUID]  # the sites of Alice's detections
     image_key: str
     processed_key: str
 
@@ -101,7 +102,7 @@ def make_user(*, role: str = "user", email: str) -> Any:
 def seed_world(aws: Any, s3: Any) -> World:
     from sentrix.db.engine import session_scope
     from sentrix.domain.status import AnalysisStatus
-    from tests.support.seed import make_analysis
+    from tests.support.seed import make_analysis, merge_sites
 
     alice = make_user(email="alice@example.org")
     bob = make_user(email="bob@example.org")
@@ -116,6 +117,7 @@ def seed_world(aws: Any, s3: Any) -> World:
         failed = make_analysis(session, user=alice.id, status=AnalysisStatus.FAILED, failure_reason="bad photo")
         failed.image_bucket = aws.bucket
         session.flush()
+        site_ids = merge_sites(session, done, *ALICE_POINT)
         world = World(
             alice=alice,
             bob=bob,
@@ -124,6 +126,7 @@ def seed_world(aws: Any, s3: Any) -> World:
             analysis_id=done.id,
             failed_id=failed.id,
             detection_ids=[d.id for d in done.detections],
+            site_ids=site_ids,
             image_key=done.image_key,
             processed_key=done.processed_image_key,
         )

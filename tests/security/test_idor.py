@@ -26,7 +26,7 @@ pytestmark = pytest.mark.integration
 class IdorCase:
     method: str
     path: str  # as declared in the template
-    target: str  # which of Alice's ids goes into {id}: analysis, failed, detection, user
+    target: str  # which of Alice's ids goes into {id}: analysis, failed, detection, user, site
     user: tuple[int, str]  # exact refusal for Bob (role user)
     expert: tuple[int, str] | None = None  # exact refusal for an expert (None: experts may do this)
     params: dict[str, str] = field(default_factory=dict)
@@ -64,6 +64,9 @@ IDOR_CASES = [
     # User administration is for admins only (experts included in the refusal).
     IdorCase("PATCH", "/api/v1/users/{id}", "user", FORBIDDEN, expert=FORBIDDEN, json={"role": "user"}),
     IdorCase("DELETE", "/api/v1/users/{id}", "user", FORBIDDEN, expert=FORBIDDEN),
+    # A user sees only sites their own detections belong to; only experts and admins act on sites.
+    IdorCase("GET", "/api/v1/sites/{id}", "site", NOT_FOUND),
+    IdorCase("POST", "/api/v1/sites/{id}/actions", "site", FORBIDDEN, json={"action": "dismiss"}),
 ]
 
 # Path parameters that are not object ids, and where their leak check lives.
@@ -87,6 +90,7 @@ def _target(world, case: IdorCase) -> str:
             "failed": world.failed_id,
             "detection": world.detection_ids[0],
             "user": world.alice.id,
+            "site": world.site_ids[0],
         }[case.target]
     )
 

@@ -125,6 +125,7 @@ JSON_ROUTES = {
     ("POST", "/api/v1/detections/extend-validity"): "expert",
     ("POST", "/api/v1/detections/{id}/revalidate"): "expert",
     ("POST", "/api/v1/reports/generate"): "bob",
+    ("POST", "/api/v1/sites/{id}/actions"): "expert",
 }
 MULTIPART_OR_BODYLESS = {
     ("POST", "/api/v1/analyses"),
@@ -140,6 +141,8 @@ def test_every_route_with_a_body_is_attacked_below():
 
 def _path(template: str, world) -> str:
     target = world.bob.id if "/users/" in template else world.detection_ids[0]
+    if "/sites/" in template:
+        target = world.site_ids[0]
     return template.removeprefix("/api/v1").replace("{id}", str(target))
 
 

@@ -178,6 +178,14 @@ def make_analysis(
     return analysis
 
 
+def merge_sites(session: Session, analysis: Analysis, latitude: float, longitude: float) -> list[uuid.UUID]:
+    """Put a seeded analysis' detections on their sites, as detect's final transaction does (docs/sites.md)."""
+    from sentrix.repositories import sites
+
+    detections = [(d.id, d.breeding_site_type) for d in analysis.detections]
+    return sites.join_or_create(session, detections, latitude, longitude)
+
+
 CITY_CENTRE = (-26.8083, -65.2176)  # San Miguel de Tucumán (lat, lon)
 CITY_HALF_DEG = 0.06  # the city square is about 13 km across
 PROVINCE_HALF_DEG = 1.0

@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from sentrix.db.engine import session_scope
 from sentrix.db.models import Analysis, Detection, UserSettings
 from sentrix.domain.status import AnalysisStatus
+from sentrix.repositories import sites
 from sentrix_detect.model import (
     GAVE_UP_PREFIX,
     AnalysisResult,
@@ -302,7 +303,13 @@ class SqlAnalysisStore:
                 statement = insert(D)
                 if point is not None:
                     statement = statement.values(location=_point(point.latitude, point.longitude))
-                session.execute(statement, [_detection_row(analysis.id, record) for record in result.detections])
+                rows = [_detection_row(analysis.id, record) for record in result.detections]
+                session.execute(statement, rows)
+                if point is not None:
+                    # Same transaction: a detection is on its site when it commits (docs/sites.md).
+                    sites.join_or_create(
+                        session, [(r["id"], r["breeding_site_type"]) for r in rows], point.latitude, point.longitude
+                    )
         return True
 
     def mark_duplicate(

@@ -2,11 +2,11 @@
 
 from sentrix.http.app import create_app, lambda_handler
 from sentrix.http.health import router as health_router
-from sentrix_upload.routes import analyses, detections, intake, preview
+from sentrix_upload.routes import analyses, detections, intake, preview, sites
 
 app = create_app(
     "Sentrix upload",
-    [intake.router, preview.router, analyses.router, detections.router, health_router],
-    description="Analyses intake, reads and expert validation.",
+    [intake.router, preview.router, analyses.router, detections.router, sites.router, health_router],
+    description="Analyses intake, reads, expert validation and sites.",
 )
 handler = lambda_handler(app)

@@ -10,6 +10,8 @@ from typing import Annotated
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from sentrix.domain.sites import DEFAULT_RADIUS_M, MAX_RADIUS_M, RECURRENCE_DAYS, SiteFamily
+
 
 class Environment(StrEnum):
     DEVELOPMENT = "development"
@@ -67,6 +69,14 @@ class Settings(BaseSettings):
     debug_errors: bool = Field(default=False, alias="SENTRIX_DEBUG_ERRORS")
     max_upload_bytes: int = Field(default=50 * 1024 * 1024, ge=1)
 
+    # Sites (docs/sites.md): the radius within which a detection joins a site, per family (SITE_RADIUS_*_M;
+    # at most 100 m, what the merge's lock grid allows), and how long a closed site still takes detections
+    # (and reopens) rather than a new site starting beside it.
+    site_radius_water_m: float = Field(default=DEFAULT_RADIUS_M, gt=0, le=MAX_RADIUS_M)
+    site_radius_refuse_m: float = Field(default=DEFAULT_RADIUS_M, gt=0, le=MAX_RADIUS_M)
+    site_radius_road_m: float = Field(default=DEFAULT_RADIUS_M, gt=0, le=MAX_RADIUS_M)
+    site_recurrence_days: int = Field(default=RECURRENCE_DAYS, ge=0, le=3650)
+
     @field_validator("cors_origins", mode="before")
     @classmethod
     def _split_origins(cls, value: object) -> object:
@@ -77,6 +87,14 @@ class Settings(BaseSettings):
                 return json.loads(text)
             return [item.strip() for item in text.split(",") if item.strip()]
         return value
+
+    def site_radius_m(self, family: SiteFamily) -> float:
+        """The merge radius of a site family."""
+        return {
+            SiteFamily.WATER: self.site_radius_water_m,
+            SiteFamily.REFUSE: self.site_radius_refuse_m,
+            SiteFamily.ROAD: self.site_radius_road_m,
+        }[family]
 
     @property
     def is_production(self) -> bool:

@@ -13,6 +13,7 @@ from typing import TypeVar
 from sentrix.domain.classes import RiskLevel, parse_risk_level
 from sentrix.domain.location import is_valid_coordinate
 from sentrix.domain.moments import parse_bound
+from sentrix.domain.sites import SiteFamily, SiteStatus
 from sentrix.domain.status import AnalysisStatus
 from sentrix.errors import ValidationFailed
 
@@ -46,6 +47,18 @@ class AnalysisFilters:
     bbox: BBox | None = None
     near: Near | None = None
     user_id: uuid.UUID | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class SiteFilters:
+    """Filters of `GET /sites` (docs/sites.md)."""
+
+    statuses: tuple[SiteStatus, ...] = ()
+    families: tuple[SiteFamily, ...] = ()
+    bbox: BBox | None = None
+    near: Near | None = None
+    confirmed: bool | None = None
+    since: datetime | None = None  # last report at or after
 
 
 def _numbers(raw: str, count: int, name: str, shape: str) -> list[float]:

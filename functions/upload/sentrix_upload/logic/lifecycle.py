@@ -14,12 +14,13 @@ from sentrix.adapters.queue import SqsWorkQueue, WorkQueue
 from sentrix.adapters.storage import ImageStore, S3ImageStore
 from sentrix.config import get_settings
 from sentrix.db.engine import session_scope
-from sentrix.db.models import Analysis
+from sentrix.db.models import Analysis, Detection
 from sentrix.domain.roles import Role
 from sentrix.domain.status import AnalysisStatus
 from sentrix.errors import Conflict, Forbidden, NotFound
 from sentrix.http.identity import Principal
 from sentrix.observability import logger
+from sentrix.repositories import sites
 from sentrix.repositories.analyses import parse_id, visible_to
 from sentrix_upload.logic import image_urls
 
@@ -57,7 +58,12 @@ def delete_analysis(principal: Principal, raw_id: str, *, store: ImageStore | No
         analysis = _owned_for_change(session, principal, raw_id, "delete")
         bucket, analysis_id = analysis.image_bucket, analysis.id
         keys = _unshared(session, analysis)
+        site_ids = list(
+            session.scalars(select(Detection.site_id).where(Detection.analysis_id == analysis_id).distinct())
+        )
         session.execute(delete(Analysis).where(Analysis.id == analysis_id))
+        # Its detections leave their sites with it (a site left without members is dismissed).
+        sites.settle(session, site_ids, principal.user_id)
         # Objects go before the commit: if S3 refuses, the rows stay and the client can try again.
         (store or S3ImageStore(bucket)).delete(keys)
     image_urls.forget(bucket, keys)

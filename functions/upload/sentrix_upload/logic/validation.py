@@ -17,6 +17,7 @@ from sentrix.domain.validity import validity_days
 from sentrix.errors import SentrixError
 from sentrix.http.identity import Principal
 from sentrix.observability import logger
+from sentrix.repositories import sites
 from sentrix.repositories.detections import get_visible_detection
 from sentrix.repositories.verdicts import move_expiry, refresh_current_risk
 from sentrix_upload import views
@@ -82,10 +83,12 @@ def judge(
     principal: Principal,
     now: datetime,
 ) -> None:
-    """A verdict and what follows from it in the same transaction: the analysis' current risk."""
+    """A verdict and what follows from it in the same transaction: the analysis' current risk, and its site (a
+    rejected detection leaves it, a confirmed one confirms it; docs/sites.md)."""
     apply_verdict(detection, verdict, notes, principal, now)
     session.flush()
     refresh_current_risk(session, detection.analysis_id)
+    sites.settle(session, [detection.site_id], principal.user_id)
 
 
 def _analysis_review_state(session: Session, analysis_id: uuid.UUID) -> dict[str, Any]:

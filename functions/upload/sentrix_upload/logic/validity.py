@@ -16,6 +16,7 @@ from sentrix.domain.validity import Weather, validity_days, validity_of, zone_na
 from sentrix.errors import Conflict
 from sentrix.http.identity import Principal
 from sentrix.observability import logger
+from sentrix.repositories import sites
 from sentrix.repositories.detections import get_visible_detection
 from sentrix.repositories.verdicts import refresh_current_risk
 from sentrix_upload import views
@@ -141,6 +142,7 @@ def revalidate(
         detection.unrejected_expires_at = None
         session.flush()
         refresh_current_risk(session, detection.analysis_id)
+        sites.settle(session, [detection.site_id], principal.user_id)  # confirmed, maybe back from rejection
         (row,) = detections_dal.detection_rows(session, [detection.id])
     return {
         "status": "revalidated",

@@ -33,6 +33,7 @@ from sentrix.domain.classes import BreedingSiteType, PersistenceType, RiskLevel
 from sentrix.domain.confidence import DEFAULT_CONFIDENCE_THRESHOLD
 from sentrix.domain.location import LocationSource
 from sentrix.domain.roles import Role
+from sentrix.domain.sites import SiteAction, SiteFamily, SiteStatus
 from sentrix.domain.status import AnalysisStatus, ValidationStatus
 
 NAMING = {
@@ -81,6 +82,9 @@ breeding_site_type = pg_enum(BreedingSiteType, "breeding_site_type")
 location_source = pg_enum(LocationSource, "location_source")
 validation_status = pg_enum(ValidationStatus, "validation_status")
 persistence_type = pg_enum(PersistenceType, "persistence_type")
+site_family = pg_enum(SiteFamily, "site_family")
+site_status = pg_enum(SiteStatus, "site_status")
+site_action = pg_enum(SiteAction, "site_action")
 
 
 class User(Base):
@@ -264,6 +268,7 @@ class Detection(Base):
         Index(None, "created_at"),
         Index("ix_detections_location_geog", text("(location::geography)"), postgresql_using="gist"),
         Index("ix_detections_location_geom", "location", postgresql_using="gist"),
+        Index(None, "site_id"),
     )
 
     id: Mapped[uuid.UUID] = _uuid_pk()
@@ -305,8 +310,71 @@ class Detection(Base):
     validity_extended_by: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     validity_extended_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     created_at: Mapped[datetime] = _created_at()
+    # The site this detection belongs to (migration 0012). A rejected detection keeps it, but no longer counts
+    # among the site's members; taking the rejection back puts it back.
+    site_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("sites.id", ondelete="SET NULL"))
 
     analysis: Mapped[Analysis] = relationship(back_populates="detections")
+
+
+class Site(Base):
+    """One breeding site however many detections show it (docs/sites.md, migration 0012).
+
+    Everything but status, territory and the lifecycle times is derived from the members (detections with this
+    site that are not rejected) by `sentrix.repositories.sites.refresh`, in the transaction that changed them.
+    """
+
+    __tablename__ = "sites"
+    __table_args__ = (
+        Index("ix_sites_location_geog", text("(location::geography)"), postgresql_using="gist"),
+        Index(None, "family", "status"),
+        Index(None, "last_report_at"),
+        Index(None, "territory_code"),
+    )
+
+    id: Mapped[uuid.UUID] = _uuid_pk()
+    family: Mapped[SiteFamily] = mapped_column(site_family, nullable=False)
+    status: Mapped[SiteStatus] = mapped_column(site_status, nullable=False, server_default=SiteStatus.OPEN.value)
+    # The centroid of the members.
+    location = mapped_column(POINT, nullable=False)
+    # The radius the site was merged with (its family's when it started, widened by GPS accuracy if known).
+    radius_m: Mapped[float] = mapped_column(Float, nullable=False)
+    first_report_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
+    last_report_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
+    report_count: Mapped[int] = mapped_column(Integer, nullable=False, server_default=text("0"))
+    detection_count: Mapped[int] = mapped_column(Integer, nullable=False, server_default=text("0"))
+    reporter_count: Mapped[int] = mapped_column(Integer, nullable=False, server_default=text("0"))
+    confirmed: Mapped[bool] = mapped_column(Boolean, nullable=False, server_default=text("false"))
+    recurrences: Mapped[int] = mapped_column(Integer, nullable=False, server_default=text("0"))
+    # The smallest territory containing the site, once territories exist (issue #19, point 5).
+    territory_code: Mapped[str | None] = mapped_column(String(64))
+    closed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = _created_at()
+    updated_at: Mapped[datetime] = _updated_at()
+
+
+class SiteActionRecord(Base):
+    """The site's timeline: who did what, when, with which team and evidence, and the status it moved."""
+
+    __tablename__ = "site_actions"
+    __table_args__ = (Index(None, "site_id", "at"),)
+
+    id: Mapped[uuid.UUID] = _uuid_pk()
+    site_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("sites.id", ondelete="CASCADE"), nullable=False)
+    action: Mapped[SiteAction] = mapped_column(site_action, nullable=False)
+    # Null for what the system recorded (a site started, reopened by a recurrence).
+    actor_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    # The clock, not the transaction's start: two actions of one transaction keep their order.
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False, server_default=func.clock_timestamp())
+    team: Mapped[str | None] = mapped_column(String(200))
+    notes: Mapped[str | None] = mapped_column(Text)
+    evidence_analysis_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("analyses.id", ondelete="SET NULL"))
+    # A close without verifying evidence, on an expert's word (the reason is in `notes`).
+    override: Mapped[bool] = mapped_column(Boolean, nullable=False, server_default=text("false"))
+    # Why the system acted: recurrence, all_members_rejected, member_restored (catalogue `site.cause.<cause>`).
+    cause: Mapped[str | None] = mapped_column(String(40))
+    from_status: Mapped[SiteStatus | None] = mapped_column(site_status)
+    to_status: Mapped[SiteStatus] = mapped_column(site_status, nullable=False)
 
 
 class RateLimitHit(Base):

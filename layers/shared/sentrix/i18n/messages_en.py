@@ -312,4 +312,32 @@ MESSAGES: dict[str, str] = {
     "activity.unnamed_photo": "unnamed photo",
     "settings.updated": "Settings saved",
     "preview.complete": "Analysis complete. Create a free account to keep the results.",
+    # Sites (docs/sites.md): families, priority reasons, system causes and refusals.
+    "site.family.water": "water-holding",
+    "site.family.refuse": "refuse",
+    "site.family.road": "road defect",
+    "site.priority.confirmed": "an expert confirmed it (+{points})",
+    "site.priority.family": "{value} site (+{points})",
+    "site.priority.recurrences": "came back {value} time(s) after being closed (+{points})",
+    "site.priority.recent": "reported within the last {value} days (+{points})",
+    "site.priority.lately": "reported within the last {value} days (+{points})",
+    "site.priority.reporters": "reported by {value} different people (+{points})",
+    "site.cause.recurrence": "reported again within 60 days of being closed",
+    "site.cause.no_members": "no detection of the site is left (rejected or deleted)",
+    "site.cause.member_restored": "a detection of the site is back",
+    "err.site_not_found": "Site not found",
+    "err.site_evidence_not_found": "Evidence analysis not found",
+    "err.site_permissions": "Only experts and admins can act on sites",
+    "err.site_transition": "A site that is {current} cannot take the action {requested}",
+    "err.site_override_close_only": "override applies to close only",
+    "err.site_verify.not_treated": "The site has not been treated: there is nothing to verify",
+    "err.site_verify.no_evidence": (
+        "Closing needs verification: "
+        "an after photo of the site taken after the treatment (evidence_analysis_id), or an override with its reason"
+    ),
+    "err.site_verify.not_completed": "The evidence analysis has not been processed yet",
+    "err.site_verify.no_location": "The evidence analysis has no location",
+    "err.site_verify.too_far": "The evidence analysis was taken outside the site's radius",
+    "err.site_verify.before_treatment": "The evidence analysis was uploaded before the treatment",
+    "err.site_verify.still_there": "The evidence analysis still shows a breeding site of the site's family",
 }

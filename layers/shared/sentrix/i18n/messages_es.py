@@ -331,4 +331,33 @@ MESSAGES: dict[str, str] = {
     "activity.unnamed_photo": "foto sin nombre",
     "settings.updated": "Configuración guardada",
     "preview.complete": "Análisis completado. Para guardar resultados, crea una cuenta gratuita.",
+    # Sites (docs/sites.md): families, priority reasons, system causes and refusals.
+    "site.family.water": "acumulación de agua",
+    "site.family.refuse": "basura",
+    "site.family.road": "calle en mal estado",
+    "site.priority.confirmed": "un experto lo confirmó (+{points})",
+    "site.priority.family": "sitio de {value} (+{points})",
+    "site.priority.recurrences": "volvió {value} vez/veces después de cerrarse (+{points})",
+    "site.priority.recent": "reportado en los últimos {value} días (+{points})",
+    "site.priority.lately": "reportado en los últimos {value} días (+{points})",
+    "site.priority.reporters": "reportado por {value} personas distintas (+{points})",
+    "site.cause.recurrence": "reportado otra vez dentro de los 60 días de su cierre",
+    "site.cause.no_members": "no queda ninguna detección del sitio (rechazadas o eliminadas)",
+    "site.cause.member_restored": "una detección del sitio volvió",
+    "err.site_not_found": "Sitio no encontrado",
+    "err.site_evidence_not_found": "Análisis de evidencia no encontrado",
+    "err.site_permissions": "Solo expertos y administradores pueden actuar sobre sitios",
+    "err.site_transition": "Un sitio en estado {current} no admite la acción {requested}",
+    "err.site_override_close_only": "override solo se aplica al cierre",
+    "err.site_verify.not_treated": "El sitio no fue tratado: no hay nada que verificar",
+    "err.site_verify.no_evidence": (
+        "Cerrar requiere verificación: "
+        "una foto posterior del sitio tomada después del tratamiento (evidence_analysis_id), "
+        "o un override con su motivo"
+    ),
+    "err.site_verify.not_completed": "El análisis de evidencia todavía no se procesó",
+    "err.site_verify.no_location": "El análisis de evidencia no tiene ubicación",
+    "err.site_verify.too_far": "El análisis de evidencia se tomó fuera del radio del sitio",
+    "err.site_verify.before_treatment": "El análisis de evidencia se subió antes del tratamiento",
+    "err.site_verify.still_there": "El análisis de evidencia todavía muestra un criadero de la familia del sitio",
 }

@@ -317,4 +317,32 @@ MESSAGES: dict[str, str] = {
     "activity.unnamed_photo": "foto sem nome",
     "settings.updated": "Configurações salvas",
     "preview.complete": "Análise concluída. Para salvar os resultados, crie uma conta gratuita.",
+    # Sites (docs/sites.md): families, priority reasons, system causes and refusals.
+    "site.family.water": "acúmulo de água",
+    "site.family.refuse": "lixo",
+    "site.family.road": "rua danificada",
+    "site.priority.confirmed": "um especialista confirmou (+{points})",
+    "site.priority.family": "local de {value} (+{points})",
+    "site.priority.recurrences": "voltou {value} vez(es) depois de fechado (+{points})",
+    "site.priority.recent": "relatado nos últimos {value} dias (+{points})",
+    "site.priority.lately": "relatado nos últimos {value} dias (+{points})",
+    "site.priority.reporters": "relatado por {value} pessoas diferentes (+{points})",
+    "site.cause.recurrence": "relatado de novo dentro de 60 dias após o fechamento",
+    "site.cause.no_members": "não resta nenhuma detecção do local (rejeitadas ou excluídas)",
+    "site.cause.member_restored": "uma detecção do local voltou",
+    "err.site_not_found": "Local não encontrado",
+    "err.site_evidence_not_found": "Análise de evidência não encontrada",
+    "err.site_permissions": "Somente especialistas e administradores podem agir sobre locais",
+    "err.site_transition": "Um local no estado {current} não aceita a ação {requested}",
+    "err.site_override_close_only": "override se aplica apenas ao fechamento",
+    "err.site_verify.not_treated": "O local não foi tratado: não há nada a verificar",
+    "err.site_verify.no_evidence": (
+        "Fechar exige verificação: "
+        "uma foto posterior do local tirada depois do tratamento (evidence_analysis_id), ou um override com o motivo"
+    ),
+    "err.site_verify.not_completed": "A análise de evidência ainda não foi processada",
+    "err.site_verify.no_location": "A análise de evidência não tem localização",
+    "err.site_verify.too_far": "A análise de evidência foi feita fora do raio do local",
+    "err.site_verify.before_treatment": "A análise de evidência foi enviada antes do tratamento",
+    "err.site_verify.still_there": "A análise de evidência ainda mostra um criadouro da família do local",
 }

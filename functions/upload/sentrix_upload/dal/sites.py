@@ -1,0 +1,223 @@
+"""Queries over sites: the filtered work list, one site with its members and timeline, actions, evidence.
+
+Users see the sites one of their own detections (not rejected) belongs to, and of the members only their
+own; experts and admins see everything (docs/sites.md, "Who sees what").
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime, timedelta
+from typing import Any
+
+from geoalchemy2 import Geography
+from sqlalchemy import Integer, case, cast, exists, func, literal, select
+from sqlalchemy.orm import Session
+
+from sentrix.db.models import Analysis, Detection, Site, SiteActionRecord, User
+from sentrix.domain import sites as rules
+from sentrix.domain.sites import SiteAction, SiteStatus
+from sentrix.domain.status import REJECTED
+from sentrix.http.identity import Principal
+from sentrix_upload.logic.filters import SiteFilters
+
+GEOGRAPHY = Geography(geometry_type=None, srid=-1, spatial_index=False)
+
+
+def _point(latitude: float, longitude: float) -> Any:
+    return func.ST_SetSRID(func.ST_MakePoint(longitude, latitude), 4326)
+
+
+def _own_member(principal: Principal) -> Any:
+    """A site one of the caller's own detections (not rejected) belongs to."""
+    return exists().where(
+        Detection.site_id == Site.id,
+        Detection.validation_status != REJECTED,
+        Detection.analysis_id.in_(select(Analysis.id).where(Analysis.user_id == principal.user_id)),
+    )
+
+
+def _scope(principal: Principal) -> list[Any]:
+    return [] if principal.sees_everything else [_own_member(principal)]
+
+
+def priority_sql(now: datetime) -> Any:
+    """The score of sentrix.domain.sites.priority as SQL (same constants), 0 for closed and dismissed sites."""
+    family_points = case(*((Site.family == family, points) for family, points in rules.FAMILY_POINTS.items()), else_=0)
+    confirmed = case((Site.confirmed, rules.CONFIRMED_POINTS), else_=0)
+    recurrences = func.least(Site.recurrences * rules.RECURRENCE_POINTS, rules.RECURRENCE_POINTS_MAX)
+    recency = case(
+        (Site.last_report_at >= now - timedelta(days=rules.RECENT_DAYS), rules.RECENT_POINTS),
+        (Site.last_report_at >= now - timedelta(days=rules.LATELY_DAYS), rules.LATELY_POINTS),
+        else_=0,
+    )
+    reporters = func.least(func.greatest(Site.reporter_count - 1, 0) * rules.REPORTER_POINTS, rules.REPORTER_POINTS_MAX)
+    score = family_points + confirmed + recurrences + recency + reporters
+    return case((Site.status.in_(sorted(rules.ACTIVE)), cast(score, Integer)), else_=literal(0))
+
+
+def _conditions(principal: Principal, filters: SiteFilters) -> list[Any]:
+    where = _scope(principal)
+    if filters.statuses:
+        where.append(Site.status.in_(filters.statuses))
+    if filters.families:
+        where.append(Site.family.in_(filters.families))
+    if filters.bbox is not None:
+        b = filters.bbox
+        where.append(Site.location.op("&&")(func.ST_MakeEnvelope(b.min_lon, b.min_lat, b.max_lon, b.max_lat, 4326)))
+    if filters.near is not None:
+        n = filters.near
+        centre = cast(_point(n.latitude, n.longitude), GEOGRAPHY)
+        where.append(func.ST_DWithin(cast(Site.location, GEOGRAPHY), centre, n.radius_m))
+    if filters.confirmed is not None:
+        where.append(Site.confirmed.is_(filters.confirmed))
+    if filters.since is not None:
+        where.append(Site.last_report_at >= filters.since)
+    return where
+
+
+def _columns() -> list[Any]:
+    return [
+        *(c for c in Site.__table__.columns if c.name != "location"),
+        func.ST_Y(Site.location).label("latitude"),
+        func.ST_X(Site.location).label("longitude"),
+    ]
+
+
+def list_page(
+    session: Session, principal: Principal, filters: SiteFilters, *, order: str, now: datetime, limit: int, offset: int
+) -> tuple[list[Any], int]:
+    """A page of the sites the caller may see, and the total over all pages."""
+    where = _conditions(principal, filters)
+    total = session.scalar(select(func.count()).select_from(Site).where(*where)) or 0
+    if order == "priority":
+        ordering = [priority_sql(now).desc(), Site.last_report_at.desc(), Site.id]
+    else:
+        ordering = [Site.last_report_at.desc(), Site.id]
+    rows = session.execute(select(*_columns()).where(*where).order_by(*ordering).limit(limit).offset(offset)).all()
+    return rows, total
+
+
+def get_site(session: Session, principal: Principal, site_id: uuid.UUID, *, for_update: bool = False) -> Any:
+    """The site if the caller may see it, else None (404 for the caller: never a hint that it exists)."""
+    statement = select(*_columns()).where(Site.id == site_id, *_scope(principal))
+    if for_update:
+        statement = statement.with_for_update(of=Site)
+    return session.execute(statement).first()
+
+
+def members(session: Session, principal: Principal, site_id: uuid.UUID) -> list[Any]:
+    """The site's members (detections not rejected) with their analyses; a user's own only."""
+    where = [Detection.site_id == site_id, Detection.validation_status != REJECTED]
+    if not principal.sees_everything:
+        where.append(Analysis.user_id == principal.user_id)
+    return session.execute(
+        select(
+            Detection.id,
+            Detection.class_name,
+            Detection.breeding_site_type,
+            Detection.confidence,
+            Detection.risk_level,
+            Detection.validation_status,
+            Detection.created_at,
+            Detection.expires_at,
+            Analysis.id.label("analysis_id"),
+            Analysis.user_id.label("owner_id"),
+            Analysis.created_at.label("analysis_created_at"),
+            Analysis.image_bucket,
+            Analysis.image_key,
+            Analysis.processed_image_key,
+            func.ST_Y(Analysis.location).label("latitude"),
+            func.ST_X(Analysis.location).label("longitude"),
+        )
+        .join(Analysis, Analysis.id == Detection.analysis_id)
+        .where(*where)
+        .order_by(Detection.created_at, Detection.id)
+    ).all()
+
+
+def timeline(session: Session, site_id: uuid.UUID) -> list[Any]:
+    """Every action on the site, oldest first."""
+    return session.execute(
+        select(SiteActionRecord, User.email.label("actor_email"))
+        .outerjoin(User, User.id == SiteActionRecord.actor_id)
+        .where(SiteActionRecord.site_id == site_id)
+        .order_by(SiteActionRecord.at, SiteActionRecord.id)
+    ).all()
+
+
+def last_action(session: Session, site_id: uuid.UUID, action: SiteAction) -> SiteActionRecord | None:
+    return session.scalars(
+        select(SiteActionRecord)
+        .where(SiteActionRecord.site_id == site_id, SiteActionRecord.action == action)
+        .order_by(SiteActionRecord.at.desc(), SiteActionRecord.id.desc())
+        .limit(1)
+    ).first()
+
+
+def analysis_exists(session: Session, analysis_id: uuid.UUID) -> bool:
+    return session.scalar(select(exists().where(Analysis.id == analysis_id))) is True
+
+
+def after_photo(session: Session, analysis_id: uuid.UUID, site_id: uuid.UUID) -> rules.AfterPhoto | None:
+    """What verification needs of an evidence analysis, measured against the site; None when it does not exist."""
+    site_point = select(Site.location).where(Site.id == site_id).scalar_subquery()
+    found = session.execute(
+        select(
+            Analysis.status,
+            Analysis.created_at,
+            func.ST_Distance(cast(Analysis.location, GEOGRAPHY), cast(site_point, GEOGRAPHY)).label("distance_m"),
+        ).where(Analysis.id == analysis_id)
+    ).first()
+    if found is None:
+        return None
+    family = session.scalar(select(Site.family).where(Site.id == site_id))
+    kinds = session.execute(
+        select(Detection.breeding_site_type, Detection.class_name).where(
+            Detection.analysis_id == analysis_id, Detection.validation_status != REJECTED
+        )
+    ).all()
+    same = sum(1 for site_type, name in kinds if rules.family_of(site_type or name) is family)
+    return rules.AfterPhoto(
+        completed=found.status == "completed",
+        distance_m=found.distance_m,
+        uploaded_at=found.created_at,
+        same_family_detections=same,
+    )
+
+
+def record_action(
+    session: Session,
+    site_id: uuid.UUID,
+    action: SiteAction,
+    from_status: SiteStatus,
+    to_status: SiteStatus,
+    *,
+    actor_id: uuid.UUID,
+    team: str | None,
+    notes: str | None,
+    evidence_analysis_id: uuid.UUID | None,
+    override: bool,
+) -> SiteActionRecord:
+    """The action in the timeline, and the site moved to its new status (closing stamps `closed_at`)."""
+    values: dict[str, Any] = {"status": to_status, "updated_at": func.now()}
+    if to_status is SiteStatus.CLOSED and from_status is not SiteStatus.CLOSED:
+        values["closed_at"] = func.now()
+    elif to_status is not SiteStatus.CLOSED:
+        values["closed_at"] = None
+    session.execute(Site.__table__.update().where(Site.id == site_id).values(values))
+    record = SiteActionRecord(
+        site_id=site_id,
+        action=action,
+        actor_id=actor_id,
+        team=team,
+        notes=notes,
+        evidence_analysis_id=evidence_analysis_id,
+        override=override,
+        from_status=from_status,
+        to_status=to_status,
+    )
+    session.add(record)
+    session.flush()
+    session.refresh(record)
+    return record
