@@ -26,6 +26,7 @@ TABLES = {
     "deployment_keys",
     "sites",
     "site_actions",
+    "territories",
 }
 
 
@@ -91,6 +92,8 @@ def test_spatial_and_filter_indexes_exist(scratch_url):
     assert "USING gist (((location)::geography))" in indexes["ix_analyses_location_geog"]
     assert "USING gist (((location)::geography))" in indexes["ix_detections_location_geog"]
     assert "lower((email)::text)" in indexes["uq_users_email_lower"]
+    assert "USING gist (geometry)" in indexes["ix_territories_geometry"]
+    assert "(territory_code)" in indexes["ix_analyses_territory_code"]
     assert "WHERE (idempotency_key IS NOT NULL)" in indexes["uq_analyses_user_idempotency_key"]
     for name in (
         "ix_analyses_user_created",

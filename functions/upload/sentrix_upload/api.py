@@ -2,11 +2,19 @@
 
 from sentrix.http.app import create_app, lambda_handler
 from sentrix.http.health import router as health_router
-from sentrix_upload.routes import analyses, detections, intake, preview, sites
+from sentrix_upload.routes import analyses, detections, intake, preview, sites, territories
 
 app = create_app(
     "Sentrix upload",
-    [intake.router, preview.router, analyses.router, detections.router, sites.router, health_router],
-    description="Analyses intake, reads, expert validation and sites.",
+    [
+        intake.router,
+        preview.router,
+        analyses.router,
+        detections.router,
+        sites.router,
+        territories.router,
+        health_router,
+    ],
+    description="Analyses intake, reads, expert validation, sites and territories.",
 )
 handler = lambda_handler(app)

@@ -19,6 +19,7 @@ from sentrix.domain import sites as rules
 from sentrix.domain.sites import SiteAction, SiteStatus
 from sentrix.domain.status import REJECTED
 from sentrix.http.identity import Principal
+from sentrix_upload.dal import territories as territories_dal
 from sentrix_upload.logic.filters import SiteFilters
 
 GEOGRAPHY = Geography(geometry_type=None, srid=-1, spatial_index=False)
@@ -73,6 +74,8 @@ def _conditions(principal: Principal, filters: SiteFilters) -> list[Any]:
         where.append(Site.confirmed.is_(filters.confirmed))
     if filters.since is not None:
         where.append(Site.last_report_at >= filters.since)
+    if filters.territory is not None:
+        where.append(Site.territory_code.in_(territories_dal.descendants(filters.territory)))
     return where
 
 
