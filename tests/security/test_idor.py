@@ -72,6 +72,8 @@ IDOR_CASES = [
 # Path parameters that are not object ids, and where their leak check lives.
 NOT_OBJECT_IDS = {
     ("GET", "/api/v1/map/tiles/{z}/{x}/{y}"): "tile coordinates; see test_detail_tiles_never_show_another_users_points",
+    # Territories are boundaries every signed-in user may read (docs/territories.md): a code owns nothing.
+    ("GET", "/api/v1/territories/{code}"): "a territory code; readable by all, see test_territories.py",
 }
 
 

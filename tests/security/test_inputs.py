@@ -126,11 +126,13 @@ JSON_ROUTES = {
     ("POST", "/api/v1/detections/{id}/revalidate"): "expert",
     ("POST", "/api/v1/reports/generate"): "bob",
     ("POST", "/api/v1/sites/{id}/actions"): "expert",
+    ("POST", "/api/v1/territories"): "admin",
 }
 MULTIPART_OR_BODYLESS = {
     ("POST", "/api/v1/analyses"),
     ("POST", "/api/v1/analyses/public"),
     ("POST", "/api/v1/analyses/{id}/retry"),
+    ("POST", "/api/v1/territories/uploads"),
 }
 
 

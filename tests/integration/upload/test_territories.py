@@ -187,6 +187,14 @@ def test_refusals_name_the_feature_and_write_nothing(admin, body, reason, index)
     assert sql("SELECT count(*) FROM territories")[0][0] == 0
 
 
+def test_heights_are_dropped_and_the_territory_is_flat(admin):
+    ring = [[-65.3, -26.9, 450.0], [-65.2, -26.9, 451.0], [-65.2, -26.8, 452.0], [-65.3, -26.9, 450.0]]
+    body = imported(admin, collection(feature("Z", "With heights", {"type": "Polygon", "coordinates": [ring]})))
+
+    assert body["created"] == 1
+    assert sql("SELECT ST_NDims(geometry) FROM territories WHERE code = 'Z'")[0][0] == 2
+
+
 def test_a_body_that_is_not_json_is_refused(admin):
     answer = post(admin, "{not json", headers={"Content-Type": "application/json"})
 

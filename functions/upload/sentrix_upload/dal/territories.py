@@ -31,7 +31,8 @@ def validity(session: Session, features: Sequence[Feature]) -> list[tuple[bool, 
             "SELECT u.ord, ST_IsValid(g.geom) AS valid, "
             "ST_IsEmpty(ST_CollectionExtract(ST_MakeValid(g.geom), 3)) AS empty "
             "FROM unnest(CAST(:gjs AS text[])) WITH ORDINALITY AS u(gj, ord) "
-            "CROSS JOIN LATERAL (SELECT ST_SetSRID(ST_GeomFromGeoJSON(u.gj), 4326) AS geom) g ORDER BY u.ord"
+            "CROSS JOIN LATERAL (SELECT ST_SetSRID(ST_Force2D(ST_GeomFromGeoJSON(u.gj)), 4326) AS geom) g "
+            "ORDER BY u.ord"
         ),
         {"gjs": [f.geometry for f in features]},
     ).all()
@@ -42,7 +43,7 @@ def upsert(session: Session, feature: Feature, actor: uuid.UUID) -> bool:
     """Create or update one territory (repairing its geometry if need be); True when created."""
     return session.execute(
         text(
-            "WITH u AS (SELECT ST_SetSRID(ST_GeomFromGeoJSON(CAST(:gj AS text)), 4326) AS raw), "
+            "WITH u AS (SELECT ST_SetSRID(ST_Force2D(ST_GeomFromGeoJSON(CAST(:gj AS text))), 4326) AS raw), "
             "g AS (SELECT ST_Multi(CASE WHEN ST_IsValid(raw) THEN raw "
             "ELSE ST_CollectionExtract(ST_MakeValid(raw), 3) END) AS geom FROM u) "
             "INSERT INTO territories (code, name, parent_code, depth, geometry, area_m2, created_by) "

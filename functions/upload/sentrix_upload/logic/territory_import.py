@@ -42,7 +42,7 @@ def refuse(reason: str, index: int | None = None, **values: Any) -> ValidationFa
 
 
 def _position_ok(position: Any) -> bool:
-    if not isinstance(position, list) or len(position) < 2:
+    if not isinstance(position, list) or len(position) not in (2, 3):
         return False
     if not all(isinstance(v, int | float) and not isinstance(v, bool) for v in position):
         return False
@@ -57,7 +57,7 @@ def _rings(polygon: Any, index: int) -> None:
         if not isinstance(ring, list) or len(ring) < 4:
             raise refuse("bad_coordinates", index)
         for position in ring:
-            if not isinstance(position, list) or len(position) < 2:
+            if not isinstance(position, list) or len(position) not in (2, 3):
                 raise refuse("bad_coordinates", index)
             if not _position_ok(position):
                 raise refuse("out_of_range", index)

@@ -28,7 +28,9 @@ caller_locale = locale_dependency(current_principal)
     dependencies=[Depends(reject_unknown_query_params)],
     responses=error_responses(403, s403="only admins import territories"),
 )
-def start_territory_upload(principal: Principal = Depends(current_principal)) -> dict[str, Any]:
+def start_territory_upload(
+    principal: Principal = Depends(current_principal), locale: Locale = Depends(caller_locale)
+) -> dict[str, Any]:
     return territories.start_upload(principal, get_upload_settings())
 
 
@@ -77,5 +79,7 @@ def list_territories(
     dependencies=[Depends(reject_unknown_query_params)],
     responses=error_responses(404),
 )
-def get_territory(code: str, principal: Principal = Depends(current_principal)) -> dict[str, Any]:
+def get_territory(
+    code: str, principal: Principal = Depends(current_principal), locale: Locale = Depends(caller_locale)
+) -> dict[str, Any]:
     return territories.territory(code)
