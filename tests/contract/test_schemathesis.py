@@ -300,7 +300,7 @@ def id_pool(method: str, path: str, seeded: Seeded) -> list[str]:
         return seeded.disposable_analyses if method == "DELETE" else seeded.analyses
     if path.startswith("/api/v1/detections/{id}"):
         return seeded.detections
-    if path == "/api/v1/users/{id}":
+    if path.startswith("/api/v1/users/{id}"):
         return seeded.other_users
     if path.startswith("/api/v1/sites/{id}"):
         return seeded.sites
@@ -526,6 +526,21 @@ def known_good(seeded: Seeded) -> list[Known]:
         Known("POST", "/api/v1/territories", "admin", 200, lambda _: {"body": territories}),
         Known("GET", "/api/v1/territories/{code}", "user", 200, lambda _: {"path_parameters": {"code": "CONTRACT-1"}}),
         Known("POST", "/api/v1/territories/uploads", "admin", 201, lambda _: {}),
+        # An admin makes a user an official and scopes them to that neighbourhood
+        Known(
+            "PATCH",
+            "/api/v1/users/{id}",
+            "admin",
+            200,
+            lambda _: {"path_parameters": {"id": seeded.other_users[1]}, "body": {"role": "official"}},
+        ),
+        Known(
+            "PUT",
+            "/api/v1/users/{id}/territories",
+            "admin",
+            200,
+            lambda _: {"path_parameters": {"id": seeded.other_users[1]}, "body": {"territories": ["CONTRACT-1"]}},
+        ),
         Known("POST", "/api/v1/detections/extend-validity", "admin", 200, lambda _: {"body": extension}),
         Known(
             "POST", "/api/v1/reports/generate", "admin", 200, lambda _: {"body": {"type": "summary", "format": "pdf"}}

@@ -27,6 +27,7 @@ TABLES = {
     "sites",
     "site_actions",
     "territories",
+    "official_territories",
 }
 
 
@@ -121,7 +122,7 @@ def test_enums_hold_their_final_values(scratch_url):
     assert enums["validation_status"] == ["pending", "validated_positive", "validated_negative", "requires_review"]
     assert enums["breeding_site_type"] == ["Basura", "Calles mal hechas", "Charcos/Cumulo de agua", "Huecos"]
     assert enums["location_source"] == ["EXIF_GPS", "MANUAL", "NONE"]
-    assert enums["user_role"] == ["user", "expert", "admin"]
+    assert enums["user_role"] == ["user", "expert", "admin", "official"]
 
 
 def test_updated_at_moves_on_raw_sql_updates(scratch_url):

@@ -34,6 +34,7 @@ DOMAIN_TABLES = (
     "sites",
     "site_actions",
     "territories",
+    "official_territories",
 )
 ENVELOPE_KEYS = {"id", "code", "status", "message", "type", "timestamp"}
 

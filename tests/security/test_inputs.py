@@ -118,6 +118,7 @@ JSON_ROUTES = {
     ("POST", "/api/v1/change-password"): "bob",
     ("PUT", "/api/v1/users/me/settings"): "bob",
     ("PATCH", "/api/v1/users/{id}"): "admin",
+    ("PUT", "/api/v1/users/{id}/territories"): "admin",
     ("POST", "/api/v1/analyses/uploads"): "bob",
     ("POST", "/api/v1/analyses/batch"): "bob",
     ("POST", "/api/v1/detections/{id}/validate"): "expert",

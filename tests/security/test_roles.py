@@ -23,6 +23,7 @@ ADMIN_ROUTES = [
     ("PATCH", "/users/{self}", {"role": "admin"}),
     ("PATCH", "/users/{other}", {"role": "admin"}),
     ("DELETE", "/users/{other}", None),
+    ("PUT", "/users/{other}/territories", {"territories": []}),
 ]
 
 

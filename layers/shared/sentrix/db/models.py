@@ -405,6 +405,19 @@ class Territory(Base):
     updated_at: Mapped[datetime] = _updated_at()
 
 
+class OfficialTerritory(Base):
+    """A territory an official is scoped to (with every territory below it; docs/territories.md, 0014)."""
+
+    __tablename__ = "official_territories"
+
+    user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
+    territory_code: Mapped[str] = mapped_column(
+        String(64), ForeignKey("territories.code", ondelete="CASCADE"), primary_key=True
+    )
+    assigned_at: Mapped[datetime] = _created_at()
+    assigned_by: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+
+
 class RateLimitHit(Base):
     """Hits per bucket (e.g. `login:ip:203.0.113.7`) per fixed window; shared by all Lambda instances."""
 

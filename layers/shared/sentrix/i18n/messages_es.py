@@ -346,7 +346,7 @@ MESSAGES: dict[str, str] = {
     "site.cause.member_restored": "una detección del sitio volvió",
     "err.site_not_found": "Sitio no encontrado",
     "err.site_evidence_not_found": "Análisis de evidencia no encontrado",
-    "err.site_permissions": "Solo expertos y administradores pueden actuar sobre sitios",
+    "err.site_permissions": "Solo expertos, administradores y funcionarios pueden actuar sobre sitios",
     "err.site_transition": "Un sitio en estado {current} no admite la acción {requested}",
     "err.site_override_close_only": "override solo se aplica al cierre",
     "err.site_verify.not_treated": "El sitio no fue tratado: no hay nada que verificar",
@@ -362,6 +362,7 @@ MESSAGES: dict[str, str] = {
     "err.site_verify.still_there": "El análisis de evidencia todavía muestra un criadero de la familia del sitio",
     "err.territory_permissions": "Solo los administradores pueden importar territorios",
     "err.territory_not_found": "Territorio no encontrado",
+    "err.territories_not_official": "Solo los funcionarios tienen territorios asignados",
     "err.territory_unknown": "Territorio desconocido: {code}",
     "territory.repaired": (
         "Elemento {index}: geometría inválida (p. ej. una autointersección) reparada con ST_MakeValid"
