@@ -61,3 +61,21 @@ def test_exports_keep_the_territory_and_below(seeded, expert):
         (round(f["geometry"]["coordinates"][1], 3), round(f["geometry"]["coordinates"][0], 3)) for f in features
     )
     assert points == [(-26.85, -65.28), (-26.81, -65.24), (-26.8, -65.235)]
+
+
+def test_statistics_grouped_by_territory(seeded, expert):
+    roots = call("GET", "/api/v1/reports/statistics", caller=expert, query={**ALL_TIME, "group_by": "territory"})
+    below_c = call(
+        "GET", "/api/v1/reports/statistics", caller=expert,
+        query={**ALL_TIME, "group_by": "territory", "territory": "C"},
+    )  # fmt: skip
+
+    assert roots.status == 200, roots.json()
+    # One root (C) holding four analyses of one detection each; the fifth is outside every territory
+    assert roots.json()["by_territory"] == [{"code": "C", "name": "C", "analyses": 4, "detections": 4}]
+    assert below_c.json()["by_territory"] == [
+        {"code": "H1", "name": "H1", "analyses": 3, "detections": 3},
+        {"code": "H2", "name": "H2", "analyses": 1, "detections": 1},
+    ]
+    plain = call("GET", "/api/v1/reports/statistics", caller=expert, query=ALL_TIME).json()
+    assert "by_territory" not in plain
