@@ -79,3 +79,14 @@ def test_statistics_grouped_by_territory(seeded, expert):
     ]
     plain = call("GET", "/api/v1/reports/statistics", caller=expert, query=ALL_TIME).json()
     assert "by_territory" not in plain
+
+
+def test_an_aggregate_report_keeps_the_territory_and_below(seeded, expert):
+    body = {"type": "summary", "format": "json", "filters": {"include_expired": True, "territory": "H1"}}
+
+    response = call("POST", "/api/v1/reports/generate", caller=expert, body=body)
+
+    assert response.status == 200, response.json()
+    answer = response.json()
+    assert answer["report"]["filters"] == {"include_expired": True, "territory": "H1"}
+    assert (answer["data"]["summary"]["analyses"], answer["data"]["summary"]["detections"]) == (3, 3)
