@@ -16,9 +16,12 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from sentrix import snapstart
 from sentrix.tokens import AccessClaims, InvalidToken, KeysUnavailable, verify_access_token
 
 UNAUTHORIZED = "Unauthorized"  # the exact message API Gateway turns into a 401
+
+snapstart.install("authorizer")  # SnapStart runtime hooks (docs/infra.md (SnapStart))
 
 
 def _log(level: str, message: str, **facts: Any) -> None:

@@ -1,5 +1,6 @@
 """API Gateway entry point of the upload function."""
 
+from sentrix import snapstart
 from sentrix.http.app import create_app, lambda_handler
 from sentrix.http.health import router as health_router
 from sentrix_upload.routes import analyses, detections, intake, preview
@@ -10,3 +11,4 @@ app = create_app(
     description="Analyses intake, reads and expert validation.",
 )
 handler = lambda_handler(app)
+snapstart.install("upload")  # SnapStart runtime hooks (docs/infra.md (SnapStart))
