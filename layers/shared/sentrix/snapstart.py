@@ -53,6 +53,7 @@ _FASTAPI_COMMON = (
     "aws_lambda_powertools.utilities.parameters",
     "sentrix.db.engine",
     "sentrix.db.models",
+    "geoalchemy2",  # the models' geometry columns load it on first use (sentrix.db.geometry)
     "sentrix.http.identity",
     "sentrix.http.locale",
     "sentrix.adapters.storage",

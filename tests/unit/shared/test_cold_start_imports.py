@@ -82,3 +82,42 @@ def test_a_pydantic_v1_model_is_still_recognised_once_pydantic_v1_is_loaded():
     assert shared.annotation_is_pydantic_v1(NewStyle) is False
     assert compat.is_pydantic_v1_model_instance(OldStyle(n=1)) is True
     assert compat.is_pydantic_v1_model_instance(NewStyle(n=1)) is False
+
+
+@pytest.mark.parametrize("function", ["auth", "report", "detect"])
+def test_geoalchemy2_is_not_imported_at_start_up(function):
+    # The models' geometry columns (sentrix.db.geometry) load GeoAlchemy2 when a statement first touches one.
+    # upload still imports it at start-up: its DAL builds a Geography cast at import (sentrix_upload.dal.analyses).
+    assert loaded_after_import(function, ["geoalchemy2"], POWERTOOLS_TRACE_DISABLED="true") == []
+
+
+def test_a_geometry_column_compiles_as_geoalchemy2s_once_touched():
+    # Given auth's process, where GeoAlchemy2 is not loaded at start-up
+    code = """
+import sys
+import sentrix_auth.api
+from sqlalchemy import select
+from sqlalchemy.dialects import postgresql
+from sqlalchemy.schema import CreateTable
+from sentrix.db.models import Analysis
+before = "geoalchemy2" in sys.modules
+query = select(Analysis.id, Analysis.location).where(Analysis.location.is_not(None))
+print(before)
+print(query.compile(dialect=postgresql.dialect()))
+print([line.strip() for line in str(CreateTable(Analysis.__table__).compile(dialect=postgresql.dialect())).splitlines()
+       if line.strip().startswith("location ")][0])
+print(type(Analysis.location.type.real()).__module__, "geoalchemy2" in sys.modules)
+"""
+    environment = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join([str(REPO / "layers" / "shared"), str(REPO / "functions" / "auth")]),
+    }
+    out = subprocess.run([sys.executable, "-c", code], env=environment, capture_output=True, text=True, check=True)
+    before, *sql, column, real = out.stdout.strip().splitlines()
+
+    # Then the column reads through ST_AsEWKB, is declared geometry(POINT,4326), and GeoAlchemy2 came with it
+    assert before == "False"
+    assert "ST_AsEWKB(analyses.location) AS location" in " ".join(sql)
+    assert "analyses.location IS NOT NULL" in " ".join(sql)
+    assert column == "location geometry(POINT,4326),"
+    assert real == "geoalchemy2.types True"
