@@ -87,7 +87,7 @@ def test_a_pydantic_v1_model_is_still_recognised_once_pydantic_v1_is_loaded():
 @pytest.mark.parametrize("function", ["auth", "report", "detect"])
 def test_geoalchemy2_is_not_imported_at_start_up(function):
     # The models' geometry columns (sentrix.db.geometry) load GeoAlchemy2 when a statement first touches one.
-    # upload still imports it at start-up: its DAL builds a Geography cast at import (sentrix_upload.dal.analyses).
+    # upload still loads it at start-up: its DAL builds expressions on geometry columns at import.
     assert loaded_after_import(function, ["geoalchemy2"], POWERTOOLS_TRACE_DISABLED="true") == []
 
 
