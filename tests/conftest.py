@@ -254,6 +254,44 @@ def moto_server() -> Iterator[str]:
         process.stop()
 
 
+def aws_prefix() -> str:
+    """The names' prefix of this session's bucket and queues on moto's server."""
+    return f"sentrix-test-{os.getpid()}" if EXTERNAL_MOTO_URL else "sentrix-test"
+
+
+def empty_queues(aws: AwsResources) -> None:
+    """The session's detect queue and DLQ without any message, in-flight ones included.
+
+    Draining takes only visible messages; one a test received and left, or put back for minutes (backpressure
+    changes a message's visibility), would come back in the middle of a later test. Moto, like SQS, allows one
+    PurgeQueue a minute, so queues with messages in flight are deleted and created again (same names and URLs,
+    same attributes: `provision` is idempotent; the bucket's notification names the queue by ARN, unchanged)."""
+    import boto3
+
+    from sentrix_local.provision import provision
+
+    sqs = boto3.client("sqs", endpoint_url=aws.endpoint_url)
+    urls = (aws.queue_url, aws.dlq_url)
+    for url in urls:
+        while messages := sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, WaitTimeSeconds=0).get(
+            "Messages", []
+        ):
+            entries = [{"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(messages)]
+            sqs.delete_message_batch(QueueUrl=url, Entries=entries)
+    in_flight = [
+        url
+        for url in urls
+        if sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["ApproximateNumberOfMessagesNotVisible"])[
+            "Attributes"
+        ]["ApproximateNumberOfMessagesNotVisible"]
+        != "0"
+    ]
+    if in_flight:
+        for url in urls:
+            sqs.delete_queue(QueueUrl=url)
+        provision(aws.endpoint_url, prefix=aws_prefix())
+
+
 @pytest.fixture(scope="session")
 def aws(moto_server) -> AwsResources:
     """The bucket, queues and notification of infra/template.yaml, created on moto's server."""
@@ -261,7 +299,7 @@ def aws(moto_server) -> AwsResources:
     from sentrix_local.template import stack_spec
 
     # Sessions sharing one moto server each get their own bucket and queues.
-    resources = provision(moto_server, prefix=f"sentrix-test-{os.getpid()}" if EXTERNAL_MOTO_URL else "sentrix-test")
+    resources = provision(moto_server, prefix=aws_prefix())
     spec = stack_spec()
     detect = next(q for q in spec.queues.values() if q.consumer)
     os.environ.update(

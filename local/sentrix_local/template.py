@@ -133,10 +133,14 @@ class StackSpec:
 
 
 def ref_target(value: Any) -> str | None:
-    """The logical id behind {"Ref": id} or {"Fn::GetAtt": [id, attr]}, else None."""
+    """The logical id behind {"Ref": id} or {"Fn::GetAtt": [id, attr]}, else None.
+
+    SAM's `!Ref Function.Alias` (the alias AutoPublishAlias keeps on the function's latest version, where
+    SnapStart applies) is the function itself here: locally there are no versions, aliases or SnapStart.
+    """
     if isinstance(value, dict):
         if "Ref" in value:
-            return value["Ref"]
+            return value["Ref"].split(".", 1)[0] if isinstance(value["Ref"], str) else value["Ref"]
         if "Fn::GetAtt" in value:
             return value["Fn::GetAtt"][0]
     return None

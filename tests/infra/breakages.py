@@ -799,6 +799,63 @@ BREAKAGES = [
         (f"{_GLOBAL_ENV}.SENTRIX_DEBUG_ERRORS", "1"),
         name="deployed-debug-errors",
     ),
+    breakage(
+        http.check_snapstart,
+        "UploadFunction: no AutoPublishAlias",
+        ("Resources.UploadFunction.Properties.AutoPublishAlias", DELETE),
+        name="snapstart-function-without-alias",
+    ),
+    breakage(
+        http.check_snapstart,
+        "ReportFunction: AutoPublishAliasAllProperties is not true",
+        ("Resources.ReportFunction.Properties.AutoPublishAliasAllProperties", DELETE),
+        name="snapstart-alias-misses-settings-changes",
+    ),
+    breakage(
+        http.check_snapstart,
+        "AuthFunction: SnapStart.ApplyOn is not",
+        ("Resources.AuthFunction.Properties.SnapStart.ApplyOn", "None"),
+        name="snapstart-off-for-good",
+    ),
+    breakage(
+        http.check_snapstart,
+        "AuthorizerFunction: SnapStart.ApplyOn is not",
+        ("Resources.AuthorizerFunction.Properties.SnapStart", DELETE),
+        name="snapstart-missing-on-authorizer",
+    ),
+    breakage(
+        http.check_snapstart,
+        "is not decided by a stack parameter",
+        ("Conditions.UseSnapStart", {"Fn::Equals": ["Enabled", "Enabled"]}),
+        name="snapstart-not-switchable",
+    ),
+    breakage(
+        http.check_snapstart,
+        "AuthFunction: ProvisionedConcurrencyConfig cannot be combined with SnapStart",
+        ("Resources.AuthFunction.Properties.ProvisionedConcurrencyConfig", {"ProvisionedConcurrentExecutions": 1}),
+        name="snapstart-with-provisioned-concurrency",
+    ),
+    breakage(
+        http.check_snapstart,
+        "ReportFunction: EphemeralStorage above 512 MB",
+        ("Resources.ReportFunction.Properties.EphemeralStorage", {"Size": 1024}),
+        name="snapstart-with-big-tmp",
+    ),
+    breakage(
+        http.check_snapstart,
+        "UploadFunction: runtime is not python3.12 or later",
+        ("Resources.UploadFunction.Properties.Runtime", "python3.11"),
+        name="snapstart-on-old-python",
+    ),
+    breakage(
+        http.check_snapstart,
+        "FunctionArn is not the function's alias",
+        (
+            "Resources.SentrixApi.Properties.Auth.Authorizers.SentrixAuthorizer.FunctionArn",
+            {"Fn::GetAtt": ["AuthorizerFunction", "Arn"]},
+        ),
+        name="authorizer-on-latest",
+    ),
 ]
 
 # IAM against the code (tests/infra/iam_usage.py), kept in their own module.

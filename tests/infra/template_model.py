@@ -70,7 +70,7 @@ def references(node: Any) -> set[str]:
     found: set[str] = set()
     if isinstance(node, dict):
         if "Ref" in node and isinstance(node["Ref"], str):
-            found.add(node["Ref"])
+            found.add(node["Ref"].split(".", 1)[0])  # `Function.Alias` (SAM) is the function's
         if "Fn::GetAtt" in node:
             found.add(node["Fn::GetAtt"][0])
         sub = node.get("Fn::Sub")

@@ -48,6 +48,7 @@ CHECKS: list[Callable[[Template], list[str]]] = [
     http.check_gateway_response_headers,
     http.check_explicit_cors_origins,
     http.check_no_local_switches,
+    http.check_snapstart,
     life.check_retained_data,
     life.check_database_parameters,
     life.check_versioned_buckets,

@@ -1,5 +1,6 @@
 """API Gateway entry point of the auth function: sessions, profile and settings, user administration."""
 
+from sentrix import snapstart
 from sentrix.http.app import create_app, lambda_handler
 from sentrix.http.health import router as health_router
 from sentrix_auth.handlers import admin, profile, sessions
@@ -10,3 +11,4 @@ app = create_app(
     description="Users, tokens, profile, settings and user administration.",
 )
 handler = lambda_handler(app)
+snapstart.install("auth")  # SnapStart runtime hooks (docs/infra.md (SnapStart))

@@ -1,10 +1,10 @@
 """API Gateway REQUEST authorizer: verify the bearer token, allow the whole API, hand the identity on.
 
-Runs in front of every protected request, so it imports only PyJWT, cryptography and the stdlib (no FastAPI,
-SQLAlchemy, pydantic, Powertools or supabase): `bench/bench_authorizer.py` holds its cold import to ≤ 2× a
-bare `import jwt`. It decides only "is this token ours and current"; whether the account is still active and
-what role it has now is checked per request by `sentrix.http.identity.current_principal`, because API
-Gateway caches this answer for 300 s.
+Runs in front of every protected request, so it imports only PyJWT, cryptography, the stdlib and the SnapStart
+hook registry (no FastAPI, SQLAlchemy, pydantic, Powertools or supabase): `bench/bench_authorizer.py` holds its
+cold import to ≤ 2× a bare `import jwt`. It decides only "is this token ours and current"; whether the account
+is still active and what role it has now is checked per request by `sentrix.http.identity.current_principal`,
+because API Gateway caches this answer for 300 s.
 """
 
 from __future__ import annotations
@@ -16,9 +16,12 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from sentrix import snapstart
 from sentrix.tokens import AccessClaims, InvalidToken, KeysUnavailable, verify_access_token
 
 UNAUTHORIZED = "Unauthorized"  # the exact message API Gateway turns into a 401
+
+snapstart.install("authorizer")  # SnapStart runtime hooks (docs/infra.md (SnapStart))
 
 
 def _log(level: str, message: str, **facts: Any) -> None:

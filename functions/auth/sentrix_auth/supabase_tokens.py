@@ -74,6 +74,12 @@ def _jwks_client(url: str) -> jwt.PyJWKClient:
     return jwt.PyJWKClient(url, cache_keys=True, lifespan=3600, timeout=5)
 
 
+def forget_secrets() -> None:
+    """Drop the Supabase JWT secret and the JWKS clients read so far (SnapStart: sentrix.snapstart)."""
+    _read_secret.cache_clear()
+    _jwks_client.cache_clear()
+
+
 def verify_supabase_token(token: str) -> AccessClaims:
     """Verify a Supabase access token; its role here is only a hint (the database's role is the one used)."""
     settings = verification_settings()

@@ -5,16 +5,14 @@ from __future__ import annotations
 from typing import Any
 
 from sentrix.db import budget
-from sentrix.observability import get_tracer, logger, metrics
+from sentrix.observability import logger, metrics, traced
 from sentrix_detect.pipeline import DetectPipeline
 from sentrix_detect.records import process_batch
-
-tracer = get_tracer()
 
 
 @metrics.log_metrics
 @logger.inject_lambda_context(clear_state=True)
-@tracer.capture_lambda_handler(capture_response=False)
+@traced  # X-Ray subsegments when tracing is on (the template's Tracing: Active); no X-Ray SDK otherwise
 def handler(event: dict[str, Any], context: Any, pipeline: DetectPipeline | None = None) -> dict[str, Any]:
     """Lambda calls this with (event, context); tests may pass their own pipeline."""
     # Detect's writes run under the worker class's statement_timeout. The invocation's deadline is records.py's

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from sentrix import snapstart
 from sentrix.http.app import create_app, lambda_handler
 from sentrix.http.health import router as health_router
 from sentrix_report.routes import analyses, exports, maps, reports, statistics
@@ -15,3 +16,4 @@ app = create_app(
 )
 # GeoJSON is text, but Mangum would base64 it: API Gateway only decodes the BinaryMediaTypes (PDF, MVT).
 handler = lambda_handler(app, extra_text_types=["application/geo+json"])
+snapstart.install("report")  # SnapStart runtime hooks (docs/infra.md (SnapStart))

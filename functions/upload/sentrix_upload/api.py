@@ -1,5 +1,7 @@
 """API Gateway entry point of the upload function."""
 
+from sentrix import snapstart
+from sentrix.adapters import aws
 from sentrix.http.app import create_app, lambda_handler
 from sentrix.http.health import router as health_router
 from sentrix_upload.routes import analyses, detections, intake, preview, sites, territories
@@ -18,3 +20,6 @@ app = create_app(
     description="Analyses intake, reads, expert validation, sites and territories.",
 )
 handler = lambda_handler(app)
+snapstart.install("upload")  # SnapStart runtime hooks (docs/infra.md (SnapStart))
+# Reads presign image URLs: the S3 client is built during init, not by the first request (docs/infra.md).
+aws.prepare_clients("s3")

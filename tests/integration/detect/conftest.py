@@ -8,8 +8,8 @@ from typing import Any
 import boto3
 import pytest
 
-from tests.conftest import reset_caches
-from tests.integration.detect.helpers import Uploads, drain, reset_standin
+from tests.conftest import empty_queues, reset_caches
+from tests.integration.detect.helpers import Uploads, reset_standin
 
 
 def _forget_detect_caches() -> None:
@@ -54,13 +54,10 @@ def detect_env(clean_db, aws, yolo_standin) -> Iterator[Any]:
     """Every service up, caches reset, queues empty and the stand-in without faults, before and after."""
     _forget_detect_caches()
     reset_standin(yolo_standin)
-    sqs = boto3.client("sqs", endpoint_url=aws.endpoint_url)
-    drain(sqs, aws.queue_url)
-    drain(sqs, aws.dlq_url)
+    empty_queues(aws)
     yield aws
     reset_standin(yolo_standin)
-    drain(sqs, aws.queue_url)
-    drain(sqs, aws.dlq_url)
+    empty_queues(aws)
     _forget_detect_caches()
 
 

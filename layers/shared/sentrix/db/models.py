@@ -7,7 +7,6 @@ from datetime import date, datetime
 from enum import StrEnum
 from typing import Any
 
-from geoalchemy2 import Geometry
 from sqlalchemy import (
     BigInteger,
     Boolean,
@@ -29,6 +28,7 @@ from sqlalchemy import Enum as SAEnum
 from sqlalchemy.dialects.postgresql import JSONB, UUID
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
+from sentrix.db.geometry import Geometry  # GeoAlchemy2's, imported on first use
 from sentrix.domain.classes import BreedingSiteType, PersistenceType, RiskLevel
 from sentrix.domain.confidence import DEFAULT_CONFIDENCE_THRESHOLD
 from sentrix.domain.location import LocationSource

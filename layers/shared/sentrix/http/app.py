@@ -16,6 +16,7 @@ from mangum import Mangum
 
 from sentrix.config import Settings, get_settings
 from sentrix.db import budget
+from sentrix.http import compat as _fastapi_compat  # noqa: F401 - before any route: no pydantic.v1 import
 from sentrix.http.envelope import (
     COMMON_ERROR_RESPONSES,
     REQUEST_ID_HEADER,

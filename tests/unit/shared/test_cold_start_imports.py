@@ -1,0 +1,123 @@
+"""What the handlers import at start-up (issue 21, cold start): heavy modules most requests never use stay out.
+
+Each check imports the handler in a fresh interpreter, with only the layer and the function's own package on the
+path (as Lambda lays them out), and lists which of the deferred modules got loaded.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[3]
+HANDLERS = {
+    "auth": "sentrix_auth.api",
+    "authorizer": "sentrix_auth.authorizer",
+    "upload": "sentrix_upload.api",
+    "report": "sentrix_report.api",
+    "detect": "sentrix_detect.handler",
+}
+PACKAGE_DIR = {"authorizer": "auth"}
+
+
+def loaded_after_import(function: str, watched: list[str], **env: str) -> list[str]:
+    """The modules of `watched` present in sys.modules once `function`'s handler module is imported."""
+    folder = PACKAGE_DIR.get(function, function)
+    listing = f"print(json.dumps([m for m in {watched!r} if m in sys.modules]))"
+    code = f"import sys, json; import {HANDLERS[function]}; {listing}"
+    environment = {
+        **{k: v for k, v in os.environ.items() if not k.startswith("POWERTOOLS_TRACE")},
+        "PYTHONPATH": os.pathsep.join([str(REPO / "layers" / "shared"), str(REPO / "functions" / folder)]),
+        **env,
+    }
+    out = subprocess.run([sys.executable, "-c", code], env=environment, capture_output=True, text=True, check=True)
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+@pytest.mark.parametrize("function", ["auth", "upload", "report", "detect"])
+def test_no_handler_imports_pydantic_v1(function):
+    # FastAPI's "is this a pydantic v1 model?" check would import pydantic.v1 on the first route (sentrix.http.compat)
+    assert loaded_after_import(function, ["pydantic.v1"]) == []
+
+
+def test_the_authorizer_imports_neither_fastapi_nor_the_database_stack():
+    heavy = ["fastapi", "pydantic", "sqlalchemy", "geoalchemy2", "boto3", "aws_lambda_powertools", "aws_xray_sdk"]
+    assert loaded_after_import("authorizer", heavy) == []
+
+
+def test_detect_imports_the_xray_sdk_only_when_tracing_is_on():
+    assert loaded_after_import("detect", ["aws_xray_sdk"], POWERTOOLS_TRACE_DISABLED="true") == []
+    assert loaded_after_import("detect", ["aws_xray_sdk"], POWERTOOLS_TRACE_DISABLED="false") == ["aws_xray_sdk"]
+
+
+def test_a_pydantic_v1_model_is_still_recognised_once_pydantic_v1_is_loaded():
+    import warnings
+
+    import fastapi._compat.shared as shared
+    import fastapi.encoders
+    from pydantic import BaseModel
+
+    import sentrix.http.app  # noqa: F401 - installs the checks
+    from sentrix.http import compat
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        from pydantic import v1
+
+    class OldStyle(v1.BaseModel):
+        n: int
+
+    class NewStyle(BaseModel):
+        n: int
+
+    assert shared.is_pydantic_v1_model_class is compat.is_pydantic_v1_model_class
+    assert fastapi.encoders.is_pydantic_v1_model_instance is compat.is_pydantic_v1_model_instance
+    assert shared.annotation_is_pydantic_v1(OldStyle) is True
+    assert shared.annotation_is_pydantic_v1(list[OldStyle]) is True
+    assert shared.annotation_is_pydantic_v1(NewStyle) is False
+    assert compat.is_pydantic_v1_model_instance(OldStyle(n=1)) is True
+    assert compat.is_pydantic_v1_model_instance(NewStyle(n=1)) is False
+
+
+@pytest.mark.parametrize("function", ["auth", "report", "detect"])
+def test_geoalchemy2_is_not_imported_at_start_up(function):
+    # The models' geometry columns (sentrix.db.geometry) load GeoAlchemy2 when a statement first touches one.
+    # upload still loads it at start-up: its DAL builds expressions on geometry columns at import.
+    assert loaded_after_import(function, ["geoalchemy2"], POWERTOOLS_TRACE_DISABLED="true") == []
+
+
+def test_a_geometry_column_compiles_as_geoalchemy2s_once_touched():
+    # Given auth's process, where GeoAlchemy2 is not loaded at start-up
+    code = """
+import sys
+import sentrix_auth.api
+from sqlalchemy import select
+from sqlalchemy.dialects import postgresql
+from sqlalchemy.schema import CreateTable
+from sentrix.db.models import Analysis
+before = "geoalchemy2" in sys.modules
+query = select(Analysis.id, Analysis.location).where(Analysis.location.is_not(None))
+print(before)
+print(query.compile(dialect=postgresql.dialect()))
+print([line.strip() for line in str(CreateTable(Analysis.__table__).compile(dialect=postgresql.dialect())).splitlines()
+       if line.strip().startswith("location ")][0])
+print(type(Analysis.location.type.real()).__module__, "geoalchemy2" in sys.modules)
+"""
+    environment = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join([str(REPO / "layers" / "shared"), str(REPO / "functions" / "auth")]),
+    }
+    out = subprocess.run([sys.executable, "-c", code], env=environment, capture_output=True, text=True, check=True)
+    before, *sql, column, real = out.stdout.strip().splitlines()
+
+    # Then the column reads through ST_AsEWKB, is declared geometry(POINT,4326), and GeoAlchemy2 came with it
+    assert before == "False"
+    assert "ST_AsEWKB(analyses.location) AS location" in " ".join(sql)
+    assert "analyses.location IS NOT NULL" in " ".join(sql)
+    assert column == "location geometry(POINT,4326),"
+    assert real == "geoalchemy2.types True"
