@@ -300,7 +300,7 @@ def id_pool(method: str, path: str, seeded: Seeded) -> list[str]:
         return seeded.disposable_analyses if method == "DELETE" else seeded.analyses
     if path.startswith("/api/v1/detections/{id}"):
         return seeded.detections
-    if path == "/api/v1/users/{id}":
+    if path.startswith("/api/v1/users/{id}"):
         return seeded.other_users
     if path.startswith("/api/v1/sites/{id}"):
         return seeded.sites
@@ -419,6 +419,17 @@ def known_good(seeded: Seeded) -> list[Known]:
     multipart = {"media_type": "multipart/form-data", "body": {"file": photo}}
     verdicts = {"detection_ids": seeded.detections[:2], "validation_status": "validated_positive"}
     extension = {"detection_id": seeded.detections[2], "extension_days": 5, "reason": "still there"}
+    square = [[-65.3, -26.9], [-65.2, -26.9], [-65.2, -26.8], [-65.3, -26.8], [-65.3, -26.9]]
+    territories = {
+        "type": "FeatureCollection",
+        "features": [
+            {
+                "type": "Feature",
+                "properties": {"code": "CONTRACT-1", "name": "Barrio"},
+                "geometry": {"type": "Polygon", "coordinates": [square]},
+            }
+        ],
+    }
     new_password = {"current_password": DEFAULT_PASSWORD, "new_password": "an even longer passphrase 456"}
     return [
         Known(
@@ -510,6 +521,25 @@ def known_good(seeded: Seeded) -> list[Known]:
             "admin",
             200,
             lambda _: {"path_parameters": {"id": seeded.sites[-1]}, "body": {"action": "assign", "team": "Norte"}},
+        ),
+        # An admin imports a neighbourhood (any user reads it back) and starts a presigned territories upload
+        Known("POST", "/api/v1/territories", "admin", 200, lambda _: {"body": territories}),
+        Known("GET", "/api/v1/territories/{code}", "user", 200, lambda _: {"path_parameters": {"code": "CONTRACT-1"}}),
+        Known("POST", "/api/v1/territories/uploads", "admin", 201, lambda _: {}),
+        # An admin makes a user an official and scopes them to that neighbourhood
+        Known(
+            "PATCH",
+            "/api/v1/users/{id}",
+            "admin",
+            200,
+            lambda _: {"path_parameters": {"id": seeded.other_users[1]}, "body": {"role": "official"}},
+        ),
+        Known(
+            "PUT",
+            "/api/v1/users/{id}/territories",
+            "admin",
+            200,
+            lambda _: {"path_parameters": {"id": seeded.other_users[1]}, "body": {"territories": ["CONTRACT-1"]}},
         ),
         Known("POST", "/api/v1/detections/extend-validity", "admin", 200, lambda _: {"body": extension}),
         Known(

@@ -85,10 +85,22 @@ USES: dict[str, dict[str, tuple[str, ...]]] = {
         "secretsmanager:GetSecretValue": ("AUTH_PUBLIC_KEYS_SECRET_ARN", "SUPABASE_SECRET_ARN"),
     },
     "UploadFunction": {
-        "s3:PutObject": ("IMAGES_BUCKET/incoming/",),  # presigned POSTs and small multipart uploads
-        # retries head the original; the analysis views presign GETs of originals and annotated images
-        "s3:GetObject": ("IMAGES_BUCKET/incoming/", "IMAGES_BUCKET/originals/", "IMAGES_BUCKET/processed/"),
-        "s3:DeleteObject": ("IMAGES_BUCKET/incoming/", "IMAGES_BUCKET/originals/", "IMAGES_BUCKET/processed/"),
+        # presigned POSTs and small multipart uploads; admins' large territories files
+        "s3:PutObject": ("IMAGES_BUCKET/incoming/", "IMAGES_BUCKET/territories/"),
+        # retries head the original; the analysis views presign GETs of originals and annotated images; an
+        # import reads the uploaded territories file, then deletes it
+        "s3:GetObject": (
+            "IMAGES_BUCKET/incoming/",
+            "IMAGES_BUCKET/originals/",
+            "IMAGES_BUCKET/processed/",
+            "IMAGES_BUCKET/territories/",
+        ),
+        "s3:DeleteObject": (
+            "IMAGES_BUCKET/incoming/",
+            "IMAGES_BUCKET/originals/",
+            "IMAGES_BUCKET/processed/",
+            "IMAGES_BUCKET/territories/",
+        ),
         "s3:ListBucket": ("IMAGES_BUCKET/",),  # HeadBucket: readiness
         "sqs:SendMessage": ("DETECT_QUEUE_URL",),
         "sqs:GetQueueAttributes": ("DETECT_QUEUE_URL",),

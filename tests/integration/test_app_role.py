@@ -158,6 +158,10 @@ EXPECTED_PRIVILEGES = {
     # Sites (0012): never deleted by the functions; the timeline is only ever added to.
     "sites": {"SELECT", "INSERT", "UPDATE"},
     "site_actions": {"SELECT", "INSERT"},
+    # Territories (0013): an import creates or updates them; the functions never delete one.
+    "territories": {"SELECT", "INSERT", "UPDATE"},
+    # Officials' territories (0014): a new set replaces the old one (delete, insert), never updated in place.
+    "official_territories": {"SELECT", "INSERT", "DELETE"},
     "alembic_version": {"SELECT"},
     "spatial_ref_sys": {"SELECT"},
 }

@@ -26,6 +26,8 @@ TABLES = {
     "deployment_keys",
     "sites",
     "site_actions",
+    "territories",
+    "official_territories",
 }
 
 
@@ -91,6 +93,8 @@ def test_spatial_and_filter_indexes_exist(scratch_url):
     assert "USING gist (((location)::geography))" in indexes["ix_analyses_location_geog"]
     assert "USING gist (((location)::geography))" in indexes["ix_detections_location_geog"]
     assert "lower((email)::text)" in indexes["uq_users_email_lower"]
+    assert "USING gist (geometry)" in indexes["ix_territories_geometry"]
+    assert "(territory_code)" in indexes["ix_analyses_territory_code"]
     assert "WHERE (idempotency_key IS NOT NULL)" in indexes["uq_analyses_user_idempotency_key"]
     for name in (
         "ix_analyses_user_created",
@@ -118,7 +122,7 @@ def test_enums_hold_their_final_values(scratch_url):
     assert enums["validation_status"] == ["pending", "validated_positive", "validated_negative", "requires_review"]
     assert enums["breeding_site_type"] == ["Basura", "Calles mal hechas", "Charcos/Cumulo de agua", "Huecos"]
     assert enums["location_source"] == ["EXIF_GPS", "MANUAL", "NONE"]
-    assert enums["user_role"] == ["user", "expert", "admin"]
+    assert enums["user_role"] == ["user", "expert", "admin", "official"]
 
 
 def test_updated_at_moves_on_raw_sql_updates(scratch_url):

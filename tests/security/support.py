@@ -25,7 +25,17 @@ from sentrix.tokens import ALGORITHM, generate_private_key_pem, kid_of
 from tests.support.identity import claims_for, our_private_key  # noqa: F401 - claims_for re-exported for the suite
 
 # Tables whose rows a refused request must leave alone (rate_limit_hits counts attempts on purpose).
-DOMAIN_TABLES = ("users", "refresh_tokens", "user_settings", "analyses", "detections", "sites", "site_actions")
+DOMAIN_TABLES = (
+    "users",
+    "refresh_tokens",
+    "user_settings",
+    "analyses",
+    "detections",
+    "sites",
+    "site_actions",
+    "territories",
+    "official_territories",
+)
 ENVELOPE_KEYS = {"id", "code", "status", "message", "type", "timestamp"}
 
 

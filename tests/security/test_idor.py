@@ -64,6 +64,7 @@ IDOR_CASES = [
     # User administration is for admins only (experts included in the refusal).
     IdorCase("PATCH", "/api/v1/users/{id}", "user", FORBIDDEN, expert=FORBIDDEN, json={"role": "user"}),
     IdorCase("DELETE", "/api/v1/users/{id}", "user", FORBIDDEN, expert=FORBIDDEN),
+    IdorCase("PUT", "/api/v1/users/{id}/territories", "user", FORBIDDEN, expert=FORBIDDEN, json={"territories": []}),
     # A user sees only sites their own detections belong to; only experts and admins act on sites.
     IdorCase("GET", "/api/v1/sites/{id}", "site", NOT_FOUND),
     IdorCase("POST", "/api/v1/sites/{id}/actions", "site", FORBIDDEN, json={"action": "dismiss"}),
@@ -72,6 +73,8 @@ IDOR_CASES = [
 # Path parameters that are not object ids, and where their leak check lives.
 NOT_OBJECT_IDS = {
     ("GET", "/api/v1/map/tiles/{z}/{x}/{y}"): "tile coordinates; see test_detail_tiles_never_show_another_users_points",
+    # Territories are boundaries every signed-in user may read (docs/territories.md): a code owns nothing.
+    ("GET", "/api/v1/territories/{code}"): "a territory code; readable by all, see test_territories.py",
 }
 
 

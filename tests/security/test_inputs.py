@@ -118,6 +118,7 @@ JSON_ROUTES = {
     ("POST", "/api/v1/change-password"): "bob",
     ("PUT", "/api/v1/users/me/settings"): "bob",
     ("PATCH", "/api/v1/users/{id}"): "admin",
+    ("PUT", "/api/v1/users/{id}/territories"): "admin",
     ("POST", "/api/v1/analyses/uploads"): "bob",
     ("POST", "/api/v1/analyses/batch"): "bob",
     ("POST", "/api/v1/detections/{id}/validate"): "expert",
@@ -126,11 +127,13 @@ JSON_ROUTES = {
     ("POST", "/api/v1/detections/{id}/revalidate"): "expert",
     ("POST", "/api/v1/reports/generate"): "bob",
     ("POST", "/api/v1/sites/{id}/actions"): "expert",
+    ("POST", "/api/v1/territories"): "admin",
 }
 MULTIPART_OR_BODYLESS = {
     ("POST", "/api/v1/analyses"),
     ("POST", "/api/v1/analyses/public"),
     ("POST", "/api/v1/analyses/{id}/retry"),
+    ("POST", "/api/v1/territories/uploads"),
 }
 
 

@@ -23,6 +23,14 @@ ADMIN_ROUTES = [
     ("PATCH", "/users/{self}", {"role": "admin"}),
     ("PATCH", "/users/{other}", {"role": "admin"}),
     ("DELETE", "/users/{other}", None),
+    ("PUT", "/users/{other}/territories", {"territories": []}),
+]
+
+
+# Admin routes of the upload function, refused with their own words (docs/territories.md).
+TERRITORY_ADMIN_ROUTES = [
+    ("POST", "/territories", {"type": "FeatureCollection", "features": []}),
+    ("POST", "/territories/uploads", None),
 ]
 
 
@@ -147,3 +155,15 @@ def test_a_batch_item_cannot_claim_another_owner(shared_api, shared_world):
     assert first["ok"] is False and first["error"]["code"] == "validation_error" and first["error"]["status"] == 422
     assert second["ok"] is True
     assert f"incoming/{world.bob.id}/" in second["analysis"]["upload"]["key"]
+
+
+@pytest.mark.parametrize("who", ["bob", "expert"])
+@pytest.mark.parametrize(
+    ("method", "path", "body"), TERRITORY_ADMIN_ROUTES, ids=[f"{m} {p}" for m, p, _ in TERRITORY_ADMIN_ROUTES]
+)
+def test_users_and_experts_may_not_import_territories(shared_api, shared_world, who, method, path, body):
+    before = db_snapshot()
+    headers = {**shared_world.headers(who), "Accept-Language": "en"}
+    response = shared_api.request(method, path, json=body, headers=headers)
+    assert refused(response, 403, "forbidden")["message"] == "Only admins can import territories"
+    assert db_snapshot() == before

@@ -53,6 +53,25 @@ class ProfileUpdate(Strict):
     organization: str | None = Field(default=None, max_length=200)
 
 
+class OfficialTerritoriesUpdate(Strict):
+    territories: list[str] = Field(
+        max_length=100, description="Territory codes; the official sees them and every territory below"
+    )
+
+    @field_validator("territories")
+    @classmethod
+    def _codes(cls, value: list[str]) -> list[str]:
+        codes = [code.strip() for code in value]
+        if any(not code or len(code) > 64 for code in codes):
+            raise ValueError("each code has 1 to 64 characters")
+        return sorted(set(codes))
+
+
+class OfficialTerritoriesOut(BaseModel):
+    user_id: uuid.UUID
+    territories: list[str]
+
+
 class UserAdminUpdate(Strict):
     role: Role | None = None
     is_active: bool | None = None

@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from sentrix.db.engine import session_scope
 from sentrix.db.models import Analysis, Detection, UserSettings
 from sentrix.domain.status import AnalysisStatus
-from sentrix.repositories import sites
+from sentrix.repositories import sites, territories
 from sentrix_detect.model import (
     GAVE_UP_PREFIX,
     AnalysisResult,
@@ -298,8 +298,9 @@ class SqlAnalysisStore:
             ).first()
             if won is None:
                 return False
+            point = result.facts.location.point
+            touched: list[uuid.UUID] = []
             if result.detections:
-                point = result.facts.location.point
                 statement = insert(D)
                 if point is not None:
                     statement = statement.values(location=_point(point.latitude, point.longitude))
@@ -307,9 +308,12 @@ class SqlAnalysisStore:
                 session.execute(statement, rows)
                 if point is not None:
                     # Same transaction: a detection is on its site when it commits (docs/sites.md).
-                    sites.join_or_create(
+                    touched = sites.join_or_create(
                         session, [(r["id"], r["breeding_site_type"]) for r in rows], point.latitude, point.longitude
                     )
+            if point is not None:
+                # The analysis and its sites with their smallest territory (docs/territories.md).
+                territories.tag(session, analysis.id, touched)
         return True
 
     def mark_duplicate(

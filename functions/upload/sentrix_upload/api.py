@@ -4,12 +4,20 @@ from sentrix import snapstart
 from sentrix.adapters import aws
 from sentrix.http.app import create_app, lambda_handler
 from sentrix.http.health import router as health_router
-from sentrix_upload.routes import analyses, detections, intake, preview, sites
+from sentrix_upload.routes import analyses, detections, intake, preview, sites, territories
 
 app = create_app(
     "Sentrix upload",
-    [intake.router, preview.router, analyses.router, detections.router, sites.router, health_router],
-    description="Analyses intake, reads, expert validation and sites.",
+    [
+        intake.router,
+        preview.router,
+        analyses.router,
+        detections.router,
+        sites.router,
+        territories.router,
+        health_router,
+    ],
+    description="Analyses intake, reads, expert validation, sites and territories.",
 )
 handler = lambda_handler(app)
 snapstart.install("upload")  # SnapStart runtime hooks (docs/infra.md (SnapStart))

@@ -252,7 +252,8 @@ class _Assessment:
 
 
 def location_evidence_view(row: Any) -> dict[str, Any]:
-    """The photo's EXIF point beside the location used (owner, experts and admins only: never public)."""
+    """The photo's EXIF point beside the location used (whoever may see the analysis: owner, officials of its
+    territory, experts, admins; never public)."""
     latitude, longitude = getattr(row, "exif_latitude", None), getattr(row, "exif_longitude", None)
     exif_point = None
     if latitude is not None and longitude is not None:

@@ -10,7 +10,14 @@ from sentrix.http.identity import Principal, require_role
 from sentrix.http.paging import MAX_OFFSET
 from sentrix.repositories.analyses import parse_id
 from sentrix_auth.logic import admin
-from sentrix_auth.schemas import DeletedUserOut, UserAdminUpdate, UserOut, UsersPage
+from sentrix_auth.schemas import (
+    DeletedUserOut,
+    OfficialTerritoriesOut,
+    OfficialTerritoriesUpdate,
+    UserAdminUpdate,
+    UserOut,
+    UsersPage,
+)
 
 router = APIRouter(prefix="/api/v1", tags=["users"])
 admin_only = require_role(Role.ADMIN)
@@ -54,3 +61,15 @@ def update_user(
 )
 def delete_user(user_id: str = Path(alias="id"), principal: Principal = Depends(admin_only)) -> DeletedUserOut:
     return DeletedUserOut.model_validate(admin.delete_user(principal, parse_id(user_id, "User")))
+
+
+@router.put(
+    "/users/{id}/territories",
+    summary="Replace the territories an official is scoped to (their descendants included)",
+    responses=error_responses(404, 422, s422="not an official, or an unknown territory code"),
+)
+def set_official_territories(
+    body: OfficialTerritoriesUpdate, user_id: str = Path(alias="id"), principal: Principal = Depends(admin_only)
+) -> OfficialTerritoriesOut:
+    answer = admin.set_official_territories(principal, parse_id(user_id, "User"), body.territories)
+    return OfficialTerritoriesOut.model_validate(answer)

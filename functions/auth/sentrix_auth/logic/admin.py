@@ -6,11 +6,13 @@ import uuid
 from datetime import UTC, datetime
 from typing import Any
 
+from sqlalchemy import delete, insert, select
+
 from sentrix.adapters.storage import S3ImageStore
 from sentrix.db.engine import session_scope
-from sentrix.db.models import User
+from sentrix.db.models import OfficialTerritory, Territory, User
 from sentrix.domain.roles import Role
-from sentrix.errors import BadRequest, NotFound
+from sentrix.errors import BadRequest, NotFound, ValidationFailed
 from sentrix.http.identity import Principal
 from sentrix.observability import logger
 from sentrix_auth.dal import users
@@ -102,3 +104,34 @@ def delete_user(admin: Principal, user_id: uuid.UUID, store_for: Any | None = No
         "images_deleted": deleted,
         "images_not_deleted": failed,
     }
+
+
+def set_official_territories(admin: Principal, user_id: uuid.UUID, codes: list[str]) -> dict[str, Any]:
+    """Replace an official's territories (docs/territories.md): only officials have some, every code must exist."""
+    with session_scope() as session:
+        user = users.get(session, user_id, for_update=True)
+        if user is None:
+            raise NotFound("User not found")
+        if user.role is not Role.OFFICIAL:
+            raise ValidationFailed(
+                "Only officials are scoped to territories",
+                key="err.territories_not_official",
+                details={"role": user.role.value},
+            )
+        known = set(session.scalars(select(Territory.code).where(Territory.code.in_(codes))))
+        unknown = [code for code in codes if code not in known]
+        if unknown:
+            raise ValidationFailed(
+                "Unknown territory", key="err.territory_unknown", details={"territories": unknown}, code=unknown[0]
+            )
+        session.execute(delete(OfficialTerritory).where(OfficialTerritory.user_id == user_id))
+        if codes:
+            session.execute(
+                insert(OfficialTerritory),
+                [{"user_id": user_id, "territory_code": code, "assigned_by": admin.user_id} for code in codes],
+            )
+    logger.info(
+        "official territories set",
+        extra={"user_id": str(user_id), "admin_id": str(admin.user_id), "territories": codes},
+    )
+    return {"user_id": user_id, "territories": codes}

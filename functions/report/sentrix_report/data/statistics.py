@@ -177,3 +177,29 @@ def validation(session: Session, *, where: Where, as_of: datetime) -> dict[str, 
 
 def validators(session: Session, *, where: Where, as_of: datetime) -> list[dict[str, Any]]:
     return [dict(r) for r in rows(session, _VALIDATORS.format(where=where.sql()), {**where.params, "as_of": as_of})]
+
+
+# Per territory directly below `g_parent` (the roots when it is null): the analyses `where` selects that are
+# tagged with it or any territory below it, and their counted detections (docs/territories.md).
+_BY_TERRITORY = """
+WITH RECURSIVE tree (root, code) AS (
+    SELECT t.code, t.code FROM territories AS t
+    WHERE (CAST(:g_parent AS varchar) IS NULL AND t.parent_code IS NULL) OR t.parent_code = CAST(:g_parent AS varchar)
+    UNION ALL
+    SELECT tree.root, t.code FROM territories AS t JOIN tree ON t.parent_code = tree.code
+)
+SELECT r.code, r.name, count(a.id) AS analyses,
+       coalesce(sum((SELECT count(*) FROM detections AS d WHERE d.analysis_id = a.id AND {detections})), 0)
+           AS detections
+FROM territories AS r
+JOIN tree ON tree.root = r.code
+LEFT JOIN analyses AS a ON a.territory_code = tree.code AND {where}
+GROUP BY r.code, r.name
+ORDER BY r.code
+"""
+
+
+def by_territory(session: Session, *, where: Where, detections: Where, parent: str | None) -> list[dict[str, Any]]:
+    params = {**where.params, **detections.params, "g_parent": parent}
+    sql = _BY_TERRITORY.format(where=where.sql(), detections=detections.sql())
+    return [dict(r) for r in rows(session, sql, params)]

@@ -102,6 +102,9 @@ def end_of(value: date | datetime | None) -> datetime | None:
 DayOrInstant = moments.DayOrInstant
 
 
+TERRITORY_HELP = "a territory's code: analyses tagged with it or any territory below it (docs/territories.md)"
+
+
 class DataFilters(BaseModel):
     """Filters of reports and exports; every one is echoed back in the output that used it."""
 
@@ -115,6 +118,7 @@ class DataFilters(BaseModel):
     user_id: uuid.UUID | None = Field(default=None, description="experts and admins only, for other users")
     verdict: Verdict = Field(default=Verdict.NOT_REJECTED, description=VERDICT_HELP)
     include_expired: bool = Field(default=False, description=INCLUDE_EXPIRED_HELP)
+    territory: str | None = Field(default=None, max_length=64, description=TERRITORY_HELP)
 
     @field_validator("risk_level", mode="before")
     @classmethod

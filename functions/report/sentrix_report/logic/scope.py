@@ -144,6 +144,15 @@ def apply_filters(where: Where, filters: DataFilters, alias: str = "a") -> Where
         where.add(f"{alias}.location IS NOT NULL")
     elif filters.has_gps is False:
         where.add(f"{alias}.location IS NULL")
+    if filters.territory is not None:
+        # The code and every territory below it (the tag is the smallest territory: docs/territories.md).
+        where.add(
+            f"{alias}.territory_code IN (WITH RECURSIVE f_tree (code) AS ("  # noqa: S608 - alias from code, value bound
+            "SELECT t.code FROM territories AS t WHERE t.code = :f_territory "
+            "UNION ALL SELECT t.code FROM territories AS t JOIN f_tree ON t.parent_code = f_tree.code) "
+            "SELECT f_tree.code FROM f_tree)",
+            f_territory=filters.territory,
+        )
     box = filters.box
     if box is not None:
         where.add(

@@ -26,8 +26,16 @@ def _meta(scope: Scope, as_of: datetime, locale: Locale | None = None) -> dict[s
     return {"scope": scope.describe(), "counted": (locale or Locale()).t("note.counted"), "as_of": as_of.isoformat()}
 
 
-def dashboard(principal: Principal, filters: DataFilters | None = None, locale: Locale | None = None) -> dict[str, Any]:
-    """Totals and their month-over-month change (last 30 days against the 30 before)."""
+def dashboard(
+    principal: Principal,
+    filters: DataFilters | None = None,
+    locale: Locale | None = None,
+    *,
+    group_by_territory: bool = False,
+) -> dict[str, Any]:
+    """Totals and their month-over-month change (last 30 days against the 30 before); with
+    `group_by_territory`, the analyses and counted detections of each territory directly below the `territory`
+    filter (the roots without one), each with everything below it."""
     filters = filters or DataFilters()
     locale = locale or Locale()
     scope = Scope.of(principal, filters.user_id)
@@ -41,6 +49,14 @@ def dashboard(principal: Principal, filters: DataFilters | None = None, locale: 
                 session, where=where, detections=detections, found=found, as_of=as_of, window_days=WINDOW_DAYS
             )
         )
+        groups = (
+            [
+                jsonable(group)
+                for group in data.by_territory(session, where=where, detections=detections, parent=filters.territory)
+            ]
+            if group_by_territory
+            else None
+        )
     min_base = get_report_settings().change_min_base
     pairs = {
         "total_analyses": (row["analyses_cur"], row["analyses_prev"]),
@@ -49,28 +65,32 @@ def dashboard(principal: Principal, filters: DataFilters | None = None, locale: 
         "active_users": (row["active_users"], row["active_users_prev"]),
     }
     changes = {name: change_figure(cur, prev, min_base=min_base) for name, (cur, prev) in pairs.items()}
-    return {
-        "total_analyses": row["total_analyses"],
-        "total_detections": row["total_detections"],
-        "active_detections": row["active_detections"],
-        "high_risk_detections": row["high_risk_detections"],
-        "active_high_risk_detections": row["active_high_risk_detections"],
-        "monitored_locations": row["monitored_locations"],
-        "active_users": row["active_users"],
-        # The original client reads `monthly_change` as numbers; the detail carries the terms and the reason.
-        "monthly_change": {name: figure["change_pct"] for name, figure in changes.items()},
-        "monthly_change_detail": changes,
-        "window_days": WINDOW_DAYS,
-        "definitions": {
-            "high_risk_detections": locale.t("counts.high_risk_detections"),
-            "monitored_locations": locale.t("def.monitored_locations"),
-            "active_users": locale.t("def.active_users", days=WINDOW_DAYS),
-            "monthly_change": locale.t("def.monthly_change", days=WINDOW_DAYS, min_base=min_base),
-        },
-        **what_counts(filters, locale),
-        "coverage": filters.coverage(as_of),
-        "filters": filters.echo(),
-    } | _meta(scope, as_of, locale)
+    return (
+        {
+            "total_analyses": row["total_analyses"],
+            "total_detections": row["total_detections"],
+            "active_detections": row["active_detections"],
+            "high_risk_detections": row["high_risk_detections"],
+            "active_high_risk_detections": row["active_high_risk_detections"],
+            "monitored_locations": row["monitored_locations"],
+            "active_users": row["active_users"],
+            # The original client reads `monthly_change` as numbers; the detail carries the terms and the reason.
+            "monthly_change": {name: figure["change_pct"] for name, figure in changes.items()},
+            "monthly_change_detail": changes,
+            "window_days": WINDOW_DAYS,
+            "definitions": {
+                "high_risk_detections": locale.t("counts.high_risk_detections"),
+                "monitored_locations": locale.t("def.monitored_locations"),
+                "active_users": locale.t("def.active_users", days=WINDOW_DAYS),
+                "monthly_change": locale.t("def.monthly_change", days=WINDOW_DAYS, min_base=min_base),
+            },
+            **what_counts(filters, locale),
+            "coverage": filters.coverage(as_of),
+            "filters": filters.echo(),
+        }
+        | ({"by_territory": groups} if groups is not None else {})
+        | _meta(scope, as_of, locale)
+    )
 
 
 def risk_distribution(

@@ -12,7 +12,7 @@ from sentrix.http.paging import MAX_CAPPED_LIMIT
 from sentrix.i18n import Locale
 from sentrix_report.caller import caller_locale
 from sentrix_report.logic.exports import Page, csv_page, geojson_page
-from sentrix_report.logic.filters import DataFilters, build_filters
+from sentrix_report.logic.filters import TERRITORY_HELP, DataFilters, build_filters
 from sentrix_report.routes.files import file_response, stamp
 from sentrix_report.routes.limits import Costly, RouteClass, route_class, spend
 from sentrix_report.routes.params import BBOX_HELP, time_and_verdict
@@ -31,8 +31,9 @@ def export_filters(
     has_gps: bool | None = Query(None),
     bbox: str | None = Query(None, description=BBOX_HELP),
     user_id: uuid.UUID | None = Query(None, description="experts and admins only"),
+    territory: str | None = Query(None, max_length=64, description=TERRITORY_HELP),
 ) -> DataFilters:
-    return build_filters(**common, has_gps=has_gps, bbox=bbox, user_id=user_id)
+    return build_filters(**common, has_gps=has_gps, bbox=bbox, user_id=user_id, territory=territory)
 
 
 def _paging_headers(request: Request, page: Page) -> dict[str, str]:

@@ -11,7 +11,14 @@ import uuid
 from fastapi import Depends, Query
 
 from sentrix.errors import ValidationFailed
-from sentrix_report.logic.filters import INCLUDE_EXPIRED_HELP, RISK_HELP, VERDICT_HELP, DataFilters, build_filters
+from sentrix_report.logic.filters import (
+    INCLUDE_EXPIRED_HELP,
+    RISK_HELP,
+    TERRITORY_HELP,
+    VERDICT_HELP,
+    DataFilters,
+    build_filters,
+)
 
 BBOX_HELP = "west,south,east,north in degrees (WGS 84)"
 USER_HELP = "experts and admins: one user's data (default: everyone's); users always get their own"
@@ -69,6 +76,7 @@ def scoped_filters(
     common: dict = Depends(time_and_verdict),
     bbox: str | None = Query(None, description=BBOX_HELP),
     user_id: uuid.UUID | None = Query(None, description=USER_HELP),
+    territory: str | None = Query(None, max_length=64, description=TERRITORY_HELP),
 ) -> DataFilters:
     """Filters of a read over the caller's scope: experts and admins may pick one user."""
-    return build_filters(**common, bbox=bbox, user_id=user_id)
+    return build_filters(**common, bbox=bbox, user_id=user_id, territory=territory)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from typing import Any
+from typing import Any, Literal
 
 from fastapi import APIRouter, Depends, Query
 
@@ -20,10 +20,13 @@ router = APIRouter(prefix="/api/v1/reports", tags=["statistics"])
 @router.get("/statistics", summary="Totals with month-over-month changes")
 def get_statistics(
     filters: DataFilters = Depends(scoped_filters),
+    group_by: Literal["territory"] | None = Query(
+        None, description="territory: also count per territory directly below `territory` (the roots without it)"
+    ),
     locale: Locale = Depends(caller_locale),
     principal: Principal = Depends(current_principal),
 ) -> dict[str, Any]:
-    return statistics.dashboard(principal, filters, locale)
+    return statistics.dashboard(principal, filters, locale, group_by_territory=group_by == "territory")
 
 
 @router.get("/risk-distribution", summary="Analyses per risk level")

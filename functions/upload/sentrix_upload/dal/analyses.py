@@ -27,6 +27,7 @@ from sqlalchemy import (
     func,
     literal,
     literal_column,
+    or_,
     select,
 )
 from sqlalchemy.dialects.postgresql import UUID as PG_UUID
@@ -36,6 +37,7 @@ from sqlalchemy.orm import Session
 from sentrix.db.models import Analysis, Detection
 from sentrix.domain.status import AnalysisStatus, ValidationStatus
 from sentrix.http.identity import Principal, TokenIdentity, checked_principal, session_ended_sql
+from sentrix.repositories.officials import is_official, scope_codes
 from sentrix_upload.logic.filters import AnalysisFilters, BBox, Near
 
 OPEN_VERDICTS = (ValidationStatus.PENDING, ValidationStatus.REQUIRES_REVIEW)
@@ -122,7 +124,10 @@ def fully_validated() -> ColumnElement:
 def conditions(principal: Principal, filters: AnalysisFilters) -> list[ColumnElement]:
     """WHERE clauses: what the caller may see, then each filter that was given."""
     where: list[ColumnElement] = []
-    if not principal.sees_everything:
+    if is_official(principal):
+        own = Analysis.user_id == value(principal.user_id, UUID_TYPE)
+        where.append(or_(own, Analysis.territory_code.in_(scope_codes(principal.user_id))))
+    elif not principal.sees_everything:
         where.append(Analysis.user_id == value(principal.user_id, UUID_TYPE))
     if filters.user_id is not None:
         where.append(Analysis.user_id == value(filters.user_id, UUID_TYPE))
@@ -184,7 +189,11 @@ LEFT JOIN LATERAL (
     SELECT {DOCUMENT_SQL} AS document, {DETECTIONS_SQL} AS detections, {VERDICT_COUNTS_SQL} AS verdict_counts
     FROM analyses
     WHERE analyses.id = '{{analysis_id}}'::uuid
-      AND (analyses.user_id = u.id OR u.role IN ('expert', 'admin'))
+      AND (analyses.user_id = u.id OR u.role IN ('expert', 'admin') OR (u.role = 'official' AND
+           analyses.territory_code IN (WITH RECURSIVE scope (code) AS (
+               SELECT o.territory_code FROM official_territories AS o WHERE o.user_id = u.id
+               UNION ALL SELECT t.code FROM territories AS t JOIN scope ON t.parent_code = scope.code)
+           SELECT scope.code FROM scope)))
 ) AS a ON true
 WHERE u.id = '{{caller_id}}'::uuid
 """  # noqa: S608 - constant SQL; only parsed UUIDs and integers are formatted in (see detail_with_caller)

@@ -19,6 +19,8 @@ from sentrix.domain import sites as rules
 from sentrix.domain.sites import SiteAction, SiteStatus
 from sentrix.domain.status import REJECTED
 from sentrix.http.identity import Principal
+from sentrix.repositories.officials import is_official, scope_codes
+from sentrix_upload.dal import territories as territories_dal
 from sentrix_upload.logic.filters import SiteFilters
 
 GEOGRAPHY = Geography(geometry_type=None, srid=-1, spatial_index=False)
@@ -38,7 +40,12 @@ def _own_member(principal: Principal) -> Any:
 
 
 def _scope(principal: Principal) -> list[Any]:
-    return [] if principal.sees_everything else [_own_member(principal)]
+    if principal.sees_everything:
+        return []
+    if is_official(principal):
+        # Their territories and every one below (docs/territories.md); nothing outside, not even their own.
+        return [Site.territory_code.in_(scope_codes(principal.user_id))]
+    return [_own_member(principal)]
 
 
 def priority_sql(now: datetime) -> Any:
@@ -73,6 +80,8 @@ def _conditions(principal: Principal, filters: SiteFilters) -> list[Any]:
         where.append(Site.confirmed.is_(filters.confirmed))
     if filters.since is not None:
         where.append(Site.last_report_at >= filters.since)
+    if filters.territory is not None:
+        where.append(Site.territory_code.in_(territories_dal.descendants(filters.territory)))
     return where
 
 
@@ -109,7 +118,7 @@ def get_site(session: Session, principal: Principal, site_id: uuid.UUID, *, for_
 def members(session: Session, principal: Principal, site_id: uuid.UUID) -> list[Any]:
     """The site's members (detections not rejected) with their analyses; a user's own only."""
     where = [Detection.site_id == site_id, Detection.validation_status != REJECTED]
-    if not principal.sees_everything:
+    if not principal.sees_everything and not is_official(principal):
         where.append(Analysis.user_id == principal.user_id)
     return session.execute(
         select(

@@ -59,6 +59,7 @@ class SiteFilters:
     near: Near | None = None
     confirmed: bool | None = None
     since: datetime | None = None  # last report at or after
+    territory: str | None = None  # the territory's code: it and every territory below it
 
 
 def _numbers(raw: str, count: int, name: str, shape: str) -> list[float]:

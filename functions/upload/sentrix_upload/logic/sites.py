@@ -181,7 +181,7 @@ def _verified_since_treatment(session: Any, site_id: uuid.UUID) -> uuid.UUID | N
 def act(principal: Principal, raw_id: str, request: SiteActionRequest, locale: Locale) -> dict[str, Any]:
     """Record one lifecycle action; invalid transitions and unverified closes are 409 with the reason."""
     if not rules.may_act_on_sites(principal.role):
-        raise Forbidden("Only experts and admins can act on sites", key="err.site_permissions")
+        raise Forbidden("Only experts, admins and officials can act on sites", key="err.site_permissions")
     site_id = _site_id(raw_id)
     action = SiteAction(request.action)
     with session_scope() as session:

@@ -14,7 +14,7 @@ from sentrix.http.paging import MAX_OFFSET
 from sentrix.http.query import reject_unknown_query_params
 from sentrix.i18n import Locale
 from sentrix_upload.logic import filters as f
-from sentrix_upload.logic import sites
+from sentrix_upload.logic import sites, territories
 from sentrix_upload.schemas.sites import SiteActionRequest, SiteDetail, SitePage
 
 router = APIRouter(prefix="/api/v1", tags=["sites"])
@@ -35,6 +35,9 @@ def list_sites(
     radius_m: float | None = Query(default=None, description="Metres around `near`"),
     confirmed: bool | None = Query(default=None, description="Only sites an expert confirmed (or not)"),
     since: str | None = Query(default=None, description="Last report at or after (ISO date or date-time)"),
+    territory: str | None = Query(
+        default=None, max_length=64, description="A territory's code: sites in it or any territory below it"
+    ),
     order: Literal["priority", "recent"] = Query(default="priority"),
     limit: int = Query(default=20, ge=1, le=100),
     offset: int = Query(default=0, ge=0, le=MAX_OFFSET),
@@ -48,7 +51,10 @@ def list_sites(
         near=f.parse_near(near, radius_m),
         confirmed=confirmed,
         since=f.parse_moment(since, "since", end_of_day=False),
+        territory=territory,
     )
+    if territory is not None:
+        territories.check_known(territory)
     return sites.list_sites(principal, filters, order=order, limit=limit, offset=offset, locale=locale)
 
 

@@ -69,6 +69,7 @@ def _updated_at() -> Mapped[datetime]:
 
 
 POINT = Geometry(geometry_type="POINT", srid=4326, spatial_index=False)
+MULTIPOLYGON = Geometry(geometry_type="MULTIPOLYGON", srid=4326, spatial_index=False)
 # A detection's outline in pixels of its original image: no spatial reference (srid=-1 writes
 # `geometry(MULTIPOLYGON)`, whose SRID is 0, as GeoAlchemy2 reflects it back), never indexed.
 PIXEL_SHAPE = Geometry(geometry_type="MULTIPOLYGON", srid=-1, spatial_index=False)
@@ -154,6 +155,7 @@ class Analysis(Base):
         Index(None, "status"),
         Index(None, "risk_level"),
         Index(None, "sha256"),
+        Index(None, "territory_code"),
         Index("ix_analyses_location_geog", text("(location::geography)"), postgresql_using="gist"),
         Index("ix_analyses_location_geom", "location", postgresql_using="gist"),
     )
@@ -232,6 +234,9 @@ class Analysis(Base):
     model_unique_types: Mapped[int] = mapped_column(Integer, nullable=False, server_default=text("0"))
 
     duplicate_of: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("analyses.id", ondelete="SET NULL"))
+    # The smallest territory covering the location (`territory_at`, migration 0013), set at detect time and
+    # re-set by every territory import (docs/territories.md).
+    territory_code: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[datetime] = _created_at()
     updated_at: Mapped[datetime] = _updated_at()
     processing_started_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
@@ -375,6 +380,42 @@ class SiteActionRecord(Base):
     cause: Mapped[str | None] = mapped_column(String(40))
     from_status: Mapped[SiteStatus | None] = mapped_column(site_status)
     to_status: Mapped[SiteStatus] = mapped_column(site_status, nullable=False)
+
+
+class Territory(Base):
+    """A polygon of the territorial hierarchy (city → health area → neighbourhood; docs/territories.md, 0013)."""
+
+    __tablename__ = "territories"
+    __table_args__ = (
+        Index("ix_territories_geometry", "geometry", postgresql_using="gist"),
+        Index(None, "parent_code"),
+        Index(None, "depth"),
+    )
+
+    code: Mapped[str] = mapped_column(String(64), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), nullable=False)
+    parent_code: Mapped[str | None] = mapped_column(ForeignKey("territories.code", ondelete="RESTRICT"))
+    # 0 for a root, its parent's depth + 1 below.
+    depth: Mapped[int] = mapped_column(Integer, nullable=False, server_default=text("0"))
+    geometry = mapped_column(MULTIPOLYGON, nullable=False)
+    # Square metres on the spheroid: the smallest covering territory wins the tag.
+    area_m2: Mapped[float] = mapped_column(Float, nullable=False)
+    created_at: Mapped[datetime] = _created_at()
+    created_by: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    updated_at: Mapped[datetime] = _updated_at()
+
+
+class OfficialTerritory(Base):
+    """A territory an official is scoped to (with every territory below it; docs/territories.md, 0014)."""
+
+    __tablename__ = "official_territories"
+
+    user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
+    territory_code: Mapped[str] = mapped_column(
+        String(64), ForeignKey("territories.code", ondelete="CASCADE"), primary_key=True
+    )
+    assigned_at: Mapped[datetime] = _created_at()
+    assigned_by: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
 
 
 class RateLimitHit(Base):

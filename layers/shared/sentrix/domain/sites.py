@@ -118,10 +118,10 @@ def next_status(current: SiteStatus, action: SiteAction) -> SiteStatus | None:
 def may_act_on_sites(role: Role) -> bool:
     """Whether a role may record actions on sites: the ONE permission check of the lifecycle.
 
-    Experts and admins today; an `official` role scoped to territories is added here (and to the caller's
-    scope) when territories arrive.
+    Experts, admins and officials; an official acts only on the sites of their territories, which is the
+    caller's scope (functions/upload dal/sites._scope: a site outside is 404).
     """
-    return role.at_least(Role.EXPERT)
+    return role.at_least(Role.EXPERT) or role is Role.OFFICIAL
 
 
 # --- Verification --------------------------------------------------------------------------------------------

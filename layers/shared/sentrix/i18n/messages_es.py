@@ -346,7 +346,7 @@ MESSAGES: dict[str, str] = {
     "site.cause.member_restored": "una detección del sitio volvió",
     "err.site_not_found": "Sitio no encontrado",
     "err.site_evidence_not_found": "Análisis de evidencia no encontrado",
-    "err.site_permissions": "Solo expertos y administradores pueden actuar sobre sitios",
+    "err.site_permissions": "Solo expertos, administradores y funcionarios pueden actuar sobre sitios",
     "err.site_transition": "Un sitio en estado {current} no admite la acción {requested}",
     "err.site_override_close_only": "override solo se aplica al cierre",
     "err.site_verify.not_treated": "El sitio no fue tratado: no hay nada que verificar",
@@ -360,4 +360,35 @@ MESSAGES: dict[str, str] = {
     "err.site_verify.too_far": "El análisis de evidencia se tomó fuera del radio del sitio",
     "err.site_verify.before_treatment": "El análisis de evidencia se subió antes del tratamiento",
     "err.site_verify.still_there": "El análisis de evidencia todavía muestra un criadero de la familia del sitio",
+    "err.territory_permissions": "Solo los administradores pueden importar territorios",
+    "err.territory_not_found": "Territorio no encontrado",
+    "err.territories_not_official": "Solo los funcionarios tienen territorios asignados",
+    "err.territory_unknown": "Territorio desconocido: {code}",
+    "territory.repaired": (
+        "Elemento {index}: geometría inválida (p. ej. una autointersección) reparada con ST_MakeValid"
+    ),
+    "territory.refusal.not_json": "El archivo no es JSON",
+    "territory.refusal.not_geojson": "El archivo no es GeoJSON",
+    "territory.refusal.not_feature_collection": "El archivo no es una FeatureCollection GeoJSON",
+    "territory.refusal.no_features": "La FeatureCollection no tiene elementos",
+    "territory.refusal.bad_upload_key": "upload_key no corresponde a un archivo de territorios que usted subió",
+    "territory.refusal.not_feature": "Elemento {index}: no es un Feature GeoJSON",
+    "territory.refusal.not_polygon": "Elemento {index}: la geometría no es un Polygon ni un MultiPolygon",
+    "territory.refusal.bad_coordinates": (
+        "Elemento {index}: las coordenadas no forman anillos cerrados de al menos 4 posiciones"
+    ),
+    "territory.refusal.out_of_range": (
+        "Elemento {index}: coordenadas fuera de rango (longitud -180..180, latitud -90..90)"
+    ),
+    "territory.refusal.missing_code": "Elemento {index}: falta la propiedad code",
+    "territory.refusal.missing_name": "Elemento {index}: falta la propiedad name",
+    "territory.refusal.bad_code": "Elemento {index}: code debe ser un texto de 1 a 64 caracteres",
+    "territory.refusal.bad_name": "Elemento {index}: name debe ser un texto de 1 a 200 caracteres",
+    "territory.refusal.bad_parent": "Elemento {index}: parent debe ser un código de 1 a 64 caracteres",
+    "territory.refusal.duplicate_code": "Elemento {index}: el código {code} aparece dos veces en el archivo",
+    "territory.refusal.unknown_parent": "Elemento {index}: el padre {parent} no está en el archivo ni guardado",
+    "territory.refusal.parent_cycle": "Elemento {index}: los padres de {code} forman un ciclo",
+    "territory.refusal.invalid_geometry": (
+        "Elemento {index}: geometría inválida que no se puede reparar (no queda nada)"
+    ),
 }

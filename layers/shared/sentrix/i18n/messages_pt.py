@@ -332,7 +332,7 @@ MESSAGES: dict[str, str] = {
     "site.cause.member_restored": "uma detecção do local voltou",
     "err.site_not_found": "Local não encontrado",
     "err.site_evidence_not_found": "Análise de evidência não encontrada",
-    "err.site_permissions": "Somente especialistas e administradores podem agir sobre locais",
+    "err.site_permissions": "Somente especialistas, administradores e agentes públicos podem agir sobre locais",
     "err.site_transition": "Um local no estado {current} não aceita a ação {requested}",
     "err.site_override_close_only": "override se aplica apenas ao fechamento",
     "err.site_verify.not_treated": "O local não foi tratado: não há nada a verificar",
@@ -345,4 +345,33 @@ MESSAGES: dict[str, str] = {
     "err.site_verify.too_far": "A análise de evidência foi feita fora do raio do local",
     "err.site_verify.before_treatment": "A análise de evidência foi enviada antes do tratamento",
     "err.site_verify.still_there": "A análise de evidência ainda mostra um criadouro da família do local",
+    "err.territory_permissions": "Somente administradores podem importar territórios",
+    "err.territory_not_found": "Território não encontrado",
+    "err.territories_not_official": "Somente agentes públicos têm territórios atribuídos",
+    "err.territory_unknown": "Território desconhecido: {code}",
+    "territory.repaired": "Elemento {index}: geometria inválida (p. ex. uma autointerseção) reparada com ST_MakeValid",
+    "territory.refusal.not_json": "O arquivo não é JSON",
+    "territory.refusal.not_geojson": "O arquivo não é GeoJSON",
+    "territory.refusal.not_feature_collection": "O arquivo não é uma FeatureCollection GeoJSON",
+    "territory.refusal.no_features": "A FeatureCollection não tem elementos",
+    "territory.refusal.bad_upload_key": "upload_key não corresponde a um arquivo de territórios que você enviou",
+    "territory.refusal.not_feature": "Elemento {index}: não é um Feature GeoJSON",
+    "territory.refusal.not_polygon": "Elemento {index}: a geometria não é um Polygon nem um MultiPolygon",
+    "territory.refusal.bad_coordinates": (
+        "Elemento {index}: as coordenadas não formam anéis fechados de pelo menos 4 posições"
+    ),
+    "territory.refusal.out_of_range": (
+        "Elemento {index}: coordenadas fora do intervalo (longitude -180..180, latitude -90..90)"
+    ),
+    "territory.refusal.missing_code": "Elemento {index}: falta a propriedade code",
+    "territory.refusal.missing_name": "Elemento {index}: falta a propriedade name",
+    "territory.refusal.bad_code": "Elemento {index}: code deve ser um texto de 1 a 64 caracteres",
+    "territory.refusal.bad_name": "Elemento {index}: name deve ser um texto de 1 a 200 caracteres",
+    "territory.refusal.bad_parent": "Elemento {index}: parent deve ser um código de 1 a 64 caracteres",
+    "territory.refusal.duplicate_code": "Elemento {index}: o código {code} aparece duas vezes no arquivo",
+    "territory.refusal.unknown_parent": "Elemento {index}: o pai {parent} não está no arquivo nem armazenado",
+    "territory.refusal.parent_cycle": "Elemento {index}: os pais de {code} formam um ciclo",
+    "territory.refusal.invalid_geometry": (
+        "Elemento {index}: geometria inválida que não pode ser reparada (não resta nada)"
+    ),
 }

@@ -1,15 +1,17 @@
-"""Reading analyses the caller may see: users their own, experts and admins everyone's."""
+"""Reading analyses the caller may see: users their own, officials theirs and everything inside their territories,
+experts and admins everyone's."""
 
 from __future__ import annotations
 
 import uuid
 
-from sqlalchemy import Select, select
+from sqlalchemy import Select, or_, select
 from sqlalchemy.orm import Session, selectinload
 
 from sentrix.db.models import Analysis
 from sentrix.errors import NotFound
 from sentrix.http.identity import Principal
+from sentrix.repositories.officials import is_official, scope_codes
 
 
 def visible_to(principal: Principal, statement: Select | None = None) -> Select:
@@ -17,6 +19,10 @@ def visible_to(principal: Principal, statement: Select | None = None) -> Select:
     statement = statement if statement is not None else select(Analysis)
     if principal.sees_everything:
         return statement
+    if is_official(principal):
+        return statement.where(
+            or_(Analysis.user_id == principal.user_id, Analysis.territory_code.in_(scope_codes(principal.user_id)))
+        )
     return statement.where(Analysis.user_id == principal.user_id)
 
 

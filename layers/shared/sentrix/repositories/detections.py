@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 from sentrix.db.models import Analysis, Detection
 from sentrix.errors import NotFound
 from sentrix.http.identity import Principal
-from sentrix.repositories.analyses import parse_id
+from sentrix.repositories.analyses import parse_id, visible_to
 
 
 def visible_detections(principal: Principal, statement: Select | None = None) -> Select:
@@ -18,8 +18,7 @@ def visible_detections(principal: Principal, statement: Select | None = None) ->
     statement = statement if statement is not None else select(Detection)
     if principal.sees_everything:
         return statement
-    owned = select(Analysis.id).where(Analysis.user_id == principal.user_id)
-    return statement.where(Detection.analysis_id.in_(owned))
+    return statement.where(Detection.analysis_id.in_(visible_to(principal, select(Analysis.id))))
 
 
 def get_visible_detection(
