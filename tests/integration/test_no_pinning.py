@@ -114,18 +114,28 @@ ALLOWED = {("layers/shared/sentrix/db/engine.py", "SET TIME ZONE 'UTC'")}
 
 
 def sql_strings(source: str) -> list[str]:
-    """The string literals of a module that can reach the database (docstrings and comments are prose)."""
+    """The string literals of a module that can reach the database (docstrings and comments are prose); an
+    f-string is one literal with `x` where its values go (`f"UPDATE {table} x SET …"` is an UPDATE)."""
     tree = ast.parse(source)
     prose = {
         id(node.value)
         for node in ast.walk(tree)
         if isinstance(node, ast.Expr) and isinstance(node.value, ast.Constant) and isinstance(node.value.value, str)
     }
-    return [
+    literals, inside_fstrings = [], set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.JoinedStr):
+            inside_fstrings.update(id(part) for part in node.values)
+            literals.append("".join(part.value if isinstance(part, ast.Constant) else "x" for part in node.values))
+    literals += [
         node.value
         for node in ast.walk(tree)
-        if isinstance(node, ast.Constant) and isinstance(node.value, str) and id(node) not in prose
+        if isinstance(node, ast.Constant)
+        and isinstance(node.value, str)
+        and id(node) not in prose
+        and id(node) not in inside_fstrings
     ]
+    return literals
 
 
 def pinning_statements(root: Path) -> list[tuple[str, str]]:
@@ -183,3 +193,10 @@ def test_the_scan_finds_each_kind_of_pinning_statement(tmp_path, statement):
 def test_the_scan_lets_transaction_scoped_statements_through(tmp_path, statement):
     (tmp_path / "dal.py").write_text(f"QUERY = {statement!r}\n", encoding="utf-8")
     assert pinning_statements(tmp_path) == []
+
+
+def test_an_f_string_is_read_whole(tmp_path):
+    (tmp_path / "dal.py").write_text(
+        'def q(table):\n    return f"UPDATE {table} x SET n = 1", f"SET {table} = 1"\n', encoding="utf-8"
+    )
+    assert pinning_statements(tmp_path) == [("dal.py", "SET x = 1")]
