@@ -541,6 +541,8 @@ def known_good(seeded: Seeded) -> list[Known]:
             200,
             lambda _: {"path_parameters": {"id": seeded.other_users[1]}, "body": {"territories": ["CONTRACT-1"]}},
         ),
+        # Remediation figures of that neighbourhood (experts, admins and officials; users are 403)
+        Known("GET", "/api/v1/reports/remediation", "admin", 200, lambda _: {"query": {"territory": "CONTRACT-1"}}),
         Known("POST", "/api/v1/detections/extend-validity", "admin", 200, lambda _: {"body": extension}),
         Known(
             "POST", "/api/v1/reports/generate", "admin", 200, lambda _: {"body": {"type": "summary", "format": "pdf"}}

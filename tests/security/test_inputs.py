@@ -49,6 +49,9 @@ FILTERS = [
     ("/reports/monthly-analyses", ["months", "user_id"], "bob"),
     ("/reports/recent-activity", ["limit", "user_id"], "bob"),
     ("/reports/validation-stats", ["user_id"], "bob"),
+    # Experts only (users are 403): the dates are refused; `territory` is a bound value, tested in
+    # tests/integration/report/test_remediation.py (an expert's answer to it is no error but an empty list)
+    ("/reports/remediation", ["date_from", "date_to"], "expert"),
     ("/map/tiles/12/1354/2300.mvt", ["since", "risk_level", "include_expired", "verdict"], "bob"),
     ("/analyses/{analysis}/export", ["format", "lang", "include_detections", "include_images"], "alice"),
     ("/analyses/{analysis}/report", ["lang"], "alice"),

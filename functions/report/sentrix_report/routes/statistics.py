@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from datetime import date
 from typing import Any, Literal
 
 from fastapi import APIRouter, Depends, Query
@@ -10,8 +11,8 @@ from fastapi import APIRouter, Depends, Query
 from sentrix.http.identity import Principal, current_principal
 from sentrix.i18n import Locale
 from sentrix_report.caller import caller_locale
-from sentrix_report.logic import statistics
-from sentrix_report.logic.filters import DataFilters
+from sentrix_report.logic import remediation, statistics
+from sentrix_report.logic.filters import TERRITORY_HELP, DataFilters
 from sentrix_report.routes.params import USER_HELP, scoped_filters
 
 router = APIRouter(prefix="/api/v1/reports", tags=["statistics"])
@@ -65,3 +66,14 @@ def get_validation_stats(
     principal: Principal = Depends(current_principal),
 ) -> dict[str, Any]:
     return statistics.validation_stats(principal, user_id, locale)
+
+
+@router.get("/remediation", summary="Breeding sites opened, closed, reopened per territory and ISO week (UTC)")
+def get_remediation(
+    territory: str | None = Query(None, max_length=64, description=TERRITORY_HELP),
+    date_from: date | None = Query(None, description="a day of the first week (default: date_to - 27 days)"),
+    date_to: date | None = Query(None, description="a day of the last week (default: today, UTC)"),
+    locale: Locale = Depends(caller_locale),
+    principal: Principal = Depends(current_principal),
+) -> dict[str, Any]:
+    return remediation.weekly(principal, territory=territory, date_from=date_from, date_to=date_to, locale=locale)

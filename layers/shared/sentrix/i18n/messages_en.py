@@ -284,6 +284,18 @@ MESSAGES: dict[str, str] = {
     ),
     "err.filters": "Invalid filters",
     "err.others_data": "Only experts and admins may read other users' data",
+    "err.remediation_role": "Remediation figures are for experts, admins and officials",
+    "err.remediation_range": (
+        "date_from must not be after date_to, both within 2000-01-01 to 2100-12-31, and the range "
+        "must fit in {max_weeks} weeks"
+    ),
+    "def.remediation_week": "ISO weeks, Monday 00:00 to Sunday 24:00 UTC",
+    "def.remediation_opened": "sites whose first report falls in the week",
+    "def.remediation_closed": "close actions in the week",
+    "def.remediation_reopened": "reopen actions in the week (by people, and automatic on a new report)",
+    "def.remediation_open_at_end": "sites open, assigned, treated or reopened at the week's end, from the timeline",
+    "def.remediation_days_to_close": "median of close time - first report, in days, of the week's closes",
+    "def.remediation_recurrence": "reopenings per close",
     "err.not_completed": "Reports exist for completed analyses only; this one is not completed yet",
     "err.zoom": "Zoom must be between 0 and {most}",
     "err.tile_xy": "x and y must be between 0 and {most} at zoom {z}",

@@ -299,6 +299,20 @@ MESSAGES: dict[str, str] = {
     ),
     "err.filters": "Filtros no válidos",
     "err.others_data": "Solo expertos y administradores pueden leer datos de otros usuarios",
+    "err.remediation_role": "Las cifras de saneamiento son para expertos, administradores y funcionarios",
+    "err.remediation_range": (
+        "date_from no puede ser posterior a date_to, ambas entre 2000-01-01 y 2100-12-31, y el "
+        "rango debe caber en {max_weeks} semanas"
+    ),
+    "def.remediation_week": "semanas ISO, de lunes 00:00 a domingo 24:00 UTC",
+    "def.remediation_opened": "sitios cuyo primer reporte cae en la semana",
+    "def.remediation_closed": "acciones de cierre en la semana",
+    "def.remediation_reopened": "reaperturas en la semana (por personas, y automáticas ante un nuevo reporte)",
+    "def.remediation_open_at_end": (
+        "sitios abiertos, asignados, tratados o reabiertos al final de la semana, según la línea de tiempo"
+    ),
+    "def.remediation_days_to_close": "mediana de cierre - primer reporte, en días, de los cierres de la semana",
+    "def.remediation_recurrence": "reaperturas por cierre",
     "err.not_completed": "Los informes existen solo para análisis completados; este todavía no lo está",
     "err.zoom": "El zoom debe estar entre 0 y {most}",
     "err.tile_xy": "x e y deben estar entre 0 y {most} en el zoom {z}",

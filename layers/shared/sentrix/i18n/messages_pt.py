@@ -285,6 +285,20 @@ MESSAGES: dict[str, str] = {
     ),
     "err.filters": "Filtros inválidos",
     "err.others_data": "Somente especialistas e administradores podem ler dados de outros usuários",
+    "err.remediation_role": "Os números de saneamento são para especialistas, administradores e funcionários",
+    "err.remediation_range": (
+        "date_from não pode ser posterior a date_to, ambas entre 2000-01-01 e 2100-12-31, e o "
+        "intervalo deve caber em {max_weeks} semanas"
+    ),
+    "def.remediation_week": "semanas ISO, de segunda 00:00 a domingo 24:00 UTC",
+    "def.remediation_opened": "locais cujo primeiro relato cai na semana",
+    "def.remediation_closed": "ações de fechamento na semana",
+    "def.remediation_reopened": "reaberturas na semana (por pessoas, e automáticas diante de um novo relato)",
+    "def.remediation_open_at_end": (
+        "locais abertos, atribuídos, tratados ou reabertos no fim da semana, segundo a linha do tempo"
+    ),
+    "def.remediation_days_to_close": "mediana de fechamento - primeiro relato, em dias, dos fechamentos da semana",
+    "def.remediation_recurrence": "reaberturas por fechamento",
     "err.not_completed": "Relatórios existem somente para análises concluídas; esta ainda não foi concluída",
     "err.zoom": "O zoom deve estar entre 0 e {most}",
     "err.tile_xy": "x e y devem estar entre 0 e {most} no zoom {z}",

@@ -1,0 +1,207 @@
+"""GET /reports/remediation: per territory and ISO week (UTC), sites opened, closed, reopened, open at the week's
+end, median days to close and recurrence rate, from a hand-written timeline (docs/sites.md, *Remediation
+figures*). Expected values are worked out by hand from the timeline below, not from the code.
+
+Weeks (Monday to Sunday, UTC): W1 2026-11-02..08, W2 11-09..15, W3 11-16..22. Territories: C with H1 and H2
+below it. Sites (first report at 10:00 UTC the day given; every action at 10:00 too):
+
+    H1  G  first 10-26 (before the window)                           close 11-14 (19 d)
+    H1  A  first 11-02  assign 11-03, treat 11-04, close 11-05 (3 d), reopen (recurrence) 11-10, treat 11-11,
+                        close 11-13 (11 d)
+    H1  B  first 11-03  treat 11-06, close 11-08 (5 d)
+    H1  Cs first 11-04  treat 11-05, close 11-11 (7 d)
+    H1  D  first 11-10  (stays open)
+    H1  E  first 11-16  dismiss 11-17
+    H2  F  first 11-09  treat 11-10, close 11-12 (3 d), reopen by a person 11-18
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+
+import pytest
+from sqlalchemy import text
+
+from sentrix.db.engine import session_scope
+from sentrix.domain.roles import Role
+from tests.integration.report.conftest import call, make_caller
+from tests.integration.report.test_territory_filter import territory
+
+pytestmark = pytest.mark.integration
+
+WINDOW = {"date_from": "2026-11-04", "date_to": "2026-11-22"}
+
+
+def at(month: int, day: int) -> datetime:
+    return datetime(2026, month, day, 10, tzinfo=UTC)
+
+
+# (code, first report, [(action, month, day, from, to, cause)])
+SITES = {
+    "G": ("H1", at(10, 26), [("treat", 11, 12, "open", "treated", None), ("close", 11, 14, "treated", "closed", None)]),
+    "A": ("H1", at(11, 2), [
+        ("assign", 11, 3, "open", "assigned", None), ("treat", 11, 4, "assigned", "treated", None),
+        ("close", 11, 5, "treated", "closed", None), ("reopen", 11, 10, "closed", "reopened", "recurrence"),
+        ("treat", 11, 11, "reopened", "treated", None), ("close", 11, 13, "treated", "closed", None),
+    ]),
+    "B": ("H1", at(11, 3), [("treat", 11, 6, "open", "treated", None), ("close", 11, 8, "treated", "closed", None)]),
+    "Cs": ("H1", at(11, 4), [("treat", 11, 5, "open", "treated", None), ("close", 11, 11, "treated", "closed", None)]),
+    "D": ("H1", at(11, 10), []),
+    "E": ("H1", at(11, 16), [("dismiss", 11, 17, "open", "dismissed", None)]),
+    "F": ("H2", at(11, 9), [
+        ("treat", 11, 10, "open", "treated", None), ("close", 11, 12, "treated", "closed", None),
+        ("reopen", 11, 18, "closed", "reopened", None),
+    ]),
+}  # fmt: skip
+
+
+@pytest.fixture
+def timeline(db):
+    with session_scope() as s:
+        territory(s, "C", None, -65.30, -26.90, -65.10, -26.70)
+        territory(s, "H1", "C", -65.30, -26.90, -65.20, -26.70)
+        territory(s, "H2", "C", -65.20, -26.90, -65.15, -26.70)
+        for code, first, actions in SITES.values():
+            site = uuid.uuid4()
+            last = actions[-1][4] if actions else "open"
+            s.execute(
+                text(
+                    "INSERT INTO sites (id, family, status, location, radius_m, first_report_at, last_report_at, "
+                    "territory_code) VALUES (:id, 'water', CAST(:status AS site_status), "
+                    "ST_SetSRID(ST_MakePoint(-65.25, -26.8), 4326), 15, :first, :first, :code)"
+                ),
+                {"id": site, "status": last, "first": first, "code": code},
+            )
+            rows = [("create", first, None, "open", None)]
+            rows += [(a, datetime(2026, m, d, 10, tzinfo=UTC), f, t, c) for a, m, d, f, t, c in actions]
+            for action, when, before, after, cause in rows:
+                s.execute(
+                    text(
+                        "INSERT INTO site_actions (id, site_id, action, at, from_status, to_status, cause) VALUES "
+                        "(gen_random_uuid(), :site, CAST(:action AS site_action), :at, "
+                        "CAST(:before AS site_status), CAST(:after AS site_status), :cause)"
+                    ),
+                    {"site": site, "action": action, "at": when, "before": before, "after": after, "cause": cause},
+                )
+
+
+def week(start, end, opened, closed, reopened, open_at_end, median, closes, rate):
+    return {
+        "week_start": start,
+        "week_end": end,
+        "opened": opened,
+        "closed": closed,
+        "reopened": reopened,
+        "open_at_end": open_at_end,
+        "median_days_to_close": {"value": median, "closes": closes},
+        "recurrence_rate": {"value": rate, "numerator": reopened, "denominator": closed, "of": "reopened",
+                            "per": "closed"},
+    }  # fmt: skip
+
+
+H1_WEEKS = [
+    # W1: A, B, Cs opened; A (3 d) and B (5 d) closed: median of an even count; G and Cs still open at the end
+    week("2026-11-02", "2026-11-08", 3, 2, 0, 2, 4.0, 2, 0.0),
+    # W2: D opened; Cs (7 d), A (11 d), G (19 d) closed: median of an odd count; A reopened; only D open
+    week("2026-11-09", "2026-11-15", 1, 3, 1, 1, 11.0, 3, 0.3333),
+    # W3: E opened and dismissed; nothing closed: no median, no rate; D open
+    week("2026-11-16", "2026-11-22", 1, 0, 0, 1, None, 0, None),
+]
+H2_WEEKS = [
+    # F is first reported in W2, so H2 has no W1 row
+    week("2026-11-09", "2026-11-15", 1, 1, 0, 0, 3.0, 1, 0.0),
+    # A reopening with no close in the week: the rate is null, its terms 1 and 0
+    week("2026-11-16", "2026-11-22", 0, 0, 1, 1, None, 0, None),
+]
+H1_WINDOW = {k: v for k, v in week("", "", 5, 5, 1, 0, 7.0, 5, 0.2).items() if k not in ("week_start", "week_end")}
+H1_WINDOW.pop("open_at_end")
+H2_WINDOW = {k: v for k, v in week("", "", 1, 1, 1, 0, 3.0, 1, 1.0).items() if k not in ("week_start", "week_end")}
+H2_WINDOW.pop("open_at_end")
+
+
+def test_every_figure_per_territory_and_week(timeline, expert):
+    response = call("GET", "/api/v1/reports/remediation", caller=expert, query=WINDOW)
+
+    assert response.status == 200, response.json()
+    body = response.json()
+    assert [g["territory"] for g in body["territories"]] == ["H1", "H2"]
+    h1, h2 = body["territories"]
+    assert h1["weeks"] == H1_WEEKS
+    assert h2["weeks"] == H2_WEEKS
+    assert h1["window"] == H1_WINDOW
+    assert h2["window"] == H2_WINDOW
+    assert body["week"]["starts_on"] == "monday" and body["week"]["time_zone"] == "UTC"
+    assert (body["date_from"], body["date_to"]) == ("2026-11-04", "2026-11-22")
+
+
+def test_a_window_of_one_week_counts_only_it(timeline, admin):
+    response = call(
+        "GET", "/api/v1/reports/remediation", caller=admin, query={"date_from": "2026-11-10", "date_to": "2026-11-10"}
+    )
+
+    assert response.status == 200, response.json()
+    assert [(g["territory"], g["weeks"]) for g in response.json()["territories"]] == [
+        ("H1", [H1_WEEKS[1]]),
+        ("H2", [H2_WEEKS[0]]),
+    ]
+
+
+@pytest.mark.parametrize(("code", "expected"), [("H1", ["H1"]), ("H2", ["H2"]), ("C", ["H1", "H2"]), ("X", [])])
+def test_territory_keeps_it_and_below(timeline, expert, code, expected):
+    response = call("GET", "/api/v1/reports/remediation", caller=expert, query={**WINDOW, "territory": code})
+
+    assert response.status == 200, response.json()
+    assert [g["territory"] for g in response.json()["territories"]] == expected
+
+
+def test_an_official_reads_only_their_territories(timeline):
+    official = make_caller(Role.OFFICIAL, "funcionaria@example.org")
+    with session_scope() as s:
+        s.execute(
+            text("INSERT INTO official_territories (user_id, territory_code) VALUES (:u, 'H2')"), {"u": official.id}
+        )
+
+    mine = call("GET", "/api/v1/reports/remediation", caller=official, query=WINDOW)
+    asked_outside = call("GET", "/api/v1/reports/remediation", caller=official, query={**WINDOW, "territory": "H1"})
+
+    assert mine.status == 200, mine.json()
+    assert [(g["territory"], g["weeks"]) for g in mine.json()["territories"]] == [("H2", H2_WEEKS)]
+    assert asked_outside.status == 200
+    assert asked_outside.json()["territories"] == []
+
+
+def test_users_are_refused(timeline, user):
+    response = call("GET", "/api/v1/reports/remediation", caller=user, query={**WINDOW, "language": "en"})
+
+    assert response.status == 403
+    assert response.json()["error"]["code"] == "forbidden"
+    assert "H1" not in str(response.json())
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        {"date_from": "2026-11-22", "date_to": "2026-11-04"},  # reversed
+        {"date_from": "2020-01-01", "date_to": "2026-11-04"},  # more than 53 weeks
+        {"date_from": "1900-01-01", "date_to": "1900-01-02"},  # before 2000
+        {"date_to": "0001-01-01"},
+        {"date_from": "yesterday"},
+        {"weeks": "3"},  # unknown parameter
+        {"territory": "x" * 65},
+    ],
+)
+def test_bad_parameters_are_422(timeline, expert, query):
+    response = call("GET", "/api/v1/reports/remediation", caller=expert, query=query)
+
+    assert response.status == 422, response.json()
+    assert response.json()["error"]["code"] == "validation_error"
+
+
+@pytest.mark.parametrize("payload", ["' OR '1'='1", "%(user_id)s :r_official %%", "H1\x00"])
+def test_sql_in_territory_counts_nothing(timeline, expert, payload):
+    response = call("GET", "/api/v1/reports/remediation", caller=expert, query={**WINDOW, "territory": payload})
+
+    assert response.status in (200, 422), response.json()
+    if response.status == 200:
+        assert response.json()["territories"] == []
