@@ -464,6 +464,14 @@ def known_good(seeded: Seeded) -> list[Known]:
             lambda _: {"path_parameters": {"id": seeded.other_users[0]}, "body": {"role": "expert"}},
         ),
         Known("GET", "/api/v1/analyses/{id}", "user", 200, lambda _: {"path_parameters": {"id": seeded.analyses[1]}}),
+        # A page of the user's own analysis' detections (random ids almost never name one the caller may read)
+        Known(
+            "GET",
+            "/api/v1/analyses/{id}/detections",
+            "user",
+            200,
+            lambda _: {"path_parameters": {"id": seeded.analyses[1]}, "query": {"limit": 10}},
+        ),
         # The PDF of the user's own analysis (random ids almost never name one the caller may read)
         Known(
             "GET",
