@@ -54,7 +54,9 @@ def test_the_chosen_fraction_is_delivered_twice_more_and_then_deleted(queue):
     # What the consumer saw decides which messages were chosen; the poller's own answer must agree with it.
     chosen = {m for m, n in counts.items() if n > 1}
     assert chosen == {m for m in sent if poller.selected_for_redelivery(m)}
-    assert 4 <= len(chosen) <= 20  # 40 messages at 0.3: 12 expected, these bounds are beyond 3 sd
+    # 40 messages at 0.3: 12 expected, sd 2.9; bounds 4.1 sd out (a run outside them about once in 20,000; 3 sd
+    # failed about once in 500 runs, seed 2382782301 chose 21)
+    assert 1 <= len(chosen) <= 24
     assert {m: n for m, n in counts.items() if m in chosen} == dict.fromkeys(chosen, 3)
     assert {m: n for m, n in counts.items() if m not in chosen} == dict.fromkeys(set(sent) - chosen, 1)
     # Real SQS redeliveries: the receive count goes up each time.
