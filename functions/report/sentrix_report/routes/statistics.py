@@ -68,7 +68,7 @@ def get_validation_stats(
     return statistics.validation_stats(principal, user_id, locale)
 
 
-@router.get("/remediation", summary="Breeding sites opened, closed, reopened per territory and ISO week (UTC)")
+@router.get("/remediation", summary="Breeding sites opened, closed, reopened per territory and epi week (UTC)")
 def get_remediation(
     territory: str | None = Query(None, max_length=64, description=TERRITORY_HELP),
     date_from: date | None = Query(None, description="a day of the first week (default: date_to - 27 days)"),

@@ -289,7 +289,7 @@ MESSAGES: dict[str, str] = {
         "date_from must not be after date_to, both within 2000-01-01 to 2100-12-31, and the range "
         "must fit in {max_weeks} weeks"
     ),
-    "def.remediation_week": "ISO weeks, Monday 00:00 to Sunday 24:00 UTC",
+    "def.remediation_week": "epidemiological weeks, Sunday 00:00 to Saturday 24:00 UTC",
     "def.remediation_opened": "sites whose first report falls in the week",
     "def.remediation_closed": "close actions in the week",
     "def.remediation_reopened": "reopen actions in the week (by people, and automatic on a new report)",

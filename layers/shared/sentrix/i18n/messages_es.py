@@ -304,7 +304,7 @@ MESSAGES: dict[str, str] = {
         "date_from no puede ser posterior a date_to, ambas entre 2000-01-01 y 2100-12-31, y el "
         "rango debe caber en {max_weeks} semanas"
     ),
-    "def.remediation_week": "semanas ISO, de lunes 00:00 a domingo 24:00 UTC",
+    "def.remediation_week": "semanas epidemiológicas, de domingo 00:00 a sábado 24:00 UTC",
     "def.remediation_opened": "sitios cuyo primer reporte cae en la semana",
     "def.remediation_closed": "acciones de cierre en la semana",
     "def.remediation_reopened": "reaperturas en la semana (por personas, y automáticas ante un nuevo reporte)",

@@ -290,7 +290,7 @@ MESSAGES: dict[str, str] = {
         "date_from não pode ser posterior a date_to, ambas entre 2000-01-01 e 2100-12-31, e o "
         "intervalo deve caber em {max_weeks} semanas"
     ),
-    "def.remediation_week": "semanas ISO, de segunda 00:00 a domingo 24:00 UTC",
+    "def.remediation_week": "semanas epidemiológicas, de domingo 00:00 a sábado 24:00 UTC",
     "def.remediation_opened": "locais cujo primeiro relato cai na semana",
     "def.remediation_closed": "ações de fechamento na semana",
     "def.remediation_reopened": "reaberturas na semana (por pessoas, e automáticas diante de um novo relato)",
