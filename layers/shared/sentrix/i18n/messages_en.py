@@ -299,6 +299,9 @@ MESSAGES: dict[str, str] = {
     # Epidemiological weeks (GET /reports/statistics/weekly) and the weekly bulletin (issue #20)
     "err.weekly_role": "Weekly figures are for experts, admins and officials",
     "err.weekly_territory": "Territory not found",
+    "err.weekly_week": (
+        "week must be an epidemiological week such as 2026-SE05 (between 2000 and 2100) or a day such as 2026-02-03"
+    ),
     "err.weekly_range": "until must lie between 2000-01-01 and 2100-12-31 and weeks between 1 and {max_weeks}",
     "def.weekly_week": "epidemiological weeks, Sunday 00:00 to Saturday 24:00 in {zone}",
     "def.weekly_reports": "completed analyses tagged with the territory or one below it, uploaded in the week",

@@ -316,6 +316,9 @@ MESSAGES: dict[str, str] = {
     # Epidemiological weeks (GET /reports/statistics/weekly) and the weekly bulletin (issue #20)
     "err.weekly_role": "Las cifras semanales son para expertos, administradores y funcionarios",
     "err.weekly_territory": "Territorio no encontrado",
+    "err.weekly_week": (
+        "week debe ser una semana epidemiológica como 2026-SE05 (entre 2000 y 2100) o un día como 2026-02-03"
+    ),
     "err.weekly_range": "until debe estar entre 2000-01-01 y 2100-12-31 y weeks entre 1 y {max_weeks}",
     "def.weekly_week": "semanas epidemiológicas, de domingo 00:00 a sábado 24:00 en {zone}",
     "def.weekly_reports": "análisis completados del territorio o de uno inferior, subidos en la semana",

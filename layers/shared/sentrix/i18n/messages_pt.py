@@ -302,6 +302,9 @@ MESSAGES: dict[str, str] = {
     # Epidemiological weeks (GET /reports/statistics/weekly) and the weekly bulletin (issue #20)
     "err.weekly_role": "Os números semanais são para especialistas, administradores e funcionários",
     "err.weekly_territory": "Território não encontrado",
+    "err.weekly_week": (
+        "week deve ser uma semana epidemiológica como 2026-SE05 (entre 2000 e 2100) ou um dia como 2026-02-03"
+    ),
     "err.weekly_range": "until deve estar entre 2000-01-01 e 2100-12-31 e weeks entre 1 e {max_weeks}",
     "def.weekly_week": "semanas epidemiológicas, de domingo 00:00 a sábado 24:00 em {zone}",
     "def.weekly_reports": "análises concluídas do território ou de um inferior, enviadas na semana",
