@@ -66,7 +66,7 @@ _OFFICIAL = "SELECT territory_code AS code FROM official_territories WHERE user_
 
 
 def change_4w(current: int, previous: list[int], *, min_base: int) -> dict[str, Any]:
-    """The week against the mean of the `previous` four: change_pct = 100·(4·current − total) / total, with
+    """The week against the mean of the `previous` four: change_pct = 100·(4·current - total) / total, with
     numerator and denominator stated; null, `reason: base_below_minimum`, when the four weeks' total is below
     `min_base` (+300 % from 1 is no signal)."""
     total = sum(previous)

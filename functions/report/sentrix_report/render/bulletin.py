@@ -79,7 +79,7 @@ def _provenance_pairs(meta: dict[str, Any], locale: Locale) -> list[tuple[str, s
 
 def render_pdf(report: Report) -> bytes:
     from reportlab.lib.units import cm
-    from reportlab.platypus import Paragraph, Spacer
+    from reportlab.platypus import KeepTogether, Paragraph, Spacer
 
     from sentrix_report.render.pdf_base import CONTENT_WIDTH, STYLES, build, key_values, para, table, text
 
@@ -138,7 +138,7 @@ def render_pdf(report: Report) -> bytes:
              f"{s['latitude']:.5f}, {s['longitude']:.5f}"]
             for s in top["sites"]
         ]  # fmt: skip
-        widths = [w * cm for w in (0.7, 1.7, 1.9, 1.6, 1.5)]
+        widths = [w * cm for w in (0.7, 1.7, 2.5, 1.6, 1.5)]
         widths += [CONTENT_WIDTH - sum(widths) - 5.2 * cm, 2.3 * cm, 2.9 * cm]
         story.append(table([head, *rows], widths, font_size=7.5))
     else:
@@ -148,16 +148,20 @@ def render_pdf(report: Report) -> bytes:
     closures = data["closures"]
     median = closures["median_days_to_close"]
     story += [
-        Paragraph(text(say("bulletin.closures_heading")), STYLES["h2"]),
-        key_values(
+        KeepTogether(
             [
-                (say("bulletin.metric.closed"), closures["closed"]),
-                (say("bulletin.metric.reopened"), closures["reopened"]),
-                (say("bulletin.metric.automatic"), ratio_text(closures["reopened_automatic"])),
-                (say("bulletin.metric.recurrence_rate"), ratio_text(closures["recurrence_rate"])),
-                (
-                    say("bulletin.metric.median_days"),
-                    say("bulletin.median_value", value=_number(median["value"]), closes=median["closes"]),
+                Paragraph(text(say("bulletin.closures_heading")), STYLES["h2"]),
+                key_values(
+                    [
+                        (say("bulletin.metric.closed"), closures["closed"]),
+                        (say("bulletin.metric.reopened"), closures["reopened"]),
+                        (say("bulletin.metric.automatic"), ratio_text(closures["reopened_automatic"])),
+                        (say("bulletin.metric.recurrence_rate"), ratio_text(closures["recurrence_rate"])),
+                        (
+                            say("bulletin.metric.median_days"),
+                            say("bulletin.median_value", value=_number(median["value"]), closes=median["closes"]),
+                        ),
+                    ]
                 ),
             ]
         ),
@@ -173,7 +177,7 @@ def render_pdf(report: Report) -> bytes:
              e["family_label"], e["cause_label"] or "-", _number(e["days_since_first_report"]), e["team"] or "-"]
             for e in sorted(events, key=lambda e: e["at"])
         ]  # fmt: skip
-        widths = [w * cm for w in (2.6, 1.8, 1.7, 2.0)]
+        widths = [w * cm for w in (2.6, 1.8, 1.7, 2.5)]
         widths += [CONTENT_WIDTH - sum(widths) - 4.4 * cm, 2.2 * cm, 2.2 * cm]
         story.append(table([head, *rows], widths, font_size=7.5))
     else:

@@ -311,7 +311,7 @@ MESSAGES: dict[str, str] = {
     "def.weekly_reopened": "reopen actions in the week (by people, and automatic on a new report)",
     "def.weekly_open_at_end": "sites open, assigned, treated or reopened at the week's end, from the timeline",
     "def.weekly_change": (
-        "the week against the mean of the previous {weeks}: 100 × (4 × week − total) / total; null when those "
+        "the week against the mean of the previous {weeks}: 100 × (4 × week - total) / total; null when those "
         "{weeks} weeks add up to fewer than {min_base}"
     ),
     "report.weekly_title": "Weekly epidemiological bulletin",
@@ -329,7 +329,7 @@ MESSAGES: dict[str, str] = {
     "bulletin.incomplete": "This week is not over yet: its figures will still change.",
     "bulletin.trend_heading": "This week against the previous {weeks}",
     "bulletin.change_note": (
-        "Change = 100 × (4 × this week − the total of the previous 4 weeks) / that total, shown with its "
+        "Change = 100 × (4 × this week - the total of the previous 4 weeks) / that total, shown with its "
         "numerator and denominator; not computed (–) when that total is below {min_base}."
     ),
     "bulletin.col_figure": "Figure",

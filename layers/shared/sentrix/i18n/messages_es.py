@@ -332,7 +332,7 @@ MESSAGES: dict[str, str] = {
         "criaderos abiertos, asignados, tratados o reabiertos al final de la semana, según su historial"
     ),
     "def.weekly_change": (
-        "la semana frente a la media de las {weeks} anteriores: 100 × (4 × semana − total) / total; nulo "
+        "la semana frente a la media de las {weeks} anteriores: 100 × (4 × semana - total) / total; nulo "
         "cuando esas {weeks} semanas suman menos de {min_base}"
     ),
     "report.weekly_title": "Boletín epidemiológico semanal",
@@ -350,7 +350,7 @@ MESSAGES: dict[str, str] = {
     "bulletin.incomplete": "Esta semana todavía no terminó: sus cifras aún cambiarán.",
     "bulletin.trend_heading": "Esta semana frente a las {weeks} anteriores",
     "bulletin.change_note": (
-        "Variación = 100 × (4 × esta semana − el total de las 4 semanas anteriores) / ese total, con su "
+        "Variación = 100 × (4 × esta semana - el total de las 4 semanas anteriores) / ese total, con su "
         "numerador y denominador; no se calcula (–) cuando ese total es menor que {min_base}."
     ),
     "bulletin.col_figure": "Cifra",

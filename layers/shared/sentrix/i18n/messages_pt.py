@@ -318,7 +318,7 @@ MESSAGES: dict[str, str] = {
         "criadouros abertos, atribuídos, tratados ou reabertos no fim da semana, segundo o histórico"
     ),
     "def.weekly_change": (
-        "a semana frente à média das {weeks} anteriores: 100 × (4 × semana − total) / total; nulo quando "
+        "a semana frente à média das {weeks} anteriores: 100 × (4 × semana - total) / total; nulo quando "
         "essas {weeks} semanas somam menos de {min_base}"
     ),
     "report.weekly_title": "Boletim epidemiológico semanal",
@@ -336,7 +336,7 @@ MESSAGES: dict[str, str] = {
     "bulletin.incomplete": "Esta semana ainda não terminou: seus números ainda vão mudar.",
     "bulletin.trend_heading": "Esta semana frente às {weeks} anteriores",
     "bulletin.change_note": (
-        "Variação = 100 × (4 × esta semana − o total das 4 semanas anteriores) / esse total, com seu "
+        "Variação = 100 × (4 × esta semana - o total das 4 semanas anteriores) / esse total, com seu "
         "numerador e denominador; não calculada (–) quando esse total é menor que {min_base}."
     ),
     "bulletin.col_figure": "Número",
