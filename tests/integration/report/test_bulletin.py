@@ -247,3 +247,38 @@ def test_a_large_bulletin_goes_through_s3(sites, expert, monkeypatch):
     assert download.status_code == 200 and download.content.startswith(b"%PDF-")
     assert "Weekly epidemiological bulletin" in _pdf_text(download.content)
     assert stored["report"]["fingerprint"]["value"] == response.headers["x-report-fingerprint"][7:]
+
+
+@pytest.mark.parametrize("language", ["es", "en", "pt"])
+def test_one_language_in_every_format(sites, expert, language):
+    """The rule of test_languages.py (no phrase or word of another language's catalogue) over the bulletin."""
+    from tests.integration.report.test_languages import assert_one_language, csv_human_text, json_human_text
+
+    pdf = generate(expert, "pdf", language).body
+    table = generate(expert, "csv", language).body.decode()
+    answer = generate(expert, "json", language).json()
+
+    assert_one_language(_pdf_text(pdf), language, "weekly pdf")
+    assert_one_language(csv_human_text(table), language, "weekly csv")
+    human = json_human_text(answer, keys={"label", "title", "note"})
+    assert human, "the JSON carries words"
+    assert_one_language("\n".join(human), language, "weekly json")
+
+
+@pytest.mark.parametrize("payload", ["' OR '1'='1", "%(user_id)s :w_tree %%", "C\x00"])
+def test_sql_in_territory_finds_nothing(sites, expert, payload):
+    statistics = call("GET", "/api/v1/reports/statistics/weekly", caller=expert, query={"territory": payload})
+    bulletin = generate(expert, territory=payload)
+
+    assert statistics.status in (404, 422), statistics.json()
+    assert bulletin.status in (404, 422), bulletin.json()
+
+
+def test_a_week_not_over_says_so(sites, expert):
+    response = generate(expert, "pdf", week="2100-SE10")  # a week that has not ended whatever the clock says
+    answer = generate(expert, week="2100-03-03").json()
+
+    assert "This week is not over yet" in " ".join(_pdf_text(response.body).split())
+    assert answer["data"]["week"]["label"] == "2100-SE09"  # Wednesday 3 March 2100 is in week 9 (starts Feb 28)
+    assert answer["data"]["week"]["complete"] is False
+    assert answer["data"]["top_sites"]["open_sites"] == 4  # S2, S3, S4 and S5, nothing closed since

@@ -250,7 +250,8 @@ def render_csv(report: Report) -> str:
         f"generated_by: {meta['generated_by']}",
         f"language: {meta['language']}; timezone: {meta['timezone']}",
         f"territory: {meta['territory']['code']}; week: {meta['week']['label']} "
-        f"({meta['week']['start']} .. {meta['week']['end']}); complete: {str(meta['week']['complete']).lower()}",
+        f"({meta['week']['start']} .. {meta['week']['end']})",
+        *([] if meta["week"]["complete"] else [locale.t("bulletin.incomplete")]),
         *(f"{label}: {value}" for label, value in _provenance_pairs(meta, locale)[2:6]),
         "rows: " + " ".join(f"{k}={v}" for k, v in meta["rows"].items()),
         f"fingerprint_sha256: {meta['fingerprint']['value']} (version {meta['fingerprint']['version']})",
