@@ -282,3 +282,51 @@ def test_a_week_not_over_says_so(sites, expert):
     assert answer["data"]["week"]["label"] == "2100-SE09"  # Wednesday 3 March 2100 is in week 9 (starts Feb 28)
     assert answer["data"]["week"]["complete"] is False
     assert answer["data"]["top_sites"]["open_sites"] == 4  # S2, S3, S4 and S5, nothing closed since
+
+
+def test_the_twenty_highest_of_more(sites, expert):
+    """22 more open sites of C first reported in SE53 without members (no recency, no reporters): 10 water-holding
+    (30 points) and 12 road defects (10). Open at the end: 25; shown: S2 80, S3 55, S4 45, the 10 water-holding
+    ones, then 7 of the 12 road defects (equal scores: by last report, then id)."""
+    from tests.integration.report.test_weekly import _site
+
+    with session_scope() as s:
+        water = {str(_site(s, "H1", "water", at(2025, 12, 29), [], "open")) for _ in range(10)}
+        road = {str(_site(s, "H1", "road", at(2025, 12, 29), [], "open")) for _ in range(12)}
+
+    data = generate(expert).json()["data"]["top_sites"]
+
+    assert (data["shown"], data["open_sites"]) == (20, 25)
+    assert data["share_shown"]["value"] == 0.8
+    shown = data["sites"]
+    assert [s["priority"]["score"] for s in shown] == [80, 55, 45] + [30] * 10 + [10] * 7
+    assert [s["id"] for s in shown[:3]] == [str(sites["S2"]), str(sites["S3"]), str(sites["S4"])]
+    assert {s["id"] for s in shown[3:13]} == water
+    assert {s["id"] for s in shown[13:]} < road
+    assert [s["rank"] for s in shown] == list(range(1, 21))
+
+
+def test_alert_rows_when_an_alert_module_gives_them(sites, expert, monkeypatch):
+    """The alert section is one function of (territory, level, clusters) rows: what the cluster-alert module
+    will hand over (bulletin.alert_rows). Levels red first, then yellow, then green; words from the catalogue."""
+    from sentrix_report.logic import bulletin
+
+    monkeypatch.setattr(bulletin, "alert_rows", lambda session, codes, week: [("H2", "yellow", 1), ("H1", "red", 2),
+                                                                               ("C", "green", 0)])  # fmt: skip
+    answer = generate(expert, language="pt").json()["data"]["alerts"]
+    page = " ".join(_pdf_text(generate(expert, "pdf", "es").body).split())
+
+    assert answer == {
+        "available": True,
+        "rows": [
+            {"territory": "H1", "level": "red", "level_label": "vermelho", "clusters": 2},
+            {"territory": "H2", "level": "yellow", "level_label": "amarelo", "clusters": 1},
+            {"territory": "C", "level": "green", "level_label": "verde", "clusters": 0},
+        ],
+        "note": None,
+    }
+    assert "Territorio Nivel Conglomerados H1 rojo 2 H2 amarillo 1 C verde 0" in page
+    assert "no calcula niveles de alerta" not in page
+    monkeypatch.setattr(bulletin, "alert_rows", lambda session, codes, week: [])
+    none = generate(expert).json()["data"]["alerts"]
+    assert none == {"available": True, "rows": [], "note": "No alert level was recorded for these territories."}
