@@ -138,7 +138,7 @@ def render_pdf(report: Report) -> bytes:
              f"{s['latitude']:.5f}, {s['longitude']:.5f}"]
             for s in top["sites"]
         ]  # fmt: skip
-        widths = [w * cm for w in (0.7, 1.7, 2.5, 1.6, 1.5)]
+        widths = [w * cm for w in (0.9, 1.7, 2.5, 1.6, 1.5)]
         widths += [CONTENT_WIDTH - sum(widths) - 5.2 * cm, 2.3 * cm, 2.9 * cm]
         story.append(table([head, *rows], widths, font_size=7.5))
     else:
