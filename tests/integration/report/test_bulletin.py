@@ -15,12 +15,14 @@ worked out by hand from that timeline:
 from __future__ import annotations
 
 import csv
+import hashlib
 import io
 import subprocess
+from datetime import UTC, datetime
 
 import httpx
 import pytest
-from sqlalchemy import text
+from sqlalchemy import bindparam, text
 
 from sentrix.db.engine import session_scope
 from sentrix.domain.roles import Role
@@ -330,3 +332,60 @@ def test_alert_rows_when_an_alert_module_gives_them(sites, expert, monkeypatch):
     monkeypatch.setattr(bulletin, "alert_rows", lambda session, codes, week: [])
     none = generate(expert).json()["data"]["alerts"]
     assert none == {"available": True, "rows": [], "note": "No alert level was recorded for these territories."}
+
+
+def _utc(moment) -> str:
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ") if moment else ""
+
+
+def test_fingerprint_rebuilt_from_plain_selects(sites, expert):
+    """docs/report.md, *Bulletin fingerprint (version weekly-1)*, written out in Python over plain SELECTs:
+    2025-SE53 in Buenos Aires ends on 4 January 2026 at 03:00 UTC; the five weeks start on 30 November at 03:00."""
+    end, first = datetime(2026, 1, 4, 3, tzinfo=UTC), datetime(2025, 11, 30, 3, tzinfo=UTC)
+    codes = ("C", "H1", "H2")
+    with session_scope() as s:
+        site_rows = s.execute(
+            text(
+                "SELECT id::text, family::text, territory_code, first_report_at, ST_Y(location), ST_X(location) "
+                "FROM sites WHERE territory_code IN :codes AND first_report_at < :end"
+            ).bindparams(bindparam("codes", expanding=True)),
+            {"codes": codes, "end": end},
+        ).all()
+        ids = [r[0] for r in site_rows]
+        actions = s.execute(
+            text(
+                "SELECT id::text, site_id::text, action::text, at, to_status::text, cause FROM site_actions "
+                "WHERE site_id::text IN :ids AND at < :end"
+            ).bindparams(bindparam("ids", expanding=True)),
+            {"ids": ids, "end": end},
+        ).all()
+        members = s.execute(
+            text(
+                "SELECT d.id::text, d.site_id::text, d.created_at, d.validation_status::text, d.validated_at, "
+                "a.user_id::text FROM detections d JOIN analyses a ON a.id = d.analysis_id "
+                "WHERE d.site_id::text IN :ids AND d.created_at < :end AND d.validation_status <> 'validated_negative'"
+            ).bindparams(bindparam("ids", expanding=True)),
+            {"ids": ids, "end": end},
+        ).all()
+        analyses = s.execute(
+            text(
+                "SELECT id::text, created_at FROM analyses WHERE status = 'completed' AND territory_code IN :codes "
+                "AND created_at >= :first AND created_at < :end"
+            ).bindparams(bindparam("codes", expanding=True)),
+            {"codes": codes, "first": first, "end": end},
+        ).all()
+    lines = [f"S|{i}|{f}|{t or ''}|{_utc(at_)}|{lat!r}|{lon!r}" for i, f, t, at_, lat, lon in sorted(site_rows)]
+    lines += [f"T|{i}|{site}|{a}|{_utc(when)}|{to}|{c or ''}" for i, site, a, when, to, c in sorted(actions)]
+    lines += [f"M|{i}|{site}|{_utc(c)}|{v}|{_utc(va)}|{u}" for i, site, c, v, va, u in sorted(members)]
+    lines += [f"A|{i}|{_utc(c)}" for i, c in sorted(analyses)]
+    expected = hashlib.sha256("\n".join(lines).encode()).hexdigest()
+
+    report = generate(expert).json()["report"]
+
+    assert (len(site_rows), len(actions), len(members), len(analyses)) == (4, 9, 5, 19)
+    assert report["fingerprint"] == {
+        "algorithm": "SHA-256",
+        "version": "weekly-1",
+        "value": expected,
+        "covers": report["fingerprint"]["covers"],
+    }
