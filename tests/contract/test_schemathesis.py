@@ -551,6 +551,10 @@ def known_good(seeded: Seeded) -> list[Known]:
         ),
         # Remediation figures of that neighbourhood (experts, admins and officials; users are 403)
         Known("GET", "/api/v1/reports/remediation", "admin", 200, lambda _: {"query": {"territory": "CONTRACT-1"}}),
+        # Its epidemiological weeks (the same callers; an unknown territory is 404)
+        Known(
+            "GET", "/api/v1/reports/statistics/weekly", "admin", 200, lambda _: {"query": {"territory": "CONTRACT-1"}}
+        ),
         Known("POST", "/api/v1/detections/extend-validity", "admin", 200, lambda _: {"body": extension}),
         Known(
             "POST", "/api/v1/reports/generate", "admin", 200, lambda _: {"body": {"type": "summary", "format": "pdf"}}
