@@ -79,6 +79,7 @@ def compute(session: Session, now: datetime, settings: ReportSettings | None = N
             last_growth[into] = last_growth[gone]
             data.grew(session, into, now=last_growth[gone])
         result.merged[gone] = into
+        touched.append(into)
 
     for i in rules.cluster_order(clusters):
         cluster = clusters[i]
@@ -116,7 +117,8 @@ def compute(session: Session, now: datetime, settings: ReportSettings | None = N
             current[alert_id] |= new
             if alert_id not in result.opened:
                 data.event(session, alert_id, "grew", now=now, sites=len(new))
-        touched.append(alert_id)
+        if new or moved:
+            touched.append(alert_id)
 
     # An alert closes once quiet long enough: no new site for quiet_days, whether its cluster still stands (its
     # sites photographed again) or not.
