@@ -70,6 +70,55 @@ def test_an_alert_no_cluster_touches_is_untouched():
     assert result.untouched == [A] and result.continues == [None]
 
 
+def test_alerts_after_a_continued_one_are_still_looked_at():
+    alerts = [OpenAlert(A, t(11, 1), frozenset(S[:3])), OpenAlert(B, t(11, 1), frozenset(S[10:13]))]
+
+    result = match([frozenset(S[:3])], alerts)
+
+    assert result.continues == [A] and result.untouched == [B]
+
+
+def test_every_untouched_alert_is_reported():
+    alerts = [OpenAlert(A, t(11, 1), frozenset(S[:3])), OpenAlert(B, t(11, 1), frozenset(S[3:6]))]
+
+    assert match([], alerts).untouched == [A, B]
+
+
+def test_on_equal_sharing_and_age_the_lowest_id_lives_on():
+    alerts = [OpenAlert(B, t(11, 1), frozenset(S[3:6])), OpenAlert(A, t(11, 1), frozenset(S[:3]))]
+
+    result = match([frozenset(S[:6])], alerts)
+
+    assert result.continues == [A] and result.merged == {B: A}
+
+
+def test_equal_clusters_choose_by_their_smallest_site():
+    # both halves of a cut alert have 3 sites: the one holding the smallest site id keeps the alert
+    alert = OpenAlert(A, t(11, 1), frozenset(S[:6]))
+
+    result = match([frozenset(S[3:6]), frozenset(S[:3])], [alert])
+
+    assert result.continues == [None, A] and result.split_from == [A, None]
+
+
+def test_an_absorbed_alert_goes_to_the_cluster_it_shares_most_with():
+    # X (5 sites) continues OLD (4 shared); Y (4 sites) continues C, older than B though both share 2 with Y;
+    # B shares 1 site with X and 2 with Y, so Y's alert absorbs it, although X chose first
+    old, c = uuid.UUID(int=300), uuid.UUID(int=400)
+    x = frozenset({S[0], S[1], S[2], S[3], S[10]})
+    y = frozenset({S[5], S[6], S[11], S[12]})
+    alerts = [
+        OpenAlert(old, t(11, 1), frozenset(S[:4])),
+        OpenAlert(c, t(10, 1), frozenset({S[5], S[6]})),
+        OpenAlert(B, t(11, 5), frozenset({S[10], S[11], S[12]})),
+    ]
+
+    result = match([y, x], alerts)
+
+    assert result.continues == [c, old]
+    assert result.merged == {B: c}
+
+
 # Epidemiological weeks of Nov 2026: S0 1-7, S1 8-14, S2 15-21, S3 22-28 (Sundays 1, 8, 15, 22)
 def test_growth_in_the_two_complete_weeks_after_the_formation_week_is_growing():
     assert growing(t(11, 2), [t(11, 2), t(11, 9), t(11, 16)], date(2026, 11, 22), 2) is True
@@ -86,6 +135,10 @@ def test_a_week_without_growth_ends_the_streak():
 
 def test_growth_in_the_current_week_does_not_count_yet():
     assert growing(t(11, 2), [t(11, 2), t(11, 16), t(11, 22)], date(2026, 11, 22), 2) is False
+
+
+def test_one_week_of_growth_is_enough_when_one_is_asked():
+    assert growing(t(11, 2), [t(11, 2), t(11, 9)], date(2026, 11, 15), 1) is True
 
 
 def test_zero_weeks_turns_the_rule_off():
@@ -119,6 +172,20 @@ def test_on_equal_levels_the_larger_alert_is_behind_the_territory():
     large = AlertForLevels(B, Level.YELLOW, 5, t(11, 2), frozenset({"H1"}))
 
     assert territory_levels(parents, [small, large]) == {"H1": (Level.YELLOW, B)}
+
+
+def test_on_equal_level_size_and_age_the_lowest_id_is_behind_the_territory():
+    parents = {"H1": None}
+    first = AlertForLevels(B, Level.RED, 10, t(11, 1), frozenset({"H1"}))
+    second = AlertForLevels(A, Level.RED, 10, t(11, 1), frozenset({"H1"}))
+
+    assert territory_levels(parents, [first, second]) == {"H1": (Level.RED, A)}
+
+
+def test_a_cycle_in_the_parents_does_not_loop():
+    alert = AlertForLevels(A, Level.YELLOW, 3, t(11, 1), frozenset({"X"}))
+
+    assert territory_levels({"X": "Y", "Y": "X"}, [alert]) == {"X": (Level.YELLOW, A), "Y": (Level.YELLOW, A)}
 
 
 def test_territories_without_an_alert_are_green_and_unknown_tags_are_ignored():

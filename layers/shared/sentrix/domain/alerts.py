@@ -13,6 +13,7 @@ and which level each alert and territory gets.
 from __future__ import annotations
 
 import uuid
+from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -136,6 +137,16 @@ class AlertForLevels:
     territories: frozenset[str]  # the tags of its current sites
 
 
+def _with_ancestors(tag: str, parents: Mapping[str, str | None]) -> list[str]:
+    """The territory and every one above it (known codes only; a cycle in the parents stops where it repeats)."""
+    found: list[str] = []
+    code: str | None = tag
+    while code is not None and code in parents and code not in found:
+        found.append(code)
+        code = parents[code]
+    return found
+
+
 def territory_levels(
     parents: Mapping[str, str | None], alerts: Iterable[AlertForLevels]
 ) -> dict[str, tuple[Level, uuid.UUID | None]]:
@@ -144,29 +155,23 @@ def territory_levels(
     Ties between alerts of the same level: the one with more sites, then the oldest, then the lowest id.
     Every territory of `parents` is in the answer (green, None without an alert).
     """
-
-    def key(a: AlertForLevels) -> tuple:
-        return (-a.level.rank, -a.site_count, a.opened_at, str(a.id))
-
-    best: dict[str, AlertForLevels] = {}
+    candidates: dict[str, list[AlertForLevels]] = {}
     for alert in alerts:
-        for tag in alert.territories:
-            code: str | None = tag
-            seen: set[str] = set()
-            while code is not None and code in parents and code not in seen:
-                seen.add(code)
-                if code not in best or key(alert) < key(best[code]):
-                    best[code] = alert
-                code = parents[code]
-    return {code: (best[code].level, best[code].id) if code in best else (Level.GREEN, None) for code in parents}
+        for code in {c for tag in alert.territories for c in _with_ancestors(tag, parents)}:
+            candidates.setdefault(code, []).append(alert)
+    levels: dict[str, tuple[Level, uuid.UUID | None]] = {}
+    for code in parents:
+        if code in candidates:
+            best = min(candidates[code], key=lambda a: (-a.level.rank, -a.site_count, a.opened_at, str(a.id)))
+            levels[code] = (best.level, best.id)
+        else:
+            levels[code] = (Level.GREEN, None)
+    return levels
 
 
 def main_territory(tags: Iterable[str | None]) -> str | None:
     """The territory holding most of the sites (ties: the lowest code); None when no site has one."""
-    counts: dict[str, int] = {}
-    for tag in tags:
-        if tag is not None:
-            counts[tag] = counts.get(tag, 0) + 1
+    counts = Counter(tag for tag in tags if tag is not None)
     if not counts:
         return None
     return min(counts, key=lambda code: (-counts[code], code))
