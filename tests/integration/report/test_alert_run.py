@@ -124,6 +124,7 @@ def test_ten_sites_make_a_red_alert(world, count, level):
     (alert,) = alerts()
     assert (alert["site_count"], alert["level"]) == (count, level)
     assert changes()[-1][2:4] == ("green", level)
+    assert events(alert["id"]) == [("opened", {"sites": count})]  # born at its level: no level change
 
 
 def test_growing_two_weeks_running_is_red_then_yellow_when_it_stops(world):

@@ -143,7 +143,8 @@ def compute(session: Session, now: datetime, settings: ReportSettings | None = N
             site_count=row["site_count"],
             territory=rules.main_territory(row["tags"]),
         )
-        if level.value != row["level"]:
+        # An alert opened in this run starts at its level (no `level` entry); later changes are news.
+        if level.value != row["level"] and row["id"] not in result.opened:
             data.event(session, row["id"], "level", now=now, old=row["level"], new=level.value, growing=growing)
             data.touch(session, row["id"], now=now)
         levels.append(
