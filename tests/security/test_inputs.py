@@ -52,6 +52,9 @@ FILTERS = [
     # Experts only (users are 403): the dates are refused; `territory` is a bound value, tested in
     # tests/integration/report/test_remediation.py (an expert's answer to it is no error but an empty list)
     ("/reports/remediation", ["date_from", "date_to"], "expert"),
+    # Alerts (users are 403): the expert's filters are refused or bound (an unknown territory: no alert)
+    ("/alerts", ["level", "status", "since", "limit", "offset"], "expert"),
+    ("/alerts/levels", ["level", "limit", "offset"], "bob"),
     ("/map/tiles/12/1354/2300.mvt", ["since", "risk_level", "include_expired", "verdict"], "bob"),
     ("/analyses/{analysis}/export", ["format", "lang", "include_detections", "include_images"], "alice"),
     ("/analyses/{analysis}/report", ["lang"], "alice"),
