@@ -62,7 +62,7 @@ def clusters(session: Session, *, now: datetime, window_days: int, eps_m: float,
 
 
 def open_alerts(session: Session) -> list[dict[str, Any]]:
-    """Open alerts with their current sites (locked: the computation rewrites them)."""
+    """Open alerts with their current sites (the computation's advisory lock keeps other runs out)."""
     found = session.execute(
         text(
             "SELECT a.id, a.opened_at, a.level, a.last_growth_at, "
