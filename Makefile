@@ -42,6 +42,9 @@ migrate: venv ## Apply database migrations to the local database
 admin: venv ## Make EMAIL an admin (ROLE=expert for an expert) in the local database, creating the account if missing
 	$(PY) -m sentrix_local admin --email "$(EMAIL)" --role $(or $(ROLE),admin)
 
+alerts: venv ## Run the cluster alert computation on the local database (NOW=2026-12-03T06:00:00+00:00 to choose the time; JOB=weekly for the weekly rule): docs/alerts.md
+	$(PY) -m sentrix_local alerts --job $(or $(JOB),daily) $(if $(NOW),--now "$(NOW)")
+
 # Every run is in a shuffled order (pytest-randomly) with its seed printed at the top and the end; SEED=N replays
 # one (the same order, and the same random/Hypothesis/schemathesis seeds): docs/testing.md (Seeds).
 ORDER := -p randomly $(if $(SEED),--randomly-seed=$(SEED))

@@ -1,5 +1,5 @@
-"""`python -m sentrix_local up|down|reset|migrate|admin` — behind `make dev`, `make down`, `make reset`,
-`make migrate`, `make admin`."""
+"""`python -m sentrix_local up|down|reset|migrate|admin|alerts` — behind `make dev`, `make down`, `make reset`,
+`make migrate`, `make admin`, `make alerts`."""
 
 from __future__ import annotations
 
@@ -14,9 +14,11 @@ from sentrix_local.stack import LocalStack, StackConfig, down, reset
 
 def main() -> None:
     parser = argparse.ArgumentParser(prog="sentrix_local", description="Run Sentrix locally without AWS.")
-    parser.add_argument("command", choices=["up", "down", "reset", "migrate", "admin"])
+    parser.add_argument("command", choices=["up", "down", "reset", "migrate", "admin", "alerts"])
     parser.add_argument("--email", help="admin: the account's e-mail address")
     parser.add_argument("--role", choices=["admin", "expert"], default="admin", help="admin: the role to give")
+    parser.add_argument("--job", choices=["daily", "weekly"], default="daily", help="alerts: the scheduled job")
+    parser.add_argument("--now", help="alerts: the time to compute at (ISO with offset; default: now)")
     args = parser.parse_args()
     if args.command == "admin" and not args.email:
         parser.error("admin needs --email (make admin EMAIL=you@example.org)")
@@ -49,6 +51,8 @@ def run(args: argparse.Namespace) -> None:
 
             migrate.upgrade(pg.url(config.database))
             pg.set_app_password(config.database)
+            if args.command == "alerts":
+                sys.exit(run_scheduled(pg.set_app_password(config.database), args.job, args.now))
             if args.command == "admin":
                 from sentrix_local.admin import make_admin
 
@@ -59,6 +63,18 @@ def run(args: argparse.Namespace) -> None:
         finally:
             if not was_running:  # leave nothing running that was not running before
                 pg.stop()
+
+
+def run_scheduled(app_url: str, job: str, now: str | None) -> int:
+    """`make alerts`: the report package's scheduled job (docs/alerts.md) on the local database, as the
+    application role, exactly as the ReportScheduleFunction runs it."""
+    from pathlib import Path
+
+    os.environ["DATABASE_URL"] = app_url
+    sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "functions" / "report"))
+    from sentrix_report.scheduled import main as scheduled
+
+    return scheduled(["--job", job] + (["--now", now] if now else []))
 
 
 if __name__ == "__main__":

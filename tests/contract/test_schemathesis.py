@@ -156,6 +156,7 @@ class Seeded:
     failed_analysis: str
     spare_id: uuid.UUID  # changes its password
     sites: list[str]
+    alert: str  # a cluster alert of three confirmed sites
 
 
 @dataclass
@@ -249,6 +250,7 @@ def seeded(gateway, database_url, aws) -> Seeded:
         for index in range(6):
             disposable.append(str(make_analysis(session, user=user.id, detections=[index % 4]).id))
         make_analysis(session, user=others[0].id, latitude=-26.81, longitude=-65.21, detections=[0, 2])
+    alert = seed_alert()
     store_photos(aws)
     return Seeded(
         user.id,
@@ -261,7 +263,33 @@ def seeded(gateway, database_url, aws) -> Seeded:
         analyses[11],  # the failed one
         spare.id,
         list(dict.fromkeys(sites)),
+        alert,
     )
+
+
+def seed_alert() -> str:
+    """Three confirmed sites 50 m apart, and the daily computation that makes them an alert."""
+    from datetime import UTC, datetime
+
+    from sqlalchemy import text
+
+    from sentrix.db.engine import session_scope
+    from sentrix_report.logic.alert_run import compute
+
+    now = datetime.now(UTC)
+    with session_scope() as session:
+        for metres in (0, 50, 100):
+            session.execute(
+                text(
+                    "INSERT INTO sites (id, family, status, location, radius_m, first_report_at, last_report_at, "
+                    "confirmed) VALUES (gen_random_uuid(), 'water', 'open', CAST(ST_Project(CAST(ST_SetSRID("
+                    "ST_MakePoint(-65.4, -26.6), 4326) AS geography), :m, radians(90)) AS geometry), 15, :now, :now, "
+                    "true)"
+                ),
+                {"m": metres, "now": now},
+            )
+        (opened,) = compute(session, now).opened
+    return str(opened)
 
 
 def store_photos(aws) -> None:
@@ -549,6 +577,8 @@ def known_good(seeded: Seeded) -> list[Known]:
             200,
             lambda _: {"path_parameters": {"id": seeded.other_users[1]}, "body": {"territories": ["CONTRACT-1"]}},
         ),
+        # A cluster alert (random ids never name one; users are 403)
+        Known("GET", "/api/v1/alerts/{id}", "admin", 200, lambda _: {"path_parameters": {"id": seeded.alert}}),
         # Remediation figures of that neighbourhood (experts, admins and officials; users are 403)
         Known("GET", "/api/v1/reports/remediation", "admin", 200, lambda _: {"query": {"territory": "CONTRACT-1"}}),
         # Its epidemiological weeks (the same callers; an unknown territory is 404)

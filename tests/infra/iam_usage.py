@@ -120,6 +120,9 @@ USES: dict[str, dict[str, tuple[str, ...]]] = {
         "s3:PutObject": ("IMAGES_BUCKET/reports/",),
         "secretsmanager:GetSecretValue": ("DB_SECRET_ARN", "AUTH_PUBLIC_KEYS_SECRET_ARN"),
     },
+    "ReportScheduleFunction": {
+        "secretsmanager:GetSecretValue": ("DB_SECRET_ARN",),  # the database only (sentrix_report.scheduled)
+    },
     "MigrateFunction": {
         # the owner's credentials to migrate, then the application role's password to set (sentrix.db.roles)
         "secretsmanager:GetSecretValue": ("DB_SECRET_ARN", "DB_APP_SECRET_ARN"),

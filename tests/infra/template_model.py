@@ -145,6 +145,15 @@ def dead_letter_queues(template: Template) -> set[str]:
         config = props(function).get("DeadLetterQueue") or {}
         if config.get("Type") == "SQS" and target(config.get("TargetArn")):
             found.add(target(config.get("TargetArn")))
+        # Asynchronous invocations (a schedule's) that fail after Lambda's retries, and events EventBridge
+        # could not deliver.
+        failure = ((props(function).get("EventInvokeConfig") or {}).get("DestinationConfig") or {}).get("OnFailure")
+        if isinstance(failure, dict) and failure.get("Type") == "SQS" and target(failure.get("Destination")):
+            found.add(target(failure.get("Destination")))
+        for event in (props(function).get("Events") or {}).values():
+            dead = (event.get("Properties") or {}).get("DeadLetterConfig") or {}
+            if isinstance(dead, dict) and target(dead.get("Arn")):
+                found.add(target(dead.get("Arn")))
     return found
 
 

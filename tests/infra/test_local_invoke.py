@@ -98,6 +98,7 @@ EVENT_FILES = {
     "sentrix_upload.api.handler": "upload-health.json",
     "sentrix_detect.handler.handler": "detect-sqs-s3-created.json",
     "sentrix_report.api.handler": "report-map-stats.json",
+    "sentrix_report.scheduled.handler": "report-schedule-daily.json",
     "sentrix_migrate.handler.handler": "migrate-cfn-create.json",
 }
 

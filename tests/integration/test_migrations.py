@@ -28,6 +28,10 @@ TABLES = {
     "site_actions",
     "territories",
     "official_territories",
+    "alerts",
+    "alert_sites",
+    "alert_events",
+    "alert_level_changes",
 }
 
 

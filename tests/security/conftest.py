@@ -17,6 +17,7 @@ from typing import Any
 import boto3
 import httpx
 import pytest
+from sqlalchemy import text
 
 from tests.security.support import jpeg
 from tests.support.gateway import in_process_gateway
@@ -70,6 +71,7 @@ class World:
     failed_id: uuid.UUID  # Alice's, failed (retry target)
     detection_ids: list[uuid.UUID]
     site_ids: list[uuid.UUID]  # the sites of Alice's detections
+    alert_id: uuid.UUID  # a cluster alert holding Alice's first site (docs/alerts.md)
     image_key: str
     processed_key: str
 
@@ -118,6 +120,18 @@ def seed_world(aws: Any, s3: Any) -> World:
         failed.image_bucket = aws.bucket
         session.flush()
         site_ids = merge_sites(session, done, *ALICE_POINT)
+        alert_id = uuid.uuid4()
+        session.execute(
+            text(
+                "INSERT INTO alerts (id, level, site_count, opened_at, last_growth_at, updated_at) "
+                "VALUES (:id, 'yellow', 1, now(), now(), now())"
+            ),
+            {"id": alert_id},
+        )
+        session.execute(
+            text("INSERT INTO alert_sites (alert_id, site_id, joined_at, via) VALUES (:a, :s, now(), 'cluster')"),
+            {"a": alert_id, "s": site_ids[0]},
+        )
         world = World(
             alice=alice,
             bob=bob,
@@ -127,6 +141,7 @@ def seed_world(aws: Any, s3: Any) -> World:
             failed_id=failed.id,
             detection_ids=[d.id for d in done.detections],
             site_ids=site_ids,
+            alert_id=alert_id,
             image_key=done.image_key,
             processed_key=done.processed_image_key,
         )

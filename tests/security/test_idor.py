@@ -26,7 +26,7 @@ pytestmark = pytest.mark.integration
 class IdorCase:
     method: str
     path: str  # as declared in the template
-    target: str  # which of Alice's ids goes into {id}: analysis, failed, detection, user, site
+    target: str  # which of Alice's ids goes into {id}: analysis, failed, detection, user, site, alert
     user: tuple[int, str]  # exact refusal for Bob (role user)
     expert: tuple[int, str] | None = None  # exact refusal for an expert (None: experts may do this)
     params: dict[str, str] = field(default_factory=dict)
@@ -68,6 +68,8 @@ IDOR_CASES = [
     # A user sees only sites their own detections belong to; only experts and admins act on sites.
     IdorCase("GET", "/api/v1/sites/{id}", "site", NOT_FOUND),
     IdorCase("POST", "/api/v1/sites/{id}/actions", "site", FORBIDDEN, json={"action": "dismiss"}),
+    # Alerts name sites: users are 403 on every one, Alice's site's alert, a random id or garbage alike.
+    IdorCase("GET", "/api/v1/alerts/{id}", "alert", FORBIDDEN),
 ]
 
 # Path parameters that are not object ids, and where their leak check lives.
@@ -94,6 +96,7 @@ def _target(world, case: IdorCase) -> str:
             "detection": world.detection_ids[0],
             "user": world.alice.id,
             "site": world.site_ids[0],
+            "alert": world.alert_id,
         }[case.target]
     )
 
@@ -136,8 +139,10 @@ def test_an_expert_cannot_change_what_only_the_owner_or_an_admin_may(shared_api,
     "case", [c for c in IDOR_CASES if c.method == "GET" and c.target != "user"], ids=lambda c: c.name
 )
 def test_the_owner_reads_what_bob_was_refused(shared_api, shared_world, case):
-    # The control: the refusals above are about who asks, not about a broken route.
-    response = _call(shared_api, case, _target(shared_world, case), shared_world.headers("alice"))
+    # The control: the refusals above are about who asks, not about a broken route. An alert belongs to no user:
+    # the control reads it as an expert.
+    who = "expert" if case.target == "alert" else "alice"
+    response = _call(shared_api, case, _target(shared_world, case), shared_world.headers(who))
     assert response.status_code == 200, response.text
 
 

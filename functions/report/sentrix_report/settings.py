@@ -67,6 +67,19 @@ class ReportSettings(BaseSettings):
     # random per deployment and kept in the database (`deployment_keys`, made on first use), so pseudonyms cannot
     # be recomputed elsewhere and no key sits in code or configuration; this setting overrides it (tests).
     pseudonym_salt: SecretStr | None = Field(default=None, min_length=8)
+    # Cluster alerts (docs/alerts.md, *Rules and their sources*): Singapore NEA's dengue cluster rules transposed
+    # to confirmed breeding sites. k: sites that make a cluster (the issue's default; NEA counts 2 cases).
+    alert_min_sites: int = Field(default=3, ge=2, le=1000)
+    # NEA: cases within 150 m of each other (also a typical Aedes flight range, 100-200 m).
+    alert_radius_m: float = Field(default=150.0, gt=0, le=2000)
+    # NEA: onsets within 14 days; here, sites last reported within the 14 days before the computation.
+    alert_window_days: int = Field(default=14, ge=1, le=365)
+    # NEA: a red cluster has 10 cases or more (yellow below).
+    alert_red_sites: int = Field(default=10, ge=2, le=100_000)
+    # The issue: red also when the cluster grew in each of the last 2 complete epidemiological weeks.
+    alert_growth_weeks: int = Field(default=2, ge=0, le=52)
+    # NEA: a cluster closes after 21 days without a new case (its "green", under surveillance).
+    alert_quiet_days: int = Field(default=21, ge=1, le=365)
 
 
 @functools.cache

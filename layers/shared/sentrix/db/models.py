@@ -495,3 +495,67 @@ class MapPublicExpiry(Base):
     cy: Mapped[float] = mapped_column(Float(precision=53), primary_key=True)
     day: Mapped[date] = mapped_column(Date, primary_key=True)
     n: Mapped[int] = mapped_column(Integer, nullable=False)
+
+
+class Alert(Base):
+    """A cluster of confirmed open sites followed over time (docs/alerts.md, migration 0015)."""
+
+    __tablename__ = "alerts"
+    __table_args__ = (Index(None, "status", "level"), Index(None, "territory_code"), Index(None, "updated_at"))
+
+    id: Mapped[uuid.UUID] = _uuid_pk()
+    status: Mapped[str] = mapped_column(String(8), nullable=False, server_default="open")  # open, closed
+    level: Mapped[str] = mapped_column(String(8), nullable=False)  # yellow, red (the last while open)
+    # The territory holding most of its sites (ties: the lowest code); a cache, like sites.territory_code.
+    territory_code: Mapped[str | None] = mapped_column(String(64))
+    site_count: Mapped[int] = mapped_column(Integer, nullable=False, server_default=text("0"))
+    location = mapped_column(POINT)  # the centroid of its current sites
+    opened_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
+    last_growth_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
+    closed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    closed_reason: Mapped[str | None] = mapped_column(String(16))  # quiet, merged
+    merged_into: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("alerts.id"))
+    split_from: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("alerts.id"))
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
+
+
+class AlertSite(Base):
+    """A site of an alert: when it joined, when it left (a split), and how (cluster, merge, split)."""
+
+    __tablename__ = "alert_sites"
+    __table_args__ = (Index(None, "site_id"),)
+
+    alert_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("alerts.id", ondelete="CASCADE"), primary_key=True)
+    site_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("sites.id", ondelete="CASCADE"), primary_key=True)
+    joined_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
+    left_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    via: Mapped[str] = mapped_column(String(8), nullable=False)
+
+
+class AlertEvent(Base):
+    """The alert's timeline: opened, grew, level, merged, split, closed (details in JSON)."""
+
+    __tablename__ = "alert_events"
+    __table_args__ = (Index(None, "alert_id", "at"),)
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)
+    alert_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("alerts.id", ondelete="CASCADE"), nullable=False)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
+    kind: Mapped[str] = mapped_column(String(16), nullable=False)
+    details: Mapped[dict[str, Any]] = mapped_column(JSONB, nullable=False, server_default="{}")
+
+
+class AlertLevelChange(Base):
+    """A territory's alert level changed (its level history; what delivery sends, after the last id sent)."""
+
+    __tablename__ = "alert_level_changes"
+    __table_args__ = (Index(None, "territory_code", "id"),)
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)
+    territory_code: Mapped[str] = mapped_column(
+        String(64), ForeignKey("territories.code", ondelete="CASCADE"), nullable=False
+    )
+    alert_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("alerts.id", ondelete="SET NULL"))
+    old_level: Mapped[str] = mapped_column(String(8), nullable=False)
+    new_level: Mapped[str] = mapped_column(String(8), nullable=False)
+    changed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)

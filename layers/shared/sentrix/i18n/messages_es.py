@@ -506,4 +506,18 @@ MESSAGES: dict[str, str] = {
     "territory.refusal.invalid_geometry": (
         "Elemento {index}: geometría inválida que no se puede reparar (no queda nada)"
     ),
+    "err.alerts_role": "Las alertas de conglomerados son para expertos, administradores y funcionarios",
+    "err.alerts_since": "since debe ser una fecha ISO (AAAA-MM-DD) o fecha y hora entre 2000 y 2100",
+    "err.alert_not_found": "Alerta no encontrada",
+    "alert.level.green": "verde: ningún conglomerado abierto",
+    "alert.level.yellow": "amarillo: un conglomerado abierto",
+    "alert.level.red": "rojo: un conglomerado de {red_sites} sitios o más, o que crece {growth_weeks} semanas seguidas",
+    "alert.event.opened": "Conglomerado detectado: {sites} sitios confirmados a menos de {radius_m} m uno de otro",
+    "alert.event.opened_split": "Separada de otra alerta con {sites} sitios",
+    "alert.event.grew": "Se sumaron {sites} sitios confirmados nuevos",
+    "alert.event.merged": "El conglomerado de otra alerta se unió a este ({sites} sitios)",
+    "alert.event.split": "{sites} sitios se separaron en otra alerta",
+    "alert.event.level": "El nivel pasó de {old} a {new}",
+    "alert.event.closed_quiet": "Cerrada: {quiet_days} días sin un sitio confirmado nuevo",
+    "alert.event.closed_merged": "Cerrada: unida a otra alerta",
 }

@@ -487,4 +487,20 @@ MESSAGES: dict[str, str] = {
     "territory.refusal.invalid_geometry": (
         "Elemento {index}: geometria inválida que não pode ser reparada (não resta nada)"
     ),
+    "err.alerts_role": "Os alertas de aglomerados são para especialistas, administradores e agentes públicos",
+    "err.alerts_since": "since deve ser uma data ISO (AAAA-MM-DD) ou data e hora entre 2000 e 2100",
+    "err.alert_not_found": "Alerta não encontrado",
+    "alert.level.green": "verde: nenhum aglomerado aberto",
+    "alert.level.yellow": "amarelo: um aglomerado aberto",
+    "alert.level.red": (
+        "vermelho: um aglomerado de {red_sites} locais ou mais, ou crescendo {growth_weeks} semanas seguidas"
+    ),
+    "alert.event.opened": "Aglomerado detectado: {sites} locais confirmados a menos de {radius_m} m um do outro",
+    "alert.event.opened_split": "Separado de outro alerta com {sites} locais",
+    "alert.event.grew": "{sites} novos locais confirmados entraram",
+    "alert.event.merged": "O aglomerado de outro alerta juntou-se a este ({sites} locais)",
+    "alert.event.split": "{sites} locais separaram-se em outro alerta",
+    "alert.event.level": "O nível passou de {old} para {new}",
+    "alert.event.closed_quiet": "Encerrado: {quiet_days} dias sem um novo local confirmado",
+    "alert.event.closed_merged": "Encerrado: unido a outro alerta",
 }
