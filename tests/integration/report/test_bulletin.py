@@ -18,6 +18,7 @@ import csv
 import hashlib
 import io
 import subprocess
+import uuid
 from datetime import UTC, datetime
 
 import httpx
@@ -83,12 +84,7 @@ def test_json_figures_by_hand(sites, expert):
     assert [(e["site_id"], e["days_since_first_report"], e["cause"]) for e in closures["recurrences"]] == [
         (str(sites["S4"]), 24.0, "recurrence"),
     ]
-    assert data["alerts"] == {
-        "available": False,
-        "rows": [],
-        "note": "Alert levels are not computed by this deployment (no cluster-alert module is installed): this "
-        "section has no figures.",
-    }
+    assert data["alerts"] == {"rows": [], "note": "No territory was on yellow or red alert at the week's end."}
     assert report["rows"] == {"analyses": 19, "detections": 5, "sites": 4, "actions": 9}
     assert response.headers["x-report-fingerprint"] == f"sha256={report['fingerprint']['value']}"
 
@@ -122,7 +118,10 @@ def test_csv_figures_by_hand(sites, admin):
     assert rows[("closures", "median_days_to_close")]["value"] == "11.0"
     assert rows[("close", str(sites["S1"]))]["value"] == "11.0"
     assert rows[("reopen", str(sites["S4"]))]["value"] == "24.0"
-    assert "Este despliegue no calcula niveles de alerta" in rows[("alerts", "available")]["label"]
+    assert (
+        rows[("alerts", "none")]["label"]
+        == "Ningún territorio estaba en alerta amarilla o roja al cierre de la semana."
+    )
 
 
 def _pdf_text(data: bytes) -> str:
@@ -135,11 +134,11 @@ def _pdf_text(data: bytes) -> str:
     ("language", "words"),
     [
         ("es", ["Boletín epidemiológico semanal", "Esta semana frente a las 4 anteriores", "Criaderos nuevos",
-                "Reaperturas por cierre", "Este despliegue no calcula niveles de alerta", "abierto", "reabierto"]),
+                "Reaperturas por cierre", "Ningún territorio estaba en alerta", "abierto", "reabierto"]),
         ("en", ["Weekly epidemiological bulletin", "This week against the previous 4", "New sites",
-                "Reopenings per closure", "Alert levels are not computed by this deployment", "open", "reopened"]),
+                "Reopenings per closure", "No territory was on yellow or red alert", "open", "reopened"]),
         ("pt", ["Boletim epidemiológico semanal", "Esta semana frente às 4 anteriores", "Criadouros novos",
-                "Reaberturas por fechamento", "Esta implantação não calcula níveis de alerta", "aberto", "reaberto"]),
+                "Reaberturas por fechamento", "Nenhum território estava em alerta", "aberto", "reaberto"]),
     ],
 )  # fmt: skip
 def test_pdf_text_in_three_languages(sites, expert, language, words):
@@ -319,7 +318,6 @@ def test_alert_rows_when_an_alert_module_gives_them(sites, expert, monkeypatch):
     page = " ".join(_pdf_text(generate(expert, "pdf", "es").body).split())
 
     assert answer == {
-        "available": True,
         "rows": [
             {"territory": "H1", "level": "red", "level_label": "vermelho", "clusters": 2},
             {"territory": "H2", "level": "yellow", "level_label": "amarelo", "clusters": 1},
@@ -328,10 +326,10 @@ def test_alert_rows_when_an_alert_module_gives_them(sites, expert, monkeypatch):
         "note": None,
     }
     assert "Territorio Nivel Conglomerados H1 rojo 2 H2 amarillo 1 C verde 0" in page
-    assert "no calcula niveles de alerta" not in page
+    assert "Ningún territorio estaba en alerta" not in page
     monkeypatch.setattr(bulletin, "alert_rows", lambda session, codes, week: [])
     none = generate(expert).json()["data"]["alerts"]
-    assert none == {"available": True, "rows": [], "note": "No alert level was recorded for these territories."}
+    assert none == {"rows": [], "note": "No territory was on yellow or red alert at the week's end."}
 
 
 def _utc(moment) -> str:
@@ -339,7 +337,7 @@ def _utc(moment) -> str:
 
 
 def test_fingerprint_rebuilt_from_plain_selects(sites, expert):
-    """docs/report.md, *Bulletin fingerprint (version weekly-1)*, written out in Python over plain SELECTs:
+    """docs/report.md, *Bulletin fingerprint (version weekly-2)*, written out in Python over plain SELECTs:
     2025-SE53 in Buenos Aires ends on 4 January 2026 at 03:00 UTC; the five weeks start on 30 November at 03:00."""
     end, first = datetime(2026, 1, 4, 3, tzinfo=UTC), datetime(2025, 11, 30, 3, tzinfo=UTC)
     codes = ("C", "H1", "H2")
@@ -378,14 +376,83 @@ def test_fingerprint_rebuilt_from_plain_selects(sites, expert):
     lines += [f"T|{i}|{site}|{a}|{_utc(when)}|{to}|{c or ''}" for i, site, a, when, to, c in sorted(actions)]
     lines += [f"M|{i}|{site}|{_utc(c)}|{v}|{_utc(va)}|{u}" for i, site, c, v, va, u in sorted(members)]
     lines += [f"A|{i}|{_utc(c)}" for i, c in sorted(analyses)]
-    expected = hashlib.sha256("\n".join(lines).encode()).hexdigest()
+    data_digest = hashlib.sha256("\n".join(lines).encode()).hexdigest()
+    expected = hashlib.sha256(data_digest.encode()).hexdigest()  # no territory on alert: the digest line alone
 
     report = generate(expert).json()["report"]
 
     assert (len(site_rows), len(actions), len(members), len(analyses)) == (4, 9, 5, 19)
     assert report["fingerprint"] == {
         "algorithm": "SHA-256",
-        "version": "weekly-1",
+        "version": "weekly-2",
         "value": expected,
         "covers": report["fingerprint"]["covers"],
     }
+
+
+def _alert(s, opened, site_ids, closed=None) -> uuid.UUID:
+    alert_id = uuid.uuid4()
+    s.execute(
+        text(
+            "INSERT INTO alerts (id, status, level, territory_code, site_count, opened_at, last_growth_at, "
+            "closed_at, closed_reason, updated_at) VALUES (:id, :status, 'yellow', 'C', :n, :opened, :opened, "
+            ":closed, :reason, :opened)"
+        ),
+        {"id": alert_id, "status": "closed" if closed else "open", "n": len(site_ids), "opened": opened,
+         "closed": closed, "reason": "quiet" if closed else None},
+    )  # fmt: skip
+    for site_id in site_ids:
+        s.execute(
+            text("INSERT INTO alert_sites (alert_id, site_id, joined_at, via) VALUES (:a, :s, :at, 'cluster')"),
+            {"a": alert_id, "s": site_id, "at": opened},
+        )
+    return alert_id
+
+
+def _level(s, code, old, new, when, alert_id=None) -> None:
+    s.execute(
+        text(
+            "INSERT INTO alert_level_changes (territory_code, alert_id, old_level, new_level, changed_at) "
+            "VALUES (:code, :alert, :old, :new, :at)"
+        ),
+        {"code": code, "alert": alert_id, "old": old, "new": new, "at": when},
+    )
+
+
+def test_alert_levels_at_the_weeks_end_from_the_recorded_history(sites, expert):
+    """The section reads the level history the daily computation records (docs/alerts.md). 2025-SE53 ends on
+    4 January 2026 at 03:00 UTC (midnight in Buenos Aires). Recorded, by hand:
+    - alert A open from 2 Jan with S2 (H1) and S3 (H2); alert B opened 5 Jan (after the end) with S5 (H1);
+      alert Z with S4 (H2) closed on 1 Jan;
+    - C green→yellow 2 Jan, yellow→red 4 Jan 02:00 UTC (before the end); H1 green→yellow 2 Jan; H2 green→yellow
+      2 Jan then back to green 3 Jan.
+    At the week's end: C red with one open cluster (A: S2 and S3 are below C; Z closed, B not yet open), H1
+    yellow with one (A, through S2), H2 green — left out. A change after the end (H1 red on 5 Jan) changes
+    neither the section nor the fingerprint."""
+    before = generate(expert).json()["report"]["fingerprint"]["value"]
+    with session_scope() as s:
+        a = _alert(s, at(2026, 1, 2), [sites["S2"], sites["S3"]])
+        _alert(s, at(2026, 1, 5), [sites["S5"]])
+        _alert(s, at(2025, 12, 20), [sites["S4"]], closed=at(2026, 1, 1))
+        _level(s, "C", "green", "yellow", at(2026, 1, 2), a)
+        _level(s, "H1", "green", "yellow", at(2026, 1, 2), a)
+        _level(s, "H2", "green", "yellow", at(2026, 1, 2), a)
+        _level(s, "H2", "yellow", "green", at(2026, 1, 3))
+        _level(s, "C", "yellow", "red", datetime(2026, 1, 4, 2, tzinfo=UTC), a)
+
+    first = generate(expert, language="es").json()
+    with session_scope() as s:
+        _level(s, "H1", "yellow", "red", at(2026, 1, 5), a)
+    again = generate(expert, language="es").json()
+
+    assert first["data"]["alerts"] == {
+        "rows": [
+            {"territory": "C", "level": "red", "level_label": "rojo", "clusters": 1},
+            {"territory": "H1", "level": "yellow", "level_label": "amarillo", "clusters": 1},
+        ],
+        "note": None,
+    }
+    assert again["data"]["alerts"] == first["data"]["alerts"]
+    value = first["report"]["fingerprint"]["value"]
+    assert value != before
+    assert again["report"]["fingerprint"]["value"] == value

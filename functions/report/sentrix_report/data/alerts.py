@@ -80,3 +80,35 @@ def levels(session: Session, where: Where, *, limit: int, offset: int) -> tuple[
         {**params, "limit": limit, "offset": offset},
     )
     return found, total
+
+
+# Each territory of `codes` whose level at `end` was not green (its last recorded change before `end`), and the
+# alerts open at `end` with a site, a member at `end`, in the territory or below it (a territory takes its worst
+# open alert counting its own and its descendants' sites: docs/alerts.md). The level history is append-only, so
+# the answer for a week that is over never changes.
+_LEVELS_AT = """
+WITH RECURSIVE last AS (
+    SELECT DISTINCT ON (c.territory_code) c.territory_code AS code, c.new_level AS level
+    FROM alert_level_changes AS c
+    WHERE c.territory_code = ANY(CAST(:codes AS varchar[])) AND c.changed_at < :end
+    ORDER BY c.territory_code, c.id DESC
+), tree (root, code) AS (
+    SELECT l.code, l.code FROM last AS l WHERE l.level <> 'green'
+    UNION
+    SELECT tree.root, t.code FROM territories AS t JOIN tree ON t.parent_code = tree.code
+)
+SELECT l.code, l.level,
+    (SELECT count(DISTINCT a.id) FROM alerts AS a
+       JOIN alert_sites AS m ON m.alert_id = a.id
+       JOIN sites AS s ON s.id = m.site_id
+      WHERE a.opened_at < :end AND (a.closed_at IS NULL OR a.closed_at >= :end)
+        AND m.joined_at < :end AND (m.left_at IS NULL OR m.left_at >= :end)
+        AND s.territory_code IN (SELECT tree.code FROM tree WHERE tree.root = l.code)) AS clusters
+FROM last AS l WHERE l.level <> 'green' ORDER BY l.code
+"""
+
+
+def levels_at(session: Session, codes: Sequence[str], end: Any) -> list[tuple[str, str, int]]:
+    """(territory code, level, open alerts) of each territory of `codes` not green at `end`."""
+    found = rows(session, _LEVELS_AT, {"codes": list(codes), "end": end})
+    return [(r["code"], r["level"], r["clusters"]) for r in found]

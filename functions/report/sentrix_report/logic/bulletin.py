@@ -2,14 +2,16 @@
 epidemiological week, as PDF, CSV or JSON in the caller's language (docs/report.md, *Weekly bulletin*).
 
 What it holds: the week's figures against the previous four (`logic.weekly`), the alert levels (a separate
-section: `alert_levels` takes (territory, level, clusters) rows; `alert_rows` is where the cluster-alert module
-plugs in, and says "none" until it exists), the 20 highest-priority sites still open at the week's end (the
-work-list score as it stood then), and the week's closures and recurrences — every figure with its denominator.
-Reproducible: everything read ends at the week's end, and the fingerprint covers it (version `weekly-1`).
+section: `alert_levels` takes (territory, level, clusters) rows; `alert_rows` reads the levels at the week's end
+from the history the daily cluster-alert computation records), the 20 highest-priority sites still open at the
+week's end (the work-list score as it stood then), and the week's closures and recurrences — every figure with
+its denominator.
+Reproducible: everything read ends at the week's end, and the fingerprint covers it (version `weekly-2`).
 """
 
 from __future__ import annotations
 
+import hashlib
 import re
 import statistics as stats
 from collections.abc import Sequence
@@ -26,6 +28,7 @@ from sentrix.domain.sites import SiteFamily, SiteStatus
 from sentrix.errors import ValidationFailed
 from sentrix.http.identity import Principal
 from sentrix.i18n import Locale
+from sentrix_report.data import alerts as alerts_data
 from sentrix_report.data import weekly as data
 from sentrix_report.logic import weekly
 from sentrix_report.logic.aggregate_report import Report
@@ -34,7 +37,7 @@ from sentrix_report.logic.ratios import ratio
 from sentrix_report.settings import get_report_settings
 
 TOP_SITES = 20
-FINGERPRINT_VERSION = "weekly-1"
+FINGERPRINT_VERSION = "weekly-2"
 ALERT_LEVELS = ("red", "yellow", "green")
 _LABEL = re.compile(r"^(\d{4})-SE(\d{2})$")
 
@@ -58,22 +61,28 @@ def parse_week(value: str | None, locale: Locale, as_of: datetime) -> EpiWeek:
         raise ValidationFailed(locale.t("err.weekly_week"), details={"week": value}, key="err.weekly_week") from None
 
 
-def alert_rows(session: Session, codes: list[str] | None, week: EpiWeek) -> list[tuple[str, str, int]] | None:
-    """The alert level of each territory at the week's end as (territory code, level, open clusters) rows, or None
-    when this deployment computes no alerts. The cluster-alert module (issue #20, point 2) plugs in here."""
-    return None
+def alert_rows(session: Session, codes: list[str] | None, end: datetime) -> list[tuple[str, str, int]]:
+    """The territories of `codes` (the bulletin's territory and those below it) whose alert level was yellow or
+    red at the week's `end`, as (territory code, level, open clusters) rows, from the level history the daily
+    computation records (docs/alerts.md); green territories are left out, and none at all is said in words."""
+    return alerts_data.levels_at(session, codes or [], end)
 
 
-def alert_levels(rows: Sequence[tuple[str, str, int]] | None, locale: Locale) -> dict[str, Any]:
-    """The bulletin's alert section from (territory, level, clusters) rows; None: no alert module, said in words."""
-    if rows is None:
-        return {"available": False, "rows": [], "note": locale.t("bulletin.alerts_unavailable")}
+def with_alert_levels(data_digest: str, levels: Sequence[tuple[str, str, int]] | None) -> str:
+    """Version weekly-2: SHA-256 of the data lines' digest (weekly-1's canonical form, hashed in SQL) followed by
+    one `L|<territory>|<level>|<open clusters>` line per territory not green at the week's end, sorted."""
+    lines = [data_digest, *(f"L|{code}|{level}|{clusters}" for code, level, clusters in sorted(levels or []))]
+    return hashlib.sha256("\n".join(lines).encode()).hexdigest()
+
+
+def alert_levels(rows: Sequence[tuple[str, str, int]], locale: Locale) -> dict[str, Any]:
+    """The bulletin's alert section from (territory, level, clusters) rows, red first; none: said in words."""
     order = {level: i for i, level in enumerate(ALERT_LEVELS)}
     items = [
         {"territory": code, "level": level, "level_label": locale.t(f"bulletin.level.{level}"), "clusters": clusters}
         for code, level, clusters in sorted(rows, key=lambda r: (order.get(r[1], len(order)), r[0]))
     ]
-    return {"available": True, "rows": items, "note": None if items else locale.t("bulletin.alerts_none")}
+    return {"rows": items, "note": None if items else locale.t("bulletin.alerts_none")}
 
 
 def _priority(row: Any, now: datetime, locale: Locale) -> dict[str, Any]:
@@ -173,7 +182,8 @@ def generate(principal: Principal, territory: str, week_value: str | None, fmt: 
         facts = data.fingerprint(
             session, codes=area.codes, first=first, count=weekly.COMPARED_WEEKS + 1, tz=locale.timezone
         )
-        alerts = alert_levels(alert_rows(session, area.codes, week), locale)
+        levels = alert_rows(session, area.codes, end)
+        alerts = alert_levels(levels, locale)
     open_sites = top[0]["open_sites"] if top else 0
     figures = [
         {"figure": name, "label": locale.t(f"bulletin.figure.{name}"), **row["change"][name]} for name in weekly.FIGURES
@@ -213,9 +223,10 @@ def generate(principal: Principal, territory: str, week_value: str | None, fmt: 
         "fingerprint": {
             "algorithm": "SHA-256",
             "version": FINGERPRINT_VERSION,
-            "value": facts["sha256"],
-            "covers": "the sites, timeline entries and member detections before the week's end and the analyses "
-            "of the five weeks read (canonical form in docs/report.md)",
+            "value": with_alert_levels(facts["sha256"], levels),
+            "covers": "the sites, timeline entries and member detections before the week's end, the analyses "
+            "of the five weeks read and the territories' alert levels at the week's end (canonical form in "
+            "docs/report.md)",
         },
     }
     return Report(meta, data_, None, locale)

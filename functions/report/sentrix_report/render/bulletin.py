@@ -210,8 +210,8 @@ def _csv_rows(report: Report) -> list[list[Any]]:
         rows.append(["change_pct", name, f["change_pct"], f["numerator"], f["denominator"], "", "",
                      f["reason"] or label])  # fmt: skip
     alerts = data["alerts"]
-    if not alerts["available"]:
-        rows.append(["alerts", "available", "false", "", "", "", "", alerts["note"]])
+    if alerts["note"]:
+        rows.append(["alerts", "none", 0, "", "", "", "", alerts["note"]])
     for r in alerts["rows"]:
         rows.append(["alert_level", r["territory"], r["level"], r["clusters"], "", "", "", r["level_label"]])
     top = data["top_sites"]

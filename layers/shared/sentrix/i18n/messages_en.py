@@ -345,11 +345,7 @@ MESSAGES: dict[str, str] = {
     "bulletin.figure.open_at_end": "Sites open at the week's end",
     "bulletin.below_base": "– (base {total} < {min_base})",
     "bulletin.alerts_heading": "Alert levels",
-    "bulletin.alerts_unavailable": (
-        "Alert levels are not computed by this deployment (no cluster-alert module is installed): this "
-        "section has no figures."
-    ),
-    "bulletin.alerts_none": "No alert level was recorded for these territories.",
+    "bulletin.alerts_none": "No territory was on yellow or red alert at the week's end.",
     "bulletin.col_territory": "Territory",
     "bulletin.col_level": "Level",
     "bulletin.col_clusters": "Clusters",

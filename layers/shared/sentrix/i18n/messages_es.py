@@ -366,11 +366,7 @@ MESSAGES: dict[str, str] = {
     "bulletin.figure.open_at_end": "Criaderos abiertos al final de la semana",
     "bulletin.below_base": "– (base {total} < {min_base})",
     "bulletin.alerts_heading": "Niveles de alerta",
-    "bulletin.alerts_unavailable": (
-        "Este despliegue no calcula niveles de alerta (no hay módulo de alertas por conglomerados): esta "
-        "sección no tiene cifras."
-    ),
-    "bulletin.alerts_none": "No se registró ningún nivel de alerta para estos territorios.",
+    "bulletin.alerts_none": "Ningún territorio estaba en alerta amarilla o roja al cierre de la semana.",
     "bulletin.col_territory": "Territorio",
     "bulletin.col_level": "Nivel",
     "bulletin.col_clusters": "Conglomerados",

@@ -352,11 +352,7 @@ MESSAGES: dict[str, str] = {
     "bulletin.figure.open_at_end": "Criadouros abertos no fim da semana",
     "bulletin.below_base": "– (base {total} < {min_base})",
     "bulletin.alerts_heading": "Níveis de alerta",
-    "bulletin.alerts_unavailable": (
-        "Esta implantação não calcula níveis de alerta (não há módulo de alertas por aglomerados): esta seção "
-        "não tem números."
-    ),
-    "bulletin.alerts_none": "Nenhum nível de alerta foi registrado para estes territórios.",
+    "bulletin.alerts_none": "Nenhum território estava em alerta amarelo ou vermelho no fim da semana.",
     "bulletin.col_territory": "Território",
     "bulletin.col_level": "Nível",
     "bulletin.col_clusters": "Aglomerados",
