@@ -93,9 +93,9 @@ def _potential(row: Any, area_km2: float, by_family: dict[str, int]) -> dict[str
         "territory": _ref(row),
         "area_km2": round(area_km2, 4),
         "confirmed_sites": sites,
-        # Sites per km², 4 decimals; a territory of zero area (degenerate) gives null.
+        # Sites per km², 6 decimals (a city has a few per km²); a territory of zero area (degenerate) gives null.
         "density_per_km2": {
-            "value": round(sites / area_km2, 4) if area_km2 > 0 else None,
+            "value": round(sites / area_km2, 6) if area_km2 > 0 else None,
             "numerator": sites,
             "denominator": round(area_km2, 4),
             "of": "confirmed_potential_sites",

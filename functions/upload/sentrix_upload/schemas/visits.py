@@ -144,11 +144,19 @@ class LarvalIndicesRow(BaseModel):
     cycles: list[CycleIndices]
 
 
+class Density(BaseModel):
+    value: float | None = Field(description="Sites per km²; null for a territory of no area")
+    numerator: int
+    denominator: float = Field(description="The territory's area in km² (PostGIS geography)")
+    of: str
+    per: str
+
+
 class PotentialSitesRow(BaseModel):
     territory: TerritoryRef
     area_km2: float
     confirmed_sites: int
-    density_per_km2: Ratio
+    density_per_km2: Density
     class_mix: dict[str, Ratio] = Field(description="Share (%) of the confirmed sites per family")
 
 
