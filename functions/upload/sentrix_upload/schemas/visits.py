@@ -103,7 +103,7 @@ class VisitPage(BaseModel):
     has_next: bool
 
 
-class Ratio(BaseModel):
+class IndexRatio(BaseModel):
     value: float | None = Field(description="Null when the denominator is 0")
     numerator: int
     denominator: int
@@ -111,7 +111,7 @@ class Ratio(BaseModel):
     per: str
 
 
-class HouseIndex(Ratio):
+class HouseIndex(IndexRatio):
     classification: str | None = Field(description="LIRAa: satisfactory (< 1 %), alert (1–3.9 %), risk (≥ 4 %)")
     classification_label: str | None = None
 
@@ -126,25 +126,25 @@ class CycleIndices(BaseModel):
     pupae: int
     visits_counting_pupae: int
     house_index: HouseIndex
-    container_index: Ratio
-    breteau_index: Ratio
-    container_type_index: dict[str, Ratio]
-    pupae_per_premises: Ratio
-    pupal_index: Ratio
+    container_index: IndexRatio
+    breteau_index: IndexRatio
+    container_type_index: dict[str, IndexRatio]
+    pupae_per_premises: IndexRatio
+    pupal_index: IndexRatio
 
 
-class TerritoryRef(BaseModel):
+class IndexTerritory(BaseModel):
     code: str
     name: str
     level: int
 
 
 class LarvalIndicesRow(BaseModel):
-    territory: TerritoryRef
+    territory: IndexTerritory
     cycles: list[CycleIndices]
 
 
-class Density(BaseModel):
+class SiteDensity(BaseModel):
     value: float | None = Field(description="Sites per km²; null for a territory of no area")
     numerator: int
     denominator: float = Field(description="The territory's area in km² (PostGIS geography)")
@@ -153,11 +153,11 @@ class Density(BaseModel):
 
 
 class PotentialSitesRow(BaseModel):
-    territory: TerritoryRef
+    territory: IndexTerritory
     area_km2: float
     confirmed_sites: int
-    density_per_km2: Density
-    class_mix: dict[str, Ratio] = Field(description="Share (%) of the confirmed sites per family")
+    density_per_km2: SiteDensity
+    class_mix: dict[str, IndexRatio] = Field(description="Share (%) of the confirmed sites per family")
 
 
 class LarvalIndicesSection(BaseModel):
@@ -176,7 +176,7 @@ class PotentialSitesSection(BaseModel):
 class IndicesAnswer(BaseModel):
     model_config = ConfigDict(populate_by_name=True)
 
-    territory: TerritoryRef
+    territory: IndexTerritory
     date_from: date = Field(alias="from")
     date_to: date = Field(alias="to")
     cycle: str = Field(description="window, epiweek or month")
