@@ -410,3 +410,24 @@ def test_visits_are_never_changed_by_the_application_role(world):
     with pytest.raises(Exception, match="permission denied"):
         sql("DELETE FROM visits WHERE id = :id", id=visit["id"])
     assert date.fromisoformat(visit["visited_on"]) == date(2026, 11, 3)
+
+
+def test_indices_per_epidemiological_week(world):
+    expert = world["expert"]
+    recorded(expert, V1)  # Tuesday 3 November 2026
+
+    answer = indices(expert, territory="N1", cycle="epiweek", **{"from": "2026-11-01", "to": "2026-11-14"})
+
+    (row,) = answer["larval_indices"]["territories"]  # N1 has nothing below it
+    # Week 1 of 2026 is Sun 4 - Sat 10 Jan (it holds 4 January); Sun 1 Nov is 301 days = 43 weeks later: SE44
+    assert [(c["label"], c["start"], c["end"], c["visits"]) for c in row["cycles"]] == [
+        ("2026-SE44", "2026-11-01", "2026-11-07", 1),
+        ("2026-SE45", "2026-11-08", "2026-11-14", 0),
+    ]
+    # V1: 2 of 32 premises -> 6.25 % (risk); the empty week has no index
+    assert (figures(row["cycles"][0])["house_index"], row["cycles"][0]["house_index"]["classification"]) == (
+        (6.25, 2, 32),
+        "risk",
+    )
+    assert figures(row["cycles"][1])["house_index"] == (None, 0, 0)
+    assert answer["cycle"] == "epiweek"

@@ -136,6 +136,27 @@ def refusals(counts: VisitCounts, day: date = TODAY) -> list[Refusal]:
 def test_sound_counts_pass():
     assert refusals(visit(30, 4, 2, 2, {B: (40, 3), D1: (6, 2)}, pupae=5)) == []
     assert refusals(visit(0, 0, 0, 0, {})) == []
+    # At the edges: every premises closed or refused; all inspected premises and containers positive, H+ = C+;
+    # zero pupae counted with no positive container
+    assert refusals(visit(10, 6, 4, 0, {})) == []
+    assert refusals(visit(2, 0, 0, 2, {B: (1, 1), E: (1, 1)})) == []
+    assert refusals(visit(5, 0, 0, 0, {B: (3, 0)}, pupae=0)) == []
+    assert refusals(visit(5, 0, 0, 0, {}), EARLIEST) == []
+
+
+def test_a_visit_that_counted_zero_pupae_is_in_the_pupal_denominator():
+    # 12 inspected counting 0 pupae, 8 inspected counting 4, 30 inspected not counting: P = 4 over H_p = 12 + 8 = 20
+    totals = survey_totals(
+        [visit(12, 0, 0, 0, {}, pupae=0), visit(8, 0, 0, 1, {B: (2, 1)}, pupae=4), visit(30, 0, 0, 0, {})]
+    )
+
+    figures = indices(totals)
+
+    assert (figures["pupae_per_premises"]["value"], figures["pupae_per_premises"]["denominator"]) == (0.2, 20)
+    assert figures["pupal_index"]["value"] == 20.0
+    assert (totals.pupae_visits, totals.visits) == (2, 3)
+    # HI over all 50 inspected: 1/50 = 2 %
+    assert figures["house_index"]["value"] == 2.0
 
 
 def test_each_broken_rule_names_its_field():
