@@ -431,3 +431,17 @@ def test_indices_per_epidemiological_week(world):
     )
     assert figures(row["cycles"][1])["house_index"] == (None, 0, 0)
     assert answer["cycle"] == "epiweek"
+
+
+def test_labels_follow_the_callers_language(world):
+    expert = world["expert"]
+    recorded(expert, V1)
+
+    answer = indices(expert, territory="N1", **NOVEMBER, language="pt")
+
+    assert "não são índices larvários" in answer["potential_sites"]["label"]
+    assert answer["larval_indices"]["label"].startswith("Índices larvários")
+    house = answer["larval_indices"]["territories"][0]["cycles"][0]["house_index"]
+    assert (house["classification"], house["classification_label"]) == ("risk", "Risco (IIP de 4 % ou mais)")
+    refused = post(expert, {**V1, "visited_on": "1999-12-31"}, headers={"accept-language": "pt"})
+    assert refused.error["details"]["refusals"][0]["message"] == "visited_on: a data é anterior a 2000-01-01"
