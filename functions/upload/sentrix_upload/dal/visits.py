@@ -173,13 +173,23 @@ def branches(session: Session, code: str) -> tuple[list[Any], dict[str, str | No
 
 
 def survey_rows(session: Session, codes: Sequence[str], first: date, last: date) -> tuple[list[Visit], dict]:
-    """The visits of these territories between two days (inclusive), with their containers by class."""
-    visits = list(
-        session.scalars(
-            select(Visit).where(Visit.territory_code.in_(codes), Visit.visited_on >= first, Visit.visited_on <= last)
+    """The visits of these territories between two days (inclusive), with their containers by class (one join,
+    not a list of ids: a city's survey may hold thousands of visits)."""
+    where = (Visit.territory_code.in_(codes), Visit.visited_on >= first, Visit.visited_on <= last)
+    visits = list(session.scalars(select(Visit).where(*where)))
+    containers: dict[uuid.UUID, dict[str, tuple[int, int]]] = {v.id: {} for v in visits}
+    rows = session.execute(
+        select(
+            VisitContainers.visit_id,
+            VisitContainers.container_class,
+            VisitContainers.inspected,
+            VisitContainers.positive,
         )
+        .join(Visit, Visit.id == VisitContainers.visit_id)
+        .where(*where)
     )
-    containers, _sites, _analyses = links(session, [v.id for v in visits]) if visits else ({}, {}, {})
+    for visit_id, container_class, inspected, positive in rows:
+        containers[visit_id][container_class] = (inspected, positive)
     return visits, containers
 
 

@@ -106,10 +106,12 @@ def _territory_in_scope(session: Any, principal: Principal, code: str) -> Any:
 def _check_links(session: Any, principal: Principal, request: VisitRequest) -> tuple[list, list]:
     sites = list(dict.fromkeys(request.site_ids))
     analyses = list(dict.fromkeys(request.analysis_ids))
-    missing_sites = [s for s in sites if s not in dal.visible_sites(session, principal, sites)]
+    visible = dal.visible_sites(session, principal, sites)
+    missing_sites = [s for s in sites if s not in visible]
     if missing_sites:
         raise NotFound("Site not found", key="err.site_not_found", details={"field": "site_ids", "ids": missing_sites})
-    missing_analyses = [a for a in analyses if a not in dal.visible_analyses(session, principal, analyses)]
+    visible = dal.visible_analyses(session, principal, analyses)
+    missing_analyses = [a for a in analyses if a not in visible]
     if missing_analyses:
         raise NotFound(
             "Analysis not found",
