@@ -39,6 +39,8 @@ class IdorCase:
 
 
 NOT_FOUND, FORBIDDEN = (404, "not_found"), (403, "forbidden")
+# No user owns a visit, so none of Alice's ids names one: any id is refused on the role alike.
+VISIT_ID = uuid.UUID("00000000-0000-4000-8000-000000000015")
 VERDICT = {"validation_status": "validated_positive", "validation_notes": "looks real"}
 
 IDOR_CASES = [
@@ -68,6 +70,9 @@ IDOR_CASES = [
     # A user sees only sites their own detections belong to; only experts and admins act on sites.
     IdorCase("GET", "/api/v1/sites/{id}", "site", NOT_FOUND),
     IdorCase("POST", "/api/v1/sites/{id}/actions", "site", FORBIDDEN, json={"action": "dismiss"}),
+    # Field visits belong to no user: experts, admins and officials (their territories) read them; a user is refused
+    # on the role before any lookup (officials' scope: tests/integration/upload/test_visits.py).
+    IdorCase("GET", "/api/v1/visits/{id}", "visit", FORBIDDEN),
 ]
 
 # Path parameters that are not object ids, and where their leak check lives.
@@ -94,6 +99,7 @@ def _target(world, case: IdorCase) -> str:
             "detection": world.detection_ids[0],
             "user": world.alice.id,
             "site": world.site_ids[0],
+            "visit": VISIT_ID,
         }[case.target]
     )
 
@@ -133,7 +139,7 @@ def test_an_expert_cannot_change_what_only_the_owner_or_an_admin_may(shared_api,
 
 
 @pytest.mark.parametrize(
-    "case", [c for c in IDOR_CASES if c.method == "GET" and c.target != "user"], ids=lambda c: c.name
+    "case", [c for c in IDOR_CASES if c.method == "GET" and c.target not in ("user", "visit")], ids=lambda c: c.name
 )
 def test_the_owner_reads_what_bob_was_refused(shared_api, shared_world, case):
     # The control: the refusals above are about who asks, not about a broken route.
