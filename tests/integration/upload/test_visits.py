@@ -147,6 +147,8 @@ def test_the_list_filters_and_pages_with_a_total(world):
     assert listed(team="brigada norte")["total"] == 5
     assert listed(team="Otra")["total"] == 0
     assert call("GET", "/api/v1/visits", user=expert, query={"from": "2026-11-30", "to": "2026-11-01"}).status == 422
+    early = call("GET", "/api/v1/visits", user=expert, query={"from": "1999-12-31"})
+    assert (early.status, early.error["details"]) == (422, {"field": "from"})
 
 
 def test_users_may_not_record_or_read_visits(world):

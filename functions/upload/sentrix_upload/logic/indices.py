@@ -23,10 +23,10 @@ from sentrix.errors import NotFound, ValidationFailed
 from sentrix.http.identity import Principal
 from sentrix.i18n import Locale
 from sentrix_upload.dal import visits as dal
-from sentrix_upload.logic.visits import require_visit_role
+from sentrix_upload.logic.visits import EARLIEST_DAY, LATEST_DAY, require_visit_role
 
 MAX_CYCLES = 60
-EARLIEST, LATEST = date(2000, 1, 1), date(2100, 12, 31)
+EARLIEST, LATEST = EARLIEST_DAY, LATEST_DAY
 
 
 def _check_window(first: date, last: date, kind: CycleKind) -> None:

@@ -28,6 +28,7 @@ from sentrix_upload.schemas.visits import VisitRequest
 # everywhere on Earth.
 AHEAD_OF_UTC = timedelta(hours=14)
 EARLIEST_DAY = date(2000, 1, 1)
+LATEST_DAY = date(2100, 12, 31)  # as the remediation figures bound their days (report function)
 
 
 def may_record_visits(principal: Principal) -> bool:
@@ -196,6 +197,13 @@ def _views(session: Any, visits: list[Visit]) -> list[dict[str, Any]]:
 def list_visits(principal: Principal, filters: dal.VisitFilters, *, limit: int, offset: int) -> dict[str, Any]:
     """A page of the visits the caller may see, latest day first."""
     require_visit_role(principal)
+    for field, day in (("from", filters.date_from), ("to", filters.date_to)):
+        if day is not None and not EARLIEST_DAY <= day <= LATEST_DAY:
+            raise ValidationFailed(
+                "Dates must lie between 2000-01-01 and 2100-12-31",
+                key="err.indices_dates_range",
+                details={"field": field},
+            )
     if filters.date_from and filters.date_to and filters.date_to < filters.date_from:
         raise ValidationFailed("to is before from", key="err.visit_window", details={"field": "to"})
     with session_scope() as session:
