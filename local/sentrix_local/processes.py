@@ -21,11 +21,22 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def wait_http(url: str, timeout: float = 30, process: subprocess.Popen | None = None) -> None:
+def log_tail(path: Path | None, lines: int = 15) -> str:
+    """The last lines of a child's log, for an error that says why it stopped (empty if there is no log)."""
+    if path is None or not path.exists():
+        return ""
+    return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
+
+
+def wait_http(
+    url: str, timeout: float = 30, process: subprocess.Popen | None = None, log_file: Path | None = None
+) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process is not None and process.poll() is not None:
-            raise RuntimeError(f"process for {url} exited with {process.returncode}")
+            tail = log_tail(log_file)
+            detail = f"; the end of {log_file}:\n{tail}" if tail else ""
+            raise RuntimeError(f"process for {url} exited with {process.returncode}{detail}")
         try:
             with urllib.request.urlopen(url, timeout=2):
                 return

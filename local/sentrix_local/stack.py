@@ -140,10 +140,10 @@ class LocalStack:
         migrate.upgrade(self.pg.url(config.database))
         app_url = self.pg.set_app_password(config.database)
         self.moto.start()
-        wait_http(f"{config.moto_url}/moto-api/", process=self.moto.process)
+        wait_http(f"{config.moto_url}/moto-api/", process=self.moto.process, log_file=self.moto.log_file)
         if self.yolo is not None:
             self.yolo.start()
-            wait_http(f"{config.standin_url}/health", process=self.yolo.process)
+            wait_http(f"{config.standin_url}/health", process=self.yolo.process, log_file=self.yolo.log_file)
         else:
             for level, line in announce(config.yolo_url, os.environ):
                 say("stack", line, level)

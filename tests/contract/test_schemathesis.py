@@ -559,6 +559,10 @@ def known_good(seeded: Seeded) -> list[Known]:
         ),
         # Remediation figures of that neighbourhood (experts, admins and officials; users are 403)
         Known("GET", "/api/v1/reports/remediation", "admin", 200, lambda _: {"query": {"territory": "CONTRACT-1"}}),
+        # Its epidemiological weeks (the same callers; an unknown territory is 404)
+        Known(
+            "GET", "/api/v1/reports/statistics/weekly", "admin", 200, lambda _: {"query": {"territory": "CONTRACT-1"}}
+        ),
         # A field visit in that neighbourhood (random counts rarely add up), read back, listed, and its indices
         Known("POST", "/api/v1/visits", "admin", 201, lambda _: {"body": visit}),
         Known(

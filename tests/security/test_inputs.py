@@ -52,6 +52,8 @@ FILTERS = [
     # Experts only (users are 403): the dates are refused; `territory` is a bound value, tested in
     # tests/integration/report/test_remediation.py (an expert's answer to it is no error but an empty list)
     ("/reports/remediation", ["date_from", "date_to"], "expert"),
+    # Its weekly figures likewise (`territory` is a bound value: 404 for any payload, test_bulletin.py)
+    ("/reports/statistics/weekly", ["weeks", "until"], "expert"),
     ("/map/tiles/12/1354/2300.mvt", ["since", "risk_level", "include_expired", "verdict"], "bob"),
     ("/analyses/{analysis}/export", ["format", "lang", "include_detections", "include_images"], "alice"),
     ("/analyses/{analysis}/report", ["lang"], "alice"),

@@ -47,10 +47,23 @@ class RunningStack:
     def moto(self) -> str:
         return f"http://127.0.0.1:{self.ports['MOTO']}"
 
+    def up(self) -> bool:
+        """True once the gateway answers its health route; StackExitedEarly if the process has ended."""
+        if self.process.poll() is not None:
+            raise StackExitedEarly(f"stack exited early:\n{self.log.read_text()}")
+        try:
+            return httpx.get(f"{self.gateway}/api/v1/health", timeout=2).status_code == 200
+        except httpx.HTTPError:
+            return False
+
     def stop(self) -> None:
         if self.process.poll() is None:
             self.process.send_signal(signal.SIGINT)
             self.process.wait(timeout=60)
+
+
+# What a child server writes when the port chosen for it was taken between `free_port()` and its bind.
+PORT_TAKEN = ("address already in use", "could not bind")
 
 
 @contextmanager
@@ -60,10 +73,36 @@ def local_stack(
     """Start the stack in `state_dir` (fresh ports unless given, retries after 1 s); stop it by SIGINT at the end.
 
     `env` is set last, after the test session's own services are removed (YOLO_SERVICE_URL, to name another host).
+    With fresh ports, a start that fails because another process took one of them before the stack bound it (other
+    test sessions pick free ports too) is tried again once on new ports; any other early exit fails the test.
     """
     from sentrix_local.processes import free_port
 
-    ports = ports or {name: free_port() for name in PORT_NAMES}
+    attempts = 1 if ports else 2
+    for attempt in range(1, attempts + 1):
+        chosen = ports or {name: free_port() for name in PORT_NAMES}
+        stack = _start(state_dir, chosen, env)
+        try:
+            wait_for(stack.up, 120, "the local stack")
+            break
+        except StackExitedEarly as exited:
+            stack.stop()
+            if attempt == attempts or not any(marker in str(exited).lower() for marker in PORT_TAKEN):
+                raise AssertionError(str(exited)) from None
+        except BaseException:
+            stack.stop()
+            raise
+    try:
+        yield stack
+    finally:
+        stack.stop()
+
+
+class StackExitedEarly(Exception):
+    """The stack's process ended before its gateway answered (the message holds its log)."""
+
+
+def _start(state_dir: Path, ports: dict[str, int], env: dict[str, str] | None) -> RunningStack:
     stack_env = {
         **os.environ,
         "SENTRIX_STATE_DIR": str(state_dir),
@@ -85,18 +124,4 @@ def local_stack(
             stderr=subprocess.STDOUT,
             cwd=REPO_ROOT,
         )
-    stack = RunningStack(process, ports, state_dir, log_path)
-
-    def up() -> bool:
-        if process.poll() is not None:
-            raise AssertionError(f"stack exited early:\n{log_path.read_text()}")
-        try:
-            return httpx.get(f"{stack.gateway}/api/v1/health", timeout=2).status_code == 200
-        except httpx.HTTPError:
-            return False
-
-    try:
-        wait_for(up, 120, "the local stack")
-        yield stack
-    finally:
-        stack.stop()
+    return RunningStack(process, ports, state_dir, log_path)

@@ -1,9 +1,11 @@
-"""GET /reports/remediation: per territory and ISO week (UTC), sites opened, closed, reopened, open at the week's
-end, median days to close and recurrence rate, from a hand-written timeline (docs/sites.md, *Remediation
-figures*). Expected values are worked out by hand from the timeline below, not from the code.
+"""GET /reports/remediation: per territory and epidemiological week (Sunday to Saturday, UTC), sites opened,
+closed, reopened, open at the week's end, median days to close and recurrence rate, from a hand-written timeline
+(docs/sites.md, *Remediation figures*). Expected values are worked out by hand from the timeline below, not from
+the code.
 
-Weeks (Monday to Sunday, UTC): W1 2026-11-02..08, W2 11-09..15, W3 11-16..22. Territories: C with H1 and H2
-below it. Sites (first report at 10:00 UTC the day given; every action at 10:00 too):
+Weeks (epidemiological, Sunday to Saturday, UTC): W1 2026-11-01..07 (2026-SE44), W2 11-08..14, W3 11-15..21.
+Territories: C with H1 and H2 below it. Sites (first report at 10:00 UTC the day given; every action at 10:00
+too):
 
     H1  G  first 10-26 (before the window)                           close 11-14 (19 d)
     H1  A  first 11-02  assign 11-03, treat 11-04, close 11-05 (3 d), reopen (recurrence) 11-10, treat 11-11,
@@ -30,7 +32,7 @@ from tests.integration.report.test_territory_filter import territory
 
 pytestmark = pytest.mark.integration
 
-WINDOW = {"date_from": "2026-11-04", "date_to": "2026-11-22"}
+WINDOW = {"date_from": "2026-11-04", "date_to": "2026-11-21"}
 
 
 def at(month: int, day: int) -> datetime:
@@ -101,18 +103,18 @@ def week(start, end, opened, closed, reopened, open_at_end, median, closes, rate
 
 
 H1_WEEKS = [
-    # W1: A, B, Cs opened; A (3 d) and B (5 d) closed: median of an even count; G and Cs still open at the end
-    week("2026-11-02", "2026-11-08", 3, 2, 0, 2, 4.0, 2, 0.0),
-    # W2: D opened; Cs (7 d), A (11 d), G (19 d) closed: median of an odd count; A reopened; only D open
-    week("2026-11-09", "2026-11-15", 1, 3, 1, 1, 11.0, 3, 0.3333),
+    # W1: A, B, Cs opened; A closed (3 d; B's close on Sunday 11-08 is W2's); G, B, Cs open at the end
+    week("2026-11-01", "2026-11-07", 3, 1, 0, 3, 3.0, 1, 0.0),
+    # W2: D opened; B (5 d), Cs (7 d), A (11 d), G (19 d) closed: median of an even count; A reopened; only D open
+    week("2026-11-08", "2026-11-14", 1, 4, 1, 1, 9.0, 4, 0.25),
     # W3: E opened and dismissed; nothing closed: no median, no rate; D open
-    week("2026-11-16", "2026-11-22", 1, 0, 0, 1, None, 0, None),
+    week("2026-11-15", "2026-11-21", 1, 0, 0, 1, None, 0, None),
 ]
 H2_WEEKS = [
     # F is first reported in W2, so H2 has no W1 row
-    week("2026-11-09", "2026-11-15", 1, 1, 0, 0, 3.0, 1, 0.0),
+    week("2026-11-08", "2026-11-14", 1, 1, 0, 0, 3.0, 1, 0.0),
     # A reopening with no close in the week: the rate is null, its terms 1 and 0
-    week("2026-11-16", "2026-11-22", 0, 0, 1, 1, None, 0, None),
+    week("2026-11-15", "2026-11-21", 0, 0, 1, 1, None, 0, None),
 ]
 H1_WINDOW = {k: v for k, v in week("", "", 5, 5, 1, 0, 7.0, 5, 0.2).items() if k not in ("week_start", "week_end")}
 H1_WINDOW.pop("open_at_end")
@@ -131,8 +133,9 @@ def test_every_figure_per_territory_and_week(timeline, expert):
     assert h2["weeks"] == H2_WEEKS
     assert h1["window"] == H1_WINDOW
     assert h2["window"] == H2_WINDOW
-    assert body["week"]["starts_on"] == "monday" and body["week"]["time_zone"] == "UTC"
-    assert (body["date_from"], body["date_to"]) == ("2026-11-04", "2026-11-22")
+    assert body["week"]["starts_on"] == "sunday" and body["week"]["time_zone"] == "UTC"
+    assert body["week"]["kind"] == "epidemiological"
+    assert (body["date_from"], body["date_to"]) == ("2026-11-04", "2026-11-21")
 
 
 def test_a_window_of_one_week_counts_only_it(timeline, admin):
@@ -182,7 +185,7 @@ def test_users_are_refused(timeline, user):
 @pytest.mark.parametrize(
     "query",
     [
-        {"date_from": "2026-11-22", "date_to": "2026-11-04"},  # reversed
+        {"date_from": "2026-11-21", "date_to": "2026-11-04"},  # reversed
         {"date_from": "2020-01-01", "date_to": "2026-11-04"},  # more than 53 weeks
         {"date_from": "1900-01-01", "date_to": "1900-01-02"},  # before 2000
         {"date_to": "0001-01-01"},

@@ -39,6 +39,7 @@ class ReportType(StrEnum):
     DETAILED = "detailed"
     STATISTICS = "statistics"
     MAP = "map"
+    WEEKLY = "weekly"  # the weekly bulletin of a territory (logic/bulletin.py)
 
 
 class ReportFormat(StrEnum):
@@ -59,6 +60,14 @@ class ReportRequest(BaseModel):
     filters: DataFilters = Field(default_factory=DataFilters)
     language: str | None = Field(default=None, pattern=r"^[A-Za-z]{2}([-_][A-Za-z]{2})?$")
     options: dict[str, Any] | None = Field(default=None, description="accepted for compatibility, ignored")
+    territory: str | None = Field(
+        default=None, min_length=1, max_length=64, description="weekly: the territory's code (required)"
+    )
+    week: str | None = Field(
+        default=None,
+        pattern=r"^(\d{4}-SE\d{2}|\d{4}-\d{2}-\d{2})$",
+        description="weekly: an epidemiological week (2026-SE05) or a day of it (default: the last whole week)",
+    )
 
     @model_validator(mode="after")
     def _dates(self) -> ReportRequest:
@@ -72,6 +81,13 @@ class ReportRequest(BaseModel):
             "date_to": self.date_to or self.filters.date_to,
         }
         self.filters = DataFilters(**merged)
+        if self.type is ReportType.WEEKLY:
+            if self.territory is None:
+                raise ValueError("a weekly bulletin needs a territory")
+            if self.filters != DataFilters():
+                raise ValueError("a weekly bulletin takes no filters or dates: its territory and week decide")
+        elif self.territory is not None or self.week is not None:
+            raise ValueError("territory and week belong to the weekly bulletin")
         return self
 
 

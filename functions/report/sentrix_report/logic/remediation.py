@@ -12,6 +12,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 from sentrix.db.engine import session_scope
+from sentrix.domain import epiweeks
 from sentrix.errors import Forbidden, ValidationFailed
 from sentrix.http.identity import Principal
 from sentrix.i18n import Locale
@@ -32,9 +33,9 @@ _BELOW = (
 
 
 def week_start(day: date) -> date:
-    """The first day of the week holding `day`: ISO weeks, Monday (issue #20 brings Sunday-based
-    epidemiological weeks: this is the one place that decides)."""
-    return day - timedelta(days=day.weekday())
+    """The first day of the week holding `day`: epidemiological weeks, Sunday to Saturday
+    (`sentrix.domain.epiweeks`, issue #20; this is the one place that decides)."""
+    return epiweeks.week_start(day)
 
 
 def sites_scope(principal: Principal, territory: str | None) -> Where:
@@ -78,7 +79,7 @@ def weekly(
     locale = locale or Locale()
     date_to = date_to or today or datetime.now(UTC).date()
     date_from = date_from or max(EARLIEST, date_to - timedelta(days=min(DEFAULT_DAYS, date_to.toordinal() - 1)))
-    first, last = week_start(max(date_from, EARLIEST)), week_start(min(date_to, LATEST))
+    first, last = week_start(max(date_from, EARLIEST)), week_start(min(max(date_to, EARLIEST), LATEST))
     weeks = (last - first).days // 7 + 1
     if date_from > date_to or weeks > MAX_WEEKS or not EARLIEST <= date_from <= date_to <= LATEST:
         raise ValidationFailed(
@@ -116,7 +117,12 @@ def weekly(
         "territories": groups,
         "date_from": date_from.isoformat(),
         "date_to": date_to.isoformat(),
-        "week": {"kind": "iso", "starts_on": "monday", "time_zone": "UTC", "label": locale.t("def.remediation_week")},
+        "week": {
+            "kind": "epidemiological",
+            "starts_on": "sunday",
+            "time_zone": "UTC",
+            "label": locale.t("def.remediation_week"),
+        },
         "definitions": {
             name: locale.t(f"def.remediation_{name}")
             for name in ("opened", "closed", "reopened", "open_at_end", "days_to_close", "recurrence")

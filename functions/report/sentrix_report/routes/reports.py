@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 
 from fastapi import APIRouter, Depends, Response
 from fastapi.responses import JSONResponse
@@ -12,7 +13,7 @@ from sentrix.http.envelope import error_responses
 from sentrix.http.identity import Principal, current_principal
 from sentrix.i18n import Locale, requested_language
 from sentrix_report.caller import caller_locale
-from sentrix_report.logic.aggregate_report import ReportFormat, ReportRequest, generate
+from sentrix_report.logic.aggregate_report import Report, ReportFormat, ReportRequest, ReportType, generate
 from sentrix_report.logic.delivery import provenance_headers, store_report, too_big
 from sentrix_report.routes.files import MEDIA_TYPES, file_response, stamp
 from sentrix_report.routes.limits import Costly, RouteClass, route_class, spend
@@ -41,6 +42,8 @@ def post_generate(
     if request.language:  # the body's `language` (as the original client sends it) wins over the rest
         locale = Locale(requested_language(request.language) or locale.language, locale.timezone)
     spend(principal, Costly.REPORTS)  # once the body is valid: a malformed one is a 422, not a spent report
+    if request.type is ReportType.WEEKLY:
+        return _bulletin(principal, request, locale)
     report = generate(principal, request, locale)
     fmt = request.format
     if fmt is ReportFormat.PDF:
@@ -66,6 +69,32 @@ def post_generate(
         }
         body = json.dumps({"report": meta, "data": data}, ensure_ascii=False, default=str).encode()
     filename = f"sentrix_report_{request.type.value}_{stamp()}.{fmt.value}"
+    return _deliver(principal, report, body, fmt, filename)
+
+
+def _bulletin(principal: Principal, request: ReportRequest, locale: Locale) -> Response:
+    """The weekly bulletin of a territory (logic/bulletin.py) in the requested format."""
+    from sentrix_report.logic.bulletin import generate as bulletin
+
+    fmt = request.format
+    report = bulletin(principal, request.territory or "", request.week, fmt.value, locale)
+    if fmt is ReportFormat.PDF:
+        from sentrix_report.render.bulletin import render_pdf
+
+        body = render_pdf(report)
+    elif fmt is ReportFormat.CSV:
+        from sentrix_report.render.bulletin import render_csv
+
+        body = render_csv(report).encode()
+    else:
+        body = json.dumps({"report": report.meta, "data": report.data}, ensure_ascii=False, default=str).encode()
+    code = re.sub(r"[^A-Za-z0-9_-]", "_", request.territory or "")[:40]
+    filename = f"sentrix_bulletin_{code}_{report.meta['week']['label']}_{stamp()}.{fmt.value}"
+    return _deliver(principal, report, body, fmt, filename)
+
+
+def _deliver(principal: Principal, report: Report, body: bytes, fmt: ReportFormat, filename: str) -> Response:
+    """Inline, or through S3 with a presigned URL when too big for Lambda; provenance in headers either way."""
     headers = provenance_headers(report.meta)
     if too_big(body, fmt.value):
         stored = store_report(principal, body, filename, MEDIA_TYPES[fmt.value])

@@ -11,7 +11,7 @@ from fastapi import APIRouter, Depends, Query
 from sentrix.http.identity import Principal, current_principal
 from sentrix.i18n import Locale
 from sentrix_report.caller import caller_locale
-from sentrix_report.logic import remediation, statistics
+from sentrix_report.logic import remediation, statistics, weekly
 from sentrix_report.logic.filters import TERRITORY_HELP, DataFilters
 from sentrix_report.routes.params import USER_HELP, scoped_filters
 
@@ -28,6 +28,23 @@ def get_statistics(
     principal: Principal = Depends(current_principal),
 ) -> dict[str, Any]:
     return statistics.dashboard(principal, filters, locale, group_by_territory=group_by == "territory")
+
+
+@router.get(
+    "/statistics/weekly",
+    summary="Per epidemiological week (Sunday–Saturday): reports, new, confirmed, closed, reopened and open sites, "
+    "each against the previous 4 weeks",
+)
+def get_weekly_statistics(
+    territory: str | None = Query(
+        None, max_length=64, description="a territory's code: it and every territory below it (default: all you see)"
+    ),
+    weeks: int = Query(weekly.DEFAULT_WEEKS, ge=1, le=weekly.MAX_WEEKS, description="how many weeks, oldest first"),
+    until: date | None = Query(None, description="a day of the last week (default: today in your time zone)"),
+    locale: Locale = Depends(caller_locale),
+    principal: Principal = Depends(current_principal),
+) -> dict[str, Any]:
+    return weekly.weekly(principal, territory=territory, weeks=weeks, until=until, locale=locale)
 
 
 @router.get("/risk-distribution", summary="Analyses per risk level")
@@ -68,7 +85,7 @@ def get_validation_stats(
     return statistics.validation_stats(principal, user_id, locale)
 
 
-@router.get("/remediation", summary="Breeding sites opened, closed, reopened per territory and ISO week (UTC)")
+@router.get("/remediation", summary="Breeding sites opened, closed, reopened per territory and epi week (UTC)")
 def get_remediation(
     territory: str | None = Query(None, max_length=64, description=TERRITORY_HELP),
     date_from: date | None = Query(None, description="a day of the first week (default: date_to - 27 days)"),

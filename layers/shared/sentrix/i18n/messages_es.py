@@ -304,7 +304,7 @@ MESSAGES: dict[str, str] = {
         "date_from no puede ser posterior a date_to, ambas entre 2000-01-01 y 2100-12-31, y el "
         "rango debe caber en {max_weeks} semanas"
     ),
-    "def.remediation_week": "semanas ISO, de lunes 00:00 a domingo 24:00 UTC",
+    "def.remediation_week": "semanas epidemiológicas, de domingo 00:00 a sábado 24:00 UTC",
     "def.remediation_opened": "sitios cuyo primer reporte cae en la semana",
     "def.remediation_closed": "acciones de cierre en la semana",
     "def.remediation_reopened": "reaperturas en la semana (por personas, y automáticas ante un nuevo reporte)",
@@ -313,6 +313,107 @@ MESSAGES: dict[str, str] = {
     ),
     "def.remediation_days_to_close": "mediana de cierre - primer reporte, en días, de los cierres de la semana",
     "def.remediation_recurrence": "reaperturas por cierre",
+    # Epidemiological weeks (GET /reports/statistics/weekly) and the weekly bulletin (issue #20)
+    "err.weekly_role": "Las cifras semanales son para expertos, administradores y funcionarios",
+    "err.weekly_territory": "Territorio no encontrado",
+    "err.weekly_week": (
+        "week debe ser una semana epidemiológica como 2026-SE05 (entre 2000 y 2100) o un día como 2026-02-03"
+    ),
+    "err.weekly_range": "until debe estar entre 2000-01-01 y 2100-12-31 y weeks entre 1 y {max_weeks}",
+    "def.weekly_week": "semanas epidemiológicas, de domingo 00:00 a sábado 24:00 en {zone}",
+    "def.weekly_reports": "análisis completados del territorio o de uno inferior, subidos en la semana",
+    "def.weekly_new_sites": "criaderos cuyo primer reporte cae en la semana",
+    "def.weekly_confirmed_sites": (
+        "criaderos que un experto confirmó por primera vez en la semana (la primera confirmación de un miembro)"
+    ),
+    "def.weekly_closed": "acciones de cierre en la semana",
+    "def.weekly_reopened": "acciones de reapertura en la semana (por personas, y automáticas ante un nuevo reporte)",
+    "def.weekly_open_at_end": (
+        "criaderos abiertos, asignados, tratados o reabiertos al final de la semana, según su historial"
+    ),
+    "def.weekly_change": (
+        "la semana frente a la media de las {weeks} anteriores: 100 × (4 × semana - total) / total; nulo "
+        "cuando esas {weeks} semanas suman menos de {min_base}"
+    ),
+    "report.weekly_title": "Boletín epidemiológico semanal",
+    "bulletin.subtitle": "{territory} ({code}) · semana epidemiológica {label}: del {start} al {end}",
+    "bulletin.week": "Semana epidemiológica",
+    "bulletin.week_value": "{label}, del domingo {start} al sábado {end} ({zone})",
+    "bulletin.territory": "Territorio",
+    "bulletin.scope_all": "todos los criaderos y análisis del territorio",
+    "bulletin.scope_official": "los territorios que tiene asignados y los inferiores",
+    "bulletin.read": "Datos leídos",
+    "bulletin.read_value": (
+        "{sites} criaderos, {actions} entradas de historial, {detections} detecciones (no rechazadas) antes "
+        "del final de la semana; {analyses} análisis de las cinco semanas"
+    ),
+    "bulletin.incomplete": "Esta semana todavía no terminó: sus cifras aún cambiarán.",
+    "bulletin.trend_heading": "Esta semana frente a las {weeks} anteriores",
+    "bulletin.change_note": (
+        "Variación = 100 × (4 × esta semana - el total de las 4 semanas anteriores) / ese total, con su "
+        "numerador y denominador; no se calcula (–) cuando ese total es menor que {min_base}."
+    ),
+    "bulletin.col_figure": "Cifra",
+    "bulletin.col_week": "Esta semana",
+    "bulletin.col_total": "Total de 4",
+    "bulletin.col_mean": "Media",
+    "bulletin.col_change": "Variación",
+    "bulletin.figure.reports": "Reportes (análisis completados)",
+    "bulletin.figure.new_sites": "Criaderos nuevos",
+    "bulletin.figure.confirmed_sites": "Criaderos confirmados por un experto",
+    "bulletin.figure.closed": "Criaderos cerrados",
+    "bulletin.figure.reopened": "Criaderos reabiertos",
+    "bulletin.figure.open_at_end": "Criaderos abiertos al final de la semana",
+    "bulletin.below_base": "– (base {total} < {min_base})",
+    "bulletin.alerts_heading": "Niveles de alerta",
+    "bulletin.alerts_unavailable": (
+        "Este despliegue no calcula niveles de alerta (no hay módulo de alertas por conglomerados): esta "
+        "sección no tiene cifras."
+    ),
+    "bulletin.alerts_none": "No se registró ningún nivel de alerta para estos territorios.",
+    "bulletin.col_territory": "Territorio",
+    "bulletin.col_level": "Nivel",
+    "bulletin.col_clusters": "Conglomerados",
+    "bulletin.level.red": "rojo",
+    "bulletin.level.yellow": "amarillo",
+    "bulletin.level.green": "verde",
+    "bulletin.top_heading": (
+        "Los {shown} criaderos abiertos de mayor prioridad, de {total} abiertos al final de la semana"
+    ),
+    "bulletin.top_note": (
+        "Prioridad tal como estaba al final de la semana (confirmación, tipo, recurrencias, reportes "
+        "recientes, personas que reportaron). Las posiciones se muestran como usted puede verlas."
+    ),
+    "bulletin.col_site": "Criadero",
+    "bulletin.col_type": "Tipo",
+    "bulletin.col_status": "Estado",
+    "bulletin.col_priority": "Prioridad",
+    "bulletin.col_reasons": "Motivos",
+    "bulletin.col_last_report": "Último reporte",
+    "bulletin.col_position": "Posición",
+    "bulletin.status.open": "abierto",
+    "bulletin.status.assigned": "asignado",
+    "bulletin.status.treated": "tratado",
+    "bulletin.status.reopened": "reabierto",
+    "bulletin.status.closed": "cerrado",
+    "bulletin.status.dismissed": "descartado",
+    "bulletin.closures_heading": "Cierres y recurrencias",
+    "bulletin.metric.closed": "Criaderos cerrados en la semana",
+    "bulletin.metric.reopened": "Reaperturas en la semana",
+    "bulletin.metric.automatic": "de ellas, reportados de nuevo tras el cierre",
+    "bulletin.metric.recurrence_rate": "Reaperturas por cierre",
+    "bulletin.metric.median_days": "Mediana de días del primer reporte al cierre",
+    "bulletin.median_value": "{value} (sobre {closes} cierres)",
+    "bulletin.col_when": "Cuándo",
+    "bulletin.col_event": "Evento",
+    "bulletin.col_cause": "Causa",
+    "bulletin.col_days": "Días desde el primer reporte",
+    "bulletin.col_team": "Equipo",
+    "bulletin.event.close": "cerrado",
+    "bulletin.event.reopen": "reabierto",
+    "bulletin.cause.manual": "reabierto por una persona",
+    "bulletin.none": "Ninguno esta semana.",
+    "bulletin.times_in": "Horas en {zone}.",
     "err.not_completed": "Los informes existen solo para análisis completados; este todavía no lo está",
     "err.zoom": "El zoom debe estar entre 0 y {most}",
     "err.tile_xy": "x e y deben estar entre 0 y {most} en el zoom {z}",

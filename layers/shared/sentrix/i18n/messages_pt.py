@@ -290,7 +290,7 @@ MESSAGES: dict[str, str] = {
         "date_from não pode ser posterior a date_to, ambas entre 2000-01-01 e 2100-12-31, e o "
         "intervalo deve caber em {max_weeks} semanas"
     ),
-    "def.remediation_week": "semanas ISO, de segunda 00:00 a domingo 24:00 UTC",
+    "def.remediation_week": "semanas epidemiológicas, de domingo 00:00 a sábado 24:00 UTC",
     "def.remediation_opened": "locais cujo primeiro relato cai na semana",
     "def.remediation_closed": "ações de fechamento na semana",
     "def.remediation_reopened": "reaberturas na semana (por pessoas, e automáticas diante de um novo relato)",
@@ -299,6 +299,105 @@ MESSAGES: dict[str, str] = {
     ),
     "def.remediation_days_to_close": "mediana de fechamento - primeiro relato, em dias, dos fechamentos da semana",
     "def.remediation_recurrence": "reaberturas por fechamento",
+    # Epidemiological weeks (GET /reports/statistics/weekly) and the weekly bulletin (issue #20)
+    "err.weekly_role": "Os números semanais são para especialistas, administradores e funcionários",
+    "err.weekly_territory": "Território não encontrado",
+    "err.weekly_week": (
+        "week deve ser uma semana epidemiológica como 2026-SE05 (entre 2000 e 2100) ou um dia como 2026-02-03"
+    ),
+    "err.weekly_range": "until deve estar entre 2000-01-01 e 2100-12-31 e weeks entre 1 e {max_weeks}",
+    "def.weekly_week": "semanas epidemiológicas, de domingo 00:00 a sábado 24:00 em {zone}",
+    "def.weekly_reports": "análises concluídas do território ou de um inferior, enviadas na semana",
+    "def.weekly_new_sites": "criadouros cujo primeiro relato cai na semana",
+    "def.weekly_confirmed_sites": (
+        "criadouros que um especialista confirmou pela primeira vez na semana (a primeira confirmação de um membro)"
+    ),
+    "def.weekly_closed": "ações de fechamento na semana",
+    "def.weekly_reopened": "ações de reabertura na semana (por pessoas, e automáticas diante de um novo relato)",
+    "def.weekly_open_at_end": (
+        "criadouros abertos, atribuídos, tratados ou reabertos no fim da semana, segundo o histórico"
+    ),
+    "def.weekly_change": (
+        "a semana frente à média das {weeks} anteriores: 100 × (4 × semana - total) / total; nulo quando "
+        "essas {weeks} semanas somam menos de {min_base}"
+    ),
+    "report.weekly_title": "Boletim epidemiológico semanal",
+    "bulletin.subtitle": "{territory} ({code}) · semana epidemiológica {label}: de {start} a {end}",
+    "bulletin.week": "Semana epidemiológica",
+    "bulletin.week_value": "{label}, de domingo {start} a sábado {end} ({zone})",
+    "bulletin.territory": "Território",
+    "bulletin.scope_all": "todos os criadouros e análises do território",
+    "bulletin.scope_official": "os territórios atribuídos a você e os inferiores",
+    "bulletin.read": "Dados lidos",
+    "bulletin.read_value": (
+        "{sites} criadouros, {actions} entradas de histórico, {detections} detecções (não rejeitadas) antes "
+        "do fim da semana; {analyses} análises das cinco semanas"
+    ),
+    "bulletin.incomplete": "Esta semana ainda não terminou: seus números ainda vão mudar.",
+    "bulletin.trend_heading": "Esta semana frente às {weeks} anteriores",
+    "bulletin.change_note": (
+        "Variação = 100 × (4 × esta semana - o total das 4 semanas anteriores) / esse total, com seu "
+        "numerador e denominador; não calculada (–) quando esse total é menor que {min_base}."
+    ),
+    "bulletin.col_figure": "Número",
+    "bulletin.col_week": "Esta semana",
+    "bulletin.col_total": "Total das 4",
+    "bulletin.col_mean": "Média",
+    "bulletin.col_change": "Variação",
+    "bulletin.figure.reports": "Relatos (análises concluídas)",
+    "bulletin.figure.new_sites": "Criadouros novos",
+    "bulletin.figure.confirmed_sites": "Criadouros confirmados por um especialista",
+    "bulletin.figure.closed": "Criadouros fechados",
+    "bulletin.figure.reopened": "Criadouros reabertos",
+    "bulletin.figure.open_at_end": "Criadouros abertos no fim da semana",
+    "bulletin.below_base": "– (base {total} < {min_base})",
+    "bulletin.alerts_heading": "Níveis de alerta",
+    "bulletin.alerts_unavailable": (
+        "Esta implantação não calcula níveis de alerta (não há módulo de alertas por aglomerados): esta seção "
+        "não tem números."
+    ),
+    "bulletin.alerts_none": "Nenhum nível de alerta foi registrado para estes territórios.",
+    "bulletin.col_territory": "Território",
+    "bulletin.col_level": "Nível",
+    "bulletin.col_clusters": "Aglomerados",
+    "bulletin.level.red": "vermelho",
+    "bulletin.level.yellow": "amarelo",
+    "bulletin.level.green": "verde",
+    "bulletin.top_heading": "Os {shown} criadouros abertos de maior prioridade, de {total} abertos no fim da semana",
+    "bulletin.top_note": (
+        "Prioridade como estava no fim da semana (confirmação, tipo, recorrências, relatos recentes, pessoas "
+        "que relataram). As posições aparecem como você pode vê-las."
+    ),
+    "bulletin.col_site": "Criadouro",
+    "bulletin.col_type": "Tipo",
+    "bulletin.col_status": "Situação",
+    "bulletin.col_priority": "Prioridade",
+    "bulletin.col_reasons": "Motivos",
+    "bulletin.col_last_report": "Último relato",
+    "bulletin.col_position": "Posição",
+    "bulletin.status.open": "aberto",
+    "bulletin.status.assigned": "atribuído",
+    "bulletin.status.treated": "tratado",
+    "bulletin.status.reopened": "reaberto",
+    "bulletin.status.closed": "fechado",
+    "bulletin.status.dismissed": "descartado",
+    "bulletin.closures_heading": "Fechamentos e recorrências",
+    "bulletin.metric.closed": "Criadouros fechados na semana",
+    "bulletin.metric.reopened": "Reaberturas na semana",
+    "bulletin.metric.automatic": "delas, relatados de novo após o fechamento",
+    "bulletin.metric.recurrence_rate": "Reaberturas por fechamento",
+    "bulletin.metric.median_days": "Mediana de dias do primeiro relato ao fechamento",
+    "bulletin.median_value": "{value} (sobre {closes} fechamentos)",
+    "bulletin.col_when": "Quando",
+    "bulletin.col_event": "Evento",
+    "bulletin.col_cause": "Causa",
+    "bulletin.col_days": "Dias desde o primeiro relato",
+    "bulletin.col_team": "Equipe",
+    "bulletin.event.close": "fechado",
+    "bulletin.event.reopen": "reaberto",
+    "bulletin.cause.manual": "reaberto por uma pessoa",
+    "bulletin.none": "Nenhum nesta semana.",
+    "bulletin.times_in": "Horários em {zone}.",
     "err.not_completed": "Relatórios existem somente para análises concluídas; esta ainda não foi concluída",
     "err.zoom": "O zoom deve estar entre 0 e {most}",
     "err.tile_xy": "x e y devem estar entre 0 e {most} no zoom {z}",
