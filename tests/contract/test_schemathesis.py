@@ -459,6 +459,14 @@ def known_good(seeded: Seeded) -> list[Known]:
         ],
     }
     new_password = {"current_password": DEFAULT_PASSWORD, "new_password": "an even longer passphrase 456"}
+    visit = {
+        "territory": "CONTRACT-1",
+        "visited_on": "2026-11-03",
+        "area": "Manzana 1",
+        "team": "Norte",
+        "premises": {"visited": 10, "closed": 1, "positive": 1},
+        "containers": {"B": {"inspected": 3, "positive": 1}},
+    }
     return [
         Known(
             "POST",
@@ -585,6 +593,23 @@ def known_good(seeded: Seeded) -> list[Known]:
         Known(
             "GET", "/api/v1/reports/statistics/weekly", "admin", 200, lambda _: {"query": {"territory": "CONTRACT-1"}}
         ),
+        # A field visit in that neighbourhood (random counts rarely add up), read back, listed, and its indices
+        Known("POST", "/api/v1/visits", "admin", 201, lambda _: {"body": visit}),
+        Known(
+            "GET",
+            "/api/v1/visits/{id}",
+            "admin",
+            200,
+            lambda state: {"path_parameters": {"id": state.get("visit", {}).get("id", str(uuid.uuid4()))}},
+        ),
+        Known("GET", "/api/v1/visits", "admin", 200, lambda _: {"query": {"territory": "CONTRACT-1"}}),
+        Known(
+            "GET",
+            "/api/v1/indices",
+            "admin",
+            200,
+            lambda _: {"query": {"territory": "CONTRACT-1", "from": "2026-11-01", "to": "2026-11-30"}},
+        ),
         Known("POST", "/api/v1/detections/extend-validity", "admin", 200, lambda _: {"body": extension}),
         Known(
             "POST", "/api/v1/reports/generate", "admin", 200, lambda _: {"body": {"type": "summary", "format": "pdf"}}
@@ -634,6 +659,8 @@ def test_every_operation_conforms_and_never_answers_5xx(gateway, seeded, request
                 unexpected[f"{known.method} {known.path}"] = f"{response.status_code}: {response.text[:300]}"
             if known.path == "/api/v1/login" and response.status_code == 200:
                 state["login"] = response.json()
+            if (known.method, known.path) == ("POST", "/api/v1/visits") and response.status_code == 201:
+                state["visit"] = response.json()
         # And every operation is fuzzed as a user and as an admin, valid and invalid inputs
         for identity, user_id in (("user", seeded.user_id), ("admin", seeded.admin_id)):
             for operation in operations:

@@ -162,6 +162,11 @@ EXPECTED_PRIVILEGES = {
     "territories": {"SELECT", "INSERT", "UPDATE"},
     # Officials' territories (0014): a new set replaces the old one (delete, insert), never updated in place.
     "official_territories": {"SELECT", "INSERT", "DELETE"},
+    # Field visits (0016): records of what a team saw, never changed or deleted by the functions.
+    "visits": {"SELECT", "INSERT"},
+    "visit_containers": {"SELECT", "INSERT"},
+    "visit_sites": {"SELECT", "INSERT"},
+    "visit_analyses": {"SELECT", "INSERT"},
     "alembic_version": {"SELECT"},
     "spatial_ref_sys": {"SELECT"},
 }

@@ -32,6 +32,10 @@ TABLES = {
     "alert_sites",
     "alert_events",
     "alert_level_changes",
+    "visits",
+    "visit_containers",
+    "visit_sites",
+    "visit_analyses",
 }
 
 
@@ -127,6 +131,7 @@ def test_enums_hold_their_final_values(scratch_url):
     assert enums["breeding_site_type"] == ["Basura", "Calles mal hechas", "Charcos/Cumulo de agua", "Huecos"]
     assert enums["location_source"] == ["EXIF_GPS", "MANUAL", "NONE"]
     assert enums["user_role"] == ["user", "expert", "admin", "official"]
+    assert enums["container_class"] == ["A1", "A2", "B", "C", "D1", "D2", "E"]
 
 
 def test_updated_at_moves_on_raw_sql_updates(scratch_url):

@@ -35,6 +35,10 @@ DOMAIN_TABLES = (
     "site_actions",
     "territories",
     "official_territories",
+    "visits",
+    "visit_containers",
+    "visit_sites",
+    "visit_analyses",
 )
 ENVELOPE_KEYS = {"id", "code", "status", "message", "type", "timestamp"}
 

@@ -22,7 +22,7 @@ from tests.security.support import ENVELOPE_KEYS, db_snapshot, refused
 pytestmark = pytest.mark.integration
 
 DOCUMENT = json.loads((Path(__file__).parents[2] / "docs/openapi.json").read_text(encoding="utf-8"))
-DATE_PARAMETERS = {"date_from", "date_to", "since", "until"}
+DATE_PARAMETERS = {"date_from", "date_to", "since", "until", "from", "to"}  # from/to: GET /visits, /indices
 HOSTILE_DATES = [
     "0001-01-01T00:00:00+14:00",  # year 0 once converted to UTC
     "9999-12-31T23:59:59-12:00",  # year 10000 in UTC

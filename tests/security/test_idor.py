@@ -39,6 +39,8 @@ class IdorCase:
 
 
 NOT_FOUND, FORBIDDEN = (404, "not_found"), (403, "forbidden")
+# No user owns a visit, so none of Alice's ids names one: any id is refused on the role alike.
+VISIT_ID = uuid.UUID("00000000-0000-4000-8000-000000000015")
 VERDICT = {"validation_status": "validated_positive", "validation_notes": "looks real"}
 
 IDOR_CASES = [
@@ -70,6 +72,9 @@ IDOR_CASES = [
     IdorCase("POST", "/api/v1/sites/{id}/actions", "site", FORBIDDEN, json={"action": "dismiss"}),
     # Alerts name sites: users are 403 on every one, Alice's site's alert, a random id or garbage alike.
     IdorCase("GET", "/api/v1/alerts/{id}", "alert", FORBIDDEN),
+    # Field visits belong to no user: experts, admins and officials (their territories) read them; a user is refused
+    # on the role before any lookup (officials' scope: tests/integration/upload/test_visits.py).
+    IdorCase("GET", "/api/v1/visits/{id}", "visit", FORBIDDEN),
 ]
 
 # Path parameters that are not object ids, and where their leak check lives.
@@ -97,6 +102,7 @@ def _target(world, case: IdorCase) -> str:
             "user": world.alice.id,
             "site": world.site_ids[0],
             "alert": world.alert_id,
+            "visit": VISIT_ID,
         }[case.target]
     )
 
@@ -136,7 +142,7 @@ def test_an_expert_cannot_change_what_only_the_owner_or_an_admin_may(shared_api,
 
 
 @pytest.mark.parametrize(
-    "case", [c for c in IDOR_CASES if c.method == "GET" and c.target != "user"], ids=lambda c: c.name
+    "case", [c for c in IDOR_CASES if c.method == "GET" and c.target not in ("user", "visit")], ids=lambda c: c.name
 )
 def test_the_owner_reads_what_bob_was_refused(shared_api, shared_world, case):
     # The control: the refusals above are about who asks, not about a broken route. An alert belongs to no user:

@@ -136,6 +136,7 @@ JSON_ROUTES = {
     ("POST", "/api/v1/reports/generate"): "bob",
     ("POST", "/api/v1/sites/{id}/actions"): "expert",
     ("POST", "/api/v1/territories"): "admin",
+    ("POST", "/api/v1/visits"): "expert",
 }
 MULTIPART_OR_BODYLESS = {
     ("POST", "/api/v1/analyses"),

@@ -4,7 +4,7 @@ from sentrix import snapstart
 from sentrix.adapters import aws
 from sentrix.http.app import create_app, lambda_handler
 from sentrix.http.health import router as health_router
-from sentrix_upload.routes import analyses, detections, intake, preview, sites, territories
+from sentrix_upload.routes import analyses, detections, intake, preview, sites, territories, visits
 
 app = create_app(
     "Sentrix upload",
@@ -15,9 +15,10 @@ app = create_app(
         detections.router,
         sites.router,
         territories.router,
+        visits.router,
         health_router,
     ],
-    description="Analyses intake, reads, expert validation, sites and territories.",
+    description="Analyses intake, reads, expert validation, sites, territories, field visits and larval indices.",
 )
 handler = lambda_handler(app)
 snapstart.install("upload")  # SnapStart runtime hooks (docs/infra.md (SnapStart))

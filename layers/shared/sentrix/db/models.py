@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy import (
     BigInteger,
     Boolean,
+    CheckConstraint,
     Computed,
     Date,
     DateTime,
@@ -31,6 +32,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 from sentrix.db.geometry import Geometry  # GeoAlchemy2's, imported on first use
 from sentrix.domain.classes import BreedingSiteType, PersistenceType, RiskLevel
 from sentrix.domain.confidence import DEFAULT_CONFIDENCE_THRESHOLD
+from sentrix.domain.larval_indices import ContainerClass
 from sentrix.domain.location import LocationSource
 from sentrix.domain.roles import Role
 from sentrix.domain.sites import SiteAction, SiteFamily, SiteStatus
@@ -86,6 +88,7 @@ persistence_type = pg_enum(PersistenceType, "persistence_type")
 site_family = pg_enum(SiteFamily, "site_family")
 site_status = pg_enum(SiteStatus, "site_status")
 site_action = pg_enum(SiteAction, "site_action")
+container_class = pg_enum(ContainerClass, "container_class")
 
 
 class User(Base):
@@ -416,6 +419,75 @@ class OfficialTerritory(Base):
     )
     assigned_at: Mapped[datetime] = _created_at()
     assigned_by: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+
+
+class Visit(Base):
+    """A field visit: premises inspected in a block or area by a team on a day (docs/visits.md, 0016)."""
+
+    __tablename__ = "visits"
+    __table_args__ = (
+        CheckConstraint(
+            "premises_closed >= 0 AND premises_refused >= 0 AND premises_positive >= 0 AND premises_inspected >= 0 "
+            "AND premises_inspected = premises_visited - premises_closed - premises_refused",
+            name="premises_add_up",
+        ),
+        CheckConstraint("premises_positive <= premises_inspected", name="positive_premises"),
+        CheckConstraint("pupae IS NULL OR pupae >= 0", name="pupae"),
+        Index(None, "territory_code", "visited_on"),
+        Index(None, "visited_on"),
+    )
+
+    id: Mapped[uuid.UUID] = _uuid_pk()
+    territory_code: Mapped[str] = mapped_column(
+        String(64), ForeignKey("territories.code", ondelete="RESTRICT"), nullable=False
+    )
+    visited_on: Mapped[date] = mapped_column(Date, nullable=False)
+    area: Mapped[str] = mapped_column(String(200), nullable=False)
+    team: Mapped[str] = mapped_column(String(200), nullable=False)
+    premises_visited: Mapped[int] = mapped_column(Integer, nullable=False)
+    premises_closed: Mapped[int] = mapped_column(Integer, nullable=False)
+    premises_refused: Mapped[int] = mapped_column(Integer, nullable=False)
+    # visited - closed - refused: H of the indices
+    premises_inspected: Mapped[int] = mapped_column(Integer, nullable=False)
+    # H+: premises with at least one container holding larvae or pupae
+    premises_positive: Mapped[int] = mapped_column(Integer, nullable=False)
+    # Null: the team did not count pupae (the visit then stays out of the pupal figures)
+    pupae: Mapped[int | None] = mapped_column(Integer)
+    notes: Mapped[str | None] = mapped_column(Text)
+    recorded_by: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = _created_at()
+
+
+class VisitContainers(Base):
+    """Water-holding containers a visit inspected, and the positive ones, per LIRAa class."""
+
+    __tablename__ = "visit_containers"
+    __table_args__ = (CheckConstraint("positive >= 0 AND positive <= inspected", name="positive"),)
+
+    visit_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("visits.id", ondelete="CASCADE"), primary_key=True)
+    container_class: Mapped[ContainerClass] = mapped_column(container_class, primary_key=True)
+    inspected: Mapped[int] = mapped_column(Integer, nullable=False)
+    positive: Mapped[int] = mapped_column(Integer, nullable=False)
+
+
+class VisitSite(Base):
+    """A site a visit checked."""
+
+    __tablename__ = "visit_sites"
+    __table_args__ = (Index(None, "site_id"),)
+
+    visit_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("visits.id", ondelete="CASCADE"), primary_key=True)
+    site_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("sites.id", ondelete="CASCADE"), primary_key=True)
+
+
+class VisitAnalysis(Base):
+    """An analysis photographed during a visit."""
+
+    __tablename__ = "visit_analyses"
+    __table_args__ = (Index(None, "analysis_id"),)
+
+    visit_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("visits.id", ondelete="CASCADE"), primary_key=True)
+    analysis_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("analyses.id", ondelete="CASCADE"), primary_key=True)
 
 
 class RateLimitHit(Base):

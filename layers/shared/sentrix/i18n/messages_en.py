@@ -482,4 +482,32 @@ MESSAGES: dict[str, str] = {
     "alert.event.level": "Level changed from {old} to {new}",
     "alert.event.closed_quiet": "Closed: {quiet_days} days without a new confirmed site",
     "alert.event.closed_merged": "Closed: merged into another alert",
+    # Field visits and larval indices (docs/visits.md)
+    "err.visit_permissions": "Only experts, admins and officials record and read field visits",
+    "err.visit_not_found": "Visit not found",
+    "err.visit_territory_out_of_scope": "Territory {code} not found in your scope",
+    "err.visit_analysis_not_found": "Analysis not found",
+    "err.visit_window": "to is before from",
+    "err.indices_dates_range": "Dates must lie between 2000-01-01 and 2100-12-31",
+    "err.indices_too_many_cycles": "More than {max_cycles} cycles: narrow the window or choose a longer cycle",
+    "visit.refusal.in_future": "{field}: the date is in the future",
+    "visit.refusal.too_early": "{field}: the date is before 2000-01-01",
+    "visit.refusal.closed_refused_above_visited": "{field}: closed plus refused premises exceed the premises visited",
+    "visit.refusal.premises_do_not_add_up": "{field}: inspected premises must equal visited minus closed minus refused",
+    "visit.refusal.positive_above_inspected": "{field}: more positives than inspected",
+    "visit.refusal.containers_without_inspected_premises": "{field}: containers inspected but no premises inspected",
+    "visit.refusal.positive_premises_above_positive_containers": (
+        "{field}: more positive premises than positive containers (each positive premises has at least one)"
+    ),
+    "visit.refusal.positive_containers_without_positive_premises": (
+        "{field}: positive containers were recorded but no positive premises"
+    ),
+    "visit.refusal.pupae_without_positive_containers": "{field}: pupae counted but no positive container",
+    "visit.house_index.satisfactory": "Satisfactory (house index below 1 %)",
+    "visit.house_index.alert": "Alert (house index from 1 % to 3.9 %)",
+    "visit.house_index.risk": "Risk (house index 4 % or more)",
+    "visit.label.larval_indices": "Larval indices from field inspections of premises (LIRAa method)",
+    "visit.label.potential_sites": (
+        "Potential breeding sites confirmed from photos: not larval indices (no premises or containers inspected)"
+    ),
 }

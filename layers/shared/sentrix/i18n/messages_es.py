@@ -516,4 +516,35 @@ MESSAGES: dict[str, str] = {
     "alert.event.level": "El nivel pasó de {old} a {new}",
     "alert.event.closed_quiet": "Cerrada: {quiet_days} días sin un sitio confirmado nuevo",
     "alert.event.closed_merged": "Cerrada: unida a otra alerta",
+    # Field visits and larval indices (docs/visits.md)
+    "err.visit_permissions": "Solo expertos, administradores y funcionarios registran y consultan visitas de campo",
+    "err.visit_not_found": "Visita no encontrada",
+    "err.visit_territory_out_of_scope": "Territorio {code} no encontrado en su ámbito",
+    "err.visit_analysis_not_found": "Análisis no encontrado",
+    "err.visit_window": "to es anterior a from",
+    "err.indices_dates_range": "Las fechas deben estar entre 2000-01-01 y 2100-12-31",
+    "err.indices_too_many_cycles": "Más de {max_cycles} ciclos: acorte la ventana o elija un ciclo más largo",
+    "visit.refusal.in_future": "{field}: la fecha está en el futuro",
+    "visit.refusal.too_early": "{field}: la fecha es anterior a 2000-01-01",
+    "visit.refusal.closed_refused_above_visited": "{field}: cerrados más renuentes superan los inmuebles visitados",
+    "visit.refusal.premises_do_not_add_up": "{field}: inspeccionados debe ser visitados menos cerrados menos renuentes",
+    "visit.refusal.positive_above_inspected": "{field}: más positivos que inspeccionados",
+    "visit.refusal.containers_without_inspected_premises": (
+        "{field}: recipientes inspeccionados sin ningún inmueble inspeccionado"
+    ),
+    "visit.refusal.positive_premises_above_positive_containers": (
+        "{field}: más inmuebles positivos que recipientes positivos (cada inmueble positivo tiene al menos uno)"
+    ),
+    "visit.refusal.positive_containers_without_positive_premises": (
+        "{field}: hay recipientes positivos pero ningún inmueble positivo"
+    ),
+    "visit.refusal.pupae_without_positive_containers": "{field}: pupas contadas sin ningún recipiente positivo",
+    "visit.house_index.satisfactory": "Satisfactorio (índice de vivienda menor a 1 %)",
+    "visit.house_index.alert": "Alerta (índice de vivienda de 1 % a 3,9 %)",
+    "visit.house_index.risk": "Riesgo (índice de vivienda de 4 % o más)",
+    "visit.label.larval_indices": "Índices larvarios de inspecciones de inmuebles en terreno (método LIRAa)",
+    "visit.label.potential_sites": (
+        "Criaderos potenciales confirmados en fotos: no son índices larvarios (no se inspeccionaron inmuebles "
+        "ni recipientes)"
+    ),
 }

@@ -499,4 +499,34 @@ MESSAGES: dict[str, str] = {
     "alert.event.level": "O nível passou de {old} para {new}",
     "alert.event.closed_quiet": "Encerrado: {quiet_days} dias sem um novo local confirmado",
     "alert.event.closed_merged": "Encerrado: unido a outro alerta",
+    # Field visits and larval indices (docs/visits.md)
+    "err.visit_permissions": "Somente especialistas, administradores e gestores registram e consultam visitas de campo",
+    "err.visit_not_found": "Visita não encontrada",
+    "err.visit_territory_out_of_scope": "Território {code} não encontrado no seu âmbito",
+    "err.visit_analysis_not_found": "Análise não encontrada",
+    "err.visit_window": "to é anterior a from",
+    "err.indices_dates_range": "As datas devem estar entre 2000-01-01 e 2100-12-31",
+    "err.indices_too_many_cycles": "Mais de {max_cycles} ciclos: reduza a janela ou escolha um ciclo mais longo",
+    "visit.refusal.in_future": "{field}: a data está no futuro",
+    "visit.refusal.too_early": "{field}: a data é anterior a 2000-01-01",
+    "visit.refusal.closed_refused_above_visited": "{field}: fechados mais recusas excedem os imóveis visitados",
+    "visit.refusal.premises_do_not_add_up": "{field}: inspecionados deve ser visitados menos fechados menos recusas",
+    "visit.refusal.positive_above_inspected": "{field}: mais positivos do que inspecionados",
+    "visit.refusal.containers_without_inspected_premises": (
+        "{field}: depósitos inspecionados sem nenhum imóvel inspecionado"
+    ),
+    "visit.refusal.positive_premises_above_positive_containers": (
+        "{field}: mais imóveis positivos do que depósitos positivos (cada imóvel positivo tem ao menos um)"
+    ),
+    "visit.refusal.positive_containers_without_positive_premises": (
+        "{field}: há depósitos positivos mas nenhum imóvel positivo"
+    ),
+    "visit.refusal.pupae_without_positive_containers": "{field}: pupas contadas sem nenhum depósito positivo",
+    "visit.house_index.satisfactory": "Satisfatório (IIP abaixo de 1 %)",
+    "visit.house_index.alert": "Alerta (IIP de 1 % a 3,9 %)",
+    "visit.house_index.risk": "Risco (IIP de 4 % ou mais)",
+    "visit.label.larval_indices": "Índices larvários de inspeções de imóveis em campo (método LIRAa)",
+    "visit.label.potential_sites": (
+        "Criadouros potenciais confirmados em fotos: não são índices larvários (nenhum imóvel ou depósito inspecionado)"
+    ),
 }
