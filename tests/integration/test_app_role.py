@@ -167,6 +167,12 @@ EXPECTED_PRIVILEGES = {
     "visit_containers": {"SELECT", "INSERT"},
     "visit_sites": {"SELECT", "INSERT"},
     "visit_analyses": {"SELECT", "INSERT"},
+    # Cluster alerts (0015): an alert grows and closes, a site leaves it on a split; the timeline and the levels'
+    # history are only ever added to; nothing is deleted by the functions.
+    "alerts": {"SELECT", "INSERT", "UPDATE"},
+    "alert_sites": {"SELECT", "INSERT", "UPDATE"},
+    "alert_events": {"SELECT", "INSERT"},
+    "alert_level_changes": {"SELECT", "INSERT"},
     "alembic_version": {"SELECT"},
     "spatial_ref_sys": {"SELECT"},
 }
