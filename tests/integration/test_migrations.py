@@ -28,6 +28,9 @@ TABLES = {
     "site_actions",
     "territories",
     "official_territories",
+    "alert_subscriptions",
+    "subscription_deliveries",
+    "subscription_delivery_attempts",
 }
 
 
