@@ -5,11 +5,19 @@ from __future__ import annotations
 from sentrix import snapstart
 from sentrix.http.app import create_app, lambda_handler
 from sentrix.http.health import router as health_router
-from sentrix_report.routes import analyses, exports, maps, reports, statistics
+from sentrix_report.routes import analyses, exports, maps, reports, statistics, subscriptions
 
 app = create_app(
     "Sentrix report",
-    [analyses.router, reports.router, statistics.router, exports.router, maps.router, health_router],
+    [
+        analyses.router,
+        reports.router,
+        statistics.router,
+        exports.router,
+        maps.router,
+        subscriptions.router,
+        health_router,
+    ],
     description="Reports, exports, maps and statistics, computed in PostGIS.",
     # A typo in a filter (`?validation_status=`, `?active_only_typo=`) must not answer 200, unfiltered.
     strict_query=True,
