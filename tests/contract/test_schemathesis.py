@@ -549,6 +549,22 @@ def known_good(seeded: Seeded) -> list[Known]:
             200,
             lambda _: {"path_parameters": {"id": seeded.other_users[1]}, "body": {"territories": ["CONTRACT-1"]}},
         ),
+        # An admin subscribes a webhook (a public address: no DNS lookup) to that neighbourhood's red level
+        Known(
+            "POST",
+            "/api/v1/subscriptions",
+            "admin",
+            201,
+            lambda _: {
+                "body": {
+                    "territory": "CONTRACT-1",
+                    "channel": "webhook",
+                    "target": "https://93.184.215.14/hooks/sentrix",
+                    "levels": ["red"],
+                }
+            },
+        ),
+        Known("GET", "/api/v1/subscriptions", "admin", 200, lambda _: {}),
         # Remediation figures of that neighbourhood (experts, admins and officials; users are 403)
         Known("GET", "/api/v1/reports/remediation", "admin", 200, lambda _: {"query": {"territory": "CONTRACT-1"}}),
         Known("POST", "/api/v1/detections/extend-validity", "admin", 200, lambda _: {"body": extension}),
@@ -572,6 +588,13 @@ def known_good(seeded: Seeded) -> list[Known]:
         ),
         Known(
             "DELETE", "/api/v1/users/{id}", "admin", 200, lambda _: {"path_parameters": {"id": seeded.other_users[-1]}}
+        ),
+        Known(
+            "DELETE",
+            "/api/v1/subscriptions/{subscription_id}",
+            "admin",
+            204,
+            lambda state: {"path_parameters": {"subscription_id": state.get("subscription", str(uuid.uuid4()))}},
         ),
     ]
 
@@ -600,6 +623,8 @@ def test_every_operation_conforms_and_never_answers_5xx(gateway, seeded, request
                 unexpected[f"{known.method} {known.path}"] = f"{response.status_code}: {response.text[:300]}"
             if known.path == "/api/v1/login" and response.status_code == 200:
                 state["login"] = response.json()
+            if (known.method, known.path) == ("POST", "/api/v1/subscriptions") and response.status_code == 201:
+                state["subscription"] = response.json()["id"]
         # And every operation is fuzzed as a user and as an admin, valid and invalid inputs
         for identity, user_id in (("user", seeded.user_id), ("admin", seeded.admin_id)):
             for operation in operations:

@@ -30,7 +30,7 @@ class EmailFailed(Exception):
 
 def ascii_subject(subject: str) -> str:
     """The subject as SNS accepts it: accents dropped (Tucumán → Tucuman), other non-ASCII and controls removed."""
-    folded = unicodedata.normalize("NFKD", subject)
+    folded = "".join(" " if ch.isspace() else ch for ch in unicodedata.normalize("NFKD", subject))
     kept = "".join(ch for ch in folded if ch.isascii() and ch.isprintable())
     return " ".join(kept.split())[:SUBJECT_MAX] or "Sentrix"
 

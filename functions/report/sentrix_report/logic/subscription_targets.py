@@ -105,7 +105,9 @@ def _effective(address: IpAddress) -> IpAddress:
 def permitted(address: IpAddress, *, allow_loopback: bool) -> bool:
     """Whether a delivery may connect to `address`: public, or loopback where the deployment allows it."""
     effective = _effective(address)
-    return effective.is_global or (allow_loopback and effective.is_loopback)
+    # is_global alone lets multicast through (224.0.0.0/4 is in no "private" table).
+    public = effective.is_global and not effective.is_multicast
+    return public or (allow_loopback and effective.is_loopback)
 
 
 def checked_address(url: WebhookUrl, *, allow_loopback: bool, resolve: Resolver = system_resolver) -> str:
