@@ -13,6 +13,7 @@ import json
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime
+from pathlib import Path
 
 import httpx
 import pytest
@@ -36,6 +37,7 @@ from tests.integration.report.subscriptions_support import (
 pytestmark = pytest.mark.integration
 
 KEY = "test-only-webhook-key-0123456789abcdef"
+REPO_ROOT = Path(__file__).resolve().parents[3]
 
 
 @pytest.fixture
@@ -422,3 +424,42 @@ def test_deleting_an_email_subscription_unsubscribes_its_address(official, topic
     delete(principal(official), uuid.UUID(created["id"]))
 
     assert sns.list_subscriptions_by_topic(TopicArn=topic)["Subscriptions"] == []
+
+
+def test_the_scheduled_handler_runs_one_delivery_round(official, receiver, clock):
+    from sentrix_report.deliver import handler
+    from tests.builders import LambdaContext
+
+    created = subscribe(official, "H1", "webhook", receiver.url, ["red"])
+    receiver.secret = created["secret"]
+    queue_changes([change(31, "H1", "Área Oeste", "yellow", "red")], datetime.now(UTC))
+    event = json.loads((REPO_ROOT / "events" / "deliver-schedule.json").read_text(encoding="utf-8"))
+
+    answer = handler(event, LambdaContext("DeliveryFunction", 180))
+
+    assert answer == {"claimed": 1, "delivered": 1, "retried": 0, "dead": 0, "left": 0}
+    assert [r.verified for r in receiver.received] == [True]
+
+
+def test_a_run_short_of_time_leaves_the_rest_for_a_later_run(official, receiver, clock, monkeypatch):
+    from sentrix_report.settings import get_report_settings
+
+    monkeypatch.setenv("REPORT_DELIVERY_LEASE_S", "60")
+    get_report_settings.cache_clear()
+    created = subscribe(official, "H1", "webhook", receiver.url, ["red"])
+    receiver.secret = created["secret"]
+    queue_changes(
+        [change(41, "H1", "Área Oeste", "green", "red"), change(42, "N1", "Barrio Norte", "green", "red")], clock()
+    )
+    time_left = iter([60_000, 5_000])  # the second delivery would start with 5 s left, under the 10 s margin
+
+    first = run(clock, time_left_ms=lambda: next(time_left))
+    clock.advance(59)
+    leased = run(clock)
+    clock.advance(1)
+    second = run(clock)
+
+    assert (first.delivered, first.left) == (1, 1)
+    assert leased.claimed == 0  # still leased to the first run
+    assert second.delivered == 1
+    assert sorted(json.loads(r.body)["change_id"] for r in receiver.received) == [41, 42]
