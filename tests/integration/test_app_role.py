@@ -162,6 +162,11 @@ EXPECTED_PRIVILEGES = {
     "territories": {"SELECT", "INSERT", "UPDATE"},
     # Officials' territories (0014): a new set replaces the old one (delete, insert), never updated in place.
     "official_territories": {"SELECT", "INSERT", "DELETE"},
+    # Alert subscriptions (0015): the SNS subscription's ARN is written after the insert; deliveries move on but
+    # go only with their subscription (cascade); attempts are only ever added.
+    "alert_subscriptions": {"SELECT", "INSERT", "UPDATE", "DELETE"},
+    "subscription_deliveries": {"SELECT", "INSERT", "UPDATE"},
+    "subscription_delivery_attempts": {"SELECT", "INSERT"},
     "alembic_version": {"SELECT"},
     "spatial_ref_sys": {"SELECT"},
 }
