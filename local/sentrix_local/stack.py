@@ -160,6 +160,8 @@ class LocalStack:
                 "SENTRIX_DEBUG_ERRORS": os.environ.get("SENTRIX_DEBUG_ERRORS", "1"),
                 # Alert webhooks may be plain http to a receiver on this machine (docs/alerts.md); never deployed.
                 "SENTRIX_WEBHOOK_LOOPBACK": os.environ.get("SENTRIX_WEBHOOK_LOOPBACK", "1"),
+                # Alert e-mail subscriptions become SNS subscriptions of this topic on moto (docs/alerts.md).
+                "REPORT_SUBSCRIPTIONS_TOPIC_ARN": resources.topic_arns.get("SubscriptionsTopic", ""),
                 "DATABASE_URL": app_url,
                 "AWS_ENDPOINT_URL": config.moto_url,
                 "AWS_ACCESS_KEY_ID": "testing",

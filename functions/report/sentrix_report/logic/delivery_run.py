@@ -30,7 +30,6 @@ from sentrix_report.data import subscriptions as data
 from sentrix_report.data.webhook_keys import webhook_key
 from sentrix_report.logic import secret_box, subscription_targets, webhook_signing
 from sentrix_report.logic.alert_messages import notice, subscriber_locale
-from sentrix_report.logic.subscriptions import loopback_allowed
 from sentrix_report.settings import ReportSettings, get_report_settings
 
 DEAD_METRIC = "SubscriptionDeliveriesDead"
@@ -168,7 +167,7 @@ def _post(
         secret = secret_box.open_sealed(key or b"", subscription.secret_ciphertext, subscription.id.bytes)
     except (InvalidTag, ValueError):
         return None, "secret unreadable (key changed?)"
-    allow = loopback_allowed()
+    allow = subscription_targets.loopback_allowed(get_report_settings().webhook_allow_loopback)
     try:
         url = subscription_targets.parse_webhook_url(subscription.target, allow_loopback=allow)
         address = subscription_targets.checked_address(url, allow_loopback=allow, resolve=resolve)

@@ -18,9 +18,7 @@ from sqlalchemy.orm import Session
 
 from sentrix.observability import logger
 from sentrix_report.data import subscriptions as data
-from sentrix_report.logic.subscriptions import Level
-
-LEVELS = frozenset(level.value for level in Level)
+from sentrix_report.logic.alert_levels import LEVELS
 
 
 @dataclass(frozen=True)

@@ -19,6 +19,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
+from sentrix.config import Environment, get_settings
 from sentrix.domain.emails import normalise_email
 from sentrix.errors import ValidationFailed
 
@@ -37,6 +38,14 @@ def refuse(reason: str, **values: object) -> ValidationFailed:
         key=f"subscription.refusal.{reason}",
         **values,
     )
+
+
+def loopback_allowed(switch: bool) -> bool:
+    """Plain-http loopback webhooks: tests (ENVIRONMENT=test) and the local stack's switch; never production."""
+    settings = get_settings()
+    if settings.is_production:
+        return False
+    return settings.environment is Environment.TEST or switch
 
 
 def system_resolver(host: str, port: int) -> list[str]:

@@ -14,7 +14,6 @@ from typing import Any
 from botocore.exceptions import BotoCoreError, ClientError
 from pydantic import BaseModel, ConfigDict, Field
 
-from sentrix.config import Environment, get_settings
 from sentrix.db.engine import session_scope
 from sentrix.domain.roles import Role
 from sentrix.errors import Conflict, DependencyUnavailable, Forbidden, NotFound
@@ -26,7 +25,9 @@ from sentrix_report.adapters.sns_email import SnsEmail
 from sentrix_report.data import subscriptions as data
 from sentrix_report.data.webhook_keys import webhook_key
 from sentrix_report.logic import secret_box, subscription_targets, webhook_signing
-from sentrix_report.settings import ReportSettings, get_report_settings
+from sentrix_report.logic.alert_levels import ORDER, Level
+from sentrix_report.logic.subscription_targets import loopback_allowed
+from sentrix_report.settings import get_report_settings
 
 MAX_PER_USER = 50
 
@@ -34,12 +35,6 @@ MAX_PER_USER = 50
 class Channel(StrEnum):
     EMAIL = "email"
     WEBHOOK = "webhook"
-
-
-class Level(StrEnum):
-    GREEN = "green"
-    YELLOW = "yellow"
-    RED = "red"
 
 
 class SubscriptionRequest(BaseModel):
@@ -57,14 +52,6 @@ class SubscriptionRequest(BaseModel):
     levels: list[Level] = Field(
         min_length=1, max_length=3, description="the new levels that are sent (a change to any other is not)"
     )
-
-
-def loopback_allowed(report: ReportSettings | None = None) -> bool:
-    """Plain-http loopback webhooks: tests and the local stack's switch; never production."""
-    settings = get_settings()
-    if settings.is_production:
-        return False
-    return settings.environment is Environment.TEST or (report or get_report_settings()).webhook_allow_loopback
 
 
 def _may_subscribe(principal: Principal) -> None:
@@ -104,8 +91,10 @@ def create(
     if request.channel is Channel.EMAIL:
         target = subscription_targets.check_email(request.target)
     else:
-        target = subscription_targets.check_webhook_url(request.target, allow_loopback=loopback_allowed(report))
-    levels = sorted({level.value for level in request.levels}, key=[lv.value for lv in Level].index)
+        target = subscription_targets.check_webhook_url(
+            request.target, allow_loopback=loopback_allowed(report.webhook_allow_loopback)
+        )
+    levels = sorted({level.value for level in request.levels}, key=ORDER.index)
     subscription_id = uuid.uuid4()
     secret: str | None = None
     with session_scope() as session:
