@@ -591,10 +591,10 @@ def known_good(seeded: Seeded) -> list[Known]:
         ),
         Known(
             "DELETE",
-            "/api/v1/subscriptions/{subscription_id}",
+            "/api/v1/subscriptions/{id}",
             "admin",
             204,
-            lambda state: {"path_parameters": {"subscription_id": state.get("subscription", str(uuid.uuid4()))}},
+            lambda state: {"path_parameters": {"id": state.get("subscription", str(uuid.uuid4()))}},
         ),
     ]
 

@@ -68,6 +68,10 @@ IDOR_CASES = [
     # A user sees only sites their own detections belong to; only experts and admins act on sites.
     IdorCase("GET", "/api/v1/sites/{id}", "site", NOT_FOUND),
     IdorCase("POST", "/api/v1/sites/{id}/actions", "site", FORBIDDEN, json={"action": "dismiss"}),
+    # Subscriptions are officials' and admins': users and experts are refused on the role before any lookup (the
+    # id is any of Alice's); an official against another's subscription: tests/integration/report/
+    # test_subscriptions_api.py.
+    IdorCase("DELETE", "/api/v1/subscriptions/{id}", "analysis", FORBIDDEN, expert=FORBIDDEN),
 ]
 
 # Path parameters that are not object ids, and where their leak check lives.

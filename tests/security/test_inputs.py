@@ -131,6 +131,7 @@ JSON_ROUTES = {
     ("POST", "/api/v1/reports/generate"): "bob",
     ("POST", "/api/v1/sites/{id}/actions"): "expert",
     ("POST", "/api/v1/territories"): "admin",
+    ("POST", "/api/v1/subscriptions"): "admin",
 }
 MULTIPART_OR_BODYLESS = {
     ("POST", "/api/v1/analyses"),

@@ -160,9 +160,14 @@ def listed(principal: Principal, locale: Locale, limit: int, offset: int) -> dic
     }
 
 
-def delete(principal: Principal, subscription_id: uuid.UUID, email: SnsEmail | None = None) -> None:
-    """Remove a subscription (its own, or anyone's for admins) and its pending deliveries; 404 otherwise."""
+def delete(principal: Principal, subscription: uuid.UUID | str, email: SnsEmail | None = None) -> None:
+    """Remove a subscription (its own, or anyone's for admins) and its pending deliveries; 404 otherwise, for a
+    malformed id too (it answers like an unknown one)."""
     _may_subscribe(principal)
+    try:
+        subscription_id = subscription if isinstance(subscription, uuid.UUID) else uuid.UUID(subscription)
+    except ValueError:
+        raise NotFound("No such subscription", key="subscription.not_found") from None
     with session_scope() as session:
         row = data.one(session, subscription_id)
         if row is None or (row.user_id != principal.user_id and not principal.has_role(Role.ADMIN)):

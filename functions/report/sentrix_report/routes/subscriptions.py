@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import uuid
 from typing import Any
 
-from fastapi import APIRouter, Depends, Query, Response
+from fastapi import APIRouter, Depends, Path, Query, Response
 
 from sentrix.http.envelope import error_responses
 from sentrix.http.identity import Principal, current_principal
@@ -54,15 +53,15 @@ def get_subscriptions(
 
 
 @router.delete(
-    "/{subscription_id}",
+    "/{id}",
     status_code=204,
     response_class=Response,
     summary="Delete a subscription (its owner, or an admin); its pending deliveries are not sent",
     responses=error_responses(403, 404, s404="No such subscription of the caller's"),
 )
 def delete_subscription(
-    subscription_id: uuid.UUID,
+    id: str = Path(description="the subscription's id (anything else is 404, like an unknown one)"),
     principal: Principal = Depends(current_principal),
 ) -> Response:
-    subscriptions.delete(principal, subscription_id)
+    subscriptions.delete(principal, id)
     return Response(status_code=204)
