@@ -165,3 +165,13 @@ def test_malformed_bodies_are_422_naming_the_field(world, change, field):
 
     assert answer.status == 422
     assert [d["loc"][1] for d in answer.json()["error"]["details"]] == [field]
+
+
+def test_a_malformed_id_answers_like_an_unknown_one(world):
+    official = world["official"]
+
+    unknown = call("DELETE", f"/api/v1/subscriptions/{uuid.uuid4()}", caller=official)
+    malformed = call("DELETE", "/api/v1/subscriptions/not-an-id", caller=official)
+
+    assert (unknown.status, malformed.status) == (404, 404)
+    assert unknown.json()["error"]["message"] == malformed.json()["error"]["message"]
