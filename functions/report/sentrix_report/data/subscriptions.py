@@ -71,12 +71,14 @@ def insert(
     target: str,
     levels: list[str],
     secret_ciphertext: bytes | None,
-) -> None:
+) -> bool:
+    """False when the same subscription exists (a concurrent twin of the request won)."""
     statement = text(
         "INSERT INTO alert_subscriptions (id, user_id, territory_code, channel, target, levels, secret_ciphertext) "
-        "VALUES (:id, :user_id, :code, :channel, :target, :levels, :secret)"
+        "VALUES (:id, :user_id, :code, :channel, :target, :levels, :secret) "
+        "ON CONFLICT (user_id, territory_code, channel, target) DO NOTHING"
     ).bindparams(bindparam("levels", type_=ARRAY(String)), bindparam("secret", type_=LargeBinary))
-    session.execute(
+    result = session.execute(
         statement,
         {
             "id": subscription_id,
@@ -88,6 +90,7 @@ def insert(
             "secret": secret_ciphertext,
         },
     )
+    return bool(result.rowcount)
 
 
 def set_sns_arn(session: Session, subscription_id: uuid.UUID, arn: str) -> None:

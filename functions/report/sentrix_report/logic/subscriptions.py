@@ -112,7 +112,7 @@ def create(
         if request.channel is Channel.WEBHOOK:
             secret = webhook_signing.new_secret()
             sealed = secret_box.seal(webhook_key(session, report), secret, subscription_id.bytes)
-        data.insert(
+        inserted = data.insert(
             session,
             subscription_id=subscription_id,
             user_id=principal.user_id,
@@ -122,6 +122,8 @@ def create(
             levels=levels,
             secret_ciphertext=sealed,
         )
+        if not inserted:
+            raise Conflict("You already have this subscription", key="subscription.duplicate")
         if request.channel is Channel.EMAIL:
             # In the transaction: if SNS refuses, nothing is stored (503); if the commit failed after it, the
             # SNS subscription left behind filters on an id no message will ever carry.
