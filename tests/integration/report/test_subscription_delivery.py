@@ -463,3 +463,31 @@ def test_a_run_short_of_time_leaves_the_rest_for_a_later_run(official, receiver,
     assert leased.claimed == 0  # still leased to the first run
     assert second.delivered == 1
     assert sorted(json.loads(r.body)["change_id"] for r in receiver.received) == [41, 42]
+
+
+def test_two_runs_at_once_send_each_delivery_once(official, receiver, clock):
+    import threading
+
+    created = subscribe(official, "H1", "webhook", receiver.url, ["red"])
+    receiver.secret = created["secret"]
+    changes = [change(100 + n, "N1", "Barrio Norte", "yellow", "red") for n in range(12)]
+    queue_changes(changes, clock())
+    summaries: list = []
+    start = threading.Barrier(2)
+
+    def worker() -> None:
+        start.wait()
+        summaries.append(run(clock))
+
+    threads = [threading.Thread(target=worker) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+
+    # Each run claimed its own rows (SKIP LOCKED): together exactly the twelve, each sent once
+    assert sum(s.claimed for s in summaries) == 12
+    assert sum(s.delivered for s in summaries) == 12
+    sent = sorted(json.loads(r.body)["change_id"] for r in receiver.received)
+    assert sent == [100 + n for n in range(12)]
+    assert [(d["status"], d["attempts"]) for d in deliveries()] == [("delivered", 1)] * 12
