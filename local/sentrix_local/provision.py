@@ -1,11 +1,11 @@
-"""Create the bucket, queues and bucket → queue notification on moto's server, from the template."""
+"""Create the bucket, queues, topics and bucket → queue notification on moto's server, from the template."""
 
 from __future__ import annotations
 
 import json
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import boto3
@@ -26,6 +26,7 @@ class Provisioned:
     buckets: dict[str, str]  # logical id → bucket name
     queue_urls: dict[str, str]  # logical id → queue URL
     queue_arns: dict[str, str]
+    topic_arns: dict[str, str] = field(default_factory=dict)  # logical id → topic ARN
 
     def bucket(self, logical_id: str | None = None) -> str:
         return self.buckets[logical_id] if logical_id else next(iter(self.buckets.values()))
@@ -80,7 +81,9 @@ def provision(
         if name not in existing:
             s3.create_bucket(Bucket=name)
         buckets[logical_id] = name
-    provisioned = Provisioned(buckets, queue_urls, queue_arns)
+    sns = aws_client("sns", endpoint_url)
+    topics = {t: sns.create_topic(Name=resource_name(t, prefix))["TopicArn"] for t in spec.topics}
+    provisioned = Provisioned(buckets, queue_urls, queue_arns, topics)
     if before_notifications is not None:
         before_notifications(provisioned)
     for bucket_id in spec.buckets:

@@ -158,6 +158,10 @@ class LocalStack:
                 "ENVIRONMENT": os.environ.get("ENVIRONMENT", "development"),
                 # The local stack explains its 500s (exception and traceback); deployed stages never do.
                 "SENTRIX_DEBUG_ERRORS": os.environ.get("SENTRIX_DEBUG_ERRORS", "1"),
+                # Alert webhooks may be plain http to a receiver on this machine (docs/alerts.md); never deployed.
+                "SENTRIX_WEBHOOK_LOOPBACK": os.environ.get("SENTRIX_WEBHOOK_LOOPBACK", "1"),
+                # Alert e-mail subscriptions become SNS subscriptions of this topic on moto (docs/alerts.md).
+                "REPORT_SUBSCRIPTIONS_TOPIC_ARN": resources.topic_arns.get("SubscriptionsTopic", ""),
                 "DATABASE_URL": app_url,
                 "AWS_ENDPOINT_URL": config.moto_url,
                 "AWS_ACCESS_KEY_ID": "testing",

@@ -130,6 +130,7 @@ class StackSpec:
     queues: dict[str, QueueSpec]
     notifications: tuple[NotificationSpec, ...]
     api: ApiSpec | None = None
+    topics: tuple[str, ...] = ()  # SNS topics (logical ids)
 
 
 def ref_target(value: Any) -> str | None:
@@ -300,4 +301,5 @@ def stack_spec(path: Path = TEMPLATE_PATH) -> StackSpec:
         queues=_queues(resources),
         notifications=tuple(_notifications(resources)),
         api=_api(resources, template.get("Parameters") or {}),
+        topics=tuple(k for k, v in resources.items() if v.get("Type") == "AWS::SNS::Topic"),
     )

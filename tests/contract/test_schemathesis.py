@@ -587,6 +587,22 @@ def known_good(seeded: Seeded) -> list[Known]:
         ),
         # A cluster alert (random ids never name one; users are 403)
         Known("GET", "/api/v1/alerts/{id}", "admin", 200, lambda _: {"path_parameters": {"id": seeded.alert}}),
+        # An admin subscribes a webhook (a public address: no DNS lookup) to that neighbourhood's red level
+        Known(
+            "POST",
+            "/api/v1/subscriptions",
+            "admin",
+            201,
+            lambda _: {
+                "body": {
+                    "territory": "CONTRACT-1",
+                    "channel": "webhook",
+                    "target": "https://93.184.215.14/hooks/sentrix",
+                    "levels": ["red"],
+                }
+            },
+        ),
+        Known("GET", "/api/v1/subscriptions", "admin", 200, lambda _: {}),
         # Remediation figures of that neighbourhood (experts, admins and officials; users are 403)
         Known("GET", "/api/v1/reports/remediation", "admin", 200, lambda _: {"query": {"territory": "CONTRACT-1"}}),
         # Its epidemiological weeks (the same callers; an unknown territory is 404)
@@ -632,6 +648,13 @@ def known_good(seeded: Seeded) -> list[Known]:
         Known(
             "DELETE", "/api/v1/users/{id}", "admin", 200, lambda _: {"path_parameters": {"id": seeded.other_users[-1]}}
         ),
+        Known(
+            "DELETE",
+            "/api/v1/subscriptions/{id}",
+            "admin",
+            204,
+            lambda state: {"path_parameters": {"id": state.get("subscription", str(uuid.uuid4()))}},
+        ),
     ]
 
 
@@ -661,6 +684,8 @@ def test_every_operation_conforms_and_never_answers_5xx(gateway, seeded, request
                 state["login"] = response.json()
             if (known.method, known.path) == ("POST", "/api/v1/visits") and response.status_code == 201:
                 state["visit"] = response.json()
+            if (known.method, known.path) == ("POST", "/api/v1/subscriptions") and response.status_code == 201:
+                state["subscription"] = response.json()["id"]
         # And every operation is fuzzed as a user and as an admin, valid and invalid inputs
         for identity, user_id in (("user", seeded.user_id), ("admin", seeded.admin_id)):
             for operation in operations:

@@ -139,6 +139,18 @@ BREAKAGES = [
         (f"{_SQS_EVENT}.ScalingConfig", DELETE),
         name="unbounded-consumer",
     ),
+    breakage(
+        ops.check_scheduled_workers,
+        "no alarm on DeliveryFunction's Errors",
+        ("Resources.DeliveryErrorsAlarm", DELETE),
+        name="scheduled-worker-unwatched",
+    ),
+    breakage(
+        ops.check_scheduled_workers,
+        "DeliveryFunction: REPORT_DELIVERY_LEASE_S 180 does not outlast its Timeout 180",
+        ("Resources.DeliveryFunction.Properties.Environment.Variables.REPORT_DELIVERY_LEASE_S", "180"),
+        name="lease-shorter-than-run",
+    ),
     # --- logs -----------------------------------------------------------------------------------
     breakage(
         app.check_log_groups,

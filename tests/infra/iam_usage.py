@@ -58,7 +58,10 @@ OPERATIONS: dict[tuple[str, str], tuple[str, ...]] = {
     ("secretsmanager", "get_secret_value"): ("secretsmanager:GetSecretValue",),
     ("secretsmanager", "get_secret"): ("secretsmanager:GetSecretValue",),  # Powertools parameters.get_secret
     ("cloudformation", "describe_stacks"): ("cloudformation:DescribeStacks",),
-    ("cloudwatch", "put_metric_data"): ("cloudwatch:PutMetricData",),  # EMF (Powertools Metrics) needs none
+    ("cloudwatch", "put_metric_data"): ("cloudwatch:PutMetricData",),
+    ("sns", "subscribe"): ("sns:Subscribe",),
+    ("sns", "unsubscribe"): ("sns:Unsubscribe",),
+    ("sns", "publish"): ("sns:Publish",),  # EMF (Powertools Metrics) needs none
 }
 
 # Names of boto3 operations called on things that are not clients: (module, method) → what it really is.
@@ -66,6 +69,9 @@ NOT_AWS: dict[tuple[str, str], str] = {
     ("sentrix.passwords", "verify"): "argon2's PasswordHasher.verify",
     ("sentrix_auth.logic.sessions", "start_session"): "the identity provider's start_session",
     ("sentrix_report.logic.aggregate_report", "get_secret_value"): "pydantic's SecretStr",
+    ("sentrix_report.data.webhook_keys", "get_secret_value"): "pydantic's SecretStr",
+    ("sentrix_report.logic.secret_box", "encrypt"): "cryptography's AESGCM (webhook secrets at rest)",
+    ("sentrix_report.logic.secret_box", "decrypt"): "cryptography's AESGCM (webhook secrets at rest)",
 }
 
 # Functions whose code is not a package this check can scan (inline code): name → why its IAM is right.
@@ -118,7 +124,19 @@ USES: dict[str, dict[str, tuple[str, ...]]] = {
         # the annotated image in PDFs; large reports are stored and handed out as presigned GETs
         "s3:GetObject": ("IMAGES_BUCKET/processed/", "IMAGES_BUCKET/reports/"),
         "s3:PutObject": ("IMAGES_BUCKET/reports/",),
-        "secretsmanager:GetSecretValue": ("DB_SECRET_ARN", "AUTH_PUBLIC_KEYS_SECRET_ARN"),
+        # alert subscriptions: webhook secrets sealed under the key; e-mail ones subscribed to the topic
+        "secretsmanager:GetSecretValue": (
+            "DB_SECRET_ARN",
+            "AUTH_PUBLIC_KEYS_SECRET_ARN",
+            "REPORT_WEBHOOK_KEY_SECRET_ARN",
+        ),
+        "sns:Subscribe": ("REPORT_SUBSCRIPTIONS_TOPIC_ARN",),
+        "sns:Unsubscribe": ("REPORT_SUBSCRIPTIONS_TOPIC_ARN",),
+    },
+    "DeliveryFunction": {
+        # alert e-mail through the topic; webhook secrets opened with the key
+        "sns:Publish": ("REPORT_SUBSCRIPTIONS_TOPIC_ARN",),
+        "secretsmanager:GetSecretValue": ("DB_SECRET_ARN", "REPORT_WEBHOOK_KEY_SECRET_ARN"),
     },
     "ReportScheduleFunction": {
         "secretsmanager:GetSecretValue": ("DB_SECRET_ARN",),  # the database only (sentrix_report.scheduled)

@@ -191,7 +191,7 @@ def _endpoint_services(template: Template) -> dict[str, dict[str, Any]]:
 
 
 def check_vpc_reachability(template: Template) -> list[str]:
-    """From the stack's private subnets: S3 by gateway, SQS and Secrets Manager by private-DNS interface."""
+    """From the stack's private subnets: S3 by gateway, SQS, Secrets Manager and SNS by private-DNS interface."""
     subnets = _created_function_subnets(template)
     if not subnets:
         return []
@@ -209,7 +209,7 @@ def check_vpc_reachability(template: Template) -> list[str]:
         violations.append("no S3 gateway endpoint")
     elif not route_tables <= {target(t) for t in as_list(s3.get("RouteTableIds"))}:
         violations.append("the S3 gateway endpoint misses a route table of the functions' subnets")
-    for service in ("sqs", "secretsmanager"):
+    for service in ("sqs", "secretsmanager", "sns"):
         endpoint = endpoints.get(service)
         if not endpoint or endpoint.get("VpcEndpointType") != "Interface":
             violations.append(f"no {service} interface endpoint")

@@ -19,7 +19,7 @@ GATEWAY_HEADERS = {
 }
 # Origins no deployed stage may accept: a page on a developer's machine, or plain HTTP.
 FORBIDDEN_ORIGINS = ("http://localhost:5173", "http://127.0.0.1:5173", "http://app.example.org")
-LOCAL_ONLY_SWITCHES = ("SENTRIX_DEBUG_ERRORS",)
+LOCAL_ONLY_SWITCHES = ("SENTRIX_DEBUG_ERRORS", "SENTRIX_WEBHOOK_LOOPBACK")
 
 
 def check_gateway_response_headers(template: Template) -> list[str]:
@@ -69,7 +69,7 @@ def check_explicit_cors_origins(template: Template) -> list[str]:
 def check_no_local_switches(template: Template) -> list[str]:
     """No deployed function gets a local-stack-only switch (internal error detail in answers)."""
     return [
-        f"{name}: sets {switch}, which shows tracebacks and SQL to callers"
+        f"{name}: sets {switch}, a local stack's switch (tracebacks and SQL to callers; plain-http loopback webhooks)"
         for name in functions(template)
         for switch in LOCAL_ONLY_SWITCHES
         if switch in environment(template, name)

@@ -334,3 +334,21 @@ def check_bounded_consumers(template: Template) -> list[str]:
         if not (p.get("ScalingConfig") or {}).get("MaximumConcurrency")
         and function_setting(template, fn, "ReservedConcurrentExecutions") is None
     ]
+
+
+def check_scheduled_workers(template: Template) -> list[str]:
+    """Every function on an EventBridge schedule has an alarm on its Errors (a failing tick has no queue or DLQ
+    to show it), and a claim it holds on work (REPORT_DELIVERY_LEASE_S, docs/alerts.md) outlasts its timeout, so
+    a run still working never sees its rows taken by the next tick."""
+    violations = []
+    erroring = {dims.get("FunctionName") for dims in _watched(template, "AWS/Lambda", "Errors")}
+    for name, function in resources_of(template, SAM_FUNCTION).items():
+        if not any(e.get("Type") == "Schedule" for e in (props(function).get("Events") or {}).values()):
+            continue
+        if name not in erroring:
+            violations.append(f"no alarm on {name}'s Errors (it runs on a schedule)")
+        lease = environment(template, name).get("REPORT_DELIVERY_LEASE_S")
+        timeout = int(function_setting(template, name, "Timeout", 3))
+        if lease is not None and int(lease) <= timeout:
+            violations.append(f"{name}: REPORT_DELIVERY_LEASE_S {lease} does not outlast its Timeout {timeout}")
+    return violations

@@ -45,6 +45,7 @@ CHECKS: list[Callable[[Template], list[str]]] = [
     ops.check_database_roles,
     ops.check_layers_by_weight,
     ops.check_bounded_consumers,
+    ops.check_scheduled_workers,
     http.check_gateway_response_headers,
     http.check_explicit_cors_origins,
     http.check_no_local_switches,

@@ -100,6 +100,7 @@ EVENT_FILES = {
     "sentrix_report.api.handler": "report-map-stats.json",
     "sentrix_report.scheduled.handler": "report-schedule-daily.json",
     "sentrix_migrate.handler.handler": "migrate-cfn-create.json",
+    "sentrix_report.deliver.handler": "deliver-schedule.json",
 }
 
 
@@ -108,6 +109,16 @@ def test_every_handler_has_a_canonical_event(template: Template, repo_root: Path
 
     assert handlers == set(EVENT_FILES)
     assert all((repo_root / "events" / name).is_file() for name in EVENT_FILES.values())
+
+
+def test_deliver_event_is_what_the_templates_schedule_sends(template: Template, repo_root: Path) -> None:
+    event = json.loads((repo_root / "events" / "deliver-schedule.json").read_text(encoding="utf-8"))
+    schedules = [
+        e for e in template["Resources"]["DeliveryFunction"]["Properties"]["Events"].values() if e["Type"] == "Schedule"
+    ]
+
+    assert (event["source"], event["detail-type"]) == ("aws.events", "Scheduled Event")
+    assert [e["Properties"]["Schedule"] for e in schedules] == ["rate(1 minute)"]
 
 
 def test_migrate_event_is_the_custom_resource_request_cloudformation_sends(template: Template, repo_root: Path) -> None:

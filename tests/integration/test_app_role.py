@@ -173,6 +173,11 @@ EXPECTED_PRIVILEGES = {
     "alert_sites": {"SELECT", "INSERT", "UPDATE"},
     "alert_events": {"SELECT", "INSERT"},
     "alert_level_changes": {"SELECT", "INSERT"},
+    # Alert subscriptions (0017): the SNS subscription's ARN is written after the insert; deliveries move on but
+    # go only with their subscription (cascade); attempts are only ever added.
+    "alert_subscriptions": {"SELECT", "INSERT", "UPDATE", "DELETE"},
+    "subscription_deliveries": {"SELECT", "INSERT", "UPDATE"},
+    "subscription_delivery_attempts": {"SELECT", "INSERT"},
     "alembic_version": {"SELECT"},
     "spatial_ref_sys": {"SELECT"},
 }

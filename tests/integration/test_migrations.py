@@ -36,6 +36,9 @@ TABLES = {
     "visit_containers",
     "visit_sites",
     "visit_analyses",
+    "alert_subscriptions",
+    "subscription_deliveries",
+    "subscription_delivery_attempts",
 }
 
 

@@ -75,6 +75,10 @@ IDOR_CASES = [
     # Field visits belong to no user: experts, admins and officials (their territories) read them; a user is refused
     # on the role before any lookup (officials' scope: tests/integration/upload/test_visits.py).
     IdorCase("GET", "/api/v1/visits/{id}", "visit", FORBIDDEN),
+    # Subscriptions are officials' and admins': users and experts are refused on the role before any lookup (the
+    # id is any of Alice's); an official against another's subscription: tests/integration/report/
+    # test_subscriptions_api.py.
+    IdorCase("DELETE", "/api/v1/subscriptions/{id}", "analysis", FORBIDDEN, expert=FORBIDDEN),
 ]
 
 # Path parameters that are not object ids, and where their leak check lives.

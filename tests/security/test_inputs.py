@@ -137,6 +137,7 @@ JSON_ROUTES = {
     ("POST", "/api/v1/sites/{id}/actions"): "expert",
     ("POST", "/api/v1/territories"): "admin",
     ("POST", "/api/v1/visits"): "expert",
+    ("POST", "/api/v1/subscriptions"): "admin",
 }
 MULTIPART_OR_BODYLESS = {
     ("POST", "/api/v1/analyses"),

@@ -5,7 +5,7 @@ from __future__ import annotations
 from sentrix import snapstart
 from sentrix.http.app import create_app, lambda_handler
 from sentrix.http.health import router as health_router
-from sentrix_report.routes import alerts, analyses, exports, maps, reports, statistics
+from sentrix_report.routes import alerts, analyses, exports, maps, reports, statistics, subscriptions
 
 app = create_app(
     "Sentrix report",
@@ -16,9 +16,10 @@ app = create_app(
         exports.router,
         maps.router,
         alerts.router,
+        subscriptions.router,
         health_router,
     ],
-    description="Reports, exports, maps, statistics and cluster alerts, computed in PostGIS.",
+    description="Reports, exports, maps, statistics, cluster alerts and their subscriptions, computed in PostGIS.",
     # A typo in a filter (`?validation_status=`, `?active_only_typo=`) must not answer 200, unfiltered.
     strict_query=True,
 )

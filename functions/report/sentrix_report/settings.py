@@ -81,6 +81,28 @@ class ReportSettings(BaseSettings):
     # NEA: a cluster closes after 21 days without a new case (its "green", under surveillance).
     alert_quiet_days: int = Field(default=21, ge=1, le=365)
 
+    # Subscriptions and delivery (docs/alerts.md, "Subscriptions and delivery"). The SNS topic e-mail goes
+    # through (one e-mail subscription per alert subscription, each with a filter policy on its id).
+    subscriptions_topic_arn: str | None = None
+    # The key that encrypts webhook signing secrets: a Secrets Manager secret in the cloud (its text, hashed
+    # with SHA-256, is the AES-256 key); `webhook_key` overrides it (tests); neither, outside production: a
+    # random per-deployment key in `deployment_keys`.
+    webhook_key_secret_arn: str | None = None
+    webhook_key: SecretStr | None = Field(default=None, min_length=16)
+    # Plain-http webhooks to loopback addresses (a receiver on this machine): the local stack's switch only,
+    # never in production, never set by the template (tests/infra check_no_local_switches). Tests
+    # (ENVIRONMENT=test) have it on.
+    webhook_allow_loopback: bool = Field(default=False, alias="SENTRIX_WEBHOOK_LOOPBACK")
+    # A delivery is dead-lettered after this many failed attempts; the wait after failure k is
+    # min(base * 2^(k-1), max): 30 s, 1 min, 2 min, ... about an hour and a quarter over 8 attempts.
+    delivery_max_attempts: int = Field(default=8, ge=1, le=50)
+    delivery_backoff_base_s: float = Field(default=30.0, gt=0, le=3600)
+    delivery_backoff_max_s: float = Field(default=3600.0, gt=0, le=24 * 3600)
+    # A claimed delivery is someone's for this long: a worker that died mid-send leaves it to the next run.
+    delivery_lease_s: int = Field(default=300, ge=30, le=3600)
+    delivery_batch: int = Field(default=50, ge=1, le=1000)
+    webhook_timeout_s: float = Field(default=5.0, gt=0, le=30)
+
 
 @functools.cache
 def get_report_settings() -> ReportSettings:

@@ -16,8 +16,10 @@ from sqlalchemy import (
     DateTime,
     Float,
     ForeignKey,
+    Identity,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Text,
@@ -26,7 +28,7 @@ from sqlalchemy import (
     text,
 )
 from sqlalchemy import Enum as SAEnum
-from sqlalchemy.dialects.postgresql import JSONB, UUID
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB, UUID
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 from sentrix.db.geometry import Geometry  # GeoAlchemy2's, imported on first use
@@ -488,6 +490,75 @@ class VisitAnalysis(Base):
 
     visit_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("visits.id", ondelete="CASCADE"), primary_key=True)
     analysis_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("analyses.id", ondelete="CASCADE"), primary_key=True)
+
+
+class AlertSubscription(Base):
+    """Who is told about a territory's alert level changes, by e-mail (SNS) or signed webhook (docs/alerts.md, 0015)."""
+
+    __tablename__ = "alert_subscriptions"
+    __table_args__ = (
+        CheckConstraint("channel IN ('email', 'webhook')", name="channel"),
+        CheckConstraint(
+            "cardinality(levels) > 0 AND levels <@ ARRAY['green', 'yellow', 'red']::varchar[]", name="levels"
+        ),
+        CheckConstraint("(channel = 'webhook') = (secret_ciphertext IS NOT NULL)", name="secret"),
+        UniqueConstraint("user_id", "territory_code", "channel", "target"),
+        Index(None, "territory_code"),
+    )
+
+    id: Mapped[uuid.UUID] = _uuid_pk()
+    user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), nullable=False)
+    territory_code: Mapped[str] = mapped_column(
+        String(64), ForeignKey("territories.code", ondelete="CASCADE"), nullable=False
+    )
+    channel: Mapped[str] = mapped_column(String(16), nullable=False)
+    target: Mapped[str] = mapped_column(String(2048), nullable=False)
+    levels: Mapped[list[str]] = mapped_column(ARRAY(String(16)), nullable=False)
+    # AES-256-GCM of the webhook's signing secret (nonce first); the key is not in the database.
+    secret_ciphertext: Mapped[bytes | None] = mapped_column(LargeBinary)
+    sns_subscription_arn: Mapped[str | None] = mapped_column(String(512))
+    created_at: Mapped[datetime] = _created_at()
+
+
+class SubscriptionDelivery(Base):
+    """One level change for one subscription: sent once (the unique pair), retried with backoff, or dead."""
+
+    __tablename__ = "subscription_deliveries"
+    __table_args__ = (
+        CheckConstraint("status IN ('pending', 'delivered', 'dead')", name="status"),
+        UniqueConstraint("subscription_id", "change_id"),
+        Index("ix_subscription_deliveries_due", "next_attempt_at", postgresql_where=text("status = 'pending'")),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    subscription_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("alert_subscriptions.id", ondelete="CASCADE"), nullable=False
+    )
+    change_id: Mapped[int] = mapped_column(BigInteger, nullable=False)
+    change: Mapped[dict[str, Any]] = mapped_column(JSONB, nullable=False)
+    status: Mapped[str] = mapped_column(String(16), nullable=False, server_default=text("'pending'"))
+    attempts: Mapped[int] = mapped_column(Integer, nullable=False, server_default=text("0"))
+    next_attempt_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = _created_at()
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class SubscriptionDeliveryAttempt(Base):
+    """Every attempt of a delivery: its number, the receiver's HTTP status or the error, and when."""
+
+    __tablename__ = "subscription_delivery_attempts"
+    __table_args__ = (Index(None, "delivery_id"),)
+
+    id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    delivery_id: Mapped[int] = mapped_column(
+        ForeignKey("subscription_deliveries.id", ondelete="CASCADE"), nullable=False
+    )
+    subscription_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), nullable=False)
+    change_id: Mapped[int] = mapped_column(BigInteger, nullable=False)
+    attempt: Mapped[int] = mapped_column(Integer, nullable=False)
+    status_code: Mapped[int | None] = mapped_column(Integer)
+    error: Mapped[str | None] = mapped_column(String(500))
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
 
 
 class RateLimitHit(Base):

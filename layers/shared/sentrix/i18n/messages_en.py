@@ -510,4 +510,31 @@ MESSAGES: dict[str, str] = {
     "visit.label.potential_sites": (
         "Potential breeding sites confirmed from photos: not larval indices (no premises or containers inspected)"
     ),
+    # Subscriptions to territory alert levels and their delivery (docs/alerts.md)
+    "subscription.role": "Subscriptions are for officials and admins",
+    "subscription.territory_unknown": "No territory {code} you may subscribe to",
+    "subscription.not_found": "No such subscription",
+    "subscription.duplicate": "You already have this subscription",
+    "subscription.too_many": "At most {limit} subscriptions per user",
+    "subscription.refusal.bad_email": "target: not a valid e-mail address",
+    "subscription.refusal.bad_url": "target: not an absolute http(s) URL",
+    "subscription.refusal.credentials": "target: a webhook URL may not carry a user name or password",
+    "subscription.refusal.not_https": "target: webhooks must use https",
+    "subscription.refusal.unresolvable": "target: the webhook's host does not resolve",
+    "subscription.refusal.private_address": "target: the webhook's host is a private, loopback or reserved address",
+    "subscription.level.green": "green",
+    "subscription.level.yellow": "yellow",
+    "subscription.level.red": "red",
+    "subscription.email.subject": "[Sentrix] {territory}: alert level {level}",
+    "subscription.email.body": (
+        "The alert level of {territory} ({code}) changed from {old} to {new} on {time}.\n\nAlert: "
+        "{alert}\n\nYou receive this because you subscribed to alert levels of {subscribed}. To stop, "
+        "delete the subscription in Sentrix (DELETE /api/v1/subscriptions/{subscription})."
+    ),
+    "subscription.no_alert": "none (the territory has no open cluster)",
+    "subscription.webhook.text": "{territory} ({code}): alert level changed from {old} to {new} on {time}",
+    "subscription.email.confirmation": (
+        "Amazon SNS sends {target} a confirmation e-mail; alerts are sent once it is confirmed"
+    ),
+    "subscription.secret_note": "Shown only now: keep it safe. It signs every delivery (header Sentrix-Signature)",
 }

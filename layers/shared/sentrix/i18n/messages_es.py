@@ -547,4 +547,32 @@ MESSAGES: dict[str, str] = {
         "Criaderos potenciales confirmados en fotos: no son índices larvarios (no se inspeccionaron inmuebles "
         "ni recipientes)"
     ),
+    # Subscriptions to territory alert levels and their delivery (docs/alerts.md)
+    "subscription.role": "Las suscripciones son para funcionarios y administradores",
+    "subscription.territory_unknown": "No hay un territorio {code} al que pueda suscribirse",
+    "subscription.not_found": "No existe esa suscripción",
+    "subscription.duplicate": "Ya tiene esta suscripción",
+    "subscription.too_many": "Como máximo {limit} suscripciones por usuario",
+    "subscription.refusal.bad_email": "target: no es una dirección de correo válida",
+    "subscription.refusal.bad_url": "target: no es una URL http(s) absoluta",
+    "subscription.refusal.credentials": "target: la URL de un webhook no puede llevar usuario ni contraseña",
+    "subscription.refusal.not_https": "target: los webhooks deben usar https",
+    "subscription.refusal.unresolvable": "target: el host del webhook no se resuelve",
+    "subscription.refusal.private_address": "target: el host del webhook es una dirección privada, local o reservada",
+    "subscription.level.green": "verde",
+    "subscription.level.yellow": "amarillo",
+    "subscription.level.red": "rojo",
+    "subscription.email.subject": "[Sentrix] {territory}: nivel de alerta {level}",
+    "subscription.email.body": (
+        "El nivel de alerta de {territory} ({code}) pasó de {old} a {new} el {time}.\n\nAlerta: "
+        "{alert}\n\nRecibe este mensaje porque se suscribió a los niveles de alerta de {subscribed}. Para "
+        "dejar de recibirlos, elimine la suscripción en Sentrix (DELETE "
+        "/api/v1/subscriptions/{subscription})."
+    ),
+    "subscription.no_alert": "ninguna (el territorio no tiene conglomerados abiertos)",
+    "subscription.webhook.text": "{territory} ({code}): el nivel de alerta pasó de {old} a {new} el {time}",
+    "subscription.email.confirmation": (
+        "Amazon SNS envía a {target} un correo de confirmación; las alertas se envían una vez confirmado"
+    ),
+    "subscription.secret_note": "Solo se muestra ahora: guárdelo. Firma cada envío (cabecera Sentrix-Signature)",
 }

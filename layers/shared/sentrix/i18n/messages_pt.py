@@ -529,4 +529,31 @@ MESSAGES: dict[str, str] = {
     "visit.label.potential_sites": (
         "Criadouros potenciais confirmados em fotos: não são índices larvários (nenhum imóvel ou depósito inspecionado)"
     ),
+    # Subscriptions to territory alert levels and their delivery (docs/alerts.md)
+    "subscription.role": "As assinaturas são para gestores e administradores",
+    "subscription.territory_unknown": "Não há um território {code} que você possa assinar",
+    "subscription.not_found": "Assinatura inexistente",
+    "subscription.duplicate": "Você já tem esta assinatura",
+    "subscription.too_many": "No máximo {limit} assinaturas por usuário",
+    "subscription.refusal.bad_email": "target: não é um endereço de e-mail válido",
+    "subscription.refusal.bad_url": "target: não é uma URL http(s) absoluta",
+    "subscription.refusal.credentials": "target: a URL de um webhook não pode conter usuário nem senha",
+    "subscription.refusal.not_https": "target: webhooks devem usar https",
+    "subscription.refusal.unresolvable": "target: o host do webhook não é resolvido",
+    "subscription.refusal.private_address": "target: o host do webhook é um endereço privado, local ou reservado",
+    "subscription.level.green": "verde",
+    "subscription.level.yellow": "amarelo",
+    "subscription.level.red": "vermelho",
+    "subscription.email.subject": "[Sentrix] {territory}: nível de alerta {level}",
+    "subscription.email.body": (
+        "O nível de alerta de {territory} ({code}) passou de {old} para {new} em {time}.\n\nAlerta: "
+        "{alert}\n\nVocê recebe esta mensagem porque assinou os níveis de alerta de {subscribed}. Para "
+        "parar, exclua a assinatura no Sentrix (DELETE /api/v1/subscriptions/{subscription})."
+    ),
+    "subscription.no_alert": "nenhum (o território não tem aglomerados abertos)",
+    "subscription.webhook.text": "{territory} ({code}): o nível de alerta passou de {old} para {new} em {time}",
+    "subscription.email.confirmation": (
+        "O Amazon SNS envia a {target} um e-mail de confirmação; os alertas são enviados após a confirmação"
+    ),
+    "subscription.secret_note": "Mostrado só agora: guarde-o. Ele assina cada envio (cabeçalho Sentrix-Signature)",
 }
