@@ -1,9 +1,10 @@
 """Scheduled entry point of the report package (EventBridge rules, docs/alerts.md *Schedule*).
 
 - `{"job": "daily"}` (the daily rule; also any event without a job): the cluster alert computation at the
-  current time, in one transaction.
-- `{"job": "weekly"}` (the weekly rule): reserved for the weekly bulletin (issue #20, point 4); until it lands
-  it does nothing and says so.
+  current time and, in the same transaction, a delivery queued for every subscription that wants a level change
+  it recorded (the delivery function sends them).
+- `{"job": "weekly"}` (the weekly rule): reserved for sending the weekly bulletin to subscribers; the bulletin is
+  made on request (POST /reports/generate, type weekly) and this job does nothing yet and says so.
 
 Locally: `python -m sentrix_report.scheduled [--job daily|weekly] [--now 2026-12-03T06:00:00+00:00]`
 (`make alerts`), against the database of DATABASE_URL.
@@ -19,7 +20,7 @@ from typing import Any
 from sentrix.db import budget
 from sentrix.db.engine import session_scope
 from sentrix.observability import logger, metrics
-from sentrix_report.logic import alert_run
+from sentrix_report.logic import alert_run, level_changes
 
 JOBS = ("daily", "weekly")
 
@@ -30,10 +31,15 @@ def run(job: str, now: datetime | None = None) -> dict[str, Any]:
         raise ValueError(f"unknown job {job!r}: one of {', '.join(JOBS)}")
     now = now or datetime.now(UTC)
     if job == "weekly":
-        return {"job": "weekly", "done": False, "reason": "the weekly bulletin is not built yet (issue #20, point 4)"}
+        return {"job": "weekly", "done": False, "reason": "sending the weekly bulletin is not built yet"}
     with session_scope() as session:
         result = alert_run.compute(session, now)
-    return {"job": "daily", "done": True, **result.summary()}
+        # The outbox, in the transaction that records the changes: each is queued once for every subscription
+        # that wants it, and the delivery function sends them (docs/alerts.md, "Subscriptions and delivery").
+        queued = level_changes.deliver_level_changes(
+            session, level_changes.from_recorded(session, result.level_changes), now
+        )
+    return {"job": "daily", "done": True, **result.summary(), "deliveries_queued": queued}
 
 
 @metrics.log_metrics

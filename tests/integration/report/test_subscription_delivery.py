@@ -86,7 +86,10 @@ def subscribe(caller, territory: str, channel: str, target: str, levels: list[st
     return create(principal(caller), request, Locale("en"))
 
 
-def change(change_id: int, code: str, name: str, old: str, new: str, alert_id: int | None = 7):
+ALERT = "6f1d2c3b-0000-4000-8000-000000000007"
+
+
+def change(change_id: int, code: str, name: str, old: str, new: str, alert_id: str | None = ALERT):
     from sentrix_report.logic.level_changes import LevelChange
 
     return LevelChange(
@@ -151,7 +154,7 @@ def test_a_level_change_reaches_the_webhook_signed_once_in_the_subscribers_langu
     assert got.headers["Content-Type"] == "application/json"
     body = json.loads(got.body)
     assert body["subscription_id"] == created["id"]
-    assert (body["change_id"], body["alert_id"]) == (101, 7)
+    assert (body["change_id"], body["alert_id"]) == (101, ALERT)
     assert body["territory"] == {"code": "N1", "name": "Barrio Norte"}
     assert (body["old_level"], body["new_level"]) == ("yellow", "red")
     assert body["language"] == "pt"
@@ -491,3 +494,39 @@ def test_two_runs_at_once_send_each_delivery_once(official, receiver, clock):
     sent = sorted(json.loads(r.body)["change_id"] for r in receiver.received)
     assert sent == [100 + n for n in range(12)]
     assert [(d["status"], d["attempts"]) for d in deliveries()] == [("delivered", 1)] * 12
+
+
+def test_the_daily_computation_queues_each_recorded_change_once_for_its_subscribers(settings, receiver, clock):
+    """The scheduled daily job (sentrix_report.scheduled) records the level changes and, in the same transaction,
+    queues them for delivery. Three confirmed sites 100 m apart in H1 reported today make a yellow alert: C and H1
+    turn yellow (docs/alerts.md). An official of H1 subscribed to H1's yellow gets H1's change, not C's (above
+    their subscription); the same run again records nothing new and queues nothing."""
+    from sentrix_report import scheduled
+    from tests.integration.report.alert_world import site, territories
+
+    territories()
+    caller = make_caller(Role.OFFICIAL)
+    assign(caller.id, "H1")
+    created = subscribe(caller, "H1", "webhook", receiver.url, ["yellow"])
+    receiver.secret = created["secret"]
+    now = clock()
+    for east_m in (0, 100, 200):
+        site(east_m, now)
+
+    first = scheduled.run("daily", now)
+    again = scheduled.run("daily", now)
+    summary = run(clock)
+
+    assert (first["level_changes"], first["deliveries_queued"]) == (2, 1)
+    assert (again["level_changes"], again["deliveries_queued"]) == (0, 0)
+    with session_scope() as session:
+        alert_id, h1_change = session.execute(
+            text("SELECT alert_id, id FROM alert_level_changes WHERE territory_code = 'H1'")
+        ).one()
+    (got,) = receiver.received
+    body = json.loads(got.body)
+    assert (body["subscription_id"], body["change_id"], body["alert_id"]) == (created["id"], h1_change, str(alert_id))
+    assert body["territory"] == {"code": "H1", "name": "H1"}
+    assert (body["old_level"], body["new_level"]) == ("green", "yellow")
+    assert [(d["change_id"], d["status"]) for d in deliveries()] == [(h1_change, "delivered")]
+    assert summary.delivered == 1

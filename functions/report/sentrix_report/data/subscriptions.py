@@ -243,3 +243,11 @@ def settle(
         {"status": status, "next": next_attempt_at, "at": at, "id": delivery_id, "seen": seen_attempts},
     )
     return bool(result.rowcount)
+
+
+def territory_names(session: Session, codes: Sequence[str]) -> dict[str, str]:
+    """The names of the territories `codes` (unknown codes are absent)."""
+    found = session.execute(
+        text("SELECT code, name FROM territories WHERE code = ANY(CAST(:codes AS varchar[]))"), {"codes": list(codes)}
+    )
+    return {code: name for code, name in found}

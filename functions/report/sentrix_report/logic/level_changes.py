@@ -10,6 +10,7 @@ change — the next scheduled run, a retried invocation — adds nothing, so eac
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -17,6 +18,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from sentrix.observability import logger
+from sentrix.repositories.alerts import LevelChange as Recorded
 from sentrix_report.data import subscriptions as data
 from sentrix_report.logic.alert_levels import LEVELS
 
@@ -29,7 +31,7 @@ class LevelChange:
     territory_id: Any  # the alerts' own reference to the territory, carried along as given
     territory_code: str
     territory_name: str
-    alert_id: int | None
+    alert_id: str | None  # the alert behind the new level (its id as text); None when the territory went green
     old_level: str
     new_level: str
     changed_at: datetime
@@ -51,6 +53,25 @@ class LevelChange:
             "new_level": self.new_level,
             "changed_at": self.changed_at.astimezone(UTC).isoformat(),
         }
+
+
+def from_recorded(session: Session, recorded: Sequence[Recorded]) -> list[LevelChange]:
+    """The daily computation's recorded changes (sentrix.repositories.alerts.LevelChange) with their territories'
+    names, as delivery sends them."""
+    names = data.territory_names(session, sorted({c.territory_code for c in recorded}))
+    return [
+        LevelChange(
+            change_id=c.id,
+            territory_id=c.territory_code,
+            territory_code=c.territory_code,
+            territory_name=names.get(c.territory_code, c.territory_code),
+            alert_id=str(c.alert_id) if c.alert_id is not None else None,
+            old_level=c.old_level,
+            new_level=c.new_level,
+            changed_at=c.changed_at,
+        )
+        for c in recorded
+    ]
 
 
 def deliver_level_changes(session: Session, changes: list[LevelChange], now: datetime | None = None) -> int:
