@@ -21,6 +21,7 @@ from sentrix.db.engine import session_scope
 from sentrix.http.identity import Principal
 from sentrix.i18n import Locale, source_word
 from sentrix_report.data.reports import Dataset
+from sentrix_report.logic import remediation
 from sentrix_report.logic.filters import DataFilters, DayOrInstant
 from sentrix_report.logic.notes import what_counts
 from sentrix_report.logic.quotas import Costly, hold_place
@@ -28,7 +29,7 @@ from sentrix_report.logic.ratios import percent, ratio
 from sentrix_report.logic.scope import Scope, apply_filters, counted_detections
 from sentrix_report.settings import get_report_settings
 
-FINGERPRINT_VERSION = 1
+FINGERPRINT_VERSION = 2
 MAP_MAX_POINTS = 5000
 MAP_CELLS_ACROSS = 40
 NICE_CELLS_DEG = (0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0, 2.0, 5.0, 10.0)
@@ -235,9 +236,19 @@ def generate(principal: Principal, request: ReportRequest, locale: Locale | None
     with session_scope() as session:
         hold_place(session, principal, Costly.REPORTS)  # one report of a user at a time (docs/report.md)
         dataset = Dataset(session, where, as_of=as_of, detections=counted_detections(filters, as_of))
-        facts = dataset.fingerprint()
+        # Summary and statistics reports carry the remediation figures of the sites the caller may see
+        # (docs/sites.md, *Remediation figures*); the fingerprint then covers the sites and timeline they read.
+        shows_sites = request.type in (ReportType.SUMMARY, ReportType.STATISTICS)
+        owner = scope.owner_id if principal.sees_everything else None
+        span = remediation.report_window(filters, as_of, locale) if shows_sites else None
+        sites_where = remediation.sites_scope(principal, filters.territory, owner) if span else None
+        facts = dataset.fingerprint(sites_where, span.end if span else None)
         summary = _summary(dataset.summary())
         data: dict[str, Any] = {"summary": summary}
+        if span is not None:
+            data["remediation"] = remediation.section(
+                session, principal, span, territory=filters.territory, owner_id=owner, locale=locale
+            )
         if request.type is ReportType.STATISTICS:
             data["statistics"] = _statistics(summary, dataset.statistics(locale.timezone))
             data["statistics"]["months_in_timezone"] = locale.timezone
@@ -266,12 +277,19 @@ def generate(principal: Principal, request: ReportRequest, locale: Locale | None
             "from": facts["span_from"].isoformat() if facts["span_from"] else None,
             "to": facts["span_to"].isoformat() if facts["span_to"] else None,
         },
-        "rows": {"analyses": facts["analyses"], "detections": facts["detections"]},
+        "rows": {
+            "analyses": facts["analyses"],
+            "detections": facts["detections"],
+            **({"sites": facts["sites"], "site_actions": facts["site_actions"]} if span else {}),
+        },
         "fingerprint": {
             "algorithm": "SHA-256",
             "version": FINGERPRINT_VERSION,
             "value": facts["sha256"],
-            "covers": "the analyses and detections counted above (canonical form in docs/report.md)",
+            "covers": (
+                "the analyses and detections counted above, and the sites and timeline entries the remediation "
+                "figures read (canonical form in docs/report.md)"
+            ),
         },
     }
     return Report(meta, data, png, locale)

@@ -11,6 +11,7 @@ from sentrix.db.engine import session_scope
 from sentrix.http.identity import Principal
 from sentrix.i18n import Locale, risk_word, t
 from sentrix_report.data import statistics as data
+from sentrix_report.logic import remediation
 from sentrix_report.logic.filters import DataFilters
 from sentrix_report.logic.notes import what_counts
 from sentrix_report.logic.ratios import change_figure, jsonable, percent, ratio
@@ -57,6 +58,14 @@ def dashboard(
             if group_by_territory
             else None
         )
+        sites = remediation.section(
+            session,
+            principal,
+            remediation.report_window(filters, as_of, locale),
+            territory=filters.territory,
+            owner_id=scope.owner_id if principal.sees_everything else None,
+            locale=locale,
+        )
     min_base = get_report_settings().change_min_base
     pairs = {
         "total_analyses": (row["analyses_cur"], row["analyses_prev"]),
@@ -89,6 +98,7 @@ def dashboard(
             "filters": filters.echo(),
         }
         | ({"by_territory": groups} if groups is not None else {})
+        | {"remediation": sites}
         | _meta(scope, as_of, locale)
     )
 

@@ -18,7 +18,7 @@ from sentrix_report.routes.params import USER_HELP, scoped_filters
 router = APIRouter(prefix="/api/v1/reports", tags=["statistics"])
 
 
-@router.get("/statistics", summary="Totals with month-over-month changes")
+@router.get("/statistics", summary="Totals with month-over-month changes, and remediation figures of sites")
 def get_statistics(
     filters: DataFilters = Depends(scoped_filters),
     group_by: Literal["territory"] | None = Query(
@@ -68,7 +68,9 @@ def get_validation_stats(
     return statistics.validation_stats(principal, user_id, locale)
 
 
-@router.get("/remediation", summary="Breeding sites opened, closed, reopened per territory and ISO week (UTC)")
+@router.get(
+    "/remediation", summary="Breeding sites opened, closed, reopened per territory and epidemiological week (UTC)"
+)
 def get_remediation(
     territory: str | None = Query(None, max_length=64, description=TERRITORY_HELP),
     date_from: date | None = Query(None, description="a day of the first week (default: date_to - 27 days)"),

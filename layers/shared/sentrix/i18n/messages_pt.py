@@ -86,6 +86,24 @@ MESSAGES: dict[str, str] = {
     "report.truncated": "Mostrando {shown} de {total} análises.",
     "report.map_caption": "Mapa: células de {cell} graus, cor pela quantidade de detecções; "
     "grade de coordenadas e barra de escala.",
+    "report.remediation_heading": "Criadouros: saneamento por território e semana epidemiológica",
+    "report.remediation_note": "{scope}; semanas {first} a {last} ({week}). Taxa: reaberturas / fechamentos.",
+    "report.remediation_none": "Nenhum criadouro nestas semanas.",
+    "report.remediation_territory": "Território",
+    "report.remediation_week": "Semana",
+    "report.remediation_opened": "Abertos",
+    "report.remediation_closed": "Fechados",
+    "report.remediation_reopened": "Reabertos",
+    "report.remediation_open_at_end": "Abertos no fim",
+    "report.remediation_median": "Mediana de dias até o fechamento",
+    "report.remediation_rate": "Taxa de recorrência",
+    "report.remediation_outside": "fora de todo território",
+    "report.remediation_window": "todas as semanas",
+    "report.remediation_scope_all": "todos os criadouros",
+    "report.remediation_scope_official": "os criadouros dos seus territórios",
+    "report.remediation_scope_own": "os criadouros aos quais pertencem as suas próprias detecções",
+    "report.remediation_scope_user": "os criadouros aos quais pertencem as detecções do usuário escolhido",
+    "report.rows_sites": "{sites} criadouros, {actions} entradas de histórico",
     "report.empty": "Não há dados para estes filtros.",
     "report.csv_item_label": "Descrição",
     "metric.analyses": "Análises",
@@ -285,12 +303,13 @@ MESSAGES: dict[str, str] = {
     ),
     "err.filters": "Filtros inválidos",
     "err.others_data": "Somente especialistas e administradores podem ler dados de outros usuários",
-    "err.remediation_role": "Os números de saneamento são para especialistas, administradores e funcionários",
     "err.remediation_range": (
         "date_from não pode ser posterior a date_to, ambas entre 2000-01-01 e 2100-12-31, e o "
         "intervalo deve caber em {max_weeks} semanas"
     ),
-    "def.remediation_week": "semanas ISO, de segunda 00:00 a domingo 24:00 UTC",
+    "def.remediation_week": (
+        "semanas epidemiológicas, de domingo 00:00 a sábado 24:00 UTC (a semana 1 contém 4 de janeiro)"
+    ),
     "def.remediation_opened": "locais cujo primeiro relato cai na semana",
     "def.remediation_closed": "ações de fechamento na semana",
     "def.remediation_reopened": "reaberturas na semana (por pessoas, e automáticas diante de um novo relato)",
