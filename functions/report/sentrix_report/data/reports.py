@@ -40,6 +40,9 @@ _FINGERPRINT = """
 , fs AS MATERIALIZED (
     SELECT s.id, s.territory_code, s.first_report_at FROM sites AS s
     WHERE ({sites}) AND s.first_report_at < :fp_sites_end
+), us AS MATERIALIZED (
+    SELECT s.id, s.status, s.family, s.confirmed, s.territory_code FROM sites AS s
+    WHERE {unit_sites} AND s.id IN (SELECT dd.site_id FROM detections AS dd JOIN d ON d.id = dd.id)
 ), lines AS (
     SELECT 0 AS kind, a.id::text AS k, concat_ws('|', 'A', a.id,
                to_char(a.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'),
@@ -61,11 +64,14 @@ _FINGERPRINT = """
                to_char(sa.at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'), coalesce(sa.to_status::text, ''))
     FROM site_actions AS sa JOIN fs ON fs.id = sa.site_id
     WHERE sa.at < :fp_sites_end
+    UNION ALL
+    SELECT 4, u.id::text, concat_ws('|', 'U', u.id, u.status, u.family, u.confirmed, u.territory_code)
+    FROM us AS u
 )
 SELECT encode(sha256(convert_to(coalesce(string_agg(line, E'\\n' ORDER BY kind, k COLLATE "C"), ''), 'UTF8')),
               'hex') AS sha256,
        (SELECT count(*) FROM a) AS analyses, (SELECT count(*) FROM d) AS detections,
-       (SELECT count(*) FROM fs) AS sites,
+       (SELECT count(*) FROM fs) AS sites, (SELECT count(*) FROM us) AS counted_sites,
        (SELECT count(*) FROM site_actions AS sa JOIN fs ON fs.id = sa.site_id WHERE sa.at < :fp_sites_end)
            AS site_actions,
        (SELECT min(created_at) FROM a) AS span_from, (SELECT max(created_at) FROM a) AS span_to
@@ -211,10 +217,15 @@ class Dataset:
     def _rows(self, body: str, **params: Any) -> list[dict[str, Any]]:
         return [dict(r) for r in rows(self.session, self.prefix + body, {**self.params, **params})]
 
-    def fingerprint(self, sites: Where | None = None, sites_end: datetime | None = None) -> dict[str, Any]:
+    def fingerprint(
+        self, sites: Where | None = None, sites_end: datetime | None = None, *, unit_sites: bool = False
+    ) -> dict[str, Any]:
         """The dataset's canonical text hashed; with `sites` (alias `s`), also the sites first reported before
-        `sites_end` and their timeline before it: what the report's remediation figures read."""
-        body = _FINGERPRINT.format(sites=sites.sql() if sites is not None else "FALSE")
+        `sites_end` and their timeline before it: what the report's remediation figures read; with `unit_sites`,
+        the sites of the counted detections (`unit=sites`)."""
+        body = _FINGERPRINT.format(
+            sites=sites.sql() if sites is not None else "FALSE", unit_sites="TRUE" if unit_sites else "FALSE"
+        )
         params = sites.params if sites is not None else {}
         return self._one(body, fp_sites_end=sites_end or datetime(1970, 1, 1, tzinfo=UTC), **params)
 

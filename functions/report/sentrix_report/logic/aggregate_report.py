@@ -27,6 +27,7 @@ from sentrix_report.logic.notes import what_counts
 from sentrix_report.logic.quotas import Costly, hold_place
 from sentrix_report.logic.ratios import percent, ratio
 from sentrix_report.logic.scope import Scope, apply_filters, counted_detections
+from sentrix_report.logic.site_units import UNIT_HELP, Unit, sites_block, unit_for
 from sentrix_report.settings import get_report_settings
 
 FINGERPRINT_VERSION = 2
@@ -59,6 +60,7 @@ class ReportRequest(BaseModel):
     date_to: DayOrInstant = None
     filters: DataFilters = Field(default_factory=DataFilters)
     language: str | None = Field(default=None, pattern=r"^[A-Za-z]{2}([-_][A-Za-z]{2})?$")
+    unit: Unit | None = Field(default=None, description=UNIT_HELP)
     options: dict[str, Any] | None = Field(default=None, description="accepted for compatibility, ignored")
 
     @model_validator(mode="after")
@@ -242,9 +244,13 @@ def generate(principal: Principal, request: ReportRequest, locale: Locale | None
         owner = scope.owner_id if principal.sees_everything else None
         span = remediation.report_window(filters, as_of, locale) if shows_sites else None
         sites_where = remediation.sites_scope(principal, filters.territory, owner) if span else None
-        facts = dataset.fingerprint(sites_where, span.end if span else None)
+        unit = unit_for(principal, request.unit)
+        detections = counted_detections(filters, as_of)
+        facts = dataset.fingerprint(sites_where, span.end if span else None, unit_sites=unit is Unit.SITES)
         summary = _summary(dataset.summary())
         data: dict[str, Any] = {"summary": summary}
+        if unit is Unit.SITES:
+            data["sites"] = sites_block(session, where=where, detections=detections, locale=locale)
         if span is not None:
             data["remediation"] = remediation.section(
                 session, principal, span, territory=filters.territory, owner_id=owner, locale=locale
@@ -269,6 +275,7 @@ def generate(principal: Principal, request: ReportRequest, locale: Locale | None
         "language": locale.language,
         "timezone": locale.timezone,
         "scope": scope.describe(),
+        "unit": unit.value,
         "filters": filters.echo(),
         **what_counts(filters, locale),
         "coverage": filters.coverage(as_of),
@@ -281,6 +288,7 @@ def generate(principal: Principal, request: ReportRequest, locale: Locale | None
             "analyses": facts["analyses"],
             "detections": facts["detections"],
             **({"sites": facts["sites"], "site_actions": facts["site_actions"]} if span else {}),
+            **({"counted_sites": facts["counted_sites"]} if unit is Unit.SITES else {}),
         },
         "fingerprint": {
             "algorithm": "SHA-256",

@@ -149,6 +149,18 @@ def _statistics(stats: dict[str, Any], locale: Locale) -> list:
     ]
 
 
+def _sites(block: dict[str, Any], locale: Locale) -> list:
+    say = locale.t
+    body = [[say(f"report.sites_{key}"), block[key]] for key in ("total", "needing_work", "confirmed")]
+    body += [[say(f"report.site_status.{k}"), v] for k, v in block["by_status"].items()]
+    body += [[say(f"site.family.{k}"), v] for k, v in block["by_family"].items()]
+    return [
+        Paragraph(text(say("report.sites_heading")), STYLES["h2"]),
+        para(block["counted_as"], "small"),
+        table([[say("report.metric"), say("report.total")], *body], [9 * cm, CONTENT_WIDTH - 9 * cm]),
+    ]
+
+
 def _remediation(section: dict[str, Any], locale: Locale) -> list:
     say = locale.t
     scope = say(f"report.remediation_scope_{section['audience']}")
@@ -219,6 +231,8 @@ def render(report: Report) -> bytes:
     story += _summary(data["summary"], locale)
     if "statistics" in data:
         story += _statistics(data["statistics"], locale)
+    if "sites" in data:
+        story += _sites(data["sites"], locale)
     if "remediation" in data:
         story += _remediation(data["remediation"], locale)
     if "analyses" in data:

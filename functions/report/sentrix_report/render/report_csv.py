@@ -91,8 +91,22 @@ def _tidy(data: dict[str, Any], locale: Locale) -> list[list[Any]]:
             label = locale.month_name(int(month), int(year))
             rows.append(["monthly_analyses", r["month"], r["analyses"], "", "", label])
             rows.append(["monthly_detections", r["month"], r["detections"], "", "", label])
+    rows.extend(_sites(data.get("sites"), locale))
     rows.extend(_remediation(data.get("remediation"), locale))
     return rows
+
+
+def _sites(block: dict[str, Any] | None, locale: Locale) -> list[list[Any]]:
+    """`unit=sites`: rows `sites` (total, needing_work, confirmed), `sites_by_status`, `sites_by_family`."""
+    if not block:
+        return []
+    say = locale.t
+    out: list[list[Any]] = [["sites", key, block[key], "", "sites", say(f"report.sites_{key}")]
+                            for key in ("total", "needing_work", "confirmed")]  # fmt: skip
+    statuses = block["by_status"].items()
+    out += [["sites_by_status", k, v, "", "sites", say(f"report.site_status.{k}")] for k, v in statuses]
+    out += [["sites_by_family", k, v, "", "sites", say(f"site.family.{k}")] for k, v in block["by_family"].items()]
+    return out
 
 
 REMEDIATION_FIGURES = ("opened", "closed", "reopened", "open_at_end")

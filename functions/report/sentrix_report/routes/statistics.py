@@ -13,6 +13,7 @@ from sentrix.i18n import Locale
 from sentrix_report.caller import caller_locale
 from sentrix_report.logic import remediation, statistics
 from sentrix_report.logic.filters import TERRITORY_HELP, DataFilters
+from sentrix_report.logic.site_units import UNIT_HELP, Unit
 from sentrix_report.routes.params import USER_HELP, scoped_filters
 
 router = APIRouter(prefix="/api/v1/reports", tags=["statistics"])
@@ -24,10 +25,11 @@ def get_statistics(
     group_by: Literal["territory"] | None = Query(
         None, description="territory: also count per territory directly below `territory` (the roots without it)"
     ),
+    unit: Unit | None = Query(None, description=UNIT_HELP),
     locale: Locale = Depends(caller_locale),
     principal: Principal = Depends(current_principal),
 ) -> dict[str, Any]:
-    return statistics.dashboard(principal, filters, locale, group_by_territory=group_by == "territory")
+    return statistics.dashboard(principal, filters, locale, group_by_territory=group_by == "territory", unit=unit)
 
 
 @router.get("/risk-distribution", summary="Analyses per risk level")

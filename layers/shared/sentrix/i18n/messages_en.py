@@ -104,6 +104,25 @@ MESSAGES: dict[str, str] = {
     "report.remediation_scope_own": "the breeding sites your own detections belong to",
     "report.remediation_scope_user": "the breeding sites the chosen user's detections belong to",
     "report.rows_sites": "{sites} breeding sites, {actions} timeline entries",
+    "note.sites_exact": "breeding sites with at least one counted detection of the analyses read, each once",
+    "note.sites_per_cell": (
+        "breeding sites with at least one counted detection of the analyses read, each once per public cell "
+        "of {cell}° holding one of them"
+    ),
+    "report.sites_heading": "Breeding sites of these detections",
+    "report.sites_total": "Breeding sites",
+    "report.sites_needing_work": "Still needing work (open, assigned, treated, reopened)",
+    "report.sites_confirmed": "Confirmed by an expert",
+    "report.site_status.open": "open",
+    "report.site_status.assigned": "assigned",
+    "report.site_status.treated": "treated",
+    "report.site_status.reopened": "reopened",
+    "report.site_status.closed": "closed",
+    "report.site_status.dismissed": "dismissed",
+    "note.hotspot_site_points": (
+        "points are breeding sites (one per site of the counted detections; min_points counts sites); a cluster "
+        "needs that many sites at that many distinct points"
+    ),
     "report.empty": "No data for these filters.",
     "report.csv_item_label": "Description",
     "metric.analyses": "Analyses",

@@ -105,6 +105,25 @@ MESSAGES: dict[str, str] = {
     "report.remediation_scope_own": "los criaderos a los que pertenecen sus propias detecciones",
     "report.remediation_scope_user": "los criaderos a los que pertenecen las detecciones del usuario elegido",
     "report.rows_sites": "{sites} criaderos, {actions} entradas de historial",
+    "note.sites_exact": "criaderos con al menos una detección contada de los análisis leídos, cada uno una vez",
+    "note.sites_per_cell": (
+        "criaderos con al menos una detección contada de los análisis leídos, cada uno una vez por celda pública "
+        "de {cell}° que contenga una de ellas"
+    ),
+    "report.sites_heading": "Criaderos de estas detecciones",
+    "report.sites_total": "Criaderos",
+    "report.sites_needing_work": "Aún por atender (abiertos, asignados, tratados, reabiertos)",
+    "report.sites_confirmed": "Confirmados por un experto",
+    "report.site_status.open": "abierto",
+    "report.site_status.assigned": "asignado",
+    "report.site_status.treated": "tratado",
+    "report.site_status.reopened": "reabierto",
+    "report.site_status.closed": "cerrado",
+    "report.site_status.dismissed": "descartado",
+    "note.hotspot_site_points": (
+        "los puntos son criaderos (uno por criadero de las detecciones contadas; min_points cuenta criaderos); un "
+        "grupo necesita esa cantidad de criaderos en esa cantidad de puntos distintos"
+    ),
     "report.empty": "No hay datos para estos filtros.",
     "report.csv_item_label": "Descripción",
     # Aggregate summary metrics

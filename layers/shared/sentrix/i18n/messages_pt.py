@@ -104,6 +104,25 @@ MESSAGES: dict[str, str] = {
     "report.remediation_scope_own": "os criadouros aos quais pertencem as suas próprias detecções",
     "report.remediation_scope_user": "os criadouros aos quais pertencem as detecções do usuário escolhido",
     "report.rows_sites": "{sites} criadouros, {actions} entradas de histórico",
+    "note.sites_exact": "criadouros com ao menos uma detecção contada das análises lidas, cada um uma vez",
+    "note.sites_per_cell": (
+        "criadouros com ao menos uma detecção contada das análises lidas, cada um uma vez por célula pública "
+        "de {cell}° que contenha uma delas"
+    ),
+    "report.sites_heading": "Criadouros destas detecções",
+    "report.sites_total": "Criadouros",
+    "report.sites_needing_work": "Ainda por atender (abertos, atribuídos, tratados, reabertos)",
+    "report.sites_confirmed": "Confirmados por um especialista",
+    "report.site_status.open": "aberto",
+    "report.site_status.assigned": "atribuído",
+    "report.site_status.treated": "tratado",
+    "report.site_status.reopened": "reaberto",
+    "report.site_status.closed": "fechado",
+    "report.site_status.dismissed": "descartado",
+    "note.hotspot_site_points": (
+        "os pontos são criadouros (um por criadouro das detecções contadas; min_points conta criadouros); um "
+        "agrupamento precisa dessa quantidade de criadouros nessa quantidade de pontos distintos"
+    ),
     "report.empty": "Não há dados para estes filtros.",
     "report.csv_item_label": "Descrição",
     "metric.analyses": "Análises",
