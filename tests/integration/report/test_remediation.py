@@ -193,8 +193,8 @@ def test_an_official_reads_only_their_territories(timeline):
 
     assert mine.status == 200, mine.json()
     assert [(g["territory"], g["weeks"]) for g in mine.json()["territories"]] == [("H2", H2_WEEKS)]
-    assert asked_outside.status == 200
-    assert asked_outside.json()["territories"] == []
+    assert asked_outside.status == 403  # outside their territories (docs/territories.md, *Officials*)
+    assert asked_outside.json()["error"]["code"] == "forbidden"
 
 
 def own_detection_on(user, site_code, created):

@@ -231,7 +231,7 @@ def generate(principal: Principal, request: ReportRequest, locale: Locale | None
     settings = get_report_settings()
     locale = locale or Locale()
     filters = request.filters
-    scope = Scope.of(principal, filters.user_id)
+    scope = Scope.of(principal, filters.user_id, filters.territory)
     as_of = datetime.now(UTC)
     where = apply_filters(scope.analyses("a"), filters)
     png = None

@@ -112,7 +112,7 @@ def hotspots(
     by_site = unit is Unit.SITES
     filters = filters or DataFilters()
     locale = locale or Locale()
-    scope = Scope.of(principal, filters.user_id)
+    scope = Scope.of(principal, filters.user_id, filters.territory)
     box = filters.box
     eps = eps_m or settings.hotspot_eps_m
     minimum = min_points or settings.hotspot_min_points
@@ -137,7 +137,7 @@ def hotspots(
             min_analyses=settings.hotspot_min_analyses,
             min_distinct_points=settings.hotspot_min_distinct_points,
             sites=by_site,
-            exact_sites=principal.sees_everything,
+            exact_sites=principal.sees_everything or scope.official,
         )
         if with_gistar:
             result["gistar"] = _gistar(

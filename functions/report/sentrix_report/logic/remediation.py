@@ -26,6 +26,7 @@ from sentrix.repositories.officials import is_official
 from sentrix_report.data import remediation as data
 from sentrix_report.logic.filters import DataFilters, Where
 from sentrix_report.logic.ratios import ratio
+from sentrix_report.logic.scope import check_official_territory
 
 MAX_WEEKS = 53
 DEFAULT_DAYS = 27  # date_to and the 27 days before: four weeks
@@ -50,6 +51,7 @@ def sites_scope(principal: Principal, territory: str | None, owner_id: uuid.UUID
     Experts and admins: every site (or, with `owner_id`, the sites that user's detections belong to).
     Officials: the sites of their territories and below. Users: the sites one of their own detections that no
     expert rejected belongs to (the rule of `GET /sites`, docs/sites.md *Who sees what*)."""
+    check_official_territory(principal, territory)
     where = Where.empty()
     owner = owner_id if principal.sees_everything else (None if is_official(principal) else principal.user_id)
     if not principal.sees_everything and is_official(principal):

@@ -42,7 +42,7 @@ def dashboard(
     filters = filters or DataFilters()
     locale = locale or Locale()
     unit = unit_for(principal, unit)
-    scope = Scope.of(principal, filters.user_id)
+    scope = Scope.of(principal, filters.user_id, filters.territory)
     as_of = datetime.now(UTC)
     where = apply_filters(scope.analyses("a"), filters)
     detections = counted_detections(filters, as_of)

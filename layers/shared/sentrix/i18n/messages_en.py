@@ -325,6 +325,7 @@ MESSAGES: dict[str, str] = {
         "date_from must not be after date_to, both within 2000-01-01 to 2100-12-31, and the range "
         "must fit in {max_weeks} weeks"
     ),
+    "err.territory_outside": "This territory is outside your territories",
     "def.remediation_week": "epidemiological weeks, Sunday 00:00 to Saturday 24:00 UTC (week 1 holds 4 January)",
     "def.remediation_opened": "sites whose first report falls in the week",
     "def.remediation_closed": "close actions in the week",

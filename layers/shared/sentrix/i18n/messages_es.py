@@ -340,6 +340,7 @@ MESSAGES: dict[str, str] = {
         "date_from no puede ser posterior a date_to, ambas entre 2000-01-01 y 2100-12-31, y el "
         "rango debe caber en {max_weeks} semanas"
     ),
+    "err.territory_outside": "Este territorio está fuera de sus territorios",
     "def.remediation_week": (
         "semanas epidemiológicas, de domingo 00:00 a sábado 24:00 UTC (la semana 1 contiene el 4 de enero)"
     ),

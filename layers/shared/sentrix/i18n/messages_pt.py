@@ -326,6 +326,7 @@ MESSAGES: dict[str, str] = {
         "date_from não pode ser posterior a date_to, ambas entre 2000-01-01 e 2100-12-31, e o "
         "intervalo deve caber em {max_weeks} semanas"
     ),
+    "err.territory_outside": "Este território está fora dos seus territórios",
     "def.remediation_week": (
         "semanas epidemiológicas, de domingo 00:00 a sábado 24:00 UTC (a semana 1 contém 4 de janeiro)"
     ),
