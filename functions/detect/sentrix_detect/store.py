@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from sentrix.db.engine import session_scope
 from sentrix.db.models import Analysis, Detection, UserSettings
+from sentrix.domain.sites import family_of
 from sentrix.domain.status import AnalysisStatus
 from sentrix.repositories import sites, territories
 from sentrix_detect.model import (
@@ -299,21 +300,24 @@ class SqlAnalysisStore:
             if won is None:
                 return False
             point = result.facts.location.point
-            touched: list[uuid.UUID] = []
             if result.detections:
                 statement = insert(D)
+                rows = [_detection_row(analysis.id, record) for record in result.detections]
+                placed: dict = {}
                 if point is not None:
                     statement = statement.values(location=_point(point.latitude, point.longitude))
-                rows = [_detection_row(analysis.id, record) for record in result.detections]
+                    # Same transaction: each detection is stored on its site (docs/sites.md, *Merging*), chosen
+                    # before the insert so no row is written twice.
+                    placed = sites.place(session, [r["breeding_site_type"] for r in rows], point.latitude,
+                                         point.longitude)  # fmt: skip
+                for row in rows:
+                    row["site_id"] = placed.get(family_of(row["breeding_site_type"]))
                 session.execute(statement, rows)
-                if point is not None:
-                    # Same transaction: a detection is on its site when it commits (docs/sites.md).
-                    touched = sites.join_or_create(
-                        session, [(r["id"], r["breeding_site_type"]) for r in rows], point.latitude, point.longitude
-                    )
+                # The sites' centroids, counts and territories follow their new members.
+                sites.refresh(session, list(placed.values()))
             if point is not None:
-                # The analysis and its sites with their smallest territory (docs/territories.md).
-                territories.tag(session, analysis.id, touched)
+                # The analysis with its smallest territory (docs/territories.md); its sites were tagged above.
+                territories.tag(session, analysis.id)
         return True
 
     def mark_duplicate(
