@@ -300,10 +300,10 @@ class SqlAnalysisStore:
             if won is None:
                 return False
             point = result.facts.location.point
+            placed: dict = {}
             if result.detections:
                 statement = insert(D)
                 rows = [_detection_row(analysis.id, record) for record in result.detections]
-                placed: dict = {}
                 if point is not None:
                     statement = statement.values(location=_point(point.latitude, point.longitude))
                     # Same transaction: each detection is stored on its site (docs/sites.md, *Merging*), chosen
@@ -313,11 +313,10 @@ class SqlAnalysisStore:
                 for row in rows:
                     row["site_id"] = placed.get(family_of(row["breeding_site_type"]))
                 session.execute(statement, rows)
-                # The sites' centroids, counts and territories follow their new members.
-                sites.refresh(session, list(placed.values()))
             if point is not None:
-                # The analysis with its smallest territory (docs/territories.md); its sites were tagged above.
-                territories.tag(session, analysis.id)
+                # The sites' centroids, counts and territories follow their new members, and the analysis gets its
+                # smallest territory (docs/territories.md), in one statement.
+                territories.tag(session, analysis.id, list(placed.values()), refresh_sites=True)
         return True
 
     def mark_duplicate(
