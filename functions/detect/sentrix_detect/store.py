@@ -11,12 +11,13 @@ import uuid
 from datetime import timedelta
 from typing import Any, Protocol
 
-from sqlalchemy import and_, case, cast, func, insert, or_, select, update
+from sqlalchemy import and_, case, cast, func, insert, literal, or_, select, update
 from sqlalchemy.dialects.postgresql import BIT
 from sqlalchemy.orm import Session, sessionmaker
 
 from sentrix.db.engine import session_scope
 from sentrix.db.models import Analysis, Detection, UserSettings
+from sentrix.domain.sites import family_of
 from sentrix.domain.status import AnalysisStatus
 from sentrix.repositories import sites, territories
 from sentrix_detect.model import (
@@ -264,6 +265,15 @@ class SqlAnalysisStore:
     def complete(self, analysis: ClaimedAnalysis, result: AnalysisResult) -> bool:
         """Analysis and detections in ONE transaction; False when this attempt no longer owns the analysis."""
         risk = result.risk
+        point = result.facts.location.point
+        rows = [_detection_row(analysis.id, record) for record in result.detections]
+        # Each detection is stored on its site (docs/sites.md, *Merging*), chosen before the insert so no row is
+        # written twice, by a subquery riding on the analysis UPDATE (run only if this attempt still owns it).
+        placing = (
+            sites.place_subquery([r["breeding_site_type"] for r in rows], point.latitude, point.longitude)
+            if point is not None and rows
+            else None
+        )
         with self._transaction() as session:
             won = session.execute(
                 update(A)
@@ -294,26 +304,22 @@ class SqlAnalysisStore:
                     duplicate_of=None,
                     completed_at=result.completed_at,
                 )
-                .returning(A.c.id)
+                .returning(A.c.id, placing if placing is not None else literal(None).label("placed"))
             ).first()
             if won is None:
                 return False
-            point = result.facts.location.point
-            touched: list[uuid.UUID] = []
+            placed = sites.placed_sites(won[1]) if placing is not None else {}
             if result.detections:
                 statement = insert(D)
                 if point is not None:
                     statement = statement.values(location=_point(point.latitude, point.longitude))
-                rows = [_detection_row(analysis.id, record) for record in result.detections]
+                for row in rows:
+                    row["site_id"] = placed.get(family_of(row["breeding_site_type"]))
                 session.execute(statement, rows)
-                if point is not None:
-                    # Same transaction: a detection is on its site when it commits (docs/sites.md).
-                    touched = sites.join_or_create(
-                        session, [(r["id"], r["breeding_site_type"]) for r in rows], point.latitude, point.longitude
-                    )
             if point is not None:
-                # The analysis and its sites with their smallest territory (docs/territories.md).
-                territories.tag(session, analysis.id, touched)
+                # The sites' centroids, counts and territories follow their new members, and the analysis gets its
+                # smallest territory (docs/territories.md), in one statement.
+                territories.tag(session, analysis.id, list(placed.values()), refresh_sites=True)
         return True
 
     def mark_duplicate(

@@ -103,16 +103,19 @@ def test_every_type_in_every_format_states_its_provenance(seeded, expert, kind, 
     elif fmt == "csv":
         lines = response.body.decode().splitlines()
         provenance = [line for line in lines if line.startswith("# ")]
-        assert f"# fingerprint_sha256: {fingerprint} (version 1)" in provenance
+        assert f"# fingerprint_sha256: {fingerprint} (version 2)" in provenance
         assert "# filters: has_gps=True; include_expired=True" in provenance
-        assert "# rows: analyses=3 detections=7" in provenance
+        # Summary and statistics reports also count the sites their remediation figures read (none here)
+        sites = " sites=0 site_actions=0" if kind in ("summary", "statistics") else ""
+        assert f"# rows: analyses=3 detections=7{sites}" in provenance
         rows = list(csv.reader(line for line in lines if not line.startswith("# ")))
         assert len(rows) >= 2 and len({len(r) for r in rows}) == 1  # one rectangular table
     else:
         meta = response.json()["report"]
         assert meta["fingerprint"]["value"] == fingerprint
         assert meta["filters"] == {"has_gps": True, "include_expired": True}
-        assert meta["rows"] == {"analyses": 3, "detections": 7}
+        sites = {"sites": 0, "site_actions": 0} if kind in ("summary", "statistics") else {}
+        assert meta["rows"] == {"analyses": 3, "detections": 7, **sites}
         assert (meta["coverage"]["verdict"], meta["coverage"]["validity"]) == ("not_rejected", "all")
 
 
@@ -147,18 +150,21 @@ def test_fingerprint_is_the_sha256_of_the_documented_canonical_data(seeded, expe
     assert changed != first and changed == expected_fingerprint()
 
 
+NO_SITES = {"sites": 0, "site_actions": 0}
+
+
 def test_filters_scope_and_span(seeded, user, other_user, expert):
     body = {"type": "summary", "format": "json", "date_from": (seeded - timedelta(days=2, hours=12)).isoformat(),
             "filters": {"risk_level": "alto"}}  # fmt: skip
     report = generate(expert, body).json()["report"]
-    assert report["rows"] == {"analyses": 1, "detections": 2}  # other_user's ALTO analysis only
+    assert report["rows"] == {"analyses": 1, "detections": 2, **NO_SITES}  # other_user's ALTO analysis only
     assert report["filters"]["risk_level"] == "ALTO"
     assert report["data_span"]["from"] == report["data_span"]["to"]
     mine = generate(user, {"type": "summary", "format": "json"}).json()["report"]
-    assert mine["rows"] == {"analyses": 3, "detections": 5} and mine["scope"] == f"user {user.id}"
+    assert mine["rows"] == {"analyses": 3, "detections": 5, **NO_SITES} and mine["scope"] == f"user {user.id}"
     asked = {"type": "summary", "format": "json", "filters": {"user_id": str(other_user.id)}}
     assert generate(user, asked).status == 403
-    assert generate(expert, asked).json()["report"]["rows"] == {"analyses": 1, "detections": 2}
+    assert generate(expert, asked).json()["report"]["rows"] == {"analyses": 1, "detections": 2, **NO_SITES}
     assert generate(None, asked).status == 401
 
 

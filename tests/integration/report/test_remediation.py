@@ -1,16 +1,17 @@
 """GET /reports/remediation: per territory and epidemiological week (Sunday to Saturday, UTC), sites opened,
 closed, reopened, open at the week's end, median days to close and recurrence rate, from a hand-written timeline
 (docs/sites.md, *Remediation figures*). Expected values are worked out by hand from the timeline below, not from
-the code.
+the code. The same figures sit in GET /reports/statistics and in the summary and statistics aggregate reports
+(tests/integration/report/test_remediation_reports.py).
 
-Weeks (epidemiological, Sunday to Saturday, UTC): W1 2026-11-01..07 (2026-SE44), W2 11-08..14, W3 11-15..21.
-Territories: C with H1 and H2 below it. Sites (first report at 10:00 UTC the day given; every action at 10:00
-too):
+Weeks (Sunday to Saturday, UTC): W1 2026-11-01..07 (2026-SE44: 4 January 2026 is a Sunday, and 1 November is
+301 days = 43 weeks later), W2 11-08..14 (SE45), W3 11-15..21 (SE46), W4 11-22..28 (SE47). Territories: C with
+H1 and H2 below it. Sites (first report at 10:00 UTC the day given; every action at 10:00 too):
 
     H1  G  first 10-26 (before the window)                           close 11-14 (19 d)
     H1  A  first 11-02  assign 11-03, treat 11-04, close 11-05 (3 d), reopen (recurrence) 11-10, treat 11-11,
                         close 11-13 (11 d)
-    H1  B  first 11-03  treat 11-06, close 11-08 (5 d)
+    H1  B  first 11-03  treat 11-06, close 11-08 (5 d: a Sunday, so in W2)
     H1  Cs first 11-04  treat 11-05, close 11-11 (7 d)
     H1  D  first 11-10  (stays open)
     H1  E  first 11-16  dismiss 11-17
@@ -29,6 +30,7 @@ from sentrix.db.engine import session_scope
 from sentrix.domain.roles import Role
 from tests.integration.report.conftest import call, make_caller
 from tests.integration.report.test_territory_filter import territory
+from tests.support.seed import make_analysis
 
 pytestmark = pytest.mark.integration
 
@@ -88,10 +90,11 @@ def timeline(db):
                 )
 
 
-def week(start, end, opened, closed, reopened, open_at_end, median, closes, rate):
+def week(start, end, opened, closed, reopened, open_at_end, median, closes, rate, epi=""):
     return {
         "week_start": start,
         "week_end": end,
+        "epi_week": epi,
         "opened": opened,
         "closed": closed,
         "reopened": reopened,
@@ -102,24 +105,32 @@ def week(start, end, opened, closed, reopened, open_at_end, median, closes, rate
     }  # fmt: skip
 
 
+def totals(*figures):
+    row = week("", "", *figures[:3], None, *figures[3:])
+    return {k: v for k, v in row.items() if k not in ("week_start", "week_end", "epi_week", "open_at_end")}
+
+
 H1_WEEKS = [
-    # W1: A, B, Cs opened; A closed (3 d; B's close on Sunday 11-08 is W2's); G, B, Cs open at the end
-    week("2026-11-01", "2026-11-07", 3, 1, 0, 3, 3.0, 1, 0.0),
-    # W2: D opened; B (5 d), Cs (7 d), A (11 d), G (19 d) closed: median of an even count; A reopened; only D open
-    week("2026-11-08", "2026-11-14", 1, 4, 1, 1, 9.0, 4, 0.25),
+    # W1: A, B, Cs opened; only A closed (3 d); G (open), B (open), Cs (treated) open at the end
+    week("2026-11-01", "2026-11-07", 3, 1, 0, 3, 3.0, 1, 0.0, "2026-SE44"),
+    # W2: D opened; B (5 d, Sunday 11-08), Cs (7 d), A (11 d), G (19 d) closed: median of an even count
+    # (7 + 11) / 2; A reopened; only D open at the end
+    week("2026-11-08", "2026-11-14", 1, 4, 1, 1, 9.0, 4, 0.25, "2026-SE45"),
     # W3: E opened and dismissed; nothing closed: no median, no rate; D open
-    week("2026-11-15", "2026-11-21", 1, 0, 0, 1, None, 0, None),
+    week("2026-11-15", "2026-11-21", 1, 0, 0, 1, None, 0, None, "2026-SE46"),
+    # W4 (date_to 11-22 is a Sunday: a week of its own): nothing happens, D still open
+    week("2026-11-22", "2026-11-28", 0, 0, 0, 1, None, 0, None, "2026-SE47"),
 ]
 H2_WEEKS = [
     # F is first reported in W2, so H2 has no W1 row
-    week("2026-11-08", "2026-11-14", 1, 1, 0, 0, 3.0, 1, 0.0),
+    week("2026-11-08", "2026-11-14", 1, 1, 0, 0, 3.0, 1, 0.0, "2026-SE45"),
     # A reopening with no close in the week: the rate is null, its terms 1 and 0
-    week("2026-11-15", "2026-11-21", 0, 0, 1, 1, None, 0, None),
+    week("2026-11-15", "2026-11-21", 0, 0, 1, 1, None, 0, None, "2026-SE46"),
+    week("2026-11-22", "2026-11-28", 0, 0, 0, 1, None, 0, None, "2026-SE47"),
 ]
-H1_WINDOW = {k: v for k, v in week("", "", 5, 5, 1, 0, 7.0, 5, 0.2).items() if k not in ("week_start", "week_end")}
-H1_WINDOW.pop("open_at_end")
-H2_WINDOW = {k: v for k, v in week("", "", 1, 1, 1, 0, 3.0, 1, 1.0).items() if k not in ("week_start", "week_end")}
-H2_WINDOW.pop("open_at_end")
+# The window: closes of 3, 5, 7, 11, 19 days (median of an odd count: 7), one reopening per five closes
+H1_WINDOW = totals(5, 5, 1, 7.0, 5, 0.2)
+H2_WINDOW = totals(1, 1, 1, 3.0, 1, 1.0)
 
 
 def test_every_figure_per_territory_and_week(timeline, expert):
@@ -133,9 +144,9 @@ def test_every_figure_per_territory_and_week(timeline, expert):
     assert h2["weeks"] == H2_WEEKS
     assert h1["window"] == H1_WINDOW
     assert h2["window"] == H2_WINDOW
-    assert body["week"]["starts_on"] == "sunday" and body["week"]["time_zone"] == "UTC"
     assert body["week"]["kind"] == "epidemiological"
-    assert (body["date_from"], body["date_to"]) == ("2026-11-04", "2026-11-21")
+    assert body["week"]["starts_on"] == "sunday" and body["week"]["time_zone"] == "UTC"
+    assert (body["date_from"], body["date_to"]) == ("2026-11-04", "2026-11-22")
 
 
 def test_a_window_of_one_week_counts_only_it(timeline, admin):
@@ -147,6 +158,18 @@ def test_a_window_of_one_week_counts_only_it(timeline, admin):
     assert [(g["territory"], g["weeks"]) for g in response.json()["territories"]] == [
         ("H1", [H1_WEEKS[1]]),
         ("H2", [H2_WEEKS[0]]),
+    ]
+
+
+def test_a_saturday_and_the_next_sunday_are_two_weeks(timeline, expert):
+    response = call(
+        "GET", "/api/v1/reports/remediation", caller=expert, query={"date_from": "2026-11-14", "date_to": "2026-11-15"}
+    )
+
+    assert response.status == 200, response.json()
+    assert [(g["territory"], g["weeks"]) for g in response.json()["territories"]] == [
+        ("H1", H1_WEEKS[1:3]),
+        ("H2", H2_WEEKS[0:2]),
     ]
 
 
@@ -170,16 +193,56 @@ def test_an_official_reads_only_their_territories(timeline):
 
     assert mine.status == 200, mine.json()
     assert [(g["territory"], g["weeks"]) for g in mine.json()["territories"]] == [("H2", H2_WEEKS)]
-    assert asked_outside.status == 200
-    assert asked_outside.json()["territories"] == []
+    assert asked_outside.status == 403  # outside their territories (docs/territories.md, *Officials*)
+    assert asked_outside.json()["error"]["code"] == "forbidden"
 
 
-def test_users_are_refused(timeline, user):
+def own_detection_on(user, site_code, created):
+    """An analysis of `user` whose one detection belongs to the site of the timeline `site_code` (its id looked up
+    by first report time and territory)."""
+    code, first, _ = SITES[site_code]
+    with session_scope() as s:
+        analysis = make_analysis(s, user=user.id, latitude=-26.8, longitude=-65.25, detections=[0], created_at=created)
+        s.execute(
+            text(
+                "UPDATE detections SET site_id = (SELECT id FROM sites WHERE first_report_at = :first "
+                "AND territory_code = :code) WHERE analysis_id = :a"
+            ),
+            {"first": first, "code": code, "a": analysis.id},
+        )
+
+
+def test_users_read_only_the_sites_of_their_own_detections(timeline, user, other_user):
+    own_detection_on(user, "D", at(11, 10))
+    own_detection_on(other_user, "F", at(11, 9))
+
     response = call("GET", "/api/v1/reports/remediation", caller=user, query={**WINDOW, "language": "en"})
 
-    assert response.status == 403
-    assert response.json()["error"]["code"] == "forbidden"
-    assert "H1" not in str(response.json())
+    assert response.status == 200, response.json()
+    # D alone: opened in W2 and open at the end of W2, W3 and W4; nothing of H2, nor of the other sites of H1
+    assert response.json()["territories"] == [
+        {
+            "territory": "H1",
+            "weeks": [
+                week("2026-11-08", "2026-11-14", 1, 0, 0, 1, None, 0, None, "2026-SE45"),
+                week("2026-11-15", "2026-11-21", 0, 0, 0, 1, None, 0, None, "2026-SE46"),
+                week("2026-11-22", "2026-11-28", 0, 0, 0, 1, None, 0, None, "2026-SE47"),
+            ],
+            "window": totals(1, 0, 0, None, 0, None),
+        }
+    ]
+    assert response.json()["scope"] == "own sites"
+
+
+def test_a_rejected_detection_shows_its_user_nothing(timeline, user):
+    own_detection_on(user, "D", at(11, 10))
+    with session_scope() as s:
+        s.execute(text("UPDATE detections SET validation_status = 'validated_negative'"))
+
+    response = call("GET", "/api/v1/reports/remediation", caller=user, query=WINDOW)
+
+    assert response.status == 200, response.json()
+    assert response.json()["territories"] == []
 
 
 @pytest.mark.parametrize(

@@ -18,7 +18,7 @@ from sentrix_report.logic.filters import BBox, Where
 from sentrix_report.logic.scope import counted
 
 _POINTS = """
-SELECT d.id, d.analysis_id, d.breeding_site_type, d.risk_level, d.created_at, d.location, d.place,
+SELECT d.id, d.analysis_id, d.breeding_site_type, d.risk_level, d.created_at, d.location, d.place, d.site_id,
        {srid} AS srid{projected}
 FROM detections d
 JOIN analyses a ON a.id = d.analysis_id
@@ -29,11 +29,22 @@ WHERE {where} AND d.location IS NOT NULL {bbox} AND {detections}
 # than join the many completed analyses of the area, drop the detections of the few others (every detection
 # has its analysis: foreign key). Measured at 1M detections: the points are read in half the time.
 _POINTS_ALL_COUNTED = """
-SELECT d.id, d.analysis_id, d.breeding_site_type, d.risk_level, d.created_at, d.location, d.place,
+SELECT d.id, d.analysis_id, d.breeding_site_type, d.risk_level, d.created_at, d.location, d.place, d.site_id,
        {srid} AS srid{projected}
 FROM detections d
 WHERE NOT EXISTS (SELECT 1 FROM analyses a WHERE a.id = d.analysis_id AND NOT coalesce({where}, false))
   AND d.location IS NOT NULL {bbox} AND {detections}
+"""
+
+# `unit=sites`: one point per site of the counted detections (each site is its own "analysis" and place for the
+# summaries below). Experts and admins get the site's point (the centroid of its members); anyone else the point
+# of one of their own counted detections of the site, never a centroid that other people's reports moved.
+_SITE_POINTS = """
+SELECT DISTINCT ON (q.site_id) q.site_id AS id, q.site_id AS analysis_id, q.breeding_site_type, q.risk_level,
+       s.last_report_at AS created_at, {srid} AS srid, ST_GeoHash({point}, 12) AS place,
+       ST_Transform({point}, {srid}) AS p
+FROM ({points}) AS q JOIN sites AS s ON s.id = q.site_id
+ORDER BY q.site_id, q.created_at, q.id
 """
 
 _DBSCAN = """
@@ -195,11 +206,19 @@ def dbscan(
     limit: int,
     min_analyses: int = 2,
     min_distinct_points: int = 2,
+    sites: bool = False,
+    exact_sites: bool = False,
 ) -> list[dict[str, Any]]:
     """Clusters (centroid, counts, dominant type, mean risk, radius, last seen), largest first; only those
-    with detections of `min_analyses` distinct analyses at `min_distinct_points` distinct points."""
+    with detections of `min_analyses` distinct analyses at `min_distinct_points` distinct points. With `sites`,
+    the points are the sites of those detections (`exact_sites`: at the site's point, else at one of the
+    caller's own detections of it) and the rule asks for that many sites."""
     srid_sql = str(int(srid)) if srid else UTM_SRID.format(lat="ST_Y(d.location)", lon="ST_X(d.location)")
-    points, params = _points(where, srid_sql, bbox, detections, projected=True)
+    points, params = _points(where, srid_sql, bbox, detections, projected=not sites)
+    if sites:
+        point = "s.location" if exact_sites else "q.location"
+        site_srid = str(int(srid)) if srid else UTM_SRID.format(lat=f"ST_Y({point})", lon=f"ST_X({point})")
+        points = _SITE_POINTS.format(points=points, srid=site_srid, point=point)
     sql = _DBSCAN.format(
         points=points,
         # One zone for the whole bbox: no partition, so the sort has a single key that varies.

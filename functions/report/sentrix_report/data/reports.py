@@ -3,7 +3,7 @@ summarised by several statements that all start from the same definition."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -34,9 +34,16 @@ d_all AS (
 """
 
 # The canonical text of the dataset (docs/report.md, "Report fingerprint"): one line per analysis, then one
-# per detection, each sorted by id, fields joined by '|', lines by '\n', hashed as UTF-8 with SHA-256.
+# per detection, then (reports showing remediation figures) one per site and one per timeline entry those figures
+# read, each sorted by id, fields joined by '|', lines by '\n', hashed as UTF-8 with SHA-256.
 _FINGERPRINT = """
-, lines AS (
+, fs AS MATERIALIZED (
+    SELECT s.id, s.territory_code, s.first_report_at FROM sites AS s
+    WHERE ({sites}) AND s.first_report_at < :fp_sites_end
+), us AS MATERIALIZED (
+    SELECT s.id, s.status, s.family, s.confirmed, s.territory_code FROM sites AS s
+    WHERE {unit_sites} AND s.id IN (SELECT dd.site_id FROM detections AS dd JOIN d ON d.id = dd.id)
+), lines AS (
     SELECT 0 AS kind, a.id::text AS k, concat_ws('|', 'A', a.id,
                to_char(a.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'),
                coalesce(a.risk_level::text, ''), coalesce(a.risk_score::text, ''), a.total_detections,
@@ -48,10 +55,25 @@ _FINGERPRINT = """
                coalesce(d.breeding_site_type::text, ''), d.risk_level, d.confidence, d.validation_status,
                to_char(d.expires_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'))
     FROM d
+    UNION ALL
+    SELECT 2, s.id::text, concat_ws('|', 'S', s.id, coalesce(s.territory_code, ''),
+               to_char(s.first_report_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'))
+    FROM fs AS s
+    UNION ALL
+    SELECT 3, sa.id::text, concat_ws('|', 'T', sa.id, sa.site_id, sa.action,
+               to_char(sa.at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'), coalesce(sa.to_status::text, ''))
+    FROM site_actions AS sa JOIN fs ON fs.id = sa.site_id
+    WHERE sa.at < :fp_sites_end
+    UNION ALL
+    SELECT 4, u.id::text, concat_ws('|', 'U', u.id, u.status, u.family, u.confirmed, u.territory_code)
+    FROM us AS u
 )
 SELECT encode(sha256(convert_to(coalesce(string_agg(line, E'\\n' ORDER BY kind, k COLLATE "C"), ''), 'UTF8')),
               'hex') AS sha256,
        (SELECT count(*) FROM a) AS analyses, (SELECT count(*) FROM d) AS detections,
+       (SELECT count(*) FROM fs) AS sites, (SELECT count(*) FROM us) AS counted_sites,
+       (SELECT count(*) FROM site_actions AS sa JOIN fs ON fs.id = sa.site_id WHERE sa.at < :fp_sites_end)
+           AS site_actions,
        (SELECT min(created_at) FROM a) AS span_from, (SELECT max(created_at) FROM a) AS span_to
 FROM lines
 """
@@ -195,8 +217,17 @@ class Dataset:
     def _rows(self, body: str, **params: Any) -> list[dict[str, Any]]:
         return [dict(r) for r in rows(self.session, self.prefix + body, {**self.params, **params})]
 
-    def fingerprint(self) -> dict[str, Any]:
-        return self._one(_FINGERPRINT)
+    def fingerprint(
+        self, sites: Where | None = None, sites_end: datetime | None = None, *, unit_sites: bool = False
+    ) -> dict[str, Any]:
+        """The dataset's canonical text hashed; with `sites` (alias `s`), also the sites first reported before
+        `sites_end` and their timeline before it: what the report's remediation figures read; with `unit_sites`,
+        the sites of the counted detections (`unit=sites`)."""
+        body = _FINGERPRINT.format(
+            sites=sites.sql() if sites is not None else "FALSE", unit_sites="TRUE" if unit_sites else "FALSE"
+        )
+        params = sites.params if sites is not None else {}
+        return self._one(body, fp_sites_end=sites_end or datetime(1970, 1, 1, tzinfo=UTC), **params)
 
     def summary(self) -> dict[str, Any]:
         return self._one(_SUMMARY)

@@ -21,14 +21,16 @@ from sentrix.db.engine import session_scope
 from sentrix.http.identity import Principal
 from sentrix.i18n import Locale, source_word
 from sentrix_report.data.reports import Dataset
+from sentrix_report.logic import remediation
 from sentrix_report.logic.filters import DataFilters, DayOrInstant
 from sentrix_report.logic.notes import what_counts
 from sentrix_report.logic.quotas import Costly, hold_place
 from sentrix_report.logic.ratios import percent, ratio
 from sentrix_report.logic.scope import Scope, apply_filters, counted_detections
+from sentrix_report.logic.site_units import UNIT_HELP, Unit, sites_block, unit_for
 from sentrix_report.settings import get_report_settings
 
-FINGERPRINT_VERSION = 1
+FINGERPRINT_VERSION = 2
 MAP_MAX_POINTS = 5000
 MAP_CELLS_ACROSS = 40
 NICE_CELLS_DEG = (0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0, 2.0, 5.0, 10.0)
@@ -59,6 +61,7 @@ class ReportRequest(BaseModel):
     date_to: DayOrInstant = None
     filters: DataFilters = Field(default_factory=DataFilters)
     language: str | None = Field(default=None, pattern=r"^[A-Za-z]{2}([-_][A-Za-z]{2})?$")
+    unit: Unit | None = Field(default=None, description=UNIT_HELP)
     options: dict[str, Any] | None = Field(default=None, description="accepted for compatibility, ignored")
     territory: str | None = Field(
         default=None, min_length=1, max_length=64, description="weekly: the territory's code (required)"
@@ -244,16 +247,30 @@ def generate(principal: Principal, request: ReportRequest, locale: Locale | None
     settings = get_report_settings()
     locale = locale or Locale()
     filters = request.filters
-    scope = Scope.of(principal, filters.user_id)
+    scope = Scope.of(principal, filters.user_id, filters.territory)
     as_of = datetime.now(UTC)
     where = apply_filters(scope.analyses("a"), filters)
     png = None
     with session_scope() as session:
         hold_place(session, principal, Costly.REPORTS)  # one report of a user at a time (docs/report.md)
         dataset = Dataset(session, where, as_of=as_of, detections=counted_detections(filters, as_of))
-        facts = dataset.fingerprint()
+        # Summary and statistics reports carry the remediation figures of the sites the caller may see
+        # (docs/sites.md, *Remediation figures*); the fingerprint then covers the sites and timeline they read.
+        shows_sites = request.type in (ReportType.SUMMARY, ReportType.STATISTICS)
+        owner = scope.owner_id if principal.sees_everything else None
+        span = remediation.report_window(filters, as_of, locale) if shows_sites else None
+        sites_where = remediation.sites_scope(principal, filters.territory, owner) if span else None
+        unit = unit_for(principal, request.unit)
+        detections = counted_detections(filters, as_of)
+        facts = dataset.fingerprint(sites_where, span.end if span else None, unit_sites=unit is Unit.SITES)
         summary = _summary(dataset.summary())
         data: dict[str, Any] = {"summary": summary}
+        if unit is Unit.SITES:
+            data["sites"] = sites_block(session, where=where, detections=detections, locale=locale)
+        if span is not None:
+            data["remediation"] = remediation.section(
+                session, principal, span, territory=filters.territory, owner_id=owner, locale=locale
+            )
         if request.type is ReportType.STATISTICS:
             data["statistics"] = _statistics(summary, dataset.statistics(locale.timezone))
             data["statistics"]["months_in_timezone"] = locale.timezone
@@ -274,6 +291,7 @@ def generate(principal: Principal, request: ReportRequest, locale: Locale | None
         "language": locale.language,
         "timezone": locale.timezone,
         "scope": scope.describe(),
+        "unit": unit.value,
         "filters": filters.echo(),
         **what_counts(filters, locale),
         "coverage": filters.coverage(as_of),
@@ -282,12 +300,20 @@ def generate(principal: Principal, request: ReportRequest, locale: Locale | None
             "from": facts["span_from"].isoformat() if facts["span_from"] else None,
             "to": facts["span_to"].isoformat() if facts["span_to"] else None,
         },
-        "rows": {"analyses": facts["analyses"], "detections": facts["detections"]},
+        "rows": {
+            "analyses": facts["analyses"],
+            "detections": facts["detections"],
+            **({"sites": facts["sites"], "site_actions": facts["site_actions"]} if span else {}),
+            **({"counted_sites": facts["counted_sites"]} if unit is Unit.SITES else {}),
+        },
         "fingerprint": {
             "algorithm": "SHA-256",
             "version": FINGERPRINT_VERSION,
             "value": facts["sha256"],
-            "covers": "the analyses and detections counted above (canonical form in docs/report.md)",
+            "covers": (
+                "the analyses and detections counted above, and the sites and timeline entries the remediation "
+                "figures read (canonical form in docs/report.md)"
+            ),
         },
     }
     return Report(meta, data, png, locale)

@@ -57,7 +57,7 @@ def decode_cursor(cursor: str | None) -> tuple[datetime, uuid.UUID] | None:
 
 
 def _where(principal: Principal, filters: DataFilters, *, located_only: bool) -> Where:
-    where = apply_filters(Scope.of(principal, filters.user_id).analyses("a"), filters)
+    where = apply_filters(Scope.of(principal, filters.user_id, filters.territory).analyses("a"), filters)
     if located_only:
         where.add("d.location IS NOT NULL")
     return where

@@ -15,6 +15,7 @@ from sentrix_report.logic.filters import BBox, DataFilters, Where
 from sentrix_report.logic.notes import what_counts
 from sentrix_report.logic.quotas import Costly, hold_place
 from sentrix_report.logic.scope import Scope, apply_filters, counted_detections
+from sentrix_report.logic.site_units import Unit, unit_for
 from sentrix_report.settings import get_report_settings
 
 # One UTM zone is 6° wide; a bbox up to twice that keeps the scale error of its centre zone under ~0.6%.
@@ -102,12 +103,16 @@ def hotspots(
     locale: Locale | None = None,
     with_gistar: bool = False,
     cell_m: float = 500.0,
+    unit: Unit | None = None,
 ) -> dict[str, Any]:
-    """Clusters of the caller's visible detections (and Gi* cells if asked), with the method stated."""
+    """Clusters of the caller's visible detections (and Gi* cells if asked), with the method stated; with
+    `unit=sites`, clusters of the breeding sites those detections belong to."""
     settings = get_report_settings()
+    unit = unit_for(principal, unit)
+    by_site = unit is Unit.SITES
     filters = filters or DataFilters()
     locale = locale or Locale()
-    scope = Scope.of(principal, filters.user_id)
+    scope = Scope.of(principal, filters.user_id, filters.territory)
     box = filters.box
     eps = eps_m or settings.hotspot_eps_m
     minimum = min_points or settings.hotspot_min_points
@@ -131,6 +136,8 @@ def hotspots(
             limit=limit,
             min_analyses=settings.hotspot_min_analyses,
             min_distinct_points=settings.hotspot_min_distinct_points,
+            sites=by_site,
+            exact_sites=principal.sees_everything or scope.official,
         )
         if with_gistar:
             result["gistar"] = _gistar(
@@ -140,8 +147,11 @@ def hotspots(
         {
             "rank": rank,
             "centroid": {"latitude": c["latitude"], "longitude": c["longitude"]},
-            "detection_count": c["detection_count"],
-            "analysis_count": c["analysis_count"],
+            **(
+                {"site_count": c["detection_count"]}
+                if by_site
+                else {"detection_count": c["detection_count"], "analysis_count": c["analysis_count"]}
+            ),
             "point_count": c["point_count"],
             "dominant_type": c["dominant_type"],
             "type_counts": c["type_counts"],
@@ -157,7 +167,8 @@ def hotspots(
         "name": "DBSCAN (ST_ClusterDBSCAN)",
         "eps_m": eps,
         "min_points": minimum,
-        "points": locale.t("note.hotspot_points"),
+        "points": locale.t("note.hotspot_site_points" if by_site else "note.hotspot_points"),
+        "unit": unit.value,
         "min_distinct_analyses": settings.hotspot_min_analyses,
         "min_distinct_points": settings.hotspot_min_distinct_points,
         "rule": locale.t(

@@ -13,6 +13,7 @@ from sentrix_report.logic.filters import DataFilters
 from sentrix_report.logic.notes import MAP_STATS_COUNTS, counts_are, what_counts
 from sentrix_report.logic.ratios import jsonable, percent, ratio
 from sentrix_report.logic.scope import Scope, apply_filters, counted, counted_detections, found_detections, public_view
+from sentrix_report.logic.site_units import Unit, sites_block, unit_for
 from sentrix_report.settings import get_report_settings
 
 
@@ -78,9 +79,14 @@ def _shape(row: dict[str, Any], locale: Locale, *, day_only: bool = False) -> di
     }
 
 
-def map_statistics(principal: Principal | None, filters: DataFilters, locale: Locale | None = None) -> dict[str, Any]:
-    """Whole-system map figures (aggregates only, safe for anyone); `own` adds the caller's."""
+def map_statistics(
+    principal: Principal | None, filters: DataFilters, locale: Locale | None = None, unit: Unit | None = None
+) -> dict[str, Any]:
+    """Whole-system map figures (aggregates only, safe for anyone); `own` adds the caller's. With `unit=sites`,
+    `sites` counts the breeding sites of the counted detections (per public cell for aggregate-only audiences,
+    withheld with the rest under k-anonymity)."""
     locale = locale or Locale()
+    unit = unit_for(principal, unit)
     settings = get_report_settings()
     view = public_view(principal, filters, datetime.now(UTC), settings.public_grid_deg)
     filters, as_of = view.filters, view.as_of
@@ -103,10 +109,16 @@ def map_statistics(principal: Principal | None, filters: DataFilters, locale: Lo
             else _shape(figures, locale, day_only=view.snapped)
         )
         result["k_anonymity"] = {"min_reporters": minimum, "withheld": withheld}
+        if unit is Unit.SITES:
+            per_cell = settings.public_grid_deg if view.snapped else None
+            block = sites_block(session, where=where, detections=detections, locale=locale, per_cell_deg=per_cell)
+            result["sites"] = _withheld(block) | {"counted_as": block["counted_as"]} if withheld else block
         if principal is not None:
             mine = apply_filters(Scope(principal, principal.user_id).analyses("a"), filters)
             own = map_stats(session, where=mine, detections=detections, found=found, as_of=as_of, timezone=tz)
             result["own"] = _shape(own, locale)
+            if unit is Unit.SITES:
+                result["own"]["sites"] = sites_block(session, where=mine, detections=detections, locale=locale)
     return result | {
         "scope": locale.t("note.scope_aggregated"),
         **what_counts(filters, locale),
@@ -118,4 +130,5 @@ def map_statistics(principal: Principal | None, filters: DataFilters, locale: Lo
         "public_precision": view.describe(settings.public_grid_deg),
         "filters": filters.echo(),
         "as_of": as_of.isoformat(),
+        "unit": unit.value,
     }

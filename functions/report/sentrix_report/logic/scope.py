@@ -15,6 +15,7 @@ from typing import Any
 from sentrix.domain.status import AnalysisStatus, Verdict
 from sentrix.errors import Forbidden
 from sentrix.http.identity import Principal
+from sentrix.repositories.officials import is_official
 from sentrix_report.data.sql import ROLLUP_GRID_DEG
 from sentrix_report.logic.filters import DataFilters, Where, end_of, snap_filters, start_of
 
@@ -83,29 +84,69 @@ def counted(alias: str = "a") -> Where:
     return Where.empty().add(f"{alias}.status = '{COUNTED}'")
 
 
+# An official's territories and every territory below them (sentrix.repositories.officials.scope_codes, in SQL).
+OFFICIAL_SCOPE = (
+    "WITH RECURSIVE {name} (code) AS (SELECT o.territory_code FROM official_territories AS o "
+    "WHERE o.user_id = :{param} UNION ALL "
+    "SELECT t.code FROM territories AS t JOIN {name} ON t.parent_code = {name}.code) SELECT {name}.code FROM {name}"
+)
+
+
+def official_covers(user_id: uuid.UUID, code: str) -> bool:
+    """Whether `code` is one of the official's territories or lies below one."""
+    from sentrix.db.engine import session_scope
+    from sentrix_report.data.sql import scalar
+
+    sql = f"SELECT :code IN ({OFFICIAL_SCOPE.format(name='c_scope', param='c_official')})"
+    with session_scope() as session:
+        return bool(scalar(session, sql, {"code": code, "c_official": user_id}))
+
+
+def check_official_territory(principal: Principal, territory: str | None) -> None:
+    """An official asking for a territory outside their scope is refused (403): they read their territories only."""
+    if territory is not None and is_official(principal) and not official_covers(principal.user_id, territory):
+        raise Forbidden(
+            "This territory is outside your territories", details={"territory": territory}, key="err.territory_outside"
+        )
+
+
 @dataclass(frozen=True)
 class Scope:
-    """The analyses a caller reads: everyone's (owner_id None) or one owner's."""
+    """The analyses a caller reads: everyone's (owner_id None), one owner's, or an official's (their own and
+    those tagged with their territories or any below: `sentrix.repositories.analyses.visible_to`)."""
 
     principal: Principal
     owner_id: uuid.UUID | None
+    official: bool = False
 
     @classmethod
-    def of(cls, principal: Principal, requested_user: uuid.UUID | None = None) -> Scope:
-        """Experts and admins may pick any user (or all); users get their own, and asking for another is 403."""
+    def of(cls, principal: Principal, requested_user: uuid.UUID | None = None, territory: str | None = None) -> Scope:
+        """Experts and admins may pick any user (or all); users get their own, and asking for another is 403;
+        officials get their territories' analyses and their own, and a `territory` outside them is 403."""
         if principal.sees_everything:
             return cls(principal, requested_user)
         if requested_user is not None and requested_user != principal.user_id:
             raise Forbidden("Only experts and admins may read other users' data", key="err.others_data")
+        if is_official(principal):
+            check_official_territory(principal, territory)
+            return cls(principal, None, official=True)
         return cls(principal, principal.user_id)
 
     def describe(self) -> str:
+        if self.official:
+            return "official territories"
         return "all users" if self.owner_id is None else f"user {self.owner_id}"
 
     def analyses(self, alias: str = "a") -> Where:
         """Counted analyses of this scope."""
         where = counted(alias)
-        if self.owner_id is not None:
+        if self.official:
+            codes = OFFICIAL_SCOPE.format(name="s_scope", param="scope_official")
+            where.add(
+                f"({alias}.user_id = :scope_official OR {alias}.territory_code IN ({codes}))",
+                scope_official=self.principal.user_id,
+            )
+        elif self.owner_id is not None:
             where.add(f"{alias}.user_id = :scope_owner", scope_owner=self.owner_id)
         return where
 

@@ -11,10 +11,12 @@ from sentrix.db.engine import session_scope
 from sentrix.http.identity import Principal
 from sentrix.i18n import Locale, risk_word, t
 from sentrix_report.data import statistics as data
+from sentrix_report.logic import remediation
 from sentrix_report.logic.filters import DataFilters
 from sentrix_report.logic.notes import what_counts
 from sentrix_report.logic.ratios import change_figure, jsonable, percent, ratio
 from sentrix_report.logic.scope import Scope, apply_filters, counted_detections, found_detections
+from sentrix_report.logic.site_units import Unit, sites_block, unit_for
 from sentrix_report.settings import get_report_settings
 
 WINDOW_DAYS = 30
@@ -32,13 +34,15 @@ def dashboard(
     locale: Locale | None = None,
     *,
     group_by_territory: bool = False,
+    unit: Unit | None = None,
 ) -> dict[str, Any]:
     """Totals and their month-over-month change (last 30 days against the 30 before); with
     `group_by_territory`, the analyses and counted detections of each territory directly below the `territory`
     filter (the roots without one), each with everything below it."""
     filters = filters or DataFilters()
     locale = locale or Locale()
-    scope = Scope.of(principal, filters.user_id)
+    unit = unit_for(principal, unit)
+    scope = Scope.of(principal, filters.user_id, filters.territory)
     as_of = datetime.now(UTC)
     where = apply_filters(scope.analyses("a"), filters)
     detections = counted_detections(filters, as_of)
@@ -56,6 +60,17 @@ def dashboard(
             ]
             if group_by_territory
             else None
+        )
+        counted_sites = (
+            sites_block(session, where=where, detections=detections, locale=locale) if unit is Unit.SITES else None
+        )
+        sites = remediation.section(
+            session,
+            principal,
+            remediation.report_window(filters, as_of, locale),
+            territory=filters.territory,
+            owner_id=scope.owner_id if principal.sees_everything else None,
+            locale=locale,
         )
     min_base = get_report_settings().change_min_base
     pairs = {
@@ -89,6 +104,8 @@ def dashboard(
             "filters": filters.echo(),
         }
         | ({"by_territory": groups} if groups is not None else {})
+        | {"remediation": sites, "unit": unit.value}
+        | ({"sites": counted_sites} if counted_sites is not None else {})
         | _meta(scope, as_of, locale)
     )
 

@@ -3,7 +3,7 @@ Every word comes from the message catalogue in the report's language; times are 
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from reportlab.lib.units import cm
@@ -43,6 +43,11 @@ def _provenance(meta: dict[str, Any], locale: Locale) -> list:
                 (
                     say("report.rows"),
                     say("report.rows_value", analyses=rows["analyses"], detections=rows["detections"]),
+                ),
+                *(
+                    [(say("report.rows"), say("report.rows_sites", sites=rows["sites"], actions=rows["site_actions"]))]
+                    if "sites" in rows
+                    else []
                 ),
                 (say("report.fingerprint"), meta["fingerprint"]["value"]),
             ]
@@ -144,6 +149,51 @@ def _statistics(stats: dict[str, Any], locale: Locale) -> list:
     ]
 
 
+def _sites(block: dict[str, Any], locale: Locale) -> list:
+    say = locale.t
+    body = [[say(f"report.sites_{key}"), block[key]] for key in ("total", "needing_work", "confirmed")]
+    body += [[say(f"report.site_status.{k}"), v] for k, v in block["by_status"].items()]
+    body += [[say(f"site.family.{k}"), v] for k, v in block["by_family"].items()]
+    return [
+        Paragraph(text(say("report.sites_heading")), STYLES["h2"]),
+        para(block["counted_as"], "small"),
+        table([[say("report.metric"), say("report.total")], *body], [9 * cm, CONTENT_WIDTH - 9 * cm]),
+    ]
+
+
+def _remediation(section: dict[str, Any], locale: Locale) -> list:
+    say = locale.t
+    scope = say(f"report.remediation_scope_{section['audience']}")
+    last = (date.fromisoformat(section["first_week_start"]) + timedelta(days=7 * section["weeks"] - 1)).isoformat()
+    note = say(
+        "report.remediation_note",
+        scope=scope,
+        first=section["first_week_start"],
+        last=last,
+        week=section["week"]["label"],
+    )
+    story = [Paragraph(text(say("report.remediation_heading")), STYLES["h2"]), para(note, "small")]
+    if not section["territories"]:
+        return [*story, para(say("report.remediation_none"))]
+    header = [say(f"report.remediation_{k}") for k in ("territory", "week", "opened", "closed", "reopened",
+                                                          "open_at_end", "median", "rate")]  # fmt: skip
+    body = []
+    for group in section["territories"]:
+        code = group["territory"] or say("report.remediation_outside")
+        for week in group["weeks"]:
+            median = week["median_days_to_close"]["value"]
+            body.append([code, f"{week['epi_week']} ({week['week_start']})", week["opened"], week["closed"],
+                         week["reopened"], week["open_at_end"], "-" if median is None else f"{median:g}",
+                         _ratio(week["recurrence_rate"])])  # fmt: skip
+        total = group["window"]
+        median = total["median_days_to_close"]["value"]
+        body.append([code, say("report.remediation_window"), total["opened"], total["closed"], total["reopened"], "",
+                     "-" if median is None else f"{median:g}", _ratio(total["recurrence_rate"])])  # fmt: skip
+    widths = [w * cm for w in (2.6, 3.2, 1.6, 1.6, 1.8, 1.8, 2.0)]
+    widths.append(CONTENT_WIDTH - sum(widths))
+    return [*story, table([header, *body], widths, font_size=7.5)]
+
+
 def _detailed(data: dict[str, Any], locale: Locale) -> list:
     say = locale.t
     header = ["#", say("report.date"), say("report.file"), say("report.reporter"), say("report.risk"),
@@ -181,6 +231,10 @@ def render(report: Report) -> bytes:
     story += _summary(data["summary"], locale)
     if "statistics" in data:
         story += _statistics(data["statistics"], locale)
+    if "sites" in data:
+        story += _sites(data["sites"], locale)
+    if "remediation" in data:
+        story += _remediation(data["remediation"], locale)
     if "analyses" in data:
         story += _detailed(data, locale)
     if "map" in data and report.map_png:

@@ -26,6 +26,10 @@ def _value(value: Any) -> Any:
     return value
 
 
+def _site_rows(rows: dict[str, Any]) -> str:
+    return f" sites={rows['sites']} site_actions={rows['site_actions']}" if "sites" in rows else ""
+
+
 def _provenance(meta: dict[str, Any], locale: Locale) -> list[str]:
     filters = "; ".join(f"{k}={v}" for k, v in meta["filters"].items()) or "-"
     say = locale.t
@@ -41,7 +45,7 @@ def _provenance(meta: dict[str, Any], locale: Locale) -> list[str]:
         f"counted: {say('report.counted_note')}; {active}",
         *(f"{label}: {value}" for label, value in coverage_pairs(meta, locale)),
         f"data_span: {meta['data_span']['from'] or ''} .. {meta['data_span']['to'] or ''}",
-        f"rows: analyses={meta['rows']['analyses']} detections={meta['rows']['detections']}",
+        f"rows: analyses={meta['rows']['analyses']} detections={meta['rows']['detections']}" + _site_rows(meta["rows"]),
         f"fingerprint_sha256: {meta['fingerprint']['value']} (version {meta['fingerprint']['version']})",
     ]
     # A '#' line never holds a newline, whatever a filter value contains.
@@ -87,7 +91,46 @@ def _tidy(data: dict[str, Any], locale: Locale) -> list[list[Any]]:
             label = locale.month_name(int(month), int(year))
             rows.append(["monthly_analyses", r["month"], r["analyses"], "", "", label])
             rows.append(["monthly_detections", r["month"], r["detections"], "", "", label])
+    rows.extend(_sites(data.get("sites"), locale))
+    rows.extend(_remediation(data.get("remediation"), locale))
     return rows
+
+
+def _sites(block: dict[str, Any] | None, locale: Locale) -> list[list[Any]]:
+    """`unit=sites`: rows `sites` (total, needing_work, confirmed), `sites_by_status`, `sites_by_family`."""
+    if not block:
+        return []
+    say = locale.t
+    out: list[list[Any]] = [["sites", key, block[key], "", "sites", say(f"report.sites_{key}")]
+                            for key in ("total", "needing_work", "confirmed")]  # fmt: skip
+    statuses = block["by_status"].items()
+    out += [["sites_by_status", k, v, "", "sites", say(f"report.site_status.{k}")] for k, v in statuses]
+    out += [["sites_by_family", k, v, "", "sites", say(f"site.family.{k}")] for k, v in block["by_family"].items()]
+    return out
+
+
+REMEDIATION_FIGURES = ("opened", "closed", "reopened", "open_at_end")
+
+
+def _remediation(section: dict[str, Any] | None, locale: Locale) -> list[list[Any]]:
+    """Rows `remediation_<figure>`, item `<territory>|<week start>` (the territory empty outside every one; the
+    week `window` for the whole window's totals)."""
+    if not section:
+        return []
+    say, out = locale.t, []
+    for group in section["territories"]:
+        code = group["territory"] or ""
+        for week in [*group["weeks"], {**group["window"], "week_start": "window"}]:
+            item = f"{code}|{week['week_start']}"
+            for name in REMEDIATION_FIGURES:
+                if name in week:
+                    out.append([f"remediation_{name}", item, week[name], "", "", say(f"report.remediation_{name}")])
+            median, rate = week["median_days_to_close"], week["recurrence_rate"]
+            out.append(["remediation_median_days_to_close", item, median["value"], "", median["closes"],
+                        say("report.remediation_median")])  # fmt: skip
+            out.append(["remediation_recurrence_rate", item, rate["value"], "",
+                        f"{rate['numerator']}/{rate['denominator']}", say("report.remediation_rate")])  # fmt: skip
+    return out
 
 
 DETAILED_COLUMNS = ("id", "created_at", "filename", "reporter", "risk_level", "risk_score", "total_detections",

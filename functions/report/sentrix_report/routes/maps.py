@@ -15,6 +15,7 @@ from sentrix_report.logic.filters import DataFilters
 from sentrix_report.logic.heatmap import heatmap_data
 from sentrix_report.logic.hotspots import hotspots
 from sentrix_report.logic.map_stats import map_statistics
+from sentrix_report.logic.site_units import UNIT_HELP, Unit
 from sentrix_report.logic.tiles import MVT_MEDIA_TYPE, vector_tile
 from sentrix_report.routes.limits import Costly, RouteClass, route_class, spend
 from sentrix_report.routes.params import area_filters, place_free_filters, scoped_filters
@@ -45,10 +46,11 @@ def get_heatmap_data(
 )
 def get_map_stats(
     filters: DataFilters = Depends(area_filters),
+    unit: Unit | None = Query(None, description=UNIT_HELP),
     locale: Locale = Depends(public_locale),
     principal: Principal | None = Depends(public_caller),
 ) -> dict[str, Any]:
-    return map_statistics(principal, filters, locale)
+    return map_statistics(principal, filters, locale, unit)
 
 
 @router.get(
@@ -91,6 +93,7 @@ def get_hotspots(
     limit: int = Query(100, ge=1, le=1000, description="most clusters returned, largest first"),
     gistar: bool = Query(False, description="also compute Getis-Ord Gi* z-scores over a grid of the bbox"),
     cell_m: float = Query(500.0, description="Gi* grid cell size in metres"),
+    unit: Unit | None = Query(None, description=UNIT_HELP),
     locale: Locale = Depends(caller_locale),
     principal: Principal = Depends(current_principal),
 ) -> dict[str, Any]:
@@ -104,4 +107,5 @@ def get_hotspots(
         with_gistar=gistar,
         cell_m=cell_m,
         locale=locale,
+        unit=unit,
     )

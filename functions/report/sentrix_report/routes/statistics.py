@@ -13,21 +13,23 @@ from sentrix.i18n import Locale
 from sentrix_report.caller import caller_locale
 from sentrix_report.logic import remediation, statistics, weekly
 from sentrix_report.logic.filters import TERRITORY_HELP, DataFilters
+from sentrix_report.logic.site_units import UNIT_HELP, Unit
 from sentrix_report.routes.params import USER_HELP, scoped_filters
 
 router = APIRouter(prefix="/api/v1/reports", tags=["statistics"])
 
 
-@router.get("/statistics", summary="Totals with month-over-month changes")
+@router.get("/statistics", summary="Totals with month-over-month changes, and remediation figures of sites")
 def get_statistics(
     filters: DataFilters = Depends(scoped_filters),
     group_by: Literal["territory"] | None = Query(
         None, description="territory: also count per territory directly below `territory` (the roots without it)"
     ),
+    unit: Unit | None = Query(None, description=UNIT_HELP),
     locale: Locale = Depends(caller_locale),
     principal: Principal = Depends(current_principal),
 ) -> dict[str, Any]:
-    return statistics.dashboard(principal, filters, locale, group_by_territory=group_by == "territory")
+    return statistics.dashboard(principal, filters, locale, group_by_territory=group_by == "territory", unit=unit)
 
 
 @router.get(
@@ -85,7 +87,9 @@ def get_validation_stats(
     return statistics.validation_stats(principal, user_id, locale)
 
 
-@router.get("/remediation", summary="Breeding sites opened, closed, reopened per territory and epi week (UTC)")
+@router.get(
+    "/remediation", summary="Breeding sites opened, closed, reopened per territory and epidemiological week (UTC)"
+)
 def get_remediation(
     territory: str | None = Query(None, max_length=64, description=TERRITORY_HELP),
     date_from: date | None = Query(None, description="a day of the first week (default: date_to - 27 days)"),

@@ -86,6 +86,43 @@ MESSAGES: dict[str, str] = {
     "report.truncated": "Showing {shown} of {total} analyses.",
     "report.map_caption": "Map: cells of {cell} degrees, coloured by number of detections; "
     "coordinate grid and scale bar.",
+    "report.remediation_heading": "Breeding sites: remediation per territory and epidemiological week",
+    "report.remediation_note": "{scope}; weeks {first} to {last} ({week}). Rate: reopenings / closes.",
+    "report.remediation_none": "No breeding site in these weeks.",
+    "report.remediation_territory": "Territory",
+    "report.remediation_week": "Week",
+    "report.remediation_opened": "Opened",
+    "report.remediation_closed": "Closed",
+    "report.remediation_reopened": "Reopened",
+    "report.remediation_open_at_end": "Open at end",
+    "report.remediation_median": "Median days to close",
+    "report.remediation_rate": "Recurrence rate",
+    "report.remediation_outside": "outside every territory",
+    "report.remediation_window": "all weeks",
+    "report.remediation_scope_all": "every breeding site",
+    "report.remediation_scope_official": "the breeding sites of your territories",
+    "report.remediation_scope_own": "the breeding sites your own detections belong to",
+    "report.remediation_scope_user": "the breeding sites the chosen user's detections belong to",
+    "report.rows_sites": "{sites} breeding sites, {actions} timeline entries",
+    "note.sites_exact": "breeding sites with at least one counted detection of the analyses read, each once",
+    "note.sites_per_cell": (
+        "breeding sites with at least one counted detection of the analyses read, each once per public cell "
+        "of {cell}° holding one of them"
+    ),
+    "report.sites_heading": "Breeding sites of these detections",
+    "report.sites_total": "Breeding sites",
+    "report.sites_needing_work": "Still needing work (open, assigned, treated, reopened)",
+    "report.sites_confirmed": "Confirmed by an expert",
+    "report.site_status.open": "open",
+    "report.site_status.assigned": "assigned",
+    "report.site_status.treated": "treated",
+    "report.site_status.reopened": "reopened",
+    "report.site_status.closed": "closed",
+    "report.site_status.dismissed": "dismissed",
+    "note.hotspot_site_points": (
+        "points are breeding sites (one per site of the counted detections; min_points counts sites); a cluster "
+        "needs that many sites at that many distinct points"
+    ),
     "report.empty": "No data for these filters.",
     "report.csv_item_label": "Description",
     "metric.analyses": "Analyses",
@@ -284,12 +321,12 @@ MESSAGES: dict[str, str] = {
     ),
     "err.filters": "Invalid filters",
     "err.others_data": "Only experts and admins may read other users' data",
-    "err.remediation_role": "Remediation figures are for experts, admins and officials",
     "err.remediation_range": (
         "date_from must not be after date_to, both within 2000-01-01 to 2100-12-31, and the range "
         "must fit in {max_weeks} weeks"
     ),
-    "def.remediation_week": "epidemiological weeks, Sunday 00:00 to Saturday 24:00 UTC",
+    "err.territory_outside": "This territory is outside your territories",
+    "def.remediation_week": "epidemiological weeks, Sunday 00:00 to Saturday 24:00 UTC (week 1 holds 4 January)",
     "def.remediation_opened": "sites whose first report falls in the week",
     "def.remediation_closed": "close actions in the week",
     "def.remediation_reopened": "reopen actions in the week (by people, and automatic on a new report)",

@@ -87,6 +87,43 @@ MESSAGES: dict[str, str] = {
     "report.truncated": "Se muestran {shown} de {total} análisis.",
     "report.map_caption": "Mapa: celdas de {cell} grados, color según la cantidad de detecciones; "
     "cuadrícula de coordenadas y barra de escala.",
+    "report.remediation_heading": "Criaderos: saneamiento por territorio y semana epidemiológica",
+    "report.remediation_note": "{scope}; semanas {first} a {last} ({week}). Tasa: reaperturas / cierres.",
+    "report.remediation_none": "Ningún criadero en estas semanas.",
+    "report.remediation_territory": "Territorio",
+    "report.remediation_week": "Semana",
+    "report.remediation_opened": "Abiertos",
+    "report.remediation_closed": "Cerrados",
+    "report.remediation_reopened": "Reabiertos",
+    "report.remediation_open_at_end": "Abiertos al final",
+    "report.remediation_median": "Mediana de días hasta el cierre",
+    "report.remediation_rate": "Tasa de recurrencia",
+    "report.remediation_outside": "fuera de todo territorio",
+    "report.remediation_window": "todas las semanas",
+    "report.remediation_scope_all": "todos los criaderos",
+    "report.remediation_scope_official": "los criaderos de sus territorios",
+    "report.remediation_scope_own": "los criaderos a los que pertenecen sus propias detecciones",
+    "report.remediation_scope_user": "los criaderos a los que pertenecen las detecciones del usuario elegido",
+    "report.rows_sites": "{sites} criaderos, {actions} entradas de historial",
+    "note.sites_exact": "criaderos con al menos una detección contada de los análisis leídos, cada uno una vez",
+    "note.sites_per_cell": (
+        "criaderos con al menos una detección contada de los análisis leídos, cada uno una vez por celda pública "
+        "de {cell}° que contenga una de ellas"
+    ),
+    "report.sites_heading": "Criaderos de estas detecciones",
+    "report.sites_total": "Criaderos",
+    "report.sites_needing_work": "Aún por atender (abiertos, asignados, tratados, reabiertos)",
+    "report.sites_confirmed": "Confirmados por un experto",
+    "report.site_status.open": "abierto",
+    "report.site_status.assigned": "asignado",
+    "report.site_status.treated": "tratado",
+    "report.site_status.reopened": "reabierto",
+    "report.site_status.closed": "cerrado",
+    "report.site_status.dismissed": "descartado",
+    "note.hotspot_site_points": (
+        "los puntos son criaderos (uno por criadero de las detecciones contadas; min_points cuenta criaderos); un "
+        "grupo necesita esa cantidad de criaderos en esa cantidad de puntos distintos"
+    ),
     "report.empty": "No hay datos para estos filtros.",
     "report.csv_item_label": "Descripción",
     # Aggregate summary metrics
@@ -299,12 +336,14 @@ MESSAGES: dict[str, str] = {
     ),
     "err.filters": "Filtros no válidos",
     "err.others_data": "Solo expertos y administradores pueden leer datos de otros usuarios",
-    "err.remediation_role": "Las cifras de saneamiento son para expertos, administradores y funcionarios",
     "err.remediation_range": (
         "date_from no puede ser posterior a date_to, ambas entre 2000-01-01 y 2100-12-31, y el "
         "rango debe caber en {max_weeks} semanas"
     ),
-    "def.remediation_week": "semanas epidemiológicas, de domingo 00:00 a sábado 24:00 UTC",
+    "err.territory_outside": "Este territorio está fuera de sus territorios",
+    "def.remediation_week": (
+        "semanas epidemiológicas, de domingo 00:00 a sábado 24:00 UTC (la semana 1 contiene el 4 de enero)"
+    ),
     "def.remediation_opened": "sitios cuyo primer reporte cae en la semana",
     "def.remediation_closed": "acciones de cierre en la semana",
     "def.remediation_reopened": "reaperturas en la semana (por personas, y automáticas ante un nuevo reporte)",

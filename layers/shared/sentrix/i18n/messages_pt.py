@@ -86,6 +86,43 @@ MESSAGES: dict[str, str] = {
     "report.truncated": "Mostrando {shown} de {total} análises.",
     "report.map_caption": "Mapa: células de {cell} graus, cor pela quantidade de detecções; "
     "grade de coordenadas e barra de escala.",
+    "report.remediation_heading": "Criadouros: saneamento por território e semana epidemiológica",
+    "report.remediation_note": "{scope}; semanas {first} a {last} ({week}). Taxa: reaberturas / fechamentos.",
+    "report.remediation_none": "Nenhum criadouro nestas semanas.",
+    "report.remediation_territory": "Território",
+    "report.remediation_week": "Semana",
+    "report.remediation_opened": "Abertos",
+    "report.remediation_closed": "Fechados",
+    "report.remediation_reopened": "Reabertos",
+    "report.remediation_open_at_end": "Abertos no fim",
+    "report.remediation_median": "Mediana de dias até o fechamento",
+    "report.remediation_rate": "Taxa de recorrência",
+    "report.remediation_outside": "fora de todo território",
+    "report.remediation_window": "todas as semanas",
+    "report.remediation_scope_all": "todos os criadouros",
+    "report.remediation_scope_official": "os criadouros dos seus territórios",
+    "report.remediation_scope_own": "os criadouros aos quais pertencem as suas próprias detecções",
+    "report.remediation_scope_user": "os criadouros aos quais pertencem as detecções do usuário escolhido",
+    "report.rows_sites": "{sites} criadouros, {actions} entradas de histórico",
+    "note.sites_exact": "criadouros com ao menos uma detecção contada das análises lidas, cada um uma vez",
+    "note.sites_per_cell": (
+        "criadouros com ao menos uma detecção contada das análises lidas, cada um uma vez por célula pública "
+        "de {cell}° que contenha uma delas"
+    ),
+    "report.sites_heading": "Criadouros destas detecções",
+    "report.sites_total": "Criadouros",
+    "report.sites_needing_work": "Ainda por atender (abertos, atribuídos, tratados, reabertos)",
+    "report.sites_confirmed": "Confirmados por um especialista",
+    "report.site_status.open": "aberto",
+    "report.site_status.assigned": "atribuído",
+    "report.site_status.treated": "tratado",
+    "report.site_status.reopened": "reaberto",
+    "report.site_status.closed": "fechado",
+    "report.site_status.dismissed": "descartado",
+    "note.hotspot_site_points": (
+        "os pontos são criadouros (um por criadouro das detecções contadas; min_points conta criadouros); um "
+        "agrupamento precisa dessa quantidade de criadouros nessa quantidade de pontos distintos"
+    ),
     "report.empty": "Não há dados para estes filtros.",
     "report.csv_item_label": "Descrição",
     "metric.analyses": "Análises",
@@ -285,12 +322,14 @@ MESSAGES: dict[str, str] = {
     ),
     "err.filters": "Filtros inválidos",
     "err.others_data": "Somente especialistas e administradores podem ler dados de outros usuários",
-    "err.remediation_role": "Os números de saneamento são para especialistas, administradores e funcionários",
     "err.remediation_range": (
         "date_from não pode ser posterior a date_to, ambas entre 2000-01-01 e 2100-12-31, e o "
         "intervalo deve caber em {max_weeks} semanas"
     ),
-    "def.remediation_week": "semanas epidemiológicas, de domingo 00:00 a sábado 24:00 UTC",
+    "err.territory_outside": "Este território está fora dos seus territórios",
+    "def.remediation_week": (
+        "semanas epidemiológicas, de domingo 00:00 a sábado 24:00 UTC (a semana 1 contém 4 de janeiro)"
+    ),
     "def.remediation_opened": "locais cujo primeiro relato cai na semana",
     "def.remediation_closed": "ações de fechamento na semana",
     "def.remediation_reopened": "reaberturas na semana (por pessoas, e automáticas diante de um novo relato)",

@@ -1,0 +1,59 @@
+"""`unit=sites`: the breeding sites (docs/sites.md) of the detections a read counts, instead of the detections.
+
+A read counts a site when at least one of its detections is among those the read counts (the same scope,
+analysis filters, verdict and validity filters), so every filter of the read keeps its meaning. For an audience
+that sees other people's data only aggregated, a site is counted once per public cell holding one of its counted
+detections (`per_cell`): counts of areas made of whole cells then add up exactly, and no difference of two areas
+can tell that a site lies astride a cell edge (a position finer than the grid). Experts count each site once.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from sentrix_report.data.sql import one
+from sentrix_report.logic.filters import Where
+
+STATUSES = ("open", "assigned", "treated", "reopened", "closed", "dismissed")
+FAMILIES = ("water", "refuse", "road")
+
+_SQL = """
+WITH a AS MATERIALIZED (SELECT a.id, a.location FROM analyses a WHERE {where}),
+m AS MATERIALIZED (
+    SELECT DISTINCT d.site_id{cell}
+    FROM detections d JOIN a ON a.id = d.analysis_id
+    WHERE d.site_id IS NOT NULL AND {detections}
+),
+x AS (SELECT s.status::text AS status, s.family::text AS family, s.confirmed FROM m JOIN sites s ON s.id = m.site_id)
+SELECT count(*)::int AS total,
+       count(*) FILTER (WHERE confirmed)::int AS confirmed,
+       count(*) FILTER (WHERE status IN ('open', 'assigned', 'treated', 'reopened'))::int AS needing_work,
+       {by_status}, {by_family}
+FROM x
+"""
+
+
+def site_counts(session: Session, *, where: Where, detections: Where, per_cell_deg: float | None) -> dict[str, Any]:
+    """Totals, per status, per family and confirmed, of the sites of the counted detections of `where`'s
+    analyses; with `per_cell_deg`, a site counts once per public cell of that size holding one of them."""
+    cell = (
+        ", floor(ST_X(a.location) / CAST(:site_cell AS float8)), floor(ST_Y(a.location) / CAST(:site_cell AS float8))"
+        if per_cell_deg
+        else ""
+    )
+    by_status = ", ".join(f"count(*) FILTER (WHERE status = '{s}')::int AS status_{s}" for s in STATUSES)
+    by_family = ", ".join(f"count(*) FILTER (WHERE family = '{f}')::int AS family_{f}" for f in FAMILIES)
+    sql = _SQL.format(
+        where=where.sql(), detections=detections.sql(), cell=cell, by_status=by_status, by_family=by_family
+    )
+    params = {**where.params, **detections.params, **({"site_cell": per_cell_deg} if per_cell_deg else {})}
+    row = dict(one(session, sql, params))
+    return {
+        "total": row["total"],
+        "needing_work": row["needing_work"],
+        "confirmed": row["confirmed"],
+        "by_status": {s: row[f"status_{s}"] for s in STATUSES},
+        "by_family": {f: row[f"family_{f}"] for f in FAMILIES},
+    }

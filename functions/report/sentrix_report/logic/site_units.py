@@ -1,0 +1,51 @@
+"""`unit=sites` beside the default `unit=detections` (issue #19, point 3; docs/sites.md, *Sites as the unit*).
+
+The default unit is `detections` for everyone but officials, whose default is `sites` (they work with places).
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from sentrix.http.identity import Principal
+from sentrix.i18n import Locale
+from sentrix.repositories.officials import is_official
+from sentrix_report.data.site_units import site_counts
+from sentrix_report.logic.filters import Where
+
+UNIT_HELP = (
+    "what the figures count: detections (default) or sites, the breeding sites those detections belong to "
+    "(the default for officials; docs/sites.md)"
+)
+
+
+class Unit(StrEnum):
+    DETECTIONS = "detections"
+    SITES = "sites"
+
+
+def unit_for(principal: Principal | None, asked: Unit | None) -> Unit:
+    """The asked unit, else `sites` for officials and `detections` for everyone else."""
+    if asked is not None:
+        return asked
+    return Unit.SITES if principal is not None and is_official(principal) else Unit.DETECTIONS
+
+
+def sites_block(
+    session: Session,
+    *,
+    where: Where,
+    detections: Where,
+    locale: Locale,
+    per_cell_deg: float | None = None,
+) -> dict[str, Any]:
+    """The `sites` object of an answer: counts and what they mean."""
+    counts = site_counts(session, where=where, detections=detections, per_cell_deg=per_cell_deg)
+    note = "note.sites_per_cell" if per_cell_deg else "note.sites_exact"
+    return counts | {
+        "counted_as": locale.t(note, cell=per_cell_deg or ""),
+        "precision": {"per_cell_deg": per_cell_deg} if per_cell_deg else {"per_cell_deg": None},
+    }
