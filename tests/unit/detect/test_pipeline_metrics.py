@@ -98,7 +98,8 @@ def test_a_busy_yolo_counts_yolo_busy_and_neither_a_retry_nor_a_failed_analysis(
     world = World(FakeDetector(error=DetectorBusy("YOLO service rate limit (HTTP 429): slow down")))
     row = world.upload(photo("JPEG"))
 
-    with pytest.raises(Backpressure):
+    # The detector's words travel with the wait (the record handler names them when it puts the message back)
+    with pytest.raises(Backpressure, match=r"^YOLO service rate limit \(HTTP 429\): slow down$"):
         world.process(row)
 
     found = counted()
