@@ -173,7 +173,7 @@ def test_if_the_failure_cannot_be_recorded_the_message_comes_back():
     row = world.upload(b"not an image")
     world.store.fail_next["fail"] = DependencyUnavailable("Database unavailable")
 
-    with pytest.raises(RetryLater, match="could not record the failure"):
+    with pytest.raises(RetryLater, match=r"^could not record the failure: Database unavailable$"):
         world.process(row)
     assert row.status == "processing"
 
