@@ -317,3 +317,22 @@ def test_an_analysis_without_a_user_has_no_duplicates(store):
     add("completed", sha256="s" * 64)
 
     assert store.find_duplicate(claimed_for(None), "s" * 64, None, 6) is None
+
+
+def test_a_finished_analysis_takes_no_more_writes_even_from_the_attempt_that_finished_it(store):
+    """The `processing` guard: the fence by `attempts` alone would let the same attempt write twice."""
+    analysis_id, key, user = add()
+    original, _k, _u = add("completed", user=user, sha256="d" * 64)
+    a = claim(store, key).analysis
+    assert store.complete(a, result("first")) is True
+
+    assert store.fail(a, "late failure") is False
+    assert store.requeue(a, "late retry") is False
+    assert store.postpone(a, "late busy") is False
+    assert store.mark_duplicate(a, facts("d" * 64), original, 7) is False
+    assert store.secure(a, "originals/late.jpg", sha256="e" * 64, size=9) is False
+    assert store.complete(a, result("second")) is False
+
+    row = analysis_row(analysis_id)
+    assert (row.status, row.model_name, row.failure_reason, row.backpressure_delays) == ("completed", "first", None, 0)
+    assert (row.image_key, row.duplicate_of) == (key, None)
