@@ -274,3 +274,28 @@ def test_a_detection_without_a_polygon_is_skipped():
 
     assert [d.class_id for d in row.result.detections] == [1]
     assert row.result.risk.total == 1
+
+
+def test_the_first_failure_of_a_budget_of_two_is_retried_and_the_second_gives_up():
+    world = World(FakeDetector(error=DetectorUnavailable("YOLO service unreachable (ConnectError)")), max_attempts=2)
+    row = world.upload(photo("JPEG"))
+
+    with pytest.raises(RetryLater) as first:
+        world.process(row, receive_count=1)
+    assert not isinstance(first.value, ToDeadLetter)
+    assert (row.status, row.attempts) == ("queued", 1)
+
+    with pytest.raises(ToDeadLetter, match="gave up after 2 attempts"):
+        world.process(row, receive_count=2)
+    assert row.status == "failed"
+
+
+def test_a_redelivered_notification_of_a_finished_upload_never_secured_leaves_the_upload_alone():
+    # Refused before its body was read (over the size limit): the analysis failed and still points at incoming/
+    world = World()
+    row = world.upload(photo("JPEG"), status="failed", failure_reason="The uploaded file is too large")
+
+    assert world.process(row) is Outcome.ALREADY_FINISHED
+
+    assert (BUCKET, row.key) in world.objects.objects
+    assert world.objects.deleted == []
