@@ -192,3 +192,18 @@ def test_one_detections_validity(timeline):
     assert (soon.body["is_expired"], soon.body["requires_revalidation"]) == (False, False)
     assert (gone.body["status"], gone.body["is_expired"], gone.body["requires_revalidation"]) == ("EXPIRED", True, True)
     assert (not_hers.status, malformed.status) == (404, 404)
+
+
+def test_the_validity_lists_are_paged(timeline):
+    alice = timeline["alice"]
+
+    first = call("GET", "/api/v1/detections/expired", user=alice, query={"limit": 1})
+    second = call("GET", "/api/v1/detections/expired", user=alice, query={"limit": 1, "offset": 1})
+    soon = call("GET", "/api/v1/detections/expiring-soon", user=alice, query={"days_threshold": 30, "limit": 2})
+
+    assert item_ids(first) == [str(timeline["expired_long"])]
+    assert (first.body["total"], first.body["limit"], first.body["offset"], first.body["has_next"]) == (2, 1, 0, True)
+    assert item_ids(second) == [str(timeline["expired_now"])]
+    assert (second.body["total"], second.body["offset"], second.body["has_next"]) == (2, 1, False)
+    assert item_ids(soon) == [str(timeline["in_12h"]), str(timeline["in_2_5d"])]
+    assert (soon.body["total"], soon.body["limit"], soon.body["has_next"]) == (3, 2, True)
