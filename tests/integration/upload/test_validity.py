@@ -173,6 +173,8 @@ def test_validity_stats_are_aggregates_over_what_the_caller_sees(timeline):
     assert body["by_validation_status"] == {"pending": 5}
     assert body["by_risk_level"] == {"ALTO": 3, "MEDIO": 2}
     assert everyone.body["total_detections"] == 6
+    # docs/openapi.json: `format: date-time` (RFC 3339, which requires an offset); the service answers in UTC
+    assert datetime.fromisoformat(body["computed_at"].replace("Z", "+00:00")).utcoffset() == timedelta(0)
 
 
 def test_one_detections_validity(timeline):

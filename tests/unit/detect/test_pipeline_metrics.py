@@ -142,3 +142,18 @@ def test_a_late_upload_after_the_original_was_secured_counts_as_discarded():
     assert world.pipeline.process(UploadedObject(BUCKET, upload, None, None, None)) is Outcome.ALREADY_FINISHED
 
     assert counted() == {"LateUploadsDiscarded": [1.0]}
+
+
+def test_giving_up_with_the_database_down_counts_no_failed_analysis():
+    """The failure could not be written: nothing was failed, so nothing is counted (the row stays processing)."""
+    from sentrix.errors import DependencyUnavailable
+
+    world = World(FakeDetector(error=DetectorUnavailable("YOLO service unreachable (ConnectError)")), max_attempts=1)
+    row = world.upload(photo("JPEG"))
+    world.store.fail_next["fail"] = DependencyUnavailable("Database unavailable")
+
+    with pytest.raises(ToDeadLetter):
+        world.process(row, receive_count=1)
+
+    assert row.status == "processing"
+    assert counted() == {"YoloFailures": [1.0]}
