@@ -209,3 +209,18 @@ def test_the_validity_lists_are_paged(timeline):
     assert (second.body["total"], second.body["offset"], second.body["has_next"]) == (2, 1, False)
     assert item_ids(soon) == [str(timeline["in_12h"]), str(timeline["in_2_5d"])]
     assert (soon.body["total"], soon.body["limit"], soon.body["has_next"]) == (3, 2, True)
+
+
+def test_validity_stats_average_to_one_decimal_and_expiring_soon_means_within_a_day(upload_env):
+    carol, nobody = make_user(), make_user()
+    for delta, days in ((timedelta(hours=36), 1), (timedelta(days=10), 1), (timedelta(days=20), 2)):
+        detection_id = expiring_in(carol, delta)
+        with session_scope() as session:
+            session.get(Detection, detection_id).validity_days = days
+
+    body = call("GET", "/api/v1/detections/validity-stats", user=carol).body
+    empty = call("GET", "/api/v1/detections/validity-stats", user=nobody).body
+
+    # (1 + 1 + 2) / 3 = 1.333… → 1.3; the one expiring in 36 hours is not "within a day"
+    assert (body["total_detections"], body["average_validity_days"], body["expiring_soon_detections"]) == (3, 1.3, 0)
+    assert (empty["total_detections"], empty["average_validity_days"]) == (0, None)
