@@ -299,3 +299,20 @@ def test_a_redelivered_notification_of_a_finished_upload_never_secured_leaves_th
 
     assert (BUCKET, row.key) in world.objects.objects
     assert world.objects.deleted == []
+
+
+def test_a_database_error_is_named_by_the_drivers_error_not_dumped():
+    """describe(): a connection terminated mid-transaction surfaces as SQLAlchemy's DBAPIError around the
+    driver's own error; the reason names the driver's error class, never its text (which may quote SQL)."""
+    from sqlalchemy.exc import DBAPIError
+
+    class InterfaceError(Exception):
+        pass
+
+    world = World()
+    row = world.upload(photo("JPEG"))
+    world.store.fail_next["complete"] = DBAPIError("UPDATE analyses …", {}, InterfaceError("network error: secret"))
+
+    with pytest.raises(RetryLater, match=r"^Database error \(InterfaceError\)$"):
+        world.process(row)
+    assert (row.status, row.failure_reason) == ("queued", "Database error (InterfaceError)")
