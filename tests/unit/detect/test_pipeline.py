@@ -316,3 +316,36 @@ def test_a_database_error_is_named_by_the_drivers_error_not_dumped():
     with pytest.raises(RetryLater, match=r"^Database error \(InterfaceError\)$"):
         world.process(row)
     assert (row.status, row.failure_reason) == ("queued", "Database error (InterfaceError)")
+
+
+def test_yolo_and_pipeline_times_are_whole_milliseconds_of_the_monotonic_clock(monkeypatch):
+    from sentrix_detect import pipeline as module
+
+    class SteppingClock:
+        """perf_counter moving 1.5 s on every reading: no real time passes."""
+
+        def __init__(self) -> None:
+            self.now = 100.0
+
+        def perf_counter(self) -> float:
+            self.now += 1.5
+            return self.now
+
+    monkeypatch.setattr(module, "time", SteppingClock())
+    world = World()
+    row = world.upload(photo("JPEG"))
+
+    world.process(row)
+
+    assert row.result.yolo_time_ms == 1500  # one step between YOLO's start and its end
+    assert row.result.pipeline_time_ms % 1500 == 0 and row.result.pipeline_time_ms > 1500
+
+
+def test_an_unknown_language_falls_back_to_spanish_recommendations():
+    from sentrix.domain.risk import assess_risk
+    from sentrix_detect.pipeline import _assess
+
+    found = _assess(["Basura"], "xx")
+
+    assert found.total == 1
+    assert found.recommendations == assess_risk(["Basura"], language="es").recommendations
