@@ -48,8 +48,9 @@ PACKAGES = {
     "sentrix_local": "local/sentrix_local",
     "yolo_standin": "local/yolo_standin",
 }
-# Read by tests or by the local stack relative to the repository root (mutants/ stands in for it).
-ALSO_COPY = ["tests", "infra", "events", "docs", "README.md", "env.json"]
+# Read by tests or by the local stack relative to the repository root (mutants/ stands in for it; the DLQ
+# test imports scripts/redrive.py).
+ALSO_COPY = ["tests", "infra", "events", "docs", "scripts", "README.md", "env.json"]
 
 KILLED = {"killed", "timeout", "caught by type check"}
 TEMPLATE_DATABASE = "sentrix_mutate_template"

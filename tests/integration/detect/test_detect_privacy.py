@@ -112,3 +112,22 @@ def test_a_webp_without_gps_permission_loses_its_location_too(uploads, pipeline)
     assert row.status == "completed", row.failure_reason
     assert gps_in(uploads.get(row.image_key)) == []
     assert gps_in(uploads.get(row.processed_image_key)) == []
+
+
+def test_an_unreadable_upload_is_secured_as_received_with_its_hash_and_size(uploads, pipeline):
+    """docs/detect.md: an upload that is no usable image is secured before the analysis fails, as received when
+    GPS is allowed, stored as application/octet-stream; the hash and size are of the bytes received."""
+    import hashlib
+
+    data = b"%PDF-1.7 not a photo at all"
+    analysis_id, key = uploads.photo(data, include_gps=True)
+
+    run(pipeline, uploads.bucket, key)
+
+    row = analysis_row(analysis_id)
+    assert row.status == "failed"
+    assert row.image_key == f"originals/{key.split('/', 1)[1]}"
+    stored = uploads.s3.get_object(Bucket=uploads.bucket, Key=row.image_key)
+    assert (stored["Body"].read(), stored["ContentType"]) == (data, "application/octet-stream")
+    assert (row.sha256, row.size_bytes) == (hashlib.sha256(b"%PDF-1.7 not a photo at all").hexdigest(), 27)
+    assert not uploads.exists(key)

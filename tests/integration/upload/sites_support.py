@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import uuid
 from datetime import UTC, datetime
 from typing import Any
@@ -46,12 +47,13 @@ def insert_report(
         text(
             "INSERT INTO analyses (id, user_id, status, image_bucket, image_key, processed_image_key, location, "
             "location_source, risk_level, created_at, completed_at) VALUES (:id, :user, 'completed', "
-            "'sentrix-test-images-bucket', :key, :processed, "
+            ":bucket, :key, :processed, "
             "ST_SetSRID(ST_MakePoint(CAST(:lon AS float8), CAST(:lat AS float8)), 4326), 'MANUAL', 'ALTO', :at, :at)"
         ),
         {
             "id": analysis_id,
             "user": owner.id,
+            "bucket": os.environ["IMAGES_BUCKET"],  # this session's bucket (the `aws` fixture)
             "key": f"incoming/{owner.id}/{analysis_id}/photo.jpg",
             "processed": f"processed/{owner.id}/{analysis_id}.jpg",
             "lat": latitude,

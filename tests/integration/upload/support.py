@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import io
 import json
+import os
 import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -132,10 +133,14 @@ def seed_analysis(
     risk_level: str | None = "ALTO",
     classes: tuple[int, ...] = (0,),
     verdicts: tuple[ValidationStatus, ...] | None = None,
-    bucket: str = "sentrix-test-images-bucket",
+    bucket: str | None = None,
     confidence: float = 0.8,
 ) -> uuid.UUID:
-    """A processed analysis with detections, written as the detect function would (no pipeline run)."""
+    """A processed analysis with detections, written as the detect function would (no pipeline run).
+
+    The bucket defaults to the session's images bucket (IMAGES_BUCKET, set by the `aws` fixture): sessions that
+    share one moto server (scripts/mutate.py) each have a bucket of their own."""
+    bucket = bucket or os.environ["IMAGES_BUCKET"]
     created_at = created_at or datetime.now(UTC)
     analysis_id = uuid.uuid4()
     has_point = latitude is not None and longitude is not None

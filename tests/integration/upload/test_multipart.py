@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import uuid
+from datetime import UTC, datetime
 
 import boto3
 import pytest
@@ -170,7 +171,19 @@ def test_idempotency_key_replays_without_storing_again(upload_env):
     assert len(stored_objects(upload_env)) == 1
 
 
+class HalfPastTheMinute(datetime):
+    """`datetime` for sentrix.ratelimit whose now() is 10:00:30 UTC: the three uploads fall in one minute's window
+    whatever the machine's load (with the wall clock they could straddle a minute boundary)."""
+
+    @classmethod
+    def now(cls, tz=None):
+        return cls(2026, 12, 3, 10, 0, 30, tzinfo=UTC)
+
+
 def test_quota_per_minute_answers_429_with_retry_after(upload_env, monkeypatch):
+    from sentrix import ratelimit
+
+    monkeypatch.setattr(ratelimit, "datetime", HalfPastTheMinute)
     monkeypatch.setenv("UPLOAD_QUOTA_PER_MINUTE", "2")
     from sentrix_upload.settings import get_upload_settings
 
@@ -182,7 +195,8 @@ def test_quota_per_minute_answers_429_with_retry_after(upload_env, monkeypatch):
 
     assert [a.status for a in answers] == [202, 202, 429]
     assert answers[2].error["code"] == "rate_limited"
-    assert 1 <= int(answers[2].headers["retry-after"]) <= 61
+    assert answers[2].error["message"] == "Upload limit reached: 2 uploads per minute"
+    assert answers[2].headers["retry-after"] == "31"  # 30 s left in the minute, rounded up
     assert others.status == 202
     assert len(stored_objects(upload_env)) == 3
 

@@ -264,3 +264,46 @@ def test_a_10_mb_file_goes_through_the_presigned_upload(admin, upload_env):
     # The file is gone once imported: the same key again names nothing
     again = post(admin, {"upload_key": upload["upload_key"]})
     assert (again.status, again.error["details"]["reason"]) == (422, "bad_upload_key")
+
+
+def test_a_small_file_goes_through_the_presigned_upload_too(admin, upload_env):
+    """The presigned path at a size every run can afford (the 10 MB test above is the same path at size)."""
+    started = call("POST", "/api/v1/territories/uploads", user=admin)
+    assert started.status == 201, started.body
+    upload = started.body
+    assert upload["upload_key"].startswith(f"territories/{admin.id}/") and upload["upload_key"].endswith(".geojson")
+    assert (upload["content_type"], upload["max_bytes"]) == ("application/geo+json", 50 * 1024 * 1024)
+    assert upload["expires_at"] and upload["fields"]["key"] == upload["upload_key"]
+    data = json.dumps(HIERARCHY).encode()
+    posted = httpx.post(
+        upload["url"], data=upload["fields"], files={"file": ("t.geojson", data, "application/geo+json")}
+    )
+    assert posted.status_code in (200, 201, 204), posted.text
+
+    # A key outside the caller's own prefix, or climbing out of it, is refused before S3 is asked
+    outside = post(admin, {"upload_key": f"territories/{make_user('admin').id}/x.geojson"})
+    climbing = post(admin, {"upload_key": f"territories/{admin.id}/../x.geojson"})
+    extra = post(admin, {"upload_key": upload["upload_key"], "more": 1})
+    assert [(a.status, a.error["details"]["reason"]) for a in (outside, climbing, extra)] == [
+        (422, "bad_upload_key"),
+        (422, "bad_upload_key"),
+        (422, "bad_upload_key"),
+    ]
+    body = imported(admin, {"upload_key": upload["upload_key"]})
+
+    assert (body["created"], body["updated"], body["repaired"]) == (4, 0, 0)
+    # Imported once: the file is deleted, the same key names nothing now
+    again = post(admin, {"upload_key": upload["upload_key"]})
+    assert (again.status, again.error["details"]["reason"]) == (422, "bad_upload_key")
+
+
+def test_an_uploaded_file_that_is_not_json_is_refused_and_deleted(admin, upload_env):
+    upload = call("POST", "/api/v1/territories/uploads", user=admin).body
+    posted = httpx.post(upload["url"], data=upload["fields"], files={"file": ("t.geojson", b"{not json", "x/y")})
+    assert posted.status_code in (200, 201, 204), posted.text
+
+    refused = post(admin, {"upload_key": upload["upload_key"]})
+
+    assert (refused.status, refused.error["details"]["reason"]) == (422, "not_json")
+    again = post(admin, {"upload_key": upload["upload_key"]})
+    assert again.error["details"]["reason"] == "bad_upload_key"

@@ -173,6 +173,8 @@ def test_validity_stats_are_aggregates_over_what_the_caller_sees(timeline):
     assert body["by_validation_status"] == {"pending": 5}
     assert body["by_risk_level"] == {"ALTO": 3, "MEDIO": 2}
     assert everyone.body["total_detections"] == 6
+    # docs/openapi.json: `format: date-time` (RFC 3339, which requires an offset); the service answers in UTC
+    assert datetime.fromisoformat(body["computed_at"].replace("Z", "+00:00")).utcoffset() == timedelta(0)
 
 
 def test_one_detections_validity(timeline):
@@ -192,3 +194,33 @@ def test_one_detections_validity(timeline):
     assert (soon.body["is_expired"], soon.body["requires_revalidation"]) == (False, False)
     assert (gone.body["status"], gone.body["is_expired"], gone.body["requires_revalidation"]) == ("EXPIRED", True, True)
     assert (not_hers.status, malformed.status) == (404, 404)
+
+
+def test_the_validity_lists_are_paged(timeline):
+    alice = timeline["alice"]
+
+    first = call("GET", "/api/v1/detections/expired", user=alice, query={"limit": 1})
+    second = call("GET", "/api/v1/detections/expired", user=alice, query={"limit": 1, "offset": 1})
+    soon = call("GET", "/api/v1/detections/expiring-soon", user=alice, query={"days_threshold": 30, "limit": 2})
+
+    assert item_ids(first) == [str(timeline["expired_long"])]
+    assert (first.body["total"], first.body["limit"], first.body["offset"], first.body["has_next"]) == (2, 1, 0, True)
+    assert item_ids(second) == [str(timeline["expired_now"])]
+    assert (second.body["total"], second.body["offset"], second.body["has_next"]) == (2, 1, False)
+    assert item_ids(soon) == [str(timeline["in_12h"]), str(timeline["in_2_5d"])]
+    assert (soon.body["total"], soon.body["limit"], soon.body["has_next"]) == (3, 2, True)
+
+
+def test_validity_stats_average_to_one_decimal_and_expiring_soon_means_within_a_day(upload_env):
+    carol, nobody = make_user(), make_user()
+    for delta, days in ((timedelta(hours=36), 1), (timedelta(days=10), 1), (timedelta(days=20), 2)):
+        detection_id = expiring_in(carol, delta)
+        with session_scope() as session:
+            session.get(Detection, detection_id).validity_days = days
+
+    body = call("GET", "/api/v1/detections/validity-stats", user=carol).body
+    empty = call("GET", "/api/v1/detections/validity-stats", user=nobody).body
+
+    # (1 + 1 + 2) / 3 = 1.333… → 1.3; the one expiring in 36 hours is not "within a day"
+    assert (body["total_detections"], body["average_validity_days"], body["expiring_soon_detections"]) == (3, 1.3, 0)
+    assert (empty["total_detections"], empty["average_validity_days"]) == (0, None)

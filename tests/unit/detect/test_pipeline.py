@@ -173,7 +173,7 @@ def test_if_the_failure_cannot_be_recorded_the_message_comes_back():
     row = world.upload(b"not an image")
     world.store.fail_next["fail"] = DependencyUnavailable("Database unavailable")
 
-    with pytest.raises(RetryLater, match="could not record the failure"):
+    with pytest.raises(RetryLater, match=r"^could not record the failure: Database unavailable$"):
         world.process(row)
     assert row.status == "processing"
 
@@ -274,3 +274,78 @@ def test_a_detection_without_a_polygon_is_skipped():
 
     assert [d.class_id for d in row.result.detections] == [1]
     assert row.result.risk.total == 1
+
+
+def test_the_first_failure_of_a_budget_of_two_is_retried_and_the_second_gives_up():
+    world = World(FakeDetector(error=DetectorUnavailable("YOLO service unreachable (ConnectError)")), max_attempts=2)
+    row = world.upload(photo("JPEG"))
+
+    with pytest.raises(RetryLater) as first:
+        world.process(row, receive_count=1)
+    assert not isinstance(first.value, ToDeadLetter)
+    assert (row.status, row.attempts) == ("queued", 1)
+
+    with pytest.raises(ToDeadLetter, match="gave up after 2 attempts"):
+        world.process(row, receive_count=2)
+    assert row.status == "failed"
+
+
+def test_a_redelivered_notification_of_a_finished_upload_never_secured_leaves_the_upload_alone():
+    # Refused before its body was read (over the size limit): the analysis failed and still points at incoming/
+    world = World()
+    row = world.upload(photo("JPEG"), status="failed", failure_reason="The uploaded file is too large")
+
+    assert world.process(row) is Outcome.ALREADY_FINISHED
+
+    assert (BUCKET, row.key) in world.objects.objects
+    assert world.objects.deleted == []
+
+
+def test_a_database_error_is_named_by_the_drivers_error_not_dumped():
+    """describe(): a connection terminated mid-transaction surfaces as SQLAlchemy's DBAPIError around the
+    driver's own error; the reason names the driver's error class, never its text (which may quote SQL)."""
+    from sqlalchemy.exc import DBAPIError
+
+    class InterfaceError(Exception):
+        pass
+
+    world = World()
+    row = world.upload(photo("JPEG"))
+    world.store.fail_next["complete"] = DBAPIError("UPDATE analyses …", {}, InterfaceError("network error: secret"))
+
+    with pytest.raises(RetryLater, match=r"^Database error \(InterfaceError\)$"):
+        world.process(row)
+    assert (row.status, row.failure_reason) == ("queued", "Database error (InterfaceError)")
+
+
+def test_yolo_and_pipeline_times_are_whole_milliseconds_of_the_monotonic_clock(monkeypatch):
+    from sentrix_detect import pipeline as module
+
+    class SteppingClock:
+        """perf_counter moving 1.5 s on every reading: no real time passes."""
+
+        def __init__(self) -> None:
+            self.now = 100.0
+
+        def perf_counter(self) -> float:
+            self.now += 1.5
+            return self.now
+
+    monkeypatch.setattr(module, "time", SteppingClock())
+    world = World()
+    row = world.upload(photo("JPEG"))
+
+    world.process(row)
+
+    assert row.result.yolo_time_ms == 1500  # one step between YOLO's start and its end
+    assert row.result.pipeline_time_ms % 1500 == 0 and row.result.pipeline_time_ms > 1500
+
+
+def test_an_unknown_language_falls_back_to_spanish_recommendations():
+    from sentrix.domain.risk import assess_risk
+    from sentrix_detect.pipeline import _assess
+
+    found = _assess(["Basura"], "xx")
+
+    assert found.total == 1
+    assert found.recommendations == assess_risk(["Basura"], language="es").recommendations
