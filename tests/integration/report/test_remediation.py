@@ -34,7 +34,7 @@ from tests.support.seed import make_analysis
 
 pytestmark = pytest.mark.integration
 
-WINDOW = {"date_from": "2026-11-04", "date_to": "2026-11-21"}
+WINDOW = {"date_from": "2026-11-04", "date_to": "2026-11-22"}
 
 
 def at(month: int, day: int) -> datetime:
@@ -248,7 +248,7 @@ def test_a_rejected_detection_shows_its_user_nothing(timeline, user):
 @pytest.mark.parametrize(
     "query",
     [
-        {"date_from": "2026-11-21", "date_to": "2026-11-04"},  # reversed
+        {"date_from": "2026-11-22", "date_to": "2026-11-04"},  # reversed
         {"date_from": "2020-01-01", "date_to": "2026-11-04"},  # more than 53 weeks
         {"date_from": "1900-01-01", "date_to": "1900-01-02"},  # before 2000
         {"date_to": "0001-01-01"},
