@@ -205,3 +205,45 @@ def test_sql_in_territory_counts_nothing(timeline, expert, payload):
     assert response.status in (200, 422), response.json()
     if response.status == 200:
         assert response.json()["territories"] == []
+
+
+def test_the_refusal_speaks_the_callers_language(timeline, user):
+    """The refusal's message is the catalogue's words for its key in the caller's language (docs/report.md)."""
+    plain = call("GET", "/api/v1/reports/remediation", caller=user, query=WINDOW).json()["error"]
+    assert plain["message"] == "Las cifras de saneamiento son para expertos, administradores y funcionarios"
+    stated = call("GET", "/api/v1/reports/remediation", caller=user, query={**WINDOW, "language": "pt"}).json()
+    words = "Os números de saneamento são para especialistas, administradores e funcionários"
+    assert stated["error"]["message"] == words
+
+
+def test_the_median_days_to_close_keeps_two_decimals(db, expert):
+    """A site closed 8 hours after its first report took 1/3 day: 0.33 (docs/sites.md: days, 2 decimals)."""
+    first = datetime(2026, 11, 3, 2, tzinfo=UTC)
+    closed = datetime(2026, 11, 3, 10, tzinfo=UTC)
+    with session_scope() as s:
+        territory(s, "H1", None, -65.30, -26.90, -65.20, -26.70)
+        site = uuid.uuid4()
+        s.execute(
+            text(
+                "INSERT INTO sites (id, family, status, location, radius_m, first_report_at, last_report_at, "
+                "territory_code) VALUES (:id, 'water', 'closed', ST_SetSRID(ST_MakePoint(-65.25, -26.8), 4326), "
+                "15, :first, :first, 'H1')"
+            ),
+            {"id": site, "first": first},
+        )
+        for action, at_, before, after in (("create", first, None, "open"), ("close", closed, "open", "closed")):
+            s.execute(
+                text(
+                    "INSERT INTO site_actions (id, site_id, action, at, from_status, to_status) VALUES "
+                    "(gen_random_uuid(), :site, CAST(:action AS site_action), :at, CAST(:before AS site_status), "
+                    "CAST(:after AS site_status))"
+                ),
+                {"site": site, "action": action, "at": at_, "before": before, "after": after},
+            )
+
+    query = {"date_from": "2026-11-03", "date_to": "2026-11-03"}
+    body = call("GET", "/api/v1/reports/remediation", caller=expert, query=query).json()
+
+    (h1,) = body["territories"]
+    assert h1["weeks"][0]["median_days_to_close"] == {"value": 0.33, "closes": 1}
+    assert h1["window"]["median_days_to_close"] == {"value": 0.33, "closes": 1}

@@ -201,3 +201,19 @@ def test_validation_stats(seeded, expert, user):
 def test_every_dashboard_route_needs_a_caller(db):
     for path in ("statistics", "risk-distribution", "monthly-analyses", "recent-activity", "validation-stats"):
         assert call("GET", f"/api/v1/reports/{path}").status == 401
+
+
+def test_validation_stats_of_one_user_in_the_callers_language(seeded, expert, other_user):
+    """An expert narrowing to one user gets that user's figures only, in the language asked for, as of a UTC
+    instant (docs/report.md: days and "today" are UTC)."""
+    query = {"user_id": str(other_user.id), "language": "en"}
+    body = call("GET", "/api/v1/reports/validation-stats", caller=expert, query=query).json()
+    # other_user: O1 (one pending, one rejected) and O2 (one pending); U1's confirmation is not theirs.
+    assert (body["pending_validations"], body["validated_positive"], body["validated_negative"]) == (2, 0, 1)
+    assert body["top_validators"] == [
+        {"user_id": str(expert.id), "name": expert.email, "role": "expert", "validated": 1}
+    ]
+    assert body["scope"] == f"user {other_user.id}"
+    assert body["hours_to_validation_is"] == "validated_at - detection created_at, validations of the last 30 days"
+    assert body["counted"] == "completed analyses only"
+    assert datetime.fromisoformat(body["as_of"]).utcoffset() == timedelta(0)
