@@ -247,3 +247,31 @@ def test_the_median_days_to_close_keeps_two_decimals(db, expert):
     (h1,) = body["territories"]
     assert h1["weeks"][0]["median_days_to_close"] == {"value": 0.33, "closes": 1}
     assert h1["window"]["median_days_to_close"] == {"value": 0.33, "closes": 1}
+
+
+def test_the_default_window_is_the_four_weeks_up_to_date_to(timeline, expert):
+    """date_to and the 27 days before it (docs/sites.md); the definitions in the caller's language."""
+    body = call(
+        "GET", "/api/v1/reports/remediation", caller=expert, query={"date_to": "2026-11-22", "language": "en"}
+    ).json()
+    assert (body["date_from"], body["date_to"]) == ("2026-10-26", "2026-11-22")
+    assert body["week"]["label"] == "ISO weeks, Monday 00:00 to Sunday 24:00 UTC"
+    assert body["definitions"]["opened"] == "sites whose first report falls in the week"
+
+
+@pytest.mark.parametrize("zone", ["Pacific/Kiritimati", "Etc/GMT+12"])  # UTC+14 and UTC-12
+def test_without_dates_the_window_ends_today_in_utc_whatever_the_servers_zone(db, expert, monkeypatch, zone):
+    """One of the two zones is on another calendar day than UTC at any instant: the default `date_to` is the
+    UTC day (docs/sites.md, weeks in UTC), not the server's."""
+    import time as clock
+
+    before = datetime.now(UTC).date()
+    monkeypatch.setenv("TZ", zone)
+    clock.tzset()
+    try:
+        body = call("GET", "/api/v1/reports/remediation", caller=expert).json()
+    finally:
+        monkeypatch.delenv("TZ")
+        clock.tzset()
+    after = datetime.now(UTC).date()
+    assert body["date_to"] in {before.isoformat(), after.isoformat()}
