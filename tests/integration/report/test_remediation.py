@@ -275,3 +275,27 @@ def test_without_dates_the_window_ends_today_in_utc_whatever_the_servers_zone(db
         clock.tzset()
     after = datetime.now(UTC).date()
     assert body["date_to"] in {before.isoformat(), after.isoformat()}
+
+
+@pytest.mark.parametrize(
+    ("date_from", "date_to", "status"),
+    [
+        ("2025-12-29", "2026-12-28", 200),  # Monday 29 Dec 2025 to Monday 28 Dec 2026: 53 ISO weeks, the most
+        ("2025-12-29", "2027-01-04", 422),  # one Monday more: 54 weeks
+        ("2000-01-01", "2000-01-02", 200),  # the first day allowed
+        ("1999-12-31", "2000-01-02", 422),
+        ("2100-12-30", "2100-12-31", 200),  # the last day allowed
+    ],
+)
+def test_the_window_bounds_are_inclusive(db, expert, date_from, date_to, status):
+    query = {"date_from": date_from, "date_to": date_to}
+    assert call("GET", "/api/v1/reports/remediation", caller=expert, query=query).status == status
+
+
+def test_a_window_out_of_bounds_says_which_bounds(db, expert):
+    query = {"date_from": "2020-01-01", "date_to": "2026-11-04", "language": "en"}
+    error = call("GET", "/api/v1/reports/remediation", caller=expert, query=query).json()["error"]
+    assert error["message"] == (
+        "date_from must not be after date_to, both within 2000-01-01 to 2100-12-31, and the range must fit in 53 weeks"
+    )
+    assert error["details"] == {"date_from": "2020-01-01", "date_to": "2026-11-04", "max_weeks": 53}

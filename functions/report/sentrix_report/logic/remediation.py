@@ -85,6 +85,7 @@ def weekly(
             locale.t("err.remediation_range", max_weeks=MAX_WEEKS),
             details={"date_from": date_from.isoformat(), "date_to": date_to.isoformat(), "max_weeks": MAX_WEEKS},
             key="err.remediation_range",
+            max_weeks=MAX_WEEKS,
         )
     where = sites_scope(principal, territory)
     with session_scope() as session:
