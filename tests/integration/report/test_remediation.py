@@ -299,3 +299,9 @@ def test_a_window_out_of_bounds_says_which_bounds(db, expert):
         "date_from must not be after date_to, both within 2000-01-01 to 2100-12-31, and the range must fit in 53 weeks"
     )
     assert error["details"] == {"date_from": "2020-01-01", "date_to": "2026-11-04", "max_weeks": 53}
+    query["language"] = "pt"
+    error = call("GET", "/api/v1/reports/remediation", caller=expert, query=query).json()["error"]
+    assert error["message"] == (
+        "date_from não pode ser posterior a date_to, ambas entre 2000-01-01 e 2100-12-31, e o intervalo deve caber "
+        "em 53 semanas"
+    )
