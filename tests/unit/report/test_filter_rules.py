@@ -275,3 +275,18 @@ def test_filters_become_conditions_on_the_analyses():
         "f_n": -26.7,
     }
     assert apply_filters(Where.empty(), build_filters()).sql() == "TRUE"
+
+
+def test_times_are_utc_whatever_the_servers_zone(monkeypatch):
+    """A time without a zone is UTC and every bound is stated in UTC, not in the zone the server runs in."""
+    import time as clock
+
+    monkeypatch.setenv("TZ", "Pacific/Kiritimati")  # UTC+14
+    clock.tzset()
+    try:
+        assert start_of(datetime(2026, 5, 1, 10, 30)) == datetime(2026, 5, 1, 10, 30, tzinfo=UTC)
+        filters = build_filters(date_from="2026-05-01T10:30:00-03:00")
+        assert filters.coverage(AS_OF)["created_from"] == "2026-05-01T13:30:00+00:00"
+    finally:
+        monkeypatch.delenv("TZ")
+        clock.tzset()
