@@ -217,3 +217,16 @@ def test_validation_stats_of_one_user_in_the_callers_language(seeded, expert, ot
     assert body["hours_to_validation_is"] == "validated_at - detection created_at, validations of the last 30 days"
     assert body["counted"] == "completed analyses only"
     assert datetime.fromisoformat(body["as_of"]).utcoffset() == timedelta(0)
+
+
+def test_a_users_risk_distribution_counts_their_own_analyses(seeded, user):
+    body = call("GET", "/api/v1/reports/risk-distribution", caller=user, query={"language": "en"}).json()
+    # U1 is ALTO, U2 MEDIO: one each of two; every level is listed
+    assert [(r["level"], r["value"], r["percentage"]) for r in body["data"]] == [
+        ("ALTO", 1, 50.0),
+        ("MEDIO", 1, 50.0),
+        ("BAJO", 0, 0.0),
+        ("MINIMO", 0, 0.0),
+    ]
+    assert body["total"] == 2 and body["scope"] == f"user {user.id}"
+    assert [r["name"] for r in body["data"]] == ["High", "Medium", "Low", "Minimal"]
