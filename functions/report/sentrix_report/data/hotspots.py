@@ -8,7 +8,6 @@ a cluster is then kept only when it is a place: detections of several analyses a
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -190,11 +189,10 @@ def dbscan(
     bbox: BBox | None,
     eps_m: float,
     min_points: int,
-    as_of: datetime,
     detections: Where,
     limit: int,
-    min_analyses: int = 2,
-    min_distinct_points: int = 2,
+    min_analyses: int,
+    min_distinct_points: int,
 ) -> list[dict[str, Any]]:
     """Clusters (centroid, counts, dominant type, mean risk, radius, last seen), largest first; only those
     with detections of `min_analyses` distinct analyses at `min_distinct_points` distinct points."""
@@ -210,7 +208,6 @@ def dbscan(
     params.update(
         eps=eps_m,
         min_points=min_points,
-        as_of=as_of,
         limit=limit,
         min_analyses=min_analyses,
         min_places=min_distinct_points,
@@ -226,12 +223,11 @@ def gistar(
     bbox: BBox,
     cell_m: float,
     z_min: float,
-    as_of: datetime,
     detections: Where,
 ) -> list[dict[str, Any]]:
     """Grid cells whose Gi* |z| reaches `z_min`, hottest first (each row repeats the grid's n, mean, sd)."""
     points, params = _points(where, str(int(srid)), bbox, detections)
-    params.update(cell=cell_m, z_min=z_min, as_of=as_of)
+    params.update(cell=cell_m, z_min=z_min)
     sql = _GISTAR.format(points=points, srid=int(srid), cell=_CELL)
     return [dict(r) for r in rows(session, sql, params)]
 

@@ -55,7 +55,7 @@ def _median(days: list[float]) -> float | None:
     return round(stats.median(days), 2) if days else None
 
 
-def _figures(opened: int, closed: int, reopened: int, days: list[float], locale: Locale) -> dict[str, Any]:
+def _figures(opened: int, closed: int, reopened: int, days: list[float]) -> dict[str, Any]:
     return {
         "opened": opened,
         "closed": closed,
@@ -104,7 +104,7 @@ def weekly(
                 "week_start": start.isoformat(),
                 "week_end": (start + timedelta(days=6)).isoformat(),
                 "open_at_end": row["open_at_end"],
-                **_figures(row["opened"], row["closed"], row["reopened"], days, locale),
+                **_figures(row["opened"], row["closed"], row["reopened"], days),
             }
         )
         entry["_days"].extend(days)
@@ -113,7 +113,7 @@ def weekly(
     groups = []
     for entry in territories.values():
         opened, closed, reopened = entry.pop("_sum")
-        entry["window"] = _figures(opened, closed, reopened, entry.pop("_days"), locale)
+        entry["window"] = _figures(opened, closed, reopened, entry.pop("_days"))
         groups.append(entry)
     return {
         "territories": groups,
