@@ -230,3 +230,17 @@ def test_a_users_risk_distribution_counts_their_own_analyses(seeded, user):
     ]
     assert body["total"] == 2 and body["scope"] == f"user {user.id}"
     assert [r["name"] for r in body["data"]] == ["High", "Medium", "Low", "Minimal"]
+
+
+def test_the_oldest_pending_detection_is_dated(seeded, expert, user):
+    # O2 (45 days old) holds the oldest detection still pending; the expert sees it, `user` sees U2 (40 days)
+    body = call("GET", "/api/v1/reports/validation-stats", caller=expert).json()
+    o2 = seeded["analyses"][3]
+    assert datetime.fromisoformat(body["oldest_pending"]) == o2.created_at
+    own = call("GET", "/api/v1/reports/validation-stats", caller=user).json()
+    assert datetime.fromisoformat(own["oldest_pending"]) == seeded["analyses"][1].created_at
+
+
+def test_nothing_pending_has_no_oldest(expert):
+    body = call("GET", "/api/v1/reports/validation-stats", caller=expert).json()
+    assert body["oldest_pending"] is None and body["pending_validations"] == 0

@@ -168,3 +168,15 @@ def test_data_times_by_audience():
     assert _moment(moment, False) == "2026-05-01T23:30:00-03:00"
     assert _moment(None, True) is None
     assert _moment(datetime(2026, 5, 2, 2, 30, tzinfo=UTC), False) == "2026-05-02T02:30:00+00:00"
+
+
+def test_the_heatmap_rollup_serves_its_own_grid_only():
+    """The trigger-maintained rollup holds 0.01° cells (migrations 0004, 0005): asking it for another grid is a
+    programming error, refused before any query runs."""
+    from sentrix_report.data.heatmap import heatmap
+    from sentrix_report.logic.filters import Where
+
+    nothing = Where.empty()
+    with pytest.raises(ValueError, match=r"^the public map rollup holds the 0\.01° grid only$"):
+        heatmap(None, where=nothing, exact=nothing, detections=nothing, viewer=None, grid_deg=0.02, limit=10,
+                min_reporters=3, rollup=True)  # fmt: skip
