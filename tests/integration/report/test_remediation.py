@@ -305,3 +305,18 @@ def test_a_window_out_of_bounds_says_which_bounds(db, expert):
         "date_from não pode ser posterior a date_to, ambas entre 2000-01-01 e 2100-12-31, e o intervalo deve caber "
         "em 53 semanas"
     )
+
+
+def test_weeks_start_on_mondays_in_utc_whatever_the_servers_zone(timeline, expert, monkeypatch):
+    import time as clock
+
+    monkeypatch.setenv("TZ", "Etc/GMT+12")  # UTC-12: Monday 00:00 UTC is Sunday noon there
+    clock.tzset()
+    try:
+        body = call("GET", "/api/v1/reports/remediation", caller=expert, query=WINDOW).json()
+    finally:
+        monkeypatch.delenv("TZ")
+        clock.tzset()
+    h1 = body["territories"][0]
+    assert [w["week_start"] for w in h1["weeks"]] == ["2026-11-02", "2026-11-09", "2026-11-16"]
+    assert [w["week_end"] for w in h1["weeks"]] == ["2026-11-08", "2026-11-15", "2026-11-22"]
