@@ -34,3 +34,18 @@ def test_the_key_is_random_made_once_and_stable(db):
     forget_keys()
     assert reporter_pseudonym(user) != first
     forget_keys()
+
+
+def test_a_key_once_read_is_kept_for_the_process(db):
+    """The key is read from the database once per process (every pseudonym of a report would otherwise cost a
+    query): a key removed from the table afterwards still answers the same until `forget_keys`."""
+    from sentrix_report.data.keys import deployment_key, forget_keys
+
+    forget_keys()
+    with session_scope() as s:
+        first = deployment_key(s, "report_pseudonym")
+    with admin_engine().begin() as s:
+        s.execute(text("DELETE FROM deployment_keys"))
+    with session_scope() as s:
+        assert deployment_key(s, "report_pseudonym") == first
+    forget_keys()

@@ -221,3 +221,18 @@ def test_bad_requests_are_422(db, expert, body):
     response = generate(expert, body)
     assert response.status == 422
     assert response.json()["error"]["code"] == "validation_error"
+
+
+def test_a_detailed_report_lists_at_most_the_configured_rows(seeded, user, monkeypatch):
+    """REPORT_DETAILED_REPORT_MAX_ROWS caps the listed analyses (newest first); the total still counts all."""
+    from sentrix_report.settings import get_report_settings
+
+    monkeypatch.setenv("REPORT_DETAILED_REPORT_MAX_ROWS", "2")
+    get_report_settings.cache_clear()
+    try:
+        body = generate(user, {"type": "detailed", "format": "json"}).json()["data"]
+    finally:
+        monkeypatch.delenv("REPORT_DETAILED_REPORT_MAX_ROWS")
+        get_report_settings.cache_clear()
+    assert [r["risk_level"] for r in body["analyses"]] == ["MINIMO", "MEDIO"]
+    assert (body["analyses_shown"], body["analyses_total"]) == (2, 3)

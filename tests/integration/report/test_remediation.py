@@ -271,3 +271,118 @@ def test_sql_in_territory_counts_nothing(timeline, expert, payload):
     assert response.status in (200, 422), response.json()
     if response.status == 200:
         assert response.json()["territories"] == []
+
+
+def test_the_refusal_speaks_the_callers_language(timeline, user):
+    """The refusal's message is the catalogue's words for its key in the caller's language (docs/report.md)."""
+    plain = call("GET", "/api/v1/reports/remediation", caller=user, query=WINDOW).json()["error"]
+    assert plain["message"] == "Las cifras de saneamiento son para expertos, administradores y funcionarios"
+    stated = call("GET", "/api/v1/reports/remediation", caller=user, query={**WINDOW, "language": "pt"}).json()
+    words = "Os números de saneamento são para especialistas, administradores e funcionários"
+    assert stated["error"]["message"] == words
+
+
+def test_the_median_days_to_close_keeps_two_decimals(db, expert):
+    """A site closed 8 hours after its first report took 1/3 day: 0.33 (docs/sites.md: days, 2 decimals)."""
+    first = datetime(2026, 11, 3, 2, tzinfo=UTC)
+    closed = datetime(2026, 11, 3, 10, tzinfo=UTC)
+    with session_scope() as s:
+        territory(s, "H1", None, -65.30, -26.90, -65.20, -26.70)
+        site = uuid.uuid4()
+        s.execute(
+            text(
+                "INSERT INTO sites (id, family, status, location, radius_m, first_report_at, last_report_at, "
+                "territory_code) VALUES (:id, 'water', 'closed', ST_SetSRID(ST_MakePoint(-65.25, -26.8), 4326), "
+                "15, :first, :first, 'H1')"
+            ),
+            {"id": site, "first": first},
+        )
+        for action, at_, before, after in (("create", first, None, "open"), ("close", closed, "open", "closed")):
+            s.execute(
+                text(
+                    "INSERT INTO site_actions (id, site_id, action, at, from_status, to_status) VALUES "
+                    "(gen_random_uuid(), :site, CAST(:action AS site_action), :at, CAST(:before AS site_status), "
+                    "CAST(:after AS site_status))"
+                ),
+                {"site": site, "action": action, "at": at_, "before": before, "after": after},
+            )
+
+    query = {"date_from": "2026-11-03", "date_to": "2026-11-03"}
+    body = call("GET", "/api/v1/reports/remediation", caller=expert, query=query).json()
+
+    (h1,) = body["territories"]
+    assert h1["weeks"][0]["median_days_to_close"] == {"value": 0.33, "closes": 1}
+    assert h1["window"]["median_days_to_close"] == {"value": 0.33, "closes": 1}
+
+
+def test_the_default_window_is_the_four_weeks_up_to_date_to(timeline, expert):
+    """date_to and the 27 days before it (docs/sites.md); the definitions in the caller's language."""
+    body = call(
+        "GET", "/api/v1/reports/remediation", caller=expert, query={"date_to": "2026-11-22", "language": "en"}
+    ).json()
+    assert (body["date_from"], body["date_to"]) == ("2026-10-26", "2026-11-22")
+    assert body["week"]["label"] == "ISO weeks, Monday 00:00 to Sunday 24:00 UTC"
+    assert body["definitions"]["opened"] == "sites whose first report falls in the week"
+
+
+@pytest.mark.parametrize("zone", ["Pacific/Kiritimati", "Etc/GMT+12"])  # UTC+14 and UTC-12
+def test_without_dates_the_window_ends_today_in_utc_whatever_the_servers_zone(db, expert, monkeypatch, zone):
+    """One of the two zones is on another calendar day than UTC at any instant: the default `date_to` is the
+    UTC day (docs/sites.md, weeks in UTC), not the server's."""
+    import time as clock
+
+    before = datetime.now(UTC).date()
+    monkeypatch.setenv("TZ", zone)
+    clock.tzset()
+    try:
+        body = call("GET", "/api/v1/reports/remediation", caller=expert).json()
+    finally:
+        monkeypatch.delenv("TZ")
+        clock.tzset()
+    after = datetime.now(UTC).date()
+    assert body["date_to"] in {before.isoformat(), after.isoformat()}
+
+
+@pytest.mark.parametrize(
+    ("date_from", "date_to", "status"),
+    [
+        ("2025-12-29", "2026-12-28", 200),  # Monday 29 Dec 2025 to Monday 28 Dec 2026: 53 ISO weeks, the most
+        ("2025-12-29", "2027-01-04", 422),  # one Monday more: 54 weeks
+        ("2000-01-01", "2000-01-02", 200),  # the first day allowed
+        ("1999-12-31", "2000-01-02", 422),
+        ("2100-12-30", "2100-12-31", 200),  # the last day allowed
+    ],
+)
+def test_the_window_bounds_are_inclusive(db, expert, date_from, date_to, status):
+    query = {"date_from": date_from, "date_to": date_to}
+    assert call("GET", "/api/v1/reports/remediation", caller=expert, query=query).status == status
+
+
+def test_a_window_out_of_bounds_says_which_bounds(db, expert):
+    query = {"date_from": "2020-01-01", "date_to": "2026-11-04", "language": "en"}
+    error = call("GET", "/api/v1/reports/remediation", caller=expert, query=query).json()["error"]
+    assert error["message"] == (
+        "date_from must not be after date_to, both within 2000-01-01 to 2100-12-31, and the range must fit in 53 weeks"
+    )
+    assert error["details"] == {"date_from": "2020-01-01", "date_to": "2026-11-04", "max_weeks": 53}
+    query["language"] = "pt"
+    error = call("GET", "/api/v1/reports/remediation", caller=expert, query=query).json()["error"]
+    assert error["message"] == (
+        "date_from não pode ser posterior a date_to, ambas entre 2000-01-01 e 2100-12-31, e o intervalo deve caber "
+        "em 53 semanas"
+    )
+
+
+def test_weeks_start_on_mondays_in_utc_whatever_the_servers_zone(timeline, expert, monkeypatch):
+    import time as clock
+
+    monkeypatch.setenv("TZ", "Etc/GMT+12")  # UTC-12: Monday 00:00 UTC is Sunday noon there
+    clock.tzset()
+    try:
+        body = call("GET", "/api/v1/reports/remediation", caller=expert, query=WINDOW).json()
+    finally:
+        monkeypatch.delenv("TZ")
+        clock.tzset()
+    h1 = body["territories"][0]
+    assert [w["week_start"] for w in h1["weeks"]] == ["2026-11-02", "2026-11-09", "2026-11-16"]
+    assert [w["week_end"] for w in h1["weeks"]] == ["2026-11-08", "2026-11-15", "2026-11-22"]

@@ -201,3 +201,46 @@ def test_validation_stats(seeded, expert, user):
 def test_every_dashboard_route_needs_a_caller(db):
     for path in ("statistics", "risk-distribution", "monthly-analyses", "recent-activity", "validation-stats"):
         assert call("GET", f"/api/v1/reports/{path}").status == 401
+
+
+def test_validation_stats_of_one_user_in_the_callers_language(seeded, expert, other_user):
+    """An expert narrowing to one user gets that user's figures only, in the language asked for, as of a UTC
+    instant (docs/report.md: days and "today" are UTC)."""
+    query = {"user_id": str(other_user.id), "language": "en"}
+    body = call("GET", "/api/v1/reports/validation-stats", caller=expert, query=query).json()
+    # other_user: O1 (one pending, one rejected) and O2 (one pending); U1's confirmation is not theirs.
+    assert (body["pending_validations"], body["validated_positive"], body["validated_negative"]) == (2, 0, 1)
+    assert body["top_validators"] == [
+        {"user_id": str(expert.id), "name": expert.email, "role": "expert", "validated": 1}
+    ]
+    assert body["scope"] == f"user {other_user.id}"
+    assert body["hours_to_validation_is"] == "validated_at - detection created_at, validations of the last 30 days"
+    assert body["counted"] == "completed analyses only"
+    assert datetime.fromisoformat(body["as_of"]).utcoffset() == timedelta(0)
+
+
+def test_a_users_risk_distribution_counts_their_own_analyses(seeded, user):
+    body = call("GET", "/api/v1/reports/risk-distribution", caller=user, query={"language": "en"}).json()
+    # U1 is ALTO, U2 MEDIO: one each of two; every level is listed
+    assert [(r["level"], r["value"], r["percentage"]) for r in body["data"]] == [
+        ("ALTO", 1, 50.0),
+        ("MEDIO", 1, 50.0),
+        ("BAJO", 0, 0.0),
+        ("MINIMO", 0, 0.0),
+    ]
+    assert body["total"] == 2 and body["scope"] == f"user {user.id}"
+    assert [r["name"] for r in body["data"]] == ["High", "Medium", "Low", "Minimal"]
+
+
+def test_the_oldest_pending_detection_is_dated(seeded, expert, user):
+    # O2 (45 days old) holds the oldest detection still pending; the expert sees it, `user` sees U2 (40 days)
+    body = call("GET", "/api/v1/reports/validation-stats", caller=expert).json()
+    o2 = seeded["analyses"][3]
+    assert datetime.fromisoformat(body["oldest_pending"]) == o2.created_at
+    own = call("GET", "/api/v1/reports/validation-stats", caller=user).json()
+    assert datetime.fromisoformat(own["oldest_pending"]) == seeded["analyses"][1].created_at
+
+
+def test_nothing_pending_has_no_oldest(expert):
+    body = call("GET", "/api/v1/reports/validation-stats", caller=expert).json()
+    assert body["oldest_pending"] is None and body["pending_validations"] == 0

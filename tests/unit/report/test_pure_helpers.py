@@ -119,3 +119,32 @@ def test_the_estimated_dbscan_pairs_grow_with_points_and_radius_squared():
     # The bbox is cut to the data's extent, where the points are
     assert study_area(city, (-65.2, -26.8, -65.19, -26.79)) == BBox(-65.2, -26.8, -65.19, -26.79)
     assert study_area(None, None) is None
+
+
+def test_a_ratio_rounds_to_4_places_and_a_percent_ratio_to_2():
+    assert ratio(1, 3, of="a", per="b")["value"] == 0.3333
+    assert ratio(2, 3, of="a", per="b")["value"] == 0.6667
+    assert ratio(1, 3, of="a", per="b", percent=True)["value"] == 33.33
+    assert ratio(2, 3, of="a", per="b", percent=True) == {
+        "value": 66.67, "numerator": 2, "denominator": 3, "of": "a", "per": "b"
+    }  # fmt: skip
+    assert ratio(0, 0, of="a", per="b", percent=True)["value"] is None
+    assert percent(2, 3) == 66.67 and change(1, 3) == -66.67
+
+
+def test_a_change_from_nothing_has_no_percentage_even_with_no_minimum():
+    assert change_figure(5, 0, min_base=0) == {
+        "current": 5, "previous": 0, "difference": 5, "change_pct": None, "reason": "base_below_minimum",
+        "min_base": 0,
+    }  # fmt: skip
+    assert change_figure(4, 1, min_base=0)["change_pct"] == 300.0
+
+
+def test_database_decimals_become_floats_and_the_rest_stays():
+    from decimal import Decimal
+
+    from sentrix_report.logic.ratios import jsonable
+
+    converted = jsonable({"share": Decimal("0.25"), "count": 3, "name": "x", "none": None})
+    assert converted == {"share": 0.25, "count": 3, "name": "x", "none": None}
+    assert type(converted["share"]) is float and type(converted["count"]) is int

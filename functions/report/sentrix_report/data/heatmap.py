@@ -135,7 +135,7 @@ def heatmap(
     grid_deg: float,
     limit: int,
     min_reporters: int,
-    rollup: bool = False,
+    rollup: bool,
 ) -> dict[str, Any]:
     """Points and their summary; `where` selects counted analyses, `exact` those shown point by point and
     `detections` the detections that count (verdict, validity). Analyses without such detections are no heat.

@@ -8,7 +8,6 @@ a cluster is then kept only when it is a place: detections of several analyses a
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -201,7 +200,6 @@ def dbscan(
     bbox: BBox | None,
     eps_m: float,
     min_points: int,
-    as_of: datetime,
     detections: Where,
     limit: int,
     min_analyses: int = 2,
@@ -229,7 +227,6 @@ def dbscan(
     params.update(
         eps=eps_m,
         min_points=min_points,
-        as_of=as_of,
         limit=limit,
         min_analyses=min_analyses,
         min_places=min_distinct_points,
@@ -245,12 +242,11 @@ def gistar(
     bbox: BBox,
     cell_m: float,
     z_min: float,
-    as_of: datetime,
     detections: Where,
 ) -> list[dict[str, Any]]:
     """Grid cells whose Gi* |z| reaches `z_min`, hottest first (each row repeats the grid's n, mean, sd)."""
     points, params = _points(where, str(int(srid)), bbox, detections)
-    params.update(cell=cell_m, z_min=z_min, as_of=as_of)
+    params.update(cell=cell_m, z_min=z_min)
     sql = _GISTAR.format(points=points, srid=int(srid), cell=_CELL)
     return [dict(r) for r in rows(session, sql, params)]
 

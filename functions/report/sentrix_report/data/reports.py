@@ -232,7 +232,7 @@ class Dataset:
     def summary(self) -> dict[str, Any]:
         return self._one(_SUMMARY)
 
-    def statistics(self, timezone: str = "UTC") -> dict[str, Any]:
+    def statistics(self, timezone: str) -> dict[str, Any]:
         """Statistics; months are calendar months in `timezone` (an IANA name)."""
         return self._one(_STATISTICS, tz=timezone)
 

@@ -220,7 +220,7 @@ def tile(
     cells: int,
     as_of: datetime,
     min_reporters: int,
-    rollup: bool = False,
+    rollup: bool,
 ) -> bytes:
     """The MVT bytes of tile z/x/y (empty when nothing is there). `rollup`: read the public cells from the
     rollup tables (only for an anonymous, unfiltered tile on the rollup's grid: the caller decides)."""

@@ -131,7 +131,6 @@ def hotspots(
             bbox=box,
             eps_m=eps,
             min_points=minimum,
-            as_of=as_of,
             detections=detections,
             limit=limit,
             min_analyses=settings.hotspot_min_analyses,
@@ -140,9 +139,7 @@ def hotspots(
             exact_sites=principal.sees_everything or scope.official,
         )
         if with_gistar:
-            result["gistar"] = _gistar(
-                session, where, box, cell_m, as_of, detections, settings.gistar_max_cells, locale
-            )
+            result["gistar"] = _gistar(session, where, box, cell_m, detections, settings.gistar_max_cells, locale)
     result["clusters"] = [
         {
             "rank": rank,
@@ -189,9 +186,7 @@ def hotspots(
     }
 
 
-def _gistar(
-    session, where, box: BBox | None, cell_m: float, as_of, detections: Where, max_cells: int, locale: Locale
-) -> dict:
+def _gistar(session, where, box: BBox | None, cell_m: float, detections: Where, max_cells: int, locale: Locale) -> dict:
     if box is None:
         raise ValidationFailed("Gi* needs a bbox: the study area is every grid cell inside it", key="err.gistar_bbox")
     if not 10 <= cell_m <= 100_000:
@@ -215,7 +210,6 @@ def _gistar(
         bbox=box,
         cell_m=cell_m,
         z_min=GI_BINS[-1][0],
-        as_of=as_of,
         detections=detections,
     )
     features = []

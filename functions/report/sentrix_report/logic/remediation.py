@@ -131,9 +131,12 @@ def window(date_from: date | None, date_to: date | None, *, today: date, clamp: 
         first, weeks, clamped = last - timedelta(days=7 * (MAX_WEEKS - 1)), MAX_WEEKS, True
     if date_from > date_to or weeks > MAX_WEEKS or not EARLIEST <= date_from <= date_to <= LATEST:
         raise ValidationFailed(
-            locale.t("err.remediation_range", max_weeks=MAX_WEEKS),
+            # The English text (errors.py); the caller reads the catalogue's words for `key` in their language.
+            f"date_from must not be after date_to, both within {EARLIEST} to {LATEST}, and the range must fit in "
+            f"{MAX_WEEKS} weeks",
             details={"date_from": date_from.isoformat(), "date_to": date_to.isoformat(), "max_weeks": MAX_WEEKS},
             key="err.remediation_range",
+            max_weeks=MAX_WEEKS,
         )
     return Window(date_from, date_to, first, weeks, clamped)
 
