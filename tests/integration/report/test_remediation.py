@@ -273,15 +273,6 @@ def test_sql_in_territory_counts_nothing(timeline, expert, payload):
         assert response.json()["territories"] == []
 
 
-def test_the_refusal_speaks_the_callers_language(timeline, user):
-    """The refusal's message is the catalogue's words for its key in the caller's language (docs/report.md)."""
-    plain = call("GET", "/api/v1/reports/remediation", caller=user, query=WINDOW).json()["error"]
-    assert plain["message"] == "Las cifras de saneamiento son para expertos, administradores y funcionarios"
-    stated = call("GET", "/api/v1/reports/remediation", caller=user, query={**WINDOW, "language": "pt"}).json()
-    words = "Os números de saneamento são para especialistas, administradores e funcionários"
-    assert stated["error"]["message"] == words
-
-
 def test_the_median_days_to_close_keeps_two_decimals(db, expert):
     """A site closed 8 hours after its first report took 1/3 day: 0.33 (docs/sites.md: days, 2 decimals)."""
     first = datetime(2026, 11, 3, 2, tzinfo=UTC)
@@ -321,7 +312,7 @@ def test_the_default_window_is_the_four_weeks_up_to_date_to(timeline, expert):
         "GET", "/api/v1/reports/remediation", caller=expert, query={"date_to": "2026-11-22", "language": "en"}
     ).json()
     assert (body["date_from"], body["date_to"]) == ("2026-10-26", "2026-11-22")
-    assert body["week"]["label"] == "ISO weeks, Monday 00:00 to Sunday 24:00 UTC"
+    assert body["week"]["label"] == "epidemiological weeks, Sunday 00:00 to Saturday 24:00 UTC (week 1 holds 4 January)"
     assert body["definitions"]["opened"] == "sites whose first report falls in the week"
 
 
@@ -346,8 +337,8 @@ def test_without_dates_the_window_ends_today_in_utc_whatever_the_servers_zone(db
 @pytest.mark.parametrize(
     ("date_from", "date_to", "status"),
     [
-        ("2025-12-29", "2026-12-28", 200),  # Monday 29 Dec 2025 to Monday 28 Dec 2026: 53 ISO weeks, the most
-        ("2025-12-29", "2027-01-04", 422),  # one Monday more: 54 weeks
+        ("2025-12-28", "2026-12-27", 200),  # Sunday 28 Dec 2025 (2025-SE53) to Sunday 27 Dec 2026: 53 weeks, the most
+        ("2025-12-28", "2027-01-03", 422),  # one Sunday more: 54 weeks
         ("2000-01-01", "2000-01-02", 200),  # the first day allowed
         ("1999-12-31", "2000-01-02", 422),
         ("2100-12-30", "2100-12-31", 200),  # the last day allowed
@@ -373,10 +364,12 @@ def test_a_window_out_of_bounds_says_which_bounds(db, expert):
     )
 
 
-def test_weeks_start_on_mondays_in_utc_whatever_the_servers_zone(timeline, expert, monkeypatch):
+def test_weeks_start_on_sundays_in_utc_whatever_the_servers_zone(timeline, expert, monkeypatch):
+    """Epidemiological weeks, Sunday to Saturday in UTC: 4 to 22 November 2026 spans the weeks from Sunday 1, 8,
+    15 and 22 November."""
     import time as clock
 
-    monkeypatch.setenv("TZ", "Etc/GMT+12")  # UTC-12: Monday 00:00 UTC is Sunday noon there
+    monkeypatch.setenv("TZ", "Etc/GMT+12")  # UTC-12: Sunday 00:00 UTC is Saturday noon there
     clock.tzset()
     try:
         body = call("GET", "/api/v1/reports/remediation", caller=expert, query=WINDOW).json()
@@ -384,5 +377,5 @@ def test_weeks_start_on_mondays_in_utc_whatever_the_servers_zone(timeline, exper
         monkeypatch.delenv("TZ")
         clock.tzset()
     h1 = body["territories"][0]
-    assert [w["week_start"] for w in h1["weeks"]] == ["2026-11-02", "2026-11-09", "2026-11-16"]
-    assert [w["week_end"] for w in h1["weeks"]] == ["2026-11-08", "2026-11-15", "2026-11-22"]
+    assert [w["week_start"] for w in h1["weeks"]] == ["2026-11-01", "2026-11-08", "2026-11-15", "2026-11-22"]
+    assert [w["week_end"] for w in h1["weeks"]] == ["2026-11-07", "2026-11-14", "2026-11-21", "2026-11-28"]
