@@ -128,6 +128,20 @@ def test_logout_everywhere_ends_the_live_access_token(api):
     assert api.post("/refresh", json={"refresh_token": body["refresh_token"]}).status_code == 401
 
 
+def test_logout_everywhere_with_a_refresh_token_still_ends_every_session(api):
+    """docs/auth.md (`POST /logout`, Built-in provider): `{"everywhere": true}` ends every session even when a
+    refresh token is sent along."""
+    body = register(api, "todas@example.org")
+    other = api.post("/login", json={"email": "todas@example.org", "password": PASSWORD}).json()
+    out = api.post(
+        "/logout", json={"refresh_token": body["refresh_token"], "everywhere": True}, headers=auth(body["access_token"])
+    )
+    assert out.status_code == 200, out.text
+    for session in (body, other):
+        assert api.post("/refresh", json={"refresh_token": session["refresh_token"]}).status_code == 401
+    assert api.get("/me", headers=auth(other["access_token"])).status_code == 401
+
+
 def test_change_password_ends_every_session_and_returns_a_new_one(api):
     body = register(api, "cambio@example.org")
     new_password = "another quite long passphrase"
