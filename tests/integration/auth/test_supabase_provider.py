@@ -353,3 +353,19 @@ def test_a_sign_in_leaves_no_session_refresh_timer_behind(sb, gotrue):
 
     assert found is not None and found[1] is not None
     assert {t for t in threading.enumerate() if isinstance(t, threading.Timer)} - timers_before == set()
+
+
+def test_a_password_change_ends_the_users_other_supabase_sessions(sb, gotrue):
+    """docs/auth.md (Supabase provider): a password change signs out globally, so another session's refresh
+    token stops working; the session the change hands back works."""
+    body = register(sb, "global@example.org")
+    other = sb.post("/login", json={"email": "global@example.org", "password": PASSWORD}).json()
+    new = "another quite long passphrase"
+
+    changed = sb.post(
+        "/change-password", json={"current_password": PASSWORD, "new_password": new}, headers=auth(body["access_token"])
+    )
+
+    assert changed.status_code == 200, changed.text
+    assert sb.post("/refresh", json={"refresh_token": other["refresh_token"]}).status_code == 401
+    assert sb.post("/refresh", json={"refresh_token": changed.json()["refresh_token"]}).status_code == 200
