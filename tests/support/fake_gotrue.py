@@ -156,7 +156,10 @@ class FakeGoTrue:
                 if not found:
                     return 401, {"msg": "invalid JWT"}
                 user, claims = found
-                if query.get("scope", "global") == "global":
+                scope = query.get("scope", "global")
+                if scope not in ("global", "local"):  # the scopes this API uses; GoTrue refuses unknown ones
+                    return 400, {"code": 400, "error_code": "validation_failed", "msg": "Unsupported logout scope"}
+                if scope == "global":
                     self.revoked_sessions.update(s for uid, s, _ in self.refresh_tokens.values() if uid == user.id)
                 else:
                     self.revoked_sessions.add(claims["session_id"])

@@ -160,3 +160,28 @@ def test_a_profile_update_that_comes_second_is_the_one_stored(clean_db):
     assert result.display_name == "Ana"
     with session_scope() as session:
         assert session.get(User, user.id).display_name == "Ana"
+
+
+def test_territories_are_not_given_to_someone_who_stopped_being_an_official_meanwhile(clean_db):
+    """An administrator sets an official's territories while another transaction makes them a plain user: the
+    setting comes second, reads the committed role and refuses (docs/territories.md: only officials have
+    territories)."""
+    from sentrix.domain.roles import Role
+    from sentrix.errors import ValidationFailed
+    from sentrix.http.identity import Principal
+    from sentrix_auth.logic.admin import set_official_territories
+
+    admin = create_user(role="admin")
+    official = create_user(role="official")
+
+    def demote_first(session) -> None:
+        session.execute(text("SELECT 1 FROM users WHERE id = :id FOR UPDATE"), {"id": official.id})
+        session.execute(text("UPDATE users SET role = 'user' WHERE id = :id"), {"id": official.id})
+
+    result, error = while_row_is_held(
+        demote_first, lambda: set_official_territories(Principal(admin.id, Role.ADMIN), official.id, [])
+    )
+
+    assert result is None
+    assert isinstance(error, ValidationFailed), error
+    assert error.details == {"role": "user"}

@@ -369,3 +369,21 @@ def test_a_password_change_ends_the_users_other_supabase_sessions(sb, gotrue):
     assert changed.status_code == 200, changed.text
     assert sb.post("/refresh", json={"refresh_token": other["refresh_token"]}).status_code == 401
     assert sb.post("/refresh", json={"refresh_token": changed.json()["refresh_token"]}).status_code == 200
+
+
+def test_logging_out_everywhere_with_a_refresh_token_still_ends_every_session(sb, gotrue):
+    """docs/auth.md (`POST /logout`): `{"everywhere": true}` ends every session, a refresh token sent along
+    or not."""
+    register(sb, "along@example.org")
+    one = sb.post("/login", json={"email": "along@example.org", "password": PASSWORD}).json()
+    other = sb.post("/login", json={"email": "along@example.org", "password": PASSWORD}).json()
+
+    out = sb.post(
+        "/logout",
+        json={"refresh_token": one["refresh_token"], "everywhere": True},
+        headers=auth(one["access_token"]),
+    )
+
+    assert out.status_code == 200, out.text
+    for session in (one, other):
+        assert sb.post("/refresh", json={"refresh_token": session["refresh_token"]}).status_code == 401
