@@ -3,7 +3,6 @@ of ending sessions records its reason on the refresh tokens it revokes, and only
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime
 
 import pytest
@@ -13,19 +12,6 @@ from sentrix.db.engine import session_scope
 from tests.support.identity import DEFAULT_PASSWORD, create_user
 
 pytestmark = pytest.mark.integration
-
-
-@pytest.fixture
-def local_zone_not_utc(monkeypatch) -> Iterator[None]:
-    """The process's local zone three hours behind UTC (Lambda's is UTC): a naive local `now` would land hours
-    early."""
-    import time
-
-    monkeypatch.setenv("TZ", "America/Argentina/Buenos_Aires")
-    time.tzset()
-    yield
-    monkeypatch.undo()
-    time.tzset()
 
 
 def revocation_of(token: str) -> tuple[str | None, datetime | None]:

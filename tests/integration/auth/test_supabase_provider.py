@@ -316,7 +316,7 @@ def test_the_password_policy_applies_before_supabase_is_asked(sb, gotrue):
     assert not [r for r in gotrue.requests if r["path"].startswith("/auth/v1/admin/users/")]
 
 
-def test_logging_out_everywhere_cuts_off_the_access_tokens_issued_before(sb, gotrue):
+def test_logging_out_everywhere_cuts_off_the_access_tokens_issued_before(sb, gotrue, local_zone_not_utc):
     """docs/auth.md (Supabase provider): GoTrue's access tokens are verified here, so logging out everywhere
     sets the user's cut-off, which refuses a token issued before it (here one issued a minute earlier, signed
     with the project secret as GoTrue signs it); a one-session logout leaves the cut-off alone."""
