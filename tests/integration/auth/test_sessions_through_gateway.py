@@ -32,6 +32,16 @@ def test_register_returns_tokens_and_the_user(api):
     assert me.json()["id"] == body["user"]["id"]
 
 
+def test_register_keeps_the_profile_fields(api):
+    """docs/auth.md (`POST /register`, `GET /me`): the display name and organization given at sign-up are the
+    profile's."""
+    body = {"email": "perfil@example.org", "password": PASSWORD, "display_name": "Ana", "organization": "Municipio"}
+    response = api.post("/register", json=body)
+    assert response.status_code == 201, response.text
+    me = api.get("/me", headers=auth(response.json()["access_token"])).json()
+    assert (me["display_name"], me["organization"]) == ("Ana", "Municipio")
+
+
 def test_register_refuses_a_taken_email_in_any_case(api):
     register(api, "ana@example.org")
     again = api.post("/register", json={"email": "ANA@example.org", "password": PASSWORD})
