@@ -178,6 +178,8 @@ def run_mutmut(
     # Subprocesses the tests start (an import probe, the local stack) import the mutated copies too.
     mutants = workspace / "mutants"
     env = os.environ | {"PYTHONPATH": f"{mutants / 'src'}{os.pathsep}{mutants}"} | extra_env
+    # tests/conftest.py runs a mutant's tests quickest first from the stats run's durations (same tests, `-x`).
+    env["SENTRIX_MUTATE_DURATIONS"] = str(mutants / "mutmut-stats.json")
     command = [str(Path(sys.executable).parent / "mutmut"), "run", "--max-children", str(jobs), *names]
     started = time.monotonic()
     process = subprocess.Popen(command, cwd=workspace, env=env, start_new_session=True)

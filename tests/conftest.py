@@ -5,9 +5,11 @@ Unit tests never touch them; integration and e2e tests ask for them through fixt
 
 from __future__ import annotations
 
+import json
 import os
 import threading
 import time
+from collections import defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,6 +25,23 @@ STATE_DIR = Path(os.environ.get("SENTRIX_TEST_STATE_DIR", REPO_ROOT / ".local" /
 EXTERNAL_POSTGIS_PORT = os.environ.get("SENTRIX_TEST_POSTGIS_PORT")
 EXTERNAL_TEMPLATE_DATABASE = os.environ.get("SENTRIX_TEST_TEMPLATE_DATABASE")
 EXTERNAL_MOTO_URL = os.environ.get("SENTRIX_TEST_MOTO_URL")
+# `make mutate`: mutmut's stats file (its `duration_by_test`), to run a mutant's tests quickest first.
+MUTATE_DURATIONS = os.environ.get("SENTRIX_MUTATE_DURATIONS")
+
+
+def _preload_for_mutmut() -> None:
+    """Under `make mutate` only: parse the template and import every function's handler module now.
+
+    mutmut imports this file once in its fork server (collect warm-up) and forks one pytest session per mutant
+    from it; without this, each of those sessions parses infra/template.yaml and imports the handlers again on
+    its gateway's first request (~2 s and ~6 s on a busy 2-core machine). A warm Lambda environment keeps its
+    imports across invocations just the same; mutated functions still switch per mutant at call time."""
+    from sentrix_local.invoke import LocalFunction
+    from sentrix_local.template import stack_spec
+
+    for function in stack_spec().functions.values():
+        LocalFunction(function)._load()  # what a gateway's first request does (sys.path, import), done once
+
 
 # Never let a test reach real AWS, whatever the developer's shell has configured.
 os.environ.update(
@@ -39,6 +58,8 @@ os.environ.update(
     }
 )
 os.environ.pop("AWS_PROFILE", None)
+if MUTATE_DURATIONS:  # after the environment above, as a Lambda imports its handler inside its environment
+    _preload_for_mutmut()
 
 # Hypothesis (docs/testing.md, "Seeds"). Health checks stay on; no deadline (a deadline is a wall-clock assertion).
 # Both profiles take the run's seed (pytest-randomly's, see pytest_configure), so `make test SEED=N` replays a run,
@@ -64,6 +85,29 @@ def pytest_configure(config: pytest.Config) -> None:
     seed = run_seed(config)
     if seed is not None and config.getoption("--hypothesis-seed", None) is None:
         core.global_force_seed = seed  # what --hypothesis-seed sets (hypothesis' pytest plugin does the same)
+
+
+@pytest.hookimpl(trylast=True)  # after pytest-randomly (disabled under mutmut) and pytest's own ordering
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Under `make mutate` only: the quickest modules first, and in each module its quickest tests first.
+
+    mutmut runs a mutant's tests with `-x` in the order it lists them (an arbitrary one), so a mutant that a
+    0.1 s test kills may first sit through a 10 s one. Modules stay whole (a module-scoped fixture such as the
+    Supabase stand-in, which switches AUTH_PROVIDER for its module, is set up once), as pytest-randomly keeps
+    them. The same tests run either way; only their order changes."""
+    path = Path(MUTATE_DURATIONS) if MUTATE_DURATIONS else None
+    if path is None or not path.is_file():  # not under mutmut, or its stats run (which writes the file)
+        return
+    durations: dict[str, float] = json.loads(path.read_text()).get("duration_by_test", {})
+    per_module: dict[str, float] = defaultdict(float)
+    for item in items:
+        per_module[item.nodeid.split("::", 1)[0]] += durations.get(item.nodeid, 0.0)
+
+    def order(item: pytest.Item) -> tuple[float, str, float]:
+        module = item.nodeid.split("::", 1)[0]
+        return per_module[module], module, durations.get(item.nodeid, 0.0)
+
+    items.sort(key=order)
 
 
 def pytest_report_header(config: pytest.Config) -> str:

@@ -129,6 +129,15 @@ def test_only_admins_scope_officials_and_only_officials_are_scoped(api, world):
         assert answer.status_code == 403, role
     not_official = api.put(f"/users/{reporter.id}/territories", json={"territories": ["C"]}, headers=bearer(admin))
     assert not_official.status_code == 422
+    error = not_official.json()["error"]
+    assert (error["message"], error["details"]) == ("Only officials are scoped to territories", {"role": "user"})
+    # docs/report.md (Errors): raised with a catalogue key, so told in a stated language (messages_pt.py)
+    stated = api.put(
+        f"/users/{reporter.id}/territories",
+        json={"territories": ["C"]},
+        headers={**bearer(admin), "Accept-Language": "pt"},
+    )
+    assert stated.json()["error"]["message"] == "Somente agentes públicos têm territórios atribuídos"
     unknown = api.put(f"/users/{target.id}/territories", json={"territories": ["ZZ"]}, headers=bearer(admin))
     assert (unknown.status_code, unknown.json()["error"]["details"]) == (422, {"territories": ["ZZ"]})
     # An empty set leaves the official seeing nothing of anyone else

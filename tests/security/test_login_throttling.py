@@ -264,3 +264,23 @@ def test_a_success_resets_the_streak_so_two_runs_just_under_the_backoff_never_ad
     assert again == [401] * just_under
     assert streak_length() == just_under
     assert sources.login("127.0.2.1", alice, DEFAULT_PASSWORD).status_code == 200
+
+
+def test_the_429s_are_told_in_the_stated_language(sources, world):
+    """docs/report.md (Errors): a refusal raised with a catalogue key is told in the request's language; both
+    throttles carry theirs (`err.login_throttled`, `err.password_change_throttled`, messages_pt.py)."""
+    ip, portuguese = "127.0.1.1", {"Accept-Language": "pt"}
+    session = sources.login(ip, world.alice.email, DEFAULT_PASSWORD).json()
+    for i in range(5):
+        body = {"current_password": wrong(i), "new_password": NEW_PASSWORD}
+        assert sources(ip).post("/change-password", json=body, headers=auth(session["access_token"])).status_code == 400
+    body = {"current_password": wrong(5), "new_password": NEW_PASSWORD}
+    change = sources(ip).post("/change-password", json=body, headers={**auth(session["access_token"]), **portuguese})
+    throttled(change, "Senhas atuais incorretas demais; tente mais tarde")
+
+    for i in range(5):
+        assert sources.login(ip, world.bob.email, wrong(i)).status_code == 401
+    login = sources(ip).post(
+        "/login", json={"email": world.bob.email, "password": DEFAULT_PASSWORD}, headers=portuguese
+    )
+    throttled(login, "Tentativas de login malsucedidas demais; tente mais tarde")

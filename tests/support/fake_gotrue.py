@@ -46,8 +46,17 @@ class FakeGoTrue:
         self.calls: list[tuple[str, str]] = []
         # Every request as received: method, path and the credentials it carried (for admin-call assertions).
         self.requests: list[dict[str, str | None]] = []
+        # What the next sign-ups answer instead of creating the user: (status, body), as GoTrue refuses them.
+        self.signup_refusal: tuple[int, dict[str, Any]] | None = None
         self._lock = threading.Lock()
         self._server: ThreadingHTTPServer | None = None
+
+    def add_user(self, email: str, password: str, metadata: dict[str, Any] | None = None) -> str:
+        """An account made outside this API (Supabase's dashboard, another app); returns its id."""
+        user = _User(str(uuid.uuid4()), email.lower(), password, metadata or {})
+        with self._lock:
+            self.users[user.id] = user
+        return user.id
 
     # -- behaviour -------------------------------------------------------------------------------
     def _session(self, user: _User, session_id: str | None = None) -> dict[str, Any]:
@@ -114,6 +123,8 @@ class FakeGoTrue:
             return 401, {"message": "No API key found in request"}
         with self._lock:
             self.calls.append((method, path))
+            if (method, path) == ("POST", "/auth/v1/signup") and self.signup_refusal is not None:
+                return self.signup_refusal
             if (method, path) == ("POST", "/auth/v1/signup"):
                 email = str(body.get("email", "")).lower()
                 if any(u.email == email for u in self.users.values()):
@@ -145,7 +156,10 @@ class FakeGoTrue:
                 if not found:
                     return 401, {"msg": "invalid JWT"}
                 user, claims = found
-                if query.get("scope", "global") == "global":
+                scope = query.get("scope", "global")
+                if scope not in ("global", "local"):  # the scopes this API uses; GoTrue refuses unknown ones
+                    return 400, {"code": 400, "error_code": "validation_failed", "msg": "Unsupported logout scope"}
+                if scope == "global":
                     self.revoked_sessions.update(s for uid, s, _ in self.refresh_tokens.values() if uid == user.id)
                 else:
                     self.revoked_sessions.add(claims["session_id"])

@@ -47,3 +47,16 @@ def builtin(clean_db, signing_key, monkeypatch) -> Iterator[Any]:
     reset_auth_caches()
     yield get_provider()
     reset_auth_caches()
+
+
+@pytest.fixture
+def local_zone_not_utc(monkeypatch) -> Iterator[None]:
+    """The process's local time zone three hours behind UTC (Lambda's is UTC): a time taken from naive local
+    time instead of UTC would land hours early."""
+    import time
+
+    monkeypatch.setenv("TZ", "America/Argentina/Buenos_Aires")
+    time.tzset()
+    yield
+    monkeypatch.undo()
+    time.tzset()

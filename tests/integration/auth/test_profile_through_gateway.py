@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from datetime import UTC, datetime, timedelta
 
 import boto3
@@ -16,15 +17,25 @@ from tests.support.identity import bearer, create_user
 pytestmark = pytest.mark.integration
 
 
-def add_analysis(user, *, bucket="sentrix-test-images", key=None, risk=RiskLevel.ALTO, detections=2, when=None):
+def add_analysis(
+    user,
+    *,
+    bucket="sentrix-test-images",
+    key=None,
+    risk=RiskLevel.ALTO,
+    detections=2,
+    when=None,
+    filename="patio.jpg",
+    status=AnalysisStatus.COMPLETED,
+):
     with session_scope() as session:
         analysis = Analysis(
-            user_id=user.id,
-            status=AnalysisStatus.COMPLETED,
+            user_id=user.id if user else None,
+            status=status,
             image_bucket=bucket,
-            image_key=key or f"incoming/{user.id}/{datetime.now(UTC).timestamp()}.jpg",
+            image_key=key or f"incoming/{user.id if user else 'anonymous'}/{uuid.uuid4()}.jpg",
             processed_image_key=None,
-            original_filename="patio.jpg",
+            original_filename=filename,
             risk_level=risk,
             total_detections=detections,
             created_at=when or datetime.now(UTC),
@@ -147,6 +158,65 @@ def test_activities_merge_analyses_and_validations_newest_first(api):
     assert api.get("/users/me/activities", params={"limit": 0}, headers=bearer(expert)).status_code == 422
 
 
+def test_activity_items_carry_the_documented_fields(api):
+    """docs/auth.md (The activity feed): every field of both kinds of item, newest first; `total` counts the
+    caller's analyses and validations only."""
+    expert, other = create_user(role="expert"), create_user()
+    now = datetime.now(UTC).replace(microsecond=0)
+    photo = add_analysis(expert, risk=RiskLevel.ALTO, detections=2, when=now - timedelta(hours=3))
+    queued = add_analysis(
+        expert, filename=None, risk=None, detections=0, status=AnalysisStatus.QUEUED, when=now - timedelta(hours=2)
+    )
+    checked = add_detection(
+        photo, validated_by=expert, status=ValidationStatus.VALIDATED_POSITIVE, when=now - timedelta(hours=1)
+    )
+    add_analysis(None, when=now - timedelta(minutes=30))  # anonymous (a deleted user's): nobody's activity
+    add_analysis(other, when=now - timedelta(minutes=20))
+    add_detection(add_analysis(other), validated_by=other, status=ValidationStatus.VALIDATED_NEGATIVE, when=now)
+
+    response = api.get("/users/me/activities", params={"limit": 10, "language": "en"}, headers=bearer(expert))
+
+    assert response.status_code == 200, response.text
+    feed = response.json()
+    for item in feed["activities"]:
+        item["timestamp"] = datetime.fromisoformat(item["timestamp"])
+    assert feed == {
+        "activities": [
+            {
+                "id": str(checked.id),
+                "type": "validation",
+                "description": "Detection validated: Puddles or standing water",
+                "status": "validated_positive",
+                "risk": "ALTO",
+                "timestamp": now - timedelta(hours=1),
+                "metadata": {"analysis_id": str(photo.id), "detection_id": str(checked.id)},
+            },
+            {
+                "id": str(queued.id),
+                "type": "analysis",
+                "description": "Analysis: unnamed photo",
+                "status": "queued",
+                "risk": None,
+                "timestamp": now - timedelta(hours=2),
+                "metadata": {"analysis_id": str(queued.id), "detections_count": 0},
+            },
+            {
+                "id": str(photo.id),
+                "type": "analysis",
+                "description": "Analysis: patio.jpg",
+                "status": "completed",
+                "risk": "ALTO",
+                "timestamp": now - timedelta(hours=3),
+                "metadata": {"analysis_id": str(photo.id), "detections_count": 2},
+            },
+        ],
+        "total": 3,
+        "limit": 10,
+    }
+    latest = api.get("/users/me/activities", params={"limit": 1, "language": "en"}, headers=bearer(expert)).json()
+    assert ([item["id"] for item in latest["activities"]], latest["total"]) == ([str(checked.id)], 3)
+
+
 @pytest.mark.parametrize(
     ("headers", "params", "saved", "validation", "analysis"),
     [
@@ -260,3 +330,32 @@ def test_photos_s3_refuses_one_by_one_are_counted_not_deleted(api, aws):
     assert response.status_code == 200, response.text
     body = response.json()
     assert (body["analyses_anonymised"], body["images_deleted"], body["images_not_deleted"]) == (3, 2, 1)
+
+
+def test_more_than_a_thousand_photos_go_in_batches_of_at_most_a_thousand(api, aws):
+    """S3's DeleteObjects takes at most 1,000 keys (docs/auth.md, Deleting a user): 1,001 photos in the images
+    bucket are two calls, both counted; 1,001 in a bucket S3 no longer has (NoSuchBucket) are two failed calls,
+    both counted as not deleted. S3 confirms the deletion of a key it does not hold, so the photos need not
+    exist for the count."""
+    from sqlalchemy import insert
+
+    admin, user = create_user(role="admin"), create_user()
+    rows = [
+        {
+            "user_id": user.id,
+            "status": AnalysisStatus.COMPLETED,
+            "image_bucket": bucket,
+            "image_key": f"incoming/{user.id}/{i:04d}.jpg",
+            "original_filename": "patio.jpg",
+        }
+        for bucket in (aws.bucket, "sentrix-test-gone")
+        for i in range(1001)
+    ]
+    with session_scope() as session:
+        session.execute(insert(Analysis), rows)
+
+    response = api.delete(f"/users/{user.id}", headers=bearer(admin))
+
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert (body["analyses_anonymised"], body["images_deleted"], body["images_not_deleted"]) == (2002, 1001, 1001)

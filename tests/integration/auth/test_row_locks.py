@@ -160,3 +160,60 @@ def test_a_profile_update_that_comes_second_is_the_one_stored(clean_db):
     assert result.display_name == "Ana"
     with session_scope() as session:
         assert session.get(User, user.id).display_name == "Ana"
+
+
+def test_territories_are_not_given_to_someone_who_stopped_being_an_official_meanwhile(clean_db):
+    """An administrator sets an official's territories while another transaction makes them a plain user: the
+    setting comes second, reads the committed role and refuses (docs/territories.md: only officials have
+    territories)."""
+    from sentrix.domain.roles import Role
+    from sentrix.errors import ValidationFailed
+    from sentrix.http.identity import Principal
+    from sentrix_auth.logic.admin import set_official_territories
+
+    admin = create_user(role="admin")
+    official = create_user(role="official")
+
+    def demote_first(session) -> None:
+        session.execute(text("SELECT 1 FROM users WHERE id = :id FOR UPDATE"), {"id": official.id})
+        session.execute(text("UPDATE users SET role = 'user' WHERE id = :id"), {"id": official.id})
+
+    result, error = while_row_is_held(
+        demote_first, lambda: set_official_territories(Principal(admin.id, Role.ADMIN), official.id, [])
+    )
+
+    assert result is None
+    assert isinstance(error, ValidationFailed), error
+    assert error.details == {"role": "user"}
+
+
+def test_deleting_a_user_waits_for_an_analysis_being_added_and_deletes_its_photo_too(clean_db, aws):
+    """A user is deleted while another transaction, holding their row, adds an analysis of theirs: the deletion
+    comes second, so it anonymises that analysis and deletes its photo too (docs/auth.md, Deleting a user)."""
+    from sentrix.db.models import Analysis
+    from sentrix.domain.roles import Role
+    from sentrix.domain.status import AnalysisStatus
+    from sentrix.http.identity import Principal
+    from sentrix_auth.logic.admin import delete_user
+
+    admin, user = create_user(role="admin"), create_user()
+
+    def add_an_analysis_first(session) -> None:
+        session.execute(text("SELECT 1 FROM users WHERE id = :id FOR UPDATE"), {"id": user.id})
+        session.add(
+            Analysis(
+                user_id=user.id,
+                status=AnalysisStatus.COMPLETED,
+                image_bucket=aws.bucket,
+                image_key=f"incoming/{user.id}/late.jpg",
+                original_filename="late.jpg",
+            )
+        )
+        session.flush()
+
+    result, error = while_row_is_held(
+        add_an_analysis_first, lambda: delete_user(Principal(admin.id, Role.ADMIN), user.id)
+    )
+
+    assert error is None, error
+    assert (result["analyses_anonymised"], result["images_deleted"], result["images_not_deleted"]) == (1, 1, 0)

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import os
+import threading
 import time
 import uuid
+from datetime import UTC, datetime
 
 import jwt
 import pytest
@@ -199,4 +201,189 @@ def test_logout_of_one_session_keeps_the_other_and_everywhere_ends_both(sb, gotr
     out = sb.post("/logout", json={"everywhere": True}, headers=auth(third["access_token"]))
     assert out.status_code == 200, out.text
     for session in (kept.json(), third):
+        assert sb.post("/refresh", json={"refresh_token": session["refresh_token"]}).status_code == 401
+
+
+def test_sign_up_sends_the_profile_as_supabase_metadata_with_the_anon_key(sb, gotrue):
+    """docs/auth.md (Supabase provider): the public calls carry the anon key (`apikey` and `Authorization:
+    Bearer`); the profile fields go to the Supabase user's metadata and to the local row."""
+    gotrue.requests.clear()
+    response = sb.post(
+        "/register",
+        json={
+            "email": "perfil@example.org",
+            "password": PASSWORD,
+            "display_name": "Ana Pérez",
+            "organization": "Municipio de Prueba",
+        },
+    )
+    assert response.status_code == 201, response.text
+    user_id = response.json()["user"]["id"]
+    assert gotrue.users[user_id].metadata == {"display_name": "Ana Pérez", "organization": "Municipio de Prueba"}
+    signups = [r for r in gotrue.requests if r["path"] == "/auth/v1/signup"]
+    assert [(r["apikey"], r["authorization"]) for r in signups] == [
+        (fake_gotrue.ANON_KEY, f"Bearer {fake_gotrue.ANON_KEY}")
+    ]
+    with session_scope() as session:
+        local = session.get(User, uuid.UUID(user_id))
+        assert (local.email, local.display_name, local.organization) == (
+            "perfil@example.org",
+            "Ana Pérez",
+            "Municipio de Prueba",
+        )
+
+
+def test_an_account_made_elsewhere_gets_its_local_row_from_its_metadata_at_first_sign_in(sb, gotrue):
+    """docs/auth.md (Supabase provider): the local row of an account made outside this API is created at its
+    first sign-in, its profile from the Supabase user's metadata; role `user`, active, no password hash."""
+    metadata = {"display_name": "Desde Supabase", "organization": "Clínica Norte", "theme": "dark"}
+    user_id = gotrue.add_user("elsewhere@example.org", PASSWORD, metadata)
+
+    response = sb.post("/login", json={"email": "elsewhere@example.org", "password": PASSWORD})
+
+    assert response.status_code == 200, response.text
+    assert response.json()["user"]["id"] == user_id
+    with session_scope() as session:
+        local = session.get(User, uuid.UUID(user_id))
+        assert (local.email, local.display_name, local.organization, local.password_hash) == (
+            "elsewhere@example.org",
+            "Desde Supabase",
+            "Clínica Norte",
+            None,
+        )
+        assert (local.role.value, local.is_active) == ("user", True)
+
+
+def test_an_account_made_elsewhere_without_metadata_has_an_empty_profile(sb, gotrue):
+    user_id = gotrue.add_user("bare@example.org", PASSWORD)
+
+    assert sb.post("/login", json={"email": "bare@example.org", "password": PASSWORD}).status_code == 200
+
+    with session_scope() as session:
+        local = session.get(User, uuid.UUID(user_id))
+        assert (local.email, local.display_name, local.organization) == ("bare@example.org", None, None)
+
+
+@pytest.mark.parametrize(
+    ("refusal", "status"),
+    [
+        # GoTrue's error codes (its `error_code`): an address taken is 409 whatever the wording ...
+        ({"code": 422, "error_code": "email_exists", "msg": "Email address already exists in the system"}, 409),
+        ({"code": 422, "error_code": "user_already_exists", "msg": "A user with this email address exists"}, 409),
+        # ... a sign-up Supabase will not take is Supabase's failure (503), not the caller's ...
+        ({"code": 422, "error_code": "signup_disabled", "msg": "Signups not allowed for this instance"}, 503),
+        # ... and a password Supabase's own policy refuses is the caller's (422)
+        (
+            {
+                "code": 422,
+                "error_code": "weak_password",
+                "msg": "Password is known to be weak and easy to guess, please choose a different one.",
+                "weak_password": {"reasons": ["pwned"]},
+            },
+            422,
+        ),
+    ],
+    ids=["email_exists", "user_already_exists", "signup_disabled", "weak_password"],
+)
+def test_supabase_sign_up_refusals_map_to_the_callers_answer(sb, gotrue, refusal, status):
+    gotrue.signup_refusal = (422, refusal)
+    try:
+        response = sb.post("/register", json={"email": "refused@example.org", "password": PASSWORD})
+    finally:
+        gotrue.signup_refusal = None
+    assert response.status_code == status, response.text
+    with session_scope() as session:
+        assert session.query(User).filter_by(email="refused@example.org").count() == 0
+
+
+def test_the_password_policy_applies_before_supabase_is_asked(sb, gotrue):
+    """docs/auth.md (Built-in provider, Passwords; the same policy on this path): not the email's local part,
+    on sign-up and on a change; Supabase never sees a refused password."""
+    email = "maria.lopez.sentrix@example.org"
+    gotrue.requests.clear()
+    refused = sb.post("/register", json={"email": email, "password": "maria.lopez.sentrix"})
+    assert refused.status_code == 422, refused.text
+    assert not [r for r in gotrue.requests if r["path"] == "/auth/v1/signup"]
+
+    body = register(sb, email)
+    gotrue.requests.clear()
+    change = sb.post(
+        "/change-password",
+        json={"current_password": PASSWORD, "new_password": "Maria.Lopez.Sentrix"},
+        headers=auth(body["access_token"]),
+    )
+    assert change.status_code == 422, change.text
+    assert not [r for r in gotrue.requests if r["path"].startswith("/auth/v1/admin/users/")]
+
+
+def test_logging_out_everywhere_cuts_off_the_access_tokens_issued_before(sb, gotrue, local_zone_not_utc):
+    """docs/auth.md (Supabase provider): GoTrue's access tokens are verified here, so logging out everywhere
+    sets the user's cut-off, which refuses a token issued before it (here one issued a minute earlier, signed
+    with the project secret as GoTrue signs it); a one-session logout leaves the cut-off alone."""
+    body = register(sb, "cutoff@example.org")
+    claims = jwt.decode(body["access_token"], options={"verify_signature": False})
+    earlier = jwt.encode({**claims, "iat": claims["iat"] - 60}, fake_gotrue.JWT_SECRET, algorithm="HS256")
+    assert sb.get("/me", headers=auth(earlier)).status_code == 200
+
+    one = sb.post("/login", json={"email": "cutoff@example.org", "password": PASSWORD}).json()
+    out = sb.post("/logout", json={"refresh_token": one["refresh_token"]}, headers=auth(one["access_token"]))
+    assert out.status_code == 200, out.text
+    with session_scope() as session:
+        assert session.get(User, uuid.UUID(body["user"]["id"])).tokens_valid_after is None
+    assert sb.get("/me", headers=auth(earlier)).status_code == 200
+
+    before = datetime.now(UTC).replace(microsecond=0)
+    out = sb.post("/logout", json={"everywhere": True}, headers=auth(body["access_token"]))
+    assert out.status_code == 200, out.text
+    assert sb.get("/me", headers=auth(earlier)).status_code == 401
+    with session_scope() as session:
+        cut_off = session.get(User, uuid.UUID(body["user"]["id"])).tokens_valid_after
+    assert cut_off is not None and before <= cut_off <= datetime.now(UTC)
+
+
+def test_a_sign_in_leaves_no_session_refresh_timer_behind(sb, gotrue):
+    """One GoTrue client per call, without auto-refresh (docs/auth.md): a Lambda environment must not keep a
+    timer that refreshes some earlier caller's session in the background."""
+    from sentrix_auth.providers.base import get_provider
+
+    register(sb, "timer@example.org")
+    timers_before = {t for t in threading.enumerate() if isinstance(t, threading.Timer)}
+
+    found = get_provider().authenticate("timer@example.org", PASSWORD)
+
+    assert found is not None and found[1] is not None
+    assert {t for t in threading.enumerate() if isinstance(t, threading.Timer)} - timers_before == set()
+
+
+def test_a_password_change_ends_the_users_other_supabase_sessions(sb, gotrue):
+    """docs/auth.md (Supabase provider): a password change signs out globally, so another session's refresh
+    token stops working; the session the change hands back works."""
+    body = register(sb, "global@example.org")
+    other = sb.post("/login", json={"email": "global@example.org", "password": PASSWORD}).json()
+    new = "another quite long passphrase"
+
+    changed = sb.post(
+        "/change-password", json={"current_password": PASSWORD, "new_password": new}, headers=auth(body["access_token"])
+    )
+
+    assert changed.status_code == 200, changed.text
+    assert sb.post("/refresh", json={"refresh_token": other["refresh_token"]}).status_code == 401
+    assert sb.post("/refresh", json={"refresh_token": changed.json()["refresh_token"]}).status_code == 200
+
+
+def test_logging_out_everywhere_with_a_refresh_token_still_ends_every_session(sb, gotrue):
+    """docs/auth.md (`POST /logout`): `{"everywhere": true}` ends every session, a refresh token sent along
+    or not."""
+    register(sb, "along@example.org")
+    one = sb.post("/login", json={"email": "along@example.org", "password": PASSWORD}).json()
+    other = sb.post("/login", json={"email": "along@example.org", "password": PASSWORD}).json()
+
+    out = sb.post(
+        "/logout",
+        json={"refresh_token": one["refresh_token"], "everywhere": True},
+        headers=auth(one["access_token"]),
+    )
+
+    assert out.status_code == 200, out.text
+    for session in (one, other):
         assert sb.post("/refresh", json={"refresh_token": session["refresh_token"]}).status_code == 401

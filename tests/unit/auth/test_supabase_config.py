@@ -23,3 +23,14 @@ def test_supabase_auth_lives_under_auth_v1_of_the_project_url(url):
     provider = SupabaseProvider(AuthSettings(supabase_url=url, supabase_anon_key="anon"))
 
     assert provider.auth_url == "https://project.supabase.co/auth/v1"
+
+
+@pytest.mark.parametrize(
+    "url", ["https://gateway.example.org/supabase/PROJECTX", "https://gateway.example.org/supabase/PROJECTX/"]
+)
+def test_only_the_trailing_slash_of_the_project_url_is_dropped(url):
+    """A self-hosted project under a path keeps all of it (here a path ending in `X`, which stripping any other
+    character than `/` would eat)."""
+    provider = SupabaseProvider(AuthSettings(supabase_url=url, supabase_anon_key="anon"))
+
+    assert provider.auth_url == "https://gateway.example.org/supabase/PROJECTX/auth/v1"
