@@ -166,12 +166,11 @@ def run(quick: bool) -> list[Result]:
         with session_scope() as session:
             user_id = session.execute(text("SELECT id FROM users WHERE role = 'user' LIMIT 1")).scalar()
         store = SqlAnalysisStore()
-        # Whichever way the store reaches the merge (the one-call join, `place`, or `place_subquery` riding on its
-        # analysis UPDATE), the baseline switches it off.
-        names = ("join_or_create", "place", "place_subquery")
+        # Whichever way the store reaches the merge (the one-call join, or `place_subquery` riding on its analysis
+        # UPDATE), the baseline switches it off.
+        names = ("join_or_create", "place_subquery")
         real = {name: getattr(sites, name) for name in names if hasattr(sites, name)}
-        off = {"join_or_create": lambda *_a, **_k: [], "place": lambda *_a, **_k: {},
-               "place_subquery": lambda *_a, **_k: None}  # fmt: skip
+        off = {"join_or_create": lambda *_a, **_k: [], "place_subquery": lambda *_a, **_k: None}
         off = {name: function for name, function in off.items() if name in real}
         rng = random.Random(19)
         timings: dict[str, list[float]] = {"with": [], "without": []}

@@ -94,45 +94,6 @@ def join_or_create(
     return [uuid.UUID(str(i)) for i in touched]
 
 
-def place(
-    session: Session,
-    site_types: Sequence[BreedingSiteType | str | None],
-    latitude: float,
-    longitude: float,
-    *,
-    accuracy_m: float | None = None,
-    rules: MergeRules | None = None,
-) -> dict[SiteFamily, uuid.UUID]:
-    """The site each family of `site_types` (detections about to be stored at one point) goes to: the nearest
-    site that takes them within the radius, else a new one (`sites_place`, migration 0018: the locks, search,
-    creation or reopening of `join_or_create`, before the detections exist). The caller inserts the detections
-    with these `site_id`s, then calls `refresh` on the sites, in the same transaction."""
-    rules = rules or MergeRules.from_settings()
-    by_family: dict[SiteFamily, float] = {}
-    for site_type in site_types:
-        family = family_of(site_type)
-        if family is not None:
-            by_family[family] = merge_radius(rules.radii_m[family], accuracy_m)
-    if not by_family:
-        return {}
-    keys = sorted({key for family in by_family for key in lock_keys(family, latitude, longitude)}) if rules.lock else []
-    rows = session.execute(
-        text(
-            "SELECT family::text AS family, site_id FROM sites_place(CAST(:families AS site_family[]), "
-            "CAST(:radii AS float8[]), CAST(:lat AS float8), CAST(:lon AS float8), :days, CAST(:keys AS bigint[]))"
-        ),
-        {
-            "families": [f.value for f in by_family],
-            "radii": [float(r) for r in by_family.values()],
-            "lat": float(latitude),
-            "lon": float(longitude),
-            "days": rules.recurrence_days,
-            "keys": keys,
-        },
-    ).all()
-    return {SiteFamily(row.family): uuid.UUID(str(row.site_id)) for row in rows}
-
-
 def place_subquery(
     site_types: Sequence[BreedingSiteType | str | None],
     latitude: float,
@@ -141,9 +102,12 @@ def place_subquery(
     accuracy_m: float | None = None,
     rules: MergeRules | None = None,
 ) -> Any:
-    """`place` as a scalar subquery (an array of "family=site id" texts) to ride on a statement detect sends
-    anyway (its analysis UPDATE ... RETURNING): the same rule, no round trip of its own. None when no type has
-    a family. Read the answer with `placed_sites`."""
+    """The site each family of `site_types` (detections about to be stored at one point) goes to — the nearest
+    site that takes them within the radius, else a new one (`sites_place`, migration 0018: the locks, search,
+    creation or reopening of `join_or_create`, before the detections exist) — as a scalar subquery (an array of
+    "family=site id" texts) riding on a statement detect sends anyway (its analysis UPDATE ... RETURNING): no
+    round trip of its own. None when no type has a family. Read the answer with `placed_sites`; the caller
+    inserts the detections with these `site_id`s, then refreshes the sites, in the same transaction."""
     rules = rules or MergeRules.from_settings()
     by_family: dict[SiteFamily, float] = {}
     for site_type in site_types:
