@@ -4,7 +4,6 @@ password policy (not the email or its local part)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
 
@@ -15,19 +14,6 @@ from sentrix.db.engine import session_scope
 from tests.support.identity import create_user
 
 pytestmark = pytest.mark.integration
-
-
-@pytest.fixture
-def local_zone_not_utc(monkeypatch) -> Iterator[None]:
-    """The process's local time zone three hours behind UTC (Lambda's is UTC): a cut-off taken from naive local
-    time instead of UTC would land hours early."""
-    import time
-
-    monkeypatch.setenv("TZ", "America/Argentina/Buenos_Aires")
-    time.tzset()
-    yield
-    monkeypatch.undo()
-    time.tzset()
 
 
 def admin_principal():
