@@ -298,3 +298,16 @@ def seed_city(
         {"per": per_analysis},
     )
     return n_analyses
+
+
+def site_timeline(session: Session, site_id: uuid.UUID, rows: Sequence[tuple]) -> None:
+    """A site's timeline as given: (action, at, from_status, to_status, cause) rows into site_actions."""
+    for action, when, before, after, cause in rows:
+        session.execute(
+            text(
+                "INSERT INTO site_actions (id, site_id, action, at, from_status, to_status, cause) VALUES "
+                "(gen_random_uuid(), :site, CAST(:action AS site_action), :at, "
+                "CAST(:before AS site_status), CAST(:after AS site_status), :cause)"
+            ),
+            {"site": site_id, "action": action, "at": when, "before": before, "after": after, "cause": cause},
+        )

@@ -30,7 +30,7 @@ from sentrix.db.engine import session_scope
 from sentrix.domain.roles import Role
 from tests.integration.report.conftest import call, make_caller
 from tests.integration.report.test_territory_filter import territory
-from tests.support.seed import make_analysis
+from tests.support.seed import make_analysis, site_timeline
 
 pytestmark = pytest.mark.integration
 
@@ -79,15 +79,7 @@ def timeline(db):
             )
             rows = [("create", first, None, "open", None)]
             rows += [(a, datetime(2026, m, d, 10, tzinfo=UTC), f, t, c) for a, m, d, f, t, c in actions]
-            for action, when, before, after, cause in rows:
-                s.execute(
-                    text(
-                        "INSERT INTO site_actions (id, site_id, action, at, from_status, to_status, cause) VALUES "
-                        "(gen_random_uuid(), :site, CAST(:action AS site_action), :at, "
-                        "CAST(:before AS site_status), CAST(:after AS site_status), :cause)"
-                    ),
-                    {"site": site, "action": action, "at": when, "before": before, "after": after, "cause": cause},
-                )
+            site_timeline(s, site, rows)
 
 
 def week(start, end, opened, closed, reopened, open_at_end, median, closes, rate, epi=""):

@@ -41,7 +41,7 @@ from sentrix.db.engine import session_scope
 from sentrix.domain.roles import Role
 from tests.integration.report.conftest import call, make_caller
 from tests.integration.report.test_territory_filter import territory
-from tests.support.seed import make_analysis
+from tests.support.seed import make_analysis, site_timeline
 
 pytestmark = pytest.mark.integration
 
@@ -76,15 +76,7 @@ def _site(s, code, family, first, actions, status):
         ),
         {"id": site, "family": family, "status": status, "first": first, "code": code, "lat": lat, "lon": lon},
     )
-    for action, when, before, after, cause in [("create", first, None, "open", None), *actions]:
-        s.execute(
-            text(
-                "INSERT INTO site_actions (id, site_id, action, at, from_status, to_status, cause) VALUES "
-                "(gen_random_uuid(), :site, CAST(:action AS site_action), :at, "
-                "CAST(:before AS site_status), CAST(:after AS site_status), :cause)"
-            ),
-            {"site": site, "action": action, "at": when, "before": before, "after": after, "cause": cause},
-        )
+    site_timeline(s, site, [("create", first, None, "open", None), *actions])
     return site
 
 
