@@ -144,3 +144,37 @@ def test_only_admins_scope_officials_and_only_officials_are_scoped(api, world):
     emptied = api.put(f"/users/{target.id}/territories", json={"territories": []}, headers=bearer(admin))
     assert emptied.status_code == 200
     assert site_ids(api, target) == set()
+
+
+def test_unknown_territories_are_named_and_nothing_is_half_replaced(api, world):
+    """docs/territories.md: every code must exist; the refusal lists the unknown ones (sorted) and, in a stated
+    language, names the first, and the official keeps the territories they had. The assignment records
+    the admin who made it (official_territories.assigned_by, the audit column)."""
+    from sqlalchemy import text
+
+    from tests.support.admin import admin_engine
+
+    admin, _reporter, _reports, officials = world
+    target = officials["H1"]
+    before = site_ids(api, target)
+    mixed = api.put(f"/users/{target.id}/territories", json={"territories": ["C", "ZZ", "YY"]}, headers=bearer(admin))
+    assert mixed.status_code == 422
+    error = mixed.json()["error"]
+    assert (error["code"], error["message"], error["details"]) == (
+        "validation_error",
+        "Unknown territory",  # no language stated: the raised English detail (docs/report.md, Errors)
+        {"territories": ["YY", "ZZ"]},
+    )
+    stated = api.put(
+        f"/users/{target.id}/territories",
+        json={"territories": ["QQ"]},
+        headers={**bearer(admin), "Accept-Language": "es"},
+    )
+    assert stated.json()["error"]["message"] == "Territorio desconocido: QQ"
+    assert site_ids(api, target) == before  # still H1's, not C's
+    with admin_engine().connect() as connection:
+        rows = connection.execute(
+            text("SELECT territory_code, assigned_by FROM official_territories WHERE user_id = :u"),
+            {"u": target.id},
+        ).all()
+    assert [(code, str(by)) for code, by in rows] == [("H1", str(admin.id))]
