@@ -67,7 +67,7 @@ class WeeklySummary:
     subscriptions: int = 0  # subscriptions that want the bulletin and may have it
     deliveries_queued: int = 0
     bulletins_stored: int = 0
-    weeks: list[str] | None = None
+    weeks: list[str] | None = None  # the epidemiological weeks of those subscriptions (their zones may differ)
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -118,13 +118,15 @@ def queue_weekly_bulletins(now: datetime, store: Store | None = None) -> WeeklyS
     with session_scope() as session:
         subscribers = data.bulletin_subscribers(session)
         queued = data.bulletin_weeks_queued(session, [row.id for row in subscribers])
-    summary.subscriptions = len(subscribers)
     wanted: dict[Edition, list[uuid.UUID]] = defaultdict(list)
+    weeks: set[str] = set()
     for row in subscribers:
         locale = subscriber_locale(row.language, row.timezone)
         edition = Edition(row.territory_code, week_for(locale, now), locale.language, locale.timezone)
+        weeks.add(edition.week.label)
         if (row.id, edition.week.label) not in queued:
             wanted[edition].append(row.id)
+    summary.subscriptions, summary.weeks = len(subscribers), sorted(weeks)
     if not wanted:
         return summary
     store = store or S3ImageStore()
@@ -142,6 +144,5 @@ def queue_weekly_bulletins(now: datetime, store: Store | None = None) -> WeeklyS
             for subscription_id in subscription_ids:
                 if data.enqueue_bulletin(session, subscription_id, edition.week.label, payloads[edition], now):
                     summary.deliveries_queued += 1
-    summary.weeks = sorted({edition.week.label for edition in wanted})
     logger.info("weekly bulletins queued", extra=summary.as_dict())
     return summary

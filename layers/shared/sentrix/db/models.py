@@ -551,7 +551,7 @@ class SubscriptionDelivery(Base):
     )
     kind: Mapped[str] = mapped_column(String(16), nullable=False, server_default=text("'level_change'"))
     change_id: Mapped[int | None] = mapped_column(BigInteger)  # a level change's id (null for a bulletin)
-    week: Mapped[str | None] = mapped_column(String(8))  # a bulletin's epidemiological week, 2025-SE53
+    week: Mapped[str | None] = mapped_column(String(16))  # a bulletin's epidemiological week, 2025-SE53
     change: Mapped[dict[str, Any]] = mapped_column(JSONB, nullable=False)
     status: Mapped[str] = mapped_column(String(16), nullable=False, server_default=text("'pending'"))
     attempts: Mapped[int] = mapped_column(Integer, nullable=False, server_default=text("0"))

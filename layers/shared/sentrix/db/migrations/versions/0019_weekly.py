@@ -38,7 +38,7 @@ def upgrade() -> None:
         "subscription_deliveries",
         sa.Column("kind", sa.String(length=16), server_default=sa.text("'level_change'"), nullable=False),
     )
-    op.add_column("subscription_deliveries", sa.Column("week", sa.String(length=8), nullable=True))
+    op.add_column("subscription_deliveries", sa.Column("week", sa.String(length=16), nullable=True))
     op.alter_column("subscription_deliveries", "change_id", existing_type=sa.BigInteger(), nullable=True)
     op.create_check_constraint(
         op.f("ck_subscription_deliveries_kind"),
