@@ -27,7 +27,6 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
 
-from sentrix.adapters.storage import S3ImageStore
 from sentrix.db.engine import session_scope
 from sentrix.domain.epiweeks import EpiWeek
 from sentrix.i18n import Locale
@@ -43,7 +42,17 @@ KIND = "weekly_bulletin"
 
 
 class Store(Protocol):
-    def put(self, key: str, body: bytes, content_type: str) -> Any: ...
+    def __call__(self, key: str, body: bytes) -> None: ...
+
+
+def s3_store(key: str, body: bytes) -> None:
+    """Put a bulletin's PDF in the reports bucket (the images bucket's reports/ prefix, as stored reports)."""
+    from sentrix.adapters.aws import client
+    from sentrix.adapters.storage import s3_errors
+    from sentrix.config import get_settings
+
+    with s3_errors():
+        client("s3").put_object(Bucket=get_settings().images_bucket, Key=key, Body=body, ContentType=PDF)
 
 
 @dataclass(frozen=True, order=True)
@@ -129,14 +138,14 @@ def queue_weekly_bulletins(now: datetime, store: Store | None = None) -> WeeklyS
     summary.subscriptions, summary.weeks = len(subscribers), sorted(weeks)
     if not wanted:
         return summary
-    store = store or S3ImageStore()
+    store = store or s3_store
     payloads: dict[Edition, dict[str, Any]] = {}
     for edition in sorted(wanted):
         locale = Locale(edition.language, edition.timezone)
         with session_scope() as session:
             report = bulletin.for_subscribers(session, edition.territory, edition.week, locale, now)
         pdf = render_pdf(report)
-        store.put(edition.key, pdf, PDF)
+        store(edition.key, pdf)
         payloads[edition] = payload(report, edition, len(pdf))
         summary.bulletins_stored += 1
     with session_scope() as session:  # the outbox: every delivery of this run in one transaction
