@@ -182,6 +182,8 @@ def _message(row: Any, subscription: Any, at: datetime, settings: ReportSettings
         return Message(
             words, level_change_body(row, subscription, change, locale.language, words), webhook_signing.EVENT
         )
+    # The words in the language and zone the bulletin was made in (its PDF), even if the owner changed them since.
+    locale = subscriber_locale(change["language"], change["week"]["time_zone"])
     ttl = settings.bulletin_url_ttl_s
     url = presign(change["pdf"]["key"], change["pdf"]["filename"], ttl)
     expires = at + timedelta(seconds=ttl)
