@@ -52,7 +52,7 @@ def run(args: argparse.Namespace) -> None:
             migrate.upgrade(pg.url(config.database))
             pg.set_app_password(config.database)
             if args.command == "alerts":
-                sys.exit(run_scheduled(pg.set_app_password(config.database), args.job, args.now))
+                sys.exit(run_scheduled(pg.set_app_password(config.database), args.job, args.now, config))
             if args.command == "admin":
                 from sentrix_local.admin import make_admin
 
@@ -65,12 +65,25 @@ def run(args: argparse.Namespace) -> None:
                 pg.stop()
 
 
-def run_scheduled(app_url: str, job: str, now: str | None) -> int:
+def run_scheduled(app_url: str, job: str, now: str | None, config: StackConfig | None = None) -> int:
     """`make alerts`: the report package's scheduled job (docs/alerts.md) on the local database, as the
-    application role, exactly as the ReportScheduleFunction runs it."""
+    application role, exactly as the ReportScheduleFunction runs it. The weekly job stores bulletins in the
+    local stack's bucket on moto (`make dev` running; variables already set win)."""
+    import json
     from pathlib import Path
 
     os.environ["DATABASE_URL"] = app_url
+    if job == "weekly" and config is not None and config.resources_file.exists():
+        buckets = json.loads(config.resources_file.read_text()).get("buckets") or {}
+        for name, value in {
+            "AWS_ENDPOINT_URL": config.moto_url,
+            "AWS_ACCESS_KEY_ID": "testing",
+            "AWS_SECRET_ACCESS_KEY": "testing",  # moto accepts any credentials
+            "AWS_DEFAULT_REGION": "us-east-1",
+            "IMAGES_BUCKET": next(iter(buckets.values()), ""),
+        }.items():
+            if value:
+                os.environ.setdefault(name, value)
     sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "functions" / "report"))
     from sentrix_report.scheduled import main as scheduled
 

@@ -137,9 +137,11 @@ USES: dict[str, dict[str, tuple[str, ...]]] = {
         # alert e-mail through the topic; webhook secrets opened with the key
         "sns:Publish": ("REPORT_SUBSCRIPTIONS_TOPIC_ARN",),
         "secretsmanager:GetSecretValue": ("DB_SECRET_ARN", "REPORT_WEBHOOK_KEY_SECRET_ARN"),
+        "s3:GetObject": ("IMAGES_BUCKET/reports/bulletins/",),  # the weekly bulletin's PDF, presigned
     },
     "ReportScheduleFunction": {
-        "secretsmanager:GetSecretValue": ("DB_SECRET_ARN",),  # the database only (sentrix_report.scheduled)
+        "secretsmanager:GetSecretValue": ("DB_SECRET_ARN",),  # the database (sentrix_report.scheduled)
+        "s3:PutObject": ("IMAGES_BUCKET/reports/bulletins/",),  # the weekly bulletins' PDFs
     },
     "MigrateFunction": {
         # the owner's credentials to migrate, then the application role's password to set (sentrix.db.roles)

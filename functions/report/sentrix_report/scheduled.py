@@ -3,8 +3,12 @@
 - `{"job": "daily"}` (the daily rule; also any event without a job): the cluster alert computation at the
   current time and, in the same transaction, a delivery queued for every subscription that wants a level change
   it recorded (the delivery function sends them).
-- `{"job": "weekly"}` (the weekly rule): reserved for sending the weekly bulletin to subscribers; the bulletin is
-  made on request (POST /reports/generate, type weekly) and this job does nothing yet and says so.
+- `{"job": "weekly"}` (the weekly rule, Sunday 07:00 UTC): each subscription that wants its territory's weekly
+  bulletin (and whose owner still may see the territory) gets the bulletin of its last complete epidemiological
+  week in the owner's zone and language: the `weekly` report, rendered to PDF once per (territory, week,
+  language, zone) and stored under reports/bulletins/, and one delivery per (subscription, week) queued in one
+  transaction (logic/weekly_bulletins.py). Running it again, or twice at once, queues nothing more. Answers
+  `done: true` with `subscriptions`, `deliveries_queued`, `bulletins_stored` and the `weeks` named.
 
 Locally: `python -m sentrix_report.scheduled [--job daily|weekly] [--now 2026-12-03T06:00:00+00:00]`
 (`make alerts`), against the database of DATABASE_URL.
@@ -20,7 +24,7 @@ from typing import Any
 from sentrix.db import budget
 from sentrix.db.engine import session_scope
 from sentrix.observability import logger, metrics
-from sentrix_report.logic import alert_run, level_changes
+from sentrix_report.logic import alert_run, level_changes, weekly_bulletins
 
 JOBS = ("daily", "weekly")
 
@@ -31,7 +35,8 @@ def run(job: str, now: datetime | None = None) -> dict[str, Any]:
         raise ValueError(f"unknown job {job!r}: one of {', '.join(JOBS)}")
     now = now or datetime.now(UTC)
     if job == "weekly":
-        return {"job": "weekly", "done": False, "reason": "sending the weekly bulletin is not built yet"}
+        summary = weekly_bulletins.queue_weekly_bulletins(now)
+        return {"job": "weekly", "done": True, "now": now.isoformat(), **summary.as_dict()}
     with session_scope() as session:
         result = alert_run.compute(session, now)
         # The outbox, in the transaction that records the changes: each is queued once for every subscription
@@ -53,7 +58,9 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     finally:
         budget.end(token)
     logger.info("scheduled job done", **answer)
-    if answer.get("done"):
+    if answer.get("done") and answer["job"] == "weekly":
+        metrics.add_metric(name="WeeklyBulletinsQueued", unit="Count", value=answer["deliveries_queued"])
+    elif answer.get("done"):
         metrics.add_metric(name="AlertLevelChanges", unit="Count", value=answer["level_changes"])
     return answer
 

@@ -102,6 +102,9 @@ class ReportSettings(BaseSettings):
     delivery_lease_s: int = Field(default=300, ge=30, le=3600)
     delivery_batch: int = Field(default=50, ge=1, le=1000)
     webhook_timeout_s: float = Field(default=5.0, gt=0, le=30)
+    # How long the link to a weekly bulletin's PDF works, from the moment its delivery is sent: a week by
+    # default, the most a SigV4 presigned URL allows (docs/alerts.md, *Schedule*).
+    bulletin_url_ttl_s: int = Field(default=7 * 24 * 3600, ge=60, le=7 * 24 * 3600)
 
 
 @functools.cache

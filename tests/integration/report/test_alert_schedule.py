@@ -21,15 +21,32 @@ def test_the_daily_rule_runs_the_computation(db):
     assert (answer["clusters"], answer["opened"], answer["level_changes"]) == (0, 0, 0)
 
 
-def test_the_weekly_rule_is_a_no_op_until_the_bulletin_exists(db):
+def test_the_weekly_rule_sends_bulletins_and_computes_no_alerts(db):
+    # no subscription: nothing to send (the sending itself: test_weekly_bulletin_delivery.py); and the weekly job
+    # is not the daily computation, so the sites below make no alert
     territories()
     for m in (0, 100, 200):
         site(m, at(11, 1))
 
     answer = scheduled.handler({"job": "weekly"}, LambdaContext("ReportScheduleFunction", 300))
 
-    assert answer == {"job": "weekly", "done": False, "reason": answer["reason"]}
+    assert answer == {
+        "job": "weekly",
+        "done": True,
+        "now": answer["now"],
+        "subscriptions": 0,
+        "deliveries_queued": 0,
+        "bulletins_stored": 0,
+        "weeks": [],
+    }
     assert alerts() == [] and changes() == []
+
+
+def test_the_local_command_runs_the_weekly_job_at_a_chosen_time(db, capsys):
+    assert scheduled.main(["--job", "weekly", "--now", "2026-01-04T07:00:00+00:00"]) == 0
+
+    printed = json.loads(capsys.readouterr().out)
+    assert (printed["job"], printed["done"], printed["now"]) == ("weekly", True, "2026-01-04T07:00:00+00:00")
 
 
 def test_an_unknown_job_fails_loudly(db):

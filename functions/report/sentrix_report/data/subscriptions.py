@@ -23,7 +23,7 @@ _IN_OFFICIAL_SCOPE = (
 
 _COLUMNS = (
     "s.id, s.user_id, s.territory_code, t.name AS territory_name, s.channel, s.target, s.levels, s.created_at, "
-    "s.sns_subscription_arn, "
+    "s.sns_subscription_arn, s.weekly_bulletin, "
     "(SELECT count(*) FROM subscription_deliveries AS d WHERE d.subscription_id = s.id AND d.status = 'pending') "
     "AS pending, "
     "(SELECT count(*) FROM subscription_deliveries AS d WHERE d.subscription_id = s.id AND d.status = 'delivered') "
@@ -70,12 +70,14 @@ def insert(
     channel: str,
     target: str,
     levels: list[str],
+    weekly_bulletin: bool = True,
     secret_ciphertext: bytes | None,
 ) -> bool:
     """False when the same subscription exists (a concurrent twin of the request won)."""
     statement = text(
-        "INSERT INTO alert_subscriptions (id, user_id, territory_code, channel, target, levels, secret_ciphertext) "
-        "VALUES (:id, :user_id, :code, :channel, :target, :levels, :secret) "
+        "INSERT INTO alert_subscriptions "
+        "(id, user_id, territory_code, channel, target, levels, weekly_bulletin, secret_ciphertext) "
+        "VALUES (:id, :user_id, :code, :channel, :target, :levels, :weekly, :secret) "
         "ON CONFLICT (user_id, territory_code, channel, target) DO NOTHING"
     ).bindparams(bindparam("levels", type_=ARRAY(String)), bindparam("secret", type_=LargeBinary))
     result = session.execute(
@@ -87,6 +89,7 @@ def insert(
             "channel": channel,
             "target": target,
             "levels": levels,
+            "weekly": weekly_bulletin,
             "secret": secret_ciphertext,
         },
     )
@@ -172,11 +175,11 @@ _CLAIM = (
     "WHERE d.id IN (SELECT c.id FROM subscription_deliveries AS c "
     "WHERE c.status = 'pending' AND c.next_attempt_at <= :now ORDER BY c.next_attempt_at, c.id LIMIT :limit "
     "FOR UPDATE SKIP LOCKED) "
-    "RETURNING d.id, d.subscription_id, d.change_id, d.change, d.attempts"
+    "RETURNING d.id, d.subscription_id, d.kind, d.change_id, d.week, d.change, d.attempts"
 )
 
 _DETAILS = (
-    "SELECT s.id, s.channel, s.target, s.secret_ciphertext, s.sns_subscription_arn, "
+    "SELECT s.id, s.territory_code, s.channel, s.target, s.secret_ciphertext, s.sns_subscription_arn, "
     "us.settings ->> 'language' AS language, us.settings ->> 'timezone' AS timezone "
     "FROM alert_subscriptions AS s LEFT JOIN user_settings AS us ON us.user_id = s.user_id "
     "WHERE s.id = ANY (:ids)"
@@ -198,7 +201,7 @@ def record_attempt(
     *,
     delivery_id: int,
     subscription_id: uuid.UUID,
-    change_id: int,
+    change_id: int | None,
     attempt: int,
     status_code: int | None,
     error: str | None,
@@ -251,3 +254,60 @@ def territory_names(session: Session, codes: Sequence[str]) -> dict[str, str]:
         text("SELECT code, name FROM territories WHERE code = ANY(CAST(:codes AS varchar[]))"), {"codes": list(codes)}
     )
     return {code: name for code, name in found}
+
+
+# -- weekly bulletins ---------------------------------------------------------------------------------------------
+
+# Subscriptions that want their territory's weekly bulletin and whose owner still may see that territory: the
+# level changes' rule (active; an admin, or an official whose territories hold it or a territory above it).
+_BULLETIN_SUBSCRIBERS = (
+    "WITH RECURSIVE up (code, above) AS ("
+    "SELECT t.code, t.code FROM territories AS t "
+    "WHERE t.code IN (SELECT b.territory_code FROM alert_subscriptions AS b WHERE b.weekly_bulletin) "
+    "UNION ALL SELECT up.code, t.parent_code FROM up JOIN territories AS t ON t.code = up.above "
+    "WHERE t.parent_code IS NOT NULL) "
+    "SELECT s.id, s.territory_code, t.name AS territory_name, "
+    "us.settings ->> 'language' AS language, us.settings ->> 'timezone' AS timezone "
+    "FROM alert_subscriptions AS s JOIN users AS u ON u.id = s.user_id "
+    "JOIN territories AS t ON t.code = s.territory_code "
+    "LEFT JOIN user_settings AS us ON us.user_id = s.user_id "
+    "WHERE s.weekly_bulletin AND u.is_active AND (u.role = 'admin' OR (u.role = 'official' AND EXISTS ("
+    "SELECT 1 FROM official_territories AS o JOIN up ON up.above = o.territory_code "
+    "WHERE o.user_id = u.id AND up.code = s.territory_code))) {only} "
+    "ORDER BY s.territory_code, s.id"
+)
+
+
+def bulletin_subscribers(session: Session) -> list[Row]:
+    """Every subscription that is to get the weekly bulletin, with its owner's language and zone settings."""
+    return list(session.execute(text(_BULLETIN_SUBSCRIBERS.format(only=""))).all())
+
+
+def bulletin_weeks_queued(session: Session, subscription_ids: Sequence[uuid.UUID]) -> set[tuple[uuid.UUID, str]]:
+    """The (subscription, week label) pairs that already have a bulletin delivery."""
+    statement = text(
+        "SELECT subscription_id, week FROM subscription_deliveries "
+        "WHERE kind = 'weekly_bulletin' AND subscription_id = ANY (:ids)"
+    ).bindparams(bindparam("ids", type_=ARRAY(UUID(as_uuid=True))))
+    return {(row.subscription_id, row.week) for row in session.execute(statement, {"ids": list(subscription_ids)})}
+
+
+_ENQUEUE_BULLETIN = "".join(
+    (
+        "INSERT INTO subscription_deliveries (subscription_id, kind, week, change, next_attempt_at) "
+        "SELECT eligible.id, 'weekly_bulletin', :week, CAST(:bulletin AS jsonb), :due FROM (",
+        _BULLETIN_SUBSCRIBERS.format(only="AND s.id = :subscription_id"),
+        ") AS eligible ON CONFLICT (subscription_id, week) WHERE kind = 'weekly_bulletin' DO NOTHING",
+    )
+)
+
+
+def enqueue_bulletin(
+    session: Session, subscription_id: uuid.UUID, week: str, bulletin: dict[str, Any], due: datetime
+) -> bool:
+    """A pending bulletin delivery of `week` for the subscription if it still wants it and none exists yet."""
+    result = session.execute(
+        text(_ENQUEUE_BULLETIN),
+        {"subscription_id": subscription_id, "week": week, "bulletin": json.dumps(bulletin), "due": due},
+    )
+    return bool(result.rowcount)

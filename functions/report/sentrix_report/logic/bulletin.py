@@ -169,21 +169,45 @@ def generate(principal: Principal, territory: str, week_value: str | None, fmt: 
     """The bulletin's data and provenance for `territory` (and below) and the epidemiological week."""
     as_of = datetime.now(UTC)
     week = parse_week(week_value, locale, as_of)
-    start, end = weekly.week_bounds(week, locale.tz)
-    first = week.start - timedelta(weeks=weekly.COMPARED_WEEKS)
     with session_scope() as session:
         hold_place(session, principal, Costly.REPORTS)  # one report of a user at a time (docs/report.md)
         area = weekly.area(session, principal, territory)
-        row = weekly.series(session, area.codes, week, 1, locale, as_of)[0]
-        top = data.top_sites(session, codes=area.codes, week=week.start, tz=locale.timezone, limit=TOP_SITES)
-        events = [
-            _event(e, locale) for e in data.events(session, codes=area.codes, week=week.start, tz=locale.timezone)
-        ]
-        facts = data.fingerprint(
-            session, codes=area.codes, first=first, count=weekly.COMPARED_WEEKS + 1, tz=locale.timezone
-        )
-        levels = alert_rows(session, area.codes, end)
-        alerts = alert_levels(levels, locale)
+        return _report(session, area, week, fmt, locale, as_of, generated_by=principal.email or str(principal.user_id))
+
+
+SCHEDULED_BY = "Sentrix (weekly schedule)"
+
+
+def for_subscribers(session: Session, territory: str, week: EpiWeek, locale: Locale, as_of: datetime) -> Report:
+    """The same bulletin for the weekly job (docs/alerts.md, *Schedule*): the whole territory and below, as an
+    admin reads it; the job sends it only to subscribers who may see that territory."""
+    name = data.territory_name(session, territory)
+    if name is None:
+        raise ValueError(f"unknown territory {territory!r}")
+    area = weekly.Area(data.territory_codes(session, [territory]), {"code": territory, "name": name}, "all sites")
+    return _report(session, area, week, "pdf", locale, as_of, generated_by=SCHEDULED_BY)
+
+
+def _report(
+    session: Session,
+    area: weekly.Area,
+    week: EpiWeek,
+    fmt: str,
+    locale: Locale,
+    as_of: datetime,
+    *,
+    generated_by: str,
+) -> Report:
+    start, end = weekly.week_bounds(week, locale.tz)
+    first = week.start - timedelta(weeks=weekly.COMPARED_WEEKS)
+    row = weekly.series(session, area.codes, week, 1, locale, as_of)[0]
+    top = data.top_sites(session, codes=area.codes, week=week.start, tz=locale.timezone, limit=TOP_SITES)
+    events = [_event(e, locale) for e in data.events(session, codes=area.codes, week=week.start, tz=locale.timezone)]
+    facts = data.fingerprint(
+        session, codes=area.codes, first=first, count=weekly.COMPARED_WEEKS + 1, tz=locale.timezone
+    )
+    levels = alert_rows(session, area.codes, end)
+    alerts = alert_levels(levels, locale)
     open_sites = top[0]["open_sites"] if top else 0
     figures = [
         {"figure": name, "label": locale.t(f"bulletin.figure.{name}"), **row["change"][name]} for name in weekly.FIGURES
@@ -207,14 +231,14 @@ def generate(principal: Principal, territory: str, week_value: str | None, fmt: 
         "title": locale.t("report.weekly_title"),
         "format": fmt,
         "generated_at": as_of.isoformat(),
-        "generated_by": principal.email or str(principal.user_id),
+        "generated_by": generated_by,
         "language": locale.language,
         "timezone": locale.timezone,
         "scope": area.scope,
         "territory": area.territory,
         "week": data_["week"] | {k: v for k, v in weekly.week_descriptor(locale).items() if k != "label"},
         "week_definition": weekly.week_descriptor(locale)["label"],
-        "filters": {"territory": territory, "week": week.label},
+        "filters": {"territory": (area.territory or {}).get("code"), "week": week.label},
         "compared_weeks": weekly.COMPARED_WEEKS,
         "min_base": get_report_settings().change_min_base,
         "as_of": as_of.isoformat(),

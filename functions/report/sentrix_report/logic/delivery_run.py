@@ -7,6 +7,10 @@ row), then sends them one by one outside any transaction and records each attemp
 min(base · 2^(k-1), max) seconds, k the attempts so far; the `delivery_max_attempts`-th failure makes it dead
 (the dead letter: kept with all its attempts, counted in GET /subscriptions, and a metric an alarm watches).
 
+Two kinds of delivery share the table, the worker, the retries and the dead letter: a level change
+(`kind` `level_change`) and a week's bulletin (`weekly_bulletin`, queued by the weekly job,
+logic/weekly_bulletins.py), whose PDF is presigned here, at send time, for `bulletin_url_ttl_s`.
+
 Time comes from `now`, so tests move the clock instead of sleeping. Delivery is at least once: a run that dies
 after the receiver answered but before recording sends it again later, with the same `Sentrix-Delivery` id.
 """
@@ -29,7 +33,7 @@ from sentrix_report.adapters.webhook_http import HttpWebhook, WebhookFailed
 from sentrix_report.data import subscriptions as data
 from sentrix_report.data.webhook_keys import webhook_key
 from sentrix_report.logic import secret_box, subscription_targets, webhook_signing
-from sentrix_report.logic.alert_messages import notice, subscriber_locale
+from sentrix_report.logic.alert_messages import Notice, bulletin_notice, notice, subscriber_locale
 from sentrix_report.settings import ReportSettings, get_report_settings
 
 DEAD_METRIC = "SubscriptionDeliveriesDead"
@@ -41,6 +45,36 @@ class EmailChannel(Protocol):
 
 class WebhookChannel(Protocol):
     def post(self, url: subscription_targets.WebhookUrl, address: str, body: bytes, headers: dict[str, str]) -> int: ...
+
+
+class Presigner(Protocol):
+    def __call__(self, key: str, filename: str, ttl_s: int) -> str: ...
+
+
+def s3_presigner(key: str, filename: str, ttl_s: int) -> str:
+    """A GET URL of a stored bulletin (reports bucket), downloading as `filename`, valid for `ttl_s`."""
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    from sentrix.adapters.storage import S3ImageStore
+
+    store = S3ImageStore()
+    try:
+        return store.s3.generate_presigned_url(
+            "get_object",
+            Params={
+                "Bucket": store.bucket,
+                "Key": key,
+                "ResponseContentDisposition": f'attachment; filename="{filename}"',
+                "ResponseContentType": "application/pdf",
+            },
+            ExpiresIn=ttl_s,
+        )
+    except (BotoCoreError, ClientError) as exc:
+        raise PresignFailed(type(exc).__name__) from exc
+
+
+class PresignFailed(Exception):
+    """The bulletin's link could not be made: the delivery is retried."""
 
 
 @dataclass
@@ -81,6 +115,7 @@ def run_deliveries(
     resolve: subscription_targets.Resolver = subscription_targets.system_resolver,
     time_left_ms: Callable[[], int] | None = None,
     margin_ms: int = 10_000,
+    presign: Presigner = s3_presigner,
 ) -> RunSummary:
     """One run of the worker: claim what is due at `now()`, try each, record each attempt."""
     settings = get_report_settings()
@@ -101,10 +136,16 @@ def run_deliveries(
         subscription = subscriptions.get(row.subscription_id)
         if subscription is None:  # deleted since the claim: its deliveries went with it
             continue
-        if subscription.channel == "webhook":
-            status_code, error = _post(row, subscription, key, now, webhook or default_webhook(settings), resolve)
+        try:
+            message = _message(row, subscription, now(), settings, presign)
+        except PresignFailed as exc:
+            status_code, error = None, f"s3: {exc}"
         else:
-            status_code, error = _mail(row, subscription, email)
+            if subscription.channel == "webhook":
+                channel = webhook or default_webhook(settings)
+                status_code, error = _post(row, subscription, message, key, now, channel, resolve)
+            else:
+                status_code, error = _mail(subscription, message, email)
         _settle(row, status_code, error, now(), settings, summary)
     if summary.claimed:
         logger.info(
@@ -118,27 +159,69 @@ def _change(row: Any) -> dict[str, Any]:
     return row.change if isinstance(row.change, dict) else json.loads(row.change)
 
 
-def _notice(row: Any, subscription: Any) -> tuple[Any, Any]:
+@dataclass(frozen=True)
+class Message:
+    """What one delivery sends: its words (e-mail, webhook text), its webhook body and event."""
+
+    words: Notice
+    body: dict[str, Any]
+    event: str
+
+
+def _is_bulletin(row: Any) -> bool:
+    return getattr(row, "kind", "level_change") == "weekly_bulletin"
+
+
+def _message(row: Any, subscription: Any, at: datetime, settings: ReportSettings, presign: Presigner) -> Message:
     locale = subscriber_locale(subscription.language, subscription.timezone)
     change = _change(row)
-    words = notice(change, {"id": str(subscription.id), "territory_code": change["territory_code"]}, locale)
-    return locale, words
+    owner = {"id": str(subscription.id), "territory_code": subscription.territory_code}
+    if not _is_bulletin(row):
+        owner["territory_code"] = change["territory_code"]
+        words = notice(change, owner, locale)
+        return Message(
+            words, level_change_body(row, subscription, change, locale.language, words), webhook_signing.EVENT
+        )
+    # The words in the language and zone the bulletin was made in (its PDF), even if the owner changed them since.
+    locale = subscriber_locale(change["language"], change["week"]["time_zone"])
+    ttl = settings.bulletin_url_ttl_s
+    url = presign(change["pdf"]["key"], change["pdf"]["filename"], ttl)
+    expires = at + timedelta(seconds=ttl)
+    words = bulletin_notice(change, owner, locale, url, expires)
+    body = {
+        "type": "weekly_bulletin",
+        "event": webhook_signing.BULLETIN_EVENT,
+        "delivery_id": row.id,
+        "subscription_id": str(subscription.id),
+        "territory": change["territory"],
+        "week": change["week"],
+        "figures": change["figures"],
+        "recurrence_rate": change["recurrence_rate"],
+        "top_sites": change["top_sites"],
+        "alerts": change["alerts"],
+        "fingerprint": change["fingerprint"],
+        "generated_at": change["generated_at"],
+        "pdf": {"url": url, "expires_at": expires.astimezone(UTC).isoformat(), "bytes": change["pdf"]["bytes"]},
+        "language": locale.language,
+        "text": words.text,
+    }
+    return Message(words, body, webhook_signing.BULLETIN_EVENT)
 
 
-def _mail(row: Any, subscription: Any, email: EmailChannel) -> tuple[int | None, str | None]:
-    _, words = _notice(row, subscription)
+def _mail(subscription: Any, message: Message, email: EmailChannel) -> tuple[int | None, str | None]:
     try:
-        email.send(subscription.id, words.subject, words.body)
+        email.send(subscription.id, message.words.subject, message.words.body)
     except EmailFailed as exc:
         return None, f"sns: {exc}"
     return None, None
 
 
-def payload(row: Any, subscription: Any) -> dict[str, Any]:
-    """The webhook's JSON body."""
-    locale, words = _notice(row, subscription)
-    change = _change(row)
+def level_change_body(
+    row: Any, subscription: Any, change: dict[str, Any], language: str, words: Notice
+) -> dict[str, Any]:
+    """A level change's webhook body."""
     return {
+        "type": "level_change",
         "event": webhook_signing.EVENT,
         "delivery_id": row.id,
         "subscription_id": str(subscription.id),
@@ -148,7 +231,7 @@ def payload(row: Any, subscription: Any) -> dict[str, Any]:
         "old_level": change["old_level"],
         "new_level": change["new_level"],
         "changed_at": change["changed_at"],
-        "language": locale.language,
+        "language": language,
         "text": words.text,
     }
 
@@ -156,6 +239,7 @@ def payload(row: Any, subscription: Any) -> dict[str, Any]:
 def _post(
     row: Any,
     subscription: Any,
+    message: Message,
     key: bytes | None,
     now: Callable[[], datetime],
     webhook: WebhookChannel,
@@ -173,12 +257,12 @@ def _post(
         address = subscription_targets.checked_address(url, allow_loopback=allow, resolve=resolve)
     except ValidationFailed as exc:
         return None, f"target refused: {(exc.details or {}).get('reason')}"
-    body = json.dumps(payload(row, subscription), ensure_ascii=False, separators=(",", ":")).encode()
+    body = json.dumps(message.body, ensure_ascii=False, separators=(",", ":")).encode()
     timestamp = int(now().timestamp())
     headers = {
         webhook_signing.SIGNATURE_HEADER: webhook_signing.signature_header(secret, timestamp, body),
         webhook_signing.DELIVERY_HEADER: str(row.id),
-        webhook_signing.EVENT_HEADER: webhook_signing.EVENT,
+        webhook_signing.EVENT_HEADER: message.event,
     }
     try:
         status = webhook.post(url, address, body, headers)

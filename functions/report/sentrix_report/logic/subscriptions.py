@@ -1,4 +1,5 @@
-"""Subscriptions to territory alert levels (docs/alerts.md, "Subscriptions and delivery"): make, list, delete.
+"""Subscriptions to territory alert levels and weekly bulletins (docs/alerts.md, "Subscriptions and delivery"):
+make, list, delete.
 
 Officials subscribe to their territories (or any below them; anything else is 404, as everywhere for them) and
 admins to any. Users and experts are 403: an alert level is the programme's operational signal for the people
@@ -12,7 +13,7 @@ from enum import StrEnum
 from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictBool
 
 from sentrix.db.engine import session_scope
 from sentrix.domain.roles import Role
@@ -52,6 +53,10 @@ class SubscriptionRequest(BaseModel):
     levels: list[Level] = Field(
         min_length=1, max_length=3, description="the new levels that are sent (a change to any other is not)"
     )
+    weekly_bulletin: StrictBool = Field(
+        default=True,
+        description="also send the territory's weekly bulletin of each epidemiological week (true or false)",
+    )
 
 
 def _may_subscribe(principal: Principal) -> None:
@@ -76,6 +81,7 @@ def _view(row: Any, locale: Locale) -> dict[str, Any]:
         "channel": row.channel,
         "target": row.target,
         "levels": [level for level in Level if level.value in row.levels],
+        "weekly_bulletin": row.weekly_bulletin,
         "created_at": row.created_at.isoformat(),
         "deliveries": {"pending": row.pending, "delivered": row.delivered, "dead": row.dead},
     }
@@ -120,6 +126,7 @@ def create(
             channel=request.channel.value,
             target=target,
             levels=levels,
+            weekly_bulletin=request.weekly_bulletin,
             secret_ciphertext=sealed,
         )
         if not inserted:

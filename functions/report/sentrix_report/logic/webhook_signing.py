@@ -16,6 +16,7 @@ SIGNATURE_HEADER = "Sentrix-Signature"
 DELIVERY_HEADER = "Sentrix-Delivery"
 EVENT_HEADER = "Sentrix-Event"
 EVENT = "alert.level_changed"
+BULLETIN_EVENT = "bulletin.weekly"
 SECRET_PREFIX = "whsec_"  # noqa: S105 - a prefix, not a secret
 
 

@@ -517,24 +517,41 @@ class AlertSubscription(Base):
     # AES-256-GCM of the webhook's signing secret (nonce first); the key is not in the database.
     secret_ciphertext: Mapped[bytes | None] = mapped_column(LargeBinary)
     sns_subscription_arn: Mapped[str | None] = mapped_column(String(512))
+    # Also the territory's weekly bulletin each epidemiological week (0019).
+    weekly_bulletin: Mapped[bool] = mapped_column(Boolean, nullable=False, server_default=text("true"))
     created_at: Mapped[datetime] = _created_at()
 
 
 class SubscriptionDelivery(Base):
-    """One level change for one subscription: sent once (the unique pair), retried with backoff, or dead."""
+    """One level change, or one week's bulletin (0019), for one subscription: sent once (the unique pair, or the
+    unique (subscription, week) of bulletins), retried with backoff, or dead."""
 
     __tablename__ = "subscription_deliveries"
     __table_args__ = (
         CheckConstraint("status IN ('pending', 'delivered', 'dead')", name="status"),
         UniqueConstraint("subscription_id", "change_id"),
         Index("ix_subscription_deliveries_due", "next_attempt_at", postgresql_where=text("status = 'pending'")),
+        CheckConstraint(
+            "(kind = 'level_change' AND change_id IS NOT NULL AND week IS NULL) "
+            "OR (kind = 'weekly_bulletin' AND change_id IS NULL AND week ~ '^[0-9]{4}-SE[0-9]{2}$')",
+            name="kind",
+        ),
+        Index(
+            "uq_subscription_deliveries_subscription_id_week",
+            "subscription_id",
+            "week",
+            unique=True,
+            postgresql_where=text("kind = 'weekly_bulletin'"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
     subscription_id: Mapped[uuid.UUID] = mapped_column(
         ForeignKey("alert_subscriptions.id", ondelete="CASCADE"), nullable=False
     )
-    change_id: Mapped[int] = mapped_column(BigInteger, nullable=False)
+    kind: Mapped[str] = mapped_column(String(16), nullable=False, server_default=text("'level_change'"))
+    change_id: Mapped[int | None] = mapped_column(BigInteger)  # a level change's id (null for a bulletin)
+    week: Mapped[str | None] = mapped_column(String(16))  # a bulletin's epidemiological week, 2025-SE53
     change: Mapped[dict[str, Any]] = mapped_column(JSONB, nullable=False)
     status: Mapped[str] = mapped_column(String(16), nullable=False, server_default=text("'pending'"))
     attempts: Mapped[int] = mapped_column(Integer, nullable=False, server_default=text("0"))
@@ -554,7 +571,7 @@ class SubscriptionDeliveryAttempt(Base):
         ForeignKey("subscription_deliveries.id", ondelete="CASCADE"), nullable=False
     )
     subscription_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), nullable=False)
-    change_id: Mapped[int] = mapped_column(BigInteger, nullable=False)
+    change_id: Mapped[int | None] = mapped_column(BigInteger)  # null for a bulletin's delivery
     attempt: Mapped[int] = mapped_column(Integer, nullable=False)
     status_code: Mapped[int | None] = mapped_column(Integer)
     error: Mapped[str | None] = mapped_column(String(500))

@@ -573,5 +573,19 @@ MESSAGES: dict[str, str] = {
     "subscription.email.confirmation": (
         "Amazon SNS sends {target} a confirmation e-mail; alerts are sent once it is confirmed"
     ),
+    "subscription.bulletin.subject": "[Sentrix] {territory}: weekly bulletin {week}",
+    "subscription.bulletin.body": (
+        "Weekly epidemiological bulletin of {territory} ({code}), week {week}: {start} to {end} ({zone}).\n\n"
+        "This week against the previous 4:\n{figures}\n\nAlert levels at the week's end: {alerts}\n\n"
+        "The full bulletin (PDF; the link works until {expires}):\n{url}\n\nYou receive this because you "
+        "subscribed to {subscribed}. To stop, delete the subscription in Sentrix (DELETE "
+        "/api/v1/subscriptions/{subscription}) and subscribe again with weekly_bulletin false."
+    ),
+    "subscription.bulletin.figure": "- {label}: {current} (previous 4 weeks: {total}; change: {change})",
+    "subscription.bulletin.change_pct": "{pct} % ({numerator}/{denominator})",
+    "subscription.bulletin.change_none": "not given, base {total} below {min_base}",
+    "subscription.bulletin.alert": "{territory} {level} ({clusters} open clusters)",
+    "subscription.bulletin.alerts_none": "no territory on yellow or red",
+    "subscription.bulletin.text": "{territory} ({code}): weekly bulletin {week}, {start} to {end}",
     "subscription.secret_note": "Shown only now: keep it safe. It signs every delivery (header Sentrix-Signature)",
 }

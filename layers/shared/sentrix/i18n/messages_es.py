@@ -613,5 +613,19 @@ MESSAGES: dict[str, str] = {
     "subscription.email.confirmation": (
         "Amazon SNS envía a {target} un correo de confirmación; las alertas se envían una vez confirmado"
     ),
+    "subscription.bulletin.subject": "[Sentrix] {territory}: boletín semanal {week}",
+    "subscription.bulletin.body": (
+        "Boletín epidemiológico semanal de {territory} ({code}), semana {week}: del {start} al {end} ({zone})."
+        "\n\nEsta semana frente a las 4 anteriores:\n{figures}\n\nNiveles de alerta al cierre de la semana: "
+        "{alerts}\n\nEl boletín completo (PDF; el enlace funciona hasta {expires}):\n{url}\n\nRecibe este "
+        "mensaje porque se suscribió a {subscribed}. Para dejar de recibirlo, elimine la suscripción en Sentrix "
+        "(DELETE /api/v1/subscriptions/{subscription}) y suscríbase de nuevo con weekly_bulletin false."
+    ),
+    "subscription.bulletin.figure": "- {label}: {current} (4 semanas anteriores: {total}; cambio: {change})",
+    "subscription.bulletin.change_pct": "{pct} % ({numerator}/{denominator})",
+    "subscription.bulletin.change_none": "no se da, base {total} menor que {min_base}",
+    "subscription.bulletin.alert": "{territory} {level} ({clusters} conglomerados abiertos)",
+    "subscription.bulletin.alerts_none": "ningún territorio en amarillo o rojo",
+    "subscription.bulletin.text": "{territory} ({code}): boletín semanal {week}, del {start} al {end}",
     "subscription.secret_note": "Solo se muestra ahora: guárdelo. Firma cada envío (cabecera Sentrix-Signature)",
 }

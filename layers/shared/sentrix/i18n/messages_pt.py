@@ -594,5 +594,19 @@ MESSAGES: dict[str, str] = {
     "subscription.email.confirmation": (
         "O Amazon SNS envia a {target} um e-mail de confirmação; os alertas são enviados após a confirmação"
     ),
+    "subscription.bulletin.subject": "[Sentrix] {territory}: boletim semanal {week}",
+    "subscription.bulletin.body": (
+        "Boletim epidemiológico semanal de {territory} ({code}), semana {week}: de {start} a {end} ({zone})."
+        "\n\nEsta semana frente às 4 anteriores:\n{figures}\n\nNíveis de alerta no fim da semana: {alerts}"
+        "\n\nO boletim completo (PDF; o link funciona até {expires}):\n{url}\n\nVocê recebe esta mensagem "
+        "porque assinou {subscribed}. Para parar, exclua a assinatura no Sentrix (DELETE "
+        "/api/v1/subscriptions/{subscription}) e assine de novo com weekly_bulletin false."
+    ),
+    "subscription.bulletin.figure": "- {label}: {current} (4 semanas anteriores: {total}; variação: {change})",
+    "subscription.bulletin.change_pct": "{pct} % ({numerator}/{denominator})",
+    "subscription.bulletin.change_none": "não calculada, base {total} abaixo de {min_base}",
+    "subscription.bulletin.alert": "{territory} {level} ({clusters} aglomerados abertos)",
+    "subscription.bulletin.alerts_none": "nenhum território em amarelo ou vermelho",
+    "subscription.bulletin.text": "{territory} ({code}): boletim semanal {week}, de {start} a {end}",
     "subscription.secret_note": "Mostrado só agora: guarde-o. Ele assina cada envio (cabeçalho Sentrix-Signature)",
 }
