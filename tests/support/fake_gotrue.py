@@ -48,6 +48,10 @@ class FakeGoTrue:
         self.requests: list[dict[str, str | None]] = []
         # What the next sign-ups answer instead of creating the user: (status, body), as GoTrue refuses them.
         self.signup_refusal: tuple[int, dict[str, Any]] | None = None
+        # What the next password sign-ins answer instead of checking the password: (status, body).
+        self.signin_refusal: tuple[int, dict[str, Any]] | None = None
+        # A GoTrue that answers 200 to an admin password update but keeps the old password (a broken hook).
+        self.ignore_password_updates = False
         self._lock = threading.Lock()
         self._server: ThreadingHTTPServer | None = None
 
@@ -133,6 +137,8 @@ class FakeGoTrue:
                 self.users[user.id] = user
                 return 200, self._session(user)
             if (method, path) == ("POST", "/auth/v1/token") and query.get("grant_type") == "password":
+                if self.signin_refusal is not None:
+                    return self.signin_refusal
                 email = str(body.get("email", "")).lower()
                 user = next((u for u in self.users.values() if u.email == email), None)
                 if user is None or user.password != body.get("password"):
@@ -171,7 +177,8 @@ class FakeGoTrue:
                 if user is None:
                     return 404, {"code": "user_not_found", "msg": "User not found"}
                 if method == "PUT":
-                    user.password = body.get("password", user.password)
+                    if not self.ignore_password_updates:
+                        user.password = body.get("password", user.password)
                     return 200, self._user_json(user)
                 if method == "DELETE":
                     del self.users[user.id]

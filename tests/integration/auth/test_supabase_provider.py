@@ -387,3 +387,58 @@ def test_logging_out_everywhere_with_a_refresh_token_still_ends_every_session(sb
     assert out.status_code == 200, out.text
     for session in (one, other):
         assert sb.post("/refresh", json={"refresh_token": session["refresh_token"]}).status_code == 401
+
+
+@pytest.mark.parametrize(
+    ("status", "body"),
+    [
+        (400, {"code": "invalid_credentials", "msg": "Invalid login credentials"}),
+        (401, {"code": "no_authorization", "msg": "This endpoint requires a Bearer token"}),
+        (422, {"code": "validation_failed", "msg": "Unable to validate email address: invalid format"}),
+    ],
+    ids=["400", "401", "422"],
+)
+def test_supabase_sign_in_refusals_are_wrong_credentials(sb, gotrue, status, body):
+    """docs/auth.md (Supabase provider): GoTrue's refusals of a sign-in (400, 401, 422) are this API's 401 for
+    wrong credentials, the same answer as an unknown email; only GoTrue failing is a 503."""
+    email = f"refusals-{status}@example.org"
+    register(sb, email)
+    unknown = sb.post("/login", json={"email": "nobody@example.org", "password": PASSWORD})
+    assert unknown.status_code == 401
+    gotrue.signin_refusal = (status, body)
+    try:
+        refused = sb.post("/login", json={"email": email, "password": PASSWORD})
+    finally:
+        gotrue.signin_refusal = None
+    assert refused.status_code == 401, refused.text
+    same = ("code", "status", "message", "type")
+    assert [refused.json()["error"][k] for k in same] == [unknown.json()["error"][k] for k in same]
+
+
+def test_a_supabase_failure_on_sign_in_is_unavailable_not_wrong_credentials(sb, gotrue):
+    register(sb, "failing@example.org")
+    gotrue.signin_refusal = (500, {"code": "unexpected_failure", "msg": "Unexpected failure"})
+    try:
+        failed = sb.post("/login", json={"email": "failing@example.org", "password": PASSWORD})
+    finally:
+        gotrue.signin_refusal = None
+    assert failed.status_code == 503, failed.text
+    assert failed.json()["error"]["code"] == "dependency_unavailable"
+
+
+def test_a_password_change_supabase_does_not_apply_is_a_503_not_new_tokens(sb, gotrue):
+    """GoTrue answers the admin update but the new password does not sign in (a broken hook): the change is
+    reported unavailable (503, retryable), never a 500 and never tokens for a password that does not work."""
+    body = register(sb, "ignored@example.org")
+    gotrue.ignore_password_updates = True
+    try:
+        changed = sb.post(
+            "/change-password",
+            json={"current_password": PASSWORD, "new_password": "another quite long passphrase"},
+            headers=auth(body["access_token"]),
+        )
+    finally:
+        gotrue.ignore_password_updates = False
+    assert changed.status_code == 503, changed.text
+    assert changed.json()["error"]["code"] == "dependency_unavailable"
+    assert "access_token" not in changed.json()
