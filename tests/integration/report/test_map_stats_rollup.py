@@ -23,14 +23,18 @@ from tests.support.seed import D, make_analysis
 
 pytestmark = pytest.mark.integration
 
+# Each group's sum over its shards (a write adds to the shard of its analysis' cell; only sums mean anything).
 TABLES = {
-    "map_stats_analyses": "SELECT day, risk_key, located, n FROM map_stats_analyses WHERE n <> 0 ORDER BY 1, 2, 3",
+    "map_stats_analyses": (
+        "SELECT day, risk_key, located, sum(n) FROM map_stats_analyses GROUP BY 1, 2, 3 HAVING sum(n) <> 0 "
+        "ORDER BY 1, 2, 3"
+    ),
     "map_stats_reporters": "SELECT user_id, n FROM map_stats_reporters WHERE n <> 0 ORDER BY 1",
     "map_stats_detections": (
-        "SELECT site_key, alto, status, expiry_day, n, mask_area FROM map_stats_detections "
-        "WHERE n <> 0 OR mask_area <> 0 ORDER BY 1, 2, 3, 4"
+        "SELECT site_key, alto, status, expiry_day, sum(n), sum(mask_area) FROM map_stats_detections "
+        "GROUP BY 1, 2, 3, 4 HAVING sum(n) <> 0 OR sum(mask_area) <> 0 ORDER BY 1, 2, 3, 4"
     ),
-    "map_stats_found": "SELECT day, status, n FROM map_stats_found WHERE n <> 0 ORDER BY 1, 2",
+    "map_stats_found": "SELECT day, status, sum(n) FROM map_stats_found GROUP BY 1, 2 HAVING sum(n) <> 0 ORDER BY 1, 2",
     "map_stats_zones": "SELECT zx, zy, expires FROM map_stats_zones WHERE expires IS NOT NULL ORDER BY 1, 2",
 }
 
@@ -318,8 +322,9 @@ def test_k_anonymity_withholds_the_rollup_figures_as_it_does_the_live_ones(user,
 
 
 def test_concurrent_writers_keep_the_sums(city, user, other_user):
-    """Two transactions adding detections to two analyses at once: the second waits for the first's rows (both
-    add to today's trend row), and both are counted, none lost."""
+    """Two transactions adding detections to two analyses of one public cell at once: the second waits for the
+    first (the cell's rows, the shard of today's trend row), and both are counted, none lost. (Writers in
+    neighbouring cells do not wait for each other: tests/integration/upload/test_sites_concurrency.py.)"""
     engine = get_engine()
     first = engine.connect()
     transaction = first.begin()

@@ -125,7 +125,8 @@ WITH analysis_totals AS (
            coalesce(sum(n) FILTER (WHERE risk_key = ''), 0)::bigint AS sin_nivel,
            max(day) FILTER (WHERE n > 0)::timestamp AT TIME ZONE 'UTC' AS last_updated,
            min(day) FILTER (WHERE n > 0)::timestamp AT TIME ZONE 'UTC' AS first_analysis
-    FROM map_stats_analyses
+    -- A group's shards add up to its count (one shard alone may even be negative).
+    FROM (SELECT day, risk_key, located, sum(n) AS n FROM map_stats_analyses GROUP BY 1, 2, 3) AS g
 ),
 reporters AS (SELECT count(*) AS reporters FROM map_stats_reporters WHERE n > 0),
 per_type AS (

@@ -21,6 +21,7 @@ from sqlalchemy import (
     Integer,
     LargeBinary,
     MetaData,
+    SmallInteger,
     String,
     Text,
     UniqueConstraint,
@@ -645,6 +646,7 @@ class MapStatsAnalyses(Base):
 
     __tablename__ = "map_stats_analyses"
 
+    shard: Mapped[int] = mapped_column(SmallInteger, primary_key=True)
     day: Mapped[date] = mapped_column(Date, primary_key=True)
     risk_key: Mapped[str] = mapped_column(String(10), primary_key=True)
     located: Mapped[bool] = mapped_column(Boolean, primary_key=True)
@@ -666,6 +668,7 @@ class MapStatsDetections(Base):
 
     __tablename__ = "map_stats_detections"
 
+    shard: Mapped[int] = mapped_column(SmallInteger, primary_key=True)
     site_key: Mapped[str] = mapped_column(String(100), primary_key=True)
     alto: Mapped[bool] = mapped_column(Boolean, primary_key=True)
     status: Mapped[ValidationStatus] = mapped_column(validation_status, primary_key=True)
@@ -679,6 +682,7 @@ class MapStatsFound(Base):
 
     __tablename__ = "map_stats_found"
 
+    shard: Mapped[int] = mapped_column(SmallInteger, primary_key=True)
     day: Mapped[date] = mapped_column(Date, primary_key=True)
     status: Mapped[ValidationStatus] = mapped_column(validation_status, primary_key=True)
     n: Mapped[int] = mapped_column(BigInteger, nullable=False, server_default=text("0"))

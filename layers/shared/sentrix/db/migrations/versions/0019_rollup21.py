@@ -15,7 +15,10 @@ Tables (each holds sums a query adds up; every row is a group, never one detecti
 Maintenance, in the writing transaction (statement triggers with transition tables, like 0004):
 - the first four tables take signed deltas: a write subtracts what the old rows contributed and adds what the
   new rows contribute (`INSERT … ON CONFLICT DO UPDATE SET n = n + delta`), so concurrent writers never lose
-  an update (the row lock of the upsert serialises them; READ COMMITTED re-reads the row);
+  an update (the row lock of the upsert serialises them; READ COMMITTED re-reads the row); the day-keyed groups
+  would be one hot row for every writer of the day, so each group has 32 shards (`shard`: the analysis' public
+  cell folded into 16, unlocated analyses' ids into 16 more) and readers add them up: writers in different
+  cells rarely wait for each other (never in neighbouring cells), in one cell they already do (0004's lock);
 - a detection's contribution depends on its analysis (completed? its zone): detection triggers lock their
   analyses FOR SHARE before reading them, so an analysis changing state in another transaction is either seen
   as committed or waits for the detection's writer; an analysis whose state changes moves its detections'
@@ -47,17 +50,26 @@ branch_labels = None
 depends_on = None
 
 ZONE = "CAST(0.001 AS float8)"
+# Which of 32 rows of a group a write adds to: the analysis' public cell (0.01°) folded into 16 (neighbouring
+# cells always differ), or for an unlocated analysis its id folded into 16 more. Two detect functions storing at
+# the same moment then rarely touch the same rows (a sum row is locked until its writer commits); readers add the
+# shards up. Deltas need not land where they were added: only the sums per group mean anything.
+SHARD = (
+    "(CASE WHEN {a}.location IS NULL THEN 16 + abs(hashtext({a}.id::text) % 16) "
+    "ELSE ((floor(ST_X({a}.location) / CAST(0.01 AS float8))::bigint * 31 "
+    "+ floor(ST_Y({a}.location) / CAST(0.01 AS float8))::bigint) % 16 + 16) % 16 END)::smallint"
+)
 # The UTC day whose midnight a detection outlives last (active at midnight D <=> expiry_day >= D).
 EXPIRY_DAY = "((({d}.expires_at - interval '1 microsecond') AT TIME ZONE 'UTC')::date)"
 
 # Signed analysis rows `src` (an analyses row type plus `s`): their delta.
 ANALYSES_DELTA = """
-INSERT INTO map_stats_analyses AS m (day, risk_key, located, n)
-SELECT (src.created_at AT TIME ZONE 'UTC')::date, coalesce(src.risk_level::text, ''), src.location IS NOT NULL,
-       sum(src.s)
+INSERT INTO map_stats_analyses AS m (shard, day, risk_key, located, n)
+SELECT {shard}, (src.created_at AT TIME ZONE 'UTC')::date, coalesce(src.risk_level::text, ''),
+       src.location IS NOT NULL, sum(src.s)
 FROM ({src}) AS src WHERE src.status = 'completed'
-GROUP BY 1, 2, 3 HAVING sum(src.s) <> 0 ORDER BY 1, 2, 3
-ON CONFLICT (day, risk_key, located) DO UPDATE SET n = m.n + excluded.n;
+GROUP BY 1, 2, 3, 4 HAVING sum(src.s) <> 0 ORDER BY 1, 2, 3, 4
+ON CONFLICT (shard, day, risk_key, located) DO UPDATE SET n = m.n + excluded.n;
 INSERT INTO map_stats_reporters AS m (user_id, n)
 SELECT src.user_id, sum(src.s)
 FROM ({src}) AS src WHERE src.status = 'completed' AND src.user_id IS NOT NULL
@@ -65,27 +77,32 @@ GROUP BY 1 HAVING sum(src.s) <> 0 ORDER BY 1
 ON CONFLICT (user_id) DO UPDATE SET n = m.n + excluded.n;
 """
 
+ANALYSES_DELTA = ANALYSES_DELTA.replace("{shard}", SHARD.format(a="src"))
+
 # Signed (detection d, analysis a, s) rows `src`: their delta (detections of counted analyses only).
 DETECTIONS_DELTA = """
-INSERT INTO map_stats_detections AS m (site_key, alto, status, expiry_day, n, mask_area)
-SELECT coalesce(src.site_type::text, 'Otro'), src.risk = 'ALTO', src.status, src.expiry_day,
+INSERT INTO map_stats_detections AS m (shard, site_key, alto, status, expiry_day, n, mask_area)
+SELECT src.shard, coalesce(src.site_type::text, 'Otro'), src.risk = 'ALTO', src.status, src.expiry_day,
        sum(src.s), coalesce(sum(src.s * src.mask_area), 0)
 FROM ({src}) AS src WHERE src.a_status = 'completed'
-GROUP BY 1, 2, 3, 4 HAVING sum(src.s) <> 0 OR coalesce(sum(src.s * src.mask_area), 0) <> 0 ORDER BY 1, 2, 3, 4
-ON CONFLICT (site_key, alto, status, expiry_day) DO UPDATE
+GROUP BY 1, 2, 3, 4, 5 HAVING sum(src.s) <> 0 OR coalesce(sum(src.s * src.mask_area), 0) <> 0
+ORDER BY 1, 2, 3, 4, 5
+ON CONFLICT (shard, site_key, alto, status, expiry_day) DO UPDATE
     SET n = m.n + excluded.n, mask_area = m.mask_area + excluded.mask_area;
-INSERT INTO map_stats_found AS m (day, status, n)
-SELECT (src.created_at AT TIME ZONE 'UTC')::date, src.status, sum(src.s)
+INSERT INTO map_stats_found AS m (shard, day, status, n)
+SELECT src.shard, (src.created_at AT TIME ZONE 'UTC')::date, src.status, sum(src.s)
 FROM ({src}) AS src WHERE src.a_status = 'completed'
-GROUP BY 1, 2 HAVING sum(src.s) <> 0 ORDER BY 1, 2
-ON CONFLICT (day, status) DO UPDATE SET n = m.n + excluded.n;
+GROUP BY 1, 2, 3 HAVING sum(src.s) <> 0 ORDER BY 1, 2, 3
+ON CONFLICT (shard, day, status) DO UPDATE SET n = m.n + excluded.n;
 """
 
 # The columns of a detection row `d` of analysis `a` that DETECTIONS_DELTA reads, with sign {s}.
 DETECTION_COLUMNS = (
     "d.breeding_site_type AS site_type, d.risk_level AS risk, d.validation_status AS status, "
     + EXPIRY_DAY.format(d="d")
-    + " AS expiry_day, d.mask_area, d.created_at, a.status AS a_status, {s} AS s"
+    + " AS expiry_day, d.mask_area, d.created_at, a.status AS a_status, {s} AS s, "
+    + SHARD.format(a="a").replace("{", "{{").replace("}", "}}")
+    + " AS shard"
 )
 
 # The zones (into xs, ys, ordered) of the counted, located analyses `a` of `rows` (a FROM clause) matching `cond`.
@@ -260,7 +277,7 @@ END $$
 CREATE FUNCTION map_stats_analysis_deleting() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
     IF OLD.status = 'completed' THEN
-        {DETECTIONS_DELTA.format(src=f"SELECT {DETECTION_COLUMNS.format(s=-1)} FROM detections d CROSS JOIN (SELECT OLD.status) AS a WHERE d.analysis_id = OLD.id")}
+        {DETECTIONS_DELTA.format(src=f"SELECT {DETECTION_COLUMNS.format(s=-1)} FROM detections d CROSS JOIN (SELECT OLD.status, OLD.location, OLD.id) AS a WHERE d.analysis_id = OLD.id")}
     END IF;
     RETURN OLD;
 END $$
@@ -325,11 +342,12 @@ def _n() -> sa.Column:
 def upgrade() -> None:
     op.create_table(
         "map_stats_analyses",
+        sa.Column("shard", sa.SmallInteger(), nullable=False),
         sa.Column("day", sa.Date(), nullable=False),
         sa.Column("risk_key", sa.String(length=10), nullable=False),
         sa.Column("located", sa.Boolean(), nullable=False),
         _n(),
-        sa.PrimaryKeyConstraint("day", "risk_key", "located", name=op.f("pk_map_stats_analyses")),
+        sa.PrimaryKeyConstraint("shard", "day", "risk_key", "located", name=op.f("pk_map_stats_analyses")),
     )
     op.create_table(
         "map_stats_reporters",
@@ -339,20 +357,24 @@ def upgrade() -> None:
     )
     op.create_table(
         "map_stats_detections",
+        sa.Column("shard", sa.SmallInteger(), nullable=False),
         sa.Column("site_key", sa.String(length=100), nullable=False),
         sa.Column("alto", sa.Boolean(), nullable=False),
         sa.Column("status", postgresql.ENUM(name="validation_status", create_type=False), nullable=False),
         sa.Column("expiry_day", sa.Date(), nullable=False),
         _n(),
         sa.Column("mask_area", sa.Float(precision=53), server_default=sa.text("0"), nullable=False),
-        sa.PrimaryKeyConstraint("site_key", "alto", "status", "expiry_day", name=op.f("pk_map_stats_detections")),
+        sa.PrimaryKeyConstraint(
+            "shard", "site_key", "alto", "status", "expiry_day", name=op.f("pk_map_stats_detections")
+        ),
     )
     op.create_table(
         "map_stats_found",
+        sa.Column("shard", sa.SmallInteger(), nullable=False),
         sa.Column("day", sa.Date(), nullable=False),
         sa.Column("status", postgresql.ENUM(name="validation_status", create_type=False), nullable=False),
         _n(),
-        sa.PrimaryKeyConstraint("day", "status", name=op.f("pk_map_stats_found")),
+        sa.PrimaryKeyConstraint("shard", "day", "status", name=op.f("pk_map_stats_found")),
     )
     op.create_table(
         "map_stats_zones",
