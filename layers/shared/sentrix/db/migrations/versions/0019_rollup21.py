@@ -19,9 +19,10 @@ Maintenance, in the writing transaction (statement triggers with transition tabl
   would be one hot row for every writer of the day, so each group has 32 shards (`shard`: the analysis' public
   cell folded into 16, unlocated analyses' ids into 16 more) and readers add them up: writers in different
   cells rarely wait for each other (never in neighbouring cells), in one cell they already do (0004's lock);
-- a detection's contribution depends on its analysis (completed? its zone): detection triggers lock their
-  analyses FOR SHARE before reading them, so an analysis changing state in another transaction is either seen
-  as committed or waits for the detection's writer; an analysis whose state changes moves its detections'
+- a detection's contribution depends on its analysis (completed? its zone): the `map_lock_analyses_of_*`
+  triggers (firing first: trigger names in order, before 0004's cell locks) lock their analyses FOR SHARE, so
+  an analysis changing state in another transaction is either seen as committed or waits for the detection's
+  writer; an analysis whose state changes moves its detections'
   contributions with it (old state out, new state in), reading them after its own row lock;
 - deleting an analysis subtracts its detections' contributions first (a BEFORE ROW trigger: the cascade then
   finds no analysis and subtracts nothing);
@@ -204,7 +205,6 @@ END $$
     f"""
 CREATE FUNCTION map_stats_detections_inserted() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-    PERFORM 1 FROM analyses a WHERE a.id IN (SELECT analysis_id FROM new_rows) ORDER BY a.id FOR SHARE;
     {DETECTIONS_DELTA.format(src=f"SELECT {DETECTION_COLUMNS.format(s=1)} FROM new_rows d JOIN analyses a ON a.id = d.analysis_id")}
     PERFORM map_stats_zones_add(ARRAY(SELECT id FROM new_rows));
     RETURN NULL;
@@ -217,7 +217,6 @@ DECLARE
     xs float8[];
     ys float8[];
 BEGIN
-    PERFORM 1 FROM analyses a WHERE a.id IN (SELECT analysis_id FROM old_rows) ORDER BY a.id FOR SHARE;
     {DETECTIONS_DELTA.format(src=f"SELECT {DETECTION_COLUMNS.format(s=-1)} FROM old_rows d JOIN analyses a ON a.id = d.analysis_id")}
     {_zones_of("analyses a", "a.id IN (SELECT analysis_id FROM old_rows)")}
     PERFORM map_stats_zones_refresh(xs, ys);
@@ -234,7 +233,6 @@ BEGIN
     IF NOT EXISTS ({CHANGED}) THEN
         RETURN NULL;
     END IF;
-    PERFORM 1 FROM analyses a WHERE a.id IN ({CHANGED_ANALYSES}) ORDER BY a.id FOR SHARE;
     {DETECTIONS_DELTA.format(src=f"SELECT {DETECTION_COLUMNS.format(s=-1)} FROM old_rows d JOIN analyses a ON a.id = d.analysis_id WHERE d.id IN (SELECT id FROM ({CHANGED}) AS c) UNION ALL SELECT {DETECTION_COLUMNS.format(s=1)} FROM new_rows d JOIN analyses a ON a.id = d.analysis_id WHERE d.id IN (SELECT id FROM ({CHANGED}) AS c)")}
     {_zones_of("analyses a", f"a.id IN ({CHANGED_ANALYSES})")}
     PERFORM map_stats_zones_refresh(xs, ys);
@@ -294,6 +292,33 @@ BEGIN
     RETURN NULL;
 END $$
 """,
+    # The analyses of written detections, locked FOR SHARE before any trigger reads whether they are counted: an
+    # analysis changing state in another transaction is then committed first or waits for this one. These
+    # triggers are named to fire before every other statement trigger of detections (names in order), so the
+    # analysis is locked before 0004's cells, the order an analysis update takes them in (no deadlock).
+    """
+CREATE FUNCTION map_lock_analyses_of_new_rows() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    PERFORM 1 FROM analyses a WHERE a.id IN (SELECT analysis_id FROM new_rows) ORDER BY a.id FOR SHARE;
+    RETURN NULL;
+END $$
+""",
+    """
+CREATE FUNCTION map_lock_analyses_of_old_rows() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    PERFORM 1 FROM analyses a WHERE a.id IN (SELECT analysis_id FROM old_rows) ORDER BY a.id FOR SHARE;
+    RETURN NULL;
+END $$
+""",
+    f"""
+CREATE FUNCTION map_lock_analyses_of_changed_rows() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    IF EXISTS ({CHANGED}) THEN
+        PERFORM 1 FROM analyses a WHERE a.id IN ({CHANGED_ANALYSES}) ORDER BY a.id FOR SHARE;
+    END IF;
+    RETURN NULL;
+END $$
+""",
     """
 CREATE FUNCTION map_stats_truncated() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
@@ -304,6 +329,13 @@ END $$
 ]
 
 TRIGGERS = [
+    ("map_lock_analyses_of_new_rows", "AFTER INSERT ON detections REFERENCING NEW TABLE AS new_rows", "detections"),
+    ("map_lock_analyses_of_old_rows", "AFTER DELETE ON detections REFERENCING OLD TABLE AS old_rows", "detections"),
+    (
+        "map_lock_analyses_of_changed_rows",
+        "AFTER UPDATE ON detections REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows",
+        "detections",
+    ),
     ("map_stats_detections_inserted", "AFTER INSERT ON detections REFERENCING NEW TABLE AS new_rows", "detections"),
     ("map_stats_detections_deleted", "AFTER DELETE ON detections REFERENCING OLD TABLE AS old_rows", "detections"),
     (
@@ -332,6 +364,9 @@ FUNCTION_NAMES = [
     "map_stats_rebuild()",
     "map_stats_zones_add(uuid[])",
     "map_stats_zones_refresh(float8[], float8[])",
+    "map_lock_analyses_of_changed_rows()",
+    "map_lock_analyses_of_old_rows()",
+    "map_lock_analyses_of_new_rows()",
 ]
 
 
