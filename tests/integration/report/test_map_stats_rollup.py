@@ -345,3 +345,33 @@ def test_concurrent_writers_keep_the_sums(city, user, other_user):
     worker.join(timeout=30)
     assert done.is_set()
     assert_consistent()
+
+
+def test_an_analysis_completing_while_its_detections_are_written_counts_them_once(user):
+    """One transaction inserts detections into an analysis still processing while another completes it: the
+    second waits for the first (the detections' trigger holds the analysis FOR SHARE), then counts them. Without
+    the lock each would read the other's state from before, and the detections would count nowhere."""
+    with session_scope() as s:
+        pending = make_analysis(s, user=user.id, latitude=-26.70, longitude=-65.10, status="processing").id
+    engine = get_engine()
+    first = engine.connect()
+    transaction = first.begin()
+    _add_detection(first, pending)
+    _add_detection(first, pending, class_id=3, name="Huecos", site="Huecos", risk="MEDIO")
+    done = threading.Event()
+
+    def second() -> None:
+        with engine.begin() as connection:
+            connection.execute(text("UPDATE analyses SET status = 'completed' WHERE id = :id"), {"id": pending})
+        done.set()
+
+    worker = threading.Thread(target=second, daemon=True)
+    worker.start()
+    holder = first.execute(text("SELECT pg_backend_pid()")).scalar()
+    assert _blocked_by(holder, done), "completing the analysis never waited for the detections' writer"
+    transaction.commit()
+    first.close()
+    worker.join(timeout=30)
+    assert done.is_set()
+    assert assert_consistent()["map_stats_zones"]
+    assert route_figures({"include_expired": "true"})["total_detections"] == 2
