@@ -154,6 +154,12 @@ EXPECTED_PRIVILEGES = {
     "map_public_cells": {"SELECT", "INSERT", "UPDATE", "DELETE"},
     "map_public_points": {"SELECT", "INSERT", "UPDATE", "DELETE"},
     "map_public_expiry": {"SELECT", "INSERT", "UPDATE", "DELETE"},
+    # The public map-stats rollup (0019): its triggers run as the writer.
+    "map_stats_analyses": {"SELECT", "INSERT", "UPDATE", "DELETE"},
+    "map_stats_reporters": {"SELECT", "INSERT", "UPDATE", "DELETE"},
+    "map_stats_detections": {"SELECT", "INSERT", "UPDATE", "DELETE"},
+    "map_stats_found": {"SELECT", "INSERT", "UPDATE", "DELETE"},
+    "map_stats_zones": {"SELECT", "INSERT", "UPDATE", "DELETE"},
     "deployment_keys": {"SELECT", "INSERT"},
     # Sites (0012): never deleted by the functions; the timeline is only ever added to.
     "sites": {"SELECT", "INSERT", "UPDATE"},

@@ -109,3 +109,86 @@ def map_stats(
     sql = _SQL.format(where=where.sql(), detections=detections.sql(), found=found.sql())
     days = {"trend_start": trend_start, "first_day": first_day, "last_day": last_day, "tz": timezone}
     return dict(one(session, sql, params | days))
+
+
+# The same figures for the public view of everything (no bbox, date, risk or territory filter, verdict
+# not_rejected, validity judged at a UTC midnight), from the trigger-maintained rollup of migration 0019: a few
+# thousand grouped rows instead of every detection. Each sum is cast back to the type the live query returns.
+_ROLLUP_SQL = """
+WITH analysis_totals AS (
+    SELECT coalesce(sum(n), 0)::bigint AS total_analyses,
+           coalesce(sum(n) FILTER (WHERE located), 0)::bigint AS locations_with_gps,
+           coalesce(sum(n) FILTER (WHERE risk_key = 'ALTO'), 0)::bigint AS alto,
+           coalesce(sum(n) FILTER (WHERE risk_key = 'MEDIO'), 0)::bigint AS medio,
+           coalesce(sum(n) FILTER (WHERE risk_key = 'BAJO'), 0)::bigint AS bajo,
+           coalesce(sum(n) FILTER (WHERE risk_key = 'MINIMO'), 0)::bigint AS minimo,
+           coalesce(sum(n) FILTER (WHERE risk_key = ''), 0)::bigint AS sin_nivel,
+           max(day) FILTER (WHERE n > 0)::timestamp AT TIME ZONE 'UTC' AS last_updated,
+           min(day) FILTER (WHERE n > 0)::timestamp AT TIME ZONE 'UTC' AS first_analysis
+    -- A group's shards add up to its count (one shard alone may even be negative).
+    FROM (SELECT day, risk_key, located, sum(n) AS n FROM map_stats_analyses GROUP BY 1, 2, 3) AS g
+),
+reporters AS (SELECT count(*) AS reporters FROM map_stats_reporters WHERE n > 0),
+per_type AS (
+    SELECT site_key AS site_type,
+           coalesce(sum(n) FILTER (WHERE counted), 0)::bigint AS n,
+           coalesce(sum(n) FILTER (WHERE counted AND expiry_day >= :day), 0)::bigint AS active_n,
+           coalesce(sum(n) FILTER (WHERE counted AND alto), 0)::bigint AS high_n,
+           coalesce(sum(mask_area) FILTER (WHERE counted), 0) AS mask_area,
+           coalesce(sum(n) FILTER (WHERE status = 'validated_positive'), 0)::bigint AS validated_positive,
+           coalesce(sum(n) FILTER (WHERE status = 'validated_negative'), 0)::bigint AS validated_negative,
+           coalesce(sum(n) FILTER (WHERE status IN ('pending', 'requires_review')), 0)::bigint AS awaiting_validation
+    FROM (
+        SELECT *, status <> 'validated_negative' AND (NOT :active_only OR expiry_day >= :day) AS counted
+        FROM map_stats_detections
+    ) AS g
+    GROUP BY 1
+),
+detection_totals AS (
+    SELECT coalesce(sum(n), 0)::bigint AS total_detections, coalesce(sum(active_n), 0)::bigint AS active_detections,
+           coalesce(sum(high_n), 0)::bigint AS high_risk_detections,
+           coalesce(sum(mask_area), 0)::float8 AS total_mask_area_px,
+           coalesce(sum(validated_positive), 0)::bigint AS validated_positive,
+           coalesce(sum(validated_negative), 0)::bigint AS validated_negative,
+           coalesce(sum(awaiting_validation), 0)::bigint AS awaiting_validation
+    FROM per_type
+),
+zones AS (SELECT count(*) AS active_zones FROM map_stats_zones WHERE expires > :as_of),
+types AS (
+    SELECT coalesce(json_agg(json_build_object('name', site_type, 'value', n, 'active', active_n)
+                             ORDER BY n DESC, site_type), '[]') AS detection_types
+    FROM per_type WHERE n > 0
+),
+days AS (
+    SELECT generate_series(CAST(:first_day AS date), CAST(:last_day AS date), interval '1 day')::date AS day
+),
+trend AS (
+    SELECT json_agg(json_build_object(
+               'date', days.day,
+               'detections', coalesce(s.n, 0))
+           ORDER BY days.day) AS weekly_trend
+    FROM days LEFT JOIN (
+        SELECT day, sum(n)::bigint AS n FROM map_stats_found
+        WHERE day BETWEEN :first_day AND :last_day AND status <> 'validated_negative'
+        GROUP BY 1
+    ) AS s ON s.day = days.day
+)
+SELECT * FROM analysis_totals, reporters, detection_totals, zones, types, trend
+"""
+
+
+def map_stats_rollup(session: Session, *, as_of: datetime, active_only: bool) -> dict[str, Any]:
+    """map_stats() for every counted analysis, verdict not_rejected, active at `as_of` (a UTC midnight: the
+    rollup knows expiries by day) or all (`active_only` False), trend days in UTC: read from the rollup."""
+    utc = ZoneInfo("UTC")
+    if as_of.astimezone(utc).timetz() != time.min.replace(tzinfo=utc):
+        raise ValueError("the map-stats rollup judges validity at a UTC midnight only")
+    last_day = as_of.astimezone(utc).date()
+    params = {
+        "as_of": as_of,
+        "day": last_day,
+        "active_only": active_only,
+        "first_day": last_day - timedelta(days=6),
+        "last_day": last_day,
+    }
+    return dict(one(session, _ROLLUP_SQL, params))

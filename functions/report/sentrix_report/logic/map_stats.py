@@ -8,11 +8,19 @@ from typing import Any
 from sentrix.db.engine import session_scope
 from sentrix.http.identity import Principal
 from sentrix.i18n import Locale, class_word
-from sentrix_report.data.map_stats import ZONE_DEG, map_stats
+from sentrix_report.data.map_stats import ZONE_DEG, map_stats, map_stats_rollup
 from sentrix_report.logic.filters import DataFilters
 from sentrix_report.logic.notes import MAP_STATS_COUNTS, counts_are, what_counts
 from sentrix_report.logic.ratios import jsonable, percent, ratio
-from sentrix_report.logic.scope import Scope, apply_filters, counted, counted_detections, found_detections, public_view
+from sentrix_report.logic.scope import (
+    Scope,
+    apply_filters,
+    counted,
+    counted_detections,
+    found_detections,
+    map_stats_rollup_applies,
+    public_view,
+)
 from sentrix_report.logic.site_units import Unit, sites_block, unit_for
 from sentrix_report.settings import get_report_settings
 
@@ -98,7 +106,12 @@ def map_statistics(
         # Everyone's figures follow one public day grid (UTC) for anyone who sees them only aggregated: a
         # caller's own zone would shift the day edges and, with the date filters, split a day.
         public_tz = "UTC" if view.snapped else tz
-        figures = map_stats(session, where=where, detections=detections, found=found, as_of=as_of, timezone=public_tz)
+        if map_stats_rollup_applies(view):
+            figures = map_stats_rollup(session, as_of=as_of, active_only=filters.active_only)
+        else:
+            figures = map_stats(
+                session, where=where, detections=detections, found=found, as_of=as_of, timezone=public_tz
+            )
         # k-anonymity: an area whose analyses come from fewer than k people tells an aggregate-only audience
         # nothing but that (its figures would be one or two people's reports).
         minimum = settings.public_min_reporters

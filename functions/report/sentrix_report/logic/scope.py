@@ -34,6 +34,13 @@ def public_rollup_applies(principal: Principal | None, filters: DataFilters, gri
     return principal is None and filters == ROLLUP_FILTERS and grid_deg == ROLLUP_GRID_DEG
 
 
+def map_stats_rollup_applies(view: PublicView) -> bool:
+    """Public map-stats (anonymous callers, and the public part of a user's) over everything, verdict
+    not_rejected, active or not, are kept by triggers in the map_stats_* tables (migration 0019); validity is
+    judged at the view's UTC midnight, which only a snapped view has. Any other filter is live."""
+    return view.snapped and view.filters.model_copy(update={"include_expired": False}) == DataFilters()
+
+
 def public_view(principal: Principal | None, filters: DataFilters, as_of: datetime, grid_deg: float) -> PublicView:
     """What a map answer may be computed from for this caller. Anyone who may see other people's data only as
     aggregates (anonymous callers, users) gets filters snapped to the public grid and to whole days, and the

@@ -21,6 +21,7 @@ from sqlalchemy import (
     Integer,
     LargeBinary,
     MetaData,
+    SmallInteger,
     String,
     Text,
     UniqueConstraint,
@@ -655,6 +656,64 @@ class MapPublicExpiry(Base):
     cy: Mapped[float] = mapped_column(Float(precision=53), primary_key=True)
     day: Mapped[date] = mapped_column(Date, primary_key=True)
     n: Mapped[int] = mapped_column(Integer, nullable=False)
+
+
+class MapStatsAnalyses(Base):
+    """Counted analyses per UTC day of upload, risk level ('' for none) and located or not (migration 0019)."""
+
+    __tablename__ = "map_stats_analyses"
+
+    shard: Mapped[int] = mapped_column(SmallInteger, primary_key=True)
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    risk_key: Mapped[str] = mapped_column(String(10), primary_key=True)
+    located: Mapped[bool] = mapped_column(Boolean, primary_key=True)
+    n: Mapped[int] = mapped_column(BigInteger, nullable=False, server_default=text("0"))
+
+
+class MapStatsReporter(Base):
+    """Counted analyses per person: the public map-stats' k-anonymity counts people with n > 0 (0019)."""
+
+    __tablename__ = "map_stats_reporters"
+
+    user_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True)
+    n: Mapped[int] = mapped_column(BigInteger, nullable=False, server_default=text("0"))
+
+
+class MapStatsDetections(Base):
+    """Detections of counted analyses per type ('Otro' for none), ALTO or not, verdict and the UTC day of the last
+    midnight they outlive, with their mask areas (0019)."""
+
+    __tablename__ = "map_stats_detections"
+
+    shard: Mapped[int] = mapped_column(SmallInteger, primary_key=True)
+    site_key: Mapped[str] = mapped_column(String(100), primary_key=True)
+    alto: Mapped[bool] = mapped_column(Boolean, primary_key=True)
+    status: Mapped[ValidationStatus] = mapped_column(validation_status, primary_key=True)
+    expiry_day: Mapped[date] = mapped_column(Date, primary_key=True)
+    n: Mapped[int] = mapped_column(BigInteger, nullable=False, server_default=text("0"))
+    mask_area: Mapped[float] = mapped_column(Float(precision=53), nullable=False, server_default=text("0"))
+
+
+class MapStatsFound(Base):
+    """Detections of counted analyses per UTC day found and verdict: the public 7-day trend (0019)."""
+
+    __tablename__ = "map_stats_found"
+
+    shard: Mapped[int] = mapped_column(SmallInteger, primary_key=True)
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    status: Mapped[ValidationStatus] = mapped_column(validation_status, primary_key=True)
+    n: Mapped[int] = mapped_column(BigInteger, nullable=False, server_default=text("0"))
+
+
+class MapStatsZone(Base):
+    """The latest expiry of the detections no expert rejected per 0.001° zone: active zones at T (0019)."""
+
+    __tablename__ = "map_stats_zones"
+    __table_args__ = (Index(None, "expires"),)
+
+    zx: Mapped[float] = mapped_column(Float(precision=53), primary_key=True)
+    zy: Mapped[float] = mapped_column(Float(precision=53), primary_key=True)
+    expires: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
 
 class Alert(Base):
