@@ -154,7 +154,7 @@ EXPECTED_PRIVILEGES = {
     "map_public_cells": {"SELECT", "INSERT", "UPDATE", "DELETE"},
     "map_public_points": {"SELECT", "INSERT", "UPDATE", "DELETE"},
     "map_public_expiry": {"SELECT", "INSERT", "UPDATE", "DELETE"},
-    # The public map-stats rollup (0019): its triggers run as the writer.
+    # The public map-stats rollup (0020): its triggers run as the writer.
     "map_stats_analyses": {"SELECT", "INSERT", "UPDATE", "DELETE"},
     "map_stats_reporters": {"SELECT", "INSERT", "UPDATE", "DELETE"},
     "map_stats_detections": {"SELECT", "INSERT", "UPDATE", "DELETE"},

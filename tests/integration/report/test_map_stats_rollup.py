@@ -1,4 +1,4 @@
-"""The public map-stats rollup (migration 0019) and the answers of GET /map-stats against one plain SQL statement.
+"""The public map-stats rollup (migration 0020) and the answers of GET /map-stats against one plain SQL statement.
 
 - After every kind of write (detect's store order, validations and their withdrawal, validity changes, deletes,
   moves, a status leaving `completed`, a user's deletion, TRUNCATE) the trigger-maintained tables equal a

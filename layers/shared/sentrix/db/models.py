@@ -659,7 +659,7 @@ class MapPublicExpiry(Base):
 
 
 class MapStatsAnalyses(Base):
-    """Counted analyses per UTC day of upload, risk level ('' for none) and located or not (migration 0019)."""
+    """Counted analyses per UTC day of upload, risk level ('' for none) and located or not (migration 0020)."""
 
     __tablename__ = "map_stats_analyses"
 
@@ -671,7 +671,7 @@ class MapStatsAnalyses(Base):
 
 
 class MapStatsReporter(Base):
-    """Counted analyses per person: the public map-stats' k-anonymity counts people with n > 0 (0019)."""
+    """Counted analyses per person: the public map-stats' k-anonymity counts people with n > 0 (0020)."""
 
     __tablename__ = "map_stats_reporters"
 
@@ -681,7 +681,7 @@ class MapStatsReporter(Base):
 
 class MapStatsDetections(Base):
     """Detections of counted analyses per type ('Otro' for none), ALTO or not, verdict and the UTC day of the last
-    midnight they outlive, with their mask areas (0019)."""
+    midnight they outlive, with their mask areas (0020)."""
 
     __tablename__ = "map_stats_detections"
 
@@ -695,7 +695,7 @@ class MapStatsDetections(Base):
 
 
 class MapStatsFound(Base):
-    """Detections of counted analyses per UTC day found and verdict: the public 7-day trend (0019)."""
+    """Detections of counted analyses per UTC day found and verdict: the public 7-day trend (0020)."""
 
     __tablename__ = "map_stats_found"
 
@@ -706,7 +706,7 @@ class MapStatsFound(Base):
 
 
 class MapStatsZone(Base):
-    """The latest expiry of the detections no expert rejected per 0.001° zone: active zones at T (0019)."""
+    """The latest expiry of the detections no expert rejected per 0.001° zone: active zones at T (0020)."""
 
     __tablename__ = "map_stats_zones"
     __table_args__ = (Index(None, "expires"),)

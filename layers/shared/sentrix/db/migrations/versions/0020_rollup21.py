@@ -32,8 +32,8 @@ Maintenance, in the writing transaction (statement triggers with transition tabl
 Mask areas are float8 sums: exact when the areas are multiples of a power of two (the outline areas are halves
 of whole pixels); otherwise equal to a fresh sum up to float rounding.
 
-Revision ID: 0019
-Revises: 0018
+Revision ID: 0020
+Revises: 0019
 Create Date: 2026-12-03
 """
 
@@ -45,8 +45,8 @@ import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects import postgresql
 
-revision = "0019"
-down_revision = "0018"
+revision = "0020"
+down_revision = "0019"
 branch_labels = None
 depends_on = None
 
