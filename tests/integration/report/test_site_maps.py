@@ -227,3 +227,47 @@ def test_the_unit_is_part_of_the_etag(sites):
     as_sites = call("GET", path, query={**ALL, "unit": "sites"}, headers={"If-None-Match": detections.headers["etag"]})
 
     assert as_sites.status == 200 and as_sites.headers["etag"] != detections.headers["etag"]
+
+
+def test_a_site_astride_a_cell_edge_is_a_site_in_each_cell(user, other_user, expert):
+    # Two people 4 m apart across lon = -65.20, one water site: once in each public cell for the public,
+    # once (at its centroid, on the edge) for experts
+    with session_scope() as s:
+        report(s, user, (-26.8047, -65.20002), [D(2)])
+        report(s, other_user, (-26.8047, -65.19998), [D(2)])
+        assert s.execute(text("SELECT count(*) FROM sites")).scalar() == 1
+
+    public = heatmap(unit="sites")
+    assert by_place(public["data"]) == {(-26.805, -65.205, "water"): (1, True), (-26.805, -65.195, "water"): (1, True)}
+    assert public["total_sites"] == 2
+    [point] = heatmap(expert, unit="sites")["data"]
+    assert (point["latitude"], point["longitude"]) == pytest.approx((-26.8047, -65.2), abs=1e-7)
+
+
+@pytest.fixture
+def k3(db, monkeypatch):
+    from sentrix_report.settings import get_report_settings
+
+    monkeypatch.setenv("REPORT_PUBLIC_MIN_REPORTERS", "3")
+    get_report_settings.cache_clear()
+    people = [make_caller("user", f"k{i}@example.org") for i in range(3)]
+    with session_scope() as s:
+        for i, person in enumerate(people):  # P's cell: three people, 110 m apart (three refuse sites)
+            report(s, person, (P[0] - i * 1e-3, P[1]), [D(0)])
+        for person in (people[0], people[1], people[1]):  # Q's cell: two people (one water site, 3 reports)
+            report(s, person, Q, [D(2)])
+    return people
+
+
+def test_a_cell_whose_sites_come_from_fewer_than_k_people_is_not_drawn(k3):
+    body = heatmap(unit="sites")
+
+    assert by_place(body["data"]) == {(*P_CENTRE, "refuse"): (3, True)}
+    assert body["k_anonymity"] == {"min_reporters": 3, "suppressed_cells": None}  # the number is not told either
+    z = 12
+    x, y, _, _ = tile_position(*P_CENTRE, z)
+    layers = decode(call("GET", f"/api/v1/map/tiles/{z}/{x}/{y}.mvt", query={**ALL, "unit": "sites"}).body)
+    assert grid_counts(layers["grid"]) == expected_grid({P_CENTRE: 3}, z, x, y)
+    expert = make_caller(Role.EXPERT, "kexpert@example.org")
+    assert heatmap(expert, unit="sites")["total_sites"] == 4
+    assert heatmap(expert, unit="sites")["k_anonymity"]["suppressed_cells"] == 0

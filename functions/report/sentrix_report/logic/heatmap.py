@@ -76,12 +76,19 @@ def heatmap_data(
         "counts_are": counts_are(HEATMAP_COUNTS, locale),
         "coverage": filters.coverage(as_of),
         "public_precision": view.describe(settings.public_grid_deg),
-        "k_anonymity": {"min_reporters": settings.public_min_reporters, "suppressed_cells": result["suppressed_cells"]},
+        "k_anonymity": _k_anonymity(view, settings.public_min_reporters, result["suppressed_cells"]),
         "limit": limit,
         "filters": filters.echo(),
         "as_of": as_of.isoformat(),
         "unit": unit.value,
     }
+
+
+def _k_anonymity(view: PublicView, minimum: int, suppressed: int) -> dict[str, Any]:
+    """The rule, and for experts how many cells it held back. Aggregate-only audiences are not told the number:
+    a cell held back must look like an empty one, or the count would tell that somebody reported in the area
+    (the adversary of tests/security/test_site_map_inversion.py narrows the bbox to one cell)."""
+    return {"min_reporters": minimum, "suppressed_cells": None if view.snapped else suppressed}
 
 
 SITE_COUNTS = {
@@ -131,7 +138,7 @@ def _site_points(
         "counts_are": counts_are(SITE_COUNTS, locale),
         "coverage": filters.coverage(as_of),
         "public_precision": view.describe(settings.public_grid_deg),
-        "k_anonymity": {"min_reporters": settings.public_min_reporters, "suppressed_cells": result["suppressed_cells"]},
+        "k_anonymity": _k_anonymity(view, settings.public_min_reporters, result["suppressed_cells"]),
         "limit": limit,
         "filters": filters.echo(),
         "as_of": as_of.isoformat(),
