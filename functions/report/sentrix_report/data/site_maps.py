@@ -27,30 +27,32 @@ NEEDING_WORK = "('open', 'assigned', 'treated', 'reopened')"
 # the counted sites with what the caller may see of them. `{area}` narrows to a tile's area.
 _COUNTED = """
 m AS MATERIALIZED (
-    SELECT d.site_id, d.risk_level, d.expires_at > :as_of AS active, a.user_id, a.location, a.created_at,
+    SELECT d.id, d.site_id, d.risk_level, d.expires_at > :as_of AS active, a.user_id, a.location, a.created_at,
            ({own}) AS own,
            floor(ST_X(a.location) / CAST(:grid AS float8)) AS cx, floor(ST_Y(a.location) / CAST(:grid AS float8)) AS cy
     FROM detections d JOIN analyses a ON a.id = d.analysis_id{area_join}
     WHERE {where} AND a.location IS NOT NULL AND d.site_id IS NOT NULL AND {detections}{area}
 ),
 counted_sites AS MATERIALIZED (
-    SELECT s.id, s.family, s.status, s.confirmed, s.location, ({whole}) IS TRUE AS whole,
-           EXISTS (SELECT 1 FROM m WHERE m.site_id = s.id AND m.own) AS own
-    FROM sites s WHERE s.id IN (SELECT site_id FROM m)
+    SELECT s.id, s.family, s.status, s.confirmed, s.location, ({whole}) IS TRUE AS whole, g.own
+    FROM (SELECT site_id, bool_or(own) AS own FROM m GROUP BY site_id) AS g
+    JOIN sites s ON s.id = g.site_id
 ),
 -- Sites drawn as places: the whole site at its point, or the caller's own detections of it at the first one's.
+-- One pass over the counted detections, grouped per site (no per-site lookup).
 exact_sites AS (
     SELECT s.id, s.family, s.status, s.confirmed, s.own,
            CASE WHEN s.whole THEN s.location ELSE k.first_point END AS location,
            k.n, k.high_n, k.risk, k.last_seen
-    FROM counted_sites s
-    CROSS JOIN LATERAL (
-        SELECT count(*)::int AS n, count(*) FILTER (WHERE m.risk_level = 'ALTO')::int AS high_n,
+    FROM (
+        SELECT m.site_id, count(*)::int AS n, count(*) FILTER (WHERE m.risk_level = 'ALTO')::int AS high_n,
                min(m.risk_level) AS risk, max(m.created_at) AS last_seen,
-               (array_agg(m.location ORDER BY m.created_at))[1] AS first_point
-        FROM m WHERE m.site_id = s.id AND (s.whole OR m.own)
+               (array_agg(m.location ORDER BY m.created_at, m.id) FILTER (WHERE m.own))[1] AS first_point
+        FROM m JOIN counted_sites c ON c.id = m.site_id
+        WHERE c.whole OR m.own
+        GROUP BY m.site_id
     ) AS k
-    WHERE s.whole OR s.own
+    JOIN counted_sites s ON s.id = k.site_id
     ORDER BY k.last_seen DESC, s.id
     LIMIT :limit
 ),
