@@ -56,24 +56,32 @@ exact_sites AS (
     ORDER BY k.last_seen DESC, s.id
     LIMIT :limit
 ),
--- Every other site, only through its counted detections' public cells.
+-- Every other site, only through its counted detections' public cells: one row per cell and site (grouped once,
+-- so the counts below are plain counts), and the distinct people per cell.
 public_m AS MATERIALIZED (
-    SELECT m.site_id, m.risk_level, m.active, m.user_id, m.created_at, m.cx, m.cy, s.family, s.status, s.confirmed
+    SELECT m.cx, m.cy, m.site_id, m.user_id, m.active, m.risk_level, m.created_at
     FROM m JOIN counted_sites s ON s.id = m.site_id
     WHERE NOT (s.whole OR s.own)
 ),
+site_cells AS (
+    SELECT p.cx, p.cy, p.site_id, bool_or(p.active) AS active, bool_or(p.risk_level = 'ALTO') AS high,
+           min(p.risk_level) AS risk, max(p.created_at) AS last_seen
+    FROM public_m p
+    GROUP BY 1, 2, 3
+),
 -- k-anonymity: the people behind a cell's counted detections of the sites it draws.
 public_people AS (
-    SELECT cx, cy, count(DISTINCT user_id)::int AS reporters FROM public_m GROUP BY 1, 2
+    SELECT cx, cy, count(*)::int AS reporters FROM (SELECT DISTINCT cx, cy, user_id FROM public_m) AS u GROUP BY 1, 2
 ),
 public_families AS (
-    SELECT m.cx, m.cy, m.family, count(DISTINCT m.site_id)::int AS n,
-           count(DISTINCT m.site_id) FILTER (WHERE m.active)::int AS active_n,
-           count(DISTINCT m.site_id) FILTER (WHERE m.risk_level = 'ALTO')::int AS high_n,
-           count(DISTINCT m.site_id) FILTER (WHERE m.status::text IN {needing})::int AS needing_n,
-           count(DISTINCT m.site_id) FILTER (WHERE m.confirmed)::int AS confirmed_n,
-           min(m.risk_level) AS risk, max(m.created_at) AS last_seen
-    FROM public_m m JOIN public_people k ON k.cx = m.cx AND k.cy = m.cy
+    SELECT c.cx, c.cy, s.family, count(*)::int AS n, count(*) FILTER (WHERE c.active)::int AS active_n,
+           count(*) FILTER (WHERE c.high)::int AS high_n,
+           count(*) FILTER (WHERE s.status::text IN {needing})::int AS needing_n,
+           count(*) FILTER (WHERE s.confirmed)::int AS confirmed_n,
+           min(c.risk) AS risk, max(c.last_seen) AS last_seen
+    FROM site_cells c
+    JOIN counted_sites s ON s.id = c.site_id
+    JOIN public_people k ON k.cx = c.cx AND k.cy = c.cy
     WHERE k.reporters >= :min_reporters
     GROUP BY 1, 2, 3
 )"""
