@@ -271,3 +271,27 @@ def test_a_cell_whose_sites_come_from_fewer_than_k_people_is_not_drawn(k3):
     expert = make_caller(Role.EXPERT, "kexpert@example.org")
     assert heatmap(expert, unit="sites")["total_sites"] == 4
     assert heatmap(expert, unit="sites")["k_anonymity"]["suppressed_cells"] == 0
+
+
+def test_officials_tiles_draw_their_territorys_sites_at_detail_zoom(sites, db):
+    person = make_caller(Role.OFFICIAL, "oficial-tiles@example.org")
+    with session_scope() as s:
+        s.execute(text("INSERT INTO official_territories (user_id, territory_code) VALUES (:u, 'T')"), {"u": person.id})
+    z = 16
+    x, y, px, py = tile_position(*Q, z)
+
+    response = call("GET", f"/api/v1/map/tiles/{z}/{x}/{y}.mvt", caller=person, query=ALL)  # sites by default
+
+    assert response.headers["x-tile-layers"] == "sites,grid"
+    [feature] = decode(response.body)["sites"]["features"]
+    assert feature["properties"]["id"] == sites["X"] and feature["properties"]["is_own"] is False
+    got = feature["geometry"]["coordinates"]
+    assert abs(got[0] - px) <= 1 and abs(got[1] - py) <= 1
+
+
+def test_every_cell_drawn_for_sites_is_drawn_for_detections(k3):
+    for caller in (None, k3[0]):
+        site_cells = {(p["latitude"], p["longitude"]) for p in heatmap(caller, unit="sites")["data"] if p["aggregated"]}
+        detection_cells = {(p["latitude"], p["longitude"]) for p in heatmap(caller)["data"] if p["aggregated"]}
+        assert site_cells <= detection_cells
+    assert site_cells == set()  # for k3[0], P's cell has two other people only: held back in both units
