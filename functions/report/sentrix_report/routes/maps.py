@@ -31,7 +31,10 @@ PUBLIC = [route_class(RouteClass.PUBLIC)]
 def get_heatmap_data(
     filters: DataFilters = Depends(area_filters),
     limit: int | None = Query(
-        None, ge=1, le=MAX_CAPPED_LIMIT, description="most analyses (exact points) and most public cells"
+        None,
+        ge=1,
+        le=MAX_CAPPED_LIMIT,
+        description="most analyses (exact points; sites with unit=sites) and most public cells",
     ),
     unit: Unit | None = Query(None, description=UNIT_HELP),
     locale: Locale = Depends(public_locale),
