@@ -15,6 +15,7 @@ from sentrix.i18n import Locale
 from sentrix.repositories.officials import is_official
 from sentrix_report.data.site_units import site_counts
 from sentrix_report.logic.filters import Where
+from sentrix_report.logic.scope import OFFICIAL_SCOPE
 
 UNIT_HELP = (
     "what the figures count: detections (default) or sites, the breeding sites those detections belong to "
@@ -49,3 +50,17 @@ def sites_block(
         "counted_as": locale.t(note, cell=per_cell_deg or ""),
         "precision": {"per_cell_deg": per_cell_deg} if per_cell_deg else {"per_cell_deg": None},
     }
+
+
+def whole_sites(principal: Principal | None, alias: str = "s") -> Where:
+    """Condition on a site that the caller's maps draw as a place, at its own point: every site for experts and
+    admins, their territories' (and below) for officials, none for anyone else (docs/sites.md, *Sites on the
+    maps*). Sites of the caller's own detections are drawn at those detections' points instead."""
+    if principal is None:
+        return Where.empty().add("FALSE")
+    if principal.sees_everything:
+        return Where.empty()
+    if is_official(principal):
+        codes = OFFICIAL_SCOPE.format(name="w_scope", param="w_official")
+        return Where.empty().add(f"{alias}.territory_code IN ({codes})", w_official=principal.user_id)
+    return Where.empty().add("FALSE")

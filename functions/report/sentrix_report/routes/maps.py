@@ -31,12 +31,16 @@ PUBLIC = [route_class(RouteClass.PUBLIC)]
 def get_heatmap_data(
     filters: DataFilters = Depends(area_filters),
     limit: int | None = Query(
-        None, ge=1, le=MAX_CAPPED_LIMIT, description="most analyses (exact points) and most public cells"
+        None,
+        ge=1,
+        le=MAX_CAPPED_LIMIT,
+        description="most analyses (exact points; sites with unit=sites) and most public cells",
     ),
+    unit: Unit | None = Query(None, description=UNIT_HELP),
     locale: Locale = Depends(public_locale),
     principal: Principal | None = Depends(public_caller),
 ) -> dict[str, Any]:
-    return heatmap_data(principal, filters, limit=limit, locale=locale)
+    return heatmap_data(principal, filters, limit=limit, locale=locale, unit=unit)
 
 
 @router.get(
@@ -65,10 +69,11 @@ def get_tile(
     x: int,
     y: int,
     filters: DataFilters = Depends(place_free_filters),
+    unit: Unit | None = Query(None, description=UNIT_HELP),
     if_none_match: str | None = Header(None),
     principal: Principal | None = Depends(public_caller),
 ) -> Response:
-    found = vector_tile(principal, z, x, y, filters)
+    found = vector_tile(principal, z, x, y, filters, unit)
     headers = {"Cache-Control": found.cache_control, "ETag": found.etag, "Vary": "Authorization"}
     if if_none_match and found.etag in [tag.strip() for tag in if_none_match.split(",")]:
         return Response(status_code=304, headers=headers)

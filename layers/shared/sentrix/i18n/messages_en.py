@@ -276,6 +276,14 @@ MESSAGES: dict[str, str] = {
     "counts.points_high": "points whose highest risk is ALTO",
     "counts.points_medium": "points whose highest risk is MEDIO",
     "counts.points_low": "points whose highest risk is BAJO or MINIMO",
+    "counts.drawn_sites": "breeding sites drawn: each place once, each public cell's sites once per cell",
+    "counts.high_risk_sites": "drawn breeding sites with a counted detection of ALTO risk",
+    "counts.points_per_family": "points per site family",
+    "note.site_points": (
+        "breeding sites you may see as places (experts and admins: all; officials: their territories'; your "
+        "own reports' sites at your report's point) exactly; every other site only counted per public cell of "
+        "{grid}°, drawn at the cell centre and only when its sites' detections come from at least {k} people"
+    ),
     "counts.points_per_type": "points per breeding-site type",
     "counts.drawn_detections": "counted detections drawn as points",
     "counts.high_risk_detections": "counted detections of ALTO risk (the one definition of high risk)",

@@ -291,6 +291,15 @@ MESSAGES: dict[str, str] = {
     "counts.points_high": "puntos cuyo riesgo más alto es ALTO",
     "counts.points_medium": "puntos cuyo riesgo más alto es MEDIO",
     "counts.points_low": "puntos cuyo riesgo más alto es BAJO o MINIMO",
+    "counts.drawn_sites": "criaderos dibujados: cada lugar una vez, los de cada celda pública una vez por celda",
+    "counts.high_risk_sites": "criaderos dibujados con una detección contada de riesgo ALTO",
+    "counts.points_per_family": "puntos por familia de criadero",
+    "note.site_points": (
+        "los criaderos que puede ver como lugares (expertos y administradores: todos; funcionarios: los de "
+        "sus territorios; los de sus propios reportes en el punto de su reporte) con exactitud; todo otro "
+        "criadero solo contado por celda pública de {grid}°, dibujado en el centro de la celda y solo si las "
+        "detecciones de sus criaderos vienen de al menos {k} personas"
+    ),
     "counts.points_per_type": "puntos por tipo de criadero",
     "counts.drawn_detections": "detecciones contadas dibujadas como puntos",
     "counts.high_risk_detections": "detecciones contadas de riesgo ALTO (la única definición de riesgo alto)",

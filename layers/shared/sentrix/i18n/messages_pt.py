@@ -277,6 +277,15 @@ MESSAGES: dict[str, str] = {
     "counts.points_high": "pontos cujo risco mais alto é ALTO",
     "counts.points_medium": "pontos cujo risco mais alto é MEDIO",
     "counts.points_low": "pontos cujo risco mais alto é BAJO ou MINIMO",
+    "counts.drawn_sites": "criadouros desenhados: cada lugar uma vez, os de cada célula pública uma vez por célula",
+    "counts.high_risk_sites": "criadouros desenhados com uma detecção contada de risco ALTO",
+    "counts.points_per_family": "pontos por família de criadouro",
+    "note.site_points": (
+        "os criadouros que você pode ver como lugares (especialistas e administradores: todos; funcionários: "
+        "os de seus territórios; os de seus próprios relatos no ponto do seu relato) com exatidão; todo outro "
+        "criadouro só contado por célula pública de {grid}°, desenhado no centro da célula e só quando as "
+        "detecções de seus criadouros vêm de pelo menos {k} pessoas"
+    ),
     "counts.points_per_type": "pontos por tipo de criadouro",
     "counts.drawn_detections": "detecções contadas desenhadas como pontos",
     "counts.high_risk_detections": "detecções contadas de risco ALTO (a única definição de risco alto)",
