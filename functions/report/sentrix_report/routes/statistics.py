@@ -8,6 +8,7 @@ from typing import Any, Literal
 
 from fastapi import APIRouter, Depends, Query
 
+from sentrix.http.envelope import error_responses
 from sentrix.http.identity import Principal, current_principal
 from sentrix.i18n import Locale
 from sentrix_report.caller import caller_locale
@@ -36,6 +37,12 @@ def get_statistics(
     "/statistics/weekly",
     summary="Per epidemiological week (Sunday–Saturday): reports, new, confirmed, closed, reopened and open sites, "
     "each against the previous 4 weeks",
+    responses=error_responses(
+        403,
+        404,
+        s403="users may not read weekly figures (experts, admins and officials may)",
+        s404="the territory is unknown, or outside the official's territories",
+    ),
 )
 def get_weekly_statistics(
     territory: str | None = Query(
