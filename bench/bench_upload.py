@@ -66,15 +66,15 @@ ANALYZE;
 
 
 @contextlib.contextmanager
-def _database(rows: int) -> Iterator[str]:
-    """The bench's own cluster and database, seeded; stopped afterwards."""
+def _database(rows: int, name: str = "pgdata-upload") -> Iterator[str]:
+    """The bench's own cluster (`name` under .local/bench) and database, seeded; stopped afterwards."""
     from sqlalchemy import create_engine, text
 
     from sentrix.db import migrate
     from sentrix_local.postgres import LocalPostgres
     from sentrix_local.processes import free_port
 
-    pg = LocalPostgres(STATE_DIR / "pgdata-upload", free_port())
+    pg = LocalPostgres(STATE_DIR / name, free_port())
     pg.start(fast=True)
     try:
         pg.recreate_database(DATABASE)

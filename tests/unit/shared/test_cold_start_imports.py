@@ -84,10 +84,10 @@ def test_a_pydantic_v1_model_is_still_recognised_once_pydantic_v1_is_loaded():
     assert compat.is_pydantic_v1_model_instance(NewStyle(n=1)) is False
 
 
-@pytest.mark.parametrize("function", ["auth", "report", "detect"])
+@pytest.mark.parametrize("function", ["auth", "upload", "report", "detect"])
 def test_geoalchemy2_is_not_imported_at_start_up(function):
-    # The models' geometry columns (sentrix.db.geometry) load GeoAlchemy2 when a statement first touches one.
-    # upload still loads it at start-up: its DAL builds expressions on geometry columns at import.
+    # The models' geometry columns (sentrix.db.geometry) load GeoAlchemy2 when a statement first uses one; upload's
+    # DAL builds expressions on them at import (`func.ST_Y(Detection.location)`) and casts to a bare geography.
     assert loaded_after_import(function, ["geoalchemy2"], POWERTOOLS_TRACE_DISABLED="true") == []
 
 
@@ -121,3 +121,41 @@ print(type(Analysis.location.type.real()).__module__, "geoalchemy2" in sys.modul
     assert "analyses.location IS NOT NULL" in " ".join(sql)
     assert column == "location geometry(POINT,4326),"
     assert real == "geoalchemy2.types True"
+
+
+def test_spatial_operators_on_a_deferred_geometry_column_are_geoalchemy2s():
+    # Given upload's process (GeoAlchemy2 not loaded at start-up) and, for the expected SQL, a table whose column
+    # is GeoAlchemy2's own Geometry of the same arguments
+    code = """
+import sys
+import sentrix_upload.api
+from sqlalchemy import Column, MetaData, Table, func, select
+from sqlalchemy.dialects import postgresql
+from sentrix.db.models import Analysis
+before = "geoalchemy2" in sys.modules
+ours = Analysis.__table__.c.location
+import geoalchemy2
+theirs = Table("analyses", MetaData(), Column("location", geoalchemy2.Geometry("POINT", 4326))).c.location
+box = func.ST_MakeEnvelope(1, 2, 3, 4, 4326)
+def sql(column):
+    clauses = [column << box, column >> box, column.contains(box), column.intersects(box), column == None,
+               column.ST_Distance(box) < 5, column.distance_centroid(box), box.op("&&")(column)]
+    return [str(c.compile(dialect=postgresql.dialect(), compile_kwargs={"literal_binds": True})) for c in clauses]
+print(before)
+print(sql(ours) == sql(theirs))
+print(sql(ours)[0], "|", sql(ours)[2])
+"""
+    environment = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join([str(REPO / "layers" / "shared"), str(REPO / "functions" / "upload")]),
+        "POWERTOOLS_TRACE_DISABLED": "true",
+    }
+    out = subprocess.run([sys.executable, "-c", code], env=environment, capture_output=True, text=True, check=True)
+    before, same, sample = out.stdout.strip().splitlines()
+
+    # Then each operator compiles to GeoAlchemy2's SQL (`<<` strictly left, `~` contains), not SQLAlchemy's default
+    assert before == "False"
+    assert same == "True"
+    assert sample == (
+        "analyses.location << ST_MakeEnvelope(1, 2, 3, 4, 4326) | analyses.location ~ ST_MakeEnvelope(1, 2, 3, 4, 4326)"
+    )

@@ -15,7 +15,6 @@ from datetime import datetime
 from types import SimpleNamespace
 from typing import Any
 
-from geoalchemy2 import Geography
 from sqlalchemy import (
     BindParameter,
     ColumnElement,
@@ -34,6 +33,7 @@ from sqlalchemy.dialects.postgresql import UUID as PG_UUID
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
+from sentrix.db.geometry import GEOGRAPHY
 from sentrix.db.models import Analysis, Detection
 from sentrix.domain.status import AnalysisStatus, ValidationStatus
 from sentrix.http.identity import Principal, TokenIdentity, checked_principal, session_ended_sql
@@ -41,9 +41,7 @@ from sentrix.repositories.officials import is_official, scope_codes
 from sentrix_upload.logic.filters import AnalysisFilters, BBox, Near
 
 OPEN_VERDICTS = (ValidationStatus.PENDING, ValidationStatus.REQUIRES_REVIEW)
-# A bare `::geography` cast: GeoAlchemy's default type would write `geography(GEOMETRY,-1)`, which is
-# not the expression the ix_*_location_geog indexes are built on, so PostgreSQL would not use them.
-GEOGRAPHY = Geography(geometry_type=None, srid=-1, spatial_index=False)
+# (GEOGRAPHY: a bare `::geography` cast, the expression the ix_*_location_geog indexes are built on.)
 UUID_TYPE = PG_UUID(as_uuid=True)
 
 
