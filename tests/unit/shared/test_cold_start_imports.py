@@ -159,3 +159,28 @@ print(sql(ours)[0], "|", sql(ours)[2])
     assert sample == (
         "analyses.location << ST_MakeEnvelope(1, 2, 3, 4, 4326) | analyses.location ~ ST_MakeEnvelope(1, 2, 3, 4, 4326)"
     )
+
+
+def test_upload_presigns_image_urls_without_importing_boto3():
+    # Given upload's process with role credentials in the environment, as Lambda gives them
+    code = """
+import sys
+import sentrix_upload.api
+from sentrix_upload.logic.image_urls import image_url
+url = image_url("sentrix-images-123", "processed/u/a.jpg")
+print("boto3" in sys.modules, url.split("?")[0])
+"""
+    environment = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join([str(REPO / "layers" / "shared"), str(REPO / "functions" / "upload")]),
+        "AWS_ACCESS_KEY_ID": "AKIAEXAMPLE",
+        "AWS_SECRET_ACCESS_KEY": "secret",
+        "AWS_SESSION_TOKEN": "token",
+        "AWS_REGION": "us-east-1",
+        "IMAGES_BUCKET": "sentrix-images-123",
+    }
+    environment.pop("AWS_ENDPOINT_URL", None)
+    out = subprocess.run([sys.executable, "-c", code], env=environment, capture_output=True, text=True, check=True)
+
+    # Then the URL is S3's and boto3 never came in
+    assert out.stdout.strip().splitlines()[-1] == "False https://sentrix-images-123.s3.amazonaws.com/processed/u/a.jpg"
