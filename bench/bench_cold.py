@@ -150,13 +150,13 @@ def _ratio_result(name: str, subject: list[float], floor: list[float], floor_nam
     return Result(SUITE, name, median, "ms", floor_name, floor_median, target_ratio=target, notes=notes, extra=extra)
 
 
-def _upload_event(url: str) -> tuple[dict, str]:
-    """The first request's event (a detail read by the analysis' owner) and the environment it needs."""
+def _upload_event() -> dict:
+    """The first request: a detail read by the analysis' owner (with its presigned image URLs)."""
     from bench import bench_upload
 
     owner = {"user_id": "00000000-0000-4000-8000-000000000001", "role": "user"}
     target = bench_upload._analysis_id(100)
-    return bench_upload._event(f"/api/v1/analyses/{target}", owner, resource="/api/v1/analyses/{id}"), url
+    return bench_upload._event(f"/api/v1/analyses/{target}", owner, resource="/api/v1/analyses/{id}")
 
 
 def run(quick: bool) -> list[Result]:
@@ -169,7 +169,7 @@ def run(quick: bool) -> list[Result]:
     from bench import bench_upload
 
     with bench_upload._database(200 if quick else 1000, name="pgdata-cold") as url:
-        event, _ = _upload_event(url)
+        event = _upload_event()
         upload_env = {
             "DATABASE_URL": url,
             "IMAGES_BUCKET": bench_upload.BUCKET,
