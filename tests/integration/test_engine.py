@@ -204,3 +204,26 @@ def test_a_bounded_read_with_no_row_answers_none_and_refuses_when_no_time_is_lef
             bounded_read("SELECT 1")
     finally:
         budget.end(token)
+
+
+def test_a_bounded_read_on_a_dead_connection_is_a_503_once_then_recovers(engines, database_url):
+    from sentrix.db.engine import bounded_read
+
+    [(dead,)] = bounded_read("SELECT pg_backend_pid()")
+    _terminate(dead, database_url)
+
+    with pytest.raises(DependencyUnavailable):
+        bounded_read("SELECT pg_backend_pid()")
+    [(fresh,)] = bounded_read("SELECT pg_backend_pid()")  # the pool threw the dead connection away
+    assert fresh != dead
+
+
+def test_a_bounded_read_refused_by_the_server_is_its_sqlalchemy_error_and_leaves_the_connection_usable(engines):
+    from sqlalchemy.exc import ProgrammingError
+
+    from sentrix.db.engine import bounded_read
+
+    with pytest.raises(ProgrammingError) as raised:
+        bounded_read("SELECT no_such_column FROM users")
+    assert raised.value.orig.args[0]["C"] == "42703"  # undefined_column, as SQLAlchemy would have raised it
+    assert [tuple(row) for row in bounded_read("SELECT 1, 'x' AS label")] == [(1, "x")]
