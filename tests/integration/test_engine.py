@@ -140,3 +140,90 @@ def test_no_statement_starts_when_the_invocation_has_no_time_left(engines):
             session.execute(text("SELECT 1"))
     finally:
         budget.end(token)
+
+
+# One-statement reads (bounded_read): the statement_timeout travels with the statement, one message for both.
+
+
+def test_a_bounded_read_is_one_message_under_its_route_class_and_the_setting_ends_with_it(engines, monkeypatch):
+    import pg8000.core
+
+    from sentrix.db import budget
+    from sentrix.db.engine import bounded_read
+
+    bounded_read("SELECT 1")  # a pooled connection, used moments ago: no ping below
+    sent: list[str] = []
+    original = pg8000.core.CoreConnection.execute_simple  # SQLAlchemy's pg8000 connections are pg8000.legacy's
+    monkeypatch.setattr(
+        pg8000.core.CoreConnection, "execute_simple", lambda self, sql: sent.append(sql) or original(self, sql)
+    )
+    token = budget.start(None, budget.RouteClass.PUBLIC)
+    try:
+        rows = bounded_read("SELECT current_setting('statement_timeout') AS timeout, 2 AS two")
+    finally:
+        budget.end(token)
+
+    # Then the statement ran under the public class' 5 s, its rows are its own, and one message carried it all
+    assert [tuple(row) for row in rows] == [("5s", 2)]
+    assert rows[0].timeout == "5s"
+    assert len(sent) == 1 and "statement_timeout" in sent[0]
+    # The setting ended with the implicit transaction: the pooled connection has no timeout, no open transaction
+    with get_read_engine().connect() as connection:
+        assert _timeout(connection) == "0"
+        assert connection.connection.driver_connection._in_transaction is False
+
+
+def test_a_bounded_read_past_its_timeout_is_a_query_timeout_and_the_connection_comes_back_clean(engines):
+    from sentrix.db import budget
+    from sentrix.db.engine import bounded_read
+    from sentrix.errors import QueryTimeout
+    from tests.builders import LambdaContext
+
+    token = budget.start(LambdaContext("F", 1.3))  # 300 ms for statements
+    try:
+        with pytest.raises(QueryTimeout) as raised:
+            bounded_read("SELECT pg_sleep(3)")
+    finally:
+        budget.end(token)
+    assert raised.value.status == 503 and raised.value.key == "err.query_timeout"
+    assert [tuple(row) for row in bounded_read("SELECT current_setting('statement_timeout'), 1")] == [("10s", 1)]
+    with get_read_engine().connect() as connection:
+        assert _timeout(connection) == "0"
+
+
+def test_a_bounded_read_with_no_row_answers_none_and_refuses_when_no_time_is_left(engines):
+    from sentrix.db import budget
+    from sentrix.db.engine import bounded_read
+    from sentrix.errors import QueryTimeout
+    from tests.builders import LambdaContext
+
+    assert bounded_read("SELECT 1 WHERE false") == []
+    token = budget.start(LambdaContext("F", 1))  # all of it the margin
+    try:
+        with pytest.raises(QueryTimeout):
+            bounded_read("SELECT 1")
+    finally:
+        budget.end(token)
+
+
+def test_a_bounded_read_on_a_dead_connection_is_a_503_once_then_recovers(engines, database_url):
+    from sentrix.db.engine import bounded_read
+
+    [(dead,)] = bounded_read("SELECT pg_backend_pid()")
+    _terminate(dead, database_url)
+
+    with pytest.raises(DependencyUnavailable):
+        bounded_read("SELECT pg_backend_pid()")
+    [(fresh,)] = bounded_read("SELECT pg_backend_pid()")  # the pool threw the dead connection away
+    assert fresh != dead
+
+
+def test_a_bounded_read_refused_by_the_server_is_its_sqlalchemy_error_and_leaves_the_connection_usable(engines):
+    from sqlalchemy.exc import ProgrammingError
+
+    from sentrix.db.engine import bounded_read
+
+    with pytest.raises(ProgrammingError) as raised:
+        bounded_read("SELECT no_such_column FROM users")
+    assert raised.value.orig.args[0]["C"] == "42703"  # undefined_column, as SQLAlchemy would have raised it
+    assert [tuple(row) for row in bounded_read("SELECT 1, 'x' AS label")] == [(1, "x")]

@@ -70,7 +70,7 @@ def test_without_the_startup_parameter_utc_is_still_set_and_the_check_sees_it(zo
 
 
 def test_transactions_and_reads_leave_no_session_state(database_url):
-    from sentrix.db.engine import get_engine, get_read_engine, read_scope, reset_engine, session_scope
+    from sentrix.db.engine import bounded_read, get_engine, get_read_engine, read_scope, reset_engine, session_scope
 
     reset_engine()
     with session_scope() as session:  # BEGIN carries SET LOCAL statement_timeout (sentrix.db.budget)
@@ -78,6 +78,7 @@ def test_transactions_and_reads_leave_no_session_state(database_url):
         session.execute(text("SELECT id FROM analyses WHERE id = :id"), {"id": "00000000-0000-0000-0000-000000000000"})
     with read_scope() as connection:
         connection.execute(text("SELECT count(*) FROM detections")).scalar()
+    bounded_read("SELECT count(*) FROM analyses")  # its statement_timeout travels in the same Query message
 
     for engine in (get_engine(), get_read_engine()):
         pooled = engine.pool.checkedin()

@@ -7,7 +7,7 @@ from sentrix_auth.handlers import admin, profile, sessions
 
 app = create_app(
     "Sentrix auth",
-    [sessions.router, profile.router, admin.router, health_router],
+    [health_router, sessions.router, profile.router, admin.router],
     description="Users, tokens, profile, settings and user administration.",
 )
 handler = lambda_handler(app)

@@ -10,6 +10,7 @@ from sentrix_report.routes import alerts, analyses, exports, maps, reports, stat
 app = create_app(
     "Sentrix report",
     [
+        health_router,  # first: FastAPI tries the routers in order, and the liveness probe is the most frequent
         analyses.router,
         reports.router,
         statistics.router,
@@ -17,7 +18,6 @@ app = create_app(
         maps.router,
         alerts.router,
         subscriptions.router,
-        health_router,
     ],
     description="Reports, exports, maps, statistics, cluster alerts and their subscriptions, computed in PostGIS.",
     # A typo in a filter (`?validation_status=`, `?active_only_typo=`) must not answer 200, unfiltered.

@@ -10,6 +10,7 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+from sentrix.adapters import sigv4
 from sentrix.adapters.aws import client
 from sentrix.config import get_settings
 from sentrix.errors import DependencyUnavailable
@@ -45,22 +46,28 @@ def presigned_post(
         raise ValueError(f"ttl_s must be within [{MIN_TTL_S}, {MAX_TTL_S}], got {ttl_s}")
     if max_bytes < 1:
         raise ValueError("max_bytes must be positive")
-    bucket = bucket or get_settings().images_bucket
-    s3 = s3 or client("s3")
+    settings = get_settings()
+    bucket = bucket or settings.images_bucket
     # An exact Content-Type condition (not "starts-with image/"): the type the client declared is the
     # one S3 stores, and it was checked against the allowed list before we signed anything.
     conditions: list[Any] = [{"Content-Type": content_type}, ["content-length-range", 1, max_bytes]]
-    try:
-        answer = s3.generate_presigned_post(
-            Bucket=bucket,
-            Key=key,
-            Fields={"Content-Type": content_type},
-            Conditions=conditions,
-            ExpiresIn=ttl_s,
+    fields = {"Content-Type": content_type}
+    signed_at = now or datetime.now(UTC)
+    # Signed without boto3 when botocore's answer is certain (sentrix.adapters.sigv4); a caller's client signs itself.
+    answer = None
+    if s3 is None:
+        endpoint = settings.aws_endpoint_url or None
+        answer = sigv4.presigned_post(
+            bucket, key, fields, conditions, ttl_s, region=settings.aws_region, endpoint_url=endpoint, now=signed_at
         )
-    except (BotoCoreError, ClientError) as exc:  # no credentials in the environment, for instance
-        raise DependencyUnavailable("Image storage unavailable") from exc
-    expires_at = (now or datetime.now(UTC)) + timedelta(seconds=ttl_s)
+    if answer is None:
+        try:
+            answer = (s3 or client("s3")).generate_presigned_post(
+                Bucket=bucket, Key=key, Fields=fields, Conditions=conditions, ExpiresIn=ttl_s
+            )
+        except (BotoCoreError, ClientError) as exc:  # no credentials in the environment, for instance
+            raise DependencyUnavailable("Image storage unavailable") from exc
+    expires_at = signed_at + timedelta(seconds=ttl_s)
     return PresignedPost(answer["url"], dict(answer["fields"]), key, content_type, max_bytes, expires_at)
 
 

@@ -25,14 +25,16 @@ import time
 import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import jwt
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from sentrix.domain.roles import Role
+
+if TYPE_CHECKING:  # pathlib is not on the authorizer's path to a verdict (its cold start: docs/infra.md)
+    from pathlib import Path
 
 ALGORITHM = "ES256"  # the only algorithm accepted: no `none`, no HS/RS confusion
 KEY_FILE_ENV = "AUTH_SIGNING_KEY_FILE"
@@ -213,7 +215,8 @@ def _read_secret(settings: TokenSettings, secret_id: str) -> str:
 
 def _read_key_file(settings: TokenSettings) -> str:
     try:
-        return Path(settings.key_file or "").read_text()
+        with open(settings.key_file or "", encoding="utf-8") as handle:  # not pathlib: see the import above
+            return handle.read()
     except OSError as exc:
         raise KeysUnavailable(f"{KEY_FILE_ENV} cannot be read") from exc
 

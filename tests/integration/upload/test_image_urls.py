@@ -91,3 +91,32 @@ def test_the_cache_keeps_the_most_recently_used_urls_within_its_size(upload_env)
     cache.url("b", "one")
     cache.url("b", "two")
     assert calls == ["one", "two", "three", "two"]
+
+
+def test_urls_signed_without_boto3_are_served_by_s3_with_their_lifetime_and_headers(upload_env):
+    # Given an object in moto's bucket, and the store signing without boto3 (credentials are in the environment)
+    from urllib.parse import parse_qs, urlsplit
+
+    from sentrix.adapters.storage import S3ImageStore
+
+    s3 = boto3.client("s3", endpoint_url=upload_env.endpoint_url)
+    s3.put_object(Bucket=upload_env.bucket, Key=KEY, Body=b"the photo", ContentType="image/jpeg")
+    store = S3ImageStore(upload_env.bucket)
+
+    # When a plain GET and a download with response headers are presigned
+    plain = store.presigned_get(KEY, 120)
+    download = store.presigned_get(
+        KEY, 3600, response={"ContentDisposition": 'attachment; filename="foto 1.jpg"', "ContentType": "image/png"}
+    )
+
+    # Then S3 serves both, the second with the headers it was asked for, each valid for its own lifetime
+    assert store._s3 is None  # no client was built to sign them
+    got = httpx.get(plain)
+    assert got.status_code == 200 and got.content == b"the photo" and got.headers["content-type"] == "image/jpeg"
+    got = httpx.get(download)
+    assert got.status_code == 200 and got.content == b"the photo"
+    assert got.headers["content-type"] == "image/png"
+    assert got.headers["content-disposition"] == 'attachment; filename="foto 1.jpg"'
+    assert parse_qs(urlsplit(plain).query)["X-Amz-Expires"] == ["120"]
+    assert parse_qs(urlsplit(download).query)["X-Amz-Expires"] == ["3600"]
+    assert urlsplit(plain).path == f"/{upload_env.bucket}/{KEY}"

@@ -47,6 +47,7 @@ def test_no_handler_imports_pydantic_v1(function):
 
 def test_the_authorizer_imports_neither_fastapi_nor_the_database_stack():
     heavy = ["fastapi", "pydantic", "sqlalchemy", "geoalchemy2", "boto3", "aws_lambda_powertools", "aws_xray_sdk"]
+    heavy.append("pathlib")  # only the local key file needs it (sentrix.tokens reads it with open())
     assert loaded_after_import("authorizer", heavy) == []
 
 
@@ -84,10 +85,10 @@ def test_a_pydantic_v1_model_is_still_recognised_once_pydantic_v1_is_loaded():
     assert compat.is_pydantic_v1_model_instance(NewStyle(n=1)) is False
 
 
-@pytest.mark.parametrize("function", ["auth", "report", "detect"])
+@pytest.mark.parametrize("function", ["auth", "upload", "report", "detect"])
 def test_geoalchemy2_is_not_imported_at_start_up(function):
-    # The models' geometry columns (sentrix.db.geometry) load GeoAlchemy2 when a statement first touches one.
-    # upload still loads it at start-up: its DAL builds expressions on geometry columns at import.
+    # The models' geometry columns (sentrix.db.geometry) load GeoAlchemy2 when a statement first uses one; upload's
+    # DAL builds expressions on them at import (`func.ST_Y(Detection.location)`) and casts to a bare geography.
     assert loaded_after_import(function, ["geoalchemy2"], POWERTOOLS_TRACE_DISABLED="true") == []
 
 
@@ -121,3 +122,66 @@ print(type(Analysis.location.type.real()).__module__, "geoalchemy2" in sys.modul
     assert "analyses.location IS NOT NULL" in " ".join(sql)
     assert column == "location geometry(POINT,4326),"
     assert real == "geoalchemy2.types True"
+
+
+def test_spatial_operators_on_a_deferred_geometry_column_are_geoalchemy2s():
+    # Given upload's process (GeoAlchemy2 not loaded at start-up) and, for the expected SQL, a table whose column
+    # is GeoAlchemy2's own Geometry of the same arguments
+    code = """
+import sys
+import sentrix_upload.api
+from sqlalchemy import Column, MetaData, Table, func, select
+from sqlalchemy.dialects import postgresql
+from sentrix.db.models import Analysis
+before = "geoalchemy2" in sys.modules
+ours = Analysis.__table__.c.location
+import geoalchemy2
+theirs = Table("analyses", MetaData(), Column("location", geoalchemy2.Geometry("POINT", 4326))).c.location
+box = func.ST_MakeEnvelope(1, 2, 3, 4, 4326)
+def sql(column):
+    clauses = [column << box, column >> box, column.contains(box), column.intersects(box), column == None,
+               column.ST_Distance(box) < 5, column.distance_centroid(box), box.op("&&")(column)]
+    return [str(c.compile(dialect=postgresql.dialect(), compile_kwargs={"literal_binds": True})) for c in clauses]
+print(before)
+print(sql(ours) == sql(theirs))
+print(sql(ours)[0], "|", sql(ours)[2])
+"""
+    environment = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join([str(REPO / "layers" / "shared"), str(REPO / "functions" / "upload")]),
+        "POWERTOOLS_TRACE_DISABLED": "true",
+    }
+    out = subprocess.run([sys.executable, "-c", code], env=environment, capture_output=True, text=True, check=True)
+    before, same, sample = out.stdout.strip().splitlines()
+
+    # Then each operator compiles to GeoAlchemy2's SQL (`<<` strictly left, `~` contains), not SQLAlchemy's default
+    assert before == "False"
+    assert same == "True"
+    assert sample == (
+        "analyses.location << ST_MakeEnvelope(1, 2, 3, 4, 4326) | analyses.location ~ ST_MakeEnvelope(1, 2, 3, 4, 4326)"
+    )
+
+
+def test_upload_presigns_image_urls_without_importing_boto3():
+    # Given upload's process with role credentials in the environment, as Lambda gives them
+    code = """
+import sys
+import sentrix_upload.api
+from sentrix_upload.logic.image_urls import image_url
+url = image_url("sentrix-images-123", "processed/u/a.jpg")
+print("boto3" in sys.modules, url.split("?")[0])
+"""
+    environment = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join([str(REPO / "layers" / "shared"), str(REPO / "functions" / "upload")]),
+        "AWS_ACCESS_KEY_ID": "AKIAEXAMPLE",
+        "AWS_SECRET_ACCESS_KEY": "secret",
+        "AWS_SESSION_TOKEN": "token",
+        "AWS_REGION": "us-east-1",
+        "IMAGES_BUCKET": "sentrix-images-123",
+    }
+    environment.pop("AWS_ENDPOINT_URL", None)
+    out = subprocess.run([sys.executable, "-c", code], env=environment, capture_output=True, text=True, check=True)
+
+    # Then the URL is S3's and boto3 never came in
+    assert out.stdout.strip().splitlines()[-1] == "False https://sentrix-images-123.s3.amazonaws.com/processed/u/a.jpg"

@@ -175,22 +175,3 @@ def test_before_the_snapshot_the_deferred_imports_are_loaded_and_no_credential_i
 
     assert aws.client.cache_info().currsize == 0
     assert boto3.DEFAULT_SESSION._session._credentials is None
-
-
-@pytest.mark.parametrize(
-    ("initialization", "built"),
-    [("on-demand", True), ("provisioned-concurrency", True), ("snap-start", False), (None, False)],
-)
-def test_the_s3_client_is_built_during_init_only_for_an_environment_that_serves(monkeypatch, initialization, built):
-    from sentrix.adapters import aws
-
-    if initialization is None:
-        monkeypatch.delenv("AWS_LAMBDA_INITIALIZATION_TYPE", raising=False)
-    else:
-        monkeypatch.setenv("AWS_LAMBDA_INITIALIZATION_TYPE", initialization)
-    aws.reset_clients()
-
-    aws.prepare_clients("s3")
-
-    assert aws.client.cache_info().currsize == (1 if built else 0)
-    aws.reset_clients()

@@ -49,15 +49,10 @@ def store_report(
     key = f"{REPORTS_PREFIX}{principal.user_id}/{uuid.uuid4()}/{filename}"
     store.put(key, body, content_type)
     try:
-        url = store.s3.generate_presigned_url(
-            "get_object",
-            Params={
-                "Bucket": store.bucket,
-                "Key": key,
-                "ResponseContentDisposition": f'attachment; filename="{filename}"',
-                "ResponseContentType": content_type,
-            },
-            ExpiresIn=settings.download_url_ttl_s,
+        url = store.presigned_get(
+            key,
+            settings.download_url_ttl_s,
+            response={"ContentDisposition": f'attachment; filename="{filename}"', "ContentType": content_type},
         )
     except (BotoCoreError, ClientError) as exc:
         raise DependencyUnavailable("Report storage unavailable") from exc

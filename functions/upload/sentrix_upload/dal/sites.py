@@ -10,10 +10,10 @@ import uuid
 from datetime import datetime, timedelta
 from typing import Any
 
-from geoalchemy2 import Geography
 from sqlalchemy import Integer, case, cast, exists, func, literal, select
 from sqlalchemy.orm import Session
 
+from sentrix.db.geometry import GEOGRAPHY
 from sentrix.db.models import Analysis, Detection, Site, SiteActionRecord, User
 from sentrix.domain import sites as rules
 from sentrix.domain.sites import SiteAction, SiteStatus
@@ -22,8 +22,6 @@ from sentrix.http.identity import Principal
 from sentrix.repositories.officials import is_official, scope_codes
 from sentrix_upload.dal import territories as territories_dal
 from sentrix_upload.logic.filters import SiteFilters
-
-GEOGRAPHY = Geography(geometry_type=None, srid=-1, spatial_index=False)
 
 
 def _point(latitude: float, longitude: float) -> Any:

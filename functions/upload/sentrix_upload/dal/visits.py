@@ -12,17 +12,15 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
-from geoalchemy2 import Geography
 from sqlalchemy import ColumnElement, and_, cast, func, select
 from sqlalchemy.orm import Session
 
+from sentrix.db.geometry import GEOGRAPHY
 from sentrix.db.models import Analysis, Site, Territory, Visit, VisitAnalysis, VisitContainers, VisitSite
 from sentrix.domain.sites import SiteStatus
 from sentrix.http.identity import Principal
 from sentrix.repositories.analyses import visible_to
 from sentrix.repositories.officials import is_official, scope_codes
-
-GEOGRAPHY = Geography(geometry_type=None, srid=-1, spatial_index=False)
 
 
 def territory(session: Session, code: str) -> Any:

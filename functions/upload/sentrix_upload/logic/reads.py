@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 from types import SimpleNamespace
 from typing import Any
 
-from sentrix.db.engine import read_scope, session_scope
+from sentrix.db.engine import session_scope
 from sentrix.errors import Forbidden, NotFound
 from sentrix.http.identity import Principal, TokenIdentity, check_against_database
 from sentrix.repositories.analyses import parse_id
@@ -27,10 +27,7 @@ def _analysis_with_caller(identity: TokenIdentity, raw_id: str, *, limit: int, o
     except NotFound:
         check_against_database(identity)  # who may not call at all hears that first, as on every route
         raise
-    with read_scope() as connection:  # one statement: no transaction needed
-        _principal, analysis = analyses_dal.detail_with_caller(
-            connection, identity, analysis_id, limit=limit, offset=offset
-        )
+    _principal, analysis = analyses_dal.detail_with_caller(identity, analysis_id, limit=limit, offset=offset)
     if analysis is None:
         raise NotFound("Analysis not found")
     return analysis

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import functools
-import os
 from typing import Any
 
 from sentrix.config import get_settings
@@ -35,17 +34,3 @@ def client(service: str) -> Any:
 def reset_clients() -> None:
     """Forget cached clients (tests that change the endpoint)."""
     client.cache_clear()
-
-
-# Lambda's AWS_LAMBDA_INITIALIZATION_TYPE: "on-demand" and "provisioned-concurrency" initialize an environment that
-# serves requests itself; "snap-start" initializes one to be snapshotted (no credential may go into it).
-_SERVING_INITIALIZATIONS = frozenset({"on-demand", "provisioned-concurrency"})
-
-
-def prepare_clients(*services: str) -> None:
-    """Build the clients every request needs during Lambda's init (its CPU is not throttled then) instead of on
-    the first request; not for a SnapStart snapshot (sentrix.snapstart loads their models without credentials)
-    and not outside Lambda (tests, the local stack)."""
-    if os.environ.get("AWS_LAMBDA_INITIALIZATION_TYPE") in _SERVING_INITIALIZATIONS:
-        for service in services:
-            client(service)

@@ -9,6 +9,7 @@ from typing import Any, Protocol
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+from sentrix.adapters import sigv4
 from sentrix.adapters.aws import client
 from sentrix.config import get_settings
 from sentrix.errors import DependencyUnavailable, NotFound, StorageAccessDenied
@@ -38,6 +39,11 @@ def s3_errors(missing: str | None = None) -> Iterator[None]:
         raise DependencyUnavailable("Image storage unavailable") from exc
 
 
+def _kebab(name: str) -> str:
+    """`ContentDisposition` → `content-disposition` (S3's response-* query parameter names)."""
+    return "".join(f"-{c.lower()}" if c.isupper() and i else c.lower() for i, c in enumerate(name))
+
+
 @dataclass(frozen=True)
 class StoredObject:
     key: str
@@ -52,7 +58,7 @@ class ImageStore(Protocol):
     def get(self, key: str) -> bytes: ...
     def head(self, key: str) -> StoredObject: ...
     def delete(self, keys: list[str]) -> list[str]: ...
-    def presigned_get(self, key: str, ttl_s: int | None = None) -> str: ...
+    def presigned_get(self, key: str, ttl_s: int | None = None, response: dict[str, str] | None = None) -> str: ...
     def ping(self) -> None: ...
 
 
@@ -62,6 +68,7 @@ class S3ImageStore:
     def __init__(self, bucket: str | None = None, s3: Any | None = None) -> None:
         self.bucket = bucket or get_settings().images_bucket
         self._s3 = s3
+        self._given_client = s3 is not None  # a caller's own client signs its own URLs
 
     @property
     def s3(self) -> Any:
@@ -102,9 +109,26 @@ class S3ImageStore:
         refused = response["Errors"] if "Errors" in response else []  # noqa: SIM401 - see above
         return [str(error["Key"]) for error in refused]
 
-    def presigned_get(self, key: str, ttl_s: int | None = None) -> str:
-        ttl = ttl_s or get_settings().presigned_url_ttl_s
-        return self.s3.generate_presigned_url("get_object", Params={"Bucket": self.bucket, "Key": key}, ExpiresIn=ttl)
+    def presigned_get(self, key: str, ttl_s: int | None = None, response: dict[str, str] | None = None) -> str:
+        """A presigned GET valid `ttl_s`; `response`: S3's response-* overrides (e.g. `{"ContentType": ...,
+        "ContentDisposition": ...}`). Signed without boto3 when botocore's URL is certain (sentrix.adapters.sigv4):
+        a read then neither imports boto3 nor builds a client."""
+        settings = get_settings()
+        ttl = ttl_s or settings.presigned_url_ttl_s
+        response = response or {}
+        if not self._given_client:
+            url = sigv4.presigned_get(
+                self.bucket,
+                key,
+                ttl,
+                region=settings.aws_region,
+                endpoint_url=settings.aws_endpoint_url or None,
+                response_params={f"response-{_kebab(name)}": value for name, value in response.items()},
+            )
+            if url is not None:
+                return url
+        params = {"Bucket": self.bucket, "Key": key, **{f"Response{name}": value for name, value in response.items()}}
+        return self.s3.generate_presigned_url("get_object", Params=params, ExpiresIn=ttl)
 
     def ping(self) -> None:
         with s3_errors():

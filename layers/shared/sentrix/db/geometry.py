@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy.types import NullType, TypeDecorator
+from sqlalchemy.types import NullType, TypeDecorator, UserDefinedType
 
 
 class Geometry(TypeDecorator):
@@ -46,9 +46,40 @@ class Geometry(TypeDecorator):
     def column_expression(self, column: Any) -> Any:
         return self.real().column_expression(column)
 
-    @property
-    def comparator_factory(self) -> Any:  # type: ignore[override]
-        return self.real().comparator_factory
+    class comparator_factory(UserDefinedType.Comparator):  # SQLAlchemy's name for it
+        """GeoAlchemy2's comparator for the column, built when an operator or a spatial method is first used.
+
+        SQLAlchemy builds a column's comparator as soon as anything probes the column for an attribute it lacks
+        (`func.ST_Y(column)` asks it for `__clause_element__`): such dunder probes are answered without importing
+        GeoAlchemy2; everything else — operators, `.ST_*` functions, `intersects`, `<<`, `contains` — is
+        GeoAlchemy2's comparator's own answer."""
+
+        def _geoalchemy(self) -> Any:
+            real = self.__dict__.get("_real")
+            if real is None:
+                real = self.__dict__["_real"] = self.type.real().comparator_factory(self.expr)
+            return real
+
+        def operate(self, op: Any, *other: Any, **kwargs: Any) -> Any:
+            return self._geoalchemy().operate(op, *other, **kwargs)
+
+        def reverse_operate(self, op: Any, other: Any, **kwargs: Any) -> Any:
+            return self._geoalchemy().reverse_operate(op, other, **kwargs)
+
+        # ColumnOperators' methods GeoAlchemy2's comparator overrides with spatial meanings.
+        def __lshift__(self, other: Any) -> Any:
+            return self._geoalchemy().__lshift__(other)
+
+        def __rshift__(self, other: Any) -> Any:
+            return self._geoalchemy().__rshift__(other)
+
+        def contains(self, other: Any, **kwargs: Any) -> Any:
+            return self._geoalchemy().contains(other, **kwargs)
+
+        def __getattr__(self, name: str) -> Any:
+            if name.startswith("__"):
+                raise AttributeError(name)
+            return getattr(self._geoalchemy(), name)
 
     @property
     def python_type(self) -> type:
@@ -56,3 +87,21 @@ class Geometry(TypeDecorator):
 
     def __repr__(self) -> str:
         return f"Geometry(geometry_type={self.geometry_type!r}, srid={self.srid!r})"
+
+
+class BareGeography(UserDefinedType):
+    """The bare `geography` type of a cast (`location::geography`), as GeoAlchemy2's
+    `Geography(geometry_type=None, srid=-1, spatial_index=False)` writes it, without importing GeoAlchemy2.
+
+    Only for casts inside SQL expressions (ST_DWithin, ST_Distance, ST_Area arguments): the expression indexes
+    `ix_*_location_geog` are built on exactly `(location)::geography`, so PostgreSQL uses them. A typed
+    `geography(POINT,4326)` would not match them."""
+
+    cache_ok = True
+
+    def get_col_spec(self, **_kw: Any) -> str:
+        return "geography"
+
+
+# One instance serves every cast.
+GEOGRAPHY = BareGeography()
