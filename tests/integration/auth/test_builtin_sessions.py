@@ -59,3 +59,17 @@ def test_the_access_token_names_the_user_and_the_refresh_token_expires_in_utc(bu
         ).scalar_one()
     ttl = timedelta(days=30)  # docs/auth.md: REFRESH_TOKEN_TTL_S, 30 days (the tests leave it unset)
     assert before + ttl <= expires_at <= after + ttl
+
+
+def test_a_sign_in_records_last_login_in_utc_whatever_the_process_zone(builtin, local_zone_not_utc):
+    from sentrix_auth.logic import sessions
+
+    user = create_user()
+    before = datetime.now(UTC)
+    signed_in, _tokens = sessions.login(user.email, DEFAULT_PASSWORD, "203.0.113.9", provider=builtin)
+    after = datetime.now(UTC)
+
+    assert signed_in.id == user.id
+    with session_scope() as session:
+        last_login = session.execute(text("SELECT last_login FROM users WHERE id = :id"), {"id": user.id}).scalar_one()
+    assert before <= last_login <= after  # naive local time would land three hours early

@@ -442,3 +442,22 @@ def test_a_password_change_supabase_does_not_apply_is_a_503_not_new_tokens(sb, g
     assert changed.status_code == 503, changed.text
     assert changed.json()["error"]["code"] == "dependency_unavailable"
     assert "access_token" not in changed.json()
+
+
+def test_a_deactivated_users_sign_in_ends_the_one_session_supabase_made_for_it(sb, gotrue):
+    """docs/auth.md (Supabase provider): GoTrue signs a deactivated account in (it knows nothing of our flag); the
+    API answers 403 and ends that one new session (scope local), leaving the account's other sessions alone."""
+    body = register(sb, "deactivated-sign-in@example.org")
+    registered_session = gotrue.refresh_tokens[body["refresh_token"]][1]
+    with session_scope() as session:
+        session.get(User, uuid.UUID(body["user"]["id"])).is_active = False
+    revoked_before = set(gotrue.revoked_sessions)
+    sessions_before = {s for _uid, s, _used in gotrue.refresh_tokens.values()}
+
+    refused = sb.post("/login", json={"email": "deactivated-sign-in@example.org", "password": PASSWORD})
+
+    assert refused.status_code == 403
+    made = {s for _uid, s, _used in gotrue.refresh_tokens.values()} - sessions_before
+    assert len(made) == 1  # the sign-in GoTrue accepted
+    assert set(gotrue.revoked_sessions) - revoked_before == made
+    assert registered_session not in gotrue.revoked_sessions
