@@ -90,6 +90,8 @@ def test_anonymous_callers_get_sites_per_public_cell(sites):
     }
     assert (body["total_sites"], body["total_locations"], body["unit"]) == (3, 3, "sites")
     assert body["family_counts"] == {"refuse": 1, "road": 1, "water": 1}
+    # the original client's legend field, present in both units (per family with sites)
+    assert body["breeding_type_counts"] == {"refuse": 1, "road": 1, "water": 1}
     assert all("siteId" not in p for p in body["data"])
     # The detections' answer for the same cells: the refuse cell holds two detections
     detections = heatmap()

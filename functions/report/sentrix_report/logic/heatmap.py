@@ -99,6 +99,7 @@ SITE_COUNTS = {
     "medium_risk_count": "counts.points_medium",
     "low_risk_count": "counts.points_low",
     "family_counts": "counts.points_per_family",
+    "breeding_type_counts": "counts.points_per_family",
 }
 
 
@@ -129,6 +130,9 @@ def _site_points(
         "medium_risk_count": result["medium_risk_count"],
         "low_risk_count": result["low_risk_count"],
         "family_counts": result["family_counts"],
+        # The original web client reads this field whatever the unit (an official's default is sites): with
+        # sites it counts the drawn points per family, the same as `family_counts` (docs/sites.md).
+        "breeding_type_counts": result["family_counts"],
         "audience": MapAudience(principal).kind,
         "precision": locale.t("note.site_points", grid=settings.public_grid_deg, k=settings.public_min_reporters),
         "public_grid_deg": settings.public_grid_deg,
