@@ -113,9 +113,10 @@ def map_statistics(
                 session, where=where, detections=detections, found=found, as_of=as_of, timezone=public_tz
             )
         # k-anonymity: an area whose analyses come from fewer than k people tells an aggregate-only audience
-        # nothing but that (its figures would be one or two people's reports).
+        # nothing (its figures would be one or two people's reports). An empty area is one of them: were it
+        # answered with zeros, a withheld answer would tell that somebody reported there.
         minimum = settings.public_min_reporters
-        withheld = view.snapped and 0 < figures["reporters"] < minimum
+        withheld = view.snapped and figures["reporters"] < minimum
         result = (
             _withheld(_shape(figures, locale, day_only=True))
             if withheld
