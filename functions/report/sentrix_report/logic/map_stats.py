@@ -21,7 +21,7 @@ from sentrix_report.logic.scope import (
     map_stats_rollup_applies,
     public_view,
 )
-from sentrix_report.logic.site_units import Unit, sites_block, unit_for
+from sentrix_report.logic.site_units import Unit, own_view, sites_block, unit_for
 from sentrix_report.settings import get_report_settings
 
 
@@ -132,7 +132,9 @@ def map_statistics(
             own = map_stats(session, where=mine, detections=detections, found=found, as_of=as_of, timezone=tz)
             result["own"] = _shape(own, locale)
             if unit is Unit.SITES:
-                result["own"]["sites"] = sites_block(session, where=mine, detections=detections, locale=locale)
+                result["own"]["sites"] = sites_block(
+                    session, where=mine, detections=detections, locale=locale, own_view=own_view(principal)
+                )
     return result | {
         "scope": locale.t("note.scope_aggregated"),
         **what_counts(filters, locale),
