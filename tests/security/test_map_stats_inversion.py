@@ -8,9 +8,11 @@ whose edges sweep through her cell, each day around her reports, every verdict, 
 both units. Were an area below k answered `withheld` and an empty area with zeros, narrowing the box to one cell
 would tell that somebody reported there; every answer must be byte-identical with and without Vera's reports.
 
-Out of this test's reach, on purpose: a box that also holds k other people counts Vera's reports with theirs, so
-the difference between two such boxes, one with her cell and one without, still shows her cell's figures (map-stats
-sums areas, it does not suppress cells: docs/report.md).
+Boxes that also hold the crowd's cell (k people) and the whole map under a date or risk filter are asked too:
+map-stats leaves out cells of fewer than k people as the heatmap does, else such a box less the crowd's cell alone
+would give Vera's figures. Out of reach, on purpose: the whole map with no filter but validity comes from the
+rollup (docs/report.md, *The map-stats rollup*), which counts every cell; it tells that somebody reported
+somewhere, not where.
 """
 
 from __future__ import annotations
@@ -84,9 +86,14 @@ def queries(when: datetime) -> list[dict]:
     for edge, low in (("west", west), ("east", west), ("south", south), ("north", south)):
         for value in (low - GRID / 2, low + GRID * rng.random(), low + GRID * 1.5):
             swept.append(_box(**dict(NEAR, **{edge: value})))
+    # With the crowd's cell [-65.21, -65.20) x [-26.81, -26.80): k people, counted
+    swept += [_box(-65.29, -26.82, -65.19, -26.72), _box(-65.26, -26.81, -65.20, -26.75)]
     days = [(when + timedelta(days=d)).date().isoformat() for d in (-1, 0, 1, 2)]
     found: list[dict] = []
     for unit in UNITS:
+        for day in days:  # the whole map, live (a date filter)
+            found.append({"unit": unit, "date_from": days[0], "date_to": day, "include_expired": "true"})
+        found.append({"unit": unit, "risk_level": "ALTO", "include_expired": "true"})
         for box in [cell, *around, *swept]:
             found += [{"unit": unit, "bbox": box}, {"unit": unit, "bbox": box, "include_expired": "true"}]
         for box in (cell, around[-1]):
@@ -130,5 +137,8 @@ def test_the_answer_below_k_is_the_empty_one_and_experts_still_count(api, world)
     crowd = _box(-65.21, -26.81, -65.20, -26.80)
     counted = api.get("/map-stats", params={"bbox": crowd, "include_expired": "true"}).json()
     assert (counted["k_anonymity"]["withheld"], counted["total_analyses"]) == (False, 3)
+    # A box holding both counts the crowd only: Vera's cell is held back, not summed in
+    both = api.get("/map-stats", params={"bbox": _box(-65.29, -26.82, -65.19, -26.72), "include_expired": "true"})
+    assert (both.json()["total_analyses"], both.json()["total_detections"]) == (3, 6)
     expert = api.get("/map-stats", params={"bbox": cell, "include_expired": "true"}, headers=world["expert"]).json()
     assert (expert["k_anonymity"]["withheld"], expert["total_analyses"], expert["total_detections"]) == (False, 2, 3)

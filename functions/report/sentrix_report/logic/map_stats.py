@@ -9,7 +9,7 @@ from sentrix.db.engine import session_scope
 from sentrix.http.identity import Principal
 from sentrix.i18n import Locale, class_word
 from sentrix_report.data.map_stats import ZONE_DEG, map_stats, map_stats_rollup
-from sentrix_report.logic.filters import DataFilters
+from sentrix_report.logic.filters import DataFilters, Where
 from sentrix_report.logic.notes import MAP_STATS_COUNTS, counts_are, what_counts
 from sentrix_report.logic.ratios import jsonable, percent, ratio
 from sentrix_report.logic.scope import (
@@ -47,6 +47,21 @@ def _withheld(shaped: dict[str, Any]) -> dict[str, Any]:
         else:
             blank[key] = None
     return blank
+
+
+def _held_back_cells_left_out(where: Where, filters: DataFilters, grid_deg: float, minimum: int) -> Where:
+    """`where` less the analyses of public cells whose (filtered) analyses come from fewer than `minimum` people,
+    as the heatmap holds such cells back: else an area holding k people and a lone citizen's cell, less the same
+    area without her cell, would give her cell's figures. Analyses without a location are in no cell."""
+    cells = apply_filters(counted("k"), filters, alias="k")
+    return where.add(
+        "a.location IS NULL OR (floor(ST_X(a.location) / :k_grid), floor(ST_Y(a.location) / :k_grid)) IN ("  # noqa: S608
+        "SELECT floor(ST_X(k.location) / :k_grid), floor(ST_Y(k.location) / :k_grid) FROM analyses AS k "
+        f"WHERE {cells.sql()} AND k.location IS NOT NULL GROUP BY 1, 2 HAVING count(DISTINCT k.user_id) >= :k_min)",
+        k_grid=grid_deg,
+        k_min=minimum,
+        **cells.params,
+    )
 
 
 def _moment(value: datetime | None, day_only: bool) -> str | None:
@@ -102,6 +117,8 @@ def map_statistics(
     found = found_detections(filters, as_of)
     with session_scope() as session:
         where = apply_filters(counted("a"), filters)
+        if view.snapped and settings.public_min_reporters > 1:
+            where = _held_back_cells_left_out(where, filters, settings.public_grid_deg, settings.public_min_reporters)
         tz = locale.timezone
         # Everyone's figures follow one public day grid (UTC) for anyone who sees them only aggregated: a
         # caller's own zone would shift the day edges and, with the date filters, split a day.
