@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import text
 
 from sentrix.db.engine import session_scope
-from tests.integration.report.conftest import call
+from tests.integration.report.conftest import call, make_caller
 from tests.support.seed import D, make_analysis
 
 pytestmark = pytest.mark.integration
@@ -180,7 +180,13 @@ def test_bbox_and_since_filters(seeded):
 
 
 def test_empty_database_gives_zeros_not_inventions(db):
-    body = call("GET", "/api/v1/map-stats").json()
+    # An expert sees the empty figures as they are; the public sees an empty area as a withheld one (no
+    # reporters is fewer than k), so that withheld never tells that somebody reported there.
+    public = call("GET", "/api/v1/map-stats").json()
+    assert public["k_anonymity"] == {"min_reporters": 1, "withheld": True}
+    assert (public["total_analyses"], public["weekly_trend"], public["last_updated"]) == (None, [], None)
+    body = call("GET", "/api/v1/map-stats", caller=make_caller("expert", "empty@example.org")).json()
+    assert body["k_anonymity"] == {"min_reporters": 1, "withheld": False}
     assert (body["total_analyses"], body["total_detections"], body["active_zones"]) == (0, 0, 0)
     assert body["detection_types"] == []
     assert body["last_updated"] is None

@@ -204,26 +204,20 @@ def own_detection_on(user, site_code, created):
         )
 
 
-def test_users_read_only_the_sites_of_their_own_detections(timeline, user, other_user):
+def test_users_read_no_site_histories(timeline, user, other_user, expert):
+    # A site's history is everyone's (its first report, territory, recurrences): a user who uploaded a photo
+    # at a chosen point would learn from it that somebody else reported there (docs/sites.md, *Who sees what*)
     own_detection_on(user, "D", at(11, 10))
     own_detection_on(other_user, "F", at(11, 9))
 
     response = call("GET", "/api/v1/reports/remediation", caller=user, query={**WINDOW, "language": "en"})
 
     assert response.status == 200, response.json()
-    # D alone: opened in W2 and open at the end of W2, W3 and W4; nothing of H2, nor of the other sites of H1
-    assert response.json()["territories"] == [
-        {
-            "territory": "H1",
-            "weeks": [
-                week("2026-11-08", "2026-11-14", 1, 0, 0, 1, None, 0, None, "2026-SE45"),
-                week("2026-11-15", "2026-11-21", 0, 0, 0, 1, None, 0, None, "2026-SE46"),
-                week("2026-11-22", "2026-11-28", 0, 0, 0, 1, None, 0, None, "2026-SE47"),
-            ],
-            "window": totals(1, 0, 0, None, 0, None),
-        }
-    ]
+    assert response.json()["territories"] == []
     assert response.json()["scope"] == "own sites"
+    # Experts still read the sites (D and F among them)
+    everything = call("GET", "/api/v1/reports/remediation", caller=expert, query=WINDOW).json()["territories"]
+    assert {t["territory"] for t in everything} >= {"H1"}
 
 
 def test_a_rejected_detection_shows_its_user_nothing(timeline, user):

@@ -79,13 +79,13 @@ def test_statistics_carry_the_weekly_figures(expert):
     assert section["week"]["starts_on"] == "sunday"
 
 
-def test_statistics_of_a_user_show_only_their_sites(user):
+def test_statistics_of_a_user_show_no_site_histories(user):
     own_detection_on(user, "F", at(11, 9))
 
     section = call("GET", "/api/v1/reports/statistics", caller=user, query=WINDOW).json()["remediation"]
 
-    # F alone is H2's only site: the same figures as H2's
-    assert [(g["territory"], g["weeks"]) for g in section["territories"]] == [("H2", H2_WEEKS)]
+    # F's history (first report, territory, the team's work) is not the user's: nothing (docs/sites.md)
+    assert section["territories"] == []
     assert section["audience"] == "own"
 
 
@@ -140,18 +140,18 @@ def test_the_fingerprint_follows_what_the_figures_read(expert):
     assert "sites" not in detailed["rows"]
 
 
-def test_a_users_report_shows_and_fingerprints_only_their_sites(user):
+def test_a_users_report_shows_and_fingerprints_no_site_histories(user):
     own_detection_on(user, "D", at(11, 10))
     before = report(user).json()
-    with session_scope() as s:  # a site the user has nothing to do with changes
-        s.execute(text("UPDATE sites SET territory_code = 'H2' WHERE first_report_at = :d"), {"d": at(11, 9)})
+    with session_scope() as s:  # the user's own site changes (the team, others' reports), and another one
+        s.execute(text("UPDATE sites SET territory_code = 'H2' WHERE first_report_at IN (:d, :e)"),
+                  {"d": at(11, 9), "e": at(11, 10)})  # fmt: skip
     after = report(user).json()
 
     section = before["data"]["remediation"]
-    assert [g["territory"] for g in section["territories"]] == ["H1"]
-    assert section["territories"][0]["window"]["opened"] == 1 and section["audience"] == "own"
-    # One analysis with one detection; one site (D) with its one timeline entry (its creation)
-    assert before["report"]["rows"] == {"analyses": 1, "detections": 1, "sites": 1, "site_actions": 1}
+    assert section["territories"] == [] and section["audience"] == "own"
+    # One analysis with one detection; no site, no timeline entry read
+    assert before["report"]["rows"] == {"analyses": 1, "detections": 1, "sites": 0, "site_actions": 0}
     assert after["report"]["fingerprint"] == before["report"]["fingerprint"]
 
 

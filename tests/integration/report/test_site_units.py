@@ -56,6 +56,13 @@ def block(total, needing, confirmed, statuses, families):
     }
 
 
+def own_block(total, confirmed, families):
+    """A user's own sites: the statuses and what needs work are the team's and everyone's, withheld (null); the
+    sites an expert confirmed through one of the user's own detections."""
+    statuses = ("open", "assigned", "treated", "reopened", "closed", "dismissed")
+    return block(total, None, confirmed, dict.fromkeys(statuses), families)
+
+
 def counts(body: dict) -> dict:
     return {k: v for k, v in body["sites"].items() if k not in ("counted_as", "precision")}
 
@@ -74,8 +81,20 @@ def test_statistics_of_users_count_the_sites_of_their_own_detections(sites, user
     mine = call("GET", "/api/v1/reports/statistics", caller=user, query=ALL).json()
     theirs = call("GET", "/api/v1/reports/statistics", caller=other_user, query=ALL).json()
 
-    assert counts(mine) == block(2, 2, 1, {"open": 2}, {"water": 1, "refuse": 1})  # R, W
-    assert counts(theirs) == block(2, 1, 1, {"open": 1, "closed": 1}, {"refuse": 1, "road": 1})  # R, X
+    # R's confirmation came from no detection of theirs, X's closing from the team: neither is theirs to learn
+    assert counts(mine) == own_block(2, 0, {"water": 1, "refuse": 1})  # R, W
+    assert counts(theirs) == own_block(2, 0, {"refuse": 1, "road": 1})  # R, X
+    # An expert confirms the user's own refuse detection: now R is confirmed for them (not for the other user)
+    with session_scope() as s:
+        s.execute(
+            text(
+                "UPDATE detections SET validation_status = 'validated_positive' WHERE class_id = 0 AND analysis_id IN "
+                "(SELECT id FROM analyses WHERE user_id = :u)"
+            ),
+            {"u": user.id},
+        )
+    assert counts(call("GET", "/api/v1/reports/statistics", caller=user, query=ALL).json())["confirmed"] == 1
+    assert counts(call("GET", "/api/v1/reports/statistics", caller=other_user, query=ALL).json())["confirmed"] == 0
 
 
 def test_a_rejected_detection_no_longer_counts_its_site(sites, other_user, expert):
@@ -105,8 +124,8 @@ def test_map_stats_own_sites_exact(sites, user):
     body = call("GET", "/api/v1/map-stats", caller=user, query=ALL).json()
 
     assert body["unit"] == "sites"
-    assert {k: v for k, v in body["own"]["sites"].items() if k not in ("counted_as", "precision")} == block(
-        2, 2, 1, {"open": 2}, {"water": 1, "refuse": 1}
+    assert {k: v for k, v in body["own"]["sites"].items() if k not in ("counted_as", "precision")} == own_block(
+        2, 0, {"water": 1, "refuse": 1}
     )
     assert body["sites"]["precision"] == {"per_cell_deg": 0.01}  # everyone's: per public cell
 
@@ -174,6 +193,30 @@ def test_report_formats_carry_the_sites(sites, expert, fmt):
 
         words = " ".join(pdf_text(response.body).split())
         assert "Breeding sites of these detections" in words and "Confirmed by an expert 1" in words
+
+
+@pytest.mark.parametrize("fmt", ["json", "csv", "pdf"])
+def test_a_users_report_counts_their_own_sites_without_statuses(sites, user, fmt):
+    first = generate(user, unit="sites", format=fmt, language="en")
+    with session_scope() as s:  # the team and others change the user's sites: nothing of it is theirs
+        s.execute(text("UPDATE sites SET status = 'assigned', confirmed = NOT confirmed, territory_code = NULL"))
+    second = generate(user, unit="sites", format=fmt, language="en")
+
+    assert first.status == 200 and second.status == 200
+    if fmt == "csv":
+        body = first.body.decode()
+        assert "sites,total,2,,sites,Breeding sites" in body and "sites_by_status" not in body
+        assert "needing_work" not in body and "sites_by_family,water,1,,sites" in body
+        return
+    if fmt == "pdf":
+        from tests.integration.report.pdf_tools import pdf_text
+
+        words = " ".join(pdf_text(first.body).split())
+        assert "Confirmed by an expert 0" in words and "None" not in words
+        return
+    figures = {k: v for k, v in first.json()["data"]["sites"].items() if k not in ("counted_as", "precision")}
+    assert figures == own_block(2, 0, {"water": 1, "refuse": 1})
+    assert second.json()["report"]["fingerprint"] == first.json()["report"]["fingerprint"]
 
 
 def test_an_unknown_unit_is_422(db, expert):

@@ -119,11 +119,14 @@ def test_users_see_only_sites_they_reported_and_only_their_own_members(upload_en
     detail = call("GET", f"/api/v1/sites/{shared}", user=first)
     hidden = call("GET", f"/api/v1/sites/{other}", user=first)
 
-    # Then they see the shared site with its totals but only their own member, and nothing of the other site
+    # Then they see the shared site as their own report makes it (the other's report adds nothing: no totals,
+    # their own point, not the centroid) and only their own member, and nothing of the other site
     assert [i["id"] for i in listed["items"]] == [str(shared)]
     assert listed["total"] == 1
     assert detail.status == 200
-    assert (detail.body["report_count"], detail.body["reporter_count"]) == (2, 2)
+    assert (detail.body["report_count"], detail.body["detection_count"], detail.body["reporter_count"]) == (1, 1, None)
+    assert (detail.body["latitude"], detail.body["longitude"], detail.body["own_view"]) == (BASE_LAT, BASE_LON, True)
+    assert (detail.body["status"], detail.body["priority"], detail.body["timeline"]) == (None, None, [])
     assert [m["analysis"]["id"] for m in detail.body["members"]] == [str(mine)]
     assert detail.body["members"][0]["analysis"]["owner_id"] is None
     assert hidden.status == 404
@@ -133,6 +136,8 @@ def test_users_see_only_sites_they_reported_and_only_their_own_members(upload_en
         (str(mine), str(first.id)),
         (str(theirs), str(second.id)),
     }
+    assert (full["report_count"], full["reporter_count"], full["status"], full["own_view"]) == (2, 2, "open", False)
+    assert full["latitude"] == pytest.approx((BASE_LAT + north(3)) / 2, abs=1e-9)  # the centroid of both
     assert sites_page(expert)["total"] == 2
 
 
@@ -148,11 +153,12 @@ def test_a_rejected_member_does_not_let_its_owner_see_the_site(upload_env):
 
 
 def test_the_detail_has_presigned_images_and_the_timeline(upload_env):
-    owner = make_user()
+    owner, expert = make_user(), make_user("expert")
     photo = report(owner, BASE_LAT, BASE_LON)
     (site_id,) = sites_of(photo)
 
     body = call("GET", f"/api/v1/sites/{site_id}", user=owner).body
+    team = call("GET", f"/api/v1/sites/{site_id}", user=expert).body
 
     (member,) = body["members"]
     analysis = member["analysis"]
@@ -160,8 +166,10 @@ def test_the_detail_has_presigned_images_and_the_timeline(upload_env):
     assert "X-Amz-Expires=900" in analysis["image_url"]
     assert f"processed/{owner.id}/{photo}.jpg" in analysis["processed_image_url"]
     assert (analysis["latitude"], analysis["longitude"]) == (BASE_LAT, BASE_LON)
-    assert [(t["action"], t["to_status"], t["actor_id"]) for t in body["timeline"]] == [("create", "open", None)]
-    assert body["priority"]["score"] == 50  # water 30 + reported now 20
+    # The timeline and the score are the team's (the site's history, its totals): not in the owner's view
+    assert (body["timeline"], body["priority"]) == ([], None)
+    assert [(t["action"], t["to_status"], t["actor_id"]) for t in team["timeline"]] == [("create", "open", None)]
+    assert team["priority"]["score"] == 50  # water 30 + reported now 20
 
 
 @pytest.mark.parametrize(

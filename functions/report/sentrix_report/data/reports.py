@@ -65,7 +65,7 @@ _FINGERPRINT = """
     FROM site_actions AS sa JOIN fs ON fs.id = sa.site_id
     WHERE sa.at < :fp_sites_end
     UNION ALL
-    SELECT 4, u.id::text, concat_ws('|', 'U', u.id, u.status, u.family, u.confirmed, u.territory_code)
+    SELECT 4, u.id::text, concat_ws('|', 'U', {site_fields})
     FROM us AS u
 )
 SELECT encode(sha256(convert_to(coalesce(string_agg(line, E'\\n' ORDER BY kind, k COLLATE "C"), ''), 'UTF8')),
@@ -218,13 +218,21 @@ class Dataset:
         return [dict(r) for r in rows(self.session, self.prefix + body, {**self.params, **params})]
 
     def fingerprint(
-        self, sites: Where | None = None, sites_end: datetime | None = None, *, unit_sites: bool = False
+        self,
+        sites: Where | None = None,
+        sites_end: datetime | None = None,
+        *,
+        unit_sites: bool = False,
+        own_view: bool = False,
     ) -> dict[str, Any]:
         """The dataset's canonical text hashed; with `sites` (alias `s`), also the sites first reported before
         `sites_end` and their timeline before it: what the report's remediation figures read; with `unit_sites`,
-        the sites of the counted detections (`unit=sites`)."""
+        the sites of the counted detections (`unit=sites`): for a user's `own_view` their ids and families only
+        (the status, confirmation and territory others and the team change are not in their figures)."""
         body = _FINGERPRINT.format(
-            sites=sites.sql() if sites is not None else "FALSE", unit_sites="TRUE" if unit_sites else "FALSE"
+            sites=sites.sql() if sites is not None else "FALSE",
+            unit_sites="TRUE" if unit_sites else "FALSE",
+            site_fields="u.id, u.family" if own_view else "u.id, u.status, u.family, u.confirmed, u.territory_code",
         )
         params = sites.params if sites is not None else {}
         return self._one(body, fp_sites_end=sites_end or datetime(1970, 1, 1, tzinfo=UTC), **params)

@@ -35,6 +35,37 @@ FROM x
 """
 
 
+# A user's own sites (docs/sites.md, *Who sees what*): what their own counted detections make of each site —
+# confirmed when an expert confirmed one of them; the site's status (the team's work, recurrences others'
+# reports cause) and its confirmation by others' detections are not theirs to learn.
+_OWN_SQL = """
+WITH a AS MATERIALIZED (SELECT a.id FROM analyses a WHERE {where}),
+x AS (
+    SELECT s.family::text AS family, bool_or(d.validation_status = 'validated_positive') AS confirmed
+    FROM detections d JOIN a ON a.id = d.analysis_id JOIN sites s ON s.id = d.site_id
+    WHERE {detections}
+    GROUP BY d.site_id, s.family
+)
+SELECT count(*)::int AS total, count(*) FILTER (WHERE confirmed)::int AS confirmed, {by_family}
+FROM x
+"""
+
+
+def own_site_counts(session: Session, *, where: Where, detections: Where) -> dict[str, Any]:
+    """site_counts() of a user's own analyses as their own detections make the sites: total, per family and
+    confirmed by their own members; `needing_work` and the statuses null (withheld)."""
+    by_family = ", ".join(f"count(*) FILTER (WHERE family = '{f}')::int AS family_{f}" for f in FAMILIES)
+    sql = _OWN_SQL.format(where=where.sql(), detections=detections.sql(), by_family=by_family)
+    row = dict(one(session, sql, {**where.params, **detections.params}))
+    return {
+        "total": row["total"],
+        "needing_work": None,
+        "confirmed": row["confirmed"],
+        "by_status": dict.fromkeys(STATUSES),
+        "by_family": {f: row[f"family_{f}"] for f in FAMILIES},
+    }
+
+
 def site_counts(session: Session, *, where: Where, detections: Where, per_cell_deg: float | None) -> dict[str, Any]:
     """Totals, per status, per family and confirmed, of the sites of the counted detections of `where`'s
     analyses; with `per_cell_deg`, a site counts once per public cell of that size holding one of them."""

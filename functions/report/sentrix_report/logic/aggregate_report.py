@@ -27,7 +27,7 @@ from sentrix_report.logic.notes import what_counts
 from sentrix_report.logic.quotas import Costly, hold_place
 from sentrix_report.logic.ratios import percent, ratio
 from sentrix_report.logic.scope import Scope, apply_filters, counted_detections
-from sentrix_report.logic.site_units import UNIT_HELP, Unit, sites_block, unit_for
+from sentrix_report.logic.site_units import UNIT_HELP, Unit, own_view, sites_block, unit_for
 from sentrix_report.settings import get_report_settings
 
 FINGERPRINT_VERSION = 2
@@ -262,11 +262,15 @@ def generate(principal: Principal, request: ReportRequest, locale: Locale | None
         sites_where = remediation.sites_scope(principal, filters.territory, owner) if span else None
         unit = unit_for(principal, request.unit)
         detections = counted_detections(filters, as_of)
-        facts = dataset.fingerprint(sites_where, span.end if span else None, unit_sites=unit is Unit.SITES)
+        facts = dataset.fingerprint(
+            sites_where, span.end if span else None, unit_sites=unit is Unit.SITES, own_view=own_view(principal)
+        )
         summary = _summary(dataset.summary())
         data: dict[str, Any] = {"summary": summary}
         if unit is Unit.SITES:
-            data["sites"] = sites_block(session, where=where, detections=detections, locale=locale)
+            data["sites"] = sites_block(
+                session, where=where, detections=detections, locale=locale, own_view=own_view(principal)
+            )
         if span is not None:
             data["remediation"] = remediation.section(
                 session, principal, span, territory=filters.territory, owner_id=owner, locale=locale

@@ -9,7 +9,7 @@ from sentrix.db.engine import session_scope
 from sentrix.http.identity import Principal
 from sentrix.i18n import Locale, class_word
 from sentrix_report.data.map_stats import ZONE_DEG, map_stats, map_stats_rollup
-from sentrix_report.logic.filters import DataFilters
+from sentrix_report.logic.filters import DataFilters, Where
 from sentrix_report.logic.notes import MAP_STATS_COUNTS, counts_are, what_counts
 from sentrix_report.logic.ratios import jsonable, percent, ratio
 from sentrix_report.logic.scope import (
@@ -21,7 +21,7 @@ from sentrix_report.logic.scope import (
     map_stats_rollup_applies,
     public_view,
 )
-from sentrix_report.logic.site_units import Unit, sites_block, unit_for
+from sentrix_report.logic.site_units import Unit, own_view, sites_block, unit_for
 from sentrix_report.settings import get_report_settings
 
 
@@ -47,6 +47,21 @@ def _withheld(shaped: dict[str, Any]) -> dict[str, Any]:
         else:
             blank[key] = None
     return blank
+
+
+def _held_back_cells_left_out(where: Where, filters: DataFilters, grid_deg: float, minimum: int) -> Where:
+    """`where` less the analyses of public cells whose (filtered) analyses come from fewer than `minimum` people,
+    as the heatmap holds such cells back: else an area holding k people and a lone citizen's cell, less the same
+    area without her cell, would give her cell's figures. Analyses without a location are in no cell."""
+    cells = apply_filters(counted("k"), filters, alias="k")
+    return where.add(
+        "a.location IS NULL OR (floor(ST_X(a.location) / :k_grid), floor(ST_Y(a.location) / :k_grid)) IN ("  # noqa: S608
+        "SELECT floor(ST_X(k.location) / :k_grid), floor(ST_Y(k.location) / :k_grid) FROM analyses AS k "
+        f"WHERE {cells.sql()} AND k.location IS NOT NULL GROUP BY 1, 2 HAVING count(DISTINCT k.user_id) >= :k_min)",
+        k_grid=grid_deg,
+        k_min=minimum,
+        **cells.params,
+    )
 
 
 def _moment(value: datetime | None, day_only: bool) -> str | None:
@@ -102,6 +117,8 @@ def map_statistics(
     found = found_detections(filters, as_of)
     with session_scope() as session:
         where = apply_filters(counted("a"), filters)
+        if view.snapped and settings.public_min_reporters > 1:
+            where = _held_back_cells_left_out(where, filters, settings.public_grid_deg, settings.public_min_reporters)
         tz = locale.timezone
         # Everyone's figures follow one public day grid (UTC) for anyone who sees them only aggregated: a
         # caller's own zone would shift the day edges and, with the date filters, split a day.
@@ -113,9 +130,10 @@ def map_statistics(
                 session, where=where, detections=detections, found=found, as_of=as_of, timezone=public_tz
             )
         # k-anonymity: an area whose analyses come from fewer than k people tells an aggregate-only audience
-        # nothing but that (its figures would be one or two people's reports).
+        # nothing (its figures would be one or two people's reports). An empty area is one of them: were it
+        # answered with zeros, a withheld answer would tell that somebody reported there.
         minimum = settings.public_min_reporters
-        withheld = view.snapped and 0 < figures["reporters"] < minimum
+        withheld = view.snapped and figures["reporters"] < minimum
         result = (
             _withheld(_shape(figures, locale, day_only=True))
             if withheld
@@ -131,7 +149,9 @@ def map_statistics(
             own = map_stats(session, where=mine, detections=detections, found=found, as_of=as_of, timezone=tz)
             result["own"] = _shape(own, locale)
             if unit is Unit.SITES:
-                result["own"]["sites"] = sites_block(session, where=mine, detections=detections, locale=locale)
+                result["own"]["sites"] = sites_block(
+                    session, where=mine, detections=detections, locale=locale, own_view=own_view(principal)
+                )
     return result | {
         "scope": locale.t("note.scope_aggregated"),
         **what_counts(filters, locale),

@@ -3,8 +3,7 @@
 Read from the sites' timeline (`site_actions`) and `sites` (first report, territory tag); docs/sites.md,
 *Remediation figures*. Served by `GET /reports/remediation`, inside `GET /reports/statistics` and inside the
 summary and statistics aggregate reports. Experts and admins read every site, officials the sites of their
-territories and below, users the sites their own (not rejected) detections belong to — the sites `GET /sites`
-shows them.
+territories and below, users none (a site's history is everyone's: `sites_scope`).
 """
 
 from __future__ import annotations
@@ -49,10 +48,13 @@ def sites_scope(principal: Principal, territory: str | None, owner_id: uuid.UUID
     """The sites the caller's figures count (alias `s`), narrowed to `territory` and every territory below.
 
     Experts and admins: every site (or, with `owner_id`, the sites that user's detections belong to).
-    Officials: the sites of their territories and below. Users: the sites one of their own detections that no
-    expert rejected belongs to (the rule of `GET /sites`, docs/sites.md *Who sees what*)."""
+    Officials: the sites of their territories and below. Users: none — a site's history (its first report, its
+    territory, recurrences) is made by everyone who reported there and by the team, and would tell a user who
+    uploads a photo at a chosen point that somebody reported there (docs/sites.md *Who sees what*)."""
     check_official_territory(principal, territory)
     where = Where.empty()
+    if not principal.sees_everything and not is_official(principal):
+        return where.add("FALSE")
     owner = owner_id if principal.sees_everything else (None if is_official(principal) else principal.user_id)
     if not principal.sees_everything and is_official(principal):
         seed = "SELECT o.territory_code FROM official_territories AS o WHERE o.user_id = :r_official"

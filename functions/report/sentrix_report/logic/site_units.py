@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from sentrix.http.identity import Principal
 from sentrix.i18n import Locale
 from sentrix.repositories.officials import is_official
-from sentrix_report.data.site_units import site_counts
+from sentrix_report.data.site_units import own_site_counts, site_counts
 from sentrix_report.logic.filters import Where
 from sentrix_report.logic.scope import OFFICIAL_SCOPE
 
@@ -42,14 +42,24 @@ def sites_block(
     detections: Where,
     locale: Locale,
     per_cell_deg: float | None = None,
+    own_view: bool = False,
 ) -> dict[str, Any]:
-    """The `sites` object of an answer: counts and what they mean."""
-    counts = site_counts(session, where=where, detections=detections, per_cell_deg=per_cell_deg)
+    """The `sites` object of an answer: counts and what they mean. `own_view` (a user's own analyses): the
+    sites as the user's own detections make them, statuses withheld (docs/sites.md, *Who sees what*)."""
+    if own_view:
+        counts = own_site_counts(session, where=where, detections=detections)
+    else:
+        counts = site_counts(session, where=where, detections=detections, per_cell_deg=per_cell_deg)
     note = "note.sites_per_cell" if per_cell_deg else "note.sites_exact"
     return counts | {
         "counted_as": locale.t(note, cell=per_cell_deg or ""),
         "precision": {"per_cell_deg": per_cell_deg} if per_cell_deg else {"per_cell_deg": None},
     }
+
+
+def own_view(principal: Principal | None) -> bool:
+    """A user: of the sites of their own data, only what their own detections make (docs/sites.md)."""
+    return principal is not None and not principal.sees_everything and not is_official(principal)
 
 
 def whole_sites(principal: Principal | None, alias: str = "s") -> Where:

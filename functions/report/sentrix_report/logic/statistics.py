@@ -16,7 +16,7 @@ from sentrix_report.logic.filters import DataFilters
 from sentrix_report.logic.notes import what_counts
 from sentrix_report.logic.ratios import change_figure, jsonable, percent, ratio
 from sentrix_report.logic.scope import Scope, apply_filters, counted_detections, found_detections
-from sentrix_report.logic.site_units import Unit, sites_block, unit_for
+from sentrix_report.logic.site_units import Unit, own_view, sites_block, unit_for
 from sentrix_report.settings import get_report_settings
 
 WINDOW_DAYS = 30
@@ -62,7 +62,9 @@ def dashboard(
             else None
         )
         counted_sites = (
-            sites_block(session, where=where, detections=detections, locale=locale) if unit is Unit.SITES else None
+            sites_block(session, where=where, detections=detections, locale=locale, own_view=own_view(principal))
+            if unit is Unit.SITES
+            else None
         )
         sites = remediation.section(
             session,

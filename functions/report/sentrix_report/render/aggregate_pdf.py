@@ -151,8 +151,10 @@ def _statistics(stats: dict[str, Any], locale: Locale) -> list:
 
 def _sites(block: dict[str, Any], locale: Locale) -> list:
     say = locale.t
+    # A user's own sites carry no statuses (null: docs/sites.md, *Who sees what*): their rows are left out
     body = [[say(f"report.sites_{key}"), block[key]] for key in ("total", "needing_work", "confirmed")]
     body += [[say(f"report.site_status.{k}"), v] for k, v in block["by_status"].items()]
+    body = [row for row in body if row[1] is not None]
     body += [[say(f"site.family.{k}"), v] for k, v in block["by_family"].items()]
     return [
         Paragraph(text(say("report.sites_heading")), STYLES["h2"]),

@@ -106,7 +106,7 @@ def _sites(block: dict[str, Any] | None, locale: Locale) -> list[list[Any]]:
     statuses = block["by_status"].items()
     out += [["sites_by_status", k, v, "", "sites", say(f"report.site_status.{k}")] for k, v in statuses]
     out += [["sites_by_family", k, v, "", "sites", say(f"site.family.{k}")] for k, v in block["by_family"].items()]
-    return out
+    return [row for row in out if row[2] is not None]  # a user's own sites: no statuses (docs/sites.md)
 
 
 REMEDIATION_FIGURES = ("opened", "closed", "reopened", "open_at_end")

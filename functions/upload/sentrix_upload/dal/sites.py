@@ -1,7 +1,8 @@
 """Queries over sites: the filtered work list, one site with its members and timeline, actions, evidence.
 
-Users see the sites one of their own detections (not rejected) belongs to, and of the members only their
-own; experts and admins see everything (docs/sites.md, "Who sees what").
+Users see the sites one of their own detections (not rejected) belongs to, and of each only what their own
+members make (their count, times, point, confirmation: `own_view`), never the site's totals, which others'
+reports move; experts and admins see everything (docs/sites.md, "Who sees what").
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from sentrix.db.geometry import GEOGRAPHY
 from sentrix.db.models import Analysis, Detection, Site, SiteActionRecord, User
 from sentrix.domain import sites as rules
 from sentrix.domain.sites import SiteAction, SiteStatus
-from sentrix.domain.status import REJECTED
+from sentrix.domain.status import REJECTED, ValidationStatus
 from sentrix.http.identity import Principal
 from sentrix.repositories.officials import is_official, scope_codes
 from sentrix_upload.dal import territories as territories_dal
@@ -91,10 +92,87 @@ def _columns() -> list[Any]:
     ]
 
 
+def sees_own_only(principal: Principal) -> bool:
+    """A user: of a site, only what their own members make (docs/sites.md, "Who sees what")."""
+    return not principal.sees_everything and not is_official(principal)
+
+
+def _own_members(principal: Principal) -> Any:
+    """Per site, the caller's own members (detections not rejected): what a user is told of the site."""
+    return (
+        select(
+            Detection.site_id.label("id"),
+            func.count(func.distinct(Detection.analysis_id)).label("report_count"),
+            func.count().label("detection_count"),
+            func.min(Detection.created_at).label("first_report_at"),
+            func.max(Detection.created_at).label("last_report_at"),
+            func.bool_or(Detection.validation_status == ValidationStatus.VALIDATED_POSITIVE).label("confirmed"),
+            func.ST_Centroid(func.ST_Collect(Analysis.location)).label("location"),
+        )
+        .join(Analysis, Analysis.id == Detection.analysis_id)
+        .where(
+            Analysis.user_id == principal.user_id,
+            Detection.site_id.is_not(None),
+            Detection.validation_status != REJECTED,
+        )
+        .group_by(Detection.site_id)
+        .subquery("own")
+    )
+
+
+def _own_page(
+    session: Session, principal: Principal, filters: SiteFilters, *, limit: int, offset: int, site_id: Any = None
+) -> tuple[list[Any], int]:
+    """A user's sites as their own members make them: the filters and the order read those figures only, and
+    the site's status, totals, priority and territory (moved by others' reports and the team) stay null."""
+    own = _own_members(principal)
+    where: list[Any] = [own.c.id == Site.id]
+    if site_id is not None:
+        where.append(Site.id == site_id)
+    if filters.families:
+        where.append(Site.family.in_(filters.families))
+    if filters.bbox is not None:
+        b = filters.bbox
+        where.append(own.c.location.op("&&")(func.ST_MakeEnvelope(b.min_lon, b.min_lat, b.max_lon, b.max_lat, 4326)))
+    if filters.near is not None:
+        n = filters.near
+        centre = cast(_point(n.latitude, n.longitude), GEOGRAPHY)
+        where.append(func.ST_DWithin(cast(own.c.location, GEOGRAPHY), centre, n.radius_m))
+    if filters.confirmed is not None:
+        where.append(own.c.confirmed.is_(filters.confirmed))
+    if filters.since is not None:
+        where.append(own.c.last_report_at >= filters.since)
+    total = session.scalar(select(func.count()).select_from(own).join(Site, own.c.id == Site.id).where(*where)) or 0
+    withheld = ("status", "radius_m", "reporter_count", "recurrences", "territory_code", "closed_at")
+    rows = session.execute(
+        select(
+            own.c.id,
+            Site.family,
+            *(literal(None).label(name) for name in withheld),
+            own.c.report_count,
+            own.c.detection_count,
+            own.c.first_report_at,
+            own.c.last_report_at,
+            own.c.confirmed,
+            func.ST_Y(own.c.location).label("latitude"),
+            func.ST_X(own.c.location).label("longitude"),
+        )
+        .select_from(own)
+        .join(Site, own.c.id == Site.id)
+        .where(*where)
+        .order_by(own.c.last_report_at.desc(), own.c.id)
+        .limit(limit)
+        .offset(offset)
+    ).all()
+    return rows, total
+
+
 def list_page(
     session: Session, principal: Principal, filters: SiteFilters, *, order: str, now: datetime, limit: int, offset: int
 ) -> tuple[list[Any], int]:
-    """A page of the sites the caller may see, and the total over all pages."""
+    """A page of the sites the caller may see, and the total over all pages (a user's: `_own_page`)."""
+    if sees_own_only(principal):
+        return _own_page(session, principal, filters, limit=limit, offset=offset)
     where = _conditions(principal, filters)
     total = session.scalar(select(func.count()).select_from(Site).where(*where)) or 0
     if order == "priority":
@@ -106,7 +184,11 @@ def list_page(
 
 
 def get_site(session: Session, principal: Principal, site_id: uuid.UUID, *, for_update: bool = False) -> Any:
-    """The site if the caller may see it, else None (404 for the caller: never a hint that it exists)."""
+    """The site if the caller may see it, else None (404 for the caller: never a hint that it exists); a user's
+    as their own members make it."""
+    if sees_own_only(principal) and not for_update:
+        rows, _ = _own_page(session, principal, SiteFilters(), limit=1, offset=0, site_id=site_id)
+        return rows[0] if rows else None
     statement = select(*_columns()).where(Site.id == site_id, *_scope(principal))
     if for_update:
         statement = statement.with_for_update(of=Site)
@@ -116,7 +198,7 @@ def get_site(session: Session, principal: Principal, site_id: uuid.UUID, *, for_
 def members(session: Session, principal: Principal, site_id: uuid.UUID) -> list[Any]:
     """The site's members (detections not rejected) with their analyses; a user's own only."""
     where = [Detection.site_id == site_id, Detection.validation_status != REJECTED]
-    if not principal.sees_everything and not is_official(principal):
+    if sees_own_only(principal):
         where.append(Analysis.user_id == principal.user_id)
     return session.execute(
         select(

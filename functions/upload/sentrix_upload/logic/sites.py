@@ -1,4 +1,5 @@
-"""Sites for people: the work list, one site whole, and the actions of its lifecycle (docs/sites.md)."""
+"""Sites for people: the work list, one site whole, and the actions of its lifecycle (docs/sites.md). A user is
+told of a site only what their own members make (`own_view`), never what others' reports add."""
 
 from __future__ import annotations
 
@@ -21,6 +22,8 @@ from sentrix_upload.schemas.sites import SiteActionRequest
 
 
 def _priority(row: Any, now: datetime, locale: Locale) -> dict[str, Any] | None:
+    if row.status is None:  # a user's own view: the score reads the site's totals
+        return None
     found = rules.priority(
         status=SiteStatus(row.status),
         family=SiteFamily(row.family),
@@ -65,6 +68,7 @@ def _site_view(row: Any, now: datetime, locale: Locale) -> dict[str, Any]:
         "territory_code": row.territory_code,
         "closed_at": row.closed_at,
         "priority": _priority(row, now, locale),
+        "own_view": row.status is None,
     }
 
 
@@ -72,6 +76,18 @@ def list_sites(
     principal: Principal, filters: SiteFilters, *, order: str, limit: int, offset: int, locale: Locale
 ) -> dict[str, Any]:
     """A page of the sites the caller may see: by priority (the team's work list) or most recent report."""
+    if sites_dal.sees_own_only(principal) and (filters.statuses or filters.territory is not None):
+        # A site's status and territory are the team's and everyone's: a filter on them would tell a user what
+        # they are not shown.
+        raise ValidationFailed(
+            "status and territory filter sites for experts, admins and officials only",
+            key="err.site_filter_own_view",
+            details={
+                "fields": [
+                    name for name, value in (("status", filters.statuses), ("territory", filters.territory)) if value
+                ]
+            },
+        )
     now = datetime.now(UTC)
     with session_scope() as session:
         rows, total = sites_dal.list_page(session, principal, filters, order=order, now=now, limit=limit, offset=offset)
@@ -131,7 +147,9 @@ def _detail(session: Any, principal: Principal, site_id: uuid.UUID, locale: Loca
     now = datetime.now(UTC)
     view = _site_view(row, now, locale)
     view["members"] = [_member_view(m, principal) for m in sites_dal.members(session, principal, site_id)]
-    view["timeline"] = [_action_view(r, email, locale) for r, email in sites_dal.timeline(session, site_id)]
+    # The timeline is the site's whole history (when it began, recurrences, the team's work): not a user's.
+    history = [] if sites_dal.sees_own_only(principal) else sites_dal.timeline(session, site_id)
+    view["timeline"] = [_action_view(r, email, locale) for r, email in history]
     return view
 
 

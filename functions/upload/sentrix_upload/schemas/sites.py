@@ -46,23 +46,30 @@ class PriorityOut(BaseModel):
     reasons: list[PriorityReasonOut]
 
 
+_OWN = " (a user's own view: of their own members only)"
+_WITHHELD = "; null in a user's own view (others' reports and the team's work move it)"
+
+
 class SiteOut(BaseModel):
     id: uuid.UUID
     family: SiteFamily
-    status: SiteStatus
-    latitude: float
-    longitude: float
-    radius_m: float
-    first_report_at: datetime
-    last_report_at: datetime
-    report_count: int = Field(description="Analyses among the members")
-    detection_count: int = Field(description="Members: detections on the site that no expert rejected")
-    reporter_count: int
-    confirmed: bool = Field(description="An expert confirmed at least one member")
-    recurrences: int
-    territory_code: str | None = None
+    status: SiteStatus | None = Field(description="The lifecycle status" + _WITHHELD)
+    latitude: float = Field(description="The members' centroid" + _OWN)
+    longitude: float = Field(description="The members' centroid" + _OWN)
+    radius_m: float | None = Field(description="The radius the site was started with" + _WITHHELD)
+    first_report_at: datetime = Field(description="The earliest member's time" + _OWN)
+    last_report_at: datetime = Field(description="The latest member's time" + _OWN)
+    report_count: int = Field(description="Analyses among the members" + _OWN)
+    detection_count: int = Field(description="Members: detections on the site that no expert rejected" + _OWN)
+    reporter_count: int | None = Field(description="Distinct people among the members" + _WITHHELD)
+    confirmed: bool = Field(description="An expert confirmed at least one member" + _OWN)
+    recurrences: int | None = Field(description="Times the site came back after being closed" + _WITHHELD)
+    territory_code: str | None = Field(default=None, description="The smallest territory holding the site" + _WITHHELD)
     closed_at: datetime | None = None
-    priority: PriorityOut | None = Field(description="Null for closed and dismissed sites")
+    priority: PriorityOut | None = Field(description="Null for closed and dismissed sites" + _WITHHELD)
+    own_view: bool = Field(
+        description="True for a user: every figure is of their own members only, the site's totals are withheld"
+    )
 
 
 class SitePage(BaseModel):

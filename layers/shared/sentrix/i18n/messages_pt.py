@@ -488,6 +488,9 @@ MESSAGES: dict[str, str] = {
     "site.cause.no_members": "não resta nenhuma detecção do local (rejeitadas ou excluídas)",
     "site.cause.member_restored": "uma detecção do local voltou",
     "err.site_not_found": "Local não encontrado",
+    "err.site_filter_own_view": (
+        "os filtros status e territory são só para especialistas, administradores e agentes públicos"
+    ),
     "err.site_evidence_not_found": "Análise de evidência não encontrada",
     "err.site_permissions": "Somente especialistas, administradores e agentes públicos podem agir sobre locais",
     "err.site_transition": "Um local no estado {current} não aceita a ação {requested}",
