@@ -15,6 +15,17 @@ from sentrix_report.logic.filters import Where
 # original counted distinct coordinates rounded to 3 decimals.
 ZONE_DEG = 0.001
 
+# The totals over the per-type groups: the same in the live query and the rollup's (both name theirs `per_type`).
+_DETECTION_TOTALS = """detection_totals AS (
+    SELECT coalesce(sum(n), 0)::bigint AS total_detections, coalesce(sum(active_n), 0)::bigint AS active_detections,
+           coalesce(sum(high_n), 0)::bigint AS high_risk_detections,
+           coalesce(sum(mask_area), 0)::float8 AS total_mask_area_px,
+           coalesce(sum(validated_positive), 0)::bigint AS validated_positive,
+           coalesce(sum(validated_negative), 0)::bigint AS validated_negative,
+           coalesce(sum(awaiting_validation), 0)::bigint AS awaiting_validation
+    FROM per_type
+),"""
+
 _SQL = """
 WITH a AS MATERIALIZED (
     SELECT a.id, a.user_id, a.risk_level, a.created_at, a.location IS NOT NULL AS located,
@@ -54,15 +65,7 @@ per_type AS (
     ) AS d
     GROUP BY 1
 ),
-detection_totals AS (
-    SELECT coalesce(sum(n), 0)::bigint AS total_detections, coalesce(sum(active_n), 0)::bigint AS active_detections,
-           coalesce(sum(high_n), 0)::bigint AS high_risk_detections,
-           coalesce(sum(mask_area), 0)::float8 AS total_mask_area_px,
-           coalesce(sum(validated_positive), 0)::bigint AS validated_positive,
-           coalesce(sum(validated_negative), 0)::bigint AS validated_negative,
-           coalesce(sum(awaiting_validation), 0)::bigint AS awaiting_validation
-    FROM per_type
-),
+{detection_totals}
 zones AS (
     SELECT count(*) AS active_zones FROM (
         SELECT DISTINCT a.zx, a.zy
@@ -106,7 +109,9 @@ def map_stats(
     first_day = last_day - timedelta(days=6)
     trend_start = datetime.combine(first_day, time.min, tzinfo=ZoneInfo(timezone))
     params = {**where.params, **detections.params, **found.params, "as_of": as_of, "zone": ZONE_DEG}
-    sql = _SQL.format(where=where.sql(), detections=detections.sql(), found=found.sql())
+    sql = _SQL.format(
+        where=where.sql(), detections=detections.sql(), found=found.sql(), detection_totals=_DETECTION_TOTALS
+    )
     days = {"trend_start": trend_start, "first_day": first_day, "last_day": last_day, "tz": timezone}
     return dict(one(session, sql, params | days))
 
@@ -144,15 +149,7 @@ per_type AS (
     ) AS g
     GROUP BY 1
 ),
-detection_totals AS (
-    SELECT coalesce(sum(n), 0)::bigint AS total_detections, coalesce(sum(active_n), 0)::bigint AS active_detections,
-           coalesce(sum(high_n), 0)::bigint AS high_risk_detections,
-           coalesce(sum(mask_area), 0)::float8 AS total_mask_area_px,
-           coalesce(sum(validated_positive), 0)::bigint AS validated_positive,
-           coalesce(sum(validated_negative), 0)::bigint AS validated_negative,
-           coalesce(sum(awaiting_validation), 0)::bigint AS awaiting_validation
-    FROM per_type
-),
+{detection_totals}
 zones AS (SELECT count(*) AS active_zones FROM map_stats_zones WHERE expires > :as_of),
 types AS (
     SELECT coalesce(json_agg(json_build_object('name', site_type, 'value', n, 'active', active_n)
@@ -174,7 +171,7 @@ trend AS (
     ) AS s ON s.day = days.day
 )
 SELECT * FROM analysis_totals, reporters, detection_totals, zones, types, trend
-"""
+""".replace("{detection_totals}", _DETECTION_TOTALS)
 
 
 def map_stats_rollup(session: Session, *, as_of: datetime, active_only: bool) -> dict[str, Any]:

@@ -18,7 +18,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from sentrix_report.data.sql import intensity, one, scalar
-from sentrix_report.data.tiles import BUFFER, EXTENT, area
+from sentrix_report.data.tiles import tile_params
 from sentrix_report.logic.filters import Where
 
 NEEDING_WORK = "('open', 'assigned', 'treated', 'reopened')"
@@ -262,18 +262,7 @@ def site_tile(
         **detections.params,
         **whole.params,
         "viewer": viewer if detail else None,
-        "z": z,
-        "x": x,
-        "y": y,
-        "grid": grid_deg,
-        "cells": cells,
-        "extent": EXTENT,
-        "buffer": BUFFER,
-        "low": -BUFFER,
-        "high": EXTENT + BUFFER,
-        "as_of": as_of,
-        "min_reporters": min_reporters,
+        **tile_params(z, x, y, grid_deg=grid_deg, cells=cells, as_of=as_of, min_reporters=min_reporters),
         "limit": None,  # LIMIT NULL: every site of the tile
     }
-    params.update(zip(("west", "south", "east", "north"), area(z, x, y, grid_deg), strict=True))
     return bytes(scalar(session, sql, params) or b"")

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import math
 from datetime import UTC, datetime, time, timedelta
+from typing import Any
 
 from sqlalchemy.orm import Session
 
@@ -206,6 +207,31 @@ def area(z: int, x: int, y: int, grid_deg: float) -> tuple[float, float, float, 
     )
 
 
+def tile_params(
+    z: int, x: int, y: int, *, grid_deg: float, cells: int, as_of: datetime, min_reporters: int
+) -> dict[str, Any]:
+    """The bind parameters every tile query shares: the tile, its grid, its extent and buffer, its area in degrees
+    (`area`), the instant and the public rule's k."""
+    west, south, east, north = area(z, x, y, grid_deg)
+    return {
+        "z": z,
+        "x": x,
+        "y": y,
+        "grid": grid_deg,
+        "cells": cells,
+        "extent": EXTENT,
+        "buffer": BUFFER,
+        "low": -BUFFER,
+        "high": EXTENT + BUFFER,
+        "as_of": as_of,
+        "min_reporters": min_reporters,
+        "west": west,
+        "south": south,
+        "east": east,
+        "north": north,
+    }
+
+
 def tile(
     session: Session,
     *,
@@ -242,19 +268,8 @@ def tile(
         **where.params,
         **exact.params,
         **detections.params,
-        "z": z,
-        "x": x,
-        "y": y,
-        "grid": grid_deg,
-        "cells": cells,
-        "extent": EXTENT,
-        "buffer": BUFFER,
-        "low": -BUFFER,
-        "high": EXTENT + BUFFER,
-        "as_of": as_of,
-        "min_reporters": min_reporters,
+        **tile_params(z, x, y, grid_deg=grid_deg, cells=cells, as_of=as_of, min_reporters=min_reporters),
     }
-    params.update(zip(("west", "south", "east", "north"), area(z, x, y, grid_deg), strict=True))
     if rollup:
         today = as_of.astimezone(UTC).date()
         params.update(today=today, day_end=datetime.combine(today + timedelta(days=1), time(0), tzinfo=UTC))
