@@ -36,20 +36,28 @@ def _terminate(pid: int, database_url: str) -> None:
 
 
 def test_a_connection_used_moments_ago_is_not_pinged(engines, monkeypatch):
-    import pg8000.dbapi
+    import pg8000.core
 
     with read_scope() as connection:
         first = _backend_pid(connection)
     sent: list[str] = []
-    original = pg8000.dbapi.Connection.execute_simple
-    monkeypatch.setattr(
-        pg8000.dbapi.Connection, "execute_simple", lambda self, sql: sent.append(sql) or original(self, sql)
-    )
+    # Every statement pg8000 sends goes through one of CoreConnection's three execute methods (the legacy and the
+    # DB-API connection classes both inherit them): spy on all three, whichever class SQLAlchemy's dialect uses.
+    for name in ("execute_simple", "execute_unnamed", "execute_named"):
+        original = getattr(pg8000.core.CoreConnection, name)
+
+        def spy(self, statement, *args, _original=original, **kwargs):
+            sent.append(" ".join(str(statement).split()))
+            return _original(self, statement, *args, **kwargs)
+
+        monkeypatch.setattr(pg8000.core.CoreConnection, name, spy)
 
     with read_scope() as connection:
         assert _backend_pid(connection) == first
-    assert "SELECT 1" not in sent  # reused without a ping, and nothing else sent around the read
-    assert not any(s in ("COMMIT", "ROLLBACK") for s in sent)
+    assert "SELECT pg_backend_pid()" in sent  # the spy sees what is sent: the read itself
+    assert "SELECT 1" not in sent  # reused without a ping
+    # one end of the read's transaction, not a second one from the pool's reset on return
+    assert [s for s in sent if s.upper() in ("COMMIT", "ROLLBACK")] == ["COMMIT"], sent
 
 
 def test_an_idle_dead_connection_is_replaced_before_the_read(engines, database_url, monkeypatch):
