@@ -7,17 +7,18 @@ values are written out here, never read back from the store's own answers.
 
 from __future__ import annotations
 
+import dataclasses
 import uuid
 from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from sentrix.db.engine import session_scope
-from sentrix.domain.classes import RiskLevel
+from sentrix.domain.classes import BreedingSiteType, PersistenceType, RiskLevel
 from sentrix.domain.location import NO_LOCATION
 from sentrix.domain.risk import RiskAssessment
 from sentrix.domain.status import AnalysisStatus
-from sentrix_detect.model import AnalysisResult, ClaimedAnalysis, ClaimOutcome, ImageFacts
+from sentrix_detect.model import AnalysisResult, ClaimedAnalysis, ClaimOutcome, DetectionRecord, ImageFacts
 from sentrix_detect.store import SqlAnalysisStore
 from tests.integration.detect.helpers import analysis_row, sql
 from tests.support.seed import make_analysis, make_user
@@ -262,6 +263,62 @@ def test_complete_stores_the_result_and_cuts_the_model_name_at_200_characters(st
     )
     assert (row.risk_level, row.model_risk_level, row.total_detections) == ("MINIMO", "MINIMO", 0)
     assert row.completed_at == WHEN
+
+
+def detection(site_type, risk: RiskLevel, confidence: float) -> DetectionRecord:
+    return DetectionRecord(
+        class_id=0,
+        class_name=str(site_type),
+        breeding_site_type=site_type,
+        confidence=confidence,
+        risk_level=risk,
+        polygon=[[0.0, 0.0], [10.0, 0.0], [10.0, 10.0], [0.0, 10.0]],
+        bbox=(0.0, 0.0, 10.0, 10.0),
+        mask_area=100.0,
+        shape_wkt="MULTIPOLYGON(((0 0,10 0,10 10,0 10,0 0)))",
+        mask_area_model_px=None,
+        persistence_type=PersistenceType.SHORT_TERM,
+        is_weather_dependent=True,
+        validity_days=7,
+        expires_at=WHEN + timedelta(days=7),
+    )
+
+
+def test_complete_keeps_the_models_assessment_apart_and_clears_what_an_earlier_attempt_left(store):
+    """docs/detect.md (the final transaction): the current assessment and the model's own copy (for audit, before
+    any verdict) are both written; a reason left by an earlier attempt and a duplicate link from an earlier run are
+    cleared; `assessed_detections` counts the stored detections."""
+    earlier, _k, user = add("completed")
+    analysis_id, key, _u = add(user=user, failure_reason="YOLO timed out (attempt 1)", duplicate_of=earlier)
+    a = claim(store, key).analysis
+    risk = RiskAssessment(RiskLevel.ALTO, 0.82, 3, 2, 1, 2, 0.67, {"Huecos": 2, "Basura": 1}, ("x",))
+    found = (
+        detection(BreedingSiteType.HUECOS, RiskLevel.ALTO, 0.9),
+        detection(BreedingSiteType.HUECOS, RiskLevel.ALTO, 0.8),
+        detection(BreedingSiteType.BASURA, RiskLevel.MEDIO, 0.7),
+    )
+    done = dataclasses.replace(result(), detections=found, risk=risk)
+
+    assert store.complete(a, done) is True
+
+    row = analysis_row(analysis_id)
+    assert (row.failure_reason, row.duplicate_of) == (None, None)
+    assert (row.total_detections, row.assessed_detections) == (3, 3)
+    assert (row.risk_level, row.risk_score, row.high_risk_count, row.medium_risk_count, row.unique_types) == (
+        "ALTO",
+        0.82,
+        2,
+        1,
+        2,
+    )
+    assert (
+        row.model_risk_level,
+        row.model_risk_score,
+        row.model_high_risk_count,
+        row.model_medium_risk_count,
+        row.model_unique_types,
+    ) == ("ALTO", 0.82, 2, 1, 2)
+    assert sql("SELECT count(*) FROM detections WHERE analysis_id = :id", id=analysis_id)[0][0] == 3
 
 
 def test_mark_duplicate_names_the_original(store):
