@@ -18,7 +18,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from sentrix_report.data.sql import intensity, one, scalar
-from sentrix_report.data.tiles import tile_params
+from sentrix_report.data.tiles import TILE_CELLS, tile_params
 from sentrix_report.logic.filters import Where
 
 NEEDING_WORK = "('open', 'assigned', 'treated', 'reopened')"
@@ -193,13 +193,7 @@ _TILE_CELL_PROPERTIES = f"""sum(n)::int AS count, sum(active_n)::int AS active_c
            {intensity("min(risk)", "sum(n)")} AS intensity"""
 
 _TILE_GRID = """,
-cells AS (
-    SELECT floor(px / (:extent / CAST(:cells AS float8))) AS cx, floor(py / (:extent / CAST(:cells AS float8))) AS cy,
-           {cell_properties}
-    FROM pts
-    WHERE px >= 0 AND px < :extent AND py >= 0 AND py < :extent
-    GROUP BY 1, 2
-),
+{tile_cells}
 grid AS (
     SELECT ST_MakePoint((cx + 0.5) * :extent / :cells, (cy + 0.5) * :extent / :cells) AS geom,
            count, active_count, high_risk_count, needing_work_count, confirmed_count, max_risk_level,
@@ -207,7 +201,7 @@ grid AS (
     FROM cells
 )
 SELECT coalesce((SELECT ST_AsMVT(grid, 'grid', :extent, 'geom') FROM grid), '')
-"""
+""".replace("{tile_cells}", TILE_CELLS)
 
 _TILE_DETAIL = """,
 shown AS (

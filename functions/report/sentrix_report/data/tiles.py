@@ -168,14 +168,18 @@ SELECT coalesce((SELECT ST_AsMVT(detail, 'detections', :extent, 'geom') FROM det
 # The detail zoom of an anonymous tile: only public cells (its detections layer is always empty).
 _PUBLIC_ONLY = ",\n" + _PUBLIC_CELLS + "\nSELECT " + _PUBLIC_LAYER + "\n"
 
-_GRID = """,
-cells AS (
+# The tile's points counted into `:cells` x `:cells` cells, for the detection and the site tiles alike
+# ({cell_properties}: each one's aggregates).
+TILE_CELLS = """cells AS (
     SELECT floor(px / (:extent / CAST(:cells AS float8))) AS cx, floor(py / (:extent / CAST(:cells AS float8))) AS cy,
            {cell_properties}
     FROM pts
     WHERE px >= 0 AND px < :extent AND py >= 0 AND py < :extent
     GROUP BY 1, 2
-),
+),"""
+
+_GRID = """,
+{tile_cells}
 grid AS (
     -- Cells are inside the tile by construction: their centres are built in tile units directly.
     SELECT ST_MakePoint((cx + 0.5) * :extent / :cells, (cy + 0.5) * :extent / :cells) AS geom,
@@ -183,7 +187,7 @@ grid AS (
     FROM cells
 )
 SELECT coalesce((SELECT ST_AsMVT(grid, 'grid', :extent, 'geom') FROM grid), '')
-"""
+""".replace("{tile_cells}", TILE_CELLS)
 
 
 def area(z: int, x: int, y: int, grid_deg: float) -> tuple[float, float, float, float]:
