@@ -16,7 +16,7 @@ from sentrix.errors import BadRequest, NotFound, ValidationFailed
 from sentrix.http.identity import Principal
 from sentrix.observability import logger
 from sentrix_auth.dal import users
-from sentrix_auth.providers.base import get_provider
+from sentrix_auth.providers.factory import get_provider
 
 
 def list_users(
