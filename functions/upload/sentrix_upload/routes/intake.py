@@ -11,10 +11,10 @@ from pydantic import ValidationError
 from sentrix.errors import ValidationFailed
 from sentrix.http.envelope import error_responses
 from sentrix.http.identity import Principal, current_principal
-from sentrix_upload import views
+from sentrix_upload.logic import views
 from sentrix_upload.logic.batch import ItemOutcome, multipart_batch, presigned_batch
 from sentrix_upload.logic.intake import Accepted, accept_file, start_presigned_upload
-from sentrix_upload.multipart import read_multipart
+from sentrix_upload.routes.multipart import read_multipart
 from sentrix_upload.schemas.intake import (
     IDEMPOTENCY_KEY_PATTERN,
     AnalysisAccepted,

@@ -8,19 +8,13 @@ from fastapi import Request
 from starlette.datastructures import UploadFile
 
 from sentrix.errors import BadRequest, PayloadTooLarge, ValidationFailed
-from sentrix_upload.errors import UnsupportedMediaType
+from sentrix_upload.logic.errors import UnsupportedMediaType
+from sentrix_upload.logic.intake import IncomingFile
 
 # Room for the form's other fields and part headers on top of the file itself.
 FORM_OVERHEAD_BYTES = 64 * 1024
 MAX_FORM_FIELDS = 20
 PRESIGNED_ROUTE = "POST /api/v1/analyses/uploads"
-
-
-@dataclass(frozen=True, slots=True)
-class IncomingFile:
-    filename: str
-    declared_type: str | None
-    data: bytes
 
 
 @dataclass(frozen=True, slots=True)
