@@ -13,8 +13,7 @@ from sentrix.http.locale import remember, request_language
 from sentrix.i18n import DEFAULT_LANGUAGE, Locale
 from sentrix_upload.logic.preview import preview
 from sentrix_upload.routes.deps import source_ip
-from sentrix_upload.routes.intake import multipart_doc, options_from_form
-from sentrix_upload.routes.multipart import read_multipart
+from sentrix_upload.routes.multipart import multipart_doc, options_from_form, read_multipart
 from sentrix_upload.schemas.intake import PreviewResult
 from sentrix_upload.settings import get_upload_settings
 
