@@ -176,6 +176,7 @@ def parse_risk_levels(values: Iterable[str]) -> tuple[RiskLevel, ...]:
 
 
 def check_range(created_from: datetime | None, created_before: datetime | None) -> None:
+    """422 unless the lower date bound is before the upper one."""
     if created_from and created_before and created_from >= created_before:
         raise ValidationFailed("date_from must be before date_to")
 
