@@ -25,23 +25,25 @@ _DOC["requestBody"]["content"]["multipart/form-data"]["schema"]["properties"]["l
     "enum": list(LANGUAGES),
 }
 
+_RESPONSES = error_responses(
+    400,
+    413,
+    415,
+    429,
+    503,
+    504,
+    s429="Too many previews from this address (Retry-After)",
+    s503="Detector unavailable",
+    s504="Detector too slow",
+)
+
 
 @router.post(
     "/analyses/public",
     response_model=PreviewResult,
     summary="Anonymous preview of one small photo: detections, risk, annotated image; nothing stored",
     openapi_extra=_DOC,
-    responses=error_responses(
-        400,
-        413,
-        415,
-        429,
-        503,
-        504,
-        s429="Too many previews from this address (Retry-After)",
-        s503="Detector unavailable",
-        s504="Detector too slow",
-    ),
+    responses=_RESPONSES,
 )
 async def public_preview(request: Request) -> dict[str, Any]:
     settings = get_upload_settings()
