@@ -8,7 +8,7 @@ from sentrix.http.envelope import error_responses
 from sentrix.http.identity import Principal, current_principal
 from sentrix_auth.logic import sessions
 from sentrix_auth.providers.base import NewAccount, Tokens
-from sentrix_auth.routes.request import bearer_token, source_ip
+from sentrix_auth.routes.deps import bearer_token, source_ip
 from sentrix_auth.schemas.sessions import (
     ChangePasswordRequest,
     LoginRequest,
