@@ -270,7 +270,12 @@ class SqlAnalysisStore:
         # Each detection is stored on its site (docs/sites.md, *Merging*), chosen before the insert so no row is
         # written twice, by a subquery riding on the analysis UPDATE (run only if this attempt still owns it).
         placing = (
-            sites.place_subquery([r["breeding_site_type"] for r in rows], point.latitude, point.longitude)
+            sites.place_subquery(
+                [r["breeding_site_type"] for r in rows],
+                point.latitude,
+                point.longitude,
+                reporters=0 if analysis.user_id is None else 1,
+            )
             if point is not None and rows
             else None
         )

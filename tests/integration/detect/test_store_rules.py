@@ -393,3 +393,32 @@ def test_a_finished_analysis_takes_no_more_writes_even_from_the_attempt_that_fin
     row = analysis_row(analysis_id)
     assert (row.status, row.model_name, row.failure_reason, row.backpressure_delays) == ("completed", "first", None, 0)
     assert (row.image_key, row.duplicate_of) == (key, None)
+
+
+def test_an_analysis_whose_user_was_deleted_starts_sites_with_no_reporter_and_counts_for_nobody(store):
+    """A user deleted while their photo was processed leaves the analysis with no user (ON DELETE SET NULL): the
+    sites its detections start have one report and no reporter, as a recount from the members says, and the public
+    map's people per cell (k-anonymity, migration 0022) do not count it."""
+    from sentrix.domain.location import GeoPoint, LocationSource, ResolvedLocation
+
+    analysis_id, key, _user = add()
+    a = claim(store, key).analysis
+    sql("UPDATE analyses SET user_id = NULL WHERE id = :a", a=analysis_id)
+    a = dataclasses.replace(a, user_id=None)
+    here = ResolvedLocation(GeoPoint(-26.8, -65.2), LocationSource.EXIF_GPS)
+    located = dataclasses.replace(result(), facts=dataclasses.replace(facts("d" * 64), location=here))
+    found = (
+        detection(BreedingSiteType.BASURA, RiskLevel.ALTO, 0.9),
+        detection(BreedingSiteType.HUECOS, RiskLevel.MEDIO, 0.8),
+    )
+
+    assert store.complete(a, dataclasses.replace(located, detections=found)) is True
+
+    rows = sql("SELECT family::text, report_count, detection_count, reporter_count FROM sites ORDER BY family")
+    assert [tuple(r) for r in rows] == [("refuse", 1, 1, 0), ("water", 1, 1, 0)]
+    recount = sql("SELECT count(*) FROM sites_refresh(ARRAY(SELECT id FROM sites)) WHERE members = 1")[0][0]
+    assert recount == 2
+    after = sql("SELECT family::text, report_count, detection_count, reporter_count FROM sites ORDER BY family")
+    assert [tuple(r) for r in after] == [tuple(r) for r in rows]
+    assert sql("SELECT count(*) FROM map_public_people")[0][0] == 0
+    assert sql("SELECT sum(n) FROM map_public_points")[0][0] == 2  # still on the map, for nobody

@@ -99,10 +99,12 @@ def place_subquery(
     latitude: float,
     longitude: float,
     *,
+    reporters: int = 1,
     accuracy_m: float | None = None,
     rules: MergeRules | None = None,
 ) -> Any:
-    """The site each family of `site_types` (detections of one analysis about to be stored at one point) goes to —
+    """The site each family of `site_types` (detections of one analysis about to be stored at one point, by
+    `reporters` people: 1, or 0 for an analysis whose user was deleted) goes to —
     the nearest site that takes them within the radius, else a new one (`sites_place`, migrations 0018 and 0021:
     the locks, search, creation or reopening of `join_or_create`, before the detections exist) — as a scalar
     subquery (an array of "family=site id=created" texts) riding on a statement detect sends anyway (its analysis
@@ -130,6 +132,7 @@ def place_subquery(
         bindparam("place_days", rules.recurrence_days, type_=Integer),
         bindparam("place_keys", keys, type_=ARRAY(BigInteger)),
         bindparam("place_members", [members[f] for f in by_family], type_=ARRAY(Integer)),
+        bindparam("place_reporters", reporters, type_=Integer),
     ).table_valued("family", "site_id", "created")
     text_of = func.concat(
         cast(placed.c.family, String), "=", cast(placed.c.site_id, String), "=", cast(placed.c.created, String)

@@ -4,17 +4,17 @@ step without it, at 1M detections"; measured 1.21-1.28x with 0018's `sites_place
 `make bench ARGS=bench_sites` put most of the merge's cost in writing sites a photo starts (a site row and its
 `create` action, each with its indexes) and in statements the function ran one by one. Now:
 
-- `sites_place(families, radii, latitude, longitude, recurrence_days, lock_keys, members)` takes the
+- `sites_place(families, radii, latitude, longitude, recurrence_days, lock_keys, members, reporters)` takes the
   advisory locks in one statement, searches every family in one statement (a LATERAL nearest-site lookup per
   family, each still `FOR UPDATE` as before), asks `territory_at` once per call instead of once per new site, and
   writes a new site with its `create` action in one statement.
 - With `members` (the number of detections of each family about to be stored, in `families`' order) a site the
   call starts is written with its final figures at once: location = the photo's point (the centroid of members
-  that all stand there), one report, `members` detections, one reporter (`analyses.user_id` is NOT NULL), not
-  confirmed, first and last report now (the detections' `created_at`). It answers `created` for
-  such a site, and the caller recomputes only the sites it joined (`sites_refresh`): a site it started needs
-  no second write. Without `members` (`sites_join`, the backfill) new sites start empty and are recomputed, as
-  before.
+  that all stand there), one report, `members` detections, `reporters` people (1, or 0 for an analysis whose
+  user was deleted: `analyses.user_id` is then NULL, and the live count ignores it), not confirmed, first and
+  last report now (the detections' `created_at`). It answers `created` for such a site, and the caller
+  recomputes only the sites it joined (`sites_refresh`): a site it started needs no second write. Without
+  `members` (`sites_join`, the backfill) new sites start empty and are recomputed, as before.
 
 Revision ID: 0021
 Revises: 0020
@@ -44,12 +44,12 @@ def _migration(name: str):
 M18 = _migration("0018_sites2.py")
 
 OLD_SIGNATURE = "sites_place(site_family[], float8[], float8, float8, integer, bigint[])"
-NEW_SIGNATURE = "sites_place(site_family[], float8[], float8, float8, integer, bigint[], integer[])"
+NEW_SIGNATURE = "sites_place(site_family[], float8[], float8, float8, integer, bigint[], integer[], integer)"
 
 PLACE_FUNCTION = """
 CREATE FUNCTION sites_place(
     families site_family[], radii float8[], latitude float8, longitude float8, recurrence_days integer,
-    lock_keys bigint[], members integer[] DEFAULT NULL
+    lock_keys bigint[], members integer[] DEFAULT NULL, reporters integer DEFAULT 0
 ) RETURNS TABLE (family site_family, site_id uuid, created boolean) LANGUAGE plpgsql AS $$
 #variable_conflict use_column
 DECLARE
@@ -93,7 +93,7 @@ BEGIN
                                    territory_code, report_count, detection_count, reporter_count)
                 VALUES (found_id, f.family, 'open', p, f.radius, now(), now(), tag,
                         CASE WHEN f.n IS NULL THEN 0 ELSE 1 END, coalesce(f.n, 0),
-                        CASE WHEN f.n IS NULL THEN 0 ELSE 1 END)
+                        CASE WHEN f.n IS NULL THEN 0 ELSE coalesce(reporters, 0) END)
                 RETURNING id
             )
             INSERT INTO site_actions (id, site_id, action, from_status, to_status)

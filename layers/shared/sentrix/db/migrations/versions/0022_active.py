@@ -8,9 +8,11 @@ cell's people live, which at 1M detections took longer than the statement timeou
   `expires_at - 1 µs`, so a detection is active at midnight D (the public view's instant) exactly when its day
   is D or later; rows from yesterday on are kept (as `map_public_expiry`, 0005).
 - `map_public_people` holds, per cell and user, how many of the user's detections the rollup counts there and
-  the last day one of them is active. A cell's people for k-anonymity are its rows (the whole map), or its rows
-  whose last day is D or later (the active map at D): the same people the live queries count (users with a
-  counted analysis in the cell holding a counted detection), read as an index range.
+  the last day one of them is active (analyses whose user was deleted keep their detections on the map, and
+  count for nobody, as `count(DISTINCT user_id)` ignores them). A cell's people for k-anonymity are its rows
+  (the whole map), or its rows whose last day is D or later (the active map at D): the same people the live
+  queries count (users with a counted analysis in the cell holding a counted detection), read as an index
+  range.
 
 Maintenance follows the rollup's (0004, 0005, 0007), in the same functions and under the same cell locks:
 detections added to counted analyses add to the rows (counts add; the highest risk, the newest time and the last
@@ -73,6 +75,7 @@ PEOPLE_FROM_AN = f"""
 INSERT INTO map_public_people (cx, cy, user_id, n, last_day)
 SELECT an.cx, an.cy, an.user_id, count(*)::int, max({DAY})
 FROM an JOIN detections d ON d.analysis_id = an.id AND {NOT_REJECTED}
+WHERE an.user_id IS NOT NULL
 GROUP BY 1, 2, 3
 ORDER BY 1, 2, 3"""
 
@@ -113,7 +116,7 @@ ADD_DETECTIONS = _replace(
     INSERT INTO map_public_people AS q (cx, cy, user_id, n, last_day)
     SELECT {CELL}, a.user_id, count(*)::int, max({DAY})
     FROM unnest(ids) AS i (id) JOIN detections d USING (id) JOIN analyses a ON a.id = d.analysis_id
-    WHERE a.status = 'completed' AND a.location IS NOT NULL AND {NOT_REJECTED}
+    WHERE a.status = 'completed' AND a.location IS NOT NULL AND {NOT_REJECTED} AND a.user_id IS NOT NULL
     GROUP BY 1, 2, 3
     ORDER BY 1, 2, 3
     ON CONFLICT (cx, cy, user_id) DO UPDATE
