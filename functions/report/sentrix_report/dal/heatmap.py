@@ -6,7 +6,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from sentrix_report.data.sql import CELL_REPORTERS, ROLLUP_GRID_DEG, intensity, one
+from sentrix_report.dal.sql import CELL_REPORTERS, ROLLUP_GRID_DEG, intensity, one
 from sentrix_report.logic.filters import Where
 
 _SQL = """
