@@ -308,18 +308,19 @@ class SqlAnalysisStore:
             ).first()
             if won is None:
                 return False
-            placed = sites.placed_sites(won[1]) if placing is not None else {}
+            placed = sites.placed_sites(won[1] if placing is not None else None)
             if result.detections:
                 statement = insert(D)
                 if point is not None:
                     statement = statement.values(location=_point(point.latitude, point.longitude))
                 for row in rows:
-                    row["site_id"] = placed.get(family_of(row["breeding_site_type"]))
+                    row["site_id"] = placed.site_of.get(family_of(row["breeding_site_type"]))
                 session.execute(statement, rows)
             if point is not None:
-                # The sites' centroids, counts and territories follow their new members, and the analysis gets its
-                # smallest territory (docs/territories.md), in one statement.
-                territories.tag(session, analysis.id, list(placed.values()), refresh_sites=True)
+                # The joined sites' centroids, counts and territories follow their new members (a site this photo
+                # started was written with them), and the analysis gets its smallest territory
+                # (docs/territories.md), in one statement.
+                territories.tag(session, analysis.id, list(placed.joined), refresh_sites=True)
         return True
 
     def mark_duplicate(

@@ -102,18 +102,22 @@ def place_subquery(
     accuracy_m: float | None = None,
     rules: MergeRules | None = None,
 ) -> Any:
-    """The site each family of `site_types` (detections about to be stored at one point) goes to — the nearest
-    site that takes them within the radius, else a new one (`sites_place`, migration 0018: the locks, search,
-    creation or reopening of `join_or_create`, before the detections exist) — as a scalar subquery (an array of
-    "family=site id" texts) riding on a statement detect sends anyway (its analysis UPDATE ... RETURNING): no
-    round trip of its own. None when no type has a family. Read the answer with `placed_sites`; the caller
-    inserts the detections with these `site_id`s, then refreshes the sites, in the same transaction."""
+    """The site each family of `site_types` (detections of one analysis about to be stored at one point) goes to —
+    the nearest site that takes them within the radius, else a new one (`sites_place`, migrations 0018 and 0021:
+    the locks, search, creation or reopening of `join_or_create`, before the detections exist) — as a scalar
+    subquery (an array of "family=site id=created" texts) riding on a statement detect sends anyway (its analysis
+    UPDATE ... RETURNING): no round trip of its own. A site it starts is written with its final figures (these
+    detections are its members); None when no type has a family. Read the answer with `placed_sites`; the caller
+    inserts the detections with these `site_id`s, then refreshes the sites they joined (`Placed.joined`), in the
+    same transaction."""
     rules = rules or MergeRules.from_settings()
     by_family: dict[SiteFamily, float] = {}
+    members: dict[SiteFamily, int] = {}
     for site_type in site_types:
         family = family_of(site_type)
         if family is not None:
             by_family[family] = merge_radius(rules.radii_m[family], accuracy_m)
+            members[family] = members.get(family, 0) + 1
     if not by_family:
         return None
     keys = sorted({key for family in by_family for key in lock_keys(family, latitude, longitude)}) if rules.lock else []
@@ -125,15 +129,32 @@ def place_subquery(
         bindparam("place_lon", float(longitude), type_=Float),
         bindparam("place_days", rules.recurrence_days, type_=Integer),
         bindparam("place_keys", keys, type_=ARRAY(BigInteger)),
-    ).table_valued("family", "site_id")
-    text_of = func.concat(cast(placed.c.family, String), "=", cast(placed.c.site_id, String))
+        bindparam("place_members", [members[f] for f in by_family], type_=ARRAY(Integer)),
+    ).table_valued("family", "site_id", "created")
+    text_of = func.concat(
+        cast(placed.c.family, String), "=", cast(placed.c.site_id, String), "=", cast(placed.c.created, String)
+    )
     return select(func.array_agg(text_of)).select_from(placed).scalar_subquery()
 
 
-def placed_sites(value: Sequence[str] | None) -> dict[SiteFamily, uuid.UUID]:
-    """The answer of `place_subquery`: the site of each family."""
-    pairs = (item.split("=", 1) for item in value or ())
-    return {SiteFamily(family): uuid.UUID(site) for family, site in pairs}
+@dataclass(frozen=True, slots=True)
+class Placed:
+    """Where `place_subquery` put each family: its site, and the sites it joined (started ones need no refresh)."""
+
+    site_of: dict[SiteFamily, uuid.UUID]
+    joined: tuple[uuid.UUID, ...]
+
+
+def placed_sites(value: Sequence[str] | None) -> Placed:
+    """The answer of `place_subquery`."""
+    site_of: dict[SiteFamily, uuid.UUID] = {}
+    joined: list[uuid.UUID] = []
+    for item in value or ():
+        family, site, created = item.split("=", 2)
+        site_of[SiteFamily(family)] = uuid.UUID(site)
+        if created != "true":
+            joined.append(uuid.UUID(site))
+    return Placed(site_of, tuple(joined))
 
 
 def _record(
