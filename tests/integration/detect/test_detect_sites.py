@@ -49,10 +49,8 @@ def test_a_photo_without_location_starts_no_site(uploads, detect_env):
     assert sql("SELECT count(*) FROM sites")[0][0] == 0
 
 
-def test_a_photo_that_starts_sites_writes_them_with_their_figures_and_a_later_photo_updates_them(
-    uploads, detect_env
-):
-    from sentrix_detect.pipeline import DetectPipeline
+def test_a_photo_that_starts_sites_writes_them_with_their_figures_and_a_later_photo_updates_them(uploads, detect_env):
+    from sentrix_detect.logic.pipeline import DetectPipeline
 
     # Given a photo with refuse (class 0) and two kinds of water (puddle 2, hole 3) at a point with no site yet
     pipeline = DetectPipeline(
