@@ -11,7 +11,7 @@ from sentrix.http.identity import Principal, current_principal
 from sentrix.http.paging import MAX_OFFSET
 from sentrix.i18n import Locale
 from sentrix_report.logic import alerts
-from sentrix_report.routes.caller import caller_locale
+from sentrix_report.routes.deps import caller_locale
 
 router = APIRouter(prefix="/api/v1/alerts", tags=["alerts"])
 

@@ -11,7 +11,7 @@ from sentrix.http.identity import Principal, current_principal
 from sentrix.i18n import Locale
 from sentrix_report.logic import analysis_report
 from sentrix_report.logic.filenames import stamp
-from sentrix_report.routes.caller import caller_locale
+from sentrix_report.routes.deps import caller_locale
 from sentrix_report.routes.files import file_response
 from sentrix_report.schemas.analyses import ExportFormat
 

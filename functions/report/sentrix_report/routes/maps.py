@@ -16,7 +16,7 @@ from sentrix_report.logic.hotspots import hotspots
 from sentrix_report.logic.map_stats import map_statistics
 from sentrix_report.logic.site_units import UNIT_HELP, Unit
 from sentrix_report.logic.tiles import MVT_MEDIA_TYPE, vector_tile
-from sentrix_report.routes.caller import caller_locale, public_caller, public_locale
+from sentrix_report.routes.deps import caller_locale, public_caller, public_locale
 from sentrix_report.routes.limits import Costly, RouteClass, route_class, spend
 from sentrix_report.routes.params import area_filters, place_free_filters, scoped_filters
 

@@ -11,7 +11,7 @@ from sentrix.i18n import Locale, requested_language
 from sentrix_report.logic.aggregate_report import Report
 from sentrix_report.logic.delivery import provenance_headers, store_report, too_big
 from sentrix_report.logic.report_files import report_file
-from sentrix_report.routes.caller import caller_locale
+from sentrix_report.routes.deps import caller_locale
 from sentrix_report.routes.files import MEDIA_TYPES, file_response
 from sentrix_report.routes.limits import Costly, RouteClass, route_class, spend
 from sentrix_report.schemas.reports import ReportFormat, ReportRequest

@@ -14,7 +14,7 @@ from sentrix.i18n import Locale
 from sentrix_report.logic import remediation, statistics, weekly
 from sentrix_report.logic.filters import TERRITORY_HELP, DataFilters
 from sentrix_report.logic.site_units import UNIT_HELP, Unit
-from sentrix_report.routes.caller import caller_locale
+from sentrix_report.routes.deps import caller_locale
 from sentrix_report.routes.params import USER_HELP, scoped_filters
 
 router = APIRouter(prefix="/api/v1/reports", tags=["statistics"])
