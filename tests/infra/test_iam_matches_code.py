@@ -34,7 +34,7 @@ def test_the_scan_finds_the_detect_functions_s3_calls(template):
 def test_the_authorizer_only_reads_its_keys(template):
     assert found(template, "AuthorizerFunction") == {
         ("secretsmanager", "get_secret_value", "sentrix.tokens"),
-        ("secretsmanager", "get_secret_value", "sentrix_auth.supabase_tokens"),
+        ("secretsmanager", "get_secret_value", "sentrix_auth.adapters.supabase_tokens"),
     }
 
 

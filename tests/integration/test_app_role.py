@@ -154,6 +154,8 @@ EXPECTED_PRIVILEGES = {
     "map_public_cells": {"SELECT", "INSERT", "UPDATE", "DELETE"},
     "map_public_points": {"SELECT", "INSERT", "UPDATE", "DELETE"},
     "map_public_expiry": {"SELECT", "INSERT", "UPDATE", "DELETE"},
+    "map_public_people": {"SELECT", "INSERT", "UPDATE", "DELETE"},
+    "map_public_active": {"SELECT", "INSERT", "UPDATE", "DELETE"},
     # The public map-stats rollup (0020): its triggers run as the writer.
     "map_stats_analyses": {"SELECT", "INSERT", "UPDATE", "DELETE"},
     "map_stats_reporters": {"SELECT", "INSERT", "UPDATE", "DELETE"},

@@ -23,6 +23,8 @@ TABLES = {
     "map_public_cells",
     "map_public_points",
     "map_public_expiry",
+    "map_public_people",
+    "map_public_active",
     "map_stats_analyses",
     "map_stats_reporters",
     "map_stats_detections",

@@ -22,7 +22,7 @@ FUNCTIONS = ("AuthFunction", "AuthorizerFunction", "UploadFunction")
 
 @pytest.fixture(scope="module")
 def gateway(database_url, aws, signing_key) -> Iterator[str]:
-    from sentrix_auth.providers.base import reset_provider
+    from sentrix_auth.providers.factory import reset_provider
     from sentrix_upload.settings import get_upload_settings
     from tests.conftest import reset_caches
 

@@ -29,7 +29,7 @@ ALICE_POINT = (-26.8012, -65.2012)
 
 
 def _forget_function_caches() -> None:
-    from sentrix_auth.providers.base import reset_provider
+    from sentrix_auth.providers.factory import reset_provider
     from sentrix_report.settings import get_report_settings
     from sentrix_upload.logic import image_urls
     from sentrix_upload.settings import get_upload_settings

@@ -54,7 +54,7 @@ def sources(api, security_gateway) -> Iterator[Sources]:
 @pytest.fixture
 def login_settings() -> Iterator[dict[str, str]]:
     """Set LOGIN_*/PASSWORD_* variables for one test (the auth function reads them in-process)."""
-    from sentrix_auth.config import get_auth_settings
+    from sentrix_auth.settings import get_auth_settings
 
     changed: dict[str, str] = {}
     yield changed
@@ -64,7 +64,7 @@ def login_settings() -> Iterator[dict[str, str]]:
 
 
 def configure(login_settings: dict[str, str], **values: int) -> None:
-    from sentrix_auth.config import get_auth_settings
+    from sentrix_auth.settings import get_auth_settings
 
     for name, value in values.items():
         os.environ[name] = login_settings[name] = str(value)

@@ -3,7 +3,7 @@
 from sentrix import snapstart
 from sentrix.http.app import create_app, lambda_handler
 from sentrix.http.health import router as health_router
-from sentrix_auth.handlers import admin, profile, sessions
+from sentrix_auth.routes import admin, profile, sessions
 
 app = create_app(
     "Sentrix auth",

@@ -81,7 +81,7 @@ def policy_for(claims: AccessClaims, method_arn: str) -> dict[str, Any]:
 def _verifier() -> Callable[[str], AccessClaims]:
     if (os.environ.get("AUTH_PROVIDER") or "builtin").lower() == "supabase":
         # Imported only on this path: it reads the Supabase verification settings (still PyJWT only).
-        from sentrix_auth.supabase_tokens import verify_supabase_token
+        from sentrix_auth.adapters.supabase_tokens import verify_supabase_token
 
         return verify_supabase_token
     return verify_access_token

@@ -53,6 +53,7 @@ def pillow() -> Any:
 
 
 def why(exc: BaseException) -> str:
+    """A short, single-line reason from an exception (its type and at most 160 characters)."""
     detail = " ".join(str(exc).split())[:160]
     return f"{type(exc).__name__}: {detail}" if detail else type(exc).__name__
 

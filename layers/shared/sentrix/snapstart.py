@@ -94,10 +94,10 @@ SERVICES: dict[str, tuple[str, ...]] = {
 # Function-specific caches of secrets or connections.
 FORGET: dict[str, tuple[Forget, ...]] = {
     "auth": (
-        ("sentrix_auth.providers.base", "reset_provider"),
-        ("sentrix_auth.supabase_tokens", "forget_secrets"),
+        ("sentrix_auth.providers.factory", "reset_provider"),
+        ("sentrix_auth.adapters.supabase_tokens", "forget_secrets"),
     ),
-    "authorizer": (("sentrix_auth.supabase_tokens", "forget_secrets"),),
+    "authorizer": (("sentrix_auth.adapters.supabase_tokens", "forget_secrets"),),
     "upload": (("sentrix_upload.logic.image_urls", "clear"),),
     "report": (("sentrix_report.dal.keys", "forget_keys"),),
 }

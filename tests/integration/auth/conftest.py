@@ -15,7 +15,7 @@ AUTH_FUNCTIONS = ("AuthFunction", "AuthorizerFunction")
 
 
 def reset_auth_caches() -> None:
-    from sentrix_auth.providers.base import reset_provider
+    from sentrix_auth.providers.factory import reset_provider
     from tests.conftest import reset_caches
 
     reset_caches()
@@ -41,7 +41,7 @@ def api(gateway_url, clean_db) -> Iterator[httpx.Client]:
 @pytest.fixture
 def builtin(clean_db, signing_key, monkeypatch) -> Iterator[Any]:
     """The built-in identity provider, called directly (no gateway), on an empty database."""
-    from sentrix_auth.providers.base import get_provider
+    from sentrix_auth.providers.factory import get_provider
 
     monkeypatch.setenv("AUTH_PROVIDER", "builtin")
     reset_auth_caches()

@@ -202,7 +202,7 @@ def test_failed_logins_are_throttled_per_account_and_source_ip_with_retry_after(
 
 
 def test_failed_logins_are_throttled_per_source_ip(api, gateway_url, monkeypatch):
-    from sentrix_auth.config import get_auth_settings
+    from sentrix_auth.settings import get_auth_settings
 
     monkeypatch.setenv("LOGIN_FAILURES_PER_IP", "20")  # 100 by default (carrier NAT); 20 keeps the test short
     get_auth_settings.cache_clear()

@@ -81,7 +81,7 @@ def jwks() -> Iterator[Jwks]:
 @pytest.fixture
 def supabase_mode(jwks) -> Iterator[Any]:
     """AUTH_PROVIDER=supabase with the JWKS above; `configure("RS256")` switches the pinned algorithm."""
-    from sentrix_auth.supabase_tokens import _jwks_client
+    from sentrix_auth.adapters.supabase_tokens import _jwks_client
 
     saved = saved_environ(SETTINGS)
     os.environ.update({"AUTH_PROVIDER": "supabase", "SUPABASE_URL": PROJECT, "SUPABASE_JWKS_URL": jwks.url})

@@ -344,7 +344,7 @@ def test_logging_out_everywhere_cuts_off_the_access_tokens_issued_before(sb, got
 def test_a_sign_in_leaves_no_session_refresh_timer_behind(sb, gotrue):
     """One GoTrue client per call, without auto-refresh (docs/auth.md): a Lambda environment must not keep a
     timer that refreshes some earlier caller's session in the background."""
-    from sentrix_auth.providers.base import get_provider
+    from sentrix_auth.providers.factory import get_provider
 
     register(sb, "timer@example.org")
     timers_before = {t for t in threading.enumerate() if isinstance(t, threading.Timer)}

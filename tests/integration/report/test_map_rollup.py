@@ -37,15 +37,23 @@ CELLS = "SELECT cx, cy, reports FROM map_public_cells WHERE reports > 0 ORDER BY
 EXPIRY = (
     "SELECT cx, cy, day, n FROM map_public_expiry WHERE day >= (now() AT TIME ZONE 'UTC')::date - 1 ORDER BY 1, 2, 3"
 )
+# The people behind each cell (k-anonymity: migration 0022).
+PEOPLE = "SELECT cx, cy, user_id, n FROM map_public_people ORDER BY 1, 2, 3"
+# The active map's rows and each person's last active day (migration 0022); days before yesterday are never read.
+ACTIVE = (
+    "SELECT cx, cy, type_key, day, site_type::text, n, high_n, risk::text, last_seen FROM map_public_active "
+    "WHERE day >= (now() AT TIME ZONE 'UTC')::date - 1 ORDER BY 1, 2, 3, 4"
+)
+LAST_DAYS = "SELECT cx, cy, user_id, last_day FROM map_public_people ORDER BY 1, 2, 3"
 # Tiles over the test cells: a grid zoom holding both, and the detail zoom tile of each cell centre.
 CENTRE = ((CORNER[1] + 0.5) * 0.01, (CORNER[0] + 0.5) * 0.01)
 WEST_CENTRE = ((WEST_CELL[1] + 0.5) * 0.01, (WEST_CELL[0] + 0.5) * 0.01)
 TILES = [(10, LAT, LON, False), (16, *CENTRE, True), (16, *WEST_CENTRE, True)]
 
 
-def _state() -> tuple[list, list, list]:
+def _state(*more: str) -> tuple[list, ...]:
     with session_scope() as s:
-        return tuple([tuple(r) for r in s.execute(text(sql))] for sql in (POINTS, CELLS, EXPIRY))
+        return tuple([tuple(r) for r in s.execute(text(sql))] for sql in (POINTS, CELLS, EXPIRY, PEOPLE, *more))
 
 
 def tile_xy(lat: float, lon: float, z: int) -> tuple[int, int]:
@@ -53,7 +61,7 @@ def tile_xy(lat: float, lon: float, z: int) -> tuple[int, int]:
     return int((lon + 180) / 360 * n), int((1 - math.asinh(math.tan(math.radians(lat))) / math.pi) / 2 * n)
 
 
-def _tile(rollup: bool, z: int, lat: float, lon: float, detail: bool, as_of=None) -> bytes:
+def _tile(rollup: bool, z: int, lat: float, lon: float, detail: bool, as_of=None, k: int = 1) -> bytes:
     from sentrix_report.dal.tiles import tile
     from sentrix_report.logic.scope import ROLLUP_FILTERS, MapAudience, apply_filters, counted, counted_detections
 
@@ -62,7 +70,7 @@ def _tile(rollup: bool, z: int, lat: float, lon: float, detail: bool, as_of=None
     with session_scope() as s:
         return tile(s, z=z, x=x, y=y, where=apply_filters(counted("a"), ROLLUP_FILTERS),
                     exact=MapAudience(None).exact("a"), detections=counted_detections(ROLLUP_FILTERS, as_of),
-                    detail=detail, grid_deg=0.01, cells=64, as_of=as_of, min_reporters=1, rollup=rollup)  # fmt: skip
+                    detail=detail, grid_deg=0.01, cells=64, as_of=as_of, min_reporters=k, rollup=rollup)  # fmt: skip
 
 
 def _features(body: bytes) -> list:
@@ -79,30 +87,48 @@ def assert_tiles_agree(as_of=None) -> list[bytes]:
         rolled = _tile(True, z, lat, lon, detail, as_of)
         assert rolled == live, (z, lat, lon, _features(rolled), _features(live))
         tiles.append(live)
+        # With k = 2 a cell of one person is withheld: the rollup's people per cell decide as the live count.
+        assert _tile(True, z, lat, lon, detail, as_of, k=2) == _tile(False, z, lat, lon, detail, as_of, k=2)
     return tiles
 
 
-def _heatmap(rollup: bool) -> str:
+def _heatmap(rollup: bool, k: int = 1, active_at=None) -> str:
+    """The anonymous heatmap of the whole data set, or with `active_at` (a UTC midnight) of the detections
+    active then; from the rollup or live."""
     from sentrix_report.dal.heatmap import heatmap
+    from sentrix_report.logic.filters import DataFilters
     from sentrix_report.logic.scope import ROLLUP_FILTERS, MapAudience, apply_filters, counted, counted_detections
 
-    where = apply_filters(counted("a"), ROLLUP_FILTERS)
-    detections = counted_detections(ROLLUP_FILTERS, utc_now())
+    filters = ROLLUP_FILTERS if active_at is None else DataFilters()
+    where = apply_filters(counted("a"), filters)
+    detections = counted_detections(filters, active_at or utc_now())
+    active_day = active_at.date() if rollup and active_at is not None else None
     with session_scope() as s:
         result = heatmap(s, where=where, exact=MapAudience(None).exact("a"), detections=detections, viewer=None,
-                         grid_deg=0.01, limit=10000, min_reporters=1, rollup=rollup)  # fmt: skip
+                         grid_deg=0.01, limit=10000, min_reporters=k, rollup=rollup,
+                         active_day=active_day)  # fmt: skip
     return json.dumps(result, default=str, sort_keys=True)
+
+
+def _midnights() -> list:
+    """Today's UTC midnight and the next eight: the active map as the public view computes it on each day."""
+    today = utc_now().replace(hour=0, minute=0, second=0, microsecond=0)
+    return [today + timedelta(days=i) for i in range(9)]
 
 
 def assert_consistent() -> tuple[list, list, list]:
     """Incremental state == rebuilt from scratch, and the rollup heatmap and tiles == the live ones."""
-    incremental = _state()
+    incremental = _state(ACTIVE, LAST_DAYS)
     assert _heatmap(rollup=True) == _heatmap(rollup=False)
+    assert _heatmap(rollup=True, k=2) == _heatmap(rollup=False, k=2)
+    for midnight in _midnights():
+        for k in (1, 2):
+            assert _heatmap(True, k, midnight) == _heatmap(False, k, midnight), (midnight, k)
     assert_tiles_agree()
     with session_scope() as s:
         s.execute(text("SELECT map_public_rebuild()"))
-    assert _state() == incremental
-    return incremental
+    assert _state(ACTIVE, LAST_DAYS) == incremental
+    return incremental[:4]
 
 
 def _add_detection(s, analysis_id, *, class_name="Basura", risk="ALTO", site_type="Basura") -> str:
@@ -139,8 +165,10 @@ def test_every_kind_of_write_keeps_the_rollup_exact(user, other_user):
                            created_at=now - timedelta(days=3)).id  # fmt: skip
         a2 = make_analysis(s, user=other_user.id, latitude=LAT, longitude=LON, detections=[], risk_level="MINIMO",
                            created_at=now - timedelta(days=1)).id  # fmt: skip
-    points, cells, _expiry = assert_consistent()
+    points, cells, _expiry, people = assert_consistent()
     assert cells == [(*CORNER, 2)]
+    # The people behind the cell: the user of a1's four detections; a2 has none, so its reporter is nobody yet.
+    assert people == [(*CORNER, user.id, 4)]
     assert _points_by_type((points, cells)) == {"Basura": (2, "ALTO"), "Huecos": (1, "MEDIO"), "": (1, "BAJO")}
 
     # An analysis still processing counts nowhere, even with detections; completing it adds them.
@@ -159,8 +187,9 @@ def test_every_kind_of_write_keeps_the_rollup_exact(user, other_user):
                        "WHERE id = :id"), {"id": a4})  # fmt: skip
         _add_detection(s, a4)
         _add_detection(s, a4, class_name="Huecos", risk="MEDIO", site_type="Huecos")
-    points, cells, _expiry = assert_consistent()
+    points, cells, _expiry, people = assert_consistent()
     assert cells == [(*WEST_CELL, 1), (*CORNER, 3)]
+    assert people == [(*WEST_CELL, user.id, 2), (*CORNER, user.id, 5)]
     assert _points_by_type((points, cells), WEST_CELL) == {"Basura": (1, "ALTO"), "Huecos": (1, "MEDIO")}
 
     # An expert's rejection takes a site out of its cell (its validity ends too); taking it back restores it.
@@ -218,8 +247,8 @@ def test_every_kind_of_write_keeps_the_rollup_exact(user, other_user):
     # TRUNCATE (detections only) rebuilds: the analyses stay counted, the sites are gone.
     with admin_engine().begin() as connection:  # the application role may not TRUNCATE
         connection.execute(text("TRUNCATE detections"))
-    points, cells, expiry = assert_consistent()
-    assert all(row[4] == 0 for row in points) and cells and not expiry
+    points, cells, expiry, people = assert_consistent()
+    assert all(row[4] == 0 for row in points) and cells and not expiry and not people
 
 
 def test_expired_sites_count_on_the_whole_map_and_not_on_the_active_one(user):
@@ -274,7 +303,7 @@ def test_concurrent_writers_to_one_cell_are_serialised(user, other_user):
     first.close()
     worker.join(timeout=10)
     assert done.is_set()
-    points, _cells, _expiry = assert_consistent()
+    points, _cells, _expiry, _people = assert_consistent()
     assert _points_by_type((points, _cells))["Basura"] == (4, "ALTO")
 
 
@@ -303,6 +332,38 @@ def test_the_anonymous_whole_map_reads_the_rollup_and_filters_do_not(user):
     assert [(p["detectionCount"], p["latitude"], p["longitude"]) for p in data] == [(99, 0.015, 0.015)]
     query = {"include_expired": "true", "risk_level": "ALTO"}
     assert call("GET", "/api/v1/heatmap-data", query=query).json()["data"] == []
+
+
+def test_the_anonymous_active_map_reads_its_rollup_and_filters_do_not(user):
+    from datetime import UTC, datetime
+
+    from sentrix.http.identity import Principal
+    from sentrix_report.logic.filters import build_filters
+    from sentrix_report.logic.scope import public_active_rollup_applies as applies
+    from sentrix_report.logic.scope import public_view
+
+    noon = datetime(2026, 12, 3, 12, 0, tzinfo=UTC)
+    anonymous = public_view(None, build_filters(), noon, 0.01)
+    assert anonymous.as_of == datetime(2026, 12, 3, tzinfo=UTC)  # the view's instant: the day's UTC midnight
+    assert applies(None, anonymous, 0.01)
+    assert not applies(None, anonymous, 0.02)
+    for other in ({"include_expired": True}, {"verdict": "all"}, {"risk_level": "ALTO"}, {"date_from": "2026-01-01"},
+                  {"bbox": "-66,-27,-65,-26"}):  # fmt: skip
+        assert not applies(None, public_view(None, build_filters(**other), noon, 0.01), 0.01), other
+    signed_in = Principal(user.id, user.role, user.email)
+    assert not applies(signed_in, public_view(signed_in, build_filters(), noon, 0.01), 0.01)
+    # Proof that the route reads the table: a row only the rollup has shows up in the anonymous active map, not
+    # in the whole map (its own rollup) nor in a filtered one (live).
+    with session_scope() as s:
+        make_analysis(s, user=user.id, latitude=0.015, longitude=0.015, detections=[0])
+        s.execute(text("UPDATE map_public_active SET n = 77, high_n = 77 WHERE cx = 1 AND cy = 1"))
+    data = call("GET", "/api/v1/heatmap-data").json()["data"]
+    assert [(p["detectionCount"], p["latitude"], p["longitude"]) for p in data] == [(77, 0.015, 0.015)]
+    whole = call("GET", "/api/v1/heatmap-data", query={"include_expired": "true"}).json()["data"]
+    assert [p["detectionCount"] for p in whole] == [1]
+    assert [
+        p["detectionCount"] for p in call("GET", "/api/v1/heatmap-data", query={"verdict": "all"}).json()["data"]
+    ] == [1]
 
 
 def _grid_cell(body: bytes) -> dict:

@@ -220,8 +220,7 @@ def test_when_storage_fails_the_analysis_is_taken_back_and_the_answer_is_503(upl
     from sentrix.domain.roles import Role
     from sentrix.errors import DependencyUnavailable
     from sentrix.http.identity import Principal
-    from sentrix_upload.logic.intake import accept_file
-    from sentrix_upload.multipart import IncomingFile
+    from sentrix_upload.logic.intake import IncomingFile, accept_file
     from sentrix_upload.schemas.intake import UploadOptions
     from sentrix_upload.settings import UploadSettings
 

@@ -98,7 +98,7 @@ def test_thresholds_accept_the_bounds_and_integers_are_not_languages():
 def test_sign_in_throttling_defaults_keep_the_nist_ceiling():
     from pydantic import ValidationError
 
-    from sentrix_auth.config import AuthSettings
+    from sentrix_auth.settings import AuthSettings
 
     settings = AuthSettings()
     assert settings.login_failures_per_account_ip == 5

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from sentrix.errors import DependencyUnavailable
-from sentrix_auth.config import AuthSettings
 from sentrix_auth.providers.supabase import SupabaseProvider
+from sentrix_auth.settings import AuthSettings
 
 
 @pytest.mark.parametrize(

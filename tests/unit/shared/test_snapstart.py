@@ -127,7 +127,7 @@ def test_after_restore_the_report_keys_and_parameter_cache_are_gone():
 
 
 def test_after_restore_the_supabase_key_clients_are_built_again():
-    from sentrix_auth import supabase_tokens
+    from sentrix_auth.adapters import supabase_tokens
 
     importlib.import_module("sentrix_auth.api")
     supabase_tokens._jwks_client("https://project.example/auth/v1/.well-known/jwks.json")

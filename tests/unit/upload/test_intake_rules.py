@@ -8,11 +8,11 @@ import pytest
 
 from sentrix.domain import filetypes
 from sentrix.errors import InvalidImage, InvalidLocation
-from sentrix_upload.errors import UnsupportedMediaType
-from sentrix_upload.logic.intake import checked_image, incoming_key
+from sentrix_upload.logic.errors import UnsupportedMediaType
+from sentrix_upload.logic.intake import IncomingFile, checked_image, incoming_key
 from sentrix_upload.logic.options import declared_image_type, resolve_options
 from sentrix_upload.logic.preferences import Preferences, preferences_from
-from sentrix_upload.multipart import IncomingFile, too_large
+from sentrix_upload.routes.multipart import too_large
 from sentrix_upload.schemas.intake import UploadOptions
 
 

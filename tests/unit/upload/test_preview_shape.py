@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from sentrix_upload.logic import preview as preview_logic
-from sentrix_upload.multipart import IncomingFile
+from sentrix_upload.logic.intake import IncomingFile
 from sentrix_upload.schemas.intake import UploadOptions
 from sentrix_upload.settings import UploadSettings
 

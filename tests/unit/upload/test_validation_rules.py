@@ -15,7 +15,7 @@ from sentrix.domain.status import ValidationStatus
 from sentrix.http.identity import Principal
 from sentrix_upload.logic.lifecycle import retry_message
 from sentrix_upload.logic.validation import apply_verdict, revalued_days
-from sentrix_upload.views import validation_summary
+from sentrix_upload.logic.views import validation_summary
 
 MARCH = datetime(2026, 3, 10, 12, tzinfo=UTC)
 

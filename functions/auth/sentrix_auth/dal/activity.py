@@ -53,6 +53,7 @@ def validation_counts(session: Session, user_id: uuid.UUID) -> dict[str, int]:
 
 
 def recent_analyses(session: Session, user_id: uuid.UUID, limit: int) -> list[Analysis]:
+    """The user's latest analyses, newest first."""
     return list(
         session.scalars(
             select(Analysis).where(Analysis.user_id == user_id).order_by(Analysis.created_at.desc()).limit(limit)
@@ -61,6 +62,7 @@ def recent_analyses(session: Session, user_id: uuid.UUID, limit: int) -> list[An
 
 
 def recent_validations(session: Session, user_id: uuid.UUID, limit: int) -> list[Detection]:
+    """The detections the user gave a verdict on, latest verdict first."""
     return list(
         session.scalars(
             select(Detection)

@@ -20,6 +20,7 @@ def digest(token: str) -> str:
 def add(
     session: Session, *, user_id: uuid.UUID, token: str, family_id: uuid.UUID, expires_at: datetime
 ) -> RefreshToken:
+    """Store a new refresh token (its hash only) in its family."""
     row = RefreshToken(user_id=user_id, token_hash=digest(token), family_id=family_id, expires_at=expires_at)
     session.add(row)
     session.flush()
@@ -32,6 +33,7 @@ def find_for_update(session: Session, token: str) -> RefreshToken | None:
 
 
 def revoke_family(session: Session, family_id: uuid.UUID, now: datetime, reason: str) -> int:
+    """Revoke the live tokens of one family (one sign-in: logout, or reuse of a rotated token); how many."""
     result = session.execute(
         update(RefreshToken)
         .where(RefreshToken.family_id == family_id, RefreshToken.revoked_at.is_(None))
@@ -41,6 +43,7 @@ def revoke_family(session: Session, family_id: uuid.UUID, now: datetime, reason:
 
 
 def revoke_all_of(session: Session, user_id: uuid.UUID, now: datetime, reason: str) -> int:
+    """Revoke every live token of a user (sign-out everywhere, password change, deactivation); how many."""
     result = session.execute(
         update(RefreshToken)
         .where(RefreshToken.user_id == user_id, RefreshToken.revoked_at.is_(None))

@@ -15,6 +15,7 @@ from sentrix.errors import Conflict
 
 
 def get(session: Session, user_id: uuid.UUID, *, for_update: bool = False) -> User | None:
+    """The user by id, row-locked when `for_update`; None if there is none."""
     statement = select(User).where(User.id == user_id)
     return session.scalar(statement.with_for_update() if for_update else statement)
 

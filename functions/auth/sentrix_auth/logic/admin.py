@@ -16,12 +16,13 @@ from sentrix.errors import BadRequest, NotFound, ValidationFailed
 from sentrix.http.identity import Principal
 from sentrix.observability import logger
 from sentrix_auth.dal import users
-from sentrix_auth.providers.base import get_provider
+from sentrix_auth.providers.factory import get_provider
 
 
 def list_users(
     *, limit: int, offset: int, role: Role | None, is_active: bool | None, search: str | None
 ) -> tuple[list[User], int]:
+    """A page of users matching the filters, with the total over all pages."""
     with session_scope() as session:
         return users.page(session, limit=limit, offset=offset, role=role, is_active=is_active, search=search)
 

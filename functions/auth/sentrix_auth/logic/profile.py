@@ -13,6 +13,7 @@ from sentrix_auth.dal import activity, users
 
 
 def get_profile(user_id: uuid.UUID) -> User:
+    """The caller's own user row; NotFound if it is gone."""
     with session_scope() as session:
         user = users.get(session, user_id)
         if user is None:

@@ -13,9 +13,10 @@ from sentrix.db.models import User
 from sentrix.errors import Forbidden, RateLimited, Unauthorized
 from sentrix.i18n import t
 from sentrix.observability import logger
-from sentrix_auth.config import get_auth_settings
 from sentrix_auth.dal import users
-from sentrix_auth.providers.base import IdentityProvider, NewAccount, Tokens, WrongCurrentPassword, get_provider
+from sentrix_auth.providers.base import IdentityProvider, NewAccount, Tokens, WrongCurrentPassword
+from sentrix_auth.providers.factory import get_provider
+from sentrix_auth.settings import get_auth_settings
 
 BAD_CREDENTIALS = "Incorrect email or password"
 TOO_MANY = "Too many failed sign-in attempts; try again later"

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import functools
 import uuid
 from dataclasses import dataclass
 from typing import Protocol
 
 from sentrix.db.models import User
 from sentrix.errors import BadRequest
-from sentrix_auth.config import Provider, get_auth_settings
 
 
 class WrongCurrentPassword(BadRequest):
@@ -59,26 +57,3 @@ class IdentityProvider(Protocol):
 
     def forget(self, user_id: uuid.UUID) -> None:
         """Remove the provider's own record of a deleted user (no-op for the built-in provider)."""
-
-
-@functools.cache
-def _provider(kind: Provider) -> IdentityProvider:
-    if kind is Provider.SUPABASE:
-        # supabase (and its HTTP stack) is imported only when this provider is configured.
-        from sentrix_auth.providers.supabase import SupabaseProvider
-
-        return SupabaseProvider(get_auth_settings())
-    from sentrix_auth.providers.builtin import BuiltinProvider
-
-    return BuiltinProvider(get_auth_settings())
-
-
-def get_provider() -> IdentityProvider:
-    """The configured provider of this execution environment."""
-    return _provider(get_auth_settings().auth_provider)
-
-
-def reset_provider() -> None:
-    """Forget the cached provider and settings (tests switching AUTH_PROVIDER)."""
-    _provider.cache_clear()
-    get_auth_settings.cache_clear()

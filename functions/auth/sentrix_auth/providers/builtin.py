@@ -13,9 +13,9 @@ from sentrix.errors import BadRequest, DependencyUnavailable, Forbidden, Unautho
 from sentrix.http.identity import cut_off_second
 from sentrix.observability import logger
 from sentrix.tokens import KeysUnavailable, issue_access_token
-from sentrix_auth.config import AuthSettings
 from sentrix_auth.dal import refresh_tokens, users
 from sentrix_auth.providers.base import NewAccount, Tokens, WrongCurrentPassword
+from sentrix_auth.settings import AuthSettings
 
 INVALID_REFRESH = "Invalid or expired refresh token"
 

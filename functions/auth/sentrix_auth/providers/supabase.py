@@ -19,9 +19,9 @@ from sentrix.db.engine import session_scope
 from sentrix.db.models import User
 from sentrix.errors import Conflict, DependencyUnavailable, Forbidden, Unauthorized, ValidationFailed
 from sentrix.observability import logger
-from sentrix_auth.config import AuthSettings
 from sentrix_auth.dal import users
 from sentrix_auth.providers.base import NewAccount, Tokens, WrongCurrentPassword
+from sentrix_auth.settings import AuthSettings
 
 INVALID_REFRESH = "Invalid or expired refresh token"
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -111,7 +112,7 @@ _ROLLUP_PUBLIC = """public_cells AS (
     SELECT p.cx, p.cy, p.site_type, p.n, p.high_n, p.risk, p.last_seen, c.reports
     FROM (
         SELECT cx, cy, site_type, n, high_n, detection_risk AS risk, last_seen
-        FROM map_public_points
+        FROM map_public_points mp
         WHERE n > 0 AND {reporters} >= :min_reporters
         ORDER BY n DESC, cx, cy, site_type
         LIMIT :limit
@@ -120,7 +121,34 @@ _ROLLUP_PUBLIC = """public_cells AS (
 ),
 suppressed AS (
     SELECT count(DISTINCT (cx, cy))::int AS cells
-    FROM map_public_points WHERE n > 0 AND {reporters} < :min_reporters
+    FROM map_public_points mp WHERE n > 0 AND {reporters} < :min_reporters
+),
+"""
+
+# The active map's cells from the rollup (map_public_active, migration 0022: per cell, type and the UTC day the
+# detections stop being active; map_public_people: each person's last active day in the cell): the days from
+# :active_day on are the detections active at that midnight (the public view's instant).
+_ROLLUP_ACTIVE = """active_people AS MATERIALIZED (
+    SELECT cx, cy, count(*)::int AS reporters FROM map_public_people
+    WHERE n > 0 AND last_day >= :active_day
+    GROUP BY cx, cy
+),
+active_types AS MATERIALIZED (
+    SELECT cx, cy, site_type, sum(n)::int AS n, sum(high_n)::int AS high_n, min(risk) AS risk,
+           max(last_seen) AS last_seen
+    FROM map_public_active WHERE day >= :active_day
+    GROUP BY cx, cy, type_key, site_type
+),
+public_cells AS (
+    SELECT t.cx, t.cy, t.site_type, t.n, t.high_n, t.risk, t.last_seen, c.reports
+    FROM active_types t JOIN active_people k USING (cx, cy) JOIN map_public_cells c USING (cx, cy)
+    WHERE k.reporters >= :min_reporters
+    ORDER BY t.n DESC, t.cx, t.cy, t.site_type
+    LIMIT :limit
+),
+suppressed AS (
+    SELECT count(DISTINCT (t.cx, t.cy))::int AS cells
+    FROM active_types t JOIN active_people k USING (cx, cy) WHERE k.reporters < :min_reporters
 ),
 """
 
@@ -136,21 +164,23 @@ def heatmap(
     limit: int,
     min_reporters: int,
     rollup: bool,
+    active_day: date | None = None,
 ) -> dict[str, Any]:
     """Points and their summary; `where` selects counted analyses, `exact` those shown point by point and
     `detections` the detections that count (verdict, validity). Analyses without such detections are no heat.
 
     With `rollup`, the public cells come from the trigger-maintained tables: only for the whole data set
-    (every counted analysis public, every non-rejected detection, no filter) at ROLLUP_GRID_DEG, which the
-    caller checks.
+    (every counted analysis public, every non-rejected detection, no filter) at ROLLUP_GRID_DEG, or with
+    `active_day` for the same map's detections active at that UTC midnight; the caller checks.
     """
     if rollup and grid_deg != ROLLUP_GRID_DEG:
         raise ValueError("the public map rollup holds the 0.01° grid only")
-    public = (
-        _ROLLUP_PUBLIC.format(reporters=CELL_REPORTERS)
-        if rollup
-        else _LIVE_PUBLIC.format(exact=exact.sql(), where=where.sql(), detections=detections.sql())
-    )
+    if not rollup:
+        public = _LIVE_PUBLIC.format(exact=exact.sql(), where=where.sql(), detections=detections.sql())
+    elif active_day is None:
+        public = _ROLLUP_PUBLIC.format(reporters=CELL_REPORTERS.format(cell="mp"))
+    else:
+        public = _ROLLUP_ACTIVE
     sql = _SQL.format(
         exact=exact.sql(),
         where=where.sql(),
@@ -166,5 +196,6 @@ def heatmap(
         "grid": grid_deg,
         "limit": limit,
         "min_reporters": min_reporters,
+        "active_day": active_day,
     }
     return dict(one(session, sql, params))

@@ -26,18 +26,11 @@ INTENSITY = """round(LEAST(
 # The grid of the public map rollup (migrations 0004, 0005): it serves public maps only at this precision.
 ROLLUP_GRID_DEG = 0.01
 
-# The distinct people behind the detections the rollup counts in cell (cx, cy) (k-anonymity of public cells):
-# counted analyses with a detection no expert rejected, found through the location index (the cell's
-# envelope, then the exact cell test).
-CELL_REPORTERS = """(SELECT count(DISTINCT ra.user_id) FROM analyses ra
-    WHERE ra.location && ST_MakeEnvelope(
-            cx * CAST(:grid AS float8) - 1e-7, cy * CAST(:grid AS float8) - 1e-7,
-            (cx + 1) * CAST(:grid AS float8) + 1e-7, (cy + 1) * CAST(:grid AS float8) + 1e-7, 4326)
-      AND ra.status = 'completed'
-      AND floor(ST_X(ra.location) / CAST(:grid AS float8)) = cx
-      AND floor(ST_Y(ra.location) / CAST(:grid AS float8)) = cy
-      AND EXISTS (SELECT 1 FROM detections rd
-                  WHERE rd.analysis_id = ra.id AND rd.validation_status <> 'validated_negative'))"""
+# The distinct people behind the detections the rollup counts in a public cell (k-anonymity of public cells):
+# users with a counted analysis there holding a detection no expert rejected, kept per cell by the rollup's
+# triggers (map_public_people, migration 0022). `{cell}` is the alias of the row holding the cell's cx, cy.
+CELL_REPORTERS = """(SELECT count(*) FROM map_public_people pp
+    WHERE pp.cx = {cell}.cx AND pp.cy = {cell}.cy AND pp.n > 0)"""
 
 # A risk level as a number, for means: ALTO 3, MEDIO 2, BAJO 1, MINIMO 0.
 RISK_SCORE = "CASE {column} WHEN 'ALTO' THEN 3 WHEN 'MEDIO' THEN 2 WHEN 'BAJO' THEN 1 ELSE 0 END"

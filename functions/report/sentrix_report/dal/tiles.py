@@ -266,7 +266,7 @@ def tile(
         exact=exact.sql(),
         detections=detections.sql(),
         cell_properties=_CELL_PROPERTIES,
-        reporters=CELL_REPORTERS,
+        reporters=CELL_REPORTERS.format(cell="c"),
     )
     params = {
         **where.params,

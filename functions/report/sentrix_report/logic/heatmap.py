@@ -18,6 +18,7 @@ from sentrix_report.logic.scope import (
     apply_filters,
     counted,
     counted_detections,
+    public_active_rollup_applies,
     public_rollup_applies,
     public_view,
 )
@@ -46,6 +47,7 @@ def heatmap_data(
     where = apply_filters(counted("a"), filters)
     if unit is Unit.SITES:
         return _site_points(principal, view, where, limit, locale)
+    active_rollup = public_active_rollup_applies(principal, view, settings.public_grid_deg)
     with session_scope() as session:
         result = heatmap(
             session,
@@ -56,7 +58,8 @@ def heatmap_data(
             grid_deg=settings.public_grid_deg,
             limit=limit,
             min_reporters=settings.public_min_reporters,
-            rollup=public_rollup_applies(principal, filters, settings.public_grid_deg),
+            rollup=active_rollup or public_rollup_applies(principal, filters, settings.public_grid_deg),
+            active_day=as_of.astimezone(UTC).date() if active_rollup else None,
         )
     return {
         "data": result["points"],

@@ -34,6 +34,12 @@ def public_rollup_applies(principal: Principal | None, filters: DataFilters, gri
     return principal is None and filters == ROLLUP_FILTERS and grid_deg == ROLLUP_GRID_DEG
 
 
+def public_active_rollup_applies(principal: Principal | None, view: PublicView, grid_deg: float) -> bool:
+    """The anonymous active map (the default filters: detections no expert rejected, active at the view's UTC
+    midnight, which only a snapped view has) is kept by triggers too (map_public_active, migration 0022)."""
+    return principal is None and view.snapped and view.filters == DataFilters() and grid_deg == ROLLUP_GRID_DEG
+
+
 def map_stats_rollup_applies(view: PublicView) -> bool:
     """Public map-stats (anonymous callers, and the public part of a user's) over everything, verdict
     not_rejected, active or not, are kept by triggers in the map_stats_* tables (migration 0019); validity is

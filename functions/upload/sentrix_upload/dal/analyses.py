@@ -97,6 +97,7 @@ def inline(name: str) -> BindParameter:
 
 
 def point(latitude: float, longitude: float) -> ColumnElement:
+    """A WGS 84 point (SRID 4326) from latitude and longitude, as bound parameters."""
     return func.ST_SetSRID(func.ST_MakePoint(value(longitude), value(latitude)), value(4326))
 
 

@@ -236,6 +236,7 @@ def timeline(session: Session, site_id: uuid.UUID) -> list[Any]:
 
 
 def last_action(session: Session, site_id: uuid.UUID, action: SiteAction) -> SiteActionRecord | None:
+    """The site's latest action of one kind, or None."""
     return session.scalars(
         select(SiteActionRecord)
         .where(SiteActionRecord.site_id == site_id, SiteActionRecord.action == action)
@@ -245,6 +246,7 @@ def last_action(session: Session, site_id: uuid.UUID, action: SiteAction) -> Sit
 
 
 def analysis_exists(session: Session, analysis_id: uuid.UUID) -> bool:
+    """Whether an analysis with this id exists (whoever owns it)."""
     return session.scalar(select(exists().where(Analysis.id == analysis_id))) is True
 
 

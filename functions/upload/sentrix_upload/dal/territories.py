@@ -17,10 +17,12 @@ IMPORT_LOCK = 0x7465727269746F72  # "territor"
 
 
 def lock_imports(session: Session) -> None:
+    """Serialise territory imports for the rest of the transaction (an advisory lock)."""
     session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": IMPORT_LOCK})
 
 
 def stored_parents(session: Session) -> dict[str, str | None]:
+    """Every stored territory's code and its parent's code."""
     return {row.code: row.parent_code for row in session.execute(select(Territory.code, Territory.parent_code))}
 
 
@@ -76,6 +78,7 @@ def descendants(code: str) -> Any:
 
 
 def exists(session: Session, code: str) -> bool:
+    """Whether a territory with this code is stored."""
     return session.scalar(select(func.count()).select_from(Territory).where(Territory.code == code)) == 1
 
 
@@ -95,6 +98,7 @@ def list_page(
     limit: int,
     offset: int,
 ) -> tuple[list[Any], int]:
+    """A page of territories under `parent` and/or at `level`, with the total."""
     where = []
     if parent is not None:
         where.append(Territory.parent_code == parent)
@@ -112,6 +116,7 @@ def list_page(
 
 
 def get(session: Session, code: str) -> tuple[Any, list[str]] | None:
+    """One territory (with its geometry) and its children's codes, or None."""
     row = session.execute(select(*_columns(True)).where(Territory.code == code)).first()
     if row is None:
         return None

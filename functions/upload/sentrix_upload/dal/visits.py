@@ -50,6 +50,7 @@ def visible_sites(session: Session, principal: Principal, ids: Sequence[uuid.UUI
 
 
 def visible_analyses(session: Session, principal: Principal, ids: Sequence[uuid.UUID]) -> set[uuid.UUID]:
+    """Those of `ids` the principal may see."""
     if not ids:
         return set()
     return set(session.scalars(visible_to(principal, select(Analysis.id)).where(Analysis.id.in_(ids))))
@@ -58,6 +59,7 @@ def visible_analyses(session: Session, principal: Principal, ids: Sequence[uuid.
 def insert(
     session: Session, visit: Visit, containers: list[VisitContainers], sites: list[uuid.UUID], analyses: list[uuid.UUID]
 ) -> None:
+    """Store a visit with its container counts and its links to sites and analyses."""
     session.add(visit)
     session.flush()
     session.add_all(containers)
@@ -111,6 +113,7 @@ def _conditions(principal: Principal, filters: VisitFilters) -> list[ColumnEleme
 def list_page(
     session: Session, principal: Principal, filters: VisitFilters, *, limit: int, offset: int
 ) -> tuple[list[Visit], int]:
+    """A page of the visits the principal may see, latest visit first, with the total."""
     where = _conditions(principal, filters)
     total = session.scalar(select(func.count()).select_from(Visit).where(*where)) or 0
     rows = session.scalars(
@@ -124,6 +127,7 @@ def list_page(
 
 
 def get(session: Session, principal: Principal, visit_id: uuid.UUID) -> Visit | None:
+    """One visit if the principal may see it, else None."""
     return session.scalars(select(Visit).where(Visit.id == visit_id, *_scope(principal))).first()
 
 

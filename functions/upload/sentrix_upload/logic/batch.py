@@ -13,8 +13,7 @@ from sentrix.db.engine import session_scope
 from sentrix.errors import SentrixError, ValidationFailed
 from sentrix.http.identity import Principal
 from sentrix_upload.logic import quota
-from sentrix_upload.logic.intake import Accepted, accept_file, start_presigned_upload
-from sentrix_upload.multipart import IncomingFile
+from sentrix_upload.logic.intake import Accepted, IncomingFile, accept_file, start_presigned_upload
 from sentrix_upload.schemas.intake import PresignedUploadRequest, UploadOptions
 from sentrix_upload.settings import UploadSettings
 

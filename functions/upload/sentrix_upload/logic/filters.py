@@ -8,7 +8,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
-from typing import TypeVar
+from typing import Literal, TypeVar
 
 from sentrix.domain.classes import RiskLevel, parse_risk_level
 from sentrix.domain.location import is_valid_coordinate
@@ -60,6 +60,43 @@ class SiteFilters:
     confirmed: bool | None = None
     since: datetime | None = None  # last report at or after
     territory: str | None = None  # the territory's code: it and every territory below it
+
+
+@dataclass(frozen=True, slots=True)
+class AnalysisQuery:
+    """The query string of `GET /analyses` as the client sent it (routes/params.py reads it)."""
+
+    status: list[str]
+    risk_level: list[str]
+    date_from: str | None
+    date_to: str | None
+    since: str | None
+    until: str | None
+    has_gps: bool | None
+    validated_only: bool
+    bbox: str | None
+    near: str | None
+    radius_m: float | None
+    user_id: uuid.UUID | None
+    limit: int
+    offset: int
+
+
+@dataclass(frozen=True, slots=True)
+class SiteQuery:
+    """The query string of `GET /sites` as the client sent it (routes/params.py reads it)."""
+
+    status: list[str]
+    family: list[str]
+    bbox: str | None
+    near: str | None
+    radius_m: float | None
+    confirmed: bool | None
+    since: str | None
+    territory: str | None
+    order: Literal["priority", "recent"]
+    limit: int
+    offset: int
 
 
 def _numbers(raw: str, count: int, name: str, shape: str) -> list[float]:
@@ -139,5 +176,37 @@ def parse_risk_levels(values: Iterable[str]) -> tuple[RiskLevel, ...]:
 
 
 def check_range(created_from: datetime | None, created_before: datetime | None) -> None:
+    """422 unless the lower date bound is before the upper one."""
     if created_from and created_before and created_from >= created_before:
         raise ValidationFailed("date_from must be before date_to")
+
+
+def analysis_filters(query: AnalysisQuery) -> AnalysisFilters:
+    """The checked filters of `GET /analyses` (`since`/`until` are the original client's names of the dates)."""
+    created_from = parse_moment(query.date_from or query.since, "date_from", end_of_day=False)
+    created_before = parse_moment(query.date_to or query.until, "date_to", end_of_day=True)
+    check_range(created_from, created_before)
+    return AnalysisFilters(
+        statuses=parse_enum_list(query.status, AnalysisStatus, "status"),
+        risk_levels=parse_risk_levels(query.risk_level),
+        created_from=created_from,
+        created_before=created_before,
+        has_gps=query.has_gps,
+        validated_only=query.validated_only,
+        bbox=parse_bbox(query.bbox),
+        near=parse_near(query.near, query.radius_m),
+        user_id=query.user_id,
+    )
+
+
+def site_filters(query: SiteQuery) -> SiteFilters:
+    """The checked filters of `GET /sites` (whether the territory exists is the caller's check)."""
+    return SiteFilters(
+        statuses=parse_enum_list(query.status, SiteStatus, "status"),
+        families=parse_enum_list(query.family, SiteFamily, "family"),
+        bbox=parse_bbox(query.bbox),
+        near=parse_near(query.near, query.radius_m),
+        confirmed=query.confirmed,
+        since=parse_moment(query.since, "since", end_of_day=False),
+        territory=query.territory,
+    )

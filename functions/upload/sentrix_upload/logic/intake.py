@@ -26,7 +26,6 @@ from sentrix.repositories.analyses import find_by_idempotency_key
 from sentrix_upload.logic import quota
 from sentrix_upload.logic.options import ACCEPTED, check_location, declared_image_type, resolve_options
 from sentrix_upload.logic.preferences import load_preferences
-from sentrix_upload.multipart import IncomingFile
 from sentrix_upload.schemas.intake import PresignedUploadRequest, UploadOptions
 from sentrix_upload.settings import UploadSettings
 
@@ -38,6 +37,15 @@ def stored_filename(filename: str) -> str:
     """The client's file name as kept for display: control characters dropped (PostgreSQL text cannot even
     hold NUL, which made a presigned request named "foto\x00.jpg" a 500), at most MAX_FILENAME characters."""
     return "".join(ch for ch in filename if unicodedata.category(ch) != "Cc")[:MAX_FILENAME]
+
+
+@dataclass(frozen=True, slots=True)
+class IncomingFile:
+    """A photo as a multipart request carried it (routes/multipart.py reads it)."""
+
+    filename: str
+    declared_type: str | None
+    data: bytes
 
 
 @dataclass(frozen=True, slots=True)

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from sentrix.domain import filetypes
 from sentrix.domain.filetypes import ImageType
 from sentrix.domain.location import resolve_location
-from sentrix_upload.errors import UnsupportedMediaType
+from sentrix_upload.logic.errors import UnsupportedMediaType
 from sentrix_upload.logic.preferences import Preferences
 from sentrix_upload.schemas.intake import UploadOptions
 

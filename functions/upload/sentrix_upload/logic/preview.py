@@ -18,12 +18,11 @@ from sentrix.i18n import t
 from sentrix.image_checks import ImageLimits, check_image
 from sentrix.observability import logger, metrics
 from sentrix_upload.logic import quota
-from sentrix_upload.logic.intake import checked_image
+from sentrix_upload.logic.intake import IncomingFile, checked_image
 from sentrix_upload.logic.options import check_location
-from sentrix_upload.multipart import IncomingFile
+from sentrix_upload.logic.views import location_view
 from sentrix_upload.schemas.intake import UploadOptions
 from sentrix_upload.settings import UploadSettings
-from sentrix_upload.views import location_view
 
 if TYPE_CHECKING:
     from sentrix.adapters.yolo import YoloClient, YoloResult

@@ -10,8 +10,8 @@ from sentrix.db.engine import session_scope
 from sentrix.errors import Forbidden, NotFound
 from sentrix.http.identity import Principal, TokenIdentity, check_against_database
 from sentrix.repositories.analyses import parse_id
-from sentrix_upload import views
 from sentrix_upload.dal import analyses as analyses_dal
+from sentrix_upload.logic import views
 from sentrix_upload.logic.filters import AnalysisFilters
 from sentrix_upload.logic.preferences import preferences_from
 

@@ -127,6 +127,7 @@ def _view(row: Any, include_geometry: bool) -> dict[str, Any]:
 def list_territories(
     *, parent: str | None, level: int | None, include_geometry: bool, limit: int, offset: int
 ) -> dict[str, Any]:
+    """A page of territories as the API answers it."""
     with session_scope() as session:
         rows, total = dal.list_page(
             session, parent=parent, level=level, include_geometry=include_geometry, limit=limit, offset=offset
@@ -141,6 +142,7 @@ def list_territories(
 
 
 def territory(code: str) -> dict[str, Any]:
+    """One territory with its geometry and children's codes; NotFound if unknown."""
     with session_scope() as session:
         found = dal.get(session, code)
     if found is None:

@@ -28,6 +28,7 @@ class Feature:
 
 
 def refuse(reason: str, index: int | None = None, **values: Any) -> ValidationFailed:
+    """The 422 refusing a territory file for `reason` (a catalogue key), naming the feature if one."""
     details: dict[str, Any] = {"reason": reason, **values}
     if index is not None:
         details["feature"] = index

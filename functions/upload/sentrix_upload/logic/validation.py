@@ -20,8 +20,8 @@ from sentrix.observability import logger
 from sentrix.repositories import sites
 from sentrix.repositories.detections import get_visible_detection
 from sentrix.repositories.verdicts import move_expiry, refresh_current_risk
-from sentrix_upload import views
 from sentrix_upload.dal import detections as detections_dal
+from sentrix_upload.logic import views
 from sentrix_upload.logic.filters import BBox
 from sentrix_upload.logic.image_urls import image_url
 from sentrix_upload.logic.validity import season_place

@@ -19,8 +19,8 @@ from sentrix.observability import logger
 from sentrix.repositories import sites
 from sentrix.repositories.detections import get_visible_detection
 from sentrix.repositories.verdicts import refresh_current_risk
-from sentrix_upload import views
 from sentrix_upload.dal import detections as detections_dal
+from sentrix_upload.logic import views
 
 
 def _page(rows: list, total: int, limit: int, offset: int, now: datetime) -> dict[str, Any]:

@@ -37,6 +37,7 @@ def may_record_visits(principal: Principal) -> bool:
 
 
 def require_visit_role(principal: Principal) -> None:
+    """Forbidden unless the principal may record and read field visits."""
     if not may_record_visits(principal):
         raise Forbidden("Only experts, admins and officials record and read field visits", key="err.visit_permissions")
 

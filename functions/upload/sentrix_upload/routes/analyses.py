@@ -2,19 +2,18 @@
 
 from __future__ import annotations
 
-import uuid
 from typing import Any
 
 from fastapi import APIRouter, Depends, Query, Response
 
-from sentrix.domain.status import AnalysisStatus
 from sentrix.http.envelope import error_responses
 from sentrix.http.identity import Principal, TokenIdentity, current_principal, unchecked_identity
 from sentrix.http.paging import MAX_OFFSET
 from sentrix.http.query import reject_unknown_query_params
-from sentrix_upload import views
 from sentrix_upload.logic import filters as f
-from sentrix_upload.logic import lifecycle, reads
+from sentrix_upload.logic import lifecycle, reads, views
+from sentrix_upload.logic.filters import AnalysisQuery
+from sentrix_upload.routes.params import analysis_query
 from sentrix_upload.schemas.analyses import AnalysisDetail, AnalysisPage, DetectionList
 from sentrix_upload.schemas.intake import AnalysisAccepted
 
@@ -29,37 +28,10 @@ router = APIRouter(prefix="/api/v1", tags=["analyses"])
     responses=error_responses(403, s403="user_id names another user and the caller is not an expert"),
 )
 def list_analyses(
-    status: list[str] = Query(default=[], description="Repeat or comma-separate: " + ", ".join(AnalysisStatus)),
-    risk_level: list[str] = Query(default=[], description="ALTO, MEDIO, BAJO, MINIMO (or high, medium, …)"),
-    date_from: str | None = Query(default=None, description="Created at or after (ISO date or date-time)"),
-    date_to: str | None = Query(default=None, description="Created at or before; a bare date includes that day"),
-    since: str | None = Query(default=None, description="Alias of date_from (the original client's name)"),
-    until: str | None = Query(default=None, description="Alias of date_to"),
-    has_gps: bool | None = Query(default=None),
-    validated_only: bool = Query(default=False, description="Only analyses whose detections all have a verdict"),
-    bbox: str | None = Query(default=None, description="minLon,minLat,maxLon,maxLat"),
-    near: str | None = Query(default=None, description="lat,lon (with radius_m)"),
-    radius_m: float | None = Query(default=None, description="Metres around `near`"),
-    user_id: uuid.UUID | None = Query(default=None, description="Experts and admins only"),
-    limit: int = Query(default=20, ge=1, le=100),
-    offset: int = Query(default=0, ge=0, le=MAX_OFFSET),
-    principal: Principal = Depends(current_principal),
+    query: AnalysisQuery = Depends(analysis_query), principal: Principal = Depends(current_principal)
 ) -> dict[str, Any]:
-    created_from = f.parse_moment(date_from or since, "date_from", end_of_day=False)
-    created_before = f.parse_moment(date_to or until, "date_to", end_of_day=True)
-    f.check_range(created_from, created_before)
-    filters = f.AnalysisFilters(
-        statuses=f.parse_enum_list(status, AnalysisStatus, "status"),
-        risk_levels=f.parse_risk_levels(risk_level),
-        created_from=created_from,
-        created_before=created_before,
-        has_gps=has_gps,
-        validated_only=validated_only,
-        bbox=f.parse_bbox(bbox),
-        near=f.parse_near(near, radius_m),
-        user_id=user_id,
-    )
-    return reads.list_analyses(principal, filters, limit=limit, offset=offset)
+    filters = f.analysis_filters(query)
+    return reads.list_analyses(principal, filters, limit=query.limit, offset=query.offset)
 
 
 @router.get(

@@ -8,26 +8,23 @@ from fastapi import APIRouter, Depends, Header, Request, Response
 from fastapi.exceptions import RequestValidationError
 from pydantic import ValidationError
 
-from sentrix.errors import ValidationFailed
 from sentrix.http.envelope import error_responses
 from sentrix.http.identity import Principal, current_principal
-from sentrix_upload import views
-from sentrix_upload.logic.batch import ItemOutcome, multipart_batch, presigned_batch
-from sentrix_upload.logic.intake import Accepted, accept_file, start_presigned_upload
-from sentrix_upload.multipart import read_multipart
+from sentrix_upload.logic import intake_views
+from sentrix_upload.logic.batch import multipart_batch, presigned_batch
+from sentrix_upload.logic.intake import accept_file, start_presigned_upload
+from sentrix_upload.routes.multipart import merge_idempotency_key, multipart_doc, options_from_form, read_multipart
 from sentrix_upload.schemas.intake import (
     IDEMPOTENCY_KEY_PATTERN,
     AnalysisAccepted,
     BatchPresignedRequest,
     BatchResult,
     PresignedUploadRequest,
-    UploadOptions,
 )
 from sentrix_upload.settings import get_upload_settings
 
 router = APIRouter(prefix="/api/v1", tags=["analyses"])
 
-OPTION_FIELDS = ("confidence_threshold", "include_gps", "latitude", "longitude", "idempotency_key")
 # The pattern is checked here too: a malformed header is the client's 422, not a ValidationError (500) in the handler.
 IDEMPOTENCY_HEADER = Header(
     default=None,
@@ -35,79 +32,6 @@ IDEMPOTENCY_HEADER = Header(
     pattern=IDEMPOTENCY_KEY_PATTERN,
     description="Same as the idempotency_key field; give one or the other",
 )
-
-
-def multipart_doc(file_field: str, many: bool) -> dict[str, Any]:
-    file_schema: dict[str, Any] = {"type": "string", "format": "binary"}
-    properties: dict[str, Any] = {
-        file_field: {"type": "array", "items": file_schema} if many else file_schema,
-        "confidence_threshold": {"type": "number", "minimum": 0.1, "maximum": 1.0},
-        "include_gps": {"type": "boolean"},
-        "latitude": {"type": "number", "minimum": -90, "maximum": 90},
-        "longitude": {"type": "number", "minimum": -180, "maximum": 180},
-    }
-    if not many:
-        properties["idempotency_key"] = {"type": "string", "maxLength": 128}
-    schema = {"type": "object", "required": [file_field], "properties": properties}
-    return {"requestBody": {"required": True, "content": {"multipart/form-data": {"schema": schema}}}}
-
-
-def options_from_form(fields: dict[str, str], idempotency_key: str | None = None) -> UploadOptions:
-    """The upload options of a form (fields the original client does not send are ignored)."""
-    values: dict[str, Any] = {name: fields[name] for name in OPTION_FIELDS if name in fields}
-    _merge_key(values, idempotency_key)
-    try:
-        return UploadOptions.model_validate(values)
-    except ValidationError as exc:
-        errors = [{**err, "loc": ("body", *err["loc"])} for err in exc.errors()]
-        raise RequestValidationError(errors) from exc
-
-
-def _merge_key(values: dict[str, Any], header_key: str | None) -> None:
-    if header_key is None:
-        return
-    if values.get("idempotency_key") not in (None, header_key):
-        raise ValidationFailed("Idempotency-Key header and idempotency_key field differ")
-    values["idempotency_key"] = header_key
-
-
-def accepted_view(accepted: Accepted) -> dict[str, Any]:
-    upload = accepted.upload
-    return {
-        "analysis_id": accepted.analysis_id,
-        "status": accepted.status,
-        "status_url": views.status_url(accepted.analysis_id),
-        "replayed": accepted.replayed,
-        "upload": None
-        if upload is None
-        else {
-            "url": upload.url,
-            "fields": upload.fields,
-            "key": upload.key,
-            "content_type": upload.content_type,
-            "max_bytes": upload.max_bytes,
-            "expires_at": upload.expires_at,
-        },
-    }
-
-
-def batch_view(outcomes: list[ItemOutcome]) -> dict[str, Any]:
-    items = []
-    for outcome in outcomes:
-        item: dict[str, Any] = {"index": outcome.index, "filename": outcome.filename, "ok": outcome.error is None}
-        if outcome.accepted is not None:
-            item["analysis"] = accepted_view(outcome.accepted)
-        if outcome.error is not None:
-            error = outcome.error
-            item["error"] = {
-                "code": error.code,
-                "message": error.message,
-                "status": error.status,
-                "details": error.details,
-            }
-        items.append(item)
-    accepted = sum(1 for item in items if item["ok"])
-    return {"total": len(items), "accepted": accepted, "failed": len(items) - accepted, "items": items}
 
 
 @router.post(
@@ -128,12 +52,12 @@ def create_presigned_upload(
 ) -> dict[str, Any]:
     if idempotency_key is not None:
         values = body.model_dump(exclude_unset=True)
-        _merge_key(values, idempotency_key)
+        merge_idempotency_key(values, idempotency_key)
         body = PresignedUploadRequest.model_validate(values)
     accepted = start_presigned_upload(principal, body, get_upload_settings())
     if accepted.replayed:
         response.status_code = 200
-    return accepted_view(accepted)
+    return intake_views.accepted_view(accepted)
 
 
 @router.post(
@@ -164,7 +88,7 @@ async def create_analysis(
     accepted = accept_file(principal, upload.files[0], options, settings)
     if accepted.replayed:
         response.status_code = 200
-    return accepted_view(accepted)
+    return intake_views.accepted_view(accepted)
 
 
 @router.post(
@@ -196,4 +120,4 @@ async def create_batch(request: Request, principal: Principal = Depends(current_
             errors = [{**err, "loc": ("body", *err["loc"])} for err in exc.errors()]
             raise RequestValidationError(errors) from exc
         outcomes = presigned_batch(principal, body.items, settings)
-    return batch_view(outcomes)
+    return intake_views.batch_view(outcomes)

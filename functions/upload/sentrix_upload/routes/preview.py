@@ -11,10 +11,9 @@ from sentrix.errors import ValidationFailed
 from sentrix.http.envelope import error_responses
 from sentrix.http.locale import remember, request_language
 from sentrix.i18n import DEFAULT_LANGUAGE, Locale
-from sentrix_upload.deps import source_ip
 from sentrix_upload.logic.preview import preview
-from sentrix_upload.multipart import read_multipart
-from sentrix_upload.routes.intake import multipart_doc, options_from_form
+from sentrix_upload.routes.deps import source_ip
+from sentrix_upload.routes.multipart import multipart_doc, options_from_form, read_multipart
 from sentrix_upload.schemas.intake import PreviewResult
 from sentrix_upload.settings import get_upload_settings
 
@@ -26,23 +25,25 @@ _DOC["requestBody"]["content"]["multipart/form-data"]["schema"]["properties"]["l
     "enum": list(LANGUAGES),
 }
 
+_RESPONSES = error_responses(
+    400,
+    413,
+    415,
+    429,
+    503,
+    504,
+    s429="Too many previews from this address (Retry-After)",
+    s503="Detector unavailable",
+    s504="Detector too slow",
+)
+
 
 @router.post(
     "/analyses/public",
     response_model=PreviewResult,
     summary="Anonymous preview of one small photo: detections, risk, annotated image; nothing stored",
     openapi_extra=_DOC,
-    responses=error_responses(
-        400,
-        413,
-        415,
-        429,
-        503,
-        504,
-        s429="Too many previews from this address (Retry-After)",
-        s503="Detector unavailable",
-        s504="Detector too slow",
-    ),
+    responses=_RESPONSES,
 )
 async def public_preview(request: Request) -> dict[str, Any]:
     settings = get_upload_settings()

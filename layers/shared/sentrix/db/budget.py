@@ -54,6 +54,7 @@ def start(context: Any = None, route_class: RouteClass = RouteClass.USER) -> Tok
 
 
 def end(token: Token) -> None:
+    """Restore the time budget that was in force before `start`."""
     _budget.reset(token)
 
 
@@ -64,6 +65,7 @@ def use_class(route_class: RouteClass) -> None:
 
 
 def class_timeout_ms(route_class: RouteClass) -> int:
+    """The statement timeout of a route class from the settings, in milliseconds."""
     return int(getattr(get_settings(), f"db_timeout_{route_class.value}_s") * 1000)
 
 

@@ -17,6 +17,7 @@ MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 
 
 def alembic_config(url: URL | str, migrations_dir: Path = MIGRATIONS_DIR) -> Config:
+    """The Alembic configuration of the project's migrations for a database URL."""
     config = Config()
     config.set_main_option("script_location", str(migrations_dir))
     # Stored as an object attribute, not an ini option: the URL may hold a password with '%' in it.
@@ -45,10 +46,12 @@ def knows(revision: str, migrations_dir: Path = MIGRATIONS_DIR) -> bool:
 
 
 def downgrade(url: URL | str, revision: str = "base") -> None:
+    """Migrate the database down to `revision`."""
     command.downgrade(alembic_config(url), revision)
 
 
 def current(url: URL | str) -> str | None:
+    """The database's current migration revision (None before the first)."""
     from alembic.runtime.migration import MigrationContext
     from sqlalchemy import create_engine
 
@@ -61,6 +64,7 @@ def current(url: URL | str) -> str | None:
 
 
 def main() -> None:
+    """`python -m sentrix.db.migrate [upgrade|downgrade|current] [revision]`."""
     parser = argparse.ArgumentParser(description="Apply Sentrix database migrations.")
     parser.add_argument("action", choices=["upgrade", "downgrade", "current"], nargs="?", default="upgrade")
     parser.add_argument("revision", nargs="?", default=None)

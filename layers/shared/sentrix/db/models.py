@@ -658,6 +658,36 @@ class MapPublicExpiry(Base):
     n: Mapped[int] = mapped_column(Integer, nullable=False)
 
 
+class MapPublicPerson(Base):
+    """Counted detections per public cell and user, and the last UTC day one is active, from triggers: a cell's
+    rows are its people (k-anonymity of the public heatmap and tiles, migration 0022)."""
+
+    __tablename__ = "map_public_people"
+
+    cx: Mapped[float] = mapped_column(Float(precision=53), primary_key=True)
+    cy: Mapped[float] = mapped_column(Float(precision=53), primary_key=True)
+    user_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True)
+    n: Mapped[int] = mapped_column(Integer, nullable=False)
+    last_day: Mapped[date | None] = mapped_column(Date)
+
+
+class MapPublicActive(Base):
+    """The anonymous active heatmap's rows per public cell, breeding-site type (`type_key` '' for none) and UTC
+    day its detections stop being active (from yesterday on), from triggers (migration 0022)."""
+
+    __tablename__ = "map_public_active"
+
+    cx: Mapped[float] = mapped_column(Float(precision=53), primary_key=True)
+    cy: Mapped[float] = mapped_column(Float(precision=53), primary_key=True)
+    type_key: Mapped[str] = mapped_column(String(100), primary_key=True)
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    site_type: Mapped[BreedingSiteType | None] = mapped_column(breeding_site_type)
+    n: Mapped[int] = mapped_column(Integer, nullable=False)
+    high_n: Mapped[int] = mapped_column(Integer, nullable=False)
+    risk: Mapped[RiskLevel] = mapped_column(risk_level, nullable=False)
+    last_seen: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
+
+
 class MapStatsAnalyses(Base):
     """Counted analyses per UTC day of upload, risk level ('' for none) and located or not (migration 0020)."""
 

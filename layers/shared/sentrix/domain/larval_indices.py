@@ -174,6 +174,7 @@ class SurveyTotals:
 
 
 def survey_totals(visits: Iterable[VisitCounts]) -> SurveyTotals:
+    """The counts of several visits added up."""
     totals = SurveyTotals()
     for counts in visits:
         totals.add(counts)

@@ -31,6 +31,7 @@ def _timed(check: Callable[[], dict[str, Any] | None]) -> dict[str, Any]:
 
 
 def check_database() -> dict[str, Any]:
+    """Reach the database and read its migration revision."""
     from sqlalchemy import text
 
     from sentrix.db.engine import get_engine
@@ -57,6 +58,7 @@ YOLO_REPORTED_KEYS = (
 
 
 def check_yolo() -> dict[str, Any]:
+    """Ask the YOLO host for its health and what it reports about itself."""
     import httpx
 
     response = httpx.get(f"{get_settings().yolo_service_url.rstrip('/')}/health", timeout=2.0)
@@ -87,12 +89,14 @@ def yolo_host() -> dict[str, Any]:
 
 
 def check_storage() -> None:
+    """Reach the images bucket."""
     from sentrix.adapters.storage import S3ImageStore
 
     S3ImageStore().ping()
 
 
 def check_queue() -> None:
+    """Reach the detect queue."""
     from sentrix.adapters.queue import SqsWorkQueue
 
     SqsWorkQueue().ping()

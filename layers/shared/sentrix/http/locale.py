@@ -55,6 +55,7 @@ def resolve_locale(
 
 
 def remember(request: Request, locale: Locale) -> Locale:
+    """Keep the resolved locale on the request (error answers use its language); returns it."""
     request.scope.setdefault("state", {})[STATE_KEY] = locale
     return locale
 

@@ -175,10 +175,12 @@ def class_word(name: object, language: str | None = None) -> str:
 
 
 def status_word(status: object, language: str | None = None) -> str:
+    """An analysis status in words of the language (the raw value if the catalogue has none)."""
     key = f"status.{_value(status)}"
     return t(key, language) if key in CATALOGUE["es"] else str(_value(status))
 
 
 def source_word(source: object, language: str | None = None) -> str:
+    """A location source in words of the language (the words for none if unknown)."""
     key = f"source.{_value(source)}"
     return t(key, language) if key in CATALOGUE["es"] else t("source.NONE", language)

@@ -17,6 +17,7 @@ from sentrix.http.identity import Principal
 
 
 def is_official(principal: Principal) -> bool:
+    """Whether the principal is a health official (scoped to their territories)."""
     return principal.role is Role.OFFICIAL
 
 

@@ -11,7 +11,7 @@ from sentrix.http.locale import locale_dependency, request_language
 from sentrix.i18n import Locale, t
 from sentrix_auth.logic import profile
 from sentrix_auth.logic.settings import SettingsDocument, SettingsUpdate, get_settings_of, update_settings_of
-from sentrix_auth.schemas import ProfileUpdate, UserOut
+from sentrix_auth.schemas.users import ProfileUpdate, UserOut
 
 router = APIRouter(prefix="/api/v1", tags=["profile"])
 caller_locale = locale_dependency(current_principal)

@@ -6,10 +6,10 @@ from fastapi import APIRouter, Depends, Request
 
 from sentrix.http.envelope import error_responses
 from sentrix.http.identity import Principal, current_principal
-from sentrix_auth.handlers.request import bearer_token, source_ip
 from sentrix_auth.logic import sessions
 from sentrix_auth.providers.base import NewAccount, Tokens
-from sentrix_auth.schemas import (
+from sentrix_auth.routes.deps import bearer_token, source_ip
+from sentrix_auth.schemas.sessions import (
     ChangePasswordRequest,
     LoginRequest,
     LogoutRequest,
@@ -18,8 +18,8 @@ from sentrix_auth.schemas import (
     RegisterRequest,
     SessionOut,
     TokenPairOut,
-    UserOut,
 )
+from sentrix_auth.schemas.users import UserOut
 
 router = APIRouter(prefix="/api/v1", tags=["auth"])
 

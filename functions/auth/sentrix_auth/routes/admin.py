@@ -10,7 +10,7 @@ from sentrix.http.identity import Principal, require_role
 from sentrix.http.paging import MAX_OFFSET
 from sentrix.repositories.analyses import parse_id
 from sentrix_auth.logic import admin
-from sentrix_auth.schemas import (
+from sentrix_auth.schemas.users import (
     DeletedUserOut,
     OfficialTerritoriesOut,
     OfficialTerritoriesUpdate,

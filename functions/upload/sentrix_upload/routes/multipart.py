@@ -1,26 +1,25 @@
-"""Reading multipart uploads that came through API Gateway (base64-decoded by Mangum) within the size limit."""
+"""Reading multipart uploads that came through API Gateway (base64-decoded by Mangum) within the size limit, the
+upload options of their form, and the OpenAPI description of such a body."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from fastapi import Request
+from fastapi.exceptions import RequestValidationError
+from pydantic import ValidationError
 from starlette.datastructures import UploadFile
 
 from sentrix.errors import BadRequest, PayloadTooLarge, ValidationFailed
-from sentrix_upload.errors import UnsupportedMediaType
+from sentrix_upload.logic.errors import UnsupportedMediaType
+from sentrix_upload.logic.intake import IncomingFile
+from sentrix_upload.schemas.intake import UploadOptions
 
 # Room for the form's other fields and part headers on top of the file itself.
 FORM_OVERHEAD_BYTES = 64 * 1024
 MAX_FORM_FIELDS = 20
 PRESIGNED_ROUTE = "POST /api/v1/analyses/uploads"
-
-
-@dataclass(frozen=True, slots=True)
-class IncomingFile:
-    filename: str
-    declared_type: str | None
-    data: bytes
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,3 +70,42 @@ async def read_multipart(request: Request, *, max_bytes: int, max_files: int, fi
     if not files:
         raise ValidationFailed(f"No file: send the photo in the {file_field!r} field", details={"field": file_field})
     return MultipartUpload(files, fields)
+
+
+OPTION_FIELDS = ("confidence_threshold", "include_gps", "latitude", "longitude", "idempotency_key")
+
+
+def multipart_doc(file_field: str, many: bool) -> dict[str, Any]:
+    """The OpenAPI request body of a multipart upload route (FastAPI cannot see a body read by hand)."""
+    file_schema: dict[str, Any] = {"type": "string", "format": "binary"}
+    properties: dict[str, Any] = {
+        file_field: {"type": "array", "items": file_schema} if many else file_schema,
+        "confidence_threshold": {"type": "number", "minimum": 0.1, "maximum": 1.0},
+        "include_gps": {"type": "boolean"},
+        "latitude": {"type": "number", "minimum": -90, "maximum": 90},
+        "longitude": {"type": "number", "minimum": -180, "maximum": 180},
+    }
+    if not many:
+        properties["idempotency_key"] = {"type": "string", "maxLength": 128}
+    schema = {"type": "object", "required": [file_field], "properties": properties}
+    return {"requestBody": {"required": True, "content": {"multipart/form-data": {"schema": schema}}}}
+
+
+def options_from_form(fields: dict[str, str], idempotency_key: str | None = None) -> UploadOptions:
+    """The upload options of a form (fields the original client does not send are ignored)."""
+    values: dict[str, Any] = {name: fields[name] for name in OPTION_FIELDS if name in fields}
+    merge_idempotency_key(values, idempotency_key)
+    try:
+        return UploadOptions.model_validate(values)
+    except ValidationError as exc:
+        errors = [{**err, "loc": ("body", *err["loc"])} for err in exc.errors()]
+        raise RequestValidationError(errors) from exc
+
+
+def merge_idempotency_key(values: dict[str, Any], header_key: str | None) -> None:
+    """Put the Idempotency-Key header into the body's values; 422 if the body names another key."""
+    if header_key is None:
+        return
+    if values.get("idempotency_key") not in (None, header_key):
+        raise ValidationFailed("Idempotency-Key header and idempotency_key field differ")
+    values["idempotency_key"] = header_key

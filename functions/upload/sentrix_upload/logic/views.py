@@ -29,6 +29,7 @@ def maps_url(latitude: float, longitude: float) -> str | None:
 def location_view(
     latitude: float | None, longitude: float | None, source: LocationSource | None, altitude: float | None
 ) -> dict[str, Any]:
+    """Where a photo was taken, as the API answers it (`has_location` false without a point)."""
     if latitude is None or longitude is None:
         return {"has_location": False, "location_source": LocationSource.NONE}
     return {
@@ -43,6 +44,7 @@ def location_view(
 
 
 def validity_view(expires_at: datetime, now: datetime) -> dict[str, Any]:
+    """How long a detection stays valid, as of `now`."""
     validity = validity_of(expires_at, now)
     return {
         "status": validity.status,
@@ -55,6 +57,7 @@ def validity_view(expires_at: datetime, now: datetime) -> dict[str, Any]:
 
 
 def detection_view(row: Any, now: datetime) -> dict[str, Any]:
+    """One detection as the API answers it, its validity as of `now`."""
     location = None
     if row.latitude is not None and row.longitude is not None:
         location = {
@@ -145,6 +148,7 @@ def _image(row: Any, detail: bool) -> dict[str, Any]:
 
 
 def analysis_summary(row: Any, *, detail: bool = False) -> dict[str, Any]:
+    """An analysis as lists answer it (`detail` adds the image's size, format and hash)."""
     image = _image(row, detail)
     camera = None
     if row.camera_make or row.camera_model or row.taken_at:

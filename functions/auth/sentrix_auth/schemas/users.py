@@ -1,49 +1,14 @@
-"""Request and response bodies of the auth API. Requests forbid unknown fields: a typo is a 422, not a no-op."""
+"""Bodies of the caller's profile and of user administration."""
 
 from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from sentrix.domain.roles import Role
-from sentrix_auth.logic.emails import normalise_email
-
-
-class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-
-class RegisterRequest(Strict):
-    email: str = Field(max_length=254)
-    password: str = Field(max_length=256)
-    display_name: str | None = Field(default=None, max_length=120)
-    organization: str | None = Field(default=None, max_length=200)
-
-    _email = field_validator("email")(normalise_email)
-
-
-class LoginRequest(Strict):
-    email: str = Field(max_length=254)
-    password: str = Field(max_length=256)
-
-    _email = field_validator("email")(normalise_email)
-
-
-class RefreshRequest(Strict):
-    refresh_token: str = Field(min_length=16, max_length=512)
-
-
-class LogoutRequest(Strict):
-    refresh_token: str | None = Field(default=None, min_length=16, max_length=512)
-    everywhere: bool = False
-
-
-class ChangePasswordRequest(Strict):
-    current_password: str = Field(max_length=256)
-    new_password: str = Field(max_length=256)
+from sentrix_auth.schemas.base import Strict
 
 
 class ProfileUpdate(Strict):
@@ -96,25 +61,6 @@ class UserOut(BaseModel):
     created_at: datetime
     updated_at: datetime
     last_login: datetime | None
-
-
-class SessionOut(BaseModel):
-    access_token: str
-    refresh_token: str
-    token_type: Literal["bearer"] = "bearer"  # noqa: S105 - the OAuth token type, not a secret
-    expires_in: int
-    user: UserOut
-
-
-class TokenPairOut(BaseModel):
-    access_token: str
-    refresh_token: str
-    token_type: Literal["bearer"] = "bearer"  # noqa: S105 - the OAuth token type, not a secret
-    expires_in: int
-
-
-class MessageOut(BaseModel):
-    message: str
 
 
 class UsersPage(BaseModel):
