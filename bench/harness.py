@@ -86,24 +86,35 @@ def machine() -> dict:
     }
 
 
-def write_report(results: list[Result]) -> None:
-    payload = {
-        "generated_at": datetime.now(UTC).isoformat(),
-        "machine": machine(),
-        "results": [{**asdict(r), "ratio": round(r.ratio, 3), "meets_target": r.meets_target} for r in results],
-    }
+def write_report(results: list[Result], *, partial: bool = False) -> None:
+    """Write results.json and results.md. A `partial` run (some modules only) replaces the rows of the suites it
+    ran and keeps the others from the last results.json, each row with the time it was measured."""
+    now = datetime.now(UTC).isoformat()
+    rows = [
+        {**asdict(r), "ratio": round(r.ratio, 3), "meets_target": r.meets_target, "measured_at": now} for r in results
+    ]
+    if partial and RESULTS_JSON.exists():
+        ran = {r.suite for r in results}
+        previous = json.loads(RESULTS_JSON.read_text())
+        kept = [
+            {**row, "measured_at": row.get("measured_at", previous["generated_at"])}
+            for row in previous["results"]
+            if row["suite"] not in ran
+        ]
+        rows = sorted(kept + rows, key=lambda row: row["suite"])
+    payload = {"generated_at": now, "machine": machine(), "results": rows}
     RESULTS_JSON.write_text(json.dumps(payload, indent=2) + "\n")
     lines = [
         f"Machine: {payload['machine']['processor']}, {payload['machine']['cpus']} CPUs, "
-        f"Python {payload['machine']['python']} — {payload['generated_at'][:19]}Z",
+        f"Python {payload['machine']['python']} — {payload['generated_at'][:19]}Z (each row: when it was measured)",
         "",
-        "| Suite | Benchmark | Value | Baseline (same run) | Ratio | Target |",
-        "| --- | --- | ---: | --- | ---: | --- |",
+        "| Suite | Benchmark | Value | Baseline (same run) | Ratio | Target | Measured |",
+        "| --- | --- | ---: | --- | ---: | --- | --- |",
     ]
-    for r in results:
-        target = "" if r.target_ratio is None else f"≤ {r.target_ratio:g}× {'✅' if r.meets_target else '❌'}"
+    for r in rows:
+        target = "" if r["target_ratio"] is None else f"≤ {r['target_ratio']:g}× {'✅' if r['meets_target'] else '❌'}"
         lines.append(
-            f"| {r.suite} | {r.name} | {r.value:.3f} {r.unit} | {r.baseline_name}: {r.baseline_value:.3f} {r.unit} "
-            f"| {r.ratio:.2f}× | {target} |"
+            f"| {r['suite']} | {r['name']} | {r['value']:.3f} {r['unit']} | {r['baseline_name']}: "
+            f"{r['baseline_value']:.3f} {r['unit']} | {r['ratio']:.2f}× | {target} | {r['measured_at'][:10]} |"
         )
     RESULTS_MD.write_text("\n".join(lines) + "\n")

@@ -29,7 +29,7 @@ def main() -> int:
                 flush=True,
             )
             results.append(result)
-    write_report(results)
+    write_report(results, partial=bool(args.only))
     print(RESULTS_MD.read_text())
     return 0 if all(r.meets_target is not False for r in results) else 1
 

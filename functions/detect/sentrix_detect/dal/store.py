@@ -320,7 +320,7 @@ class SqlAnalysisStore:
                 # The joined sites' centroids, counts and territories follow their new members (a site this photo
                 # started was written with them), and the analysis gets its smallest territory
                 # (docs/territories.md), in one statement.
-                territories.tag(session, analysis.id, list(placed.joined), refresh_sites=True)
+                territories.tag(session, analysis.id, list(placed.joined), refresh_sites=bool(placed.joined))
         return True
 
     def mark_duplicate(

@@ -7,7 +7,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from sentrix_report.dal.sql import CELL_REPORTERS, ROLLUP_GRID_DEG, intensity, one
+from sentrix_report.dal.sql import ROLLUP_GRID_DEG, intensity, one
 from sentrix_report.logic.filters import Where
 
 _SQL = """
@@ -107,21 +107,25 @@ suppressed AS (
 
 # The same cells from the rollup the triggers of migration 0004 maintain (map_public_points, one row per
 # cell and type with the detection count, highest risk and newest time; map_public_cells, analyses per
-# cell): the first page is an index range instead of an aggregation of every detection.
-_ROLLUP_PUBLIC = """public_cells AS (
+# cell; map_public_people, 0022, the people per cell, counted once per cell for k-anonymity): a few thousand
+# rows instead of an aggregation of every detection.
+_ROLLUP_PUBLIC = """whole_people AS MATERIALIZED (
+    SELECT cx, cy, count(*)::int AS reporters FROM map_public_people WHERE n > 0 GROUP BY cx, cy
+),
+public_cells AS (
     SELECT p.cx, p.cy, p.site_type, p.n, p.high_n, p.risk, p.last_seen, c.reports
     FROM (
-        SELECT cx, cy, site_type, n, high_n, detection_risk AS risk, last_seen
-        FROM map_public_points mp
-        WHERE n > 0 AND {reporters} >= :min_reporters
-        ORDER BY n DESC, cx, cy, site_type
+        SELECT mp.cx, mp.cy, mp.site_type, mp.n, mp.high_n, mp.detection_risk AS risk, mp.last_seen
+        FROM map_public_points mp JOIN whole_people k USING (cx, cy)
+        WHERE mp.n > 0 AND k.reporters >= :min_reporters
+        ORDER BY mp.n DESC, mp.cx, mp.cy, mp.site_type
         LIMIT :limit
     ) AS p
     JOIN map_public_cells c USING (cx, cy)
 ),
 suppressed AS (
-    SELECT count(DISTINCT (cx, cy))::int AS cells
-    FROM map_public_points mp WHERE n > 0 AND {reporters} < :min_reporters
+    SELECT count(DISTINCT (mp.cx, mp.cy))::int AS cells
+    FROM map_public_points mp JOIN whole_people k USING (cx, cy) WHERE mp.n > 0 AND k.reporters < :min_reporters
 ),
 """
 
@@ -178,7 +182,7 @@ def heatmap(
     if not rollup:
         public = _LIVE_PUBLIC.format(exact=exact.sql(), where=where.sql(), detections=detections.sql())
     elif active_day is None:
-        public = _ROLLUP_PUBLIC.format(reporters=CELL_REPORTERS.format(cell="mp"))
+        public = _ROLLUP_PUBLIC
     else:
         public = _ROLLUP_ACTIVE
     sql = _SQL.format(

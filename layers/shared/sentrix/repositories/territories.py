@@ -33,6 +33,12 @@ def tag(
             {"id": analysis_id, "sites": [str(s) for s in dict.fromkeys(site_ids)]},
         )
         return
+    if not site_ids:
+        session.execute(
+            text("UPDATE analyses SET territory_code = territory_at(location) WHERE id = :id AND location IS NOT NULL"),
+            {"id": analysis_id},
+        )
+        return
     session.execute(
         text(
             "WITH a AS (UPDATE analyses SET territory_code = territory_at(location) "
