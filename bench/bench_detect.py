@@ -84,7 +84,7 @@ class MemoryStore:
         self.rows: dict[str, Any] = {}
 
     def claim(self, bucket: str, key: str, **_: Any) -> Any:
-        from sentrix_detect.model import Claim, ClaimedAnalysis, ClaimOutcome
+        from sentrix_detect.logic.model import Claim, ClaimedAnalysis, ClaimOutcome
 
         _, user, analysis, name = key.split("/")
         claimed = ClaimedAnalysis(
@@ -129,7 +129,7 @@ class MemoryObjects:
         self.objects: dict[str, bytes] = {}
 
     def fetch(self, bucket: str, key: str, max_bytes: int) -> Any:
-        from sentrix_detect.objects import FetchedObject
+        from sentrix_detect.adapters.objects import FetchedObject
 
         return FetchedObject(self.objects[key], "etag", None)
 
@@ -151,9 +151,9 @@ def make_runner(yolo_url: str) -> Any:
     _paths()
     from sentrix.adapters.yolo import YoloClient, YoloSettings
     from sentrix.observability import logger
-    from sentrix_detect.events import UploadedObject
-    from sentrix_detect.model import Outcome
-    from sentrix_detect.pipeline import DetectPipeline
+    from sentrix_detect.logic.events import UploadedObject
+    from sentrix_detect.logic.model import Outcome
+    from sentrix_detect.logic.pipeline import DetectPipeline
     from sentrix_detect.settings import DetectSettings
 
     logger.setLevel("WARNING")  # one INFO line per analysis would drown the report
@@ -210,7 +210,7 @@ def bomb_refusal(repeat: int) -> Result:
     from PIL import Image
 
     from sentrix.errors import InvalidImage
-    from sentrix_detect.imaging import ImageLimits, prepare_image
+    from sentrix_detect.logic.imaging import ImageLimits, prepare_image
     from tests.support.detect_fuzz import png_declaring
 
     # Under Pillow's own 179 MP guard, so the header can be read as the baseline; over our 100 MP limit.

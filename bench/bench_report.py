@@ -247,7 +247,7 @@ def _bbox(box: str) -> dict:
 # -------------------------------------------------------------------------------------------------------
 def _live_heatmap(include_expired: bool, limit: int) -> dict:
     from sentrix.db.engine import session_scope
-    from sentrix_report.data.heatmap import heatmap
+    from sentrix_report.dal.heatmap import heatmap
     from sentrix_report.logic.filters import DataFilters
     from sentrix_report.logic.scope import MapAudience, apply_filters, counted, counted_detections
 
@@ -260,7 +260,7 @@ def _live_heatmap(include_expired: bool, limit: int) -> dict:
 
 def _live_map_stats(include_expired: bool) -> dict:
     from sentrix.db.engine import session_scope
-    from sentrix_report.data.map_stats import map_stats
+    from sentrix_report.dal.map_stats import map_stats
     from sentrix_report.logic.filters import DataFilters
     from sentrix_report.logic.scope import apply_filters, counted, counted_detections, found_detections
 
@@ -272,7 +272,7 @@ def _live_map_stats(include_expired: bool) -> dict:
 
 def _live_tile(z: int, x: int, y: int) -> bytes:
     from sentrix.db.engine import session_scope
-    from sentrix_report.data.tiles import tile
+    from sentrix_report.dal.tiles import tile
     from sentrix_report.logic.filters import DataFilters
     from sentrix_report.logic.scope import MapAudience, apply_filters, counted, counted_detections
 

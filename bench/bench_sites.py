@@ -87,7 +87,7 @@ def _result(lat: float, lon: float):
     from sentrix.domain.classes import PersistenceType, RiskLevel, class_info
     from sentrix.domain.location import GeoPoint, LocationSource, ResolvedLocation
     from sentrix.domain.risk import assess_risk
-    from sentrix_detect.model import AnalysisResult, DetectionRecord, ImageFacts
+    from sentrix_detect.logic.model import AnalysisResult, DetectionRecord, ImageFacts
 
     now = datetime.now(UTC)
     records = []
@@ -131,7 +131,7 @@ def _claimed(user_id: uuid.UUID):
     from sqlalchemy import text
 
     from sentrix.db.engine import session_scope
-    from sentrix_detect.model import ClaimedAnalysis
+    from sentrix_detect.logic.model import ClaimedAnalysis
 
     analysis_id = uuid.uuid4()
     key = f"incoming/{user_id}/{analysis_id}/photo.jpg"
@@ -152,7 +152,7 @@ def run(quick: bool) -> list[Result]:
 
     from sentrix.db.engine import session_scope
     from sentrix.repositories import sites
-    from sentrix_detect.store import SqlAnalysisStore
+    from sentrix_detect.dal.store import SqlAnalysisStore
 
     detections = 50_000 if quick else 1_000_000
     samples = 60 if quick else 200

@@ -51,7 +51,7 @@ def expected_classes(data: bytes, threshold: float, include_gps: bool, profile: 
     """The class ids the YOLO stand-in (in `profile`) answers for the image the detect function sends it."""
     from PIL import Image
 
-    from sentrix_detect.imaging import ImageLimits, prepare_image
+    from sentrix_detect.logic.imaging import ImageLimits, prepare_image
     from sentrix_detect.settings import DetectSettings
     from yolo_standin.detector import detect
 

@@ -181,7 +181,7 @@ def not_an_image(rng: random.Random) -> bytes:
 def _dhash(data: bytes) -> int:
     from PIL import Image
 
-    from sentrix_detect.duplicates import dhash
+    from sentrix_detect.logic.duplicates import dhash
 
     with Image.open(io.BytesIO(data)) as image:
         return dhash(image.convert("RGB"))[0]
@@ -189,7 +189,7 @@ def _dhash(data: bytes) -> int:
 
 def build_workload(config: LoadConfig) -> list[Job]:
     """The uploads, in submission order: duplicates re-send a photo their user sent earlier in the run."""
-    from sentrix_detect.duplicates import hamming
+    from sentrix_detect.logic.duplicates import hamming
 
     rng = random.Random(config.seed)
     n = config.uploads

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import unquote_plus, urlparse
 
-REDRIVE_ATTRIBUTE = "Redrive"  # read by sentrix_detect.events.is_redriven
+REDRIVE_ATTRIBUTE = "Redrive"  # read by sentrix_detect.logic.events.is_redriven
 SCAN_VISIBILITY_S = 60  # how long a listed message stays hidden from other readers of the DLQ
 
 

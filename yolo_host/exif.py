@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sentrix_detect.exif import DATETIME, GPS_IFD, MAKE, MODEL, read_gps, text
+from sentrix_detect.logic.exif import DATETIME, GPS_IFD, MAKE, MODEL, read_gps, text
 
 SOFTWARE = 0x0131
 

@@ -69,7 +69,7 @@ NOT_AWS: dict[tuple[str, str], str] = {
     ("sentrix.passwords", "verify"): "argon2's PasswordHasher.verify",
     ("sentrix_auth.logic.sessions", "start_session"): "the identity provider's start_session",
     ("sentrix_report.logic.aggregate_report", "get_secret_value"): "pydantic's SecretStr",
-    ("sentrix_report.data.webhook_keys", "get_secret_value"): "pydantic's SecretStr",
+    ("sentrix_report.dal.webhook_keys", "get_secret_value"): "pydantic's SecretStr",
     ("sentrix_report.logic.secret_box", "encrypt"): "cryptography's AESGCM (webhook secrets at rest)",
     ("sentrix_report.logic.secret_box", "decrypt"): "cryptography's AESGCM (webhook secrets at rest)",
 }

@@ -37,7 +37,7 @@ SIGNING_KEY_SECRET = "SigningKeySecret"  # the private set: whoever reads it can
 PUBLIC_KEYS_SECRET = "SigningPublicKeysSecret"  # the public set: all a verifier needs
 TOKEN_SIGNERS = {"AuthFunction"}
 # Verify tokens themselves: the API's authorizers (found in the template) and the report function, whose
-# public map routes run without the authorizer and identify an optional caller (sentrix_report.caller).
+# public map routes run without the authorizer and identify an optional caller (sentrix_report.routes.deps).
 TOKEN_VERIFIERS = {"ReportFunction"}
 MIGRATE_HANDLER = "sentrix_migrate.handler.handler"
 REPO_ROOT = Path(__file__).resolve().parents[2]

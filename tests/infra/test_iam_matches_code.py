@@ -22,12 +22,12 @@ def found(template: Template, name: str) -> set[tuple[str, str, str]]:
 
 def test_the_scan_finds_the_detect_functions_s3_calls(template):
     assert {
-        ("s3", "get_object", "sentrix_detect.objects"),
-        ("s3", "put_object", "sentrix_detect.objects"),
-        ("s3", "delete_object", "sentrix_detect.objects"),
-        ("s3", "put_object_tagging", "sentrix_detect.objects"),
+        ("s3", "get_object", "sentrix_detect.adapters.objects"),
+        ("s3", "put_object", "sentrix_detect.adapters.objects"),
+        ("s3", "delete_object", "sentrix_detect.adapters.objects"),
+        ("s3", "put_object_tagging", "sentrix_detect.adapters.objects"),
         ("secretsmanager", "get_secret", "sentrix.db.engine"),
-        ("sqs", "change_message_visibility", "sentrix_detect.backpressure"),
+        ("sqs", "change_message_visibility", "sentrix_detect.adapters.queue"),
     } == found(template, "DetectFunction")
 
 

@@ -68,7 +68,7 @@ def test_upload_under_incoming_notifies_the_queue_and_the_handler_reads_it(aws, 
     record = json.loads(messages[0]["Body"])["Records"][0]
     assert record["s3"]["object"]["key"] != key  # moto, like S3, URL-encodes the key
 
-    from sentrix_detect.events import objects_in
+    from sentrix_detect.logic.events import objects_in
 
     objects = objects_in(messages[0]["Body"])
     assert [o.key for o in objects] == [key]
@@ -79,7 +79,7 @@ def test_upload_under_incoming_notifies_the_queue_and_the_handler_reads_it(aws, 
 
 
 def test_test_event_and_foreign_prefixes_are_no_ops():
-    from sentrix_detect.events import objects_in
+    from sentrix_detect.logic.events import objects_in
 
     assert objects_in(json.dumps({"Event": "s3:TestEvent", "Bucket": "b"})) == []
     assert objects_in(s3_notification("b", "processed/x.jpg")) == []

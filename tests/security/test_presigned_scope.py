@@ -173,7 +173,7 @@ def run_detect(sqs: Any, queue_url: str, expected: int) -> dict[str, Any]:
 def detect_ready(api, aws, sqs) -> Iterator[None]:
     """Detect caches reset to this environment, and an empty queue before and after."""
     from sentrix.adapters.yolo import reset_yolo_client
-    from sentrix_detect.records import reset_default_pipeline
+    from sentrix_detect.logic.records import reset_default_pipeline
     from sentrix_detect.settings import get_detect_settings
 
     def forget() -> None:
@@ -192,7 +192,7 @@ def detect_ready(api, aws, sqs) -> Iterator[None]:
 def small_limit(detect_ready) -> Iterator[int]:
     """MAX_UPLOAD_BYTES lowered for upload and detect alike (the same setting both read)."""
     from sentrix.config import get_settings
-    from sentrix_detect.records import reset_default_pipeline
+    from sentrix_detect.logic.records import reset_default_pipeline
 
     os.environ["MAX_UPLOAD_BYTES"] = str(SMALL_LIMIT)
     get_settings.cache_clear()

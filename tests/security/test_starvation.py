@@ -98,7 +98,7 @@ def test_parallel_worst_case_hotspots_are_refused_before_any_dbscan_runs(api, ci
 
 def test_a_statement_past_its_timeout_is_503_and_dies_with_its_request(api, city, s3, aws, settings, monkeypatch):
     settings(DB_TIMEOUT_EXPERT_S=1, REPORT_COSTLY_IN_FLIGHT_PER_USER=8)
-    from sentrix_report.data.sql import rows
+    from sentrix_report.dal.sql import rows
     from sentrix_report.logic import hotspots as logic
 
     def sleeping(session, **_kwargs):

@@ -12,8 +12,8 @@ from typing import Any
 
 from sentrix.adapters.yolo import YoloDetection, YoloResult
 from sentrix.errors import NotFound
-from sentrix_detect.model import AnalysisResult, Claim, ClaimedAnalysis, ClaimOutcome, ImageFacts
-from sentrix_detect.objects import FetchedObject
+from sentrix_detect.adapters.objects import FetchedObject
+from sentrix_detect.logic.model import AnalysisResult, Claim, ClaimedAnalysis, ClaimOutcome, ImageFacts
 from tests.builders import s3_notification, sqs_event
 
 TUCUMAN = (-26.808, -65.218)  # San Miguel de Tucumán: south and west, so both refs are negative
@@ -229,7 +229,7 @@ class FakeStore:
         return row if row and row.status == "processing" and row.attempts == analysis.attempt else None
 
     def find_duplicate(self, analysis, sha256, perceptual_hash, max_distance):
-        from sentrix_detect.duplicates import hamming
+        from sentrix_detect.logic.duplicates import hamming
 
         self._maybe_fail("find_duplicate")
         for row in self.rows.values():

@@ -6,8 +6,8 @@ from typing import Any
 
 from sentrix.db import budget
 from sentrix.observability import logger, metrics, traced
-from sentrix_detect.pipeline import DetectPipeline
-from sentrix_detect.records import process_batch
+from sentrix_detect.logic.pipeline import DetectPipeline
+from sentrix_detect.logic.records import process_batch
 
 
 @metrics.log_metrics
@@ -15,7 +15,7 @@ from sentrix_detect.records import process_batch
 @traced  # X-Ray subsegments when tracing is on (the template's Tracing: Active); no X-Ray SDK otherwise
 def handler(event: dict[str, Any], context: Any, pipeline: DetectPipeline | None = None) -> dict[str, Any]:
     """Lambda calls this with (event, context); tests may pass their own pipeline."""
-    # Detect's writes run under the worker class's statement_timeout. The invocation's deadline is records.py's
+    # Detect's writes run under the worker class's statement_timeout. The invocation's deadline is logic/records.py's
     # to keep: it starts no record with less than its safety margin (30 s) left, so the class bounds the rest.
     token = budget.start(None, budget.RouteClass.WORKER)
     try:

@@ -98,7 +98,7 @@ class DetectorTimeout(DetectorUnavailable):
 
 class DetectorBusy(DetectorUnavailable):
     """YOLO answered 429: it is up and asks us to slow down. Backpressure, not a failure: not retried in-process,
-    never counted by the circuit breaker; detect puts the message back for later (sentrix_detect.backpressure).
+    never counted by the circuit breaker; detect puts the message back for later (sentrix_detect.logic.backpressure).
     `retry_after_s` is the wait the service asked for (Retry-After, seconds), None when it said nothing."""
 
     code = "detector_busy"

@@ -76,7 +76,7 @@ WARM: dict[str, tuple[str | Forget, ...]] = {
     ),
     "report": (
         *_FASTAPI_COMMON,
-        "sentrix_report.data.keys",
+        "sentrix_report.dal.keys",
         "sentrix_report.render.aggregate_pdf",
         "sentrix_report.render.analysis_pdf",
         "sentrix_report.render.map_image",
@@ -99,7 +99,7 @@ FORGET: dict[str, tuple[Forget, ...]] = {
     ),
     "authorizer": (("sentrix_auth.adapters.supabase_tokens", "forget_secrets"),),
     "upload": (("sentrix_upload.logic.image_urls", "clear"),),
-    "report": (("sentrix_report.data.keys", "forget_keys"),),
+    "report": (("sentrix_report.dal.keys", "forget_keys"),),
 }
 
 _installed: set[str] = set()

@@ -14,7 +14,7 @@ from tests.integration.detect.helpers import Uploads, reset_standin
 
 def _forget_detect_caches() -> None:
     from sentrix.adapters.yolo import reset_yolo_client
-    from sentrix_detect.records import reset_default_pipeline
+    from sentrix_detect.logic.records import reset_default_pipeline
     from sentrix_detect.settings import get_detect_settings
 
     reset_caches()
@@ -103,7 +103,7 @@ def yolo_settings(yolo_standin) -> Callable[..., Any]:
 def make_pipeline(detect_env, yolo_settings) -> Iterator[Callable[..., Any]]:
     """A pipeline on the real store and S3, with a YOLO client tuned by keyword arguments."""
     from sentrix.adapters.yolo import YoloClient
-    from sentrix_detect.pipeline import DetectPipeline
+    from sentrix_detect.logic.pipeline import DetectPipeline
     from tests.support.clocks import RecordedSleeps
 
     clients: list[Any] = []

@@ -67,12 +67,12 @@ def advance_host_clock(standin: Any, seconds: float) -> None:
 def test_a_burst_against_a_rate_limited_host_all_completes(
     uploads, make_pipeline, sqs, detect_env, yolo_standin, monkeypatch
 ):
-    from sentrix_detect import backpressure
+    from sentrix_detect.adapters import queue
     from sentrix_local.poller import QueuePoller
 
     assert admin().get(f"{yolo_standin.base_url}/health").json()["rate_limit"] == f"{HOST_LIMIT} per 1 minute"
     recorder = RecordingSqs(boto3.client("sqs", endpoint_url=detect_env.endpoint_url))
-    monkeypatch.setattr(backpressure, "sqs_client", lambda: recorder)
+    monkeypatch.setattr(queue, "sqs_client", lambda: recorder)
     sleeps = RecordedSleeps()
     # The production breaker: 5 consecutive failures would open it.
     pipeline = make_pipeline(sleep=sleeps, yolo_retry_attempts=3, yolo_breaker_fail_max=5)

@@ -30,7 +30,7 @@ XIAOMI = Path(__file__).resolve().parents[2] / "fixtures" / "xiaomi_gps_exif.jpg
 
 
 def pipeline_with(*detections: dict):
-    from sentrix_detect.pipeline import DetectPipeline
+    from sentrix_detect.logic.pipeline import DetectPipeline
 
     return DetectPipeline(detector=FakeDetector(list(detections)))
 

@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import event, text
 from sqlalchemy.orm import sessionmaker
 
-from sentrix_detect.store import SqlAnalysisStore
+from sentrix_detect.dal.store import SqlAnalysisStore
 from tests.builders import LambdaContext, s3_notification, sqs_event
 from tests.integration.detect.helpers import (
     analysis_row,
@@ -156,8 +156,8 @@ def test_storage_unavailable_is_transient(uploads, detect_env):
     import boto3
     from botocore.config import Config
 
-    from sentrix_detect.objects import S3Objects
-    from sentrix_detect.pipeline import DetectPipeline
+    from sentrix_detect.adapters.objects import S3Objects
+    from sentrix_detect.logic.pipeline import DetectPipeline
     from sentrix_local.processes import free_port
     from tests.support.detect import FakeDetector
 
@@ -188,7 +188,7 @@ def test_an_upload_deleted_before_processing_fails_with_a_reason(uploads, pipeli
 
 
 def test_the_size_limit_is_checked_again_before_reading(uploads, detect_env, yolo_standin):
-    from sentrix_detect.pipeline import DetectPipeline
+    from sentrix_detect.logic.pipeline import DetectPipeline
 
     # Presigned POST limits are not enforced by moto, so the detect function re-checks the real size
     data = photo("JPEG")
@@ -286,8 +286,8 @@ def _refused_by_s3(s3, operation: str) -> None:
 def test_a_read_refused_by_s3_fails_the_analysis_at_once(uploads, detect_env, yolo_standin, receive_count):
     import boto3
 
-    from sentrix_detect.objects import S3Objects
-    from sentrix_detect.pipeline import DetectPipeline
+    from sentrix_detect.adapters.objects import S3Objects
+    from sentrix_detect.logic.pipeline import DetectPipeline
     from tests.support.detect import FakeDetector
 
     # Given a photo in the bucket that S3 refuses to let the function read (403 AccessDenied)

@@ -64,7 +64,7 @@ def test_heic_with_gps_keeps_its_location_through_the_conversion(uploads, pipeli
 
 def test_the_jpeg_sent_for_a_heic_carries_its_gps_and_camera(uploads, detect_env):
     """YOLO gets a JPEG whose EXIF still has GPS, camera and DateTimeOriginal (the original's bug lost them)."""
-    from sentrix_detect.pipeline import DetectPipeline
+    from sentrix_detect.logic.pipeline import DetectPipeline
     from tests.support.detect import FakeDetector
 
     detector = FakeDetector()
@@ -123,7 +123,7 @@ def test_include_gps_false_ignores_exif_gps(uploads, pipeline):
 
 
 def test_rotated_exif_orientation_is_applied_before_detection(uploads, detect_env):
-    from sentrix_detect.pipeline import DetectPipeline
+    from sentrix_detect.logic.pipeline import DetectPipeline
     from tests.support.detect import FakeDetector, square_detection
 
     # Given a 320x240 sensor image tagged "rotate 90° clockwise to view" (orientation 6), and a detector that
@@ -193,7 +193,7 @@ def boxes(class_ids: list[int]) -> list[dict]:
 @pytest.mark.parametrize(("class_ids", "expected", "advice"), RISK_TABLE, ids=[str(r[0]) for r in RISK_TABLE])
 def test_the_analysis_risk_follows_the_design_table(uploads, detect_env, class_ids, expected, advice):
     from sentrix.i18n.messages_es import MESSAGES
-    from sentrix_detect.pipeline import DetectPipeline
+    from sentrix_detect.logic.pipeline import DetectPipeline
     from tests.support.detect import FakeDetector
 
     analysis_id, key = uploads.photo(photo("JPEG"))
@@ -251,7 +251,7 @@ def test_detections_from_the_standin_follow_the_shared_rules(uploads, pipeline, 
 
 def test_recommendations_follow_the_users_language(uploads, detect_env):
     from sentrix.i18n.messages_en import MESSAGES
-    from sentrix_detect.pipeline import DetectPipeline
+    from sentrix_detect.logic.pipeline import DetectPipeline
     from tests.support.detect import FakeDetector
 
     user = uploads.user(language="en")
@@ -284,7 +284,7 @@ def test_annotated_image_is_stored_under_processed(uploads, pipeline):
 
 
 def test_without_an_annotated_image_from_yolo_the_pipeline_draws_one(uploads, detect_env):
-    from sentrix_detect.pipeline import DetectPipeline
+    from sentrix_detect.logic.pipeline import DetectPipeline
     from tests.support.detect import FakeDetector, square_detection
 
     detector = FakeDetector([square_detection(0, 0.8, (20, 20, 120, 100))])
@@ -303,7 +303,7 @@ def test_without_an_annotated_image_from_yolo_the_pipeline_draws_one(uploads, de
 
 
 def test_big_photos_are_sent_reduced_and_polygons_come_back_in_original_pixels(uploads, detect_env):
-    from sentrix_detect.pipeline import DetectPipeline
+    from sentrix_detect.logic.pipeline import DetectPipeline
     from tests.support.detect import FakeDetector, square_detection
 
     # 4000x3000 is reduced to 2000x1500 for YOLO (DETECT_YOLO_MIN_SIDE 1600)

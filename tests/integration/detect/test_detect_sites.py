@@ -19,7 +19,7 @@ def sites_by_class(analysis_id) -> dict[int, object]:
 
 
 def test_two_users_photographing_one_place_share_its_sites(uploads, detect_env):
-    from sentrix_detect.pipeline import DetectPipeline
+    from sentrix_detect.logic.pipeline import DetectPipeline
 
     # Given YOLO finding refuse (class 0) and a puddle (class 2) in every photo
     pipeline = DetectPipeline(detector=FakeDetector([square_detection(0, 0.9), square_detection(2, 0.8)]))
@@ -37,7 +37,7 @@ def test_two_users_photographing_one_place_share_its_sites(uploads, detect_env):
 
 
 def test_a_photo_without_location_starts_no_site(uploads, detect_env):
-    from sentrix_detect.pipeline import DetectPipeline
+    from sentrix_detect.logic.pipeline import DetectPipeline
 
     pipeline = DetectPipeline(detector=FakeDetector([square_detection(2, 0.8)]))
     analysis, key = uploads.photo(photo("JPEG", index=3))
@@ -50,7 +50,7 @@ def test_a_photo_without_location_starts_no_site(uploads, detect_env):
 
 
 def test_a_photo_that_starts_sites_writes_them_with_their_figures_and_a_later_photo_updates_them(uploads, detect_env):
-    from sentrix_detect.pipeline import DetectPipeline
+    from sentrix_detect.logic.pipeline import DetectPipeline
 
     # Given a photo with refuse (class 0) and two kinds of water (puddle 2, hole 3) at a point with no site yet
     pipeline = DetectPipeline(

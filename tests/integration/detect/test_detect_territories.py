@@ -28,7 +28,7 @@ def territory(code: str, parent: str | None, half_side_deg: float) -> None:
 
 
 def test_an_analysis_and_its_sites_get_the_smallest_territory_covering_the_point(uploads, detect_env):
-    from sentrix_detect.pipeline import DetectPipeline
+    from sentrix_detect.logic.pipeline import DetectPipeline
 
     # Given a city (0.2° square) and a neighbourhood inside it (0.002° square), both around the photo's point
     territory("CITY", None, 0.1)
@@ -45,7 +45,7 @@ def test_an_analysis_and_its_sites_get_the_smallest_territory_covering_the_point
 
 
 def test_a_point_outside_every_territory_and_a_photo_without_location_stay_untagged(uploads, detect_env):
-    from sentrix_detect.pipeline import DetectPipeline
+    from sentrix_detect.logic.pipeline import DetectPipeline
 
     # Given a territory far from the photo (1° east of it)
     lat, lon = TUCUMAN

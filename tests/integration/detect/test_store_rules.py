@@ -1,4 +1,4 @@
-"""SqlAnalysisStore's rules on real PostgreSQL, one by one (store.py's docstrings, docs/detect.md).
+"""SqlAnalysisStore's rules on real PostgreSQL, one by one (dal/store.py's docstrings, docs/detect.md).
 
 What a claim takes and answers, what the ETag and size describe, how duplicates are found, what the writes
 after the claim store (reasons cut at 1,000 characters, model names at 200, busy claims counted). Expected
@@ -18,8 +18,8 @@ from sentrix.domain.classes import BreedingSiteType, PersistenceType, RiskLevel
 from sentrix.domain.location import NO_LOCATION
 from sentrix.domain.risk import RiskAssessment
 from sentrix.domain.status import AnalysisStatus
-from sentrix_detect.model import AnalysisResult, ClaimedAnalysis, ClaimOutcome, DetectionRecord, ImageFacts
-from sentrix_detect.store import SqlAnalysisStore
+from sentrix_detect.dal.store import SqlAnalysisStore
+from sentrix_detect.logic.model import AnalysisResult, ClaimedAnalysis, ClaimOutcome, DetectionRecord, ImageFacts
 from tests.integration.detect.helpers import analysis_row, sql
 from tests.support.seed import make_analysis, make_user
 

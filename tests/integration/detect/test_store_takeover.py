@@ -18,7 +18,7 @@ import pytest
 from sentrix.domain.classes import RiskLevel
 from sentrix.domain.location import NO_LOCATION
 from sentrix.domain.risk import RiskAssessment
-from sentrix_detect.model import AnalysisResult, ClaimedAnalysis, ClaimOutcome, ImageFacts
+from sentrix_detect.logic.model import AnalysisResult, ClaimedAnalysis, ClaimOutcome, ImageFacts
 from tests.support.detect import FakeRow, FakeStore, upload_key
 
 pytestmark = pytest.mark.integration
@@ -79,7 +79,7 @@ class SqlAdapter:
     """The real SqlAnalysisStore on the fixture database."""
 
     def __init__(self) -> None:
-        from sentrix_detect.store import SqlAnalysisStore
+        from sentrix_detect.dal.store import SqlAnalysisStore
 
         self.store = SqlAnalysisStore()
 

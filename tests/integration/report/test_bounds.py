@@ -42,7 +42,7 @@ def settings_env(monkeypatch):
 @pytest.fixture
 def slow_dbscan(monkeypatch):
     """Test hook: the hotspot query becomes a pg_sleep in the same transaction (same statement_timeout)."""
-    from sentrix_report.data.sql import rows
+    from sentrix_report.dal.sql import rows
     from sentrix_report.logic import hotspots as logic
 
     def sleeping(session, **_kwargs):
@@ -115,7 +115,7 @@ def test_the_timeout_message_is_in_the_callers_language(expert, settings_env, sl
 
 def test_the_lambdas_remaining_time_caps_the_timeout(expert, monkeypatch):
     # Given an invocation with 2 s left (the expert class alone would allow 25 s)
-    from sentrix_report.data.sql import scalar
+    from sentrix_report.dal.sql import scalar
     from sentrix_report.logic import hotspots as logic
 
     seen: list[str] = []

@@ -15,7 +15,7 @@ pytestmark = pytest.mark.integration
 
 
 def test_the_key_is_random_made_once_and_stable(db):
-    from sentrix_report.data.keys import deployment_key, forget_keys
+    from sentrix_report.dal.keys import deployment_key, forget_keys
     from sentrix_report.logic.aggregate_report import reporter_pseudonym
 
     forget_keys()
@@ -39,7 +39,7 @@ def test_the_key_is_random_made_once_and_stable(db):
 def test_a_key_once_read_is_kept_for_the_process(db):
     """The key is read from the database once per process (every pseudonym of a report would otherwise cost a
     query): a key removed from the table afterwards still answers the same until `forget_keys`."""
-    from sentrix_report.data.keys import deployment_key, forget_keys
+    from sentrix_report.dal.keys import deployment_key, forget_keys
 
     forget_keys()
     with session_scope() as s:

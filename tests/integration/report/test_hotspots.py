@@ -104,7 +104,7 @@ def test_expired_sites_and_other_users_data_are_left_out(user, other_user, exper
 def test_sites_of_analyses_that_do_not_count_are_left_out_and_both_point_queries_agree(expert, other_user, status):
     """Experts' points skip the join (an anti-join drops the detections of analyses that do not count): a cluster
     of sites under analyses in another state is no hotspot, and the joined query finds exactly the same."""
-    from sentrix_report.data.hotspots import dbscan
+    from sentrix_report.dal.hotspots import dbscan
     from sentrix_report.logic.filters import build_filters
     from sentrix_report.logic.scope import counted, counted_detections
 

@@ -62,7 +62,7 @@ def tile_xy(lat: float, lon: float, z: int) -> tuple[int, int]:
 
 
 def _tile(rollup: bool, z: int, lat: float, lon: float, detail: bool, as_of=None, k: int = 1) -> bytes:
-    from sentrix_report.data.tiles import tile
+    from sentrix_report.dal.tiles import tile
     from sentrix_report.logic.scope import ROLLUP_FILTERS, MapAudience, apply_filters, counted, counted_detections
 
     x, y = tile_xy(lat, lon, z)
@@ -95,7 +95,7 @@ def assert_tiles_agree(as_of=None) -> list[bytes]:
 def _heatmap(rollup: bool, k: int = 1, active_at=None) -> str:
     """The anonymous heatmap of the whole data set, or with `active_at` (a UTC midnight) of the detections
     active then; from the rollup or live."""
-    from sentrix_report.data.heatmap import heatmap
+    from sentrix_report.dal.heatmap import heatmap
     from sentrix_report.logic.filters import DataFilters
     from sentrix_report.logic.scope import ROLLUP_FILTERS, MapAudience, apply_filters, counted, counted_detections
 
@@ -440,7 +440,7 @@ def test_the_anonymous_tile_reads_the_rollup_and_signed_in_tiles_do_not(user):
 def test_the_tile_area_is_the_buffered_tile_in_degrees(db, z, x, y):
     """The area computed in Python is PostGIS's transform of the buffered tile envelope, widened by a cell.
     (At the antimeridian PROJ wraps the buffer's longitudes around; the area does not, see below.)"""
-    from sentrix_report.data.tiles import BUFFER, EXTENT, area
+    from sentrix_report.dal.tiles import BUFFER, EXTENT, area
 
     with session_scope() as s:
         expected = s.execute(
@@ -455,7 +455,7 @@ def test_the_tile_area_is_the_buffered_tile_in_degrees(db, z, x, y):
 
 
 def test_the_area_of_a_world_tile_covers_the_world():
-    from sentrix_report.data.tiles import area
+    from sentrix_report.dal.tiles import area
 
     west, south, east, north = area(0, 0, 0, 0.01)
     assert west < -180 and east > 180 and south < -85.0511 and north > 85.0511

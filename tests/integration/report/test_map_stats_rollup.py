@@ -120,7 +120,7 @@ def _state() -> dict:
 
 def _figures(rollup: bool, active_only: bool) -> dict:
     """The public figures over everything from the rollup or from the live query, at today's UTC midnight."""
-    from sentrix_report.data.map_stats import map_stats, map_stats_rollup
+    from sentrix_report.dal.map_stats import map_stats, map_stats_rollup
     from sentrix_report.logic.filters import DataFilters
     from sentrix_report.logic.scope import apply_filters, counted, counted_detections, found_detections
 

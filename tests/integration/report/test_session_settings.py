@@ -6,7 +6,7 @@ import pytest
 from sqlalchemy import text
 
 from sentrix.db.engine import session_scope
-from sentrix_report.data.sql import one
+from sentrix_report.dal.sql import one
 from sentrix_report.settings import get_report_settings
 
 pytestmark = pytest.mark.integration

@@ -80,7 +80,8 @@ def principal(caller) -> Principal:
 
 
 def subscribe(caller, territory: str, channel: str, target: str, levels: list[str]) -> dict:
-    from sentrix_report.logic.subscriptions import SubscriptionRequest, create
+    from sentrix_report.logic.subscriptions import create
+    from sentrix_report.schemas.subscriptions import SubscriptionRequest
 
     request = SubscriptionRequest(territory=territory, channel=channel, target=target, levels=levels)
     return create(principal(caller), request, Locale("en"))

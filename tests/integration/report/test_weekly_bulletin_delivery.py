@@ -204,7 +204,8 @@ def test_opted_out_and_officials_who_lost_the_territory_get_none(world, receiver
     wants = subscribe(admin, "H2", "webhook", receiver.url, ["red"])
     opted_out = official_of("C", "es")
     from sentrix.i18n import Locale
-    from sentrix_report.logic.subscriptions import SubscriptionRequest, create
+    from sentrix_report.logic.subscriptions import create
+    from sentrix_report.schemas.subscriptions import SubscriptionRequest
     from tests.integration.report.test_subscription_delivery import principal
 
     create(

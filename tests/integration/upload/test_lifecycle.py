@@ -133,7 +133,7 @@ def test_retry_moves_a_failed_analysis_to_queued_and_enqueues_an_s3_shaped_messa
     assert record["s3"]["object"]["key"] != key  # URL-encoded like S3 does
     assert unquote_plus(record["s3"]["object"]["key"]) == key
     assert record["s3"]["object"]["size"] == len(data)
-    from sentrix_detect.events import objects_in
+    from sentrix_detect.logic.events import objects_in
 
     assert [o.key for o in objects_in(json.dumps({"Records": [record]}))] == [key]
     with session_scope() as session:

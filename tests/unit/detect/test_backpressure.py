@@ -1,4 +1,4 @@
-"""The wait before a message that met a busy YOLO host (429) comes back (sentrix_detect.backpressure)."""
+"""The wait before a message that met a busy YOLO host (429) comes back (sentrix_detect.logic.backpressure)."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ import random
 import pytest
 
 from sentrix.errors import DetectorBusy, DetectorUnavailable
-from sentrix_detect.backpressure import Backpressure, delay_s
-from sentrix_detect.model import Outcome, RetryLater
+from sentrix_detect.logic.backpressure import Backpressure, delay_s
+from sentrix_detect.logic.model import Outcome, RetryLater
 from sentrix_detect.settings import DetectSettings
 from tests.support.detect import FakeDetector, photo
 from tests.unit.detect.test_pipeline import World

@@ -7,7 +7,7 @@ import uuid
 
 import pytest
 
-from sentrix_detect.events import is_redriven, objects_in, parse_key, processed_key
+from sentrix_detect.logic.events import is_redriven, objects_in, parse_key, processed_key
 from tests.builders import s3_notification
 
 

@@ -8,8 +8,8 @@ import json
 import pytest
 
 from sentrix.errors import DetectorRejected, DetectorUnavailable
-from sentrix_detect.events import UploadedObject, objects_in
-from sentrix_detect.model import Outcome, RetryLater
+from sentrix_detect.logic.events import UploadedObject, objects_in
+from sentrix_detect.logic.model import Outcome, RetryLater
 from tests.builders import s3_notification
 from tests.support.detect import TUCUMAN, FakeDetector, photo
 from tests.unit.detect.test_pipeline import BUCKET, World

@@ -14,7 +14,7 @@ from PIL import Image
 from PIL.TiffImagePlugin import IFDRational
 
 from sentrix.domain.location import GeoPoint
-from sentrix_detect.exif import clean_exif_bytes, read_exif, read_gps, read_taken_at, text
+from sentrix_detect.logic.exif import clean_exif_bytes, read_exif, read_gps, read_taken_at, text
 from tests.support.detect import TUCUMAN, dms, encode, exif_bytes, exif_coordinate, picture
 
 
@@ -151,7 +151,7 @@ def test_the_clean_exif_keeps_camera_time_and_gps_and_nothing_else():
 
 
 def test_no_facts_give_no_exif_block():
-    from sentrix_detect.exif import NO_EXIF
+    from sentrix_detect.logic.exif import NO_EXIF
 
     assert clean_exif_bytes(NO_EXIF, keep_gps=True) is None
 

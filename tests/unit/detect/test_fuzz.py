@@ -11,7 +11,7 @@ import uuid
 import pytest
 
 from sentrix_detect.handler import handler
-from sentrix_detect.pipeline import DetectPipeline
+from sentrix_detect.logic.pipeline import DetectPipeline
 from sentrix_detect.settings import DetectSettings
 from tests.builders import LambdaContext, s3_notification, sqs_event
 from tests.support.detect import FakeDetector, FakeObjects, FakeRow, FakeStore, upload_key

@@ -8,7 +8,7 @@ import pytest
 from PIL import Image
 
 from sentrix.errors import InvalidImage
-from sentrix_detect.imaging import ImageLimits, prepare_image
+from sentrix_detect.logic.imaging import ImageLimits, prepare_image
 from tests.support.detect import TUCUMAN, encode, exif_bytes, photo, picture
 from tests.support.detect_fuzz import png_declaring
 
@@ -186,7 +186,7 @@ def test_an_appended_payload_does_not_reach_the_jpeg():
 
 
 def test_the_perceptual_hash_survives_format_changes():
-    from sentrix_detect.duplicates import hamming
+    from sentrix_detect.logic.duplicates import hamming
 
     hashes = [prepare_image(encode(picture(4), fmt), LIMITS, keep_gps=True) for fmt in ("JPEG", "PNG", "HEIF")]
     assert all(h.hash_reliable for h in hashes)

@@ -8,10 +8,10 @@ from datetime import UTC, datetime
 import pytest
 
 from sentrix.errors import DependencyUnavailable, DetectorRejected, DetectorUnavailable
-from sentrix_detect.backpressure import ToDeadLetter
-from sentrix_detect.events import UploadedObject
-from sentrix_detect.model import Outcome, RetryLater
-from sentrix_detect.pipeline import DetectPipeline
+from sentrix_detect.logic.backpressure import ToDeadLetter
+from sentrix_detect.logic.events import UploadedObject
+from sentrix_detect.logic.model import Outcome, RetryLater
+from sentrix_detect.logic.pipeline import DetectPipeline
 from sentrix_detect.settings import DetectSettings
 from tests.support.detect import (
     TUCUMAN,
@@ -319,7 +319,7 @@ def test_a_database_error_is_named_by_the_drivers_error_not_dumped():
 
 
 def test_yolo_and_pipeline_times_are_whole_milliseconds_of_the_monotonic_clock(monkeypatch):
-    from sentrix_detect import pipeline as module
+    from sentrix_detect.logic import pipeline as module
 
     class SteppingClock:
         """perf_counter moving 1.5 s on every reading: no real time passes."""
@@ -343,7 +343,7 @@ def test_yolo_and_pipeline_times_are_whole_milliseconds_of_the_monotonic_clock(m
 
 def test_an_unknown_language_falls_back_to_spanish_recommendations():
     from sentrix.domain.risk import assess_risk
-    from sentrix_detect.pipeline import _assess
+    from sentrix_detect.logic.pipeline import _assess
 
     found = _assess(["Basura"], "xx")
 

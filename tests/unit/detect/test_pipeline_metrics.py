@@ -12,9 +12,9 @@ import pytest
 
 from sentrix.errors import DetectorBusy, DetectorUnavailable, StorageAccessDenied
 from sentrix.observability import metrics
-from sentrix_detect.backpressure import Backpressure, ToDeadLetter
-from sentrix_detect.events import UploadedObject
-from sentrix_detect.model import Outcome, RetryLater
+from sentrix_detect.logic.backpressure import Backpressure, ToDeadLetter
+from sentrix_detect.logic.events import UploadedObject
+from sentrix_detect.logic.model import Outcome, RetryLater
 from tests.support.detect import FakeDetector, photo
 from tests.unit.detect.test_pipeline import BUCKET, World
 

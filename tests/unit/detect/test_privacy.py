@@ -5,8 +5,8 @@ from __future__ import annotations
 import io
 
 from sentrix.domain.filetypes import sniff
-from sentrix_detect.exif import read_exif
-from sentrix_detect.privacy import stored_original, stripped_jpeg
+from sentrix_detect.logic.exif import read_exif
+from sentrix_detect.logic.privacy import stored_original, stripped_jpeg
 from tests.support.detect import TUCUMAN, encode, exif_bytes, picture
 
 GPS_EXIF = exif_bytes(gps=TUCUMAN, orientation=3)

@@ -6,8 +6,8 @@ import json
 import uuid
 
 from sentrix_detect.handler import handler
-from sentrix_detect.pipeline import DetectPipeline
-from sentrix_detect.records import TimeBudget
+from sentrix_detect.logic.pipeline import DetectPipeline
+from sentrix_detect.logic.records import TimeBudget
 from sentrix_detect.settings import DetectSettings
 from tests.builders import LambdaContext, s3_notification, sqs_event
 from tests.support.detect import FakeDetector, FakeObjects, FakeRow, FakeStore, photo, upload_key

@@ -8,8 +8,8 @@ import pytest
 from PIL import Image
 
 from sentrix.adapters.yolo import YoloDetection
-from sentrix_detect.duplicates import dhash, hamming, to_signed64
-from sentrix_detect.results import build_detections
+from sentrix_detect.logic.duplicates import dhash, hamming, to_signed64
+from sentrix_detect.logic.results import build_detections
 from tests.support.detect import picture
 
 WHEN = datetime(2025, 7, 1, tzinfo=UTC)  # July: dry season in the southern hemisphere

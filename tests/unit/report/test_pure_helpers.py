@@ -10,13 +10,14 @@ import pytest
 from PIL import Image
 
 from sentrix.errors import ValidationFailed
-from sentrix_report.logic.aggregate_report import ReportRequest, cell_size
+from sentrix_report.logic.aggregate_report import cell_size
 from sentrix_report.logic.delivery import encoded_size
 from sentrix_report.logic.exports import decode_cursor, encode_cursor
 from sentrix_report.logic.filters import BBox
 from sentrix_report.logic.hotspots import gi_bin, projection_for, utm_srid
 from sentrix_report.logic.ratios import change, change_figure, percent, ratio
 from sentrix_report.render.map_image import draw_map
+from sentrix_report.schemas.reports import ReportRequest
 
 
 @pytest.mark.parametrize(

@@ -173,7 +173,7 @@ def test_data_times_by_audience():
 def test_the_heatmap_rollup_serves_its_own_grid_only():
     """The trigger-maintained rollup holds 0.01° cells (migrations 0004, 0005): asking it for another grid is a
     programming error, refused before any query runs."""
-    from sentrix_report.data.heatmap import heatmap
+    from sentrix_report.dal.heatmap import heatmap
     from sentrix_report.logic.filters import Where
 
     nothing = Where.empty()

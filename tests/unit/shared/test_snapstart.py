@@ -114,7 +114,7 @@ def test_after_restore_the_key_sets_are_read_again():
 def test_after_restore_the_report_keys_and_parameter_cache_are_gone():
     from aws_lambda_powertools.utilities.parameters import base
 
-    from sentrix_report.data import keys
+    from sentrix_report.dal import keys
 
     importlib.import_module("sentrix_report.api")
     keys._memo()["k_anonymity"] = "a" * 64

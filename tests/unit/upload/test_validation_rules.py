@@ -83,7 +83,7 @@ def test_review_state_of_an_analysis(statuses, state):
 
 
 def test_retry_message_is_an_s3_notification_detect_can_read():
-    from sentrix_detect.events import objects_in
+    from sentrix_detect.logic.events import objects_in
 
     key = "incoming/u/a/foto de la calle+1.jpg"
 

@@ -12,86 +12,26 @@ import hmac
 import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from enum import StrEnum
 from typing import Any
-
-from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from sentrix.db.engine import session_scope
 from sentrix.http.identity import Principal
 from sentrix.i18n import Locale, source_word
-from sentrix_report.data.reports import Dataset
+from sentrix_report.dal.reports import Dataset
 from sentrix_report.logic import remediation
-from sentrix_report.logic.filters import DataFilters, DayOrInstant
+from sentrix_report.logic.filters import DataFilters
 from sentrix_report.logic.notes import what_counts
 from sentrix_report.logic.quotas import Costly, hold_place
 from sentrix_report.logic.ratios import percent, ratio
 from sentrix_report.logic.scope import Scope, apply_filters, counted_detections
-from sentrix_report.logic.site_units import UNIT_HELP, Unit, own_view, sites_block, unit_for
+from sentrix_report.logic.site_units import Unit, own_view, sites_block, unit_for
+from sentrix_report.schemas.reports import ReportRequest, ReportType
 from sentrix_report.settings import get_report_settings
 
 FINGERPRINT_VERSION = 2
 MAP_MAX_POINTS = 5000
 MAP_CELLS_ACROSS = 40
 NICE_CELLS_DEG = (0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0, 2.0, 5.0, 10.0)
-
-
-class ReportType(StrEnum):
-    SUMMARY = "summary"
-    DETAILED = "detailed"
-    STATISTICS = "statistics"
-    MAP = "map"
-    WEEKLY = "weekly"  # the weekly bulletin of a territory (logic/bulletin.py)
-
-
-class ReportFormat(StrEnum):
-    PDF = "pdf"
-    CSV = "csv"
-    JSON = "json"
-
-
-class ReportRequest(BaseModel):
-    """The body of POST /reports/generate (dates may also sit at the top level, as the original had them)."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    type: ReportType
-    format: ReportFormat = ReportFormat.PDF
-    date_from: DayOrInstant = None
-    date_to: DayOrInstant = None
-    filters: DataFilters = Field(default_factory=DataFilters)
-    language: str | None = Field(default=None, pattern=r"^[A-Za-z]{2}([-_][A-Za-z]{2})?$")
-    unit: Unit | None = Field(default=None, description=UNIT_HELP)
-    options: dict[str, Any] | None = Field(default=None, description="accepted for compatibility, ignored")
-    territory: str | None = Field(
-        default=None, min_length=1, max_length=64, description="weekly: the territory's code (required)"
-    )
-    week: str | None = Field(
-        default=None,
-        pattern=r"^(\d{4}-SE\d{2}|\d{4}-\d{2}-\d{2})$",
-        description="weekly: an epidemiological week (2026-SE05) or a day of it (default: the last whole week)",
-    )
-
-    @model_validator(mode="after")
-    def _dates(self) -> ReportRequest:
-        for name in ("date_from", "date_to"):
-            top, inner = getattr(self, name), getattr(self.filters, name)
-            if top is not None and inner is not None and top != inner:
-                raise ValueError(f"{name} is given twice with different values")
-        # Re-validate so the date order check of DataFilters sees the merged values.
-        merged = self.filters.model_dump() | {
-            "date_from": self.date_from or self.filters.date_from,
-            "date_to": self.date_to or self.filters.date_to,
-        }
-        self.filters = DataFilters(**merged)
-        if self.type is ReportType.WEEKLY:
-            if self.territory is None:
-                raise ValueError("a weekly bulletin needs a territory")
-            if self.filters != DataFilters():
-                raise ValueError("a weekly bulletin takes no filters or dates: its territory and week decide")
-        elif self.territory is not None or self.week is not None:
-            raise ValueError("territory and week belong to the weekly bulletin")
-        return self
 
 
 @dataclass
@@ -121,7 +61,7 @@ def _pseudonym_key() -> bytes:
     if configured is not None:
         return configured.get_secret_value().encode()
     from sentrix.db.engine import session_scope
-    from sentrix_report.data.keys import deployment_key
+    from sentrix_report.dal.keys import deployment_key
 
     with session_scope() as session:
         return deployment_key(session, "report_pseudonym").encode()

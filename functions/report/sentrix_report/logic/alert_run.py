@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from sentrix.domain import alerts as rules
 from sentrix.repositories.alerts import LevelChange, current_levels
-from sentrix_report.data import alert_run as data
+from sentrix_report.dal import alert_run as data
 from sentrix_report.settings import ReportSettings, get_report_settings
 
 

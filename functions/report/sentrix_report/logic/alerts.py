@@ -16,7 +16,7 @@ from sentrix.errors import Forbidden, NotFound, ValidationFailed
 from sentrix.http.identity import Principal
 from sentrix.i18n import Locale
 from sentrix.repositories.officials import is_official
-from sentrix_report.data import alerts as data
+from sentrix_report.dal import alerts as data
 from sentrix_report.logic.filters import Where
 from sentrix_report.settings import get_report_settings
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import uuid
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 from datetime import UTC, datetime
 from typing import Any
 
@@ -16,23 +16,8 @@ from sentrix.errors import Conflict, DependencyUnavailable, NotFound
 from sentrix.http.identity import Principal
 from sentrix.i18n import Locale, class_word, risk_word, verdict_word
 from sentrix.observability import logger
-from sentrix_report.data.analysis import AnalysisRow, load
-
-
-@dataclass(frozen=True)
-class AnalysisDocument:
-    """Everything the per-analysis report shows, read once."""
-
-    analysis: AnalysisRow
-    locale: Locale
-    recommendations: tuple[str, ...]
-    image: bytes | None
-    generated_at: datetime
-    generated_by: str
-
-    @property
-    def language(self) -> str:
-        return self.locale.language
+from sentrix_report.dal.analysis import AnalysisRow, load
+from sentrix_report.logic.analysis_document import AnalysisDocument
 
 
 def _image(store: ImageStore, key: str | None, analysis_id: uuid.UUID) -> bytes | None:

@@ -28,8 +28,8 @@ from sentrix.domain.sites import SiteFamily, SiteStatus
 from sentrix.errors import ValidationFailed
 from sentrix.http.identity import Principal
 from sentrix.i18n import Locale
-from sentrix_report.data import alerts as alerts_data
-from sentrix_report.data import weekly as data
+from sentrix_report.dal import alerts as alerts_data
+from sentrix_report.dal import weekly as data
 from sentrix_report.logic import weekly
 from sentrix_report.logic.aggregate_report import Report
 from sentrix_report.logic.quotas import Costly, hold_place

@@ -30,8 +30,8 @@ from sentrix.errors import ValidationFailed
 from sentrix.observability import logger, metrics
 from sentrix_report.adapters.sns_email import EmailFailed, SnsEmail
 from sentrix_report.adapters.webhook_http import HttpWebhook, WebhookFailed
-from sentrix_report.data import subscriptions as data
-from sentrix_report.data.webhook_keys import webhook_key
+from sentrix_report.dal import subscriptions as data
+from sentrix_report.dal.webhook_keys import webhook_key
 from sentrix_report.logic import secret_box, subscription_targets, webhook_signing
 from sentrix_report.logic.alert_messages import Notice, bulletin_notice, notice, subscriber_locale
 from sentrix_report.settings import ReportSettings, get_report_settings

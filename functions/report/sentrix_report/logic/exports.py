@@ -17,8 +17,8 @@ from sentrix.domain.moments import check_in_range
 from sentrix.errors import ValidationFailed
 from sentrix.http.identity import Principal
 from sentrix.i18n import Locale
-from sentrix_report.data import exports
-from sentrix_report.data.sql import merge
+from sentrix_report.dal import exports
+from sentrix_report.dal.sql import merge
 from sentrix_report.logic.filters import DataFilters, Where
 from sentrix_report.logic.notes import what_counts
 from sentrix_report.logic.quotas import Costly, hold_place

@@ -211,6 +211,41 @@ def build_filters(**values: Any) -> DataFilters:
         raise ValidationFailed("Invalid filters", details=details, key="err.filters") from exc
 
 
+def time_and_verdict_values(
+    *,
+    date_from: str | None,
+    date_to: str | None,
+    since: str | None,
+    risk_level: str | None,
+    verdict: str | None,
+    include_expired: bool | None,
+    active_only: bool | None,
+) -> dict:
+    """The query's time window, risk, verdict and validity as build_filters' values: `since` is an alias of
+    `date_from` (both at once must agree), `active_only` the deprecated inverse of `include_expired`."""
+    if since is not None and date_from is not None and since != date_from:
+        raise ValidationFailed(
+            "since is an alias of date_from: give one of them",
+            details={"since": since, "date_from": date_from},
+            key="err.since_alias",
+        )
+    if active_only is not None:
+        if include_expired is not None and include_expired == active_only:
+            raise ValidationFailed(
+                "active_only (deprecated) contradicts include_expired: give include_expired only",
+                details={"active_only": active_only, "include_expired": include_expired},
+                key="err.active_only_conflict",
+            )
+        include_expired = not active_only
+    return {
+        "date_from": date_from if date_from is not None else since,
+        "date_to": date_to,
+        "risk_level": risk_level,
+        "verdict": verdict,
+        "include_expired": bool(include_expired),
+    }
+
+
 @dataclass
 class Where:
     """SQL conditions joined by AND, with their bound parameters; fragments come from code, values are bound."""

@@ -8,8 +8,8 @@ from typing import Any
 from sentrix.db.engine import session_scope
 from sentrix.http.identity import Principal
 from sentrix.i18n import Locale
-from sentrix_report.data.heatmap import heatmap
-from sentrix_report.data.site_maps import site_heatmap
+from sentrix_report.dal.heatmap import heatmap
+from sentrix_report.dal.site_maps import site_heatmap
 from sentrix_report.logic.filters import DataFilters, Where
 from sentrix_report.logic.notes import HEATMAP_COUNTS, counts_are, what_counts
 from sentrix_report.logic.scope import (

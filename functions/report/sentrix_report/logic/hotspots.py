@@ -10,7 +10,7 @@ from sentrix.db.engine import session_scope
 from sentrix.errors import ValidationFailed
 from sentrix.http.identity import Principal
 from sentrix.i18n import Locale
-from sentrix_report.data.hotspots import dbscan, estimated_extent, estimated_points, gistar, grid_size
+from sentrix_report.dal.hotspots import dbscan, estimated_extent, estimated_points, gistar, grid_size
 from sentrix_report.logic.filters import BBox, DataFilters, Where
 from sentrix_report.logic.notes import what_counts
 from sentrix_report.logic.quotas import Costly, hold_place

@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 
 from sentrix.observability import logger
 from sentrix.repositories.alerts import LevelChange as Recorded
-from sentrix_report.data import subscriptions as data
+from sentrix_report.dal import subscriptions as data
 from sentrix_report.logic.alert_levels import LEVELS
 
 

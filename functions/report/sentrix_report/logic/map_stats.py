@@ -8,7 +8,7 @@ from typing import Any
 from sentrix.db.engine import session_scope
 from sentrix.http.identity import Principal
 from sentrix.i18n import Locale, class_word
-from sentrix_report.data.map_stats import ZONE_DEG, map_stats, map_stats_rollup
+from sentrix_report.dal.map_stats import ZONE_DEG, map_stats, map_stats_rollup
 from sentrix_report.logic.filters import DataFilters, Where
 from sentrix_report.logic.notes import MAP_STATS_COUNTS, counts_are, what_counts
 from sentrix_report.logic.ratios import jsonable, percent, ratio

@@ -22,7 +22,7 @@ from sentrix.errors import ValidationFailed
 from sentrix.http.identity import Principal
 from sentrix.i18n import Locale
 from sentrix.repositories.officials import is_official
-from sentrix_report.data import remediation as data
+from sentrix_report.dal import remediation as data
 from sentrix_report.logic.filters import DataFilters, Where
 from sentrix_report.logic.ratios import ratio
 from sentrix_report.logic.scope import check_official_territory

@@ -16,7 +16,7 @@ from sentrix.domain.status import AnalysisStatus, Verdict
 from sentrix.errors import Forbidden
 from sentrix.http.identity import Principal
 from sentrix.repositories.officials import is_official
-from sentrix_report.data.sql import ROLLUP_GRID_DEG
+from sentrix_report.dal.sql import ROLLUP_GRID_DEG
 from sentrix_report.logic.filters import DataFilters, Where, end_of, snap_filters, start_of
 
 # Only finished analyses count anywhere in the report function; every response says so (logic/notes.py).
@@ -108,7 +108,7 @@ OFFICIAL_SCOPE = (
 def official_covers(user_id: uuid.UUID, code: str) -> bool:
     """Whether `code` is one of the official's territories or lies below one."""
     from sentrix.db.engine import session_scope
-    from sentrix_report.data.sql import scalar
+    from sentrix_report.dal.sql import scalar
 
     sql = f"SELECT :code IN ({OFFICIAL_SCOPE.format(name='c_scope', param='c_official')})"
     with session_scope() as session:

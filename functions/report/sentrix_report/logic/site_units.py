@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from sentrix.http.identity import Principal
 from sentrix.i18n import Locale
 from sentrix.repositories.officials import is_official
-from sentrix_report.data.site_units import own_site_counts, site_counts
+from sentrix_report.dal.site_units import own_site_counts, site_counts
 from sentrix_report.logic.filters import Where
 from sentrix_report.logic.scope import OFFICIAL_SCOPE
 

@@ -10,7 +10,7 @@ from typing import Any
 from sentrix.db.engine import session_scope
 from sentrix.http.identity import Principal
 from sentrix.i18n import Locale, risk_word, t
-from sentrix_report.data import statistics as data
+from sentrix_report.dal import statistics as data
 from sentrix_report.logic import remediation
 from sentrix_report.logic.filters import DataFilters
 from sentrix_report.logic.notes import what_counts

@@ -9,11 +9,9 @@ who act on a territory, and an expert has no territory (an expert who acts on on
 from __future__ import annotations
 
 import uuid
-from enum import StrEnum
 from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
-from pydantic import BaseModel, ConfigDict, Field, StrictBool
 
 from sentrix.db.engine import session_scope
 from sentrix.domain.roles import Role
@@ -23,40 +21,15 @@ from sentrix.i18n import Locale
 from sentrix.observability import logger
 from sentrix.repositories.officials import is_official
 from sentrix_report.adapters.sns_email import SnsEmail
-from sentrix_report.data import subscriptions as data
-from sentrix_report.data.webhook_keys import webhook_key
+from sentrix_report.dal import subscriptions as data
+from sentrix_report.dal.webhook_keys import webhook_key
 from sentrix_report.logic import secret_box, subscription_targets, webhook_signing
 from sentrix_report.logic.alert_levels import ORDER, Level
 from sentrix_report.logic.subscription_targets import loopback_allowed
+from sentrix_report.schemas.subscriptions import Channel, SubscriptionRequest
 from sentrix_report.settings import get_report_settings
 
 MAX_PER_USER = 50
-
-
-class Channel(StrEnum):
-    EMAIL = "email"
-    WEBHOOK = "webhook"
-
-
-class SubscriptionRequest(BaseModel):
-    """What a subscription asks for: the territory's new levels to be told about, how and where."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    territory: str = Field(min_length=1, max_length=64, description="a territory code (yours or below, officials)")
-    channel: Channel
-    target: str = Field(
-        min_length=1,
-        max_length=subscription_targets.MAX_URL_LENGTH,
-        description="an e-mail address (email) or an https URL on the public internet (webhook)",
-    )
-    levels: list[Level] = Field(
-        min_length=1, max_length=3, description="the new levels that are sent (a change to any other is not)"
-    )
-    weekly_bulletin: StrictBool = Field(
-        default=True,
-        description="also send the territory's weekly bulletin of each epidemiological week (true or false)",
-    )
 
 
 def _may_subscribe(principal: Principal) -> None:

@@ -9,8 +9,8 @@ from datetime import UTC, datetime
 from sentrix.db.engine import session_scope
 from sentrix.errors import ValidationFailed
 from sentrix.http.identity import Principal
-from sentrix_report.data.site_maps import site_tile
-from sentrix_report.data.tiles import tile
+from sentrix_report.dal.site_maps import site_tile
+from sentrix_report.dal.tiles import tile
 from sentrix_report.logic.filters import DataFilters
 from sentrix_report.logic.scope import (
     MapAudience,

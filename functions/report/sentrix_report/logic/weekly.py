@@ -23,8 +23,8 @@ from sentrix.errors import Forbidden, NotFound, ValidationFailed
 from sentrix.http.identity import Principal
 from sentrix.i18n import Locale
 from sentrix.repositories.officials import is_official
-from sentrix_report.data import weekly as data
-from sentrix_report.data.sql import rows
+from sentrix_report.dal import weekly as data
+from sentrix_report.dal.sql import rows
 from sentrix_report.logic.ratios import BASE_BELOW_MINIMUM, ratio
 from sentrix_report.settings import get_report_settings
 

@@ -31,7 +31,7 @@ from sentrix.db.engine import session_scope
 from sentrix.domain.epiweeks import EpiWeek
 from sentrix.i18n import Locale
 from sentrix.observability import logger
-from sentrix_report.data import subscriptions as data
+from sentrix_report.dal import subscriptions as data
 from sentrix_report.logic import bulletin
 from sentrix_report.logic.aggregate_report import Report
 from sentrix_report.logic.alert_messages import subscriber_locale

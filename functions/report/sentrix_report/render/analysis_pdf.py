@@ -7,7 +7,7 @@ from reportlab.lib.units import cm
 from reportlab.platypus import ListFlowable, ListItem, Paragraph, Spacer
 
 from sentrix.i18n import source_word
-from sentrix_report.logic.analysis_report import AnalysisDocument
+from sentrix_report.logic.analysis_document import AnalysisDocument
 from sentrix_report.render.numbered_image import NumberedImage
 from sentrix_report.render.pdf_base import (
     CONTENT_WIDTH,

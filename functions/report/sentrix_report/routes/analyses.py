@@ -3,24 +3,19 @@
 from __future__ import annotations
 
 import json
-from enum import StrEnum
 
 from fastapi import APIRouter, Depends, Path, Query, Response
 
 from sentrix.http.envelope import error_responses
 from sentrix.http.identity import Principal, current_principal
 from sentrix.i18n import Locale
-from sentrix_report.caller import caller_locale
 from sentrix_report.logic import analysis_report
-from sentrix_report.routes.files import file_response, stamp
+from sentrix_report.logic.filenames import stamp
+from sentrix_report.routes.deps import caller_locale
+from sentrix_report.routes.files import file_response
+from sentrix_report.schemas.analyses import ExportFormat
 
 router = APIRouter(prefix="/api/v1/analyses", tags=["analysis reports"])
-
-
-class ExportFormat(StrEnum):
-    JSON = "json"
-    CSV = "csv"
-    PDF = "pdf"
 
 
 def _pdf(principal: Principal, analysis_id: str, locale: Locale) -> Response:

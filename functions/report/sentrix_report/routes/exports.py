@@ -10,10 +10,11 @@ from sentrix.http.envelope import error_responses
 from sentrix.http.identity import Principal, current_principal
 from sentrix.http.paging import MAX_CAPPED_LIMIT
 from sentrix.i18n import Locale
-from sentrix_report.caller import caller_locale
 from sentrix_report.logic.exports import Page, csv_page, geojson_page
+from sentrix_report.logic.filenames import stamp
 from sentrix_report.logic.filters import TERRITORY_HELP, DataFilters, build_filters
-from sentrix_report.routes.files import file_response, stamp
+from sentrix_report.routes.deps import caller_locale
+from sentrix_report.routes.files import file_response
 from sentrix_report.routes.limits import Costly, RouteClass, route_class, spend
 from sentrix_report.routes.params import BBOX_HELP, time_and_verdict
 

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
 from fastapi import Response
 
 MEDIA_TYPES = {
@@ -12,11 +10,6 @@ MEDIA_TYPES = {
     "json": "application/json",
     "geojson": "application/geo+json",
 }
-
-
-def stamp(moment: datetime | None = None) -> str:
-    """yyyymmdd_hhmmss (UTC) for filenames."""
-    return (moment or datetime.now(UTC)).astimezone(UTC).strftime("%Y%m%d_%H%M%S")
 
 
 def file_response(body: bytes | str, fmt: str, filename: str, headers: dict[str, str] | None = None) -> Response:

@@ -10,13 +10,13 @@ from sentrix.http.envelope import error_responses
 from sentrix.http.identity import Principal, current_principal
 from sentrix.http.paging import MAX_CAPPED_LIMIT
 from sentrix.i18n import Locale
-from sentrix_report.caller import caller_locale, public_caller, public_locale
 from sentrix_report.logic.filters import DataFilters
 from sentrix_report.logic.heatmap import heatmap_data
 from sentrix_report.logic.hotspots import hotspots
 from sentrix_report.logic.map_stats import map_statistics
 from sentrix_report.logic.site_units import UNIT_HELP, Unit
 from sentrix_report.logic.tiles import MVT_MEDIA_TYPE, vector_tile
+from sentrix_report.routes.deps import caller_locale, public_caller, public_locale
 from sentrix_report.routes.limits import Costly, RouteClass, route_class, spend
 from sentrix_report.routes.params import area_filters, place_free_filters, scoped_filters
 

@@ -10,7 +10,6 @@ import uuid
 
 from fastapi import Depends, Query
 
-from sentrix.errors import ValidationFailed
 from sentrix_report.logic.filters import (
     INCLUDE_EXPIRED_HELP,
     RISK_HELP,
@@ -18,6 +17,7 @@ from sentrix_report.logic.filters import (
     VERDICT_HELP,
     DataFilters,
     build_filters,
+    time_and_verdict_values,
 )
 
 BBOX_HELP = "west,south,east,north in degrees (WGS 84)"
@@ -36,27 +36,15 @@ def time_and_verdict(
     ),
 ) -> dict:
     """The filters of every read but the area: upload-time window, analysis risk, verdict, validity."""
-    if since is not None and date_from is not None and since != date_from:
-        raise ValidationFailed(
-            "since is an alias of date_from: give one of them",
-            details={"since": since, "date_from": date_from},
-            key="err.since_alias",
-        )
-    if active_only is not None:
-        if include_expired is not None and include_expired == active_only:
-            raise ValidationFailed(
-                "active_only (deprecated) contradicts include_expired: give include_expired only",
-                details={"active_only": active_only, "include_expired": include_expired},
-                key="err.active_only_conflict",
-            )
-        include_expired = not active_only
-    return {
-        "date_from": date_from if date_from is not None else since,
-        "date_to": date_to,
-        "risk_level": risk_level,
-        "verdict": verdict,
-        "include_expired": bool(include_expired),
-    }
+    return time_and_verdict_values(
+        date_from=date_from,
+        date_to=date_to,
+        since=since,
+        risk_level=risk_level,
+        verdict=verdict,
+        include_expired=include_expired,
+        active_only=active_only,
+    )
 
 
 def area_filters(

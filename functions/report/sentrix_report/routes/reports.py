@@ -2,21 +2,19 @@
 
 from __future__ import annotations
 
-import base64
-import json
-import re
-
 from fastapi import APIRouter, Depends, Response
 from fastapi.responses import JSONResponse
 
 from sentrix.http.envelope import error_responses
 from sentrix.http.identity import Principal, current_principal
 from sentrix.i18n import Locale, requested_language
-from sentrix_report.caller import caller_locale
-from sentrix_report.logic.aggregate_report import Report, ReportFormat, ReportRequest, ReportType, generate
+from sentrix_report.logic.aggregate_report import Report
 from sentrix_report.logic.delivery import provenance_headers, store_report, too_big
-from sentrix_report.routes.files import MEDIA_TYPES, file_response, stamp
+from sentrix_report.logic.report_files import report_file
+from sentrix_report.routes.deps import caller_locale
+from sentrix_report.routes.files import MEDIA_TYPES, file_response
 from sentrix_report.routes.limits import Costly, RouteClass, route_class, spend
+from sentrix_report.schemas.reports import ReportFormat, ReportRequest
 
 # Reports aggregate a city: the long statement class; generating one spends one of the caller's reports.
 router = APIRouter(prefix="/api/v1/reports", tags=["reports"], dependencies=[route_class(RouteClass.EXPERT)])
@@ -42,55 +40,8 @@ def post_generate(
     if request.language:  # the body's `language` (as the original client sends it) wins over the rest
         locale = Locale(requested_language(request.language) or locale.language, locale.timezone)
     spend(principal, Costly.REPORTS)  # once the body is valid: a malformed one is a 422, not a spent report
-    if request.type is ReportType.WEEKLY:
-        return _bulletin(principal, request, locale)
-    report = generate(principal, request, locale)
-    fmt = request.format
-    if fmt is ReportFormat.PDF:
-        from sentrix_report.render.aggregate_pdf import render
-
-        body = render(report)
-    elif fmt is ReportFormat.CSV:
-        from sentrix_report.render.report_csv import render
-
-        body = render(report).encode()
-    else:
-        data = dict(report.data)
-        if report.map_png is not None:
-            data["map"] = {**data["map"], "image_png_base64": base64.b64encode(report.map_png).decode()}
-        from sentrix_report.render.provenance import active_text, coverage_pairs, filters_text, scope_text
-
-        # Words for a person beside the provenance values, in the report's language.
-        meta = report.meta | {
-            "scope_label": scope_text(report.meta, report.locale),
-            "filters_label": filters_text(report.meta["filters"], report.locale),
-            "counted_label": f"{report.locale.t('report.counted_note')}; {active_text(report.meta, report.locale)}",
-            "coverage_label": "; ".join(f"{k}: {v}" for k, v in coverage_pairs(report.meta, report.locale)) or None,
-        }
-        body = json.dumps({"report": meta, "data": data}, ensure_ascii=False, default=str).encode()
-    filename = f"sentrix_report_{request.type.value}_{stamp()}.{fmt.value}"
-    return _deliver(principal, report, body, fmt, filename)
-
-
-def _bulletin(principal: Principal, request: ReportRequest, locale: Locale) -> Response:
-    """The weekly bulletin of a territory (logic/bulletin.py) in the requested format."""
-    from sentrix_report.logic.bulletin import generate as bulletin
-
-    fmt = request.format
-    report = bulletin(principal, request.territory or "", request.week, fmt.value, locale)
-    if fmt is ReportFormat.PDF:
-        from sentrix_report.render.bulletin import render_pdf
-
-        body = render_pdf(report)
-    elif fmt is ReportFormat.CSV:
-        from sentrix_report.render.bulletin import render_csv
-
-        body = render_csv(report).encode()
-    else:
-        body = json.dumps({"report": report.meta, "data": report.data}, ensure_ascii=False, default=str).encode()
-    code = re.sub(r"[^A-Za-z0-9_-]", "_", request.territory or "")[:40]
-    filename = f"sentrix_bulletin_{code}_{report.meta['week']['label']}_{stamp()}.{fmt.value}"
-    return _deliver(principal, report, body, fmt, filename)
+    made = report_file(principal, request, locale)
+    return _deliver(principal, made.report, made.body, request.format, made.filename)
 
 
 def _deliver(principal: Principal, report: Report, body: bytes, fmt: ReportFormat, filename: str) -> Response:

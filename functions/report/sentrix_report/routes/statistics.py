@@ -11,10 +11,10 @@ from fastapi import APIRouter, Depends, Query
 from sentrix.http.envelope import error_responses
 from sentrix.http.identity import Principal, current_principal
 from sentrix.i18n import Locale
-from sentrix_report.caller import caller_locale
 from sentrix_report.logic import remediation, statistics, weekly
 from sentrix_report.logic.filters import TERRITORY_HELP, DataFilters
 from sentrix_report.logic.site_units import UNIT_HELP, Unit
+from sentrix_report.routes.deps import caller_locale
 from sentrix_report.routes.params import USER_HELP, scoped_filters
 
 router = APIRouter(prefix="/api/v1/reports", tags=["statistics"])

@@ -3,7 +3,7 @@
 A 429 is not a failure (issue 17): detect puts the message back for later and releases the claim. Every claim
 still raises `attempts` (the fence of every later write must never repeat), so the attempts spent on failures
 are `attempts - backpressure_delays`: that is what the failure budget (DETECT_MAX_ATTEMPTS) counts, and the
-exponent of the next backpressure wait (sentrix_detect.backpressure).
+exponent of the next backpressure wait (sentrix_detect.logic.backpressure).
 
 Idempotent (IF [NOT] EXISTS): a database stamped back over it upgrades again without error. The application
 role's table grants (0009) already cover the column. Numbered after 0010 (detection shapes, issue 17 point 1).

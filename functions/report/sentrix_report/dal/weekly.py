@@ -17,8 +17,8 @@ from sqlalchemy import RowMapping
 from sqlalchemy.orm import Session
 
 from sentrix.domain import sites as rules
-from sentrix_report.data.remediation import ACTIVE
-from sentrix_report.data.sql import one, rows
+from sentrix_report.dal.remediation import ACTIVE
+from sentrix_report.dal.sql import one, rows
 
 # The codes of `:w_codes` and every territory below them.
 _TREE = """

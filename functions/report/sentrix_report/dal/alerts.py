@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import RowMapping
 from sqlalchemy.orm import Session
 
-from sentrix_report.data.sql import one, rows
+from sentrix_report.dal.sql import one, rows
 from sentrix_report.logic.filters import Where
 
 _ALERT_COLUMNS = """a.id, a.status, a.level, a.territory_code, a.site_count, ST_Y(a.location) AS latitude,

@@ -20,7 +20,7 @@ from sentrix.db.models import Analysis, Detection, UserSettings
 from sentrix.domain.sites import family_of
 from sentrix.domain.status import AnalysisStatus
 from sentrix.repositories import sites, territories
-from sentrix_detect.model import (
+from sentrix_detect.logic.model import (
     GAVE_UP_PREFIX,
     AnalysisResult,
     Claim,

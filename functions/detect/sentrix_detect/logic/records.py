@@ -8,10 +8,11 @@ from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, pro
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
 from sentrix.observability import logger
-from sentrix_detect.backpressure import Delayed, put_back
-from sentrix_detect.events import is_redriven, objects_in
-from sentrix_detect.model import RetryLater
-from sentrix_detect.pipeline import DetectPipeline
+from sentrix_detect.adapters.queue import put_back
+from sentrix_detect.logic.backpressure import Delayed
+from sentrix_detect.logic.events import is_redriven, objects_in
+from sentrix_detect.logic.model import RetryLater
+from sentrix_detect.logic.pipeline import DetectPipeline
 from sentrix_detect.settings import get_detect_settings
 
 

@@ -57,7 +57,7 @@ class ClaimedAnalysis:
     # which may have lost its GPS metadata, so it must not hash it again).
     received_sha256: str | None = None
     received_size: int | None = None
-    # Earlier claims that met a busy YOLO host (429): not failures (sentrix_detect.backpressure).
+    # Earlier claims that met a busy YOLO host (429): not failures (sentrix_detect.logic.backpressure).
     backpressure_delays: int = 0
 
 

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from sentrix.http.identity import Principal
 from sentrix.repositories.analyses import get_visible
-from sentrix_report.data.sql import one, rows
+from sentrix_report.dal.sql import one, rows
 
 
 @dataclass(frozen=True)

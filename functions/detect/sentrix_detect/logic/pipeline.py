@@ -6,7 +6,7 @@ unavailable) puts it back to `queued` and raises RetryLater so SQS delivers the 
 budget (DETECT_MAX_ATTEMPTS) or the last allowed receive is reached, where it becomes `failed` ("gave up after N
 attempts: …") and the message goes on to the dead-letter queue. A busy YOLO host (HTTP 429) is neither: the
 analysis goes back to `queued` without spending the budget and the message comes back later
-(sentrix_detect.backpressure).
+(sentrix_detect.logic.backpressure).
 """
 
 from __future__ import annotations
@@ -40,10 +40,12 @@ from sentrix.errors import (
     ValidationFailed,
 )
 from sentrix.observability import logger, metrics
-from sentrix_detect import backpressure
-from sentrix_detect.annotate import draw_detections, is_jpeg
-from sentrix_detect.duplicates import sha256_hex
-from sentrix_detect.events import (
+from sentrix_detect.adapters.objects import ObjectStore, S3Objects
+from sentrix_detect.dal.store import AnalysisStore, SqlAnalysisStore
+from sentrix_detect.logic import backpressure
+from sentrix_detect.logic.annotate import draw_detections, is_jpeg
+from sentrix_detect.logic.duplicates import sha256_hex
+from sentrix_detect.logic.events import (
     INCOMING_PREFIX,
     UploadedObject,
     UploadTarget,
@@ -52,8 +54,8 @@ from sentrix_detect.events import (
     processed_key,
     upload_key,
 )
-from sentrix_detect.imaging import ImageLimits, PreparedImage, prepare_image
-from sentrix_detect.model import (
+from sentrix_detect.logic.imaging import ImageLimits, PreparedImage, prepare_image
+from sentrix_detect.logic.model import (
     GAVE_UP_PREFIX,
     AnalysisResult,
     ClaimedAnalysis,
@@ -62,11 +64,9 @@ from sentrix_detect.model import (
     Outcome,
     RetryLater,
 )
-from sentrix_detect.objects import ObjectStore, S3Objects
-from sentrix_detect.privacy import stored_original, stripped_jpeg, stripped_unreadable
-from sentrix_detect.results import build_detections
+from sentrix_detect.logic.privacy import stored_original, stripped_jpeg, stripped_unreadable
+from sentrix_detect.logic.results import build_detections
 from sentrix_detect.settings import DetectSettings, get_detect_settings
-from sentrix_detect.store import AnalysisStore, SqlAnalysisStore
 
 PERMANENT = (InvalidImage, DetectorRejected, InvalidLocation, NotFound)
 

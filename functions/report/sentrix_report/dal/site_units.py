@@ -13,7 +13,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from sentrix_report.data.sql import one
+from sentrix_report.dal.sql import one
 from sentrix_report.logic.filters import Where
 
 STATUSES = ("open", "assigned", "treated", "reopened", "closed", "dismissed")

@@ -22,7 +22,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from sentrix_report.data.sql import CELL_REPORTERS, intensity, scalar
+from sentrix_report.dal.sql import CELL_REPORTERS, intensity, scalar
 from sentrix_report.logic.filters import Where
 
 EXTENT = 4096

@@ -8,7 +8,7 @@ from datetime import datetime
 from sqlalchemy import RowMapping
 from sqlalchemy.orm import Session
 
-from sentrix_report.data.sql import rows
+from sentrix_report.dal.sql import rows
 from sentrix_report.logic.filters import Where
 
 # Statuses of a site that still needs work (docs/sites.md, *Lifecycle*).

@@ -12,7 +12,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from sentrix_report.data.sql import RISK_FROM_SCORE, RISK_SCORE, UTM_SRID, rows, scalar
+from sentrix_report.dal.sql import RISK_FROM_SCORE, RISK_SCORE, UTM_SRID, rows, scalar
 from sentrix_report.logic.filters import BBox, Where
 from sentrix_report.logic.scope import counted
 

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from sentrix.config import get_settings
 from sentrix.errors import DependencyUnavailable
-from sentrix_report.data.keys import deployment_key
+from sentrix_report.dal.keys import deployment_key
 from sentrix_report.logic.secret_box import key_from_text
 from sentrix_report.settings import ReportSettings
 

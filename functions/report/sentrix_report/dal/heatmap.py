@@ -7,7 +7,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from sentrix_report.data.sql import ROLLUP_GRID_DEG, intensity, one
+from sentrix_report.dal.sql import ROLLUP_GRID_DEG, intensity, one
 from sentrix_report.logic.filters import Where
 
 _SQL = """

@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session
 
-from sentrix_report.data.sql import one
+from sentrix_report.dal.sql import one
 from sentrix_report.logic.filters import Where
 
 # Active zones are cells of this size (degrees, ≈ 110 m) holding at least one active detection: the

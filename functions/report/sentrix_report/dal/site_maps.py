@@ -17,8 +17,8 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from sentrix_report.data.sql import intensity, one, scalar
-from sentrix_report.data.tiles import TILE_CELLS, tile_params
+from sentrix_report.dal.sql import intensity, one, scalar
+from sentrix_report.dal.tiles import TILE_CELLS, tile_params
 from sentrix_report.logic.filters import Where
 
 NEEDING_WORK = "('open', 'assigned', 'treated', 'reopened')"

@@ -18,7 +18,7 @@ from typing import Any
 from sentrix.domain.filetypes import ImageType, sniff
 from sentrix.image_checks import pillow
 from sentrix.observability import logger
-from sentrix_detect.exif import ExifFacts, clean_exif_bytes
+from sentrix_detect.logic.exif import ExifFacts, clean_exif_bytes
 
 _EXIF_PREFIX = b"Exif\x00\x00"
 _PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"

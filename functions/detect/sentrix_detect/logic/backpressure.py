@@ -2,8 +2,9 @@
 
 On DetectorBusy the pipeline releases its claim without spending the failure budget (the analysis goes back to
 `queued` and `analyses.backpressure_delays` goes up) and raises Backpressure with the wait; the record handler
-then sets the SQS message's visibility to that wait (ChangeMessageVisibility) and reports the record as a batch
-item failure, so SQS delivers it again after the wait instead of after the queue's visibility timeout.
+then sets the SQS message's visibility to that wait (ChangeMessageVisibility, adapters/queue.py) and reports the
+record as a batch item failure, so SQS delivers it again after the wait instead of after the queue's visibility
+timeout.
 
 The wait (docs/detect.md "Backpressure"): the Retry-After the host sent, capped at DETECT_BACKPRESSURE_MAX_S and
 lengthened by up to DETECT_BACKPRESSURE_JITTER of it; without Retry-After DETECT_BACKPRESSURE_INITIAL_S (30 s)
@@ -17,12 +18,8 @@ from __future__ import annotations
 
 import math
 import random
-from typing import Any
 
-from sentrix.adapters.aws import client
-from sentrix.config import get_settings
-from sentrix.observability import logger
-from sentrix_detect.model import RetryLater
+from sentrix_detect.logic.model import RetryLater
 from sentrix_detect.settings import DetectSettings
 
 # SQS refuses a visibility timeout above 12 hours.
@@ -63,26 +60,3 @@ def delay_s(
         base = settings.backpressure_initial_s * 2 ** min(max(earlier_busy, 0), 32)
         wait = min(base, settings.backpressure_max_s) * (1 + jitter * (2 * draw - 1))
     return min(MAX_VISIBILITY_S, max(0, math.ceil(wait)))
-
-
-def sqs_client() -> Any:
-    return client("sqs")
-
-
-def put_back(receipt_handle: str, delay: int) -> bool:
-    """Make the message visible again in `delay` seconds; False (logged) if SQS could not be told.
-
-    Then the message comes back after the queue's visibility timeout instead: later, never lost.
-    """
-    queue_url = get_settings().detect_queue_url
-    if not queue_url:
-        logger.warning("DETECT_QUEUE_URL is not set; the busy message waits out the visibility timeout")
-        return False
-    try:
-        sqs_client().change_message_visibility(
-            QueueUrl=queue_url, ReceiptHandle=receipt_handle, VisibilityTimeout=delay
-        )
-    except Exception as exc:
-        logger.warning("could not change the message's visibility", extra={"error": f"{type(exc).__name__}: {exc}"})
-        return False
-    return True

@@ -8,7 +8,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from sentrix_report.data.sql import rows, scalar
+from sentrix_report.dal.sql import rows, scalar
 from sentrix_report.logic.filters import Where
 
 CSV_COLUMNS = (

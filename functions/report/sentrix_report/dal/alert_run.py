@@ -11,7 +11,7 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from sentrix_report.data.sql import UTM_SRID
+from sentrix_report.dal.sql import UTM_SRID
 
 # Statuses of a site that still needs work (docs/sites.md, *Lifecycle*): "open" in the alert rules.
 ACTIVE = "('open', 'assigned', 'treated', 'reopened')"

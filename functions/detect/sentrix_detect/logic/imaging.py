@@ -15,8 +15,8 @@ from typing import Any
 from sentrix.domain.filetypes import ImageType
 from sentrix.errors import InvalidImage
 from sentrix.image_checks import ImageLimits, check_type_and_size, open_checked, pillow, why
-from sentrix_detect.duplicates import dhash
-from sentrix_detect.exif import ExifFacts, clean_exif_bytes, read_exif
+from sentrix_detect.logic.duplicates import dhash
+from sentrix_detect.logic.exif import ExifFacts, clean_exif_bytes, read_exif
 
 __all__ = ["ImageLimits", "PreparedImage", "check_type_and_size", "prepare_image"]
 

@@ -8,7 +8,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from sentrix_report.data.sql import one, rows
+from sentrix_report.dal.sql import one, rows
 from sentrix_report.logic.filters import Where
 
 # `a`: the analyses a report covers; `d`: their detections that count (verdict and validity filters);

@@ -9,7 +9,7 @@ from sentrix.adapters.yolo import YoloDetection
 from sentrix.domain.classes import class_info
 from sentrix.domain.validity import expires_at, is_weather_dependent, persistence_for, validity_days
 from sentrix.shapes import clean_polygon
-from sentrix_detect.model import DetectionRecord
+from sentrix_detect.logic.model import DetectionRecord
 
 
 def build_detections(

@@ -7,7 +7,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from sentrix_report.data.sql import one, rows
+from sentrix_report.dal.sql import one, rows
 from sentrix_report.logic.filters import Where
 
 ZONE_DEG = 0.001

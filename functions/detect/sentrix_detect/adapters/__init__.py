@@ -1,0 +1,1 @@
+"""Outside systems of the detect function: the S3 objects and the SQS queue."""

@@ -1,0 +1,1 @@
+"""The analysis store: the SQL of the detect function on PostGIS."""
