@@ -13,7 +13,7 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
-from sentrix.db.models import LoginFailureStreak, RateLimitHit
+from sentrix.db.tables import login_failure_streaks, rate_limit_hits
 from sentrix.errors import RateLimited
 
 
@@ -45,10 +45,10 @@ def hit(
     now = now or datetime.now(UTC)
     start = _window(now, limit.window_s)
     statement = (
-        insert(RateLimitHit)
+        insert(rate_limit_hits)
         .values(bucket=bucket, window_start=start, hits=1)
-        .on_conflict_do_update(index_elements=["bucket", "window_start"], set_={"hits": RateLimitHit.hits + 1})
-        .returning(RateLimitHit.hits)
+        .on_conflict_do_update(index_elements=["bucket", "window_start"], set_={"hits": rate_limit_hits.c.hits + 1})
+        .returning(rate_limit_hits.c.hits)
     )
     hits = session.execute(statement).scalar_one()
     if hits > limit.max_hits:
@@ -65,7 +65,9 @@ def check(
     now = now or datetime.now(UTC)
     start = _window(now, limit.window_s)
     hits = session.scalar(
-        select(RateLimitHit.hits).where(RateLimitHit.bucket == bucket, RateLimitHit.window_start == start)
+        select(rate_limit_hits.c.hits).where(
+            rate_limit_hits.c.bucket == bucket, rate_limit_hits.c.window_start == start
+        )
     )
     if hits is not None and hits >= limit.max_hits:
         retry_after = int((start + timedelta(seconds=limit.window_s) - now).total_seconds()) + 1
@@ -82,8 +84,8 @@ def hits_lately(session: Session, bucket: str, limit: Limit, *, now: datetime | 
     start = _window(now, limit.window_s)
     earlier = start - timedelta(seconds=limit.window_s)
     total = session.scalar(
-        select(func.coalesce(func.sum(RateLimitHit.hits), 0)).where(
-            RateLimitHit.bucket == bucket, RateLimitHit.window_start.in_([earlier, start])
+        select(func.coalesce(func.sum(rate_limit_hits.c.hits), 0)).where(
+            rate_limit_hits.c.bucket == bucket, rate_limit_hits.c.window_start.in_([earlier, start])
         )
     )
     return int(total)
@@ -91,14 +93,16 @@ def hits_lately(session: Session, bucket: str, limit: Limit, *, now: datetime | 
 
 def clear(session: Session, bucket: str) -> None:
     """Forget a bucket's hits (e.g. failed logins after a successful one)."""
-    session.execute(delete(RateLimitHit).where(RateLimitHit.bucket == bucket))
+    session.execute(delete(rate_limit_hits).where(rate_limit_hits.c.bucket == bucket))
 
 
 def prune(session: Session, *, older_than_s: int = 2 * 24 * 3600, now: datetime | None = None) -> int:
     """Delete windows that can no longer matter; returns how many rows went (failure streaks are kept)."""
     cutoff = (now or datetime.now(UTC)) - timedelta(seconds=older_than_s)
     result = session.execute(
-        delete(RateLimitHit).where(RateLimitHit.window_start < cutoff, RateLimitHit.window_start != SLOT_WINDOW)
+        delete(rate_limit_hits).where(
+            rate_limit_hits.c.window_start < cutoff, rate_limit_hits.c.window_start != SLOT_WINDOW
+        )
     )
     return result.rowcount or 0
 
@@ -146,8 +150,8 @@ def refuse_if_backing_off(
     """Raise RateLimited while the account's streak refuses this attempt (see `Backoff`)."""
     now = now or datetime.now(UTC)
     row = session.execute(
-        select(LoginFailureStreak.consecutive, LoginFailureStreak.last_failure_at).where(
-            LoginFailureStreak.account == account
+        select(login_failure_streaks.c.consecutive, login_failure_streaks.c.last_failure_at).where(
+            login_failure_streaks.c.account == account
         )
     ).one_or_none()
     if row is None:
@@ -162,20 +166,20 @@ def record_failure(session: Session, account: str, *, now: datetime | None = Non
     """Add one failure to the account's streak atomically; returns the streak's length."""
     now = now or datetime.now(UTC)
     statement = (
-        insert(LoginFailureStreak)
+        insert(login_failure_streaks)
         .values(account=account, consecutive=1, last_failure_at=now)
         .on_conflict_do_update(
             index_elements=["account"],
-            set_={"consecutive": LoginFailureStreak.consecutive + 1, "last_failure_at": now},
+            set_={"consecutive": login_failure_streaks.c.consecutive + 1, "last_failure_at": now},
         )
-        .returning(LoginFailureStreak.consecutive)
+        .returning(login_failure_streaks.c.consecutive)
     )
     return session.execute(statement).scalar_one()
 
 
 def end_streak(session: Session, account: str) -> None:
     """A success: the account's failures are no longer consecutive."""
-    session.execute(delete(LoginFailureStreak).where(LoginFailureStreak.account == account))
+    session.execute(delete(login_failure_streaks).where(login_failure_streaks.c.account == account))
 
 
 # Slot rows of `hold_slot` sit in this window: older than any hit, so no counting window ever meets them;
@@ -199,8 +203,8 @@ def hold_slot(session: Session, bucket: str, slots: int, *, message: str, retry_
 
 def _lock_free_slot(session: Session, names: list[str]) -> str | None:
     return session.scalar(
-        select(RateLimitHit.bucket)
-        .where(RateLimitHit.bucket.in_(names), RateLimitHit.window_start == SLOT_WINDOW)
+        select(rate_limit_hits.c.bucket)
+        .where(rate_limit_hits.c.bucket.in_(names), rate_limit_hits.c.window_start == SLOT_WINDOW)
         .limit(1)
         .with_for_update(skip_locked=True)
     )
@@ -213,7 +217,7 @@ def _create_slots(names: list[str]) -> int:
 
     with session_scope() as own:
         result = own.execute(
-            insert(RateLimitHit)
+            insert(rate_limit_hits)
             .values([{"bucket": name, "window_start": SLOT_WINDOW, "hits": 0} for name in names])
             .on_conflict_do_nothing()
         )
