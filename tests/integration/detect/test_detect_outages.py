@@ -7,7 +7,6 @@ from typing import Any
 
 import pytest
 from sqlalchemy import event, text
-from sqlalchemy.orm import sessionmaker
 
 from sentrix_detect.dal.store import SqlAnalysisStore
 from tests.builders import LambdaContext, s3_notification, sqs_event
@@ -31,7 +30,7 @@ def dead_database():
     from sentrix_local.processes import free_port
 
     engine = build_engine(f"postgresql+pg8000://sentrix:x@127.0.0.1:{free_port()}/sentrix", socket_timeout=1)
-    yield sessionmaker(bind=engine, expire_on_commit=False)
+    yield engine
     engine.dispose()
 
 
@@ -46,7 +45,7 @@ class DatabaseGoesDown(SqlAnalysisStore):
         if operation == self.after:
             self.left -= 1
             if self.left == 0:
-                self.session_factory = self.dead
+                self.engine = self.dead
 
     def claim(self, *args, **kwargs):
         claim = super().claim(*args, **kwargs)
@@ -118,16 +117,18 @@ def test_database_lost_after_yolo_leaves_no_orphan_annotated_image(uploads, make
 
 def test_connection_killed_at_commit_rolls_the_whole_result_back(uploads, make_pipeline, database_url):
     """The backend is terminated between the detection INSERTs and COMMIT: nothing of the result remains."""
-    from sentrix.db.engine import get_engine
+    from sentrix.db.engine import build_engine, get_engine
 
-    factory = sessionmaker(bind=get_engine(), expire_on_commit=False)
+    engine = build_engine(database_url)  # the store's own: the listener below stays off the shared one
     armed = {"kill": False}
 
-    @event.listens_for(factory, "before_commit")
-    def kill_own_backend(session):
+    @event.listens_for(engine, "commit")
+    def kill_own_backend(connection):
         if armed["kill"]:
             armed["kill"] = False
-            pid = session.execute(text("SELECT pg_backend_pid()")).scalar()
+            cursor = connection.connection.driver_connection.cursor()
+            cursor.execute("SELECT pg_backend_pid()")
+            (pid,) = cursor.fetchone()
             with get_engine().connect() as admin:
                 admin.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
 
@@ -141,7 +142,10 @@ def test_connection_killed_at_commit_rolls_the_whole_result_back(uploads, make_p
 
     analysis_id, key = uploads.photo(image_with_class(0, size=(320, 240), fmt="JPEG"))
 
-    response = run(make_pipeline(store=KilledAtCommit(factory)), uploads.bucket, key)
+    try:
+        response = run(make_pipeline(store=KilledAtCommit(engine)), uploads.bucket, key)
+    finally:
+        engine.dispose()
 
     assert len(failed_ids(response)) == 1
     row = analysis_row(analysis_id)

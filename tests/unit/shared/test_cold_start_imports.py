@@ -185,3 +185,71 @@ print("boto3" in sys.modules, url.split("?")[0])
 
     # Then the URL is S3's and boto3 never came in
     assert out.stdout.strip().splitlines()[-1] == "False https://sentrix-images-123.s3.amazonaws.com/processed/u/a.jpg"
+
+
+def test_detect_starts_without_the_orm_or_the_shape_libraries():
+    # Detect's store is Core on sentrix.db.tables (no ORM session); shapely and numpy come with the first answer
+    # that has detections (sentrix_detect.logic.results), as PIL comes with the first image.
+    watched = ["sqlalchemy.orm", "sentrix.db.models", "shapely", "numpy", "PIL"]
+    assert loaded_after_import("detect", watched, POWERTOOLS_TRACE_DISABLED="true") == []
+
+
+@pytest.mark.parametrize("function", ["auth", "upload", "report"])
+def test_the_http_functions_map_no_class_for_the_tables_only_sql_writes(function):
+    # sentrix.db.models maps only the tables the code handles as objects; 20 classes nobody instantiated cost ~90 ms
+    # of every import (issue 21). The ORM itself is what the HTTP functions' sessions need.
+    code = """
+import sqlalchemy.orm, sys
+import {module}
+from sentrix.db.models import Base
+print(sorted(mapper.local_table.name for mapper in Base.registry.mappers))
+""".format(module=HANDLERS[function])
+    environment = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join([str(REPO / "layers" / "shared"), str(REPO / "functions" / function)]),
+        "POWERTOOLS_TRACE_DISABLED": "true",
+    }
+    out = subprocess.run([sys.executable, "-c", code], env=environment, capture_output=True, text=True, check=True)
+    mapped = json.loads(out.stdout.strip().splitlines()[-1].replace("'", '"'))
+    assert mapped == sorted(
+        [
+            "users",
+            "refresh_tokens",
+            "user_settings",
+            "analyses",
+            "detections",
+            "sites",
+            "site_actions",
+            "territories",
+            "official_territories",
+            "visits",
+            "visit_containers",
+            "visit_sites",
+            "visit_analyses",
+        ]
+    )
+
+
+def test_the_first_detections_load_shapely_and_clean_their_outlines():
+    # Given detect's process, started without shapely
+    code = """
+import sys
+from datetime import datetime, timezone
+import sentrix_detect.handler
+from sentrix.adapters.yolo import YoloDetection
+from sentrix_detect.logic.results import build_detections
+before = "shapely" in sys.modules
+square = YoloDetection(class_id=0, class_name="x", confidence=0.9, polygon=[[0, 0], [10, 0], [10, 10], [0, 10], [0, 0]])
+(record,) = build_detections([square], sent_size=(100, 100), original_size=(200, 200),
+                             detected_at=datetime(2026, 1, 1, tzinfo=timezone.utc))
+print(before, "shapely" in sys.modules, record.mask_area)
+"""
+    environment = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join([str(REPO / "layers" / "shared"), str(REPO / "functions" / "detect")]),
+        "POWERTOOLS_TRACE_DISABLED": "true",
+    }
+    out = subprocess.run([sys.executable, "-c", code], env=environment, capture_output=True, text=True, check=True)
+
+    # Then shapely came with the detection, whose 10 px square sent at half size is 20 x 20 original pixels
+    assert out.stdout.strip().splitlines()[-1] == "False True 400.0"

@@ -11,12 +11,11 @@ import uuid
 from datetime import timedelta
 from typing import Any, Protocol
 
-from sqlalchemy import and_, case, cast, func, insert, literal, or_, select, update
+from sqlalchemy import Engine, and_, case, cast, func, insert, literal, or_, select, update
 from sqlalchemy.dialects.postgresql import BIT
-from sqlalchemy.orm import Session, sessionmaker
 
-from sentrix.db.engine import session_scope
-from sentrix.db.models import Analysis, Detection, UserSettings
+from sentrix.db.engine import transaction_scope
+from sentrix.db.tables import analyses, detections, user_settings
 from sentrix.domain.sites import family_of
 from sentrix.domain.status import AnalysisStatus
 from sentrix.repositories import sites, territories
@@ -30,9 +29,9 @@ from sentrix_detect.logic.model import (
     ImageFacts,
 )
 
-A = Analysis.__table__
-D = Detection.__table__
-S = UserSettings.__table__
+A = analyses
+D = detections
+S = user_settings
 MAX_REASON = 1000
 _FINAL = (AnalysisStatus.COMPLETED, AnalysisStatus.DUPLICATE, AnalysisStatus.FAILED)
 
@@ -114,12 +113,14 @@ def _detection_row(analysis_id: uuid.UUID, record: DetectionRecord) -> dict[str,
 class SqlAnalysisStore:
     """PostgreSQL implementation; every database outage surfaces as DependencyUnavailable."""
 
-    def __init__(self, session_factory: sessionmaker[Session] | None = None) -> None:
-        self.session_factory = session_factory
+    def __init__(self, engine: Engine | None = None) -> None:
+        self.engine = engine  # None: the function's engine (sentrix.db.engine.get_engine)
 
     def _transaction(self):
-        # session_scope turns connection loss (including pg8000's bare socket errors) into DependencyUnavailable.
-        return session_scope(self.session_factory)
+        # Core only, no ORM session (its import is ~90 ms of detect's cold start and nothing here loads objects);
+        # transaction_scope turns connection loss (including pg8000's bare socket errors) into
+        # DependencyUnavailable.
+        return transaction_scope(self.engine)
 
     def claim(
         self,

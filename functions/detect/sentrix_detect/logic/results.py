@@ -8,7 +8,6 @@ from datetime import datetime
 from sentrix.adapters.yolo import YoloDetection
 from sentrix.domain.classes import class_info
 from sentrix.domain.validity import expires_at, is_weather_dependent, persistence_for, validity_days
-from sentrix.shapes import clean_polygon
 from sentrix_detect.logic.model import DetectionRecord
 
 
@@ -23,6 +22,10 @@ def build_detections(
     """Stored detections; names, types and risk come from our class table, not from YOLO's strings.
 
     Validity counts from `detected_at` (local time: its month is the season's) at the point's `latitude`."""
+    # shapely and numpy (~90 ms) load with the first answer that has detections, as PIL loads with the first
+    # image: not at the function's cold start (issue 21), and not at all for a batch of empty photos.
+    from sentrix.shapes import clean_polygon
+
     width, height = original_size
     scale_x = width / sent_size[0]
     scale_y = height / sent_size[1]

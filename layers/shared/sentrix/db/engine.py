@@ -9,15 +9,17 @@ import re
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import URL, Connection, Engine, create_engine, event, make_url
 from sqlalchemy.exc import DBAPIError, DisconnectionError, InterfaceError, OperationalError
-from sqlalchemy.orm import Session, sessionmaker
 
 from sentrix.config import Settings, get_settings
 from sentrix.db import budget
 from sentrix.errors import DependencyUnavailable, ValidationFailed, sqlstate
+
+if TYPE_CHECKING:  # the ORM is imported by the first session (detect never makes one: cold start, issue 21)
+    from sqlalchemy.orm import Session, sessionmaker
 
 
 def database_url(settings: Settings) -> URL:
@@ -171,6 +173,8 @@ def get_read_engine() -> Engine:
 
 @functools.cache
 def _session_factory() -> sessionmaker[Session]:
+    from sqlalchemy.orm import sessionmaker
+
     factory = sessionmaker(bind=get_engine(), expire_on_commit=False, info={_BOUNDED: True})
     event.listen(factory, "after_begin", _bound_transaction)
     return factory
@@ -252,6 +256,27 @@ def session_scope(factory: sessionmaker[Session] | None = None) -> Iterator[Sess
         raise
     finally:
         session.close()
+
+
+@contextmanager
+def transaction_scope(engine: Engine | None = None) -> Iterator[Connection]:
+    """`session_scope` for Core statements, without the ORM: one transaction on a pooled connection, begun
+    under the request's statement_timeout (in the BEGIN's round trip), committed on success and rolled back on
+    any error; connection loss becomes transient. For code that never loads objects (detect's store)."""
+    try:
+        with (engine or get_engine()).connect() as connection:
+            try:
+                with connection.begin():
+                    _begin_bounded(connection.connection.driver_connection, connection)
+                    yield connection
+            except OSError as exc:  # see session_scope: a dead socket the pool must not hand out again
+                connection.invalidate()
+                raise DependencyUnavailable("Database unavailable") from exc
+    except DBAPIError as exc:
+        raise_typed(exc)
+        raise
+    except OSError as exc:
+        raise DependencyUnavailable("Database unavailable") from exc
 
 
 @contextmanager

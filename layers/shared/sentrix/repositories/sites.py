@@ -9,11 +9,10 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import BigInteger, Float, Integer, String, bindparam, cast, func, select, text
 from sqlalchemy.dialects.postgresql import ARRAY, ENUM
-from sqlalchemy.orm import Session
 
 from sentrix.config import Settings, get_settings
 from sentrix.domain.classes import BreedingSiteType
@@ -26,6 +25,10 @@ from sentrix.domain.sites import (
     lock_keys,
     merge_radius,
 )
+
+if TYPE_CHECKING:  # an ORM session, or a Core connection (detect's store: no ORM at cold start)
+    from sqlalchemy import Connection
+    from sqlalchemy.orm import Session
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,7 +49,7 @@ class MergeRules:
 
 
 def join_or_create(
-    session: Session,
+    session: Session | Connection,
     detections: Sequence[tuple[uuid.UUID, BreedingSiteType | str | None]],
     latitude: float,
     longitude: float,
@@ -161,7 +164,7 @@ def placed_sites(value: Sequence[str] | None) -> Placed:
 
 
 def _record(
-    session: Session,
+    session: Session | Connection,
     site_id: uuid.UUID,
     action: SiteAction,
     from_status: SiteStatus | None,
@@ -188,7 +191,7 @@ def _record(
     )
 
 
-def refresh(session: Session, site_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, int]:
+def refresh(session: Session | Connection, site_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, int]:
     """Recompute what sites derive from their members (detections not rejected): centroid, report times,
     counts, confirmation (`sites_refresh`, migration 0012). Returns each site's member count. A site without
     members keeps its last point and times."""
@@ -201,7 +204,7 @@ def refresh(session: Session, site_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, 
     return {row.site_id: row.members for row in rows}
 
 
-def settle(session: Session, site_ids: Iterable[uuid.UUID | None], actor_id: uuid.UUID | None) -> None:
+def settle(session: Session | Connection, site_ids: Iterable[uuid.UUID | None], actor_id: uuid.UUID | None) -> None:
     """After members left or came back (a verdict, a deleted analysis): recompute the sites, dismiss those
     with no member left, and restore those that a lack of members had dismissed once one is back.
 
@@ -254,14 +257,14 @@ def settle(session: Session, site_ids: Iterable[uuid.UUID | None], actor_id: uui
                 )
 
 
-def _set_status(session: Session, site_id: uuid.UUID, status: SiteStatus) -> None:
+def _set_status(session: Session | Connection, site_id: uuid.UUID, status: SiteStatus) -> None:
     session.execute(
         text("UPDATE sites SET status = CAST(:status AS site_status), updated_at = now() WHERE id = :id"),
         {"id": site_id, "status": status.value},
     )
 
 
-def sites_of(session: Session, detection_ids: Sequence[uuid.UUID]) -> list[uuid.UUID]:
+def sites_of(session: Session | Connection, detection_ids: Sequence[uuid.UUID]) -> list[uuid.UUID]:
     """The sites these detections belong to (whatever their verdict)."""
     if not detection_ids:
         return []

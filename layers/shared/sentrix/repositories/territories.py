@@ -10,13 +10,21 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from sqlalchemy import text
-from sqlalchemy.orm import Session
+
+if TYPE_CHECKING:  # an ORM session, or a Core connection (detect's store: no ORM at cold start)
+    from sqlalchemy import Connection
+    from sqlalchemy.orm import Session
 
 
 def tag(
-    session: Session, analysis_id: uuid.UUID, site_ids: Sequence[uuid.UUID] = (), *, refresh_sites: bool = False
+    session: Session | Connection,
+    analysis_id: uuid.UUID,
+    site_ids: Sequence[uuid.UUID] = (),
+    *,
+    refresh_sites: bool = False,
 ) -> None:
     """Tag a freshly stored analysis and the sites its detections joined (their centroids may have moved).
 
@@ -50,7 +58,7 @@ def tag(
     )
 
 
-def retag(session: Session, codes: Sequence[str]) -> tuple[int, int]:
+def retag(session: Session | Connection, codes: Sequence[str]) -> tuple[int, int]:
     """Re-tag every analysis and site an import of `codes` may have changed: those inside one of the imported
     polygons and those tagged with one of them (a polygon that shrank). Returns (analyses, sites) whose tag
     changed."""
