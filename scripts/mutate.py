@@ -19,8 +19,10 @@ Scores go to stdout and to mutation-results.json (one entry per group; a run of 
 from __future__ import annotations
 
 import argparse
+import ast
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -208,12 +210,112 @@ def statuses(workspace: Path, spec: dict) -> dict[str, dict[str, str]]:
     return found
 
 
+# SQL's keywords and unquoted identifiers are case-insensitive (PostgreSQL folds unquoted names to lower case); what
+# is not: string literals, quoted identifiers, SQLAlchemy bind names (`:name`), Python placeholders (`{name}`,
+# `%(name)s`) and dollar-quoted bodies.
+_SQL_KEPT = re.compile(
+    r"'(?:[^']|'')*'|\"(?:[^\"]|\"\")*\"|(?<![:\w]):\w+|\{[^{}]*\}|%\(\w+\)s|\$(\w*)\$.*?\$\1\$", re.DOTALL
+)
+_SQL_WORD = re.compile(
+    r"\b(select|insert|update|delete|with|from|where|join|order by|group by|and|or|cast|limit|offset|set|values|"
+    r"returning|case|when|then|else|end|as|on|in|is|null|not|any|coalesce|count|sum|exists|distinct|union)\b",
+    re.IGNORECASE,
+)
+
+
+def sql_fold(text: str) -> str:
+    """`text` as PostgreSQL reads it: everything but literals, quoted names, binds and placeholders lower-cased."""
+    parts, last = [], 0
+    for match in _SQL_KEPT.finditer(text):
+        parts += [text[last : match.start()].lower(), match.group(0)]
+        last = match.end()
+    return "".join(parts) + text[last:].lower()
+
+
+def sql_case_only(original: str, mutated: str) -> bool:
+    """True when `mutated` is `original` in another case and both read as the same SQL (a SQL keyword in it)."""
+    return (
+        original != mutated
+        and original.lower() == mutated.lower()
+        and _SQL_WORD.search(original) is not None
+        and sql_fold(original) == sql_fold(mutated)
+    )
+
+
+def _strings_apart(original: ast.AST, mutated: ast.AST) -> list[tuple[str, str]] | None:
+    """The (original, mutated) pairs of string constants where the two trees differ, or None if anything else
+    differs (another node, name, number or operator)."""
+    if type(original) is not type(mutated):
+        return None
+    if isinstance(original, ast.Constant):
+        if original.value == mutated.value and type(original.value) is type(mutated.value):
+            return []
+        if isinstance(original.value, str) and isinstance(mutated.value, str):
+            return [(original.value, mutated.value)]
+        return None
+    pairs: list[tuple[str, str]] = []
+    for field in original._fields:
+        a, b = getattr(original, field, None), getattr(mutated, field, None)
+        if field == "name" and isinstance(original, ast.FunctionDef):
+            continue  # x_f__mutmut_orig / x_f__mutmut_3
+        if isinstance(a, list) and isinstance(b, list):
+            if len(a) != len(b):
+                return None
+            for x, y in zip(a, b, strict=True):
+                found = _strings_apart(x, y) if isinstance(x, ast.AST) else ([] if x == y else None)
+                if found is None:
+                    return None
+                pairs += found
+        elif isinstance(a, ast.AST) and isinstance(b, ast.AST):
+            found = _strings_apart(a, b)
+            if found is None:
+                return None
+            pairs += found
+        elif a != b:
+            return None
+    return pairs
+
+
+def sql_case_mutant(source: str, mutant: str) -> bool:
+    """True for a mutant (mutmut's name) of the mutated module `source` that only changes the case of SQL text:
+    an equivalent mutant by rule (docs/testing.md, Equivalent mutants)."""
+    function = mutant.rsplit(".", 1)[1]
+    original = function.rsplit("__mutmut_", 1)[0] + "__mutmut_orig"
+    found = {node.name: node for node in ast.walk(ast.parse(source)) if isinstance(node, ast.FunctionDef)}
+    if function not in found or original not in found:
+        return False
+    pairs = _strings_apart(found[original], found[function])
+    return bool(pairs) and all(sql_case_only(a, b) for a, b in pairs)
+
+
+def sql_case_equivalents(workspace: Path, names: list[str]) -> set[str]:
+    """The mutants among `names` that only change the case of SQL text (read from the mutated copies)."""
+    sources: dict[str, str] = {}
+    equivalent = set()
+    for name in names:
+        module = name.rsplit(".", 1)[0]
+        path = workspace / "mutants" / "src" / (module.replace(".", "/") + ".py")
+        if module not in sources:
+            sources[module] = path.read_text() if path.exists() else ""
+        if sources[module] and sql_case_mutant(sources[module], name):
+            equivalent.add(name)
+    return equivalent
+
+
 def score(killed: int, total: int) -> float:
     return round(100.0 * killed / total, 1) if total else 0.0
 
 
-def summarise(group: str, spec: dict, found: dict[str, dict[str, str]], duration: float | None) -> dict:
-    equivalent = spec.get("equivalent", {})
+def summarise(
+    group: str, spec: dict, found: dict[str, dict[str, str]], duration: float | None, workspace: Path | None = None
+) -> dict:
+    listed = set(spec.get("equivalent", {}))
+    # Survivors that only change the case of SQL text: equivalent by rule, no entry needed.
+    by_rule: set[str] = set()
+    if workspace is not None:
+        alive = [name for by_name in found.values() for name, status in by_name.items() if status not in KILLED]
+        by_rule = sql_case_equivalents(workspace, [name for name in alive if name not in listed])
+    equivalent = listed | by_rule
     modules = {}
     overall = Counter()
     for module, by_name in found.items():
@@ -227,13 +329,14 @@ def summarise(group: str, spec: dict, found: dict[str, dict[str, str]], duration
             "statuses": dict(sorted(counts.items())),
             "survivors": [{"mutant": name, "status": by_name[name]} for name in survivors],
             "equivalent": sorted(name for name in survivors if name in equivalent),
+            "equivalent_sql_case": sorted(name for name in survivors if name in by_rule),
         }
         overall.update(total=len(by_name), killed=killed, equivalent=len(modules[module]["equivalent"]))
         overall.update({f"status:{status}": n for status, n in counts.items()})
     # Entries of this run's modules that no longer name a survivor (an edit renumbers a function's mutants).
     alive = {m for module in modules.values() for m in (s["mutant"] for s in module["survivors"])}
     scored_modules = {m.rsplit(".", 1)[0] for by_name in found.values() for m in by_name}
-    stale = sorted(n for n in equivalent if n.rsplit(".", 1)[0] in scored_modules and n not in alive)
+    stale = sorted(n for n in listed if n.rsplit(".", 1)[0] in scored_modules and n not in alive)
     return {
         "group": group,
         "tests": spec["tests"],
@@ -257,6 +360,8 @@ def print_summary(summary: dict) -> None:
         print(f"  {module:<{width}}  {numbers['killed']:>4} / {numbers['total']:<4} {numbers['score']:5.1f} %")
         for survivor in numbers["survivors"]:
             mark = " (equivalent, docs/testing.md)" if survivor["mutant"] in numbers["equivalent"] else ""
+            if survivor["mutant"] in numbers.get("equivalent_sql_case", ()):
+                mark = " (equivalent: only the case of SQL text, docs/testing.md)"
             print(f"      {survivor['status']:<10} {survivor['mutant']}{mark}")
     print(
         f"  {'overall':<{width}}  {summary['killed']:>4} / {summary['total']:<4} {summary['score']:5.1f} %"
@@ -329,7 +434,7 @@ def main() -> int:
                 print(f"mutate: mutmut exited {returncode} on group {name}; its results are not kept", file=sys.stderr)
                 failed = True
                 continue
-        summary = summarise(name, spec, statuses(workspace, spec), duration)
+        summary = summarise(name, spec, statuses(workspace, spec), duration, workspace)
         # A run of some mutants only (--survivors, --mutants) keeps the other verdicts of the last full run.
         if args.report:  # the verdicts mutmut has saved so far (also while a run is going on)
             summary["run"] = "report"
