@@ -232,12 +232,19 @@ def sql_fold(text: str) -> str:
     return "".join(parts) + text[last:].lower()
 
 
+def looks_like_sql(text: str) -> bool:
+    """Two SQL keywords, or one with SQL punctuation (`=`, `<`, `>`, `(`, `.`, `*`, `:`): not a message or a label
+    ("Location is missing" has one keyword and no punctuation)."""
+    words = {match.group(0).lower() for match in _SQL_WORD.finditer(text)}
+    return len(words) >= 2 or (len(words) == 1 and any(mark in text for mark in "=<>(.*:"))
+
+
 def sql_case_only(original: str, mutated: str) -> bool:
-    """True when `mutated` is `original` in another case and both read as the same SQL (a SQL keyword in it)."""
+    """True when `mutated` is `original` in another case and both read as the same SQL."""
     return (
         original != mutated
         and original.lower() == mutated.lower()
-        and _SQL_WORD.search(original) is not None
+        and looks_like_sql(original)
         and sql_fold(original) == sql_fold(mutated)
     )
 
@@ -312,7 +319,7 @@ def summarise(
     listed = set(spec.get("equivalent", {}))
     # Survivors that only change the case of SQL text: equivalent by rule, no entry needed.
     by_rule: set[str] = set()
-    if workspace is not None:
+    if workspace is not None and spec.get("sql_case_equivalents", False):
         alive = [name for by_name in found.values() for name, status in by_name.items() if status not in KILLED]
         by_rule = sql_case_equivalents(workspace, [name for name in alive if name not in listed])
     equivalent = listed | by_rule

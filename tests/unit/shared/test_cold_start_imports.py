@@ -198,12 +198,12 @@ def test_detect_starts_without_the_orm_or_the_shape_libraries():
 def test_the_http_functions_map_no_class_for_the_tables_only_sql_writes(function):
     # sentrix.db.models maps only the tables the code handles as objects; 20 classes nobody instantiated cost ~90 ms
     # of every import (issue 21). The ORM itself is what the HTTP functions' sessions need.
-    code = """
+    code = f"""
 import sqlalchemy.orm, sys
-import {module}
+import {HANDLERS[function]}
 from sentrix.db.models import Base
 print(sorted(mapper.local_table.name for mapper in Base.registry.mappers))
-""".format(module=HANDLERS[function])
+"""
     environment = {
         **os.environ,
         "PYTHONPATH": os.pathsep.join([str(REPO / "layers" / "shared"), str(REPO / "functions" / function)]),

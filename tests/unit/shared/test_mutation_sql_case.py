@@ -52,8 +52,10 @@ def test_sql_upper_cased_reads_the_same_when_nothing_case_sensitive_is_in_it():
         ("SELECT n FROM t WHERE x = %(x)s", "SELECT N FROM T WHERE X = %(X)s"),
         # quoted identifiers keep their case
         ('SELECT "Name" FROM t', 'SELECT "NAME" FROM T'),
-        # not SQL at all: a class name, a message
+        # not SQL at all: a class name, messages with an English word SQL also uses
         ("Otro", "OTRO"),
+        ("Location is missing", "LOCATION IS MISSING"),
+        ("Where the rest are", "where the rest are"),
         ("refuse", "REFUSE"),
         # not a case change
         ("SELECT a FROM t", "XXSELECT a FROM tXX"),
