@@ -206,6 +206,62 @@ def test_detail_zoom_gives_experts_each_site_at_its_point(sites, expert):
     assert features[sites["R"]]["properties"]["family"] == "refuse"
 
 
+def test_detail_zoom_gives_a_user_their_own_sites_at_their_own_point(sites, user, other_user):
+    # U1 reported R and W at P; U2's report at P3 moved R's centroid and added a second member: U1 sees R at P
+    # with one detection (their own), never at R_POINT with two. U2 sees R at P3, and W not at all as a place.
+    z = 16
+    x, y, _, _ = tile_position(*P, z)
+    path = f"/api/v1/map/tiles/{z}/{x}/{y}.mvt"
+    seen = {}
+    for who, caller in (("U1", user), ("U2", other_user)):
+        response = call("GET", path, caller=caller, query={**ALL, "unit": "sites"})
+        assert response.status == 200
+        layer = decode(response.body).get("sites", {"features": []})
+        seen[who] = {f["properties"]["id"]: f for f in layer["features"]}
+
+    assert set(seen["U1"]) == {sites["R"], sites["W"]}
+    assert set(seen["U2"]) == {sites["R"]}
+    for who, site, point in (("U1", "R", P), ("U1", "W", P), ("U2", "R", P3)):
+        _, _, px, py = tile_position(*point, z)
+        got = seen[who][sites[site]]["geometry"]["coordinates"]
+        assert abs(got[0] - px) <= 1 and abs(got[1] - py) <= 1, (who, site)
+        assert seen[who][sites[site]]["properties"]["detection_count"] == 1, (who, site)
+
+
+def test_below_the_detail_zoom_a_users_own_sites_are_cells_like_everyone_elses(sites, user):
+    # At the grid zoom nobody's site is drawn whole, not even one's own: the signed-in owner gets the very tile
+    # an anonymous caller gets
+    z = 14
+    x, y, _, _ = tile_position(*P_CENTRE, z)
+    path = f"/api/v1/map/tiles/{z}/{x}/{y}.mvt"
+    own = call("GET", path, caller=user, query={**ALL, "unit": "sites"})
+    anonymous = call("GET", path, query={**ALL, "unit": "sites"})
+
+    assert own.status == anonymous.status == 200
+    layers = decode(own.body)
+    assert set(layers) == {"grid"}
+    assert grid_counts(layers["grid"]) == expected_grid({P_CENTRE: 2, Q_CENTRE: 1}, z, x, y) != {}
+    assert layers == decode(anonymous.body)
+
+
+def test_a_deleted_users_reports_are_nobodys_own(sites, other_user):
+    # U2 deletes their account: their analyses stay (user_id NULL, docs/auth.md). An anonymous caller has no id
+    # either, and NULL must not match NULL: U2's sites are no anonymous caller's "own" places, on the heatmap or
+    # on a detail tile, and every drawn site of U2's is a public cell like everyone else's.
+    with session_scope() as s:
+        s.execute(text("DELETE FROM users WHERE id = :id"), {"id": other_user.id})
+        assert s.execute(text("SELECT count(*) FROM analyses WHERE user_id IS NULL")).scalar() == 2
+
+    points = heatmap(unit="sites")["data"]
+    assert [p for p in points if not p["aggregated"] or "siteId" in p] == []
+    z = 16
+    x, y, _, _ = tile_position(*P, z)
+    body = call("GET", f"/api/v1/map/tiles/{z}/{x}/{y}.mvt", query={**ALL, "unit": "sites"}).body
+    assert "sites" not in decode(body)
+    for site_id in sites.values():
+        assert site_id.encode() not in body
+
+
 def test_detail_zoom_gives_anonymous_callers_only_the_public_cell(sites):
     z = 16
     x, y, px, py = tile_position(*P_CENTRE, z)

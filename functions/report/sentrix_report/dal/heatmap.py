@@ -33,7 +33,7 @@ exact_groups AS (
            n::int AS n, high_n::int AS high_n, json_build_object(
                'latitude', ST_Y(location), 'longitude', ST_X(location), 'intensity', {intensity},
                'riskLevel', risk, 'detectionCount', n, 'breedingSiteType', site_type,
-               'timestamp', created_at, 'isOwn', user_id IS NOT DISTINCT FROM CAST(:viewer AS uuid),
+               'timestamp', created_at, 'isOwn', coalesce(user_id = CAST(:viewer AS uuid), false),
                'aggregated', false, 'analysisId', id) AS j
     FROM exact_groups
     UNION ALL
