@@ -223,3 +223,14 @@ def test_an_unknown_unit_is_422(db, expert):
     response = call("GET", "/api/v1/reports/statistics", caller=expert, query={"unit": "photos"})
 
     assert response.status == 422
+
+
+def test_public_map_stats_count_a_site_once_in_each_public_cell_it_lies_in(sites, expert):
+    # R's members stand at P and 3 m north of it, across the 0.01° edge at -26.80: the public counts R once in
+    # each of the two cells (so whole-cell areas add up), an expert counts it once
+    public = call("GET", "/api/v1/map-stats", query=ALL).json()["sites"]
+    everyone = call("GET", "/api/v1/map-stats", caller=expert, query=ALL).json()["sites"]
+
+    assert (public["total"], public["by_family"]) == (4, {"water": 1, "refuse": 2, "road": 1})
+    assert (everyone["total"], everyone["by_family"]) == (3, {"water": 1, "refuse": 1, "road": 1})
+    assert public["precision"] == {"per_cell_deg": 0.01}

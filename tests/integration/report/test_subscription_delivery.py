@@ -283,6 +283,31 @@ def test_an_unreachable_receiver_is_recorded_as_an_error(official, clock):
     assert made["error"] == "no answer: ConnectError"
 
 
+def test_an_attempts_error_is_kept_to_its_first_500_characters(official, clock):
+    # A receiver or SNS can say a lot; the attempt keeps the first 500 characters (the column's size), whole
+    from sentrix_report.dal import subscriptions as dal
+
+    made = subscribe(official, "H1", "webhook", "http://127.0.0.1:9/nobody", ["red"])
+    queue_changes([change(12, "H1", "Área Oeste", "yellow", "red")], clock())
+    with session_scope() as session:
+        delivery_id = session.execute(text("SELECT id FROM subscription_deliveries")).scalar_one()
+    error = "".join(chr(ord("a") + i % 26) for i in range(700))
+    with session_scope() as session:
+        dal.record_attempt(
+            session,
+            delivery_id=delivery_id,
+            subscription_id=uuid.UUID(made["id"]),
+            change_id=12,
+            attempt=1,
+            status_code=None,
+            error=error,
+            at=clock(),
+        )
+
+    [kept] = attempts()
+    assert kept["error"] == error[:500] and len(kept["error"]) == 500
+
+
 def test_the_receivers_check_refuses_tampered_bodies_and_old_timestamps(official, receiver, clock):
     # Given a delivered, genuine request
     created = subscribe(official, "H1", "webhook", receiver.url, ["red"])
