@@ -218,7 +218,8 @@ _SQL_KEPT = re.compile(
 )
 _SQL_WORD = re.compile(
     r"\b(select|insert|update|delete|with|from|where|join|order by|group by|and|or|cast|limit|offset|set|values|"
-    r"returning|case|when|then|else|end|as|on|in|is|null|not|any|coalesce|count|sum|exists|distinct|union)\b",
+    r"returning|case|when|then|else|end|as|on|in|is|null|not|any|coalesce|count|sum|exists|distinct|union|"
+    r"cross|left|lateral|true|false|desc|asc|nulls|filter|over|having|between|like|ilike)\b",
     re.IGNORECASE,
 )
 
@@ -233,10 +234,12 @@ def sql_fold(text: str) -> str:
 
 
 def looks_like_sql(text: str) -> bool:
-    """Two SQL keywords, or one with SQL punctuation (`=`, `<`, `>`, `(`, `.`, `*`, `:`): not a message or a label
-    ("Location is missing" has one keyword and no punctuation)."""
+    """Two SQL keywords, or one with SQL punctuation (`=`, `<`, `>`, `(`, `.`, `*`, `:`), or nothing but SQL
+    keywords (`FALSE`, `ORDER BY`): not a message or a label ("Location is missing" has one keyword and no
+    punctuation, "open" none)."""
     words = {match.group(0).lower() for match in _SQL_WORD.finditer(text)}
-    return len(words) >= 2 or (len(words) == 1 and any(mark in text for mark in "=<>(.*:"))
+    only_keywords = bool(words) and not _SQL_WORD.sub("", text).strip()
+    return len(words) >= 2 or only_keywords or (len(words) == 1 and any(mark in text for mark in "=<>(.*:"))
 
 
 def sql_case_only(original: str, mutated: str) -> bool:

@@ -241,7 +241,18 @@ def test_below_the_detail_zoom_a_users_own_sites_are_cells_like_everyone_elses(s
     layers = decode(own.body)
     assert set(layers) == {"grid"}
     assert grid_counts(layers["grid"]) == expected_grid({P_CENTRE: 2, Q_CENTRE: 1}, z, x, y) != {}
+    # every seeded detection is recent, so every counted site is active
+    assert all(f["properties"]["active_count"] == f["properties"]["count"] for f in layers["grid"]["features"])
     assert layers == decode(anonymous.body)
+
+
+@pytest.mark.parametrize("z", [12, 16])
+def test_a_tile_without_sites_is_empty(sites, expert, z):
+    # Far from every site (the antimeridian): an empty body, at the grid zoom and at the detail zoom
+    x, y, _, _ = tile_position(10.0, 179.9, z)
+    response = call("GET", f"/api/v1/map/tiles/{z}/{x}/{y}.mvt", caller=expert, query={**ALL, "unit": "sites"})
+
+    assert (response.status, response.body) == (200, b"")
 
 
 def test_a_deleted_users_reports_are_nobodys_own(sites, other_user):

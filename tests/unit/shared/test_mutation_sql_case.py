@@ -30,6 +30,11 @@ def test_sql_lower_cased_reads_the_same(original):
     assert mutate.sql_case_only(original, original.lower()) is True
 
 
+@pytest.mark.parametrize(("original", "mutated"), [("FALSE", "false"), (" CROSS JOIN area", " cross join area")])
+def test_fragments_of_sql_keywords_read_the_same_in_any_case(original, mutated):
+    assert mutate.sql_case_only(original, mutated) is True
+
+
 def test_sql_upper_cased_reads_the_same_when_nothing_case_sensitive_is_in_it():
     assert (
         mutate.sql_case_only(
@@ -57,6 +62,8 @@ def test_sql_upper_cased_reads_the_same_when_nothing_case_sensitive_is_in_it():
         ("Location is missing", "LOCATION IS MISSING"),
         ("Where the rest are", "where the rest are"),
         ("refuse", "REFUSE"),
+        ("open", "OPEN"),
+        ("risk", "RISK"),
         # not a case change
         ("SELECT a FROM t", "XXSELECT a FROM tXX"),
         ("SELECT a FROM t", "SELECT a FROM t"),
