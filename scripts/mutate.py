@@ -323,7 +323,8 @@ def summarise(
     # Survivors that only change the case of SQL text: equivalent by rule, no entry needed.
     by_rule: set[str] = set()
     if workspace is not None and spec.get("sql_case_equivalents", False):
-        alive = [name for by_name in found.values() for name, status in by_name.items() if status not in KILLED]
+        # Only mutants that ran and survived: one not checked yet may still be killed by some other change.
+        alive = [name for by_name in found.values() for name, status in by_name.items() if status == "survived"]
         by_rule = sql_case_equivalents(workspace, [name for name in alive if name not in listed])
     equivalent = listed | by_rule
     modules = {}
