@@ -7,7 +7,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from sentrix_report.dal.sql import ROLLUP_GRID_DEG, intensity, one
+from sentrix_report.dal.sql import ROLLUP_GRID_DEG, intensity, one, own
 from sentrix_report.logic.filters import Where
 
 _SQL = """
@@ -33,7 +33,7 @@ exact_groups AS (
            n::int AS n, high_n::int AS high_n, json_build_object(
                'latitude', ST_Y(location), 'longitude', ST_X(location), 'intensity', {intensity},
                'riskLevel', risk, 'detectionCount', n, 'breedingSiteType', site_type,
-               'timestamp', created_at, 'isOwn', coalesce(user_id = CAST(:viewer AS uuid), false),
+               'timestamp', created_at, 'isOwn', {own},
                'aggregated', false, 'analysisId', id) AS j
     FROM exact_groups
     UNION ALL
@@ -191,6 +191,7 @@ def heatmap(
         detections=detections.sql(),
         public=public,
         intensity=intensity("risk", "n"),
+        own=own("user_id"),
     )
     params = {
         **where.params,

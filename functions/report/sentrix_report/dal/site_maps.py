@@ -17,21 +17,18 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from sentrix_report.dal.sql import intensity, one, scalar
+from sentrix_report.dal.sql import intensity, one, own, scalar
 from sentrix_report.dal.tiles import TILE_CELLS, tile_params
 from sentrix_report.logic.filters import Where
 
 NEEDING_WORK = "('open', 'assigned', 'treated', 'reopened')"
-# The caller's own detection. `=`, not IS NOT DISTINCT FROM: an anonymous caller (viewer NULL) must not own the
-# reports of deleted users (user_id NULL), which would draw their sites as places with ids.
-OWN = "a.user_id = CAST(:viewer AS uuid)"
 
 # The counted detections that belong to a site, with their public cell and whether they are the caller's, then
 # the counted sites with what the caller may see of them. `{area}` narrows to a tile's area.
 _COUNTED = """
 m AS MATERIALIZED (
     SELECT d.id, d.site_id, d.risk_level, d.expires_at > :as_of AS active, a.user_id, a.location, a.created_at,
-           ({own}) IS TRUE AS own,
+           {own} AS own,
            floor(ST_X(a.location) / CAST(:grid AS float8)) AS cx, floor(ST_Y(a.location) / CAST(:grid AS float8)) AS cy
     FROM detections d JOIN analyses a ON a.id = d.analysis_id{area_join}
     WHERE {where} AND a.location IS NOT NULL AND d.site_id IS NOT NULL AND {detections}{area}
@@ -147,7 +144,7 @@ def site_heatmap(
         where=where.sql(),
         detections=detections.sql(),
         whole=whole.sql(),
-        own=OWN,
+        own=own("a.user_id"),
         area_join="",
         area="",
         needing=NEEDING_WORK,
@@ -248,7 +245,7 @@ def site_tile(
         where=where.sql(),
         detections=detections.sql(),
         whole=whole.sql(),
-        own=OWN if detail else "FALSE",
+        own=own("a.user_id") if detail else "FALSE",
         area_join=" CROSS JOIN area",
         area=" AND d.location && area.geom AND a.location && area.geom",
         needing=NEEDING_WORK,

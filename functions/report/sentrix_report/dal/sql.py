@@ -43,6 +43,13 @@ RISK_FROM_SCORE = """CASE WHEN {score} >= 2.5 THEN 'ALTO' WHEN {score} >= 1.5 TH
 UTM_SRID = "(CASE WHEN {lat} >= 0 THEN 32600 ELSE 32700 END + LEAST(60, floor(({lon} + 180) / 6)::int + 1))"
 
 
+def own(user_id: str) -> str:
+    """SQL true when `user_id` is the caller's (`:viewer`), false otherwise — never NULL, and never for an
+    anonymous caller: a NULL viewer must not own the reports of deleted users (user_id NULL), which would draw
+    them as the caller's places (IS NOT DISTINCT FROM did)."""
+    return f"({user_id} = CAST(:viewer AS uuid)) IS TRUE"
+
+
 def intensity(risk: str, n: str) -> str:
     return INTENSITY.format(risk=risk, n=n)
 
