@@ -275,7 +275,7 @@ class SqlAnalysisStore:
                 [r["breeding_site_type"] for r in rows],
                 point.latitude,
                 point.longitude,
-                reporters=0 if analysis.user_id is None else 1,
+                reporter=analysis.user_id,
             )
             if point is not None and rows
             else None
@@ -323,10 +323,9 @@ class SqlAnalysisStore:
                     row["site_id"] = placed.site_of.get(family_of(row["breeding_site_type"]))
                 session.execute(statement, rows)
             if point is not None:
-                # The joined sites' centroids, counts and territories follow their new members (a site this photo
-                # started was written with them), and the analysis gets its smallest territory
-                # (docs/territories.md), in one statement.
-                territories.tag(session, analysis.id, list(placed.joined), refresh_sites=bool(placed.joined))
+                # The analysis gets its smallest territory (docs/territories.md); the sites its detections joined or
+                # started were written whole by the placing (their figures, point and territory).
+                territories.tag(session, analysis.id)
         return True
 
     def mark_duplicate(

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import BigInteger, Float, Integer, String, bindparam, cast, func, select, text
-from sqlalchemy.dialects.postgresql import ARRAY, ENUM
+from sqlalchemy.dialects.postgresql import ARRAY, ENUM, UUID
 
 from sentrix.config import Settings, get_settings
 from sentrix.domain.classes import BreedingSiteType
@@ -102,19 +102,19 @@ def place_subquery(
     latitude: float,
     longitude: float,
     *,
-    reporters: int = 1,
+    reporter: uuid.UUID | None,
     accuracy_m: float | None = None,
     rules: MergeRules | None = None,
 ) -> Any:
     """The site each family of `site_types` (detections of one analysis about to be stored at one point, by
-    `reporters` people: 1, or 0 for an analysis whose user was deleted) goes to —
-    the nearest site that takes them within the radius, else a new one (`sites_place`, migrations 0018 and 0021:
-    the locks, search, creation or reopening of `join_or_create`, before the detections exist) — as a scalar
+    `reporter`: the analysis' user, None when the user was deleted) goes to —
+    the nearest site that takes them within the radius, else a new one (`sites_place`, migrations 0018, 0021 and
+    0023: the locks, search, creation or reopening of `join_or_create`, before the detections exist) — as a scalar
     subquery (an array of "family=site id=created" texts) riding on a statement detect sends anyway (its analysis
     UPDATE ... RETURNING): no round trip of its own. A site it starts is written with its final figures (these
-    detections are its members); None when no type has a family. Read the answer with `placed_sites`; the caller
-    inserts the detections with these `site_id`s, then refreshes the sites they joined (`Placed.joined`), in the
-    same transaction."""
+    detections are its members), and so is a site it joins (counts, reporters, last report, its point moved to
+    its members' centroid and re-tagged); None when no type has a family. Read the answer with `placed_sites`;
+    the caller inserts the detections with these `site_id`s in the same transaction, and has nothing to refresh."""
     rules = rules or MergeRules.from_settings()
     by_family: dict[SiteFamily, float] = {}
     members: dict[SiteFamily, int] = {}
@@ -135,7 +135,8 @@ def place_subquery(
         bindparam("place_days", rules.recurrence_days, type_=Integer),
         bindparam("place_keys", keys, type_=ARRAY(BigInteger)),
         bindparam("place_members", [members[f] for f in by_family], type_=ARRAY(Integer)),
-        bindparam("place_reporters", reporters, type_=Integer),
+        bindparam("place_reporters", 0 if reporter is None else 1, type_=Integer),
+        cast(bindparam("place_reporter", None if reporter is None else str(reporter), type_=String), UUID),
     ).table_valued("family", "site_id", "created")
     text_of = func.concat(
         cast(placed.c.family, String), "=", cast(placed.c.site_id, String), "=", cast(placed.c.created, String)
@@ -145,7 +146,7 @@ def place_subquery(
 
 @dataclass(frozen=True, slots=True)
 class Placed:
-    """Where `place_subquery` put each family: its site, and the sites it joined (started ones need no refresh)."""
+    """Where `place_subquery` put each family: its site, and the sites it joined rather than started."""
 
     site_of: dict[SiteFamily, uuid.UUID]
     joined: tuple[uuid.UUID, ...]

@@ -19,42 +19,12 @@ if TYPE_CHECKING:  # an ORM session, or a Core connection (detect's store: no OR
     from sqlalchemy.orm import Session
 
 
-def tag(
-    session: Session | Connection,
-    analysis_id: uuid.UUID,
-    site_ids: Sequence[uuid.UUID] = (),
-    *,
-    refresh_sites: bool = False,
-) -> None:
-    """Tag a freshly stored analysis and the sites its detections joined (their centroids may have moved).
-
-    With `refresh_sites` the sites are first recomputed from their members (`sites_refresh`, migration 0018,
-    which re-tags a site whose centroid moved), in the same statement: detect's path after inserting detections
-    on sites it placed (docs/sites.md, *Merging*), one round trip for both."""
-    if refresh_sites:
-        session.execute(
-            text(
-                "WITH a AS (UPDATE analyses SET territory_code = territory_at(location) "
-                "WHERE id = :id AND location IS NOT NULL) "
-                "SELECT count(*) FROM sites_refresh(CAST(:sites AS uuid[]))"
-            ),
-            {"id": analysis_id, "sites": [str(s) for s in dict.fromkeys(site_ids)]},
-        )
-        return
-    if not site_ids:
-        session.execute(
-            text("UPDATE analyses SET territory_code = territory_at(location) WHERE id = :id AND location IS NOT NULL"),
-            {"id": analysis_id},
-        )
-        return
+def tag(session: Session | Connection, analysis_id: uuid.UUID) -> None:
+    """Tag a freshly stored analysis with its smallest territory (the sites it joined or started were tagged by
+    the placing, `sites_place`: docs/sites.md, *Merging*)."""
     session.execute(
-        text(
-            "WITH a AS (UPDATE analyses SET territory_code = territory_at(location) "
-            "WHERE id = :id AND location IS NOT NULL) "
-            "UPDATE sites SET territory_code = territory_at(location) "
-            "WHERE id = ANY(CAST(:sites AS uuid[])) AND territory_code IS DISTINCT FROM territory_at(location)"
-        ),
-        {"id": analysis_id, "sites": [str(s) for s in site_ids]},
+        text("UPDATE analyses SET territory_code = territory_at(location) WHERE id = :id AND location IS NOT NULL"),
+        {"id": analysis_id},
     )
 
 
