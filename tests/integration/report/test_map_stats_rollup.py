@@ -375,3 +375,30 @@ def test_an_analysis_completing_while_its_detections_are_written_counts_them_onc
     assert done.is_set()
     assert assert_consistent()["map_stats_zones"]
     assert route_figures({"include_expired": "true"})["total_detections"] == 2
+
+
+def test_the_rollup_reads_the_utc_midnight_it_is_given_in_any_zone_and_refuses_other_instants(city, monkeypatch):
+    """The rollup knows expiries and trend days by UTC day: `as_of` must be a UTC midnight, in whatever zone the
+    caller wrote it, and the process' own zone (a Lambda's is UTC, a developer's may not be) changes nothing."""
+    import time as clock
+    from zoneinfo import ZoneInfo
+
+    from sentrix_report.dal.map_stats import map_stats_rollup
+
+    midnight = _midnight()
+    with session_scope() as s:
+        in_utc = map_stats_rollup(s, as_of=midnight, active_only=True)
+        # (the figures of the day before differ: reading the wrong day would show)
+        assert map_stats_rollup(s, as_of=midnight - timedelta(days=1), active_only=True) != in_utc
+    monkeypatch.setenv("TZ", "America/Argentina/Buenos_Aires")  # UTC-3: a UTC midnight is 21:00 the day before
+    clock.tzset()
+    try:
+        with session_scope() as s:
+            buenos_aires = midnight.astimezone(ZoneInfo("America/Argentina/Buenos_Aires"))
+            assert map_stats_rollup(s, as_of=buenos_aires, active_only=True) == in_utc
+            for not_midnight in (midnight + timedelta(hours=3), midnight - timedelta(microseconds=1)):
+                with pytest.raises(ValueError, match=r"^the map-stats rollup judges validity at a UTC midnight only$"):
+                    map_stats_rollup(s, as_of=not_midnight, active_only=True)
+    finally:
+        monkeypatch.delenv("TZ")
+        clock.tzset()
