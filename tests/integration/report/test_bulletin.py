@@ -456,3 +456,14 @@ def test_alert_levels_at_the_weeks_end_from_the_recorded_history(sites, expert):
     value = first["report"]["fingerprint"]["value"]
     assert value != before
     assert again["report"]["fingerprint"]["value"] == value
+
+
+def test_a_health_areas_bulletin_lists_only_its_own_closures_and_recurrences(sites, expert):
+    # H1 holds S1 (closed 31 Dec); S4's recurrence on 1 Jan happened in H2, C's other health area
+    response = generate(expert, territory="H1")
+
+    assert response.status == 200, response.json()
+    closures = response.json()["data"]["closures"]
+    assert [e["site_id"] for e in closures["closures"]] == [str(sites["S1"])]
+    assert closures["recurrences"] == []
+    assert (closures["closed"], closures["reopened"]) == (1, 0)

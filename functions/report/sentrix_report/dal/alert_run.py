@@ -115,10 +115,11 @@ def remove_sites(session: Session, alert_id: uuid.UUID, sites: Iterable[uuid.UUI
         )
 
 
-def event(session: Session, alert_id: uuid.UUID, kind: str, *, now: datetime, **details: Any) -> None:
+def event(session: Session, alert_id: uuid.UUID, kind: str, *, now: datetime, **details: str | int | bool) -> None:
+    """One entry of the alert's history; `details` are JSON values already (ids as text), kept as jsonb."""
     session.execute(
         text("INSERT INTO alert_events (alert_id, at, kind, details) VALUES (:a, :at, :kind, CAST(:d AS jsonb))"),
-        {"a": alert_id, "at": now, "kind": kind, "d": json.dumps(details, default=str, sort_keys=True)},
+        {"a": alert_id, "at": now, "kind": kind, "d": json.dumps(details)},
     )
 
 

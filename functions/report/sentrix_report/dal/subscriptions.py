@@ -12,7 +12,6 @@ from sqlalchemy import bindparam, text
 from sqlalchemy.dialects.postgresql import ARRAY, UUID
 from sqlalchemy.engine import Row
 from sqlalchemy.orm import Session
-from sqlalchemy.types import LargeBinary, String
 
 _IN_OFFICIAL_SCOPE = (
     "WITH RECURSIVE scope (code) AS ("
@@ -70,16 +69,17 @@ def insert(
     channel: str,
     target: str,
     levels: list[str],
-    weekly_bulletin: bool = True,
+    weekly_bulletin: bool,
     secret_ciphertext: bytes | None,
 ) -> bool:
-    """False when the same subscription exists (a concurrent twin of the request won)."""
+    """False when the same subscription exists (a concurrent twin of the request won). pg8000 sends `levels` (at
+    least one) as text[] and the sealed secret as bytea: no bind types needed."""
     statement = text(
         "INSERT INTO alert_subscriptions "
         "(id, user_id, territory_code, channel, target, levels, weekly_bulletin, secret_ciphertext) "
         "VALUES (:id, :user_id, :code, :channel, :target, :levels, :weekly, :secret) "
         "ON CONFLICT (user_id, territory_code, channel, target) DO NOTHING"
-    ).bindparams(bindparam("levels", type_=ARRAY(String)), bindparam("secret", type_=LargeBinary))
+    )
     result = session.execute(
         statement,
         {
