@@ -187,3 +187,103 @@ def test_export_pdf_is_the_report(analysis, user):
     assert response.headers["content-type"] == "application/pdf"
     assert str(analysis.id) in pdf_text(response.body)
     assert call("GET", f"/api/v1/analyses/{analysis.id}/export", caller=user, query={"format": "xml"}).status == 422
+
+
+def test_export_json_carries_every_stored_field_and_orders_detections_by_risk_then_confidence(user, aws):
+    """Every field of the analysis and of each detection in the JSON export, written out here; detections
+    highest risk first, then most confident, then by id (two equal ones here, inserted in the other order)."""
+    import uuid
+    from datetime import UTC, datetime
+
+    made, taken = datetime(2026, 6, 1, 13, 10, tzinfo=UTC), datetime(2026, 6, 1, 12, 58, 30, tzinfo=UTC)
+    validated, expires = datetime(2026, 6, 2, 9, 0, tzinfo=UTC), datetime(2026, 6, 15, 13, 10, tzinfo=UTC)
+    low, high = uuid.UUID(int=1), uuid.UUID(int=2**128 - 1)
+    with session_scope() as s:
+        found = make_analysis(
+            s,
+            user=user.id,
+            latitude=-26.8,
+            longitude=-65.2,
+            created_at=made,
+            risk_level="ALTO",
+            risk_score=0.77,
+            detections=[
+                # a MEDIO hole more confident than the two ALTO puddles: it still comes last
+                D(3, confidence=0.95, mask_area=None, created_at=made),
+                D(2, confidence=0.6, created_at=made, extra={"id": high}),
+                D(
+                    2,
+                    confidence=0.6,
+                    mask_area=321.5,
+                    validation_status="validated_positive",
+                    validated_at=validated,
+                    expires_at=expires,
+                    created_at=made,
+                    latitude=-26.80012,
+                    longitude=-65.20034,
+                    extra={"id": low},
+                ),
+            ],
+            taken_at=taken,
+            altitude_m=431.5,
+            original_filename="charco.heic",
+            standardized_filename="SENTRIX_20260601_125830_APPLE_LATn26p800_LONn65p200_abcdef12.jpg",
+            width=4032,
+            height=3024,
+            camera_make="Apple",
+            camera_model="iPhone 13",
+            model_version="11s-seg",
+        )
+        analysis_id = found.id
+    body = call("GET", f"/api/v1/analyses/{analysis_id}/export", caller=user, query={"format": "json"}).json()
+
+    a = body["analysis"]
+    assert {k: a[k] for k in ("id", "user_id", "status", "created_at", "completed_at", "taken_at")} == {
+        "id": str(analysis_id), "user_id": str(user.id), "status": "completed",
+        "created_at": "2026-06-01T13:10:00+00:00", "completed_at": "2026-06-01T13:10:00+00:00",
+        "taken_at": "2026-06-01T12:58:30+00:00",
+    }  # fmt: skip
+    assert (a["latitude"], a["longitude"], a["altitude_m"], a["location_source"]) == (-26.8, -65.2, 431.5, "MANUAL")
+    assert (a["original_filename"], a["width"], a["height"], a["camera"]) == ("charco.heic", 4032, 3024,
+                                                                            "Apple iPhone 13")  # fmt: skip
+    assert a["standardized_filename"] == "SENTRIX_20260601_125830_APPLE_LATn26p800_LONn65p200_abcdef12.jpg"
+    assert (a["model_name"], a["model_version"], a["confidence_threshold"]) == ("yolo-standin", "11s-seg", 0.5)
+    # as stored; the counts are the seed's: two ALTO detections (one type) and a MEDIO one
+    assert (a["risk_level"], a["risk_score"], a["total_detections"]) == ("ALTO", 0.77, 3)
+    assert (a["high_risk_count"], a["medium_risk_count"], a["unique_types"]) == (2, 1, 2)
+
+    detections = body["detections"]
+    assert [(d["id"], d["class_id"], d["confidence"]) for d in detections] == [
+        (str(low), 2, 0.6), (str(high), 2, 0.6), (detections[2]["id"], 3, 0.95),
+    ]  # fmt: skip
+    first = detections[0]
+    assert {k: v for k, v in first.items() if k.endswith("_label") is False and k != "number"} == {
+        "id": str(low),
+        "class_id": 2,
+        "class_name": "Charcos/Cumulo de agua",
+        "breeding_site_type": "Charcos/Cumulo de agua",
+        "confidence": 0.6,
+        "risk_level": "ALTO",
+        "mask_area": 321.5,
+        "validation_status": "validated_positive",
+        "validated_at": "2026-06-02T09:00:00+00:00",
+        "expires_at": "2026-06-15T13:10:00+00:00",
+        "created_at": "2026-06-01T13:10:00+00:00",
+        "latitude": -26.80012,
+        "longitude": -65.20034,
+    }
+    assert (detections[1]["latitude"], detections[1]["longitude"]) == (-26.8, -65.2)  # at the analysis' point
+    assert (detections[2]["risk_level"], detections[2]["mask_area"], detections[2]["breeding_site_type"]) == (
+        "MEDIO", None, "Huecos",
+    )  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("make", "model", "camera"),
+    [("Apple", None, "Apple"), (None, "Pixel 8", "Pixel 8"), (None, None, None), ("", "", None)],
+)
+def test_the_camera_is_make_and_model_as_far_as_known(user, aws, make, model, camera):
+    with session_scope() as s:
+        analysis_id = make_analysis(s, user=user.id, camera_make=make, camera_model=model).id
+    body = call("GET", f"/api/v1/analyses/{analysis_id}/export", caller=user, query={"format": "json"}).json()
+    assert body["analysis"]["camera"] == camera

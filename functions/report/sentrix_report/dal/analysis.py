@@ -5,7 +5,6 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
 from sqlalchemy.orm import Session
 
@@ -63,11 +62,8 @@ class AnalysisRow:
     detections: tuple[DetectionRow, ...]
 
 
+# Highest risk first. The enums are StrEnums: their members are the stored strings, so rows carry them as they are.
 _RISK_ORDER = {"ALTO": 0, "MEDIO": 1, "BAJO": 2, "MINIMO": 3}
-
-
-def _value(enum_or_none: Any) -> Any:
-    return getattr(enum_or_none, "value", enum_or_none)
 
 
 def load(session: Session, analysis_id: str | uuid.UUID, principal: Principal) -> AnalysisRow:
@@ -92,34 +88,32 @@ def load(session: Session, analysis_id: str | uuid.UUID, principal: Principal) -
             id=d.id,
             class_id=d.class_id,
             class_name=d.class_name,
-            breeding_site_type=_value(d.breeding_site_type),
+            breeding_site_type=d.breeding_site_type,
             confidence=d.confidence,
-            risk_level=_value(d.risk_level),
+            risk_level=d.risk_level,
             mask_area=d.mask_area,
-            validation_status=_value(d.validation_status),
+            validation_status=d.validation_status,
             validated_at=d.validated_at,
             expires_at=d.expires_at,
             created_at=d.created_at,
-            latitude=points.get(d.id, (None, None))[0],
-            longitude=points.get(d.id, (None, None))[1],
+            latitude=points[d.id][0],
+            longitude=points[d.id][1],
             polygon=tuple((float(p[0]), float(p[1])) for p in (d.polygon or ()) if len(p) >= 2),
         )
-        for d in sorted(
-            analysis.detections, key=lambda d: (_RISK_ORDER.get(_value(d.risk_level), 9), -d.confidence, str(d.id))
-        )
+        for d in sorted(analysis.detections, key=lambda d: (_RISK_ORDER[d.risk_level], -d.confidence, str(d.id)))
     )
     camera = " ".join(p for p in (analysis.camera_make, analysis.camera_model) if p) or None
     return AnalysisRow(
         id=analysis.id,
         user_id=analysis.user_id,
-        status=_value(analysis.status),
+        status=analysis.status,
         created_at=analysis.created_at,
         completed_at=analysis.completed_at,
         taken_at=analysis.taken_at,
         latitude=where["lat"],
         longitude=where["lon"],
         altitude_m=analysis.altitude_m,
-        location_source=_value(analysis.location_source),
+        location_source=analysis.location_source,
         original_filename=analysis.original_filename,
         standardized_filename=analysis.standardized_filename,
         width=analysis.width,
@@ -128,7 +122,7 @@ def load(session: Session, analysis_id: str | uuid.UUID, principal: Principal) -
         model_name=analysis.model_name,
         model_version=analysis.model_version,
         confidence_threshold=analysis.confidence_threshold,
-        risk_level=_value(analysis.risk_level),
+        risk_level=analysis.risk_level,
         risk_score=analysis.risk_score,
         total_detections=analysis.total_detections,
         high_risk_count=analysis.high_risk_count,
