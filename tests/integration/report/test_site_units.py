@@ -234,3 +234,34 @@ def test_public_map_stats_count_a_site_once_in_each_public_cell_it_lies_in(sites
     assert (public["total"], public["by_family"]) == (4, {"water": 1, "refuse": 2, "road": 1})
     assert (everyone["total"], everyone["by_family"]) == (3, {"water": 1, "refuse": 1, "road": 1})
     assert public["precision"] == {"per_cell_deg": 0.01}
+
+
+# The street's sites: the first holds the user's report at P and three at P + 0.00001° (its centroid is their
+# mean, P + 0.0000075°); the other three one report each, 0.00036° (40 m) apart.
+STREET_SITES_MEAN_LAT = P[0] + (0.0000075 + 0.00036 + 0.00072 + 0.00108) / 4
+USERS_OWN_POINTS_MEAN_LAT = P[0] + (0.0 + 0.00036 + 0.00072 + 0.00108) / 4
+
+
+@pytest.mark.parametrize("with_bbox", [False, True])
+def test_an_experts_site_hotspot_stands_at_the_mean_of_the_sites_points(street, expert, with_bbox):
+    # (a bbox of one UTM zone clusters in that zone's projection, without one each point picks its own)
+    query = {"include_expired": "true", "min_points": "3", "eps_m": "60", "unit": "sites"}
+    if with_bbox:
+        query["bbox"] = "-65.21,-26.81,-65.19,-26.79"
+    (cluster,) = call("GET", "/api/v1/map/hotspots", caller=expert, query=query).json()["clusters"]
+
+    assert cluster["site_count"] == 4
+    assert cluster["centroid"]["latitude"] == pytest.approx(STREET_SITES_MEAN_LAT, abs=6e-7)  # shown to 6 decimals
+    assert cluster["centroid"]["longitude"] == pytest.approx(P[1], abs=6e-7)
+
+
+@pytest.mark.parametrize("with_bbox", [False, True])
+def test_a_users_site_hotspot_stands_at_their_own_reports_not_at_what_others_moved(street, user, with_bbox):
+    # The first site's point moved with other people's reports; the user's hotspot shows only where they stood
+    query = {"include_expired": "true", "min_points": "3", "eps_m": "60", "unit": "sites"}
+    if with_bbox:
+        query["bbox"] = "-65.21,-26.81,-65.19,-26.79"
+    (cluster,) = call("GET", "/api/v1/map/hotspots", caller=user, query=query).json()["clusters"]
+
+    assert cluster["site_count"] == 4
+    assert cluster["centroid"]["latitude"] == pytest.approx(USERS_OWN_POINTS_MEAN_LAT, abs=6e-7)  # shown to 6 decimals

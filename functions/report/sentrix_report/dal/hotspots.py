@@ -202,10 +202,10 @@ def dbscan(
     min_points: int,
     detections: Where,
     limit: int,
-    min_analyses: int = 2,
-    min_distinct_points: int = 2,
-    sites: bool = False,
-    exact_sites: bool = False,
+    min_analyses: int,
+    min_distinct_points: int,
+    sites: bool,
+    exact_sites: bool,
 ) -> list[dict[str, Any]]:
     """Clusters (centroid, counts, dominant type, mean risk, radius, last seen), largest first; only those
     with detections of `min_analyses` distinct analyses at `min_distinct_points` distinct points. With `sites`,
