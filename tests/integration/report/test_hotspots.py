@@ -260,14 +260,15 @@ def test_the_minimum_of_distinct_analyses_is_a_setting(expert, other_user, monke
 
 
 def test_without_a_bbox_clusters_in_two_utm_zones_are_each_found_in_their_own_projection(expert, other_user):
-    # Tucumán (UTM zone 20S, EPSG:32720) and Buenos Aires (zone 21S, EPSG:32721): five photos 20 m apart in each
-    tucuman, buenos_aires = (-26.80, -65.22), (-34.60, -58.38)
-    points = [offset(*centre, 20 * i, 0) for centre in (tucuman, buenos_aires) for i in range(5)]
+    # Tucumán (UTM zone 20S, EPSG:32720) and a place exactly 6° east (zone 21S, EPSG:32721): the same spot of
+    # their zones, so their projected coordinates are equal; five photos 20 m apart in each
+    tucuman, east_of_it = (-26.80, -65.22), (-26.80, -59.22)
+    points = [offset(*centre, 20 * i, 0) for centre in (tucuman, east_of_it) for i in range(5)]
     seed_points(other_user.id, points, [0] * len(points))
 
     body = call("GET", "/api/v1/map/hotspots", caller=expert, query={"min_points": 3}).json()
 
-    found = sorted((c["detection_count"], round(c["centroid"]["latitude"], 3)) for c in body["clusters"])
-    # each cluster's centroid is its middle photo's point, 40 m north of the first
-    assert found == [(5, round(offset(*buenos_aires, 40, 0)[0], 3)), (5, round(offset(*tucuman, 40, 0)[0], 3))]
+    found = sorted((c["detection_count"], round(c["centroid"]["longitude"], 2)) for c in body["clusters"])
+    # two clusters of five, one in each place (clustered together they would be one of ten)
+    assert found == [(5, -65.22), (5, -59.22)]
     assert body["method"]["projection"] != "EPSG:32720 (UTM)"  # no single zone was chosen for the whole map
