@@ -259,16 +259,18 @@ def test_the_minimum_of_distinct_analyses_is_a_setting(expert, other_user, monke
     get_report_settings.cache_clear()
 
 
-def test_without_a_bbox_clusters_in_two_utm_zones_are_each_found_in_their_own_projection(expert, other_user):
+def test_without_a_bbox_each_utm_zone_is_clustered_on_its_own(expert, other_user):
     # Tucumán (UTM zone 20S, EPSG:32720) and a place exactly 6° east (zone 21S, EPSG:32721): the same spot of
-    # their zones, so their projected coordinates are equal; five photos 20 m apart in each
+    # their zones, so their projected coordinates are equal. Two photos 20 m apart in each: with min_points 3
+    # neither place has a core point (clustered together they would lend each other neighbours)
     tucuman, east_of_it = (-26.80, -65.22), (-26.80, -59.22)
-    points = [offset(*centre, 20 * i, 0) for centre in (tucuman, east_of_it) for i in range(5)]
-    seed_points(other_user.id, points, [0] * len(points))
+    seed_points(other_user.id, [offset(*c, 20 * i, 0) for c in (tucuman, east_of_it) for i in range(2)], [0] * 4)
+    query = {"min_points": 3}
 
-    body = call("GET", "/api/v1/map/hotspots", caller=expert, query={"min_points": 3}).json()
+    assert call("GET", "/api/v1/map/hotspots", caller=expert, query=query).json()["clusters"] == []
 
+    # A third photo in each place: now each is a hotspot of its own
+    seed_points(other_user.id, [offset(*c, 40, 0) for c in (tucuman, east_of_it)], [0] * 2)
+    body = call("GET", "/api/v1/map/hotspots", caller=expert, query=query).json()
     found = sorted((c["detection_count"], round(c["centroid"]["longitude"], 2)) for c in body["clusters"])
-    # two clusters of five, one in each place (clustered together they would be one of ten)
-    assert found == [(5, -65.22), (5, -59.22)]
-    assert body["method"]["projection"] != "EPSG:32720 (UTM)"  # no single zone was chosen for the whole map
+    assert found == [(3, -65.22), (3, -59.22)]
