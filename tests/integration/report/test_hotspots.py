@@ -274,3 +274,15 @@ def test_without_a_bbox_each_utm_zone_is_clustered_on_its_own(expert, other_user
     body = call("GET", "/api/v1/map/hotspots", caller=expert, query=query).json()
     found = sorted((c["detection_count"], round(c["centroid"]["longitude"], 2)) for c in body["clusters"])
     assert found == [(3, -65.22), (3, -59.22)]
+
+
+def test_a_bbox_across_two_utm_zones_is_clustered_in_one_projection(expert, other_user):
+    # A bbox 8° wide (one projection: its centre's zone, 21S) holding the same spot of zones 20S and 21S, 6° apart:
+    # two photos 20 m apart at each, 600 km from each other in the bbox's projection: no hotspot with min_points 3
+    west, east = (-26.80, -61.0), (-26.80, -55.0)
+    seed_points(other_user.id, [offset(*c, 20 * i, 0) for c in (west, east) for i in range(2)], [0] * 4)
+
+    body = call("GET", "/api/v1/map/hotspots", caller=expert, query={"min_points": 3, "bbox": "-62,-27,-54,-26"}).json()
+
+    assert body["method"]["projection"] == "EPSG:32721 (UTM)"
+    assert body["clusters"] == []
