@@ -276,13 +276,22 @@ def test_without_a_bbox_each_utm_zone_is_clustered_on_its_own(expert, other_user
     assert found == [(3, -65.22), (3, -59.22)]
 
 
-def test_a_bbox_across_two_utm_zones_is_clustered_in_one_projection(expert, other_user):
+@pytest.mark.parametrize("unit", ["detections", "sites"])
+def test_a_bbox_across_two_utm_zones_is_clustered_in_one_projection(expert, other_user, unit):
     # A bbox 8° wide (one projection: its centre's zone, 21S) holding the same spot of zones 20S and 21S, 6° apart:
-    # two photos 20 m apart at each, 600 km from each other in the bbox's projection: no hotspot with min_points 3
-    west, east = (-26.80, -61.0), (-26.80, -55.0)
-    seed_points(other_user.id, [offset(*c, 20 * i, 0) for c in (west, east) for i in range(2)], [0] * 4)
+    # two photos 20 m apart at each (two sites), 600 km from each other in the bbox's projection: no hotspot with
+    # min_points 3
+    from tests.support.seed import merge_sites
 
-    body = call("GET", "/api/v1/map/hotspots", caller=expert, query={"min_points": 3, "bbox": "-62,-27,-54,-26"}).json()
+    west, east = (-26.80, -61.0), (-26.80, -55.0)
+    with session_scope() as s:
+        for lat, lon in [offset(*c, 20 * i, 0) for c in (west, east) for i in range(2)]:
+            analysis = make_analysis(s, user=other_user.id, latitude=lat, longitude=lon, detections=[0])
+            s.refresh(analysis)
+            merge_sites(s, analysis, lat, lon)
+    query = {"min_points": 3, "bbox": "-62,-27,-54,-26", "unit": unit}
+
+    body = call("GET", "/api/v1/map/hotspots", caller=expert, query=query).json()
 
     assert body["method"]["projection"] == "EPSG:32721 (UTM)"
     assert body["clusters"] == []
