@@ -168,7 +168,7 @@ FROM (SELECT ST_Transform(ST_MakeEnvelope(:w, :s, :e, :n, 4326), {srid}) AS g) A
 
 
 def _points(
-    where: Where, srid_sql: str, bbox: BBox | None, detections: Where, *, projected: bool = False
+    where: Where, srid_sql: str, bbox: BBox | None, detections: Where, *, projected: bool
 ) -> tuple[str, dict[str, Any]]:
     """The located detections the caller may see that count (`detections`: verdict, validity), in the bbox;
     with `projected`, also each one's point in its metric projection (`p`), computed where the rows are read
@@ -245,7 +245,7 @@ def gistar(
     detections: Where,
 ) -> list[dict[str, Any]]:
     """Grid cells whose Gi* |z| reaches `z_min`, hottest first (each row repeats the grid's n, mean, sd)."""
-    points, params = _points(where, str(int(srid)), bbox, detections)
+    points, params = _points(where, str(int(srid)), bbox, detections, projected=False)
     params.update(cell=cell_m, z_min=z_min)
     sql = _GISTAR.format(points=points, srid=int(srid), cell=_CELL)
     return [dict(r) for r in rows(session, sql, params)]
@@ -253,7 +253,7 @@ def gistar(
 
 def estimated_points(session: Session, *, where: Where, bbox: BBox | None, detections: Where) -> float:
     """The planner's estimate of the points a DBSCAN would read: EXPLAIN plans the query and reads no row."""
-    points, params = _points(where, "0", bbox, detections)
+    points, params = _points(where, "0", bbox, detections, projected=False)
     plan = scalar(session, f"EXPLAIN (FORMAT JSON) {points}", params)
     if isinstance(plan, str):  # a driver that does not decode json
         import json
