@@ -317,8 +317,10 @@ def test_unreachable_database_is_retried_until_the_budget_ends_then_fails(cfn_en
 
 
 def test_tls_is_demanded_from_the_database_in_the_cloud(cfn_endpoint: ResponseEndpoint, fresh_database: str) -> None:
-    # Given the cloud setting (TLS required, as RDS Proxy does) and the local server, which has no TLS
-    context = FrozenContext(deploy_hook.ANSWER_MARGIN_S + 1)
+    # Given the cloud setting (TLS required, as RDS Proxy does) and the local server, which has no TLS; ten
+    # seconds of budget (the hook waits for its migration thread in real time: one second was too short on a loaded
+    # machine)
+    context = FrozenContext(deploy_hook.ANSWER_MARGIN_S + 10)
     clock = FakeClock()
 
     # When the hook handles a Create
@@ -326,7 +328,7 @@ def test_tls_is_demanded_from_the_database_in_the_cloud(cfn_endpoint: ResponseEn
         request(cfn_endpoint, "Create"),
         context,
         database=local_database(fresh_database, tls=True),
-        retry_delay_s=0.2,
+        retry_delay_s=5.0,  # two tries on the fake clock (0 and 5 s)
         clock=clock,
         sleep=clock.sleep,
     )
