@@ -243,25 +243,25 @@ USERS_OWN_POINTS_MEAN_LAT = P[0] + (0.0 + 0.00036 + 0.00072 + 0.00108) / 4
 
 
 @pytest.mark.parametrize("with_bbox", [False, True])
-def test_an_experts_site_hotspot_stands_at_the_mean_of_the_sites_points(street, expert, with_bbox):
+@pytest.mark.parametrize(
+    ("caller", "latitude"),
+    [
+        # an expert's hotspot stands at the mean of the sites' points
+        ("expert", STREET_SITES_MEAN_LAT),
+        # the first site's point moved with other people's reports: a user's shows only where they stood
+        ("user", USERS_OWN_POINTS_MEAN_LAT),
+    ],
+)
+def test_a_site_hotspot_stands_at_the_sites_points_for_experts_and_at_the_users_own_reports(
+    street, request, caller, latitude, with_bbox
+):
     # (a bbox of one UTM zone clusters in that zone's projection, without one each point picks its own)
     query = {"include_expired": "true", "min_points": "3", "eps_m": "60", "unit": "sites"}
     if with_bbox:
         query["bbox"] = "-65.21,-26.81,-65.19,-26.79"
-    (cluster,) = call("GET", "/api/v1/map/hotspots", caller=expert, query=query).json()["clusters"]
+    who = request.getfixturevalue(caller)
+    (cluster,) = call("GET", "/api/v1/map/hotspots", caller=who, query=query).json()["clusters"]
 
     assert cluster["site_count"] == 4
-    assert cluster["centroid"]["latitude"] == pytest.approx(STREET_SITES_MEAN_LAT, abs=6e-7)  # shown to 6 decimals
+    assert cluster["centroid"]["latitude"] == pytest.approx(latitude, abs=6e-7)  # shown to 6 decimals
     assert cluster["centroid"]["longitude"] == pytest.approx(P[1], abs=6e-7)
-
-
-@pytest.mark.parametrize("with_bbox", [False, True])
-def test_a_users_site_hotspot_stands_at_their_own_reports_not_at_what_others_moved(street, user, with_bbox):
-    # The first site's point moved with other people's reports; the user's hotspot shows only where they stood
-    query = {"include_expired": "true", "min_points": "3", "eps_m": "60", "unit": "sites"}
-    if with_bbox:
-        query["bbox"] = "-65.21,-26.81,-65.19,-26.79"
-    (cluster,) = call("GET", "/api/v1/map/hotspots", caller=user, query=query).json()["clusters"]
-
-    assert cluster["site_count"] == 4
-    assert cluster["centroid"]["latitude"] == pytest.approx(USERS_OWN_POINTS_MEAN_LAT, abs=6e-7)  # shown to 6 decimals

@@ -18,12 +18,11 @@ Create Date: 2026-11-28
 
 from __future__ import annotations
 
-import importlib.util
-from pathlib import Path
-
 import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects import postgresql
+
+from sentrix.db.migrations.earlier import migration
 
 revision = "0005"
 down_revision = "0004"
@@ -31,18 +30,7 @@ branch_labels = None
 depends_on = None
 
 
-def _migration_0004():
-    # Migrations are frozen: 0004's cell selections are reused as they are, and its functions restored on
-    # downgrade. (Revision files are not a package: load it by path.)
-    spec = importlib.util.spec_from_file_location(
-        "sentrix_migration_0004", Path(__file__).with_name("0004_public_map_rollup.py")
-    )
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-M4 = _migration_0004()
+M4 = migration("0004_public_map_rollup.py")
 
 # The first UTC day the expiry rows keep: yesterday (readers use the days after today; one day of slack
 # for a client clock a little behind the database's around midnight).

@@ -23,13 +23,13 @@ Create Date: 2026-12-02
 
 from __future__ import annotations
 
-import importlib.util
 import json
-from pathlib import Path
 
 import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects import postgresql
+
+from sentrix.db.migrations.earlier import migration
 
 revision = "0007"
 down_revision = "0006"
@@ -40,15 +40,7 @@ NOT_REJECTED = "d.validation_status <> 'validated_negative'"
 POINTS_INCLUDE = ["analysis_id", "location", "place", "id", "created_at", "breeding_site_type", "risk_level"]
 
 
-def _migration(name: str):
-    # Migrations are frozen: 0005's functions are the base of these, and are restored on downgrade.
-    spec = importlib.util.spec_from_file_location(f"sentrix_migration_{name[:4]}", Path(__file__).with_name(name))
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-M5 = _migration("0005_public_tile_rollup.py")
+M5 = migration("0005_public_tile_rollup.py")
 
 
 def _replace(text: str, old: str, new: str, count: int) -> str:

@@ -32,13 +32,12 @@ Create Date: 2026-12-03
 
 from __future__ import annotations
 
-import importlib.util
-from pathlib import Path
-
 import sqlalchemy as sa
 from alembic import op
 from geoalchemy2 import Geometry
 from sqlalchemy.dialects import postgresql
+
+from sentrix.db.migrations.earlier import migration
 
 revision = "0012"
 down_revision = "0011"
@@ -50,14 +49,7 @@ STATUSES = ("open", "assigned", "treated", "closed", "reopened", "dismissed")
 ACTIONS = ("assign", "treat", "verify", "close", "reopen", "dismiss", "create", "restore")
 
 
-def _migration(name: str):
-    spec = importlib.util.spec_from_file_location(f"sentrix_migration_{name[:4]}", Path(__file__).with_name(name))
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-M9 = _migration("0009_application_role.py")
+M9 = migration("0009_application_role.py")
 
 
 def upgrade() -> None:

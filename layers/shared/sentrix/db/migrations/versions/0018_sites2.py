@@ -20,10 +20,9 @@ Create Date: 2026-12-03
 
 from __future__ import annotations
 
-import importlib.util
-from pathlib import Path
-
 from alembic import op
+
+from sentrix.db.migrations.earlier import migration
 
 revision = "0018"
 down_revision = "0017"
@@ -31,14 +30,7 @@ branch_labels = None
 depends_on = None
 
 
-def _migration(name: str):
-    spec = importlib.util.spec_from_file_location(f"sentrix_migration_{name[:4]}", Path(__file__).with_name(name))
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-M12 = _migration("0012_sites.py")
+M12 = migration("0012_sites.py")
 
 PLACE_FUNCTION = """
 CREATE FUNCTION sites_place(

@@ -28,12 +28,11 @@ Create Date: 2026-12-03
 # ruff: noqa: S608 - the SQL is assembled from constants of this file and of earlier migrations, no value
 from __future__ import annotations
 
-import importlib.util
-from pathlib import Path
-
 import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects import postgresql
+
+from sentrix.db.migrations.earlier import migration
 
 revision = "0022"
 down_revision = "0021"
@@ -41,15 +40,7 @@ branch_labels = None
 depends_on = None
 
 
-def _migration(name: str):
-    # Migrations are frozen: 0007's functions are the base of these, and are restored on downgrade.
-    spec = importlib.util.spec_from_file_location(f"sentrix_migration_{name[:4]}", Path(__file__).with_name(name))
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-M7 = _migration("0007_expert_verdicts.py")
+M7 = migration("0007_expert_verdicts.py")
 M5 = M7.M5
 M4 = M5.M4
 NOT_REJECTED = M7.NOT_REJECTED

@@ -26,10 +26,9 @@ Create Date: 2026-12-04
 
 from __future__ import annotations
 
-import importlib.util
-from pathlib import Path
-
 from alembic import op
+
+from sentrix.db.migrations.earlier import migration
 
 revision = "0023"
 down_revision = "0022"
@@ -37,14 +36,7 @@ branch_labels = None
 depends_on = None
 
 
-def _migration(name: str):
-    spec = importlib.util.spec_from_file_location(f"sentrix_migration_{name[:4]}", Path(__file__).with_name(name))
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-M21 = _migration("0021_placing.py")
+M21 = migration("0021_placing.py")
 
 OLD_SIGNATURE = "sites_place(site_family[], float8[], float8, float8, integer, bigint[], integer[], integer)"
 NEW_SIGNATURE = "sites_place(site_family[], float8[], float8, float8, integer, bigint[], integer[], integer, uuid)"
