@@ -126,7 +126,7 @@ def test_sites_of_analyses_that_do_not_count_are_left_out_and_both_point_queries
         with session_scope() as s:
             results.append(dbscan(s, where=where, srid=32720, bbox=box, eps_m=150, min_points=5,
                                   detections=detections, limit=10, min_analyses=2,
-                                  min_distinct_points=2))  # fmt: skip
+                                  min_distinct_points=2, sites=False, exact_sites=False))  # fmt: skip
     assert results[0] == results[1] and len(results[0]) == 1
 
 
