@@ -320,7 +320,7 @@ class SqlAnalysisStore:
                 if point is not None:
                     statement = statement.values(location=_point(point.latitude, point.longitude))
                 for row in rows:
-                    row["site_id"] = placed.site_of.get(family_of(row["breeding_site_type"]))
+                    row["site_id"] = placed.get(family_of(row["breeding_site_type"]))
                 session.execute(statement, rows)
             if point is not None:
                 # The analysis gets its smallest territory (docs/territories.md); the sites its detections joined or

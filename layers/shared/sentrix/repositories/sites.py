@@ -110,7 +110,7 @@ def place_subquery(
     `reporter`: the analysis' user, None when the user was deleted) goes to —
     the nearest site that takes them within the radius, else a new one (`sites_place`, migrations 0018, 0021 and
     0023: the locks, search, creation or reopening of `join_or_create`, before the detections exist) — as a scalar
-    subquery (an array of "family=site id=created" texts) riding on a statement detect sends anyway (its analysis
+    subquery (an array of "family=site id" texts) riding on a statement detect sends anyway (its analysis
     UPDATE ... RETURNING): no round trip of its own. A site it starts is written with its final figures (these
     detections are its members), and so is a site it joins (counts, reporters, last report, its point moved to
     its members' centroid and re-tagged); None when no type has a family. Read the answer with `placed_sites`;
@@ -138,30 +138,14 @@ def place_subquery(
         bindparam("place_reporters", 0 if reporter is None else 1, type_=Integer),
         cast(bindparam("place_reporter", None if reporter is None else str(reporter), type_=String), UUID),
     ).table_valued("family", "site_id", "created")
-    text_of = func.concat(
-        cast(placed.c.family, String), "=", cast(placed.c.site_id, String), "=", cast(placed.c.created, String)
-    )
+    text_of = func.concat(cast(placed.c.family, String), "=", cast(placed.c.site_id, String))
     return select(func.array_agg(text_of)).select_from(placed).scalar_subquery()
 
 
-@dataclass(frozen=True, slots=True)
-class Placed:
-    """Where `place_subquery` put each family: its site, and the sites it joined rather than started."""
-
-    site_of: dict[SiteFamily, uuid.UUID]
-    joined: tuple[uuid.UUID, ...]
-
-
-def placed_sites(value: Sequence[str] | None) -> Placed:
-    """The answer of `place_subquery`."""
-    site_of: dict[SiteFamily, uuid.UUID] = {}
-    joined: list[uuid.UUID] = []
-    for item in value or ():
-        family, site, created = item.split("=", 2)
-        site_of[SiteFamily(family)] = uuid.UUID(site)
-        if created != "true":
-            joined.append(uuid.UUID(site))
-    return Placed(site_of, tuple(joined))
+def placed_sites(value: Sequence[str] | None) -> dict[SiteFamily, uuid.UUID]:
+    """The answer of `place_subquery`: each family's site."""
+    pairs = (item.split("=", 1) for item in value or ())
+    return {SiteFamily(family): uuid.UUID(site) for family, site in pairs}
 
 
 def _record(
