@@ -119,6 +119,7 @@ def huge_png(width: int = 30_000, height: int = 30_000) -> bytes:
         (huge_png(25_000, 100), "no side may exceed 20000"),
         (huge_png(16, 16), "each side must be at least 32"),
     ],
+    ids=["bomb", "too-wide", "too-small"],  # plain ids: mutmut passes them back to pytest
 )
 def test_the_preview_checks_images_like_detect_before_yolo_sees_them(detector, upload_env, data, reason):
     from tests.integration.detect.helpers import standin_calls
