@@ -179,6 +179,7 @@ def test_map_report_draws_a_real_map(seeded, expert):
     data = generate(expert, {"type": "map", "format": "json"}).json()["data"]["map"]
     assert data["cell_deg"] == 0.002  # the longer side (0.08°) over 40 cells, rounded up to a nice step
     assert sum(c["detections"] for c in data["cells"]) == 7 and sum(c["analyses"] for c in data["cells"]) == 3
+    assert (data["located_analyses"], data["points_drawn"]) == (3, 3)
     image = Image.open(io.BytesIO(base64.b64decode(data["image_png_base64"])))
     assert image.format == "PNG" and image.size == (1200, 900)
     colours = {image.getpixel((x, y)) for x in range(0, 1200, 7) for y in range(0, 900, 7)}
@@ -188,6 +189,21 @@ def test_map_report_draws_a_real_map(seeded, expert):
     lines = generate(expert, {"type": "map", "format": "csv"}).body.decode().splitlines()
     rows = list(csv.DictReader(line for line in lines if not line.startswith("#")))
     assert sum(int(r["detections"]) for r in rows) == 7
+
+
+@pytest.mark.parametrize(("most", "drawn"), [(3, 3), (2, 0)])
+def test_the_map_draws_points_only_up_to_its_limit_and_says_so_in_the_callers_language(
+    seeded, expert, monkeypatch, most, drawn
+):
+    """Three located analyses: drawn when the limit is 3 (at most), none when it is 2; the cells always."""
+    from sentrix_report.logic import aggregate_report
+
+    monkeypatch.setattr(aggregate_report, "MAP_MAX_POINTS", most)
+    data = generate(expert, {"type": "map", "format": "json", "language": "pt"}).json()["data"]["map"]
+    assert (data["located_analyses"], data["points_drawn"]) == (3, drawn)
+    assert sum(c["detections"] for c in data["cells"]) == 7
+    note = f"Os pontos das análises são desenhados quando são {most} ou menos; as células, sempre"
+    assert data["points_note"] == note
 
 
 def test_large_reports_go_to_s3_with_a_presigned_url(seeded, expert, monkeypatch):

@@ -152,7 +152,7 @@ def _map(dataset: Dataset, filters: DataFilters, locale: Locale) -> tuple[dict[s
         "cells": cells,
         "located_analyses": extent["located"],
         "points_drawn": len(drawn),
-        "points_note": f"analysis points are drawn when there are at most {MAP_MAX_POINTS}; cells always",
+        "points_note": locale.t("map.points_note", max=MAP_MAX_POINTS),
     }, image
 
 

@@ -182,6 +182,7 @@ MESSAGES: dict[str, str] = {
     "map.legend_cells": "Detections per cell ({cell}°)",
     "map.legend": "Detections",
     "map.grid": "Grid every {step}°",
+    "map.points_note": "Analysis points are drawn when there are at most {max}; cells always",
     "day.1": "Mon",
     "day.2": "Tue",
     "day.3": "Wed",

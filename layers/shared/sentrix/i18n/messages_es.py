@@ -193,6 +193,7 @@ MESSAGES: dict[str, str] = {
     "map.legend_cells": "Detecciones por celda ({cell}°)",
     "map.legend": "Detecciones",
     "map.grid": "Cuadrícula cada {step}°",
+    "map.points_note": "Los puntos de los análisis se dibujan cuando son {max} o menos; las celdas, siempre",
     # Days (ISO: 1 = Monday) and months
     "day.1": "Lun",
     "day.2": "Mar",

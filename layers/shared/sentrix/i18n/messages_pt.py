@@ -182,6 +182,7 @@ MESSAGES: dict[str, str] = {
     "map.legend_cells": "Detecções por célula ({cell}°)",
     "map.legend": "Detecções",
     "map.grid": "Grade a cada {step}°",
+    "map.points_note": "Os pontos das análises são desenhados quando são {max} ou menos; as células, sempre",
     "day.1": "Seg",
     "day.2": "Ter",
     "day.3": "Qua",
