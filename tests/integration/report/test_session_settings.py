@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-import pytest
-from sqlalchemy import text
+from collections.abc import Iterator
 
-from sentrix.db.engine import session_scope
+import pytest
+from sqlalchemy import event, text
+
+from sentrix.db.engine import get_engine, session_scope
 from sentrix_report.dal.sql import one
 from sentrix_report.settings import get_report_settings
 
@@ -20,3 +22,41 @@ def test_report_statements_get_work_mem_and_no_jit_and_the_rest_of_the_pool_does
     with session_scope() as session:  # SET LOCAL: gone with the transaction
         after = session.execute(text("SELECT current_setting('work_mem'), current_setting('jit')")).one()
     assert tuple(after) != (expected, "off")
+
+
+@pytest.fixture
+def statements() -> Iterator[list[str]]:
+    """Every statement sent through the engine while the test runs (a BEGIN's own settings do not pass here)."""
+    sent: list[str] = []
+
+    def record(_conn, _cursor, statement, *_args) -> None:
+        sent.append(statement)
+
+    engine = get_engine()
+    event.listen(engine, "before_cursor_execute", record)
+    yield sent
+    event.remove(engine, "before_cursor_execute", record)
+
+
+SETTINGS = "SELECT current_setting('work_mem') AS work_mem, current_setting('jit') AS jit"
+
+
+def test_before_the_transaction_the_settings_travel_with_its_begin_once(db, statements):
+    expected = f"{int(get_report_settings().work_mem_mb)}MB"
+    with session_scope() as session:
+        first = one(session, SETTINGS)
+        second = one(session, SETTINGS)
+    assert [(r["work_mem"], r["jit"]) for r in (first, second)] == [(expected, "off")] * 2
+    assert statements == [SETTINGS, SETTINGS]  # no statement of their own, and nothing sent again
+
+
+def test_inside_a_begun_transaction_they_are_one_statement_of_their_own_once(db, statements):
+    expected = f"{int(get_report_settings().work_mem_mb)}MB"
+    with session_scope() as session:
+        session.execute(text("SELECT 1"))  # the transaction has begun: too late to ride on its BEGIN
+        first = one(session, SETTINGS)
+        second = one(session, SETTINGS)
+    assert [(r["work_mem"], r["jit"]) for r in (first, second)] == [(expected, "off")] * 2
+    settings = [s for s in statements if "set_config('work_mem'" in s]
+    assert settings == [f"SELECT set_config('work_mem', '{expected}', true), set_config('jit', 'off', true)"]
+    assert statements.index(settings[0]) == 1  # after SELECT 1, before the first report statement

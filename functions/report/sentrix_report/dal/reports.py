@@ -3,7 +3,7 @@ summarised by several statements that all start from the same definition."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -219,11 +219,11 @@ class Dataset:
 
     def fingerprint(
         self,
-        sites: Where | None = None,
-        sites_end: datetime | None = None,
+        sites: Where | None,
+        sites_end: datetime | None,
         *,
-        unit_sites: bool = False,
-        own_view: bool = False,
+        unit_sites: bool,
+        own_view: bool,
     ) -> dict[str, Any]:
         """The dataset's canonical text hashed; with `sites` (alias `s`), also the sites first reported before
         `sites_end` and their timeline before it: what the report's remediation figures read; with `unit_sites`,
@@ -235,7 +235,8 @@ class Dataset:
             site_fields="u.id, u.family" if own_view else "u.id, u.status, u.family, u.confirmed, u.territory_code",
         )
         params = sites.params if sites is not None else {}
-        return self._one(body, fp_sites_end=sites_end or datetime(1970, 1, 1, tzinfo=UTC), **params)
+        # Without `sites` the statement reads no site (`FALSE`): `fp_sites_end` is then NULL and unread.
+        return self._one(body, fp_sites_end=sites_end, **params)
 
     def summary(self) -> dict[str, Any]:
         return self._one(_SUMMARY)
