@@ -125,3 +125,23 @@ def test_empty_tile_and_bad_coordinates(db):
     for z, x, y in ((23, 0, 0), (2, 4, 0), (2, 0, -1)):
         response = get_tile(z, x, y)
         assert response.status == 422, (z, x, y)
+
+
+# Two public cells whose centres lie a few tile units inside a z16 tile's west and east edges (found by computing
+# tile_position for the cell centres along -26.805°): the neighbouring tile draws each in its 64-unit buffer.
+NEAR_WEST = (-26.803, -65.883)  # cell centre (-26.805, -65.885): x 20774, px ≈ 7
+NEAR_EAST = (-26.803, -65.103)  # cell centre (-26.805, -65.105): x 20915, px ≈ 4081
+
+
+@pytest.mark.parametrize(("point", "step"), [(NEAR_WEST, -1), (NEAR_EAST, 1)])
+def test_a_public_cell_near_a_tile_edge_is_drawn_in_the_neighbours_buffer_too(other_user, point, step):
+    with session_scope() as s:
+        make_analysis(s, user=other_user.id, latitude=point[0], longitude=point[1], detections=[0])
+    x, y, px, py = tile_position(*public_centre(*point), 16)
+    assert px < 64 if step < 0 else px > EXTENT - 64  # the premise: inside its own tile, near the edge
+    [own] = decode(get_tile(16, x, y).body)["grid"]["features"]
+    assert own["geometry"]["coordinates"] == [round(px), round(py)]
+    [beside] = decode(get_tile(16, x + step, y).body)["grid"]["features"]
+    assert beside["geometry"]["coordinates"] == [round(px - step * EXTENT), round(py)]
+    assert beside["properties"]["count"] == own["properties"]["count"] == 1
+    assert decode(get_tile(16, x + 2 * step, y).body) == {}  # beyond the buffer: nothing
