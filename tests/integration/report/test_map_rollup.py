@@ -407,6 +407,29 @@ def test_active_counts_of_public_tiles_split_at_the_next_utc_midnight(user):
     assert _grid_cell(assert_tiles_agree()[0])["active_count"] == 5
 
 
+def test_rollup_tiles_split_at_the_utc_midnight_whatever_the_process_zone(user, monkeypatch):
+    """The day a rollup tile reads today's expiries live from is the UTC day of `as_of`, also when the process
+    runs in a zone whose date is another (a developer's machine; a Lambda's zone is UTC)."""
+    from tests.support.seed import D
+
+    # 01:00 UTC tomorrow is 13:00 of today's date in UTC-12: a day earlier in the process' zone.
+    base = utc_now().replace(hour=1, minute=0, second=0, microsecond=0) + timedelta(days=1)
+    offsets = [timedelta(hours=-2), timedelta(minutes=1), timedelta(hours=13), timedelta(days=1, hours=2)]
+    with session_scope() as s:
+        make_analysis(s, user=user.id, latitude=LAT, longitude=LON,
+                      detections=[D(0, expires_at=base + o) for o in offsets])  # fmt: skip
+    monkeypatch.setenv("TZ", "Etc/GMT+12")
+    time.tzset()
+    try:
+        for later in (timedelta(0), timedelta(minutes=2), timedelta(hours=14)):
+            as_of = base + later
+            cell = _grid_cell(assert_tiles_agree(as_of)[0])  # the rollup tile equals the live one
+            assert cell["active_count"] == sum(base + o > as_of for o in offsets), later
+    finally:
+        monkeypatch.delenv("TZ")
+        time.tzset()
+
+
 def test_tiles_take_the_risk_of_detections_not_of_bare_analyses(user):
     """A bare analysis (no detections) is not a tile feature and its own level does not rise a cell's risk."""
     with session_scope() as s:
