@@ -261,3 +261,21 @@ def test_one_users_reports_and_export_pages_run_one_at_a_time(expert, family, me
         hold_slot(running, f"report:{family}:running:{expert.id}", 1, message="held")
         assert call(method, path, caller=expert, body=body).status == 429
     assert call(method, path, caller=expert, body=body).status == 200
+
+
+def test_the_cost_estimate_counts_the_points_inside_the_bbox_only(expert, other_user, settings_env):
+    # Given 400 detections spread evenly over the city (fresh statistics) and a budget every request passes
+    seed_city_noise(other_user, 400)
+    settings_env(REPORT_HOTSPOT_MAX_PAIRS=1)
+    west, south, east, north = map(float, CITY.split(","))
+    quarter = (east - west) / 4, (north - south) / 4
+    corner = f"{west},{south},{west + quarter[0]},{south + quarter[1]}"  # a sixteenth of the city
+
+    def estimated(bbox: str) -> int:
+        response = call("GET", "/api/v1/map/hotspots", caller=expert, query={"bbox": bbox})
+        assert response.status == 422, response.body
+        return response.json()["error"]["details"]["estimated_points"]
+
+    # Then the planner's estimate for a sixteenth of the city is about a sixteenth of the points, not all of them
+    whole, part = estimated(CITY), estimated(corner)
+    assert whole >= 100 and part <= whole / 4, (whole, part)  # (the planner counted 198 and 13 here)

@@ -128,12 +128,17 @@ def test_weekly_trend_counts_per_calendar_day_of_the_callers_zone(seeded, expert
     # Greenwich, 23:30 west of it, two local days ago.
     local = datetime.combine(today - timedelta(days=2), time(0, 30) if zone == "Asia/Tokyo" else time(23, 30), tz)
     assert zone == "UTC" or local.date() != local.astimezone(UTC).date()
-    with session_scope() as s:
-        make_analysis(s, user=expert.id, latitude=-26.9, longitude=-65.3, created_at=local.astimezone(UTC),
-                      detections=[D(0)])  # fmt: skip
-    body = call("GET", "/api/v1/map-stats", caller=expert).json()
     days = [today - timedelta(days=6 - i) for i in range(7)]
-    found = Counter({local.date(): 1})
+    # And the trend's first local day from its first minutes (east of Greenwich, still the UTC day before), a
+    # site found half an hour before it not counted.
+    first = datetime.combine(days[0], time(0, 30), tz)
+    before = datetime.combine(days[0], time(0, 0), tz) - timedelta(minutes=30)
+    with session_scope() as s:
+        for moment in (local, first, before):
+            make_analysis(s, user=expert.id, latitude=-26.9, longitude=-65.3, created_at=moment.astimezone(UTC),
+                          detections=[D(0)])  # fmt: skip
+    body = call("GET", "/api/v1/map-stats", caller=expert).json()
+    found = Counter({local.date(): 1, first.date(): 1})
     for ago, n in FOUND:
         found[(seeded["now"] - timedelta(days=ago)).astimezone(tz).date()] += n
     assert [t["date"] for t in body["weekly_trend"]] == [d.isoformat() for d in days]

@@ -254,11 +254,7 @@ def gistar(
 def estimated_points(session: Session, *, where: Where, bbox: BBox | None, detections: Where) -> float:
     """The planner's estimate of the points a DBSCAN would read: EXPLAIN plans the query and reads no row."""
     points, params = _points(where, "0", bbox, detections, projected=False)
-    plan = scalar(session, f"EXPLAIN (FORMAT JSON) {points}", params)
-    if isinstance(plan, str):  # a driver that does not decode json
-        import json
-
-        plan = json.loads(plan)
+    plan = scalar(session, f"EXPLAIN (FORMAT JSON) {points}", params)  # pg8000 decodes the json
     return float(plan[0]["Plan"]["Plan Rows"])
 
 

@@ -100,7 +100,7 @@ SELECT * FROM analysis_totals, detection_totals, zones, types, trend
 
 
 def map_stats(
-    session: Session, *, where: Where, detections: Where, found: Where, as_of: datetime, timezone: str = "UTC"
+    session: Session, *, where: Where, detections: Where, found: Where, as_of: datetime, timezone: str
 ) -> dict[str, Any]:
     """Every figure of GET /map-stats for the analyses `where` selects: `detections` are those that count,
     `found` those a trend counts (the verdict filter without validity), `as_of` deciding what is active; the
