@@ -72,6 +72,24 @@ def test_planted_clusters_are_found_with_their_facts(expert, other_user):
     assert body["method"]["eps_m"] == 150 and body["method"]["projection"] == "EPSG:32720 (UTM)"
 
 
+def test_limit_returns_the_largest_clusters_first(expert, other_user):
+    rng = random.Random(11)
+    planted = []
+    for (lat, lon, _), size in zip(CENTRES, (6, 12, 9), strict=True):
+        for _ in range(size):
+            angle, radius = rng.uniform(0, 2 * math.pi), rng.uniform(0, 40)
+            planted.append(offset(lat, lon, radius * math.sin(angle), radius * math.cos(angle)))
+    seed_points(other_user.id, planted, [0] * len(planted))
+
+    def sizes(**query) -> list[int]:
+        body = call("GET", "/api/v1/map/hotspots", caller=expert, query={"bbox": CITY, "min_points": 5, **query})
+        return [c["detection_count"] for c in body.json()["clusters"]]
+
+    assert sizes() == [12, 9, 6]
+    assert sizes(limit=2) == [12, 9]
+    assert sizes(limit=1) == [12]
+
+
 def test_uniform_noise_has_no_cluster(expert, other_user):
     rng = random.Random(11)
     points = noise(rng, 300, [])
