@@ -48,6 +48,31 @@ def test_presigned_batch_mixes_good_and_bad_items(upload_env):
     assert {str(r.id) for r in rows} == {results[0]["analysis"]["analysis_id"], results[3]["analysis"]["analysis_id"]}
 
 
+def test_batch_item_errors_are_worded_like_the_envelope_in_the_stated_language(upload_env):
+    user = make_user()
+    items = [{"filename": "uno.heic", "confidence_threshold": 7}, "not an object", {"filename": "doc.pdf"}]
+
+    plain = call("POST", "/api/v1/analyses/batch", user=user, body={"items": items})
+    spoken = call("POST", "/api/v1/analyses/batch", user=user, body={"items": items}, headers={"Accept-Language": "pt"})
+
+    # pydantic's findings without the input they echo, its context or its URL
+    threshold = {
+        "type": "less_than_equal",
+        "loc": ["confidence_threshold"],
+        "msg": "Input should be less than or equal to 1",
+    }
+    not_object = {"type": "model_type", "loc": [],
+                  "msg": "Input should be a valid dictionary or instance of PresignedUploadRequest"}  # fmt: skip
+    invalid = {"code": "validation_error", "message": "Validation error", "status": 422, "title": None}
+    first, second, third = (r["error"] for r in plain.body["items"])
+    assert (first, second) == ({**invalid, "details": [threshold]}, {**invalid, "details": [not_object]})
+    assert (third["code"], third["status"], third["title"]) == ("unsupported_media_type", 415, None)
+    errors = [r["error"] for r in spoken.body["items"]]
+    assert [(e["message"], e["title"]) for e in errors[:2]] == [("Erro de validação", "Erro de validação")] * 2
+    assert [e["details"] for e in errors[:2]] == [[threshold], [not_object]]
+    assert errors[2]["title"] == "Tipo de conteúdo não suportado"
+
+
 def test_multipart_batch_stores_the_good_files_and_reports_the_bad(upload_env):
     user = make_user()
     files = [

@@ -198,11 +198,25 @@ def test_batch_validate_reports_per_item_errors(upload_env):
     assert answer.status == 200, answer.body
     assert (answer.body["validated"], answer.body["failed"]) == (2, 1)
     assert [i["ok"] for i in answer.body["items"]] == [True, False, True]
-    assert answer.body["items"][1]["error"]["code"] == "not_found"
+    assert answer.body["items"][1]["error"] == {
+        "code": "not_found", "message": "Detection not found", "status": 404, "details": None,
+    }  # fmt: skip
     assert per_item.body["items"][0]["validation_status"] == "validated_negative"
     assert mixed.status == 422
     statuses = {d.id: d.validation_status for d in detections_of(first.analysis_id)}
     assert statuses == {first.id: ValidationStatus.VALIDATED_NEGATIVE, second.id: ValidationStatus.VALIDATED_POSITIVE}
+
+
+def test_batch_validate_words_an_items_error_in_the_stated_language(upload_env):
+    admin = make_user("admin")
+    body = {"detection_ids": [str(uuid.uuid4())], "validation_status": "validated_positive"}
+
+    answer = call("POST", "/api/v1/detections/batch-validate", user=admin, body=body, headers={"Accept-Language": "pt"})
+
+    assert answer.body["items"][0]["error"] == {
+        "code": "not_found", "message": "Detecção não encontrada", "status": 404, "details": None,
+        "title": "Não encontrado",
+    }  # fmt: skip
 
 
 @pytest.mark.parametrize(

@@ -11,6 +11,7 @@ from pydantic import ValidationError
 from sentrix.adapters.storage import ImageStore
 from sentrix.db.engine import session_scope
 from sentrix.errors import SentrixError, ValidationFailed
+from sentrix.http.envelope import validation_details
 from sentrix.http.identity import Principal
 from sentrix_upload.logic import quota
 from sentrix_upload.logic.intake import Accepted, IncomingFile, accept_file, start_presigned_upload
@@ -27,9 +28,8 @@ class ItemOutcome:
 
 
 def _validation_error(exc: ValidationError) -> ValidationFailed:
-    # The same shape as the 422 envelope's details, without echoing the input back.
-    details = [{k: v for k, v in err.items() if k not in ("input", "ctx", "url")} for err in exc.errors()]
-    return ValidationFailed("Validation error", details=details)
+    # The same details as the 422 envelope's (without echoing the input back), the same words.
+    return ValidationFailed("Validation error", details=validation_details(exc.errors()), key="error.validation_error")
 
 
 def _run(index: int, filename: str | None, action: Callable[[], Accepted]) -> ItemOutcome:

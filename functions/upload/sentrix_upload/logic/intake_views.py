@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from sentrix.http.envelope import item_error
 from sentrix_upload.logic.views import status_url
 
 if TYPE_CHECKING:
@@ -32,21 +33,16 @@ def accepted_view(accepted: Accepted) -> dict[str, Any]:
     }
 
 
-def batch_view(outcomes: list[ItemOutcome]) -> dict[str, Any]:
-    """The answer to a batch: one item per file, accepted or refused with its error, and the counts."""
+def batch_view(outcomes: list[ItemOutcome], language: str | None) -> dict[str, Any]:
+    """The answer to a batch: one item per file, accepted or refused with its error (in the stated `language`,
+    like the error envelope), and the counts."""
     items = []
     for outcome in outcomes:
         item: dict[str, Any] = {"index": outcome.index, "filename": outcome.filename, "ok": outcome.error is None}
         if outcome.accepted is not None:
             item["analysis"] = accepted_view(outcome.accepted)
         if outcome.error is not None:
-            error = outcome.error
-            item["error"] = {
-                "code": error.code,
-                "message": error.message,
-                "status": error.status,
-                "details": error.details,
-            }
+            item["error"] = item_error(outcome.error, language)
         items.append(item)
     accepted = sum(1 for item in items if item["ok"])
     return {"total": len(items), "accepted": accepted, "failed": len(items) - accepted, "items": items}

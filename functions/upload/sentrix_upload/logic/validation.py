@@ -15,6 +15,7 @@ from sentrix.domain.classes import RiskLevel
 from sentrix.domain.status import ValidationStatus
 from sentrix.domain.validity import validity_days
 from sentrix.errors import SentrixError
+from sentrix.http.envelope import item_error
 from sentrix.http.identity import Principal
 from sentrix.observability import logger
 from sentrix.repositories import sites
@@ -111,9 +112,10 @@ def validate_detection(
 
 
 def batch_validate(
-    principal: Principal, items: list[BatchValidateItem], *, now: datetime | None = None
+    principal: Principal, items: list[BatchValidateItem], *, language: str | None, now: datetime | None = None
 ) -> dict[str, Any]:
-    """Many verdicts, each in its own transaction: a missing detection does not undo the others."""
+    """Many verdicts, each in its own transaction: a missing detection does not undo the others; an item's error
+    in the stated `language`, like the error envelope."""
     now = now or datetime.now(UTC)
     results = []
     for item in items:
@@ -132,8 +134,7 @@ def batch_validate(
                     }
                 )
         except SentrixError as exc:
-            error = {"code": exc.code, "message": exc.message, "status": exc.status}
-            results.append({"detection_id": item.detection_id, "ok": False, "error": error})
+            results.append({"detection_id": item.detection_id, "ok": False, "error": item_error(exc, language)})
     validated = sum(1 for r in results if r["ok"])
     return {"total": len(results), "validated": validated, "failed": len(results) - validated, "items": results}
 

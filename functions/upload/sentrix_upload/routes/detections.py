@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Body, Depends, Query
+from fastapi import APIRouter, Body, Depends, Query, Request
 
 from sentrix.domain.classes import BreedingSiteType, normalize_class_name
 from sentrix.domain.roles import Role
@@ -13,6 +13,7 @@ from sentrix.domain.validity import Weather
 from sentrix.errors import ValidationFailed
 from sentrix.http.envelope import error_responses
 from sentrix.http.identity import Principal, current_principal, require_role
+from sentrix.http.locale import request_language
 from sentrix.http.paging import MAX_OFFSET
 from sentrix.http.query import reject_unknown_query_params
 from sentrix_upload.logic import filters as f
@@ -65,12 +66,14 @@ def pending(
 
 
 @router.post("/detections/batch-validate", response_model=BatchValidateResult, summary="Many verdicts; per-item errors")
-def batch_validate(body: BatchValidateRequest, principal: Principal = Depends(expert)) -> dict[str, Any]:
+def batch_validate(
+    body: BatchValidateRequest, request: Request, principal: Principal = Depends(expert)
+) -> dict[str, Any]:
     items = body.items()
     limit = get_upload_settings().batch_validate_max_items
     if len(items) > limit:
         raise ValidationFailed(f"At most {limit} verdicts per call", details={"max_items": limit})
-    return validation.batch_validate(principal, items)
+    return validation.batch_validate(principal, items, language=request_language(request))
 
 
 @router.post(

@@ -10,6 +10,7 @@ from pydantic import ValidationError
 
 from sentrix.http.envelope import error_responses
 from sentrix.http.identity import Principal, current_principal
+from sentrix.http.locale import request_language
 from sentrix_upload.logic import intake_views
 from sentrix_upload.logic.batch import multipart_batch, presigned_batch
 from sentrix_upload.logic.intake import accept_file, start_presigned_upload
@@ -120,4 +121,4 @@ async def create_batch(request: Request, principal: Principal = Depends(current_
             errors = [{**err, "loc": ("body", *err["loc"])} for err in exc.errors()]
             raise RequestValidationError(errors) from exc
         outcomes = presigned_batch(principal, body.items, settings)
-    return intake_views.batch_view(outcomes)
+    return intake_views.batch_view(outcomes, request_language(request))

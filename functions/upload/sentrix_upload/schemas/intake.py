@@ -77,6 +77,7 @@ class BatchItemError(BaseModel):
     message: str
     status: int
     details: Any = None
+    title: str | None = Field(default=None, description="the catalogue's words for `code`, when a language is stated")
 
 
 class BatchItemResult(BaseModel):

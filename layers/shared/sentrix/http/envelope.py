@@ -117,6 +117,28 @@ def error_body(
     return {"error": error}
 
 
+def validation_details(errors: Any) -> list[dict[str, Any]]:
+    """pydantic's errors without the raw input (it may echo a password or a huge body back), its context or URL."""
+    return [{k: v for k, v in err.items() if k not in ("input", "ctx", "url")} for err in errors]
+
+
+def _title(code: str, language: str) -> str:
+    """The catalogue's words for an error code (an unknown code: the generic HTTP error's)."""
+    key = f"error.{code}"
+    return t(key if key in CATALOGUE[DEFAULT_LANGUAGE] else "error.http_error", language)
+
+
+def item_error(exc: SentrixError, language: str | None) -> dict[str, Any]:
+    """One item's error inside a batch answer, worded like the envelope's: in the stated `language` it gains
+    `title` and a keyed message is the catalogue's; without one it is as raised."""
+    error: dict[str, Any] = {"code": exc.code, "message": exc.message, "status": exc.status, "details": exc.details}
+    if language:
+        error["title"] = _title(exc.code, language)
+        if exc.key:
+            error["message"] = t(exc.key, language, **exc.values)
+    return error
+
+
 def _translate(request: Request, body: dict[str, Any], generic: bool) -> dict[str, Any]:
     """When the request states a language (`language`/`lang`, `Accept-Language`, or a route resolved the caller's
     locale), add `title`, the catalogue's words for the error's code, and replace a `generic` message (one with no
@@ -126,10 +148,7 @@ def _translate(request: Request, body: dict[str, Any], generic: bool) -> dict[st
     stated = request_language(request)
     if not stated:
         return body
-    key = f"error.{error['code']}"
-    if key not in CATALOGUE[DEFAULT_LANGUAGE]:
-        key = "error.http_error"
-    error["title"] = t(key, stated)
+    error["title"] = _title(error["code"], stated)
     if generic:
         error["message"] = error["title"]
     return body
@@ -192,9 +211,7 @@ def install_error_handlers(
 
     @app.exception_handler(RequestValidationError)
     async def _validation_error(request: Request, exc: RequestValidationError):
-        # Drop the raw input from pydantic's errors: it may echo a password or a huge body back.
-        details = [{k: v for k, v in err.items() if k not in ("input", "ctx", "url")} for err in exc.errors()]
-        body = error_body(422, "Validation error", type_="validation_error", details=details)
+        body = error_body(422, "Validation error", type_="validation_error", details=validation_details(exc.errors()))
         _translate(request, body, generic=True)
         return _respond(request, 422, body)
 

@@ -475,6 +475,7 @@ MESSAGES: dict[str, str] = {
     "site.cause.no_members": "no detection of the site is left (rejected or deleted)",
     "site.cause.member_restored": "a detection of the site is back",
     "err.site_not_found": "Site not found",
+    "err.detection_not_found": "Detection not found",
     "err.site_filter_own_view": "status and territory filter sites for experts, admins and officials only",
     "err.site_evidence_not_found": "Evidence analysis not found",
     "err.site_permissions": "Only experts, admins and officials can act on sites",

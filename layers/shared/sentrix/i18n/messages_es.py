@@ -505,6 +505,7 @@ MESSAGES: dict[str, str] = {
     "site.cause.no_members": "no queda ninguna detección del sitio (rechazadas o eliminadas)",
     "site.cause.member_restored": "una detección del sitio volvió",
     "err.site_not_found": "Sitio no encontrado",
+    "err.detection_not_found": "Detección no encontrada",
     "err.site_filter_own_view": "los filtros status y territory son solo para expertos, administradores y funcionarios",
     "err.site_evidence_not_found": "Análisis de evidencia no encontrado",
     "err.site_permissions": "Solo expertos, administradores y funcionarios pueden actuar sobre sitios",

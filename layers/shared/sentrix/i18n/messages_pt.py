@@ -489,6 +489,7 @@ MESSAGES: dict[str, str] = {
     "site.cause.no_members": "não resta nenhuma detecção do local (rejeitadas ou excluídas)",
     "site.cause.member_restored": "uma detecção do local voltou",
     "err.site_not_found": "Local não encontrado",
+    "err.detection_not_found": "Detecção não encontrada",
     "err.site_filter_own_view": (
         "os filtros status e territory são só para especialistas, administradores e agentes públicos"
     ),
