@@ -11,9 +11,18 @@ class SentrixError(Exception):
     status: int = 500
     code: str = "internal_error"
 
-    def __init__(self, message: str, *, details: Any = None, key: str | None = None, **values: Any) -> None:
-        """`message` is the English text (logs, callers that state no language); `key` names the same words in
-        the message catalogue (sentrix.i18n, filled from `values`), used when the caller states a language."""
+    def __init__(
+        self, message: str | None = None, *, details: Any = None, key: str | None = None, **values: Any
+    ) -> None:
+        """`key` names the words in the message catalogue (sentrix.i18n, filled from `values`): a caller who states
+        a language reads them in it, and `message`, the English text (logs, callers that state no language), is
+        the catalogue's English unless given. Without a key, `message` is required."""
+        if message is None:
+            if key is None:
+                raise TypeError("an error needs a message or a catalogue key")
+            from sentrix.i18n import t  # (sentrix.i18n imports this module)
+
+            message = t(key, "en", **values)
         super().__init__(message)
         self.message = message
         self.details = details
@@ -74,7 +83,13 @@ class RateLimited(SentrixError):
     code = "rate_limited"
 
     def __init__(
-        self, message: str, *, retry_after: int, details: Any = None, key: str | None = None, **values: Any
+        self,
+        message: str | None = None,
+        *,
+        retry_after: int,
+        details: Any = None,
+        key: str | None = None,
+        **values: Any,
     ) -> None:
         retry_after = max(1, int(retry_after))
         # The wait is in the envelope too (`details.retry_after`, seconds), not only in the Retry-After header.

@@ -7,11 +7,11 @@ from datetime import UTC, datetime
 
 import pytest
 
-from sentrix.errors import ValidationFailed
 from sentrix.i18n import (
     CATALOGUE,
     LANGUAGES,
     Locale,
+    UnsupportedLanguage,
     class_word,
     parse_accept_language,
     resolve_language,
@@ -55,7 +55,7 @@ def test_resolution_order_parameter_header_setting_default():
     assert resolve_language(accept_language="en", setting="pt") == "en"
     assert resolve_language(accept_language="de", setting="pt") == "pt"  # unsupported: next source
     assert resolve_language("pt-BR", accept_language="en", setting="es") == "pt"
-    with pytest.raises(ValidationFailed):
+    with pytest.raises(UnsupportedLanguage, match=r"^unsupported language: 'fr'$"):  # the HTTP layer: 422
         resolve_language("fr")
 
 

@@ -115,7 +115,6 @@ def set_official_territories(admin: Principal, user_id: uuid.UUID, codes: list[s
             raise NotFound("User not found")
         if user.role is not Role.OFFICIAL:
             raise ValidationFailed(
-                "Only officials are scoped to territories",
                 key="err.territories_not_official",
                 details={"role": user.role.value},
             )

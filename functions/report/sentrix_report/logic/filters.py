@@ -53,17 +53,12 @@ def parse_bbox(value: str | list | tuple | BBox | None) -> BBox | None:
         parts = value.split(",") if isinstance(value, str) else list(value)
         numbers = [float(p) for p in parts]
     except (TypeError, ValueError) as exc:
-        raise ValidationFailed(
-            "bbox must be four numbers: west,south,east,north", details={"bbox": value}, key="err.bbox_format"
-        ) from exc
+        raise ValidationFailed(details={"bbox": value}, key="err.bbox_format") from exc
     if len(numbers) != 4 or not all(math.isfinite(n) for n in numbers):
-        raise ValidationFailed(
-            "bbox must be four numbers: west,south,east,north", details={"bbox": value}, key="err.bbox_format"
-        )
+        raise ValidationFailed(details={"bbox": value}, key="err.bbox_format")
     west, south, east, north = numbers
     if not (-180 <= west < east <= 180 and -90 <= south < north <= 90):
         raise ValidationFailed(
-            "bbox needs -180 <= west < east <= 180 and -90 <= south < north <= 90 (no antimeridian crossing)",
             details={"bbox": numbers},
             key="err.bbox_range",
         )
@@ -208,7 +203,7 @@ def build_filters(**values: Any) -> DataFilters:
         return DataFilters(**{k: v for k, v in values.items() if v is not None})
     except ValidationError as exc:
         details = [{"loc": list(e["loc"]), "msg": e["msg"], "type": e["type"]} for e in exc.errors()]
-        raise ValidationFailed("Invalid filters", details=details, key="err.filters") from exc
+        raise ValidationFailed(details=details, key="err.filters") from exc
 
 
 def time_and_verdict_values(
@@ -232,7 +227,6 @@ def time_and_verdict_values(
     if active_only is not None:
         if include_expired is not None and include_expired == active_only:
             raise ValidationFailed(
-                "active_only (deprecated) contradicts include_expired: give include_expired only",
                 details={"active_only": active_only, "include_expired": include_expired},
                 key="err.active_only_conflict",
             )

@@ -188,11 +188,9 @@ def hotspots(
 
 def _gistar(session, where, box: BBox | None, cell_m: float, detections: Where, max_cells: int, locale: Locale) -> dict:
     if box is None:
-        raise ValidationFailed("Gi* needs a bbox: the study area is every grid cell inside it", key="err.gistar_bbox")
+        raise ValidationFailed(key="err.gistar_bbox")
     if not 10 <= cell_m <= 100_000:
-        raise ValidationFailed(
-            "cell_m must be between 10 and 100000 metres", details={"cell_m": cell_m}, key="err.gistar_cell"
-        )
+        raise ValidationFailed(details={"cell_m": cell_m}, key="err.gistar_cell")
     srid = projection_for(box) or utm_srid((box.south + box.north) / 2, (box.west + box.east) / 2)
     nx, ny = grid_size(session, srid=srid, bbox=box, cell_m=cell_m)
     if nx * ny > max_cells:

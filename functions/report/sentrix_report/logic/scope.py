@@ -118,9 +118,7 @@ def official_covers(user_id: uuid.UUID, code: str) -> bool:
 def check_official_territory(principal: Principal, territory: str | None) -> None:
     """An official asking for a territory outside their scope is refused (403): they read their territories only."""
     if territory is not None and is_official(principal) and not official_covers(principal.user_id, territory):
-        raise Forbidden(
-            "This territory is outside your territories", details={"territory": territory}, key="err.territory_outside"
-        )
+        raise Forbidden(details={"territory": territory}, key="err.territory_outside")
 
 
 @dataclass(frozen=True)
@@ -139,7 +137,7 @@ class Scope:
         if principal.sees_everything:
             return cls(principal, requested_user)
         if requested_user is not None and requested_user != principal.user_id:
-            raise Forbidden("Only experts and admins may read other users' data", key="err.others_data")
+            raise Forbidden(key="err.others_data")
         if is_official(principal):
             check_official_territory(principal, territory)
             return cls(principal, None, official=True)

@@ -34,7 +34,7 @@ MAX_PER_USER = 50
 
 def _may_subscribe(principal: Principal) -> None:
     if not (principal.has_role(Role.ADMIN) or is_official(principal)):
-        raise Forbidden("Subscriptions are for officials and admins", key="subscription.role")
+        raise Forbidden(key="subscription.role")
 
 
 def _unknown_territory(code: str) -> NotFound:
@@ -82,7 +82,7 @@ def create(
         if is_official(principal) and not data.official_covers(session, principal.user_id, code):
             raise _unknown_territory(code)
         if data.exists(session, principal.user_id, code, request.channel.value, target):
-            raise Conflict("You already have this subscription", key="subscription.duplicate")
+            raise Conflict(key="subscription.duplicate")
         if data.count_of(session, principal.user_id) >= MAX_PER_USER:
             raise Conflict(
                 f"At most {MAX_PER_USER} subscriptions per user", key="subscription.too_many", limit=MAX_PER_USER
@@ -103,7 +103,7 @@ def create(
             secret_ciphertext=sealed,
         )
         if not inserted:
-            raise Conflict("You already have this subscription", key="subscription.duplicate")
+            raise Conflict(key="subscription.duplicate")
         if request.channel is Channel.EMAIL:
             # In the transaction: if SNS refuses, nothing is stored (503); if the commit failed after it, the
             # SNS subscription left behind filters on an id no message will ever carry.
@@ -149,11 +149,11 @@ def delete(principal: Principal, subscription: uuid.UUID | str, email: SnsEmail 
     try:
         subscription_id = subscription if isinstance(subscription, uuid.UUID) else uuid.UUID(subscription)
     except ValueError:
-        raise NotFound("No such subscription", key="subscription.not_found") from None
+        raise NotFound(key="subscription.not_found") from None
     with session_scope() as session:
         row = data.one(session, subscription_id)
         if row is None or (row.user_id != principal.user_id and not principal.has_role(Role.ADMIN)):
-            raise NotFound("No such subscription", key="subscription.not_found")
+            raise NotFound(key="subscription.not_found")
         data.delete(session, subscription_id)
         arn = row.sns_subscription_arn
     if arn:

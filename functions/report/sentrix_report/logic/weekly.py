@@ -53,12 +53,12 @@ def area(session: Session, principal: Principal, territory: str | None) -> Area:
         mine = [r["code"] for r in rows(session, _OFFICIAL, {"w_user": principal.user_id})]
         allowed, scope = data.territory_codes(session, mine), "official territories"
     else:
-        raise Forbidden("Weekly figures are for experts, admins and officials", key="err.weekly_role")
+        raise Forbidden(key="err.weekly_role")
     if territory is None:
         return Area(allowed, None, scope)
     name = data.territory_name(session, territory)
     if name is None or (allowed is not None and territory not in allowed):
-        raise NotFound("Territory not found", key="err.weekly_territory")
+        raise NotFound(key="err.weekly_territory")
     return Area(data.territory_codes(session, [territory]), {"code": territory, "name": name}, scope)
 
 

@@ -7,7 +7,8 @@ from fastapi.responses import JSONResponse
 
 from sentrix.http.envelope import error_responses
 from sentrix.http.identity import Principal, current_principal
-from sentrix.i18n import Locale, requested_language
+from sentrix.http.locale import explicit_language
+from sentrix.i18n import Locale
 from sentrix_report.logic.aggregate_report import Report
 from sentrix_report.logic.delivery import provenance_headers, store_report, too_big
 from sentrix_report.logic.report_files import report_file
@@ -38,7 +39,7 @@ def post_generate(
     principal: Principal = Depends(current_principal),
 ) -> Response:
     if request.language:  # the body's `language` (as the original client sends it) wins over the rest
-        locale = Locale(requested_language(request.language) or locale.language, locale.timezone)
+        locale = Locale(explicit_language(request.language) or locale.language, locale.timezone)
     spend(principal, Costly.REPORTS)  # once the body is valid: a malformed one is a 422, not a spent report
     made = report_file(principal, request, locale)
     return _deliver(principal, made.report, made.body, request.format, made.filename)

@@ -32,11 +32,9 @@ EARLIEST, LATEST = EARLIEST_DAY, LATEST_DAY
 def _check_window(first: date, last: date, kind: CycleKind) -> None:
     if first < EARLIEST or last > LATEST:
         field = "from" if first < EARLIEST else "to"
-        raise ValidationFailed(
-            "Dates must lie between 2000-01-01 and 2100-12-31", key="err.indices_dates_range", details={"field": field}
-        )
+        raise ValidationFailed(key="err.indices_dates_range", details={"field": field})
     if last < first:
-        raise ValidationFailed("to is before from", key="err.visit_window", details={"field": "to"})
+        raise ValidationFailed(key="err.visit_window", details={"field": "to"})
     if survey_cycles.count(first, last, kind) > MAX_CYCLES:
         raise ValidationFailed(
             f"More than {MAX_CYCLES} cycles: narrow the window or choose a longer cycle",

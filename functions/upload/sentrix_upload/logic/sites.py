@@ -80,7 +80,6 @@ def list_sites(
         # A site's status and territory are the team's and everyone's: a filter on them would tell a user what
         # they are not shown.
         raise ValidationFailed(
-            "status and territory filter sites for experts, admins and officials only",
             key="err.site_filter_own_view",
             details={
                 "fields": [
@@ -143,7 +142,7 @@ def _action_view(record: Any, actor_email: str | None, locale: Locale) -> dict[s
 def _detail(session: Any, principal: Principal, site_id: uuid.UUID, locale: Locale) -> dict[str, Any]:
     row = sites_dal.get_site(session, principal, site_id)
     if row is None:
-        raise NotFound("Site not found", key="err.site_not_found")
+        raise NotFound(key="err.site_not_found")
     now = datetime.now(UTC)
     view = _site_view(row, now, locale)
     view["members"] = [_member_view(m, principal) for m in sites_dal.members(session, principal, site_id)]
@@ -158,7 +157,7 @@ def _site_id(raw_id: str) -> uuid.UUID:
     try:
         return parse_id(raw_id, "Site")
     except NotFound:
-        raise NotFound("Site not found", key="err.site_not_found") from None
+        raise NotFound(key="err.site_not_found") from None
 
 
 def site_detail(principal: Principal, raw_id: str, locale: Locale) -> dict[str, Any]:
@@ -181,7 +180,7 @@ def _check_evidence(session: Any, site_id: uuid.UUID, radius_m: float, evidence_
     treated = sites_dal.last_action(session, site_id, SiteAction.TREAT)
     evidence = sites_dal.after_photo(session, evidence_id, site_id) if evidence_id is not None else None
     if evidence_id is not None and evidence is None:
-        raise NotFound("Evidence analysis not found", key="err.site_evidence_not_found")
+        raise NotFound(key="err.site_evidence_not_found")
     refusal = rules.verification_refusal(treated.at if treated else None, radius_m, evidence)
     if refusal is not None:
         raise _refuse_close(refusal)
@@ -199,13 +198,13 @@ def _verified_since_treatment(session: Any, site_id: uuid.UUID) -> uuid.UUID | N
 def act(principal: Principal, raw_id: str, request: SiteActionRequest, locale: Locale) -> dict[str, Any]:
     """Record one lifecycle action; invalid transitions and unverified closes are 409 with the reason."""
     if not rules.may_act_on_sites(principal.role):
-        raise Forbidden("Only experts, admins and officials can act on sites", key="err.site_permissions")
+        raise Forbidden(key="err.site_permissions")
     site_id = _site_id(raw_id)
     action = SiteAction(request.action)
     with session_scope() as session:
         site = sites_dal.get_site(session, principal, site_id, for_update=True)
         if site is None:
-            raise NotFound("Site not found", key="err.site_not_found")
+            raise NotFound(key="err.site_not_found")
         current = SiteStatus(site.status)
         target = rules.next_status(current, action)
         if target is None:
@@ -218,9 +217,9 @@ def act(principal: Principal, raw_id: str, request: SiteActionRequest, locale: L
             )
         evidence_id = request.evidence_analysis_id
         if request.override and action is not SiteAction.CLOSE:
-            raise ValidationFailed("override applies to close only", key="err.site_override_close_only")
+            raise ValidationFailed(key="err.site_override_close_only")
         if evidence_id is not None and not sites_dal.analysis_exists(session, evidence_id):
-            raise NotFound("Evidence analysis not found", key="err.site_evidence_not_found")
+            raise NotFound(key="err.site_evidence_not_found")
         if action is SiteAction.VERIFY:
             _check_evidence(session, site_id, site.radius_m, evidence_id)
         elif action is SiteAction.CLOSE and not request.override:

@@ -31,7 +31,7 @@ MAX_UPLOAD_BYTES = 50 * 1024 * 1024
 
 def _admin_only(principal: Principal) -> None:
     if not principal.has_role(Role.ADMIN):
-        raise Forbidden("Only admins can import territories", key="err.territory_permissions")
+        raise Forbidden(key="err.territory_permissions")
 
 
 def start_upload(principal: Principal, settings: UploadSettings) -> dict[str, Any]:
@@ -146,7 +146,7 @@ def territory(code: str) -> dict[str, Any]:
     with session_scope() as session:
         found = dal.get(session, code)
     if found is None:
-        raise NotFound("Territory not found", key="err.territory_not_found")
+        raise NotFound(key="err.territory_not_found")
     row, children = found
     return {**_view(row, True), "children": children}
 

@@ -39,7 +39,7 @@ def may_record_visits(principal: Principal) -> bool:
 def require_visit_role(principal: Principal) -> None:
     """Forbidden unless the principal may record and read field visits."""
     if not may_record_visits(principal):
-        raise Forbidden("Only experts, admins and officials record and read field visits", key="err.visit_permissions")
+        raise Forbidden(key="err.visit_permissions")
 
 
 def latest_visit_day(now: datetime) -> date:
@@ -111,12 +111,11 @@ def _check_links(session: Any, principal: Principal, request: VisitRequest) -> t
     visible = dal.visible_sites(session, principal, sites)
     missing_sites = [s for s in sites if s not in visible]
     if missing_sites:
-        raise NotFound("Site not found", key="err.site_not_found", details={"field": "site_ids", "ids": missing_sites})
+        raise NotFound(key="err.site_not_found", details={"field": "site_ids", "ids": missing_sites})
     visible = dal.visible_analyses(session, principal, analyses)
     missing_analyses = [a for a in analyses if a not in visible]
     if missing_analyses:
         raise NotFound(
-            "Analysis not found",
             key="err.visit_analysis_not_found",
             details={"field": "analysis_ids", "ids": missing_analyses},
         )
@@ -201,12 +200,11 @@ def list_visits(principal: Principal, filters: dal.VisitFilters, *, limit: int, 
     for field, day in (("from", filters.date_from), ("to", filters.date_to)):
         if day is not None and not EARLIEST_DAY <= day <= LATEST_DAY:
             raise ValidationFailed(
-                "Dates must lie between 2000-01-01 and 2100-12-31",
                 key="err.indices_dates_range",
                 details={"field": field},
             )
     if filters.date_from and filters.date_to and filters.date_to < filters.date_from:
-        raise ValidationFailed("to is before from", key="err.visit_window", details={"field": "to"})
+        raise ValidationFailed(key="err.visit_window", details={"field": "to"})
     with session_scope() as session:
         if filters.territory is not None:
             _territory_in_scope(session, principal, filters.territory)
@@ -221,9 +219,9 @@ def visit_detail(principal: Principal, raw_id: str) -> dict[str, Any]:
     try:
         visit_id = parse_id(raw_id, "Visit")
     except NotFound:
-        raise NotFound("Visit not found", key="err.visit_not_found") from None
+        raise NotFound(key="err.visit_not_found") from None
     with session_scope() as session:
         visit = dal.get(session, principal, visit_id)
         if visit is None:
-            raise NotFound("Visit not found", key="err.visit_not_found")
+            raise NotFound(key="err.visit_not_found")
         return _views(session, [visit])[0]

@@ -183,7 +183,7 @@ def require_role(minimum: Role):
     def dependency(request: Request) -> Principal:
         principal = current_principal(request)
         if not principal.has_role(minimum):
-            raise Forbidden("Not enough permissions", key="err.permissions")
+            raise Forbidden(key="err.permissions")
         return principal
 
     return dependency

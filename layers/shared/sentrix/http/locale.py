@@ -15,8 +15,17 @@ from typing import Any
 from fastapi import Depends, Header, Query, Request
 from sqlalchemy import text
 
+from sentrix.errors import ValidationFailed
 from sentrix.http.identity import Principal
-from sentrix.i18n import DEFAULT_TIMEZONE, Locale, resolve_language, zone
+from sentrix.i18n import (
+    DEFAULT_TIMEZONE,
+    LANGUAGES,
+    Locale,
+    UnsupportedLanguage,
+    requested_language,
+    resolve_language,
+    zone,
+)
 
 LANGUAGE_HELP = (
     "es, en or pt for the words of the answer (default: Accept-Language, then the caller's language setting, then es)"
@@ -45,12 +54,27 @@ def user_preferences(user_id: uuid.UUID | None) -> tuple[str | None, str | None]
     return (row["language"], row["timezone"]) if row else (None, None)
 
 
+def _unsupported(exc: UnsupportedLanguage) -> ValidationFailed:
+    return ValidationFailed(str(exc), details={"supported": list(LANGUAGES)})
+
+
+def explicit_language(value: str | None) -> str | None:
+    """A `language` the caller named (a query parameter, a body field): None when absent, 422 when unsupported."""
+    try:
+        return requested_language(value)
+    except UnsupportedLanguage as exc:
+        raise _unsupported(exc) from None
+
+
 def resolve_locale(
     principal: Principal | None, *, language: str | None = None, accept_language: str | None = None
 ) -> Locale:
     """The locale of a caller; reads the settings row only when it can matter (or for the time zone)."""
     stored_language, stored_zone = user_preferences(principal.user_id if principal else None)
-    chosen = resolve_language(language, accept_language, stored_language)
+    try:
+        chosen = resolve_language(language, accept_language, stored_language)
+    except UnsupportedLanguage as exc:
+        raise _unsupported(exc) from None
     return Locale(language=chosen, timezone=zone(stored_zone or DEFAULT_TIMEZONE).key)
 
 

@@ -14,7 +14,6 @@ from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sentrix.domain.classes import normalize_class_name
-from sentrix.errors import ValidationFailed
 from sentrix.i18n import messages_en, messages_es, messages_pt
 
 LANGUAGES = ("es", "en", "pt")
@@ -71,13 +70,22 @@ def parse_accept_language(header: str | None) -> list[str]:
     return seen
 
 
+class UnsupportedLanguage(ValueError):
+    """An explicit `language` naming a language we do not have (the HTTP layer answers 422: sentrix.http.locale)."""
+
+    def __init__(self, value: str) -> None:
+        super().__init__(f"unsupported language: {value!r}")
+        self.value = value
+
+
 def requested_language(value: str | None) -> str | None:
-    """An explicit `language` parameter: None when absent, 422 when it names a language we do not have."""
+    """An explicit `language` parameter: None when absent, `UnsupportedLanguage` when it names a language we do
+    not have."""
     if value is None or not value.strip():
         return None
     language = normalize(value)
     if language is None:
-        raise ValidationFailed(f"unsupported language: {value!r}", details={"supported": list(LANGUAGES)})
+        raise UnsupportedLanguage(value)
     return language
 
 

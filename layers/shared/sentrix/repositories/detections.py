@@ -31,5 +31,5 @@ def get_visible_detection(
         statement = statement.with_for_update(of=Detection)
     detection = session.scalar(statement)
     if detection is None:
-        raise NotFound("Detection not found", key="err.detection_not_found")
+        raise NotFound(key="err.detection_not_found")
     return detection
