@@ -64,6 +64,7 @@ def test_batch_item_errors_are_worded_like_the_envelope_in_the_stated_language(u
     not_object = {"type": "model_type", "loc": [],
                   "msg": "Input should be a valid dictionary or instance of PresignedUploadRequest"}  # fmt: skip
     invalid = {"code": "validation_error", "message": "Validation error", "status": 422, "title": None}
+    assert [r["filename"] for r in plain.body["items"]] == ["uno.heic", None, "doc.pdf"]
     first, second, third = (r["error"] for r in plain.body["items"])
     assert (first, second) == ({**invalid, "details": [threshold]}, {**invalid, "details": [not_object]})
     assert (third["code"], third["status"], third["title"]) == ("unsupported_media_type", 415, None)
