@@ -58,7 +58,7 @@ def _uploaded(principal: Principal, key: str) -> Any:
     try:
         body = s3.get_object(Bucket=bucket, Key=key)["Body"].read()
     except ClientError as exc:
-        if exc.response.get("Error", {}).get("Code") in ("NoSuchKey", "404"):
+        if exc.response.get("Error", {}).get("Code") == "NoSuchKey":  # (GetObject; a bare 404 is HEAD's)
             raise checks.refuse("bad_upload_key") from None
         raise DependencyUnavailable("Storage unavailable") from exc
     except BotoCoreError as exc:
