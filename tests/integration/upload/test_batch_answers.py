@@ -105,3 +105,20 @@ def test_a_batch_with_an_idempotency_key_is_refused_whole(upload_env, headers, t
     assert error.get("title") == title
     with session_scope() as session:
         assert session.query(Analysis).count() == 0
+
+
+@pytest.mark.parametrize("kind", ["multipart", "presigned"])
+def test_an_idempotency_key_header_on_a_batch_is_refused_whole_too(upload_env, kind):
+    user = make_user()
+    key = {"Idempotency-Key": "phone-7"}
+
+    if kind == "multipart":
+        answer = send_batch(user, 2, headers=key)
+    else:
+        items = {"items": [{"filename": "a.jpg"}, {"filename": "b.jpg"}]}
+        answer = call("POST", "/api/v1/analyses/batch", user=user, body=items, headers=key)
+
+    assert answer.status == 422, answer.body
+    assert answer.error["message"] == "idempotency_key names one upload; it cannot be shared by a batch"
+    with session_scope() as session:
+        assert session.query(Analysis).count() == 0

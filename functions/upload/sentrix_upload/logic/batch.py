@@ -49,8 +49,17 @@ def _check_size(count: int, settings: UploadSettings) -> None:
         )
 
 
-def presigned_batch(principal: Principal, items: list[Any], settings: UploadSettings) -> list[ItemOutcome]:
-    """One presigned upload per item; the call counts once against the per-minute limit."""
+def _refuse_shared_key(key: str | None) -> None:
+    if key:
+        raise ValidationFailed("idempotency_key names one upload; it cannot be shared by a batch")
+
+
+def presigned_batch(
+    principal: Principal, items: list[Any], settings: UploadSettings, *, shared_key: str | None
+) -> list[ItemOutcome]:
+    """One presigned upload per item (each may name its own idempotency_key; `shared_key`, the request's
+    Idempotency-Key header, would name them all: 422); the call counts once against the per-minute limit."""
+    _refuse_shared_key(shared_key)
     _check_size(len(items), settings)
     with session_scope() as session:
         quota.count_upload_request(session, principal.user_id, settings)
@@ -78,9 +87,8 @@ def multipart_batch(
     store: ImageStore | None = None,
 ) -> list[ItemOutcome]:
     """One stored analysis per file, with the same options for all (no idempotency key: it names one item)."""
+    _refuse_shared_key(options.idempotency_key)
     _check_size(len(files), settings)
-    if options.idempotency_key:
-        raise ValidationFailed("idempotency_key names one upload; it cannot be shared by a batch")
     with session_scope() as session:
         quota.count_upload_request(session, principal.user_id, settings)
     return [

@@ -33,6 +33,12 @@ IDEMPOTENCY_HEADER = Header(
     pattern=IDEMPOTENCY_KEY_PATTERN,
     description="Same as the idempotency_key field; give one or the other",
 )
+# A batch takes none: one key names one upload (422 if sent; a presigned item may carry its own idempotency_key).
+BATCH_IDEMPOTENCY_HEADER = Header(
+    default=None,
+    alias="Idempotency-Key",
+    description="Refused (422): a key names one upload; give each presigned item its own idempotency_key",
+)
 
 
 @router.post(
@@ -107,18 +113,23 @@ async def create_analysis(
     },
     responses=error_responses(400, 413, 415, 429),
 )
-async def create_batch(request: Request, principal: Principal = Depends(current_principal)) -> dict[str, Any]:
+async def create_batch(
+    request: Request,
+    principal: Principal = Depends(current_principal),
+    idempotency_key: str | None = BATCH_IDEMPOTENCY_HEADER,
+) -> dict[str, Any]:
     settings = get_upload_settings()
     if request.headers.get("content-type", "").lower().startswith("multipart/form-data"):
         upload = await read_multipart(
             request, max_bytes=settings.multipart_max_bytes, max_files=settings.batch_max_items, file_field="files"
         )
-        outcomes = multipart_batch(principal, upload.files, options_from_form(upload.fields), settings)
+        options = options_from_form(upload.fields, idempotency_key)
+        outcomes = multipart_batch(principal, upload.files, options, settings)
     else:
         try:
             body = BatchPresignedRequest.model_validate_json(await request.body())
         except ValidationError as exc:
             errors = [{**err, "loc": ("body", *err["loc"])} for err in exc.errors()]
             raise RequestValidationError(errors) from exc
-        outcomes = presigned_batch(principal, body.items, settings)
+        outcomes = presigned_batch(principal, body.items, settings, shared_key=idempotency_key)
     return intake_views.batch_view(outcomes, request_language(request))
