@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import boto3
 import httpx
 import pytest
 
@@ -57,3 +58,16 @@ def detector(upload_env, yolo_standin, monkeypatch):
     httpx.post(f"{yolo_standin.base_url}/_admin/reset").raise_for_status()
     monkeypatch.undo()
     reset_yolo_client()
+
+
+@pytest.fixture
+def older_bucket(upload_env):
+    """A second bucket on moto's server, emptied and removed afterwards: analyses stored before a bucket change."""
+    s3 = boto3.client("s3", endpoint_url=upload_env.endpoint_url)
+    name = f"{upload_env.bucket[:50]}-older"
+    s3.create_bucket(Bucket=name)
+    yield name
+    keys = [o["Key"] for o in s3.list_objects_v2(Bucket=name).get("Contents", [])]
+    if keys:
+        s3.delete_objects(Bucket=name, Delete={"Objects": [{"Key": k} for k in keys]})
+    s3.delete_bucket(Bucket=name)

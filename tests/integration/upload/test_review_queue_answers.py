@@ -19,19 +19,6 @@ pytestmark = pytest.mark.integration
 BASURA, CALLES = 0, 1  # ALTO and MEDIO (sentrix.domain.classes)
 
 
-@pytest.fixture
-def older_bucket(upload_env):
-    """A second bucket on moto's server, emptied and removed afterwards: analyses stored before a bucket change."""
-    s3 = boto3.client("s3", endpoint_url=upload_env.endpoint_url)
-    name = f"{upload_env.bucket[:50]}-older"
-    s3.create_bucket(Bucket=name)
-    yield name
-    keys = [o["Key"] for o in s3.list_objects_v2(Bucket=name).get("Contents", [])]
-    if keys:
-        s3.delete_objects(Bucket=name, Delete={"Objects": [{"Key": k} for k in keys]})
-    s3.delete_bucket(Bucket=name)
-
-
 def pending(user, **query):
     return call("GET", "/api/v1/detections/pending", user=user, query=query)
 

@@ -101,15 +101,13 @@ def retry_analysis(
     with session_scope() as session:
         analysis = _owned_for_change(session, principal, raw_id, "retry")
         if analysis.status is not AnalysisStatus.FAILED:
-            raise Conflict(
-                f"Only failed analyses can be retried; this one is {analysis.status.value}",
-                details={"status": analysis.status.value},
-            )
+            status = analysis.status.value
+            raise Conflict(key="err.retry_not_failed", details={"status": status}, status=status)
         store = store or S3ImageStore(analysis.image_bucket)
         try:
             stored = store.head(analysis.image_key)
         except NotFound as exc:
-            raise Conflict("The original image is no longer stored; upload the photo again") from exc
+            raise Conflict(key="err.retry_image_gone") from exc
         analysis.status = AnalysisStatus.QUEUED
         analysis.failure_reason = None
         session.flush()
