@@ -82,3 +82,15 @@ def test_potential_sites_of_a_territory_under_a_square_kilometre_have_a_density(
     density = row["density_per_km2"]["value"]
     assert density == round(density, 6) and density == pytest.approx(1 / row["area_km2"], rel=1e-4)
     assert {k: v["per"] for k, v in row["class_mix"].items()} == {k: "confirmed_sites" for k in row["class_mix"]}
+
+
+@pytest.mark.parametrize(("last", "status"), [("2025-12-31", 200), ("2026-01-31", 422)], ids=["60-months", "61-months"])
+def test_at_most_sixty_cycles(world, last, status):
+    answer = asked(world["expert"], territory="C", cycle="month", **{"from": "2021-01-01", "to": last})
+
+    assert answer.status == status, answer.body
+    if status == 422:  # the caller's language: Spanish by default
+        assert answer.error["details"] == {"field": "cycle", "max_cycles": 60}
+        assert answer.error["message"] == "Más de 60 ciclos: acorte la ventana o elija un ciclo más largo"
+    else:
+        assert len(answer.body["larval_indices"]["territories"][0]["cycles"]) == 60

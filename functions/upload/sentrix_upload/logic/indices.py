@@ -37,7 +37,6 @@ def _check_window(first: date, last: date, kind: CycleKind) -> None:
         raise ValidationFailed(key="err.visit_window", details={"field": "to"})
     if survey_cycles.count(first, last, kind) > MAX_CYCLES:
         raise ValidationFailed(
-            f"More than {MAX_CYCLES} cycles: narrow the window or choose a longer cycle",
             key="err.indices_too_many_cycles",
             details={"field": "cycle", "max_cycles": MAX_CYCLES},
             max_cycles=MAX_CYCLES,

@@ -72,10 +72,7 @@ def extend(
     with session_scope() as session:
         detection = get_visible_detection(session, detection_id, principal, for_update=True)
         if detection.validation_status is REJECTED:
-            raise Conflict(
-                "A rejected detection has no validity to extend: take the rejection back first",
-                details={"validation_status": detection.validation_status.value},
-            )
+            raise Conflict(key="err.extend_rejected", details={"validation_status": detection.validation_status.value})
         old = detection.expires_at
         detection.expires_at = old + timedelta(days=extension_days)
         detection.validity_days += extension_days

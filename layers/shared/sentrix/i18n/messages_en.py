@@ -476,6 +476,7 @@ MESSAGES: dict[str, str] = {
     "site.cause.member_restored": "a detection of the site is back",
     "err.site_not_found": "Site not found",
     "err.detection_not_found": "Detection not found",
+    "err.extend_rejected": "A rejected detection has no validity to extend: take the rejection back first",
     "err.retry_not_failed": "Only failed analyses can be retried; this one is {status}",
     "err.retry_image_gone": "The original image is no longer stored; upload the photo again",
     "err.site_filter_own_view": "status and territory filter sites for experts, admins and officials only",

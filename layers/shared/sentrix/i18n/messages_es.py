@@ -506,6 +506,7 @@ MESSAGES: dict[str, str] = {
     "site.cause.member_restored": "una detección del sitio volvió",
     "err.site_not_found": "Sitio no encontrado",
     "err.detection_not_found": "Detección no encontrada",
+    "err.extend_rejected": "Una detección rechazada no tiene vigencia que extender: primero retire el rechazo",
     "err.retry_not_failed": "Solo se reintentan los análisis fallidos; este está en estado {status}",
     "err.retry_image_gone": "La imagen original ya no está guardada; vuelve a subir la foto",
     "err.site_filter_own_view": "los filtros status y territory son solo para expertos, administradores y funcionarios",

@@ -490,6 +490,7 @@ MESSAGES: dict[str, str] = {
     "site.cause.member_restored": "uma detecção do local voltou",
     "err.site_not_found": "Local não encontrado",
     "err.detection_not_found": "Detecção não encontrada",
+    "err.extend_rejected": "Uma detecção rejeitada não tem validade para estender: desfaça a rejeição primeiro",
     "err.retry_not_failed": "Só análises com falha podem ser repetidas; esta está no estado {status}",
     "err.retry_image_gone": "A imagem original não está mais guardada; envie a foto de novo",
     "err.site_filter_own_view": (
