@@ -84,9 +84,17 @@ def test_potential_sites_of_a_territory_under_a_square_kilometre_have_a_density(
     assert {k: v["per"] for k, v in row["class_mix"].items()} == {k: "confirmed_sites" for k in row["class_mix"]}
 
 
-@pytest.mark.parametrize(("last", "status"), [("2025-12-31", 200), ("2026-01-31", 422)], ids=["60-months", "61-months"])
-def test_at_most_sixty_cycles(world, last, status):
-    answer = asked(world["expert"], territory="C", cycle="month", **{"from": "2021-01-01", "to": last})
+@pytest.mark.parametrize(
+    ("cycle", "first", "last", "status"),
+    [
+        ("month", "2021-01-01", "2025-12-31", 200),  # 60 months
+        ("month", "2021-01-01", "2026-01-31", 422),  # 61
+        ("epiweek", "2025-01-01", "2026-06-30", 422),  # 79 epidemiological weeks (18 months)
+    ],
+    ids=["60-months", "61-months", "79-epiweeks"],
+)
+def test_at_most_sixty_cycles(world, cycle, first, last, status):
+    answer = asked(world["expert"], territory="C", cycle=cycle, **{"from": first, "to": last})
 
     assert answer.status == status, answer.body
     if status == 422:  # the caller's language: Spanish by default
