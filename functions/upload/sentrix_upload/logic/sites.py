@@ -178,9 +178,8 @@ def _refuse_close(refusal: rules.VerificationRefusal) -> Conflict:
 def _check_evidence(session: Any, site_id: uuid.UUID, radius_m: float, evidence_id: uuid.UUID | None) -> None:
     """Raise 409 unless `evidence_id` is an "after" analysis that verifies the latest treatment."""
     treated = sites_dal.last_action(session, site_id, SiteAction.TREAT)
+    # (act() has refused an evidence id that does not exist; one deleted since reads as no evidence: 409)
     evidence = sites_dal.after_photo(session, evidence_id, site_id) if evidence_id is not None else None
-    if evidence_id is not None and evidence is None:
-        raise NotFound(key="err.site_evidence_not_found")
     refusal = rules.verification_refusal(treated.at if treated else None, radius_m, evidence)
     if refusal is not None:
         raise _refuse_close(refusal)
