@@ -168,11 +168,7 @@ def site_detail(principal: Principal, raw_id: str, locale: Locale) -> dict[str, 
 
 
 def _refuse_close(refusal: rules.VerificationRefusal) -> Conflict:
-    return Conflict(
-        f"The site cannot be verified or closed: {refusal.value.replace('_', ' ')}",
-        key=f"err.site_verify.{refusal.value}",
-        details={"reason": refusal.value},
-    )
+    return Conflict(key=f"err.site_verify.{refusal.value}", details={"reason": refusal.value})
 
 
 def _check_evidence(session: Any, site_id: uuid.UUID, radius_m: float, evidence_id: uuid.UUID | None) -> None:
