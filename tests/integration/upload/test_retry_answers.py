@@ -3,8 +3,6 @@ language otherwise), and the original looked up in the bucket the analysis was s
 
 from __future__ import annotations
 
-import json
-
 import boto3
 import pytest
 
@@ -12,6 +10,7 @@ from sentrix.db.engine import session_scope
 from sentrix.db.models import Analysis
 from sentrix.domain.status import AnalysisStatus
 from tests.integration.upload.support import call, jpeg_bytes, make_user, seed_analysis
+from tests.integration.upload.test_lifecycle import receive_retry
 
 pytestmark = pytest.mark.integration
 
@@ -72,6 +71,5 @@ def test_the_photo_is_found_in_the_bucket_the_analysis_was_stored_in(upload_env,
 
     assert (answer.status, answer.body["status"]) == (202, "queued")
     sqs = boto3.client("sqs", endpoint_url=upload_env.endpoint_url)
-    messages = sqs.receive_message(QueueUrl=upload_env.queue_url, MaxNumberOfMessages=10).get("Messages", [])
-    records = [r for m in messages for r in json.loads(m["Body"]).get("Records", [])]  # (not moto's test events)
-    assert [(r["s3"]["bucket"]["name"], r["s3"]["object"]["size"]) for r in records] == [(older_bucket, len(data))]
+    record = receive_retry(sqs, upload_env.queue_url, str(analysis))
+    assert (record["s3"]["bucket"]["name"], record["s3"]["object"]["size"]) == (older_bucket, len(data))
