@@ -89,10 +89,18 @@ def test_each_file_of_a_batch_counts_against_the_daily_quota(limits):
 
 
 @pytest.mark.parametrize(
-    ("headers", "title"),
-    [({}, None), ({"Accept-Language": "pt"}, "Erro de validação")],
+    ("headers", "title", "message"),
+    [
+        ({}, None, "idempotency_key names one upload; it cannot be shared by a batch"),
+        (
+            {"Accept-Language": "pt"},
+            "Erro de validação",
+            "idempotency_key nomeia um único envio; um lote não pode compartilhá-la",
+        ),
+    ],
+    ids=["stated-none", "pt"],
 )
-def test_a_batch_with_an_idempotency_key_is_refused_whole(upload_env, headers, title):
+def test_a_batch_with_an_idempotency_key_is_refused_whole(upload_env, headers, title, message):
     user = make_user()
 
     answer = send_batch(user, 2, fields={"idempotency_key": "phone-7"}, headers=headers)
@@ -100,8 +108,8 @@ def test_a_batch_with_an_idempotency_key_is_refused_whole(upload_env, headers, t
     assert answer.status == 422, answer.body
     error = answer.error
     assert (error["code"], error["status"]) == ("validation_error", 422)
-    # No catalogue key: the message is as raised in every language; a stated language adds the code's title
-    assert error["message"] == "idempotency_key names one upload; it cannot be shared by a batch"
+    # The catalogue's words in the stated language (English without one), and the code's title
+    assert error["message"] == message
     assert error.get("title") == title
     with session_scope() as session:
         assert session.query(Analysis).count() == 0

@@ -1,6 +1,6 @@
 """Idempotent replays (docs/upload.md, "Idempotency"): a key reused for a different upload is 409, and the
-answer names the analysis the key already made. The refusal has no catalogue key: its message is as raised in
-any language, a stated language adding the title of `conflict`."""
+answer names the analysis the key already made, in the caller's language (English when none is stated), a stated
+language adding the title of `conflict`."""
 
 from __future__ import annotations
 
@@ -12,7 +12,11 @@ from tests.integration.upload.support import call, jpeg_bytes, make_user, multip
 
 pytestmark = pytest.mark.integration
 
-REUSED = "This idempotency_key was already used for a different upload"
+REUSED = {
+    None: "This idempotency_key was already used for a different upload",
+    "es": "Esta idempotency_key ya se usó para otra subida",
+    "pt": "Esta idempotency_key já foi usada para outro envio",
+}
 CONFLICT_TITLE = {"es": "En conflicto con el estado del recurso", "pt": "Em conflito com o estado do recurso"}
 
 
@@ -38,7 +42,7 @@ def test_a_multipart_key_reused_for_another_file_is_409_naming_the_first_analysi
     assert reused.status == 409, reused.body
     error = reused.error
     assert (error["code"], error["status"]) == ("conflict", 409)
-    assert error["message"] == REUSED
+    assert error["message"] == REUSED[language]
     assert error["details"] == {"analysis_id": first.body["analysis_id"]}
     assert error.get("title") == CONFLICT_TITLE.get(language)
     with session_scope() as session:
@@ -53,6 +57,6 @@ def test_a_presigned_key_reused_for_another_file_is_409_naming_the_first_analysi
 
     assert first.status == 201, first.body
     assert reused.status == 409, reused.body
-    assert reused.error["message"] == REUSED
+    assert reused.error["message"] == REUSED["pt"]
     assert reused.error["details"] == {"analysis_id": first.body["analysis_id"]}
     assert reused.error["title"] == CONFLICT_TITLE["pt"]

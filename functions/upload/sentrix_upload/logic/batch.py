@@ -43,15 +43,13 @@ def _run(index: int, filename: str | None, action: Callable[[], Accepted]) -> It
 
 def _check_size(count: int, settings: UploadSettings) -> None:
     if count > settings.batch_max_items:
-        raise ValidationFailed(
-            f"A batch holds at most {settings.batch_max_items} items, got {count}",
-            details={"max_items": settings.batch_max_items},
-        )
+        most = settings.batch_max_items
+        raise ValidationFailed(key="err.batch_too_large", details={"max_items": most}, most=most, count=count)
 
 
 def _refuse_shared_key(key: str | None) -> None:
     if key:
-        raise ValidationFailed("idempotency_key names one upload; it cannot be shared by a batch")
+        raise ValidationFailed(key="err.batch_idempotency")
 
 
 def presigned_batch(

@@ -106,7 +106,7 @@ def _numbers(raw: str, count: int, name: str, shape: str) -> list[float]:
     except ValueError:
         values = []
     if len(values) != count or not all(math.isfinite(v) for v in values):
-        raise ValidationFailed(f"{name} must be {shape}", details={name: raw})
+        raise ValidationFailed(key="err.upload_filter_shape", details={name: raw}, name=name, shape=shape)
     return values
 
 
@@ -116,9 +116,9 @@ def parse_bbox(raw: str | None) -> BBox | None:
         return None
     min_lon, min_lat, max_lon, max_lat = _numbers(raw, 4, "bbox", "minLon,minLat,maxLon,maxLat")
     if not (is_valid_coordinate(min_lat, min_lon) and is_valid_coordinate(max_lat, max_lon)):
-        raise ValidationFailed("bbox corners must be valid coordinates", details={"bbox": raw})
+        raise ValidationFailed(key="err.upload_bbox_corners", details={"bbox": raw})
     if min_lon >= max_lon or min_lat >= max_lat:
-        raise ValidationFailed("bbox minimums must be below its maximums", details={"bbox": raw})
+        raise ValidationFailed(key="err.upload_bbox_order", details={"bbox": raw})
     return BBox(min_lon, min_lat, max_lon, max_lat)
 
 
@@ -127,12 +127,12 @@ def parse_near(raw: str | None, radius_m: float | None) -> Near | None:
     if raw is None and radius_m is None:
         return None
     if raw is None or radius_m is None:
-        raise ValidationFailed("near and radius_m go together", details={"near": raw, "radius_m": radius_m})
+        raise ValidationFailed(key="err.upload_near_pair", details={"near": raw, "radius_m": radius_m})
     latitude, longitude = _numbers(raw, 2, "near", "lat,lon")
     if not is_valid_coordinate(latitude, longitude):
-        raise ValidationFailed("near must be a valid coordinate", details={"near": raw})
+        raise ValidationFailed(key="err.upload_near_coordinate", details={"near": raw})
     if not (math.isfinite(radius_m) and 0 < radius_m <= MAX_RADIUS_M):
-        raise ValidationFailed(f"radius_m must be in (0, {MAX_RADIUS_M:g}]", details={"radius_m": radius_m})
+        raise ValidationFailed(key="err.upload_radius", details={"radius_m": radius_m}, most=f"{MAX_RADIUS_M:g}")
     return Near(latitude, longitude, radius_m)
 
 
@@ -156,8 +156,9 @@ def parse_enum_list(values: Iterable[str], enum: type[E], name: str) -> tuple[E,
         try:
             parsed.append(enum(value))
         except ValueError as exc:
+            allowed = [m.value for m in enum]
             raise ValidationFailed(
-                f"Unknown {name}: {value!r}", details={name: value, "allowed": [m.value for m in enum]}
+                key="err.upload_unknown_value", details={name: value, "allowed": allowed}, name=name, value=repr(value)
             ) from exc
     return tuple(dict.fromkeys(parsed))
 
@@ -169,8 +170,12 @@ def parse_risk_levels(values: Iterable[str]) -> tuple[RiskLevel, ...]:
         try:
             parsed.append(parse_risk_level(value))
         except ValueError as exc:
+            allowed = [r.value for r in RiskLevel]
             raise ValidationFailed(
-                f"Unknown risk_level: {value!r}", details={"risk_level": value, "allowed": [r.value for r in RiskLevel]}
+                key="err.upload_unknown_value",
+                details={"risk_level": value, "allowed": allowed},
+                name="risk_level",
+                value=repr(value),
             ) from exc
     return tuple(dict.fromkeys(parsed))
 
@@ -178,7 +183,7 @@ def parse_risk_levels(values: Iterable[str]) -> tuple[RiskLevel, ...]:
 def check_range(created_from: datetime | None, created_before: datetime | None) -> None:
     """422 unless the lower date bound is before the upper one."""
     if created_from and created_before and created_from >= created_before:
-        raise ValidationFailed("date_from must be before date_to")
+        raise ValidationFailed(key="err.upload_date_order")
 
 
 def analysis_filters(query: AnalysisQuery) -> AnalysisFilters:

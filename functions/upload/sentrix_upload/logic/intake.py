@@ -66,10 +66,7 @@ def _replay(existing: Analysis, filename: str, content_type: str | None) -> None
     if existing.original_filename != stored_filename(filename) or (
         content_type is not None and existing.content_type not in (None, content_type)
     ):
-        raise Conflict(
-            "This idempotency_key was already used for a different upload",
-            details={"analysis_id": str(existing.id)},
-        )
+        raise Conflict(key="err.idempotency_reused", details={"analysis_id": str(existing.id)})
 
 
 def _new_analysis(
@@ -143,7 +140,7 @@ def start_presigned_upload(
     image_type = declared_image_type(request.filename, request.content_type)
     max_bytes = get_settings().max_upload_bytes
     if request.size_bytes is not None and request.size_bytes > max_bytes:
-        raise PayloadTooLarge(f"Photos may be at most {max_bytes} bytes", details={"max_bytes": max_bytes})
+        raise PayloadTooLarge(key="err.photo_too_large", details={"max_bytes": max_bytes}, max_bytes=max_bytes)
     check_location(request)  # before any database work
 
     def sign(analysis: Analysis) -> PresignedPost:
@@ -190,13 +187,10 @@ def start_presigned_upload(
 def checked_image(file: IncomingFile) -> ImageType:
     """The accepted image type the bytes start with; empty and non-image content are refused (422)."""
     if not file.data:
-        raise InvalidImage("The file is empty", details={"filename": file.filename})
+        raise InvalidImage(key="err.file_empty", details={"filename": file.filename})
     image_type = sniff(file.data[:SNIFF_BYTES])
     if image_type is None:
-        raise InvalidImage(
-            "The file is not an accepted image (checked by its content, not its name)",
-            details={"filename": file.filename, "accepted": ACCEPTED},
-        )
+        raise InvalidImage(key="err.file_not_image", details={"filename": file.filename, "accepted": ACCEPTED})
     return image_type
 
 

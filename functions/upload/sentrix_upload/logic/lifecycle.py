@@ -32,7 +32,7 @@ def _owned_for_change(session: Session, principal: Principal, raw_id: str, actio
     statement = visible_to(principal).where(Analysis.id == parse_id(raw_id)).with_for_update()
     analysis = session.scalar(statement)
     if analysis is None:
-        raise NotFound("Analysis not found")
+        raise NotFound(key="err.analysis_not_found")
     if analysis.user_id != principal.user_id and principal.role is not Role.ADMIN:
         raise Forbidden(f"Only the owner or an admin can {action} this analysis")
     return analysis

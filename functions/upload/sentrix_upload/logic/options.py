@@ -56,12 +56,12 @@ def declared_image_type(filename: str, content_type: str | None) -> ImageType:
     if content_type:
         image_type = filetypes.by_content_type(content_type)
         if image_type is None:
-            raise UnsupportedMediaType(f"Content type {content_type!r} is not accepted", details={"accepted": ACCEPTED})
+            raise UnsupportedMediaType(
+                key="err.content_type_refused", details={"accepted": ACCEPTED}, content_type=repr(content_type)
+            )
         return image_type
     extension = filename.rpartition(".")[2].lower() if "." in filename else ""
     image_type = _BY_EXTENSION.get(extension)
     if image_type is None:
-        raise UnsupportedMediaType(
-            "Give the photo's content_type (or a file name with an image extension)", details={"accepted": ACCEPTED}
-        )
+        raise UnsupportedMediaType(key="err.content_type_missing", details={"accepted": ACCEPTED})
     return image_type

@@ -29,14 +29,14 @@ def _analysis_with_caller(identity: TokenIdentity, raw_id: str, *, limit: int, o
         raise
     _principal, analysis = analyses_dal.detail_with_caller(identity, analysis_id, limit=limit, offset=offset)
     if analysis is None:
-        raise NotFound("Analysis not found")
+        raise NotFound(key="err.analysis_not_found")
     return analysis
 
 
 def list_analyses(principal: Principal, filters: AnalysisFilters, *, limit: int, offset: int) -> dict[str, Any]:
     """A page of the analyses the caller may see, newest first, with the total over all pages."""
     if filters.user_id is not None and filters.user_id != principal.user_id and not principal.sees_everything:
-        raise Forbidden("Only experts and admins can list another user's analyses")
+        raise Forbidden(key="err.list_others_forbidden")
     with session_scope() as session:
         rows, total = analyses_dal.list_page(session, principal, filters, limit=limit, offset=offset)
     return {
