@@ -1,0 +1,56 @@
+"""The upload function's refusals in the caller's language, word for word from the catalogue (messages_*.py):
+English without a stated language, the stated one otherwise; `code` and `details` never change."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.integration.upload.support import call, make_user, multipart
+
+pytestmark = pytest.mark.integration
+
+
+def stated(language: str | None) -> dict:
+    return {"Accept-Language": language} if language else {}
+
+
+@pytest.mark.parametrize(
+    ("language", "message"),
+    [
+        (None, "bbox must be minLon,minLat,maxLon,maxLat"),
+        ("pt", "bbox deve ter a forma minLon,minLat,maxLon,maxLat"),
+        ("es", "bbox debe tener la forma minLon,minLat,maxLon,maxLat"),
+    ],
+    ids=["stated-none", "pt", "es"],
+)
+def test_a_malformed_bbox(upload_env, language, message):
+    answer = call("GET", "/api/v1/analyses", user=make_user(), query={"bbox": "1,2,3"}, headers=stated(language))
+    assert (answer.status, answer.error["code"], answer.error["details"]) == (
+        422,
+        "validation_error",
+        {"bbox": "1,2,3"},
+    )
+    assert answer.error["message"] == message
+
+
+@pytest.mark.parametrize(
+    ("language", "message"), [(None, "The file is empty"), ("es", "El archivo está vacío")], ids=["stated-none", "es"]
+)
+def test_an_empty_photo(upload_env, language, message):
+    body, headers = multipart([("file", "vacia.jpg", b"", "image/jpeg")])
+    answer = call("POST", "/api/v1/analyses", user=make_user(), body=body, headers={**headers, **stated(language)})
+    assert (answer.status, answer.error["code"], answer.error["message"]) == (422, "invalid_image", message)
+
+
+@pytest.mark.parametrize(
+    ("language", "message"),
+    [
+        (None, "Give the photo's content_type (or a file name with an image extension)"),
+        ("pt", "Informe o content_type da foto (ou um nome de arquivo com extensão de imagem)"),
+    ],
+    ids=["stated-none", "pt"],
+)
+def test_a_presigned_upload_without_a_type(upload_env, language, message):
+    answer = call("POST", "/api/v1/analyses/uploads", user=make_user(), body={"filename": "foto"},
+                  headers=stated(language))  # fmt: skip
+    assert (answer.status, answer.error["code"], answer.error["message"]) == (415, "unsupported_media_type", message)
