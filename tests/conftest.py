@@ -413,3 +413,22 @@ def without_k_anonymity(monkeypatch) -> Iterator[None]:
     get_report_settings.cache_clear()
     yield
     get_report_settings.cache_clear()  # read again once the environment is restored
+
+
+@pytest.fixture
+def statements() -> Iterator[list[str]]:
+    """Every statement the engine sends through SQLAlchemy while the test runs (a BEGIN's own settings, sent by
+    the driver itself, do not pass here)."""
+    from sqlalchemy import event
+
+    from sentrix.db.engine import get_engine
+
+    sent: list[str] = []
+
+    def record(_conn, _cursor, statement, *_args) -> None:
+        sent.append(statement)
+
+    engine = get_engine()
+    event.listen(engine, "before_cursor_execute", record)
+    yield sent
+    event.remove(engine, "before_cursor_execute", record)

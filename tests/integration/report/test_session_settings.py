@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
-from sqlalchemy import event, text
+from sqlalchemy import text
 
-from sentrix.db.engine import get_engine, session_scope
+from sentrix.db.engine import session_scope
 from sentrix_report.dal.sql import one
 from sentrix_report.settings import get_report_settings
 
@@ -22,20 +20,6 @@ def test_report_statements_get_work_mem_and_no_jit_and_the_rest_of_the_pool_does
     with session_scope() as session:  # SET LOCAL: gone with the transaction
         after = session.execute(text("SELECT current_setting('work_mem'), current_setting('jit')")).one()
     assert tuple(after) != (expected, "off")
-
-
-@pytest.fixture
-def statements() -> Iterator[list[str]]:
-    """Every statement sent through the engine while the test runs (a BEGIN's own settings do not pass here)."""
-    sent: list[str] = []
-
-    def record(_conn, _cursor, statement, *_args) -> None:
-        sent.append(statement)
-
-    engine = get_engine()
-    event.listen(engine, "before_cursor_execute", record)
-    yield sent
-    event.remove(engine, "before_cursor_execute", record)
 
 
 SETTINGS = "SELECT current_setting('work_mem') AS work_mem, current_setting('jit') AS jit"

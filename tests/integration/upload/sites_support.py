@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from sentrix.db.engine import session_scope
+from sentrix.db.engine import get_engine, session_scope
 from sentrix.domain.classes import class_info
 from sentrix.repositories import sites
 from tests.integration.upload.support import Caller
@@ -143,3 +143,16 @@ def timeline(site_id: uuid.UUID) -> list[tuple[str, str | None, str | None, str]
 
 def detection_ids(analysis_id: uuid.UUID) -> list[uuid.UUID]:
     return [r.id for r in sql("SELECT id FROM detections WHERE analysis_id = :a ORDER BY class_id", a=analysis_id)]
+
+
+def lock_waits() -> list[str]:
+    """What the other backends of this database are waiting for, if they wait for a lock."""
+    with get_engine().connect() as connection:
+        return list(
+            connection.execute(
+                text(
+                    "SELECT wait_event FROM pg_stat_activity WHERE datname = current_database() "
+                    "AND wait_event_type = 'Lock' AND pid <> pg_backend_pid()"
+                )
+            ).scalars()
+        )

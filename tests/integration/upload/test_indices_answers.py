@@ -12,7 +12,7 @@ import pytest
 from tests.integration.upload.sites_support import CHARCOS, report, sites_of, sql
 from tests.integration.upload.support import call, make_user
 from tests.integration.upload.test_territories import collection, feature, square
-from tests.integration.upload.test_visits import NOVEMBER, V1, recorded
+from tests.integration.upload.test_visits import NOVEMBER, V1, V1_CONTAINERS, recorded
 from tests.integration.upload.test_visits import world as world  # the fixture, used by its name
 
 pytestmark = pytest.mark.integration
@@ -45,15 +45,7 @@ def test_a_cycle_adds_up_each_container_class(world):
 
     cycle = asked(world["expert"], territory="N1", **NOVEMBER).body["larval_indices"]["territories"][0]["cycles"][0]
 
-    assert cycle["containers"] == {
-        "A1": {"inspected": 0, "positive": 0},
-        "A2": {"inspected": 0, "positive": 0},
-        "B": {"inspected": 50, "positive": 2},
-        "C": {"inspected": 0, "positive": 0},
-        "D1": {"inspected": 8, "positive": 1},
-        "D2": {"inspected": 0, "positive": 0},
-        "E": {"inspected": 0, "positive": 0},
-    }
+    assert cycle["containers"] == V1_CONTAINERS
 
 
 @pytest.fixture

@@ -6,29 +6,11 @@ statements (counted on the engine, as the database receives them).
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
-from sqlalchemy import event
 
-from sentrix.db.engine import get_engine
 from tests.integration.upload.support import call, make_user, seed_analysis
 
 pytestmark = pytest.mark.integration
-
-
-@pytest.fixture
-def statements() -> Iterator[list[str]]:
-    """Every statement the upload function's engine sends while the test runs."""
-    sent: list[str] = []
-
-    def record(_conn, _cursor, statement, *_args) -> None:
-        sent.append(statement)
-
-    engine = get_engine()
-    event.listen(engine, "before_cursor_execute", record)
-    yield sent
-    event.remove(engine, "before_cursor_execute", record)
 
 
 def list_counting(user, statements: list[str]) -> tuple[int, int]:

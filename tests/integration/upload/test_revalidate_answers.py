@@ -11,11 +11,12 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import text
 
-from sentrix.db.engine import get_engine, session_scope
+from sentrix.db.engine import session_scope
 from sentrix.db.models import Detection
 from sentrix.domain.roles import Role
 from sentrix.errors import NotFound
 from sentrix.http.identity import Principal
+from tests.integration.upload.sites_support import lock_waits
 from tests.integration.upload.support import Caller, make_user, seed_analysis
 
 pytestmark = pytest.mark.integration
@@ -32,19 +33,6 @@ def principal_of(caller: Caller) -> Principal:
 def the_detection(analysis_id) -> Detection:
     with session_scope() as session:
         return session.query(Detection).filter(Detection.analysis_id == analysis_id).one()
-
-
-def lock_waits() -> list[str]:
-    """What the other backends of this database are waiting for, if they wait for a lock."""
-    with get_engine().connect() as connection:
-        return list(
-            connection.execute(
-                text(
-                    "SELECT wait_event FROM pg_stat_activity WHERE datname = current_database() "
-                    "AND wait_event_type = 'Lock' AND pid <> pg_backend_pid()"
-                )
-            ).scalars()
-        )
 
 
 def test_a_revalidation_meeting_the_deletion_of_its_analysis_waits_and_finds_nothing(upload_env):

@@ -12,12 +12,11 @@ import threading
 import time
 
 import pytest
-from sqlalchemy import text
 
-from sentrix.db.engine import get_engine, session_scope
+from sentrix.db.engine import session_scope
 from sentrix.domain.sites import SiteFamily
 from sentrix.repositories import sites
-from tests.integration.upload.sites_support import BASE_LON, CHARCOS, insert_report, north, site_count
+from tests.integration.upload.sites_support import BASE_LON, CHARCOS, insert_report, lock_waits, north, site_count
 from tests.integration.upload.support import make_user
 
 pytestmark = pytest.mark.integration
@@ -29,19 +28,6 @@ WAIT_FOR_LOCK_S = 60.0  # how long the second writer gets to reach the lock; fai
 # (migration 0004) would serialise two writers inside one cell; across the edge only the sites' locks can.
 EDGE = -26.79
 FIRST, SECOND = north(3, EDGE), north(-3, EDGE)
-
-
-def lock_waits() -> list[str]:
-    """What the other backends of this database are waiting for, if they wait for a lock."""
-    with get_engine().connect() as connection:
-        return list(
-            connection.execute(
-                text(
-                    "SELECT wait_event FROM pg_stat_activity WHERE datname = current_database() "
-                    "AND wait_event_type = 'Lock' AND pid <> pg_backend_pid()"
-                )
-            ).scalars()
-        )
 
 
 def race(lock: bool) -> tuple[int, list[str]]:

@@ -41,6 +41,16 @@ V1 = body(
     {"B": {"inspected": 50, "positive": 2}, "D1": {"inspected": 8, "positive": 1}},
     pupae=6,
 )
+# V1's containers, every class named (the ones it did not inspect at zero)
+V1_CONTAINERS = {
+    "A1": {"inspected": 0, "positive": 0},
+    "A2": {"inspected": 0, "positive": 0},
+    "B": {"inspected": 50, "positive": 2},
+    "C": {"inspected": 0, "positive": 0},
+    "D1": {"inspected": 8, "positive": 1},
+    "D2": {"inspected": 0, "positive": 0},
+    "E": {"inspected": 0, "positive": 0},
+}
 V2 = body(
     "H1",
     "2026-11-10",
@@ -101,15 +111,7 @@ def test_an_expert_records_a_visit_and_reads_it_back(world):
 
     # inspected = 40 visited - 5 closed - 3 refused = 32
     assert visit["premises"] == {"visited": 40, "closed": 5, "refused": 3, "inspected": 32, "positive": 2}
-    assert visit["containers"] == {
-        "A1": {"inspected": 0, "positive": 0},
-        "A2": {"inspected": 0, "positive": 0},
-        "B": {"inspected": 50, "positive": 2},
-        "C": {"inspected": 0, "positive": 0},
-        "D1": {"inspected": 8, "positive": 1},
-        "D2": {"inspected": 0, "positive": 0},
-        "E": {"inspected": 0, "positive": 0},
-    }
+    assert visit["containers"] == V1_CONTAINERS
     assert (visit["territory"], visit["visited_on"], visit["pupae"], visit["notes"]) == (
         "N1",
         "2026-11-03",
