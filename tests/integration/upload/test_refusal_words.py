@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.integration.upload.support import call, make_user, multipart
+from tests.integration.upload.support import call, make_user, multipart, seed_analysis
 
 pytestmark = pytest.mark.integration
 
@@ -53,4 +53,32 @@ def test_an_empty_photo(upload_env, language, message):
 def test_a_presigned_upload_without_a_type(upload_env, language, message):
     answer = call("POST", "/api/v1/analyses/uploads", user=make_user(), body={"filename": "foto"},
                   headers=stated(language))  # fmt: skip
+    assert (answer.status, answer.error["code"], answer.error["message"]) == (415, "unsupported_media_type", message)
+
+
+@pytest.mark.parametrize(
+    ("language", "message"),
+    [
+        (None, "Only the owner or an admin can delete this analysis"),
+        ("pt", "Só quem enviou ou um administrador pode apagar esta análise"),
+    ],
+    ids=["stated-none", "pt"],
+)
+def test_an_expert_deleting_someone_elses_analysis(upload_env, language, message):
+    owner, expert = make_user(), make_user("expert")
+    analysis = seed_analysis(owner)
+    answer = call("DELETE", f"/api/v1/analyses/{analysis}", user=expert, headers=stated(language))
+    assert (answer.status, answer.error["code"], answer.error["message"]) == (403, "forbidden", message)
+
+
+@pytest.mark.parametrize(
+    ("language", "message"),
+    [
+        (None, "Send the photo as multipart/form-data (field `file`)"),
+        ("es", "Envía la foto como multipart/form-data (campo `file`)"),
+    ],
+    ids=["stated-none", "es"],
+)
+def test_a_photo_not_sent_as_a_form(upload_env, language, message):
+    answer = call("POST", "/api/v1/analyses", user=make_user(), body={"file": "x"}, headers=stated(language))
     assert (answer.status, answer.error["code"], answer.error["message"]) == (415, "unsupported_media_type", message)

@@ -34,7 +34,7 @@ def _owned_for_change(session: Session, principal: Principal, raw_id: str, actio
     if analysis is None:
         raise NotFound(key="err.analysis_not_found")
     if analysis.user_id != principal.user_id and principal.role is not Role.ADMIN:
-        raise Forbidden(f"Only the owner or an admin can {action} this analysis")
+        raise Forbidden(key=f"err.analysis_{action}_forbidden")
     return analysis
 
 

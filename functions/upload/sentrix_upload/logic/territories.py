@@ -60,9 +60,9 @@ def _uploaded(principal: Principal, key: str) -> Any:
     except ClientError as exc:
         if exc.response.get("Error", {}).get("Code") == "NoSuchKey":  # (GetObject; a bare 404 is HEAD's)
             raise checks.refuse("bad_upload_key") from None
-        raise DependencyUnavailable("Storage unavailable") from exc
+        raise DependencyUnavailable(key="err.storage_unavailable") from exc
     except BotoCoreError as exc:
-        raise DependencyUnavailable("Storage unavailable") from exc
+        raise DependencyUnavailable(key="err.storage_unavailable") from exc
     try:
         return json.loads(body)
     except (ValueError, UnicodeDecodeError):

@@ -55,7 +55,7 @@ def pending(
 ) -> dict[str, Any]:
     statuses = f.parse_enum_list(status, ValidationStatus, "status") or OPEN_VERDICTS
     if not set(statuses) <= set(OPEN_VERDICTS):
-        raise ValidationFailed("The queue holds pending and requires_review detections only")
+        raise ValidationFailed(key="err.queue_statuses")
     return validation.review_queue(
         statuses=statuses,
         risk_levels=f.parse_risk_levels(risk_level),
@@ -72,7 +72,7 @@ def batch_validate(
     items = body.items()
     limit = get_upload_settings().batch_validate_max_items
     if len(items) > limit:
-        raise ValidationFailed(f"At most {limit} verdicts per call", details={"max_items": limit})
+        raise ValidationFailed(key="err.verdicts_too_many", details={"max_items": limit}, most=limit)
     return validation.batch_validate(principal, items, language=request_language(request))
 
 
@@ -103,8 +103,10 @@ def expired(
         site = normalize_class_name(breeding_site_type)
         if site is None:
             raise ValidationFailed(
-                f"Unknown breeding_site_type: {breeding_site_type!r}",
+                key="err.upload_unknown_value",
                 details={"allowed": [t.value for t in BreedingSiteType]},
+                name="breeding_site_type",
+                value=repr(breeding_site_type),
             )
     return validity.expired(principal, site=site, limit=limit, offset=offset)
 
@@ -154,7 +156,7 @@ def revalidate(
     weather = weather_condition
     if body is not None and body.weather_condition is not None:
         if weather is not None and weather != body.weather_condition:
-            raise ValidationFailed("weather_condition differs between the query and the body")
+            raise ValidationFailed(key="err.weather_mismatch")
         weather = body.weather_condition
     return validity.revalidate(principal, id, weather, body.validation_notes if body else None)
 

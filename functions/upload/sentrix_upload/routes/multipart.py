@@ -41,7 +41,7 @@ def too_large(limit: int) -> PayloadTooLarge:
 async def read_multipart(request: Request, *, max_bytes: int, max_files: int, file_field: str) -> MultipartUpload:
     """The files under `file_field` and the other text fields; 413 before parsing when the body is too big."""
     if not request.headers.get("content-type", "").lower().startswith("multipart/form-data"):
-        raise UnsupportedMediaType("Send the photo as multipart/form-data (field `file`)")
+        raise UnsupportedMediaType(key="err.multipart_required")
     # The whole request has to fit through API Gateway and Lambda, so the limit is on the body,
     # whatever the number of files in it (a batch shares it).
     body_limit = max_bytes + FORM_OVERHEAD_BYTES
@@ -57,18 +57,18 @@ async def read_multipart(request: Request, *, max_bytes: int, max_files: int, fi
     for name, value in form.multi_items():
         if isinstance(value, UploadFile):
             if name != file_field:
-                raise BadRequest(f"Unexpected file field {name!r}; send the photo as {file_field!r}")
+                raise BadRequest(key="err.multipart_file_field", name=repr(name), field=repr(file_field))
             data = await value.read()
             if len(data) > max_bytes:
                 raise too_large(max_bytes)
             files.append(IncomingFile(value.filename or "", value.content_type, data))
         elif name in fields:
-            raise BadRequest(f"Field {name!r} was sent more than once")
+            raise BadRequest(key="err.multipart_repeated", name=repr(name))
         else:
             fields[name] = value
     await form.close()
     if not files:
-        raise ValidationFailed(f"No file: send the photo in the {file_field!r} field", details={"field": file_field})
+        raise ValidationFailed(key="err.multipart_no_file", details={"field": file_field}, field=repr(file_field))
     return MultipartUpload(files, fields)
 
 
@@ -107,5 +107,5 @@ def merge_idempotency_key(values: dict[str, Any], header_key: str | None) -> Non
     if header_key is None:
         return
     if values.get("idempotency_key") not in (None, header_key):
-        raise ValidationFailed("Idempotency-Key header and idempotency_key field differ")
+        raise ValidationFailed(key="err.idempotency_differs")
     values["idempotency_key"] = header_key
