@@ -47,6 +47,11 @@ def test_register_refuses_a_taken_email_in_any_case(api):
     again = api.post("/register", json={"email": "ANA@example.org", "password": PASSWORD})
     assert again.status_code == 409
     assert again.json()["error"]["code"] == "conflict"
+    assert again.json()["error"]["message"] == "A user with this email already exists"
+    spoken = api.post(
+        "/register", json={"email": "ana@example.org", "password": PASSWORD}, headers={"Accept-Language": "pt"}
+    )
+    assert (spoken.status_code, spoken.json()["error"]["message"]) == (409, "Já existe um usuário com este e-mail")
 
 
 @pytest.mark.parametrize(
@@ -123,6 +128,12 @@ def test_a_deactivated_user_cannot_sign_in(api):
     right = api.post("/login", json={"email": "off@example.org", "password": DEFAULT_PASSWORD})
     assert right.status_code == 403
     assert right.json()["error"]["message"] == "User account is deactivated"
+    spoken = api.post(
+        "/login",
+        json={"email": "off@example.org", "password": DEFAULT_PASSWORD},
+        headers={"Accept-Language": "pt"},
+    )
+    assert (spoken.status_code, spoken.json()["error"]["message"]) == (403, "Esta conta de usuário está desativada")
     # Without the password nobody learns the account is deactivated.
     wrong = api.post("/login", json={"email": "off@example.org", "password": "guessing wrong"})
     assert wrong.status_code == 401

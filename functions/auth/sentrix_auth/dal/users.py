@@ -32,7 +32,7 @@ def insert(session: Session, user: User) -> User:
             session.add(user)
             session.flush()
     except IntegrityError as exc:
-        raise Conflict("A user with this email already exists") from exc
+        raise Conflict(key="err.email_taken") from exc
     session.refresh(user)
     return user
 

@@ -35,7 +35,7 @@ def update_user(admin: Principal, user_id: uuid.UUID, role: Role | None, is_acti
     with session_scope() as session:
         user = users.get(session, user_id, for_update=True)
         if user is None:
-            raise NotFound("User not found")
+            raise NotFound(key="err.user_not_found")
         if role is not None:
             user.role = role
         if is_active is not None and is_active != user.is_active:
@@ -71,7 +71,7 @@ def delete_user(admin: Principal, user_id: uuid.UUID, store_for: Any | None = No
     with session_scope() as session:
         user = users.get(session, user_id, for_update=True)
         if user is None:
-            raise NotFound("User not found")
+            raise NotFound(key="err.user_not_found")
         keys = users.image_keys_of(session, user_id)
         anonymised = users.anonymise_analyses(session, user_id)
         session.delete(user)
@@ -112,7 +112,7 @@ def set_official_territories(admin: Principal, user_id: uuid.UUID, codes: list[s
     with session_scope() as session:
         user = users.get(session, user_id, for_update=True)
         if user is None:
-            raise NotFound("User not found")
+            raise NotFound(key="err.user_not_found")
         if user.role is not Role.OFFICIAL:
             raise ValidationFailed(
                 key="err.territories_not_official",

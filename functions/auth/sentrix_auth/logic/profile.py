@@ -17,7 +17,7 @@ def get_profile(user_id: uuid.UUID) -> User:
     with session_scope() as session:
         user = users.get(session, user_id)
         if user is None:
-            raise NotFound("User not found")
+            raise NotFound(key="err.user_not_found")
         return user
 
 
@@ -26,7 +26,7 @@ def update_profile(user_id: uuid.UUID, changes: dict[str, Any]) -> User:
     with session_scope() as session:
         user = users.get(session, user_id, for_update=True)
         if user is None:
-            raise NotFound("User not found")
+            raise NotFound(key="err.user_not_found")
         for field, value in changes.items():
             setattr(user, field, value.strip() if isinstance(value, str) and value.strip() else None)
         session.flush()

@@ -123,7 +123,7 @@ def login(
             provider.sign_out(
                 user.id, provider_tokens.refresh_token, everywhere=False, access_token=provider_tokens.access_token
             )
-        raise Forbidden("User account is deactivated")
+        raise Forbidden("User account is deactivated", key="err.deactivated")
     tokens = provider.start_session(user, provider_tokens)
     with session_scope() as session:
         _record_success(session, email, source_ip)

@@ -92,7 +92,7 @@ class BuiltinProvider:
                 if user is None:
                     raise Unauthorized(INVALID_REFRESH)
                 if not user.is_active:
-                    raise Forbidden("User account is deactivated")
+                    raise Forbidden("User account is deactivated", key="err.deactivated")
                 stored.used_at = now
                 tokens = self._mint(session, user, stored.family_id)
         if reused:  # raised after the commit, so the revocation sticks

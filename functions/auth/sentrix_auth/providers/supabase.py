@@ -88,7 +88,7 @@ class SupabaseProvider:
             raise ValidationFailed(f"Supabase refused the password: {exc.message}") from exc
         except AuthApiError as exc:
             if exc.code in ("user_already_exists", "email_exists") or "already registered" in exc.message:
-                raise Conflict("A user with this email already exists") from exc
+                raise Conflict(key="err.email_taken") from exc
             raise DependencyUnavailable("Supabase Auth refused the sign-up") from exc
         except AuthError as exc:
             raise DependencyUnavailable("Supabase Auth is unavailable") from exc
@@ -123,7 +123,7 @@ class SupabaseProvider:
             raise DependencyUnavailable("Supabase Auth is unavailable") from exc
         user = self._local_user(response.user)
         if not user.is_active:
-            raise Forbidden("User account is deactivated")
+            raise Forbidden("User account is deactivated", key="err.deactivated")
         return user, _tokens(response.session)
 
     def sign_out(self, user_id: uuid.UUID, refresh_token: str | None, *, everywhere: bool, access_token: str) -> None:

@@ -476,6 +476,8 @@ MESSAGES: dict[str, str] = {
     "site.cause.member_restored": "a detection of the site is back",
     "err.site_not_found": "Site not found",
     "err.detection_not_found": "Detection not found",
+    "err.user_not_found": "User not found",
+    "err.email_taken": "A user with this email already exists",
     "err.queue_statuses": "The queue holds pending and requires_review detections only",
     "err.verdicts_too_many": "At most {most} verdicts per call",
     "err.weather_mismatch": "weather_condition differs between the query and the body",

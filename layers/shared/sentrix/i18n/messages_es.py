@@ -506,6 +506,8 @@ MESSAGES: dict[str, str] = {
     "site.cause.member_restored": "una detección del sitio volvió",
     "err.site_not_found": "Sitio no encontrado",
     "err.detection_not_found": "Detección no encontrada",
+    "err.user_not_found": "Usuario no encontrado",
+    "err.email_taken": "Ya existe un usuario con este correo",
     "err.queue_statuses": "La cola solo contiene detecciones pending y requires_review",
     "err.verdicts_too_many": "Como máximo {most} veredictos por llamada",
     "err.weather_mismatch": "weather_condition difiere entre la consulta y el cuerpo",

@@ -490,6 +490,8 @@ MESSAGES: dict[str, str] = {
     "site.cause.member_restored": "uma detecção do local voltou",
     "err.site_not_found": "Local não encontrado",
     "err.detection_not_found": "Detecção não encontrada",
+    "err.user_not_found": "Usuário não encontrado",
+    "err.email_taken": "Já existe um usuário com este e-mail",
     "err.queue_statuses": "A fila só contém detecções pending e requires_review",
     "err.verdicts_too_many": "No máximo {most} veredictos por chamada",
     "err.weather_mismatch": "weather_condition difere entre a consulta e o corpo",
