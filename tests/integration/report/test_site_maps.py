@@ -185,6 +185,8 @@ def test_grid_zoom_counts_sites_per_public_cell_for_everyone(sites, user, expert
     layers = decode(response.body)
     assert set(layers) == {"grid"}
     assert grid_counts(layers["grid"]) == expected_grid({P_CENTRE: 2, Q_CENTRE: 1}, z, x, y)
+    # each feature at the centre of its tile grid cell (64 units wide), not at a public cell's own point
+    assert {tuple(c % 64 for c in f["geometry"]["coordinates"]) for f in layers["grid"]["features"]} == {(32, 32)}
     # Detections at the same zoom: R's two reports and W's count three
     detections = decode(call("GET", f"/api/v1/map/tiles/{z}/{x}/{y}.mvt", caller=caller, query=ALL).body)
     assert grid_counts(detections["grid"]) == expected_grid({P_CENTRE: 3, Q_CENTRE: 1}, z, x, y)

@@ -94,12 +94,17 @@ def test_production_without_a_configured_key_refuses_rather_than_keep_one_beside
         get_settings.cache_clear()
 
 
-def test_the_secret_is_read_again_after_five_minutes_not_before(secrets, monkeypatch):
+@pytest.mark.parametrize("environment_max_age", [None, "1"], ids=["powertools-default", "env-1s"])
+def test_the_secret_is_read_again_after_five_minutes_not_before(secrets, monkeypatch, environment_max_age):
     """Powertools keeps the secret 300 s (`max_age`): a rotated secret is picked up within five minutes, and
-    the function does not call Secrets Manager on every delivery. Powertools' clock is moved, not waited for."""
+    the function does not call Secrets Manager on every delivery, whatever POWERTOOLS_PARAMETERS_MAX_AGE says
+    (a function-wide setting for other parameters). Powertools' clock is moved, not waited for."""
     from datetime import datetime, timedelta
 
     from aws_lambda_powertools.utilities.parameters import base
+
+    if environment_max_age is not None:
+        monkeypatch.setenv("POWERTOOLS_PARAMETERS_MAX_AGE", environment_max_age)
 
     shift = timedelta()
 
