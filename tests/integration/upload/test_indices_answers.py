@@ -94,3 +94,17 @@ def test_at_most_sixty_cycles(world, cycle, first, last, status):
         assert answer.error["message"] == "Más de 60 ciclos: acorte la ventana o elija un ciclo más largo"
     else:
         assert len(answer.body["larval_indices"]["territories"][0]["cycles"]) == 60
+
+
+@pytest.mark.parametrize(
+    ("language", "message"),
+    [(None, "Territorio H2 no encontrado en su ámbito"), ("en", "Territory H2 not found in your scope")],
+    ids=["stated-none", "en"],
+)
+def test_an_officials_indices_outside_their_territory_are_not_found(world, language, message):
+    official = world["official"]  # of H1
+    headers = {"Accept-Language": language} if language else None
+    answer = call("GET", "/api/v1/indices", user=official, query={"territory": "H2", **NOVEMBER}, headers=headers)
+
+    assert (answer.status, answer.error["code"], answer.error["message"]) == (404, "not_found", message)
+    assert answer.error["details"] == {"field": "territory", "territory": "H2"}

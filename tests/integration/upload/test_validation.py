@@ -186,7 +186,15 @@ def test_batch_validate_reports_per_item_errors(upload_env):
         "POST",
         "/api/v1/detections/batch-validate",
         user=admin,
-        body={"validations": [{"detection_id": str(first.id), "validation_status": "validated_negative"}]},
+        body={
+            "validations": [
+                {
+                    "detection_id": str(first.id),
+                    "validation_status": "validated_negative",
+                    "validation_notes": "charco seco",
+                }
+            ]
+        },
     )
     mixed = call(
         "POST",
@@ -202,6 +210,11 @@ def test_batch_validate_reports_per_item_errors(upload_env):
         "code": "not_found", "message": "Detection not found", "status": 404, "details": None,
     }  # fmt: skip
     assert per_item.body["items"][0]["validation_status"] == "validated_negative"
+    with session_scope() as session:
+        judged = session.get(Detection, first.id)
+    assert judged.validation_notes == "charco seco"
+    # each item answers the detection's new expiry (a rejection keeps none alive: its expiry as stored)
+    assert per_item.body["items"][0]["expires_at"] == judged.expires_at.isoformat().replace("+00:00", "Z")
     assert mixed.status == 422
     statuses = {d.id: d.validation_status for d in detections_of(first.analysis_id)}
     assert statuses == {first.id: ValidationStatus.VALIDATED_NEGATIVE, second.id: ValidationStatus.VALIDATED_POSITIVE}

@@ -118,7 +118,6 @@ def indices(
         asked = dal.territory(session, territory)
         if asked is None or not dal.in_scope(session, principal, territory):
             raise NotFound(
-                "Territory not found in your scope",
                 key="err.visit_territory_out_of_scope",
                 details={"field": "territory", "territory": territory},
                 code=territory,

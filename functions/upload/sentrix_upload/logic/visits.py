@@ -97,7 +97,6 @@ def _territory_in_scope(session: Any, principal: Principal, code: str) -> Any:
         )
     if not dal.in_scope(session, principal, code):
         raise NotFound(
-            "Territory not found in your scope",
             key="err.visit_territory_out_of_scope",
             details={"field": "territory", "territory": code},
             code=code,
